@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// chainvault: backup and recovery for blockchain nodes.
+// Layers (dependencies point down only; the compiler enforces them):
+//   chainvault (CLI) -> VaultEngine -> VaultRepository -> VaultStorage -> VaultCore -> CZstd, COpenSSL, CSystem
+import PackageDescription
+
+let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "chainvault",
+    products: [
+        .executable(name: "chainvault", targets: ["chainvault"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSystem"),
+        .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift5),
+        .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
+                exclude: ["FORMAT.md"], swiftSettings: swift5),
+        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
+        .executableTarget(name: "chainvault", dependencies: ["VaultEngine", "VaultRepository", "VaultStorage", "VaultCore"],
+                          swiftSettings: swift5),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
+        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage"], swiftSettings: swift5),
+        .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
+                    swiftSettings: swift5),
+        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
+        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault"], swiftSettings: swift5),
+    ]
+)

@@ -1,0 +1,39 @@
+#ifndef COPENSSL_SHIM_H
+#define COPENSSL_SHIM_H
+// Hide every API deprecated in OpenSSL 3 so nothing legacy slips in.
+#define OPENSSL_API_COMPAT 30000
+#define OPENSSL_NO_DEPRECATED
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+// HKDF goes through EVP_KDF, which takes an OSSL_PARAM array; the OSSL_PARAM_construct_* helpers
+// return structs by value with unions inside, awkward from Swift, so the whole call lives here.
+static inline int COpenSSL_hkdf_sha256(const unsigned char *ikm, size_t ikm_len,
+                                       const unsigned char *salt, size_t salt_len,
+                                       const unsigned char *info, size_t info_len,
+                                       unsigned char *out, size_t out_len) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (ctx == NULL) return 0;
+    OSSL_PARAM params[5];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+    params[4] = OSSL_PARAM_construct_end();
+    int ok = EVP_KDF_derive(ctx, out, out_len, params);
+    EVP_KDF_CTX_free(ctx);
+    return ok;
+}
+
+// OPENSSL_free is a macro (it passes __FILE__/__LINE__), so Swift cannot call it directly.
+static inline void COpenSSL_free(void *p) { OPENSSL_free(p); }
+
+#endif

@@ -1,0 +1,100 @@
+internal import COpenSSL
+
+/// AES-256-GCM with a reusable cipher context: one instance per worker thread (not thread-safe).
+/// Sealed form is ciphertext followed by the 16-byte tag.
+public final class AESGCM {
+    public static let keySize = 32
+    public static let nonceSize = 12
+    public static let tagSize = 16
+
+    nonisolated(unsafe) static let cipher: OpaquePointer = {
+        guard let c = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else { fatalError("OpenSSL has no AES-256-GCM") }
+        return c
+    }()
+
+    private let ctx: OpaquePointer
+
+    public init() {
+        guard let ctx = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new failed") }
+        self.ctx = ctx
+    }
+
+    deinit { EVP_CIPHER_CTX_free(ctx) }
+
+    /// The 96-bit nonce for a counter: 4 zero bytes then the counter little-endian. Keys are unique per
+    /// pack or file (HKDF with a random salt), so a counter never repeats under one key.
+    public static func nonce(counter: UInt64) -> [UInt8] {
+        var n = [UInt8](repeating: 0, count: 4)
+        withUnsafeBytes(of: counter.littleEndian) { n.append(contentsOf: $0) }
+        return n
+    }
+
+    /// Appends ciphertext || tag to `out`.
+    public func seal(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+                     plaintext: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) {
+        precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: plaintext.count + Self.tagSize))
+        out.withUnsafeMutableBytes { o in
+            let dst = o.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
+            var len: Int32 = 0
+            nonce.withUnsafeBytes { n in
+                precondition(EVP_EncryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                                 n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1)
+            }
+            if aad.count > 0 {
+                precondition(EVP_EncryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                               Int32(aad.count)) == 1)
+            }
+            var written = 0
+            if plaintext.count > 0 {
+                precondition(EVP_EncryptUpdate(ctx, dst, &len, plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                               Int32(plaintext.count)) == 1)
+                written = Int(len)
+            }
+            precondition(EVP_EncryptFinal_ex(ctx, dst + written, &len) == 1)
+            written += Int(len)
+            precondition(written == plaintext.count)
+            precondition(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagSize), dst + written) == 1)
+        }
+    }
+
+    /// Appends the plaintext to `out`; returns false (and leaves `out` as it was) when authentication fails.
+    public func open(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+                     sealed: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Bool {
+        precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
+        guard sealed.count >= Self.tagSize else { return false }
+        let bodyCount = sealed.count - Self.tagSize
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: bodyCount))
+        // EVP_CTRL_GCM_SET_TAG takes a non-const pointer, so the tag needs a mutable copy.
+        var tag = Array(sealed[bodyCount...])
+        let ok: Bool = out.withUnsafeMutableBytes { o in
+            let dst = o.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
+            var len: Int32 = 0
+            let initOK = nonce.withUnsafeBytes { n in
+                EVP_DecryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil)
+            }
+            guard initOK == 1 else { return false }
+            if aad.count > 0 {
+                guard EVP_DecryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                        Int32(aad.count)) == 1 else { return false }
+            }
+            var written = 0
+            if bodyCount > 0 {
+                guard EVP_DecryptUpdate(ctx, dst, &len, sealed.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                        Int32(bodyCount)) == 1 else { return false }
+                written = Int(len)
+            }
+            let tagOK = tag.withUnsafeMutableBytes {
+                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagSize), $0.baseAddress)
+            }
+            guard tagOK == 1 else { return false }
+            // GCM reports a bad tag only here.
+            return EVP_DecryptFinal_ex(ctx, dst + written, &len) == 1
+        }
+        if !ok { out.removeSubrange(start...) }
+        return ok
+    }
+}

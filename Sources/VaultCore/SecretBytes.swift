@@ -1,0 +1,59 @@
+internal import COpenSSL
+
+/// Key material in memory that is wiped (OPENSSL_cleanse, which the optimizer may not elide) when
+/// the last reference goes away. Never printed: `description` shows only the length.
+public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
+    private let storage: UnsafeMutableRawBufferPointer
+
+    public var count: Int { storage.count }
+
+    public init(count: Int) {
+        storage = .allocate(byteCount: max(count, 1), alignment: 16)
+        storage.initializeMemory(as: UInt8.self, repeating: 0)
+        if count == 0 { } // an empty secret still owns one byte so the pointer is never nil
+    }
+
+    /// Copies `bytes` in and wipes the caller's array, so one copy of the secret remains.
+    public convenience init(consuming bytes: inout [UInt8]) {
+        self.init(count: bytes.count)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0) }
+        wipe(&bytes)
+    }
+
+    public static func random(count: Int) -> SecretBytes {
+        let secret = SecretBytes(count: count)
+        secret.storage.withMemoryRebound(to: UInt8.self) { SecureRandom.fill($0.baseAddress!, count) }
+        return secret
+    }
+
+    deinit {
+        OPENSSL_cleanse(storage.baseAddress, storage.count)
+        storage.deallocate()
+    }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(rebasing: storage[0..<count]))
+    }
+
+    /// A copy for encoding into a wrapped key; wipe it after use.
+    public func copyBytes() -> [UInt8] { withUnsafeBytes { Array($0) } }
+
+    public var description: String { "SecretBytes(\(count) bytes)" }
+}
+
+/// Overwrites an array's bytes in a way the optimizer cannot drop.
+public func wipe(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+}
+
+public enum SecureRandom {
+    public static func fill(_ pointer: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        precondition(RAND_bytes(pointer, Int32(count)) == 1, "RAND_bytes failed: the system RNG is unavailable")
+    }
+
+    public static func bytes(_ count: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        out.withUnsafeMutableBufferPointer { fill($0.baseAddress!, count) }
+        return out
+    }
+}

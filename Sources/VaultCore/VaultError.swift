@@ -1,0 +1,69 @@
+/// Stable error codes; each is also the exit code of the `chainvault` process (see README).
+public enum ErrorCode: Int32, Sendable, CaseIterable {
+    case failure = 1
+    case usage = 2
+    case partial = 3            // the job finished but skipped something it names (unreadable files)
+    case notARepository = 10
+    case wrongKey = 11
+    case locked = 12
+    case sourceUnreadable = 13
+    case corrupt = 14
+    case storageFull = 15
+    case storageFailure = 16
+    case targetNotEmpty = 17
+    case unknownSnapshot = 18
+    case alreadyExists = 19
+    case unsafeInput = 20       // a snapshot entry that would escape the restore target, a hostile name
+    case insecureFile = 21      // a key or token file readable by others
+    case interrupted = 130
+
+    public var name: String {
+        switch self {
+        case .failure: return "failure"
+        case .usage: return "usage"
+        case .partial: return "partial"
+        case .notARepository: return "not-a-repository"
+        case .wrongKey: return "wrong-key"
+        case .locked: return "locked"
+        case .sourceUnreadable: return "source-unreadable"
+        case .corrupt: return "corrupt"
+        case .storageFull: return "storage-full"
+        case .storageFailure: return "storage-failure"
+        case .targetNotEmpty: return "target-not-empty"
+        case .unknownSnapshot: return "unknown-snapshot"
+        case .alreadyExists: return "already-exists"
+        case .unsafeInput: return "unsafe-input"
+        case .insecureFile: return "insecure-file"
+        case .interrupted: return "interrupted"
+        }
+    }
+}
+
+/// The one error type operators see: what happened (lowercase, no final period, naming the object),
+/// the underlying cause when there is one, and a hint that says what to do next.
+public struct VaultError: Error, CustomStringConvertible, Sendable {
+    public let code: ErrorCode
+    public let message: String
+    public let cause: String?
+    public let hint: String?
+
+    public init(_ code: ErrorCode, _ message: String, cause: String? = nil, hint: String? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+        self.hint = hint
+    }
+
+    public var description: String {
+        var text = "error: \(message)"
+        if let cause { text += "\n  cause: \(cause)" }
+        if let hint { text += "\nHINT: \(hint)" }
+        return text
+    }
+
+    /// Wraps any error as a VaultError, keeping VaultErrors as they are.
+    public static func wrap(_ error: Error, _ code: ErrorCode = .failure, _ message: String) -> VaultError {
+        if let error = error as? VaultError { return error }
+        return VaultError(code, message, cause: "\(error)")
+    }
+}

@@ -1,0 +1,56 @@
+internal import CZstd
+
+/// A zstd compression context, reused across calls; one per worker thread.
+public final class ZstdCompressor {
+    private let cctx: OpaquePointer
+    public let level: Int32
+
+    public init(level: Int32) {
+        guard let c = ZSTD_createCCtx() else { fatalError("ZSTD_createCCtx failed") }
+        cctx = c
+        self.level = level
+    }
+
+    deinit { ZSTD_freeCCtx(cctx) }
+
+    public static func bound(_ count: Int) -> Int { ZSTD_compressBound(count) }
+
+    /// Compresses `source` into `destination` (resized to fit). Returns the compressed length.
+    @discardableResult
+    public func compress(_ source: UnsafeRawBufferPointer, into destination: inout [UInt8]) -> Int {
+        let capacity = ZSTD_compressBound(source.count)
+        if destination.count < capacity { destination = [UInt8](repeating: 0, count: capacity) }
+        let n = destination.withUnsafeMutableBytes { d in
+            ZSTD_compressCCtx(cctx, d.baseAddress, capacity, source.baseAddress, source.count, level)
+        }
+        precondition(ZSTD_isError(n) == 0, "zstd compress failed: \(String(cString: ZSTD_getErrorName(n)))")
+        return n
+    }
+}
+
+/// A zstd decompression context; one per worker thread.
+public final class ZstdDecompressor {
+    private let dctx: OpaquePointer
+
+    public init() {
+        guard let d = ZSTD_createDCtx() else { fatalError("ZSTD_createDCtx failed") }
+        dctx = d
+    }
+
+    deinit { ZSTD_freeDCtx(dctx) }
+
+    /// Appends exactly `expectedSize` decompressed bytes to `out`, or returns false if the frame is
+    /// malformed or has another size (never trust a length an attacker could have written).
+    public func decompress(_ source: UnsafeRawBufferPointer, expectedSize: Int, appendingTo out: inout [UInt8]) -> Bool {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: expectedSize))
+        let n = out.withUnsafeMutableBytes { o in
+            ZSTD_decompressDCtx(dctx, o.baseAddress!.advanced(by: start), expectedSize, source.baseAddress, source.count)
+        }
+        if ZSTD_isError(n) != 0 || n != expectedSize {
+            out.removeSubrange(start...)
+            return false
+        }
+        return true
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+import VaultCore
+
+private let small = ChunkerParameters(minSize: 2048, averageSize: 8192, maxSize: 32768)
+
+@Test func chunkingIsDeterministicAndCoversTheInput() {
+    var rng = SplitMix64(seed: 1)
+    let data = rng.bytes(1 << 20)
+    let a = FastCDC(small).chunkLengths(data)
+    let b = FastCDC(small).chunkLengths(data)
+    #expect(a == b)
+    #expect(a.reduce(0, +) == data.count)
+    #expect(a.count > 40, "average 8 KiB over 1 MiB gives roughly 128 chunks, got \(a.count)")
+}
+
+@Test func chunksRespectMinAndMax() {
+    var rng = SplitMix64(seed: 2)
+    for data in [rng.bytes(3 << 20), [UInt8](repeating: 0, count: 300_000)] {
+        let lengths = FastCDC(small).chunkLengths(data)
+        for n in lengths.dropLast() {
+            #expect(n >= small.minSize && n <= small.maxSize)
+        }
+        #expect(lengths.last! <= small.maxSize)
+    }
+    // Zero bytes never hit a boundary: every chunk is the maximum.
+    #expect(Set(FastCDC(small).chunkLengths([UInt8](repeating: 0, count: 300_000)).dropLast()) == [small.maxSize])
+}
+
+@Test func averageChunkSizeIsNearTheTarget() {
+    var rng = SplitMix64(seed: 3)
+    let data = rng.bytes(64 << 20)
+    let lengths = FastCDC(.standard).chunkLengths(data)
+    let mean = Double(data.count) / Double(lengths.count)
+    #expect(mean > 0.7 * Double(1 << 20) && mean < 1.6 * Double(1 << 20), "mean chunk \(mean)")
+}
+
+@Test func insertingAByteNearTheStartChangesOnlyTheFirstChunks() {
+    var rng = SplitMix64(seed: 4)
+    let data = rng.bytes(2 << 20)
+    var edited = data
+    edited.insert(0x5A, at: 100)
+    func chunks(_ d: [UInt8]) -> [SHA256Digest] {
+        var offset = 0
+        return FastCDC(small).chunkLengths(d).map { n in defer { offset += n }; return SHA256.hash(d[offset..<offset + n]) }
+    }
+    let before = chunks(data), after = chunks(edited)
+    let shared = Set(before).intersection(after)
+    #expect(before.count - shared.count <= 2, "only the chunk holding the edit (and maybe its neighbour) may change")
+    #expect(Array(before.suffix(before.count - 2)) == Array(after.suffix(before.count - 2)))
+}
+
+@Test func gearTableIsFixedByTheFormat() {
+    // Pinned: changing the table re-chunks every repository and breaks cross-repository dedup.
+    #expect(FastCDC.gearTable.count == 256)
+    #expect(String(FastCDC.gearTable[0], radix: 16) == String(SHA256.hash([UInt8]("chainvault gear ".utf8) + [0]).w0, radix: 16))
+    #expect(Set(FastCDC.gearTable).count == 256)
+}
+
+@Test func invalidParametersAreRejected() {
+    #expect(throws: VaultError.self) { try ChunkerParameters(minSize: 10, averageSize: 8192, maxSize: 32768).validate() }
+    #expect(throws: VaultError.self) { try ChunkerParameters(minSize: 2048, averageSize: 8000, maxSize: 32768).validate() }
+    #expect(throws: Never.self) { try ChunkerParameters.standard.validate() }
+}
+
+@Test func byteReaderThrowsOnTruncation() throws {
+    var w = ByteWriter()
+    w.u32(7); w.shortBytes([1, 2, 3])
+    var r = ByteReader(w.bytes, what: "test record")
+    #expect(try r.u32() == 7)
+    #expect(try r.shortBytes() == [1, 2, 3])
+    #expect(throws: VaultError.self) { try r.u8() }
+    var truncated = ByteReader(Array(w.bytes.prefix(6)), what: "test record")
+    _ = try? truncated.u32()
+    #expect(throws: VaultError.self) { try truncated.shortBytes() }
+}
