@@ -15,6 +15,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case alreadyExists = 19
     case unsafeInput = 20       // a snapshot entry that would escape the restore target, a hostile name
     case insecureFile = 21      // a key or token file readable by others
+    case missing = 22           // an object the repository references is not in storage
     case interrupted = 130
 
     public var name: String {
@@ -34,6 +35,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .alreadyExists: return "already-exists"
         case .unsafeInput: return "unsafe-input"
         case .insecureFile: return "insecure-file"
+        case .missing: return "missing"
         case .interrupted: return "interrupted"
         }
     }

@@ -1,0 +1,86 @@
+import VaultCore
+
+// VaultStorage: where repository objects live. A backend stores opaque, named objects of a few
+// kinds; it knows nothing of encryption or the format. Every object is written whole and at
+// once (never appended), which is what both a POSIX file system (temp + rename) and an object
+// store (PUT) can do atomically.
+
+public enum ObjectKind: String, CaseIterable, Sendable {
+    case config = "config"
+    case key = "keys"
+    case pack = "data"
+    case index = "index"
+    case snapshot = "snapshots"
+    case lock = "locks"
+}
+
+public struct ObjectHandle: Hashable, Sendable, CustomStringConvertible {
+    public let kind: ObjectKind
+    public let name: String
+
+    public init(_ kind: ObjectKind, _ name: String) { self.kind = kind; self.name = name }
+
+    public static let config = ObjectHandle(.config, "config")
+
+    /// The path inside the repository, e.g. `data/3f/3f9a…`; packs fan out by the first two hex
+    /// digits so that no directory holds more than ~1/256 of them.
+    public var relativePath: String {
+        switch kind {
+        case .config: return "config"
+        case .pack: return "data/\(name.prefix(2))/\(name)"
+        default: return "\(kind.rawValue)/\(name)"
+        }
+    }
+
+    public var description: String { relativePath }
+}
+
+public struct ObjectInfo: Hashable, Sendable {
+    public let name: String
+    public let size: Int
+    public init(name: String, size: Int) { self.name = name; self.size = size }
+}
+
+/// Object storage for one repository. Implementations must be safe to call from many threads.
+public protocol Backend: AnyObject, Sendable {
+    /// Human-readable location (a path or URL), for messages.
+    var location: String { get }
+
+    /// Creates an empty repository layout. Throws `.alreadyExists` if a config object is present.
+    func create() throws
+
+    /// Names and sizes of the objects of `kind`. Temp files of unfinished writes are never listed.
+    /// Safe to retry.
+    func list(_ kind: ObjectKind) throws -> [ObjectInfo]
+
+    /// The object's bytes, or the bytes in `range` of it. Throws `.missing` if it does not exist and
+    /// `.corrupt` if the range lies outside it. Safe to retry.
+    func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8]
+
+    /// Creates the object durably and atomically: when this returns, the whole object survives a
+    /// crash or power loss; if it throws, the object is absent or whole (never partial). Throws
+    /// `.alreadyExists` if it exists: objects are never overwritten. Retrying after a failure is
+    /// safe because names are content hashes or random.
+    func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws
+
+    /// Removes the object durably. Deleting an absent object is not an error (idempotent).
+    func delete(_ handle: ObjectHandle) throws
+
+    /// The object's size, or nil if it does not exist. Safe to retry.
+    func stat(_ handle: ObjectHandle) throws -> Int?
+}
+
+extension Backend {
+    public func read(_ handle: ObjectHandle) throws -> [UInt8] { try read(handle, range: nil) }
+
+    /// Writes a content-addressed object: if it already exists it holds the same bytes (its name is
+    /// their hash), so that is success.
+    public func writeIfAbsent(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
+        do { try write(handle, bytes) } catch let error as VaultError where error.code == .alreadyExists {}
+    }
+
+    public func missing(_ handle: ObjectHandle) -> VaultError {
+        VaultError(.missing, "\(handle) is missing from the repository at \(location)",
+                   hint: "run 'chainvault verify' to see what is affected")
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import VaultCore
+import VaultStorage
+
+/// One conformance suite, run against every backend (S3 joins when it exists).
+enum BackendUnderTest: String, CaseIterable, CustomTestStringConvertible {
+    case local, memory
+    var testDescription: String { rawValue }
+
+    func make() throws -> Backend {
+        switch self {
+        case .memory: return MemoryBackend()
+        case .local:
+            let dir = NSTemporaryDirectory() + "cv-backend-" + UUID().uuidString
+            return LocalBackend(path: dir)
+        }
+    }
+}
+
+@Test(arguments: BackendUnderTest.allCases)
+func writeReadListDeleteRoundTrip(_ kind: BackendUnderTest) throws {
+    let b = try kind.make()
+    try b.create()
+    let name = SHA256.hash("pack").hex
+    let pack = ObjectHandle(.pack, name)
+    let bytes = (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    try b.write(pack, bytes)
+    #expect(try b.read(pack) == bytes)
+    #expect(try b.read(pack, range: 100..<200) == Array(bytes[100..<200]))
+    #expect(try b.stat(pack) == 5000)
+    #expect(try b.list(.pack) == [ObjectInfo(name: name, size: 5000)])
+    #expect(try b.list(.index).isEmpty)
+    try b.delete(pack)
+    try b.delete(pack) // idempotent
+    #expect(try b.stat(pack) == nil)
+    #expect(try b.list(.pack).isEmpty)
+}
+
+@Test(arguments: BackendUnderTest.allCases)
+func objectsAreNeverOverwritten(_ kind: BackendUnderTest) throws {
+    let b = try kind.make()
+    try b.create()
+    let h = ObjectHandle(.snapshot, "abc")
+    try b.write(h, [1, 2, 3])
+    let error = #expect(throws: VaultError.self) { try b.write(h, [9, 9]) }
+    #expect(error?.code == .alreadyExists)
+    #expect(try b.read(h) == [1, 2, 3])
+    try b.writeIfAbsent(h, [1, 2, 3])
+}
+
+@Test(arguments: BackendUnderTest.allCases)
+func missingObjectsAndBadRangesAreClearErrors(_ kind: BackendUnderTest) throws {
+    let b = try kind.make()
+    try b.create()
+    let missing = #expect(throws: VaultError.self) { try b.read(ObjectHandle(.index, "nope")) }
+    #expect(missing?.code == .missing)
+    try b.write(ObjectHandle(.index, "x"), [1, 2, 3])
+    let short = #expect(throws: VaultError.self) { try b.read(ObjectHandle(.index, "x"), range: 2..<10) }
+    #expect(short?.code == .corrupt)
+}
+
+@Test(arguments: BackendUnderTest.allCases)
+func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
+    let b = try kind.make()
+    try b.create()
+    try b.write(.config, [1])
+    let error = #expect(throws: VaultError.self) { try b.create() }
+    #expect(error?.code == .alreadyExists)
+}
+
+@Test func localBackendNeverListsTemporariesAndCleansThem() throws {
+    let dir = NSTemporaryDirectory() + "cv-backend-" + UUID().uuidString
+    let b = LocalBackend(path: dir)
+    try b.create()
+    FileManager.default.createFile(atPath: dir + "/index/.tmp-abc-123", contents: Data([1]))
+    #expect(try b.list(.index).isEmpty)
+    b.removeStaleTemporaries()
+    #expect(!FileManager.default.fileExists(atPath: dir + "/index/.tmp-abc-123"))
+}
+
+@Test func localBackendOnAMissingDirectoryIsNotARepository() throws {
+    let b = LocalBackend(path: "/nonexistent-\(UUID().uuidString)")
+    let error = #expect(throws: VaultError.self) { try b.list(.snapshot) }
+    #expect(error?.code == .notARepository)
+}
