@@ -1,0 +1,57 @@
+import Glibc
+import VaultCore
+
+/// What an operator holds to open a repository: a passphrase (from a file, never the command
+/// line) or a raw key file (for example a systemd credential).
+public enum Credential {
+    case password(SecretBytes)
+    case keyFile(SecretBytes)
+
+    public var kind: String {
+        switch self {
+        case .password: return "password"
+        case .keyFile: return "keyfile"
+        }
+    }
+
+    /// A passphrase file: its first line, without the line ending.
+    public static func passwordFile(_ path: String) throws -> Credential {
+        var bytes = try readSecretFile(path, what: "password file")
+        if let newline = bytes.firstIndex(where: { $0 == 10 || $0 == 13 }) {
+            var first = Array(bytes[..<newline])
+            wipe(&bytes)
+            bytes = first
+            wipe(&first)
+        }
+        guard !bytes.isEmpty else {
+            throw VaultError(.usage, "password file \(path) is empty", hint: "write the passphrase on its first line")
+        }
+        return .password(SecretBytes(consuming: &bytes))
+    }
+
+    /// A key file: its bytes without trailing white space (so an editor's final newline does not
+    /// change the key); at least 32 bytes.
+    public static func keyFile(_ path: String) throws -> Credential {
+        var bytes = try readSecretFile(path, what: "key file")
+        while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
+        guard bytes.count >= 32 else {
+            throw VaultError(.usage, "key file \(path) holds \(bytes.count) bytes; at least 32 are needed",
+                             hint: "create one with 'chainvault key generate --output \(path)'")
+        }
+        return .keyFile(SecretBytes(consuming: &bytes))
+    }
+
+    /// Refuses files that others can read: a key readable by every local user is no key.
+    static func readSecretFile(_ path: String, what: String) throws -> [UInt8] {
+        guard let st = try Posix.lstat(path) else {
+            throw VaultError(.usage, "\(what) \(path) does not exist", hint: "check the path, or create it")
+        }
+        var info = st
+        if (st.st_mode & S_IFMT) == S_IFLNK { _ = stat(path, &info) }
+        if info.st_mode & 0o077 != 0 {
+            throw VaultError(.insecureFile, "\(what) \(path) is readable or writable by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                             hint: "run 'chmod 600 \(path)'")
+        }
+        return try Posix.readFile(path, code: .usage)
+    }
+}

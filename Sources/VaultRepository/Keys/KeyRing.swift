@@ -1,0 +1,163 @@
+import Foundation
+import VaultCore
+import VaultStorage
+
+/// A wrapped master key, stored as JSON in `keys/<id>` where id is the SHA-256 of the file's
+/// bytes (tampering is visible without any key).
+struct KeyDocument: Codable {
+    struct KDF: Codable {
+        var name: String          // "scrypt" or "hkdf-sha256"
+        var n: UInt64?
+        var r: UInt64?
+        var p: UInt64?
+    }
+    var version: Int
+    var kind: String              // "password" or "keyfile"
+    var created: String
+    var hostname: String
+    var username: String
+    var kdf: KDF
+    var salt: String              // hex, 32 bytes
+    var nonce: String             // hex, 12 bytes
+    var data: String              // hex: AES-256-GCM(kek, nonce, aad, master key) || tag
+}
+
+public struct KeyInfo: Sendable {
+    public let id: String
+    public let kind: String
+    public let created: String
+    public let hostname: String
+    public let username: String
+}
+
+/// Adds, opens, lists and removes the key files of a repository.
+public enum KeyRing {
+    static let aadPrefix = "chainvault key v1 "
+    static let keyFileInfo = Array("chainvault keyfile kek v1".utf8)
+
+    static func kek(_ credential: Credential, _ doc: KeyDocument) throws -> SecretBytes {
+        guard let salt = Hex.decode(doc.salt), salt.count == 32 else {
+            throw VaultError(.corrupt, "key file has a malformed salt")
+        }
+        switch credential {
+        case .password(let secret):
+            guard doc.kdf.name == "scrypt", let n = doc.kdf.n, let r = doc.kdf.r, let p = doc.kdf.p,
+                  n >= 2, n <= 1 << 24, r >= 1, r <= 64, p >= 1, p <= 64 else {
+                throw VaultError(.corrupt, "key file has invalid scrypt parameters")
+            }
+            return try secret.withUnsafeBytes {
+                try Scrypt.derive(password: $0, salt: salt, parameters: .init(n: n, r: r, p: p), length: 32)
+            }
+        case .keyFile(let secret):
+            return secret.withUnsafeBytes { HKDF.sha256(ikm: $0, salt: salt, info: keyFileInfo, length: 32) }
+        }
+    }
+
+    static func wrap(_ master: SecretBytes, _ credential: Credential,
+                     scrypt: ScryptParameters = .standard) throws -> [UInt8] {
+        var doc = KeyDocument(version: 1, kind: credential.kind, created: Timestamp.now(),
+                              hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
+                              kdf: .init(name: credential.kind == "password" ? "scrypt" : "hkdf-sha256"),
+                              salt: Hex.encode(SecureRandom.bytes(32)), nonce: Hex.encode(SecureRandom.bytes(12)), data: "")
+        if credential.kind == "password" { doc.kdf.n = scrypt.n; doc.kdf.r = scrypt.r; doc.kdf.p = scrypt.p }
+        let key = try kek(credential, doc)
+        var sealed: [UInt8] = []
+        key.withUnsafeBytes { k in
+            Array((aadPrefix + doc.kind).utf8).withUnsafeBytes { aad in
+                master.withUnsafeBytes { m in
+                    AESGCM().seal(key: k, nonce: Hex.decode(doc.nonce)!, aad: aad, plaintext: m, appendingTo: &sealed)
+                }
+            }
+        }
+        doc.data = Hex.encode(sealed)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return Array(try encoder.encode(doc))
+    }
+
+    /// nil when the credential is not the one this key was made with.
+    static func unwrap(_ bytes: [UInt8], _ credential: Credential, id: String) throws -> SecretBytes? {
+        guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
+            throw VaultError(.corrupt, "key file keys/\(id) is not valid JSON", hint: "it was damaged; open the repository with another key, then remove this one")
+        }
+        guard doc.kind == credential.kind else { return nil }
+        guard let nonce = Hex.decode(doc.nonce), nonce.count == 12, let sealed = Hex.decode(doc.data) else {
+            throw VaultError(.corrupt, "key file keys/\(id) is malformed")
+        }
+        let key = try kek(credential, doc)
+        var master: [UInt8] = []
+        let ok = key.withUnsafeBytes { k in
+            Array((aadPrefix + doc.kind).utf8).withUnsafeBytes { aad in
+                sealed.withUnsafeBytes { s in AESGCM().open(key: k, nonce: nonce, aad: aad, sealed: s, appendingTo: &master) }
+            }
+        }
+        guard ok, master.count == 32 else { wipe(&master); return nil }
+        return SecretBytes(consuming: &master)
+    }
+
+    /// Stores a new key file for `master`; returns its id.
+    @discardableResult
+    public static func add(_ backend: Backend, master: SecretBytes, credential: Credential,
+                           scrypt: ScryptParameters = .standard) throws -> String {
+        let bytes = try wrap(master, credential, scrypt: scrypt)
+        let id = SHA256.hash(bytes).hex
+        try backend.write(ObjectHandle(.key, id), bytes)
+        return id
+    }
+
+    /// Tries every key file; returns the master key and the id of the key that opened it.
+    public static func open(_ backend: Backend, credential: Credential) throws -> (SecretBytes, String) {
+        let keys = try backend.list(.key)
+        guard !keys.isEmpty else {
+            throw VaultError(.notARepository, "\(backend.location) has no key files",
+                             hint: "this is not a chainvault repository, or its keys/ directory was lost")
+        }
+        var damaged: [String] = []
+        for info in keys.sorted(by: { $0.name < $1.name }) {
+            let bytes = try backend.read(ObjectHandle(.key, info.name))
+            do {
+                if SHA256.hash(bytes).hex != info.name { damaged.append(info.name); continue }
+                if let master = try unwrap(bytes, credential, id: info.name) { return (master, info.name) }
+            } catch let error as VaultError where error.code == .corrupt {
+                damaged.append(info.name)
+            }
+        }
+        var message = "wrong \(credential.kind == "password" ? "passphrase" : "key file"): no key of the repository at \(backend.location) opens with it"
+        if !damaged.isEmpty { message += " (\(damaged.count) key file(s) are damaged: \(damaged.map { String($0.prefix(8)) }.joined(separator: ", ")))" }
+        throw VaultError(.wrongKey, message,
+                         hint: "check --password-file/--key-file (or CHAINVAULT_PASSWORD_FILE, CHAINVAULT_KEY_FILE, $CREDENTIALS_DIRECTORY/chainvault.key); 'chainvault key list' with a working key shows the keys")
+    }
+
+    public static func list(_ backend: Backend) throws -> [KeyInfo] {
+        try backend.list(.key).map { info in
+            let bytes = try backend.read(ObjectHandle(.key, info.name))
+            guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
+                return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
+            }
+            return KeyInfo(id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname, username: doc.username)
+        }.sorted { $0.created < $1.created }
+    }
+
+    /// Removes a key; refuses to remove the last one (the repository would be lost) or the one in use.
+    public static func remove(_ backend: Backend, id: String, current: String) throws {
+        let keys = try backend.list(.key).map(\.name)
+        let matches = keys.filter { $0.hasPrefix(id) }
+        guard matches.count == 1, let target = matches.first else {
+            throw VaultError(.usage, matches.isEmpty ? "no key with id \(id)" : "key id prefix \(id) is ambiguous",
+                             hint: "see 'chainvault key list'")
+        }
+        guard keys.count > 1 else {
+            throw VaultError(.usage, "refusing to remove the last key: the repository could never be opened again",
+                             hint: "add another key first with 'chainvault key add'")
+        }
+        guard target != current else {
+            throw VaultError(.usage, "refusing to remove key \(target.prefix(8)), the one this command opened the repository with",
+                             hint: "open the repository with another key to remove this one")
+        }
+        try backend.delete(ObjectHandle(.key, target))
+    }
+}
+
+func currentUser() -> String {
+    ProcessInfo.processInfo.environment["USER"] ?? String(getuid())
+}

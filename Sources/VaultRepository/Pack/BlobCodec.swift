@@ -1,0 +1,89 @@
+import VaultCore
+
+/// Per-worker state for turning plaintext blobs into sealed ones and back: reused GCM and zstd
+/// contexts and scratch buffers. Not thread-safe; one per thread.
+public final class BlobCodec {
+    let gcm = AESGCM()
+    let compressor: ZstdCompressor
+    let decompressor = ZstdDecompressor()
+    var scratch: [UInt8] = []
+    var sample: [UInt8] = []
+
+    public init(level: Int32) { compressor = ZstdCompressor(level: level) }
+
+    /// Below this a blob is always given to zstd (cheap, and trees and small files often shrink).
+    static let alwaysTryBelow = 64 << 10
+    static let sampleSize = 16 << 10
+
+    /// Cheap incompressibility check: compress 16 KiB from the middle; if that does not shrink by
+    /// 1/16, the whole chunk is very likely high-entropy (LevelDB tables, compressed blocks, keys)
+    /// and zstd would spend ~1.6 ms per MiB for nothing.
+    func worthCompressing(_ p: UnsafeRawBufferPointer) -> Bool {
+        if p.count < Self.alwaysTryBelow { return true }
+        let start = (p.count / 2) & ~4095
+        let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
+        let n = compressor.compress(piece, into: &sample)
+        return n < piece.count - piece.count / 16
+    }
+
+    /// Seals `plaintext` as a blob at the end of `pack`; returns its entry.
+    func seal(type: BlobType, id: BlobID, plaintext: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer,
+              into pack: inout [UInt8]) -> PackEntry {
+        var compression = Compression.none
+        var payloadCount = plaintext.count
+        if worthCompressing(plaintext) {
+            let n = compressor.compress(plaintext, into: &scratch)
+            // Keep zstd output only when it saves at least 1/32: decompression is not free either.
+            if n < plaintext.count - plaintext.count / 32 {
+                compression = .zstd
+                payloadCount = n
+            }
+        }
+        let offset = UInt64(pack.count)
+        var entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
+                              storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
+        let aad = entry.aad
+        aad.withUnsafeBytes { a in
+            if compression == .zstd {
+                scratch.withUnsafeBytes { s in
+                    gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a,
+                             plaintext: UnsafeRawBufferPointer(rebasing: s[0..<payloadCount]), appendingTo: &pack)
+                }
+            } else {
+                gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a, plaintext: plaintext, appendingTo: &pack)
+            }
+        }
+        entry.storedLength = UInt32(pack.count) - UInt32(offset)
+        return entry
+    }
+
+    /// Opens a sealed blob, decompresses it and checks its SHA-256 against its id. Every byte read
+    /// back from a repository goes through here.
+    public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
+                     pack: String) throws -> [UInt8] {
+        var payload: [UInt8] = []
+        let ok = entry.aad.withUnsafeBytes { a in
+            gcm.open(key: key, nonce: AESGCM.nonce(counter: entry.offset), aad: a, sealed: sealed, appendingTo: &payload)
+        }
+        guard ok else {
+            throw VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
+                             hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
+        }
+        var plain: [UInt8]
+        switch entry.compression {
+        case .none:
+            plain = payload
+        case .zstd:
+            plain = []
+            plain.reserveCapacity(Int(entry.rawLength))
+            guard payload.withUnsafeBytes({ decompressor.decompress($0, expectedSize: Int(entry.rawLength), appendingTo: &plain) }) else {
+                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(entry.rawLength) bytes")
+            }
+        }
+        guard plain.count == Int(entry.rawLength), SHA256.hash(plain) == entry.id else {
+            throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
+                             hint: "run 'chainvault verify --read-data' to see what is affected")
+        }
+        return plain
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import VaultCore
+import VaultStorage
+
+/// An opened repository: its backend, master key, config and (once loaded) index.
+public final class Repository: @unchecked Sendable {
+    public let backend: Backend
+    public let config: RepositoryConfig
+    public let master: SecretBytes
+    public let keyID: String
+    public let index = MasterIndex()
+    public private(set) var indexFileNames: [String] = []
+
+    init(backend: Backend, config: RepositoryConfig, master: SecretBytes, keyID: String) {
+        self.backend = backend; self.config = config; self.master = master; self.keyID = keyID
+    }
+
+    /// Creates a repository: layout, then the key, then the config last, so a repository with a
+    /// config is always complete.
+    public static func initialize(_ backend: Backend, credential: Credential, config: RepositoryConfig = .new(),
+                                  scrypt: ScryptParameters = .standard) throws -> Repository {
+        try config.validate()
+        try backend.create()
+        let master = SecretBytes.random(count: 32)
+        let keyID = try KeyRing.add(backend, master: master, credential: credential, scrypt: scrypt)
+        let sealed = SealedFile.seal(Array(try JSONEncoder().encode(config)), kind: .config, master: master)
+        try backend.write(.config, sealed)
+        return Repository(backend: backend, config: config, master: master, keyID: keyID)
+    }
+
+    public static func open(_ backend: Backend, credential: Credential) throws -> Repository {
+        let configPresent: Bool
+        do { configPresent = try backend.stat(.config) != nil } catch let e as VaultError where e.code != .storageFull {
+            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e.message,
+                             hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
+        }
+        guard configPresent else {
+            throw VaultError(.notARepository, "\(backend.location) is not a chainvault repository (no config)",
+                             hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
+        }
+        let (master, keyID) = try KeyRing.open(backend, credential: credential)
+        let plain = try SealedFile.open(try backend.read(.config), kind: .config, master: master, what: "repository config")
+        let config: RepositoryConfig
+        do { config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
+            throw VaultError(.corrupt, "repository config is not valid", cause: "\(error)")
+        }
+        try config.validate()
+        return Repository(backend: backend, config: config, master: master, keyID: keyID)
+    }
+
+    // MARK: Index
+
+    public func readIndexFile(_ name: String) throws -> IndexFile {
+        let bytes = try backend.read(ObjectHandle(.index, name))
+        guard SHA256.hash(bytes).hex == name else {
+            throw VaultError(.corrupt, "index file index/\(name.prefix(8)) does not match its name (its bytes changed)",
+                             hint: "rebuild the index from the packs with 'chainvault repair index'")
+        }
+        let plain = try SealedFile.open(bytes, kind: .index, master: master, what: "index file index/\(name.prefix(8))")
+        return try IndexFile.decode(plain, what: "index file index/\(name.prefix(8))")
+    }
+
+    /// Loads every index file (in parallel). Superseded files are skipped once their replacement is
+    /// loaded; a damaged file is an error naming it.
+    public func loadIndex() throws {
+        let names = try backend.list(.index).map(\.name).sorted()
+        let files = try Parallel.map(names) { try readIndexFile($0) }
+        let superseded = Set(files.flatMap { $0.supersedes.map(\.hex) })
+        for (name, file) in zip(names, files) where !superseded.contains(name) {
+            for pack in file.packs { index.add(pack) }
+        }
+        indexFileNames = names
+    }
+
+    @discardableResult
+    public func writeIndex(_ file: IndexFile) throws -> String {
+        let sealed = SealedFile.seal(file.encode(), kind: .index, master: master)
+        let name = SHA256.hash(sealed).hex
+        try backend.writeIfAbsent(ObjectHandle(.index, name), sealed)
+        return name
+    }
+
+    /// Packs present in storage but in no index: left by a backup killed before its index write.
+    /// Their headers are authenticated and indexed, so the next backup reuses their data.
+    public func recoverUnindexedPacks() throws -> (packs: Int, blobs: Int) {
+        let known = index.packs
+        let orphans = try backend.list(.pack).filter { SHA256Digest(hex: $0.name).map { !known.contains($0) } ?? false }
+        if orphans.isEmpty { return (0, 0) }
+        let recovered: [IndexedPack?] = try Parallel.map(orphans) { info in
+            try? readPackHeader(name: info.name, size: info.size)
+        }
+        let good = recovered.compactMap { $0 }
+        if good.isEmpty { return (0, 0) }
+        try writeIndex(IndexFile(packs: good))
+        for p in good { index.add(p) }
+        return (good.count, good.reduce(0) { $0 + $1.entries.count })
+    }
+
+    /// Reads a pack's preamble and header (two range reads) and authenticates the header.
+    public func readPackHeader(name: String, size: Int) throws -> IndexedPack {
+        let handle = ObjectHandle(.pack, name)
+        let what = "pack \(name.prefix(8))"
+        guard size > PackFormat.preambleSize + 4 else { throw VaultError(.corrupt, "\(what) is too short (\(size) bytes)") }
+        let salt = try PackFormat.checkPreamble(try backend.read(handle, range: 0..<PackFormat.preambleSize), what: what)
+        let tailSize = min(size - PackFormat.preambleSize, 64 << 10)
+        var tail = try backend.read(handle, range: (size - tailSize)..<size)
+        let headerLength = Int(tail.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self)) })
+        if headerLength + 4 > tail.count, headerLength + 4 + PackFormat.preambleSize <= size {
+            tail = try backend.read(handle, range: (size - headerLength - 4)..<size)
+        }
+        let entries = try PackFormat.parseHeader(tail: tail, packSize: size, salt: salt, master: master, what: what)
+        guard let id = SHA256Digest(hex: name) else { throw VaultError(.corrupt, "\(what) has a name that is not a SHA-256") }
+        return IndexedPack(id: id, salt: salt, entries: entries)
+    }
+
+    // MARK: Blobs
+
+    /// Reads one blob (a range read of its pack), authenticates, decompresses and checks its hash.
+    public func readBlob(_ id: BlobID, codec: BlobCodec) throws -> [UInt8] {
+        guard let location = index.lookup(id) else {
+            throw VaultError(.missing, "blob \(id.shortHex) is not in the index",
+                             hint: "the repository is incomplete; run 'chainvault verify' to see what is affected")
+        }
+        return try readBlob(at: location, codec: codec)
+    }
+
+    public func readBlob(at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
+        let e = location.entry
+        let sealed = try backend.read(ObjectHandle(.pack, location.pack.hex), range: Int(e.offset)..<Int(e.offset) + Int(e.storedLength))
+        let key = PackFormat.subkey(master: master, salt: location.salt)
+        return try key.withUnsafeBytes { k in
+            try sealed.withUnsafeBytes { try codec.open($0, entry: e, key: k, pack: location.pack.hex) }
+        }
+    }
+
+    public func loadTree(_ id: BlobID, codec: BlobCodec) throws -> Tree {
+        try Tree.decode(try readBlob(id, codec: codec), what: "tree \(id.shortHex)")
+    }
+
+    public func makeCodec() -> BlobCodec { BlobCodec(level: config.compressionLevel) }
+
+    // MARK: Snapshots
+
+    public func saveSnapshot(_ snapshot: Snapshot) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let sealed = SealedFile.seal(Array(try encoder.encode(snapshot)), kind: .snapshot, master: master)
+        let id = SHA256.hash(sealed).hex
+        try backend.write(ObjectHandle(.snapshot, id), sealed)
+        return id
+    }
+
+    public func loadSnapshot(_ id: String) throws -> SnapshotRecord {
+        let bytes = try backend.read(ObjectHandle(.snapshot, id))
+        guard SHA256.hash(bytes).hex == id else {
+            throw VaultError(.corrupt, "snapshot \(id.prefix(8)) does not match its name: the file was altered or damaged",
+                             hint: "restore from another snapshot; 'chainvault verify' lists the damage")
+        }
+        let plain = try SealedFile.open(bytes, kind: .snapshot, master: master, what: "snapshot \(id.prefix(8))")
+        do {
+            return SnapshotRecord(id: id, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
+        } catch {
+            throw VaultError(.corrupt, "snapshot \(id.prefix(8)) is not valid JSON", cause: "\(error)")
+        }
+    }
+
+    /// All snapshots, oldest first. A damaged snapshot file is an error unless `skipDamaged`, which
+    /// returns the readable ones and the errors.
+    public func listSnapshots() throws -> [SnapshotRecord] {
+        let (good, bad) = try listSnapshotsReportingDamage()
+        if let first = bad.first { throw first }
+        return good
+    }
+
+    public func listSnapshotsReportingDamage() throws -> ([SnapshotRecord], [VaultError]) {
+        let names = try backend.list(.snapshot).map(\.name)
+        let results: [Result<SnapshotRecord, VaultError>] = try Parallel.map(names) { name in
+            do { return .success(try loadSnapshot(name)) } catch let e as VaultError { return .failure(e) }
+        }
+        var good: [SnapshotRecord] = [], bad: [VaultError] = []
+        for r in results {
+            switch r {
+            case .success(let s): good.append(s)
+            case .failure(let e): bad.append(e)
+            }
+        }
+        return (good.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }, bad)
+    }
+
+    /// `latest`, a full id, or a unique prefix.
+    public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
+        if reference == "latest" {
+            let all = try listSnapshots().filter { (source == nil || $0.snapshot.source == source) && (host == nil || $0.snapshot.hostname == host) }
+            guard let last = all.last else {
+                throw VaultError(.unknownSnapshot, "the repository has no snapshots\(source.map { " of \($0)" } ?? "")",
+                                 hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
+            }
+            return last
+        }
+        let names = try backend.list(.snapshot).map(\.name).filter { $0.hasPrefix(reference.lowercased()) }
+        guard !reference.isEmpty, names.count == 1 else {
+            throw VaultError(.unknownSnapshot, names.isEmpty ? "no snapshot \(reference)" : "snapshot id prefix \(reference) is ambiguous (\(names.count) match)",
+                             hint: "'chainvault snapshots' lists the ids; 'latest' names the newest")
+        }
+        return try loadSnapshot(names[0])
+    }
+}

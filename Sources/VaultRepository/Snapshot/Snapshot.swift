@@ -1,0 +1,51 @@
+import Foundation
+import VaultCore
+
+/// What a backup produced: the root tree id (the Merkle root), and where, when and how.
+/// Stored as JSON sealed with `SealedFile` (kind 3) in `snapshots/<sha256 of the file>`.
+public struct Snapshot: Codable, Sendable {
+    public struct Stats: Codable, Sendable {
+        public var files: UInt64 = 0
+        public var directories: UInt64 = 0
+        public var symlinks: UInt64 = 0
+        public var filesUnchanged: UInt64 = 0
+        public var bytesTotal: UInt64 = 0
+        public var bytesRead: UInt64 = 0
+        public var bytesNew: UInt64 = 0
+        public var bytesStored: UInt64 = 0
+        public var chunksNew: UInt64 = 0
+        public var durationSeconds: Double = 0
+        public var skipped: [String] = []
+        public init() {}
+    }
+
+    public var version: Int = 1
+    public var time: String
+    public var tree: String
+    public var source: String
+    public var hostname: String
+    public var username: String
+    public var tags: [String]
+    public var parent: String?
+    public var policy: String?
+    public var excludes: [String]
+    public var stats: Stats
+    /// Free-form facts about the chain at backup time (client, height), supplied by policies.
+    public var chain: [String: String]
+
+    public init(time: String, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
+                parent: String?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]) {
+        self.time = time; self.tree = tree.hex; self.source = source; self.hostname = hostname; self.username = username
+        self.tags = tags; self.parent = parent; self.policy = policy; self.excludes = excludes; self.stats = stats; self.chain = chain
+    }
+
+    public var treeID: BlobID? { BlobID(hex: tree) }
+    public var date: Date { Timestamp.parse(time) ?? .distantPast }
+}
+
+/// A snapshot with the id it is stored under.
+public struct SnapshotRecord: Sendable {
+    public let id: String
+    public let snapshot: Snapshot
+    public var shortID: String { String(id.prefix(8)) }
+}
