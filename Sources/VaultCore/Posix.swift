@@ -99,6 +99,12 @@ public enum Posix {
         try fsync(fd, path: path)
     }
 
+    /// Flushes every dirty page and inode of the file system holding `fd`.
+    /// The corresponding C function is `syncfs`.
+    public static func syncFileSystem(_ fd: Int32, path: String) throws {
+        if retrying({ CSystem_syncfs(fd) }) < 0 { throw error("sync the file system of", path) }
+    }
+
     public static func rename(_ from: String, _ to: String) throws {
         if retrying({ Glibc.rename(from, to) }) < 0 { throw error("rename \(from) to", to) }
     }

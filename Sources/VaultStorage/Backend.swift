@@ -1,3 +1,4 @@
+import Foundation
 import VaultCore
 
 // VaultStorage: where repository objects live. A backend stores opaque, named objects of a few
@@ -68,15 +69,36 @@ public protocol Backend: AnyObject, Sendable {
 
     /// The object's size, or nil if it does not exist. Safe to retry.
     func stat(_ handle: ObjectHandle) throws -> Int?
+
+    /// A local directory where large objects (packs) are spooled before `writeFile`, chosen so that
+    /// handing them over is cheap (for a local repository: the same file system, so a rename).
+    var stagingDirectory: String { get }
+
+    /// Creates the object from a complete, fsynced local file, consuming the file (it is moved or
+    /// deleted). Same guarantees as `write`.
+    func writeFile(_ handle: ObjectHandle, path: String) throws
 }
 
 extension Backend {
+    public var stagingDirectory: String { NSTemporaryDirectory() }
+
+    public func writeFile(_ handle: ObjectHandle, path: String) throws {
+        defer { _ = try? Posix.unlink(path) }
+        try write(handle, try Posix.readFile(path))
+    }
+
     public func read(_ handle: ObjectHandle) throws -> [UInt8] { try read(handle, range: nil) }
 
     /// Writes a content-addressed object: if it already exists it holds the same bytes (its name is
     /// their hash), so that is success.
     public func writeIfAbsent(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
         do { try write(handle, bytes) } catch let error as VaultError where error.code == .alreadyExists {}
+    }
+
+    public func writeFileIfAbsent(_ handle: ObjectHandle, path: String) throws {
+        do { try writeFile(handle, path: path) } catch let error as VaultError where error.code == .alreadyExists {
+            _ = try? Posix.unlink(path)
+        }
     }
 
     public func missing(_ handle: ObjectHandle) -> VaultError {

@@ -84,6 +84,16 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         try bytes.withUnsafeBytes { try Posix.writeFileAtomically(path(handle), $0, mode: 0o600, replace: false) }
     }
 
+    /// Packs are spooled in `data/` itself (as `.tmp-*`, never listed), so handing one over is a
+    /// rename within one file system.
+    public var stagingDirectory: String { root + "/data" }
+
+    public func writeFile(_ handle: ObjectHandle, path source: String) throws {
+        let target = path(handle)
+        try Posix.renameNoReplace(source, target)
+        try Posix.fsyncDirectory(Path.parent(target))
+    }
+
     public func delete(_ handle: ObjectHandle) throws {
         let p = path(handle)
         if try Posix.unlink(p) { try Posix.fsyncDirectory(Path.parent(p)) }

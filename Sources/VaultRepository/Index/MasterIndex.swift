@@ -6,6 +6,8 @@ public struct BlobLocation: Sendable {
     public let pack: SHA256Digest
     public let salt: [UInt8]
     public let entry: PackEntry
+
+    public init(pack: SHA256Digest, salt: [UInt8], entry: PackEntry) { self.pack = pack; self.salt = salt; self.entry = entry }
 }
 
 /// Every index file merged in memory: blob id → location. Compact (packs by ordinal) because a

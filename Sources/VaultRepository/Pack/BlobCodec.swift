@@ -26,9 +26,9 @@ public final class BlobCodec {
         return n < piece.count - piece.count / 16
     }
 
-    /// Seals `plaintext` as a blob at the end of `pack`; returns its entry.
+    /// Seals `plaintext` as the blob at `offset` of a pack, appending the sealed bytes to `out`.
     func seal(type: BlobType, id: BlobID, plaintext: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer,
-              into pack: inout [UInt8]) -> PackEntry {
+              offset: UInt64, into out: inout [UInt8]) -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
         if worthCompressing(plaintext) {
@@ -39,7 +39,7 @@ public final class BlobCodec {
                 payloadCount = n
             }
         }
-        let offset = UInt64(pack.count)
+        let start = out.count
         var entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
                               storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
         let aad = entry.aad
@@ -47,13 +47,13 @@ public final class BlobCodec {
             if compression == .zstd {
                 scratch.withUnsafeBytes { s in
                     gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a,
-                             plaintext: UnsafeRawBufferPointer(rebasing: s[0..<payloadCount]), appendingTo: &pack)
+                             plaintext: UnsafeRawBufferPointer(rebasing: s[0..<payloadCount]), appendingTo: &out)
                 }
             } else {
-                gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a, plaintext: plaintext, appendingTo: &pack)
+                gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a, plaintext: plaintext, appendingTo: &out)
             }
         }
-        entry.storedLength = UInt32(pack.count) - UInt32(offset)
+        entry.storedLength = UInt32(out.count - start)
         return entry
     }
 

@@ -118,7 +118,7 @@ public enum PackFormat {
         return entries
     }
 
-    static func checkPreamble(_ bytes: [UInt8], what: String) throws -> [UInt8] {
+    public static func checkPreamble(_ bytes: [UInt8], what: String) throws -> [UInt8] {
         guard bytes.count >= preambleSize, Array(bytes[0..<4]) == magic else {
             throw VaultError(.corrupt, "\(what) is not a chainvault pack (bad magic)",
                              hint: "the pack was damaged or replaced; run 'chainvault verify --read-data'")

@@ -1,53 +1,85 @@
+import Glibc
 import VaultCore
 
-/// A pack file being assembled in memory. Blobs are sealed straight into its buffer.
+/// A pack being written: blobs are sealed and appended to a spool file (so memory stays small
+/// whatever the pack size), hashed as they go; `finish` adds the header and fsyncs. Not
+/// thread-safe: one writer per worker.
 public final class PackWriter {
     public let salt: [UInt8]
-    let key: SecretBytes
-    public private(set) var bytes: [UInt8]
-    public private(set) var entries: [PackEntry] = []
     public let blobType: BlobType
+    let key: SecretBytes
+    let path: String
+    private var fd: Int32
+    private let hasher = SHA256Hasher()
+    public private(set) var size: Int = 0
+    public private(set) var entries: [PackEntry] = []
+    private var sealed: [UInt8] = []
 
-    public init(master: SecretBytes, type: BlobType, capacity: Int) {
+    public init(master: SecretBytes, type: BlobType, directory: String) throws {
         salt = SecureRandom.bytes(32)
         key = PackFormat.subkey(master: master, salt: salt)
         blobType = type
-        bytes = []
-        bytes.reserveCapacity(capacity + (4 << 20) + 4096)
-        bytes += PackFormat.magic
-        bytes += [0, 0, 0, 0]
-        bytes += salt
+        path = directory + "/.tmp-pack-" + Hex.encode(SecureRandom.bytes(8))
+        fd = try Posix.open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        try append(PackFormat.magic + [0, 0, 0, 0] + salt)
     }
 
-    public var size: Int { bytes.count }
+    deinit { if fd >= 0 { abandon() } }
+
     public var isEmpty: Bool { entries.isEmpty }
 
-    public func add(id: BlobID, plaintext: UnsafeRawBufferPointer, codec: BlobCodec) -> PackEntry {
-        let entry = key.withUnsafeBytes { k in codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, into: &bytes) }
+    private func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: path) }
+        bytes.withUnsafeBytes { hasher.update($0) }
+        size += bytes.count
+    }
+
+    @discardableResult
+    public func add(id: BlobID, plaintext: UnsafeRawBufferPointer, codec: BlobCodec) throws -> PackEntry {
+        sealed.removeAll(keepingCapacity: true)
+        let entry = key.withUnsafeBytes { k in
+            codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, offset: UInt64(size), into: &sealed)
+        }
+        try append(sealed)
         entries.append(entry)
         return entry
     }
 
-    /// Seals the header, appends it and its length; the pack's name is the SHA-256 of the result.
-    public func finish(codec: BlobCodec) -> FinishedPack {
+    /// Seals the header, appends it and its length, fsyncs and closes. The pack's name is the
+    /// SHA-256 of its bytes.
+    public func finish(codec: BlobCodec) throws -> FinishedPack {
         let header = PackFormat.encodeHeader(entries)
-        let preamble = Array(bytes[0..<PackFormat.preambleSize])
-        let before = bytes.count
+        let preamble = PackFormat.magic + [0, 0, 0, 0] + salt
+        sealed.removeAll(keepingCapacity: true)
         key.withUnsafeBytes { k in
             preamble.withUnsafeBytes { aad in
                 header.withUnsafeBytes { h in
-                    codec.gcm.seal(key: k, nonce: AESGCM.nonce(counter: PackFormat.headerNonce), aad: aad, plaintext: h, appendingTo: &bytes)
+                    codec.gcm.seal(key: k, nonce: AESGCM.nonce(counter: PackFormat.headerNonce), aad: aad, plaintext: h, appendingTo: &sealed)
                 }
             }
         }
-        withUnsafeBytes(of: UInt32(bytes.count - before).littleEndian) { bytes.append(contentsOf: $0) }
-        return FinishedPack(id: SHA256.hash(bytes), bytes: bytes, salt: salt, entries: entries)
+        withUnsafeBytes(of: UInt32(sealed.count).littleEndian) { sealed.append(contentsOf: $0) }
+        try append(sealed)
+        try Posix.fsync(fd, path: path)
+        Posix.close(fd)
+        fd = -1
+        return FinishedPack(id: hasher.finalize(), path: path, size: size, salt: salt, entries: entries)
+    }
+
+    /// Drops the spool file (an interrupted or failed backup).
+    public func abandon() {
+        if fd >= 0 { Posix.close(fd); fd = -1 }
+        _ = try? Posix.unlink(path)
     }
 }
 
+/// A complete pack in its spool file, ready to hand to the backend.
 public struct FinishedPack: Sendable {
     public let id: SHA256Digest
-    public let bytes: [UInt8]
+    public let path: String
+    public let size: Int
     public let salt: [UInt8]
     public let entries: [PackEntry]
+
+    public var indexed: IndexedPack { IndexedPack(id: id, salt: salt, entries: entries) }
 }

@@ -1,0 +1,284 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultRepository
+
+public struct BackupOptions: Sendable {
+    public var source: String
+    public var excludes: [String] = []
+    public var tags: [String] = []
+    public var hostname: String = ProcessInfo.processInfo.hostName
+    /// A snapshot reference to compare against; nil picks the latest of the same source and host.
+    public var parent: String?
+    public var policy: String?
+    public var workers: Int = Parallel.cores
+    /// Write an index file every this many packs (~512 MiB): the most a killed backup re-uploads
+    /// if its packs could not be recovered.
+    public var indexEvery: Int = 32
+
+    public init(source: String) { self.source = source }
+}
+
+public struct BackupResult: Sendable {
+    public let snapshotID: String
+    public let snapshot: Snapshot
+    public let parentID: String?
+    public let recoveredPacks: Int
+    public var warnings: [String] { snapshot.stats.skipped }
+}
+
+/// Backup: walks the source, saves files and trees, writes the snapshot last.
+public final class Archiver {
+    let repository: Repository
+    let options: BackupOptions
+    let progress: Progress?
+    let cancellation: Cancellation
+    let filter: SourceFilter
+    private var stats = Snapshot.Stats()
+    private var readBuffer: [UInt8] = []
+    private let treeCodec: BlobCodec
+    private var treeWriter: PackWriter?
+    private var saver: ChunkSaver!
+    private var dedup: DedupSet!
+    private var collector: IndexCollector!
+
+    public init(repository: Repository, options: BackupOptions, progress: Progress? = nil, cancellation: Cancellation = Cancellation()) {
+        self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
+        filter = SourceFilter(options.excludes)
+        treeCodec = repository.makeCodec()
+    }
+
+    public func run() throws -> BackupResult {
+        let started = Date()
+        let source = Path.absolute(options.source)
+        guard let st = try? Posix.lstat(source), (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a directory",
+                             hint: "check the path; a chain data directory is backed up as a whole")
+        }
+        let rootFD = try Posix.open(source, O_RDONLY | O_DIRECTORY, code: .sourceUnreadable)
+        defer { Posix.close(rootFD) }
+
+        try repository.loadIndex()
+        let recovered = try repository.recoverUnindexedPacks()
+        let parent = try findParent(source: source)
+        let parentTree = try parent.flatMap { p in try p.snapshot.treeID.map { try repository.loadTree($0, codec: treeCodec) } }
+
+        dedup = DedupSet(index: repository.index)
+        collector = IndexCollector(repository: repository, every: options.indexEvery)
+        saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers, progress: progress)
+        readBuffer = [UInt8](repeating: 0, count: 2 * repository.config.chunker.maxSize)
+
+        var rootID: BlobID?
+        var failure: Error?
+        do {
+            rootID = try saveDirectory(fd: rootFD, relativePath: "", parentTree: parentTree)
+        } catch {
+            failure = error
+        }
+        // Always drain the workers, so every pack that is complete gets stored and indexed: a
+        // failed or interrupted backup still leaves reusable data behind.
+        do { try saver.finish() } catch { failure = failure ?? error }
+        do {
+            if let w = treeWriter {
+                if failure == nil, !w.isEmpty {
+                    let pack = try w.finish(codec: treeCodec)
+                    try repository.storePack(pack)
+                    try collector.add(pack)
+                } else {
+                    w.abandon()
+                }
+            }
+            try collector.flush()
+        } catch { failure = failure ?? error }
+        if let failure { throw failure }
+
+        stats.bytesNew = saver.newBytes
+        stats.chunksNew = saver.newChunks
+        stats.bytesStored = collector.storedBytes
+        stats.durationSeconds = Date().timeIntervalSince(started)
+        let snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
+                                username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
+                                parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
+        let id = try repository.saveSnapshot(snapshot)
+        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs)
+    }
+
+    private func findParent(source: String) throws -> SnapshotRecord? {
+        if let reference = options.parent { return try repository.resolveSnapshot(reference) }
+        return try repository.listSnapshots().last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname }
+    }
+
+    private func warn(_ message: String) { stats.skipped.append(message) }
+
+    // MARK: Walking
+
+    /// Saves one directory (recursively) and returns its tree id. Owns nothing: `fd` stays open.
+    private func saveDirectory(fd: Int32, relativePath: String, parentTree: Tree?) throws -> BlobID {
+        let display = relativePath.isEmpty ? "." : relativePath
+        let names: [String]
+        do {
+            names = try DirectoryListing.names(fd: dup(fd), path: display).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        } catch {
+            warn("\(display): cannot list directory (\((error as? VaultError)?.cause ?? "\(error)")), saved as empty")
+            names = []
+        }
+        var nodes: [Node] = []
+        var pending: [(Int, FileChunks)] = []
+        let group = DispatchGroup()
+
+        for name in names {
+            try cancellation.check()
+            if let e = saver.error { throw e }
+            let rel = relativePath.isEmpty ? name : relativePath + "/" + name
+            if filter.excludes(relativePath: rel, name: name) { continue }
+            var st = stat()
+            if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
+                warn("\(rel): vanished before it could be read (\(String(cString: strerror(errno))))")
+                continue
+            }
+            let previous = parentTree?.node(named: Array(name.utf8))
+            var node = Self.node(name: name, st)
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                if child < 0 {
+                    warn("\(rel): cannot open directory (\(String(cString: strerror(errno)))), skipped")
+                    continue
+                }
+                defer { Posix.close(child) }
+                var previousTree: Tree?
+                if let p = previous, p.kind == .directory, let sub = p.subtree {
+                    previousTree = try? repository.loadTree(sub, codec: treeCodec)
+                }
+                node.subtree = try saveDirectory(fd: child, relativePath: rel, parentTree: previousTree)
+                stats.directories += 1
+            case S_IFREG:
+                stats.files += 1
+                stats.bytesTotal += UInt64(st.st_size)
+                if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
+                   p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
+                    node.chunks = p.chunks
+                    stats.filesUnchanged += 1
+                    progress?.add(files: 1, bytes: node.size)
+                } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel, node: &node, group: group) {
+                    pending.append((nodes.count, chunks))
+                } else {
+                    continue
+                }
+            case S_IFLNK:
+                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = readlinkat(fd, name, &target, target.count - 1)
+                if n <= 0 {
+                    warn("\(rel): cannot read symlink (\(String(cString: strerror(errno)))), skipped")
+                    continue
+                }
+                node.linkTarget = target[0..<n].map { UInt8(bitPattern: $0) }
+                stats.symlinks += 1
+            default:
+                warn("\(rel): special file (device, socket or fifo) not backed up")
+                continue
+            }
+            nodes.append(node)
+        }
+
+        group.wait()
+        if let e = saver.error { throw e }
+        try cancellation.check()
+        for (i, chunks) in pending { nodes[i].chunks = chunks.all }
+        return try saveTree(Tree(nodes: nodes))
+    }
+
+    static func node(name: String, _ st: stat) -> Node {
+        let kind: Node.Kind
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symlink
+        default: kind = .file
+        }
+        return Node(name: Array(name.utf8), kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
+                    mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                    ctimeNanos: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec),
+                    inode: UInt64(st.st_ino), device: UInt64(st.st_dev), links: UInt32(st.st_nlink),
+                    size: kind == .file ? UInt64(st.st_size) : 0)
+    }
+
+    /// Reads and chunks one file on this thread; chunks go to the workers. Returns nil when the file
+    /// could not be read at all (reported, and left out of the snapshot).
+    private func saveFile(dirFD: Int32, name: String, relativePath: String, node: inout Node, group: DispatchGroup) throws -> FileChunks? {
+        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 {
+            warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
+            return nil
+        }
+        defer { Posix.close(fd) }
+        var before = stat()
+        fstat(fd, &before)
+        node = Self.node(name: name, before)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        progress?.setCurrent(relativePath)
+
+        let chunker = FastCDC(repository.config.chunker)
+        let maxSize = repository.config.chunker.maxSize
+        let chunks = FileChunks()
+        var fill = 0
+        var total: UInt64 = 0
+        var endOfFile = false
+        while true {
+            try cancellation.check()
+            while fill < readBuffer.count && !endOfFile {
+                let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + fill, $0.count - fill) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    warn("\(relativePath): read error after \(total + UInt64(fill)) bytes (\(String(cString: strerror(errno)))), saved up to there")
+                    endOfFile = true
+                    break
+                }
+                if n == 0 { endOfFile = true } else { fill += n }
+            }
+            if fill == 0 { break }
+            var start = 0
+            while fill - start >= maxSize || (endOfFile && start < fill) {
+                let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[start..<fill])) }
+                var buffer = saver.pool.take()
+                buffer.withUnsafeMutableBytes { dst in
+                    readBuffer.withUnsafeBytes { src in dst.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n) }
+                }
+                group.enter()
+                saver.queue.push(ChunkJob(buffer: buffer, length: n, file: chunks, slot: chunks.reserve(), group: group))
+                start += n
+                total += UInt64(n)
+                progress?.add(bytes: UInt64(n))
+            }
+            if start > 0 && start < fill {
+                readBuffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: b.baseAddress! + start, byteCount: fill - start) }
+            }
+            fill -= start
+            if endOfFile && fill == 0 { break }
+        }
+        stats.bytesRead += total
+        progress?.add(files: 1)
+        var after = stat()
+        fstat(fd, &after)
+        if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+            warn("\(relativePath): changed while being read; the snapshot holds the bytes as read")
+        }
+        // The node describes exactly what was stored, so a restore can check the size.
+        node.size = total
+        return chunks
+    }
+
+    private func saveTree(_ tree: Tree) throws -> BlobID {
+        let bytes = tree.encode()
+        let id = SHA256.hash(bytes)
+        guard dedup.claim(id) else { return id }
+        if treeWriter == nil { treeWriter = try repository.newPackWriter(type: .tree) }
+        try bytes.withUnsafeBytes { try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
+        if treeWriter!.size >= repository.config.packSize {
+            let pack = try treeWriter!.finish(codec: treeCodec)
+            treeWriter = nil
+            try repository.storePack(pack)
+            try collector.add(pack)
+        }
+        return id
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import VaultCore
+import VaultRepository
+
+/// The chunk ids of one file, filled in by workers as its chunks are hashed.
+final class FileChunks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [BlobID] = []
+
+    func reserve() -> Int { lock.withLock { ids.append(.zero); return ids.count - 1 } }
+    func set(_ i: Int, _ id: BlobID) { lock.withLock { ids[i] = id } }
+    var all: [BlobID] { lock.withLock { ids } }
+}
+
+struct ChunkJob {
+    var buffer: [UInt8]
+    var length: Int
+    var file: FileChunks
+    var slot: Int
+    var group: DispatchGroup
+}
+
+/// Worker threads that hash, deduplicate, compress, encrypt and spool chunks. Each worker owns a
+/// codec and a pack writer, so the hot path takes no lock but the dedup check.
+final class ChunkSaver: @unchecked Sendable {
+    let queue: BlockingQueue<ChunkJob>
+    let pool: BufferPool
+    private let repository: Repository
+    private let dedup: DedupSet
+    private let collector: IndexCollector
+    private let progress: Progress?
+    private let lock = NSLock()
+    private var firstError: Error?
+    private var threads: [Thread] = []
+    private let finished = DispatchGroup()
+    private(set) var newBytes: UInt64 = 0
+    private(set) var newChunks: UInt64 = 0
+
+    init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: Progress?) {
+        self.repository = repository; self.dedup = dedup; self.collector = collector; self.progress = progress
+        queue = BlockingQueue(capacity: workers * 2)
+        // Buffers in flight: queued + being worked on + one being filled. With 4 MiB maximum chunks
+        // this bounds the pipeline at (3 × workers + 1) × 4 MiB whatever the data size.
+        pool = BufferPool(count: workers * 3 + 1, size: repository.config.chunker.maxSize)
+        for i in 0..<workers {
+            finished.enter()
+            let t = Thread { [self] in work(); finished.leave() }
+            t.name = "chunk-saver-\(i)"
+            t.stackSize = 1 << 20
+            threads.append(t)
+        }
+        threads.forEach { $0.start() }
+    }
+
+    var error: Error? { lock.withLock { firstError } }
+
+    private func fail(_ e: Error) { lock.withLock { if firstError == nil { firstError = e } } }
+
+    private func work() {
+        let codec = repository.makeCodec()
+        var writer: PackWriter?
+        while let job = queue.pop() {
+            defer { pool.give(job.buffer); job.group.leave() }
+            if error != nil { continue }
+            do {
+                let id = job.buffer.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length])) }
+                job.file.set(job.slot, id)
+                guard dedup.claim(id) else { continue }
+                if writer == nil { writer = try repository.newPackWriter(type: .data) }
+                try job.buffer.withUnsafeBytes { try writer!.add(id: id, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<job.length]), codec: codec) }
+                lock.withLock { newBytes += UInt64(job.length); newChunks += 1 }
+                if writer!.size >= repository.config.packSize {
+                    try store(writer!, codec)
+                    writer = nil
+                }
+            } catch {
+                fail(error)
+            }
+        }
+        // Queue closed: the last partial pack of this worker.
+        if let w = writer {
+            if error == nil && !w.isEmpty {
+                do { try store(w, codec) } catch { fail(error) }
+            } else {
+                w.abandon()
+            }
+        }
+    }
+
+    private func store(_ writer: PackWriter, _ codec: BlobCodec) throws {
+        let pack = try writer.finish(codec: codec)
+        try repository.storePack(pack)
+        try collector.add(pack)
+    }
+
+    /// Closes the queue and waits for every worker to flush its pack.
+    func finish() throws {
+        queue.close()
+        finished.wait()
+        if let e = error { throw e }
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import VaultCore
+import VaultRepository
+import VaultStorage
+
+public enum ReadData: Sendable, Equatable {
+    case none
+    case all
+    /// A random share of the packs (0 < fraction ≤ 1).
+    case fraction(Double)
+    /// Group k of n (1-based): packs whose first id byte mod n is k-1; n runs over n days read everything.
+    case group(Int, Int)
+}
+
+public struct VerifyOptions: Sendable {
+    public var snapshots: [String] = []
+    public var readData: ReadData = .none
+    public var workers: Int = Parallel.cores
+    public init() {}
+}
+
+public struct Problem: Sendable, Codable {
+    public let object: String
+    public let message: String
+}
+
+public struct AffectedFile: Sendable, Codable, Hashable {
+    public let snapshot: String
+    public let path: String
+}
+
+public struct VerifyReport: Sendable {
+    public var snapshots = 0
+    public var trees = 0
+    public var files = 0
+    public var blobsReferenced = 0
+    public var packs = 0
+    public var packsRead = 0
+    public var bytesRead: UInt64 = 0
+    public var unindexedPacks: [String] = []
+    public var problems: [Problem] = []
+    public var affected: [AffectedFile] = []
+    public var durationSeconds = 0.0
+    public var clean: Bool { problems.isEmpty }
+}
+
+/// Verify: every referenced blob is indexed and its pack exists (structure); with read-data, every
+/// selected pack is read whole, its hash and header checked, and every blob in it authenticated,
+/// decompressed and re-hashed. Problems name the pack, the blobs, and every snapshot and file
+/// path they affect.
+public final class Checker {
+    let repository: Repository
+    let options: VerifyOptions
+    let progress: Progress?
+    private var report = VerifyReport()
+    private var badBlobs = Set<BlobID>()
+    private var visitedTrees = Set<BlobID>()
+
+    public init(repository: Repository, options: VerifyOptions, progress: Progress? = nil) {
+        self.repository = repository; self.options = options; self.progress = progress
+    }
+
+    private func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
+
+    public func run() throws -> VerifyReport {
+        let started = Date()
+        let codec = repository.makeCodec()
+        let packs = Dictionary(try repository.backend.list(.pack).map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+        report.packs = packs.count
+
+        // Index files one by one, so a damaged one is reported instead of stopping everything.
+        var indexedPacks: [String: IndexedPack] = [:]
+        let indexNames = try repository.backend.list(.index).map(\.name).sorted()
+        let files: [Result<IndexFile, VaultError>] = try Parallel.map(indexNames) { name in
+            do { return .success(try repository.readIndexFile(name)) } catch let e as VaultError { return .failure(e) }
+        }
+        let superseded = Set(files.compactMap { try? $0.get() }.flatMap { $0.supersedes.map(\.hex) })
+        for (name, result) in zip(indexNames, files) where !superseded.contains(name) {
+            switch result {
+            case .success(let file):
+                for p in file.packs { repository.index.add(p); indexedPacks[p.id.hex] = p }
+            case .failure(let e):
+                problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
+            }
+        }
+        for (name, pack) in indexedPacks.sorted(by: { $0.key < $1.key }) {
+            guard let size = packs[name] else {
+                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(pack.entries.count) blobs in it")
+                badBlobs.formUnion(pack.entries.map(\.id))
+                continue
+            }
+            let end = pack.entries.map { $0.offset + UInt64($0.storedLength) }.max() ?? 0
+            if end > UInt64(size) {
+                problem("pack \(name.prefix(8))", "pack is \(size) bytes but the index places blobs up to byte \(end): it was truncated")
+                badBlobs.formUnion(pack.entries.filter { $0.offset + UInt64($0.storedLength) > UInt64(size) }.map(\.id))
+            }
+        }
+        report.unindexedPacks = packs.keys.filter { indexedPacks[$0] == nil }.sorted()
+
+        // Snapshots and their trees.
+        let (all, damaged) = try repository.listSnapshotsReportingDamage()
+        for e in damaged { problem("snapshot", e.message) }
+        let selected = try selectSnapshots(all)
+        report.snapshots = selected.count
+        var referenced = Set<BlobID>()
+        for s in selected {
+            guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
+            walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
+                report.files += 1
+                for c in node.chunks {
+                    if referenced.insert(c).inserted, !repository.index.contains(c) {
+                        badBlobs.insert(c)
+                        problem("blob \(c.shortHex)", "data blob referenced by a snapshot is not in any index")
+                    }
+                }
+            }
+        }
+        report.blobsReferenced = referenced.count + visitedTrees.count
+
+        if options.readData != .none {
+            try readPacks(indexedPacks, sizes: packs)
+        }
+        if !badBlobs.isEmpty { report.affected = affectedFiles(selected, codec: codec) }
+        report.durationSeconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    private func selectSnapshots(_ all: [SnapshotRecord]) throws -> [SnapshotRecord] {
+        if options.snapshots.isEmpty { return all }
+        return try options.snapshots.map { try repository.resolveSnapshot($0) }
+    }
+
+    /// Depth-first over a snapshot's trees, each tree once per run; calls `visit` for every file.
+    private func walk(_ id: BlobID, path: String, snapshot: String, codec: BlobCodec, visit: (Node, String) -> Void) {
+        guard visitedTrees.insert(id).inserted else { return }
+        report.trees += 1
+        let tree: Tree
+        do { tree = try repository.loadTree(id, codec: codec) } catch {
+            badBlobs.insert(id)
+            problem("tree \(id.shortHex)", "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
+            return
+        }
+        for node in tree.nodes {
+            let child = path.isEmpty ? node.nameString : path + "/" + node.nameString
+            switch node.kind {
+            case .directory:
+                if let sub = node.subtree { walk(sub, path: child, snapshot: snapshot, codec: codec, visit: visit) }
+            case .file:
+                visit(node, child)
+            case .symlink:
+                break
+            }
+        }
+    }
+
+    private func readPacks(_ indexed: [String: IndexedPack], sizes: [String: Int]) throws {
+        var names = sizes.keys.sorted()
+        switch options.readData {
+        case .fraction(let f):
+            names = names.filter { _ in Double.random(in: 0..<1) < f }
+        case .group(let k, let n):
+            names = names.filter { name in (Hex.decode(String(name.prefix(2))).map { Int($0[0]) } ?? 0) % n == k - 1 }
+        default:
+            break
+        }
+        progress?.setTotal(names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
+        let results: [([Problem], Set<BlobID>, UInt64)] = try Parallel.map(names, workers: options.workers) { name in
+            checkPack(name, indexed: indexed[name])
+        }
+        for (problems, bad, bytes) in results {
+            report.problems += problems
+            badBlobs.formUnion(bad)
+            report.bytesRead += bytes
+        }
+        report.packsRead = names.count
+    }
+
+    /// Reads one pack whole and checks everything in it. Runs on a worker thread.
+    private func checkPack(_ name: String, indexed: IndexedPack?) -> ([Problem], Set<BlobID>, UInt64) {
+        var problems: [Problem] = []
+        var bad = Set<BlobID>()
+        let object = "pack \(name.prefix(8))"
+        let bytes: [UInt8]
+        do { bytes = try repository.backend.read(ObjectHandle(.pack, name)) } catch {
+            problems.append(Problem(object: object, message: "cannot be read: \((error as? VaultError)?.message ?? "\(error)")"))
+            return (problems, Set(indexed?.entries.map(\.id) ?? []), 0)
+        }
+        progress?.add(bytes: UInt64(bytes.count))
+        if SHA256.hash(bytes).hex != name {
+            problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
+        }
+        // The header: authenticated, and it must agree with the index.
+        do {
+            let salt = try PackFormat.checkPreamble(bytes, what: object)
+            let header = try PackFormat.parseHeader(tail: bytes, packSize: bytes.count, salt: salt, master: repository.master, what: object)
+            if let indexed, header != indexed.entries || salt != indexed.salt {
+                problems.append(Problem(object: object, message: "header does not agree with the index"))
+            }
+        } catch {
+            problems.append(Problem(object: object, message: (error as? VaultError)?.message ?? "\(error)"))
+        }
+        guard let indexed else { return (problems, bad, UInt64(bytes.count)) }
+        // Every blob: authenticate, decompress, re-hash (this is what names the damaged files).
+        let codec = repository.makeCodec()
+        let key = PackFormat.subkey(master: repository.master, salt: indexed.salt)
+        for e in indexed.entries {
+            let start = Int(e.offset), end = start + Int(e.storedLength)
+            guard end <= bytes.count else { bad.insert(e.id); continue }
+            do {
+                _ = try key.withUnsafeBytes { k in
+                    try bytes.withUnsafeBytes { try codec.open(UnsafeRawBufferPointer(rebasing: $0[start..<end]), entry: e, key: k, pack: name) }
+                }
+            } catch {
+                bad.insert(e.id)
+                problems.append(Problem(object: "blob \(e.id.shortHex)", message: (error as? VaultError)?.message ?? "\(error)"))
+            }
+        }
+        return (problems, bad, UInt64(bytes.count))
+    }
+
+    /// Every file (and directory, for bad trees) of the selected snapshots that uses a bad blob.
+    private func affectedFiles(_ snapshots: [SnapshotRecord], codec: BlobCodec) -> [AffectedFile] {
+        var affected: [AffectedFile] = []
+        for s in snapshots {
+            guard let root = s.snapshot.treeID else { continue }
+            var seen = Set<BlobID>()
+            func visit(_ id: BlobID, _ path: String) {
+                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); return }
+                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, codec: codec) else { return }
+                for node in tree.nodes {
+                    let child = path.isEmpty ? node.nameString : path + "/" + node.nameString
+                    if node.kind == .directory, let sub = node.subtree { visit(sub, child) }
+                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) {
+                        affected.append(AffectedFile(snapshot: s.shortID, path: "/" + child))
+                    }
+                }
+            }
+            visit(root, "")
+        }
+        return affected
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Live counters of a running job, read by the CLI's progress line (and the daemon's status).
+public final class Progress: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _files: UInt64 = 0
+    private var _bytes: UInt64 = 0
+    private var _total: UInt64 = 0
+    private var _current = ""
+    public let started = Date()
+
+    public init() {}
+
+    public func add(files: UInt64 = 0, bytes: UInt64 = 0) { lock.withLock { _files += files; _bytes += bytes } }
+    public func setTotal(_ total: UInt64) { lock.withLock { _total = total } }
+    public func setCurrent(_ path: String) { lock.withLock { _current = path } }
+
+    public var snapshot: (files: UInt64, bytes: UInt64, total: UInt64, current: String, elapsed: Double) {
+        lock.withLock { (_files, _bytes, _total, _current, Date().timeIntervalSince(started)) }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import VaultCore
+import VaultRepository
+import VaultStorage
+
+public struct PruneResult: Sendable {
+    public var packsDeleted = 0
+    public var packsRepacked = 0
+    public var packsKept = 0
+    public var blobsRepacked = 0
+    public var bytesFreed: UInt64 = 0
+    public var indexFilesReplaced = 0
+}
+
+/// Removes data no snapshot references. Must run under an exclusive lock. Order (FORMAT.md,
+/// "Prune"): repacked blobs are written to new packs; one new index naming every kept blob (and
+/// superseding all old index files) is written; only then are old index files and packs deleted.
+/// Killed at any point, nothing still referenced is gone.
+public final class Pruner {
+    let repository: Repository
+    /// Repack a partly used pack when at least this share of its bytes is unused.
+    public var repackThreshold = 0.05
+
+    public init(repository: Repository) { self.repository = repository }
+
+    public func run(dryRun: Bool = false) throws -> PruneResult {
+        var result = PruneResult()
+        let codec = repository.makeCodec()
+        let oldIndexNames = try repository.backend.list(.index).map(\.name)
+        let indexFiles = try oldIndexNames.map { try repository.readIndexFile($0) }
+        let superseded = Set(indexFiles.flatMap { $0.supersedes.map(\.hex) })
+        var packs: [SHA256Digest: IndexedPack] = [:]
+        for (name, file) in zip(oldIndexNames, indexFiles) where !superseded.contains(name) {
+            for p in file.packs where packs[p.id] == nil {
+                packs[p.id] = p
+                repository.index.add(p)
+            }
+        }
+
+        // Everything the remaining snapshots use. Any unreadable tree aborts: we cannot know what
+        // it references, and deleting on a guess loses data.
+        var used = Set<BlobID>()
+        var stack: [BlobID] = []
+        for s in try repository.listSnapshots() {
+            guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
+            stack.append(root)
+        }
+        while let id = stack.popLast() {
+            guard used.insert(id).inserted else { continue }
+            let tree: Tree
+            do { tree = try repository.loadTree(id, codec: codec) } catch {
+                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) cannot be read, so what it references is unknown",
+                                 cause: (error as? VaultError)?.message, hint: "run 'chainvault verify' and fix the repository first; nothing was deleted")
+            }
+            for node in tree.nodes {
+                if let sub = node.subtree { stack.append(sub) }
+                for c in node.chunks {
+                    guard repository.index.contains(c) else {
+                        throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
+                                         hint: "run 'chainvault verify'; nothing was deleted")
+                    }
+                    used.insert(c)
+                }
+            }
+        }
+
+        var keep: [IndexedPack] = []
+        var delete: [SHA256Digest] = []
+        var repack: [IndexedPack] = []
+        for pack in packs.values.sorted(by: { $0.id < $1.id }) {
+            let total = pack.entries.reduce(0) { $0 + UInt64($1.storedLength) }
+            let unused = pack.entries.filter { !used.contains($0.id) }.reduce(0) { $0 + UInt64($1.storedLength) }
+            if unused == 0 { keep.append(pack) }
+            else if unused == total { delete.append(pack.id); result.bytesFreed += total }
+            else if Double(unused) >= repackThreshold * Double(total) { repack.append(pack); result.bytesFreed += unused }
+            else { keep.append(pack) }
+        }
+        // Packs no index knows (left by killed backups): unreferenced by definition.
+        let known = Set(packs.keys)
+        let orphans = try repository.backend.list(.pack).compactMap { SHA256Digest(hex: $0.name) }.filter { !known.contains($0) }
+        result.packsDeleted = delete.count + orphans.count
+        result.packsRepacked = repack.count
+        result.packsKept = keep.count
+        if dryRun { return result }
+
+        // Repack: copy each still-used blob (read back and hash-checked) into new packs.
+        var written = Set<BlobID>()
+        for pack in keep { for e in pack.entries { written.insert(e.id) } }
+        var newPacks: [IndexedPack] = []
+        var writers: [BlobType: PackWriter] = [:]
+        func flush(_ type: BlobType) throws {
+            guard let w = writers[type], !w.isEmpty else { return }
+            let finished = try w.finish(codec: codec)
+            try repository.storePack(finished)
+            newPacks.append(finished.indexed)
+            writers[type] = nil
+        }
+        for pack in repack {
+            for e in pack.entries where used.contains(e.id) && !written.contains(e.id) {
+                let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
+                if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
+                try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
+                written.insert(e.id)
+                result.blobsRepacked += 1
+                if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }
+            }
+        }
+        try flush(.data)
+        try flush(.tree)
+
+        // The new index first (it supersedes every old one), then deletions.
+        let oldIDs = oldIndexNames.compactMap { SHA256Digest(hex: $0) }
+        try repository.writeIndex(IndexFile(packs: keep + newPacks, supersedes: oldIDs))
+        for name in oldIndexNames { try repository.backend.delete(ObjectHandle(.index, name)) }
+        result.indexFilesReplaced = oldIndexNames.count
+        for id in delete + repack.map(\.id) + orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
+        return result
+    }
+}

@@ -1,0 +1,268 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultRepository
+
+public struct RestoreOptions: Sendable {
+    public var snapshot: String
+    public var target: String
+    /// Restore only this path of the snapshot, into the same place under the target.
+    public var subpath: String?
+    /// Reuse the live target's bytes where they already match.
+    public var delta = false
+    /// Replace a non-empty target (kept as `<target>.pre-restore-<time>`).
+    public var force = false
+    public var workers: Int = max(2, Parallel.cores)
+
+    public init(snapshot: String, target: String) { self.snapshot = snapshot; self.target = target }
+}
+
+public struct RestoreResult: Sendable {
+    public let snapshotID: String
+    public let destination: String
+    /// Where the previous content of the destination now is, if there was any.
+    public let previous: String?
+    public let removedStaging: [String]
+    public let files: UInt64
+    public let directories: UInt64
+    public let bytesFetched: UInt64
+    public let bytesReused: UInt64
+    public let durationSeconds: Double
+}
+
+/// Restore: stage beside the destination, check every chunk as it is written, sync, then swap the
+/// staged tree in atomically. What was there is kept, never deleted.
+public final class Restorer {
+    let repository: Repository
+    let options: RestoreOptions
+    let progress: Progress?
+    let cancellation: Cancellation
+    private let codec: BlobCodec
+    private var writer: FileRestorer!
+    private var directories: [(String, Node)] = []
+    private var symlinks: [(String, Node)] = []
+    private var hardlinks: [String: String] = [:]
+    private var files: UInt64 = 0
+    private let applyOwner = geteuid() == 0
+
+    public init(repository: Repository, options: RestoreOptions, progress: Progress? = nil, cancellation: Cancellation = Cancellation()) {
+        self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
+        codec = repository.makeCodec()
+    }
+
+    public func run() throws -> RestoreResult {
+        let started = Date()
+        try repository.loadIndex()
+        let record = try repository.resolveSnapshot(options.snapshot)
+        guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id") }
+        var unit = Node(name: [], kind: .directory, mode: 0o755, subtree: rootID)
+        var destination = Path.absolute(options.target)
+        if let sub = options.subpath, !sub.isEmpty, sub != "." && sub != "/" {
+            unit = try locate(sub, from: rootID, snapshot: record.shortID)
+            destination = Path.join(destination, sub.split(separator: "/").joined(separator: "/"))
+        } else {
+            unit.mode = UInt32(0o755)
+        }
+
+        let existing = try Posix.lstat(destination)
+        let destinationIsDirectory = existing.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+        var nonEmpty = existing != nil
+        if destinationIsDirectory { nonEmpty = !(try DirectoryListing.names(destination)).isEmpty }
+        if nonEmpty && !options.delta && !options.force {
+            throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
+                             hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
+        }
+
+        let parent = Path.parent(destination)
+        try Posix.mkdirs(parent)
+        let removed = try removeLeftoverStaging(for: destination)
+        let stamp = Self.stamp(started)
+        let staging = destination + ".chainvault-staging-" + stamp
+        writer = FileRestorer(repository: repository, workers: options.workers, applyOwner: applyOwner, progress: progress)
+        let previousRoot = options.delta && existing != nil ? destination : nil
+
+        do {
+            try stage(unit, at: staging, previousRoot: previousRoot)
+        } catch {
+            _ = try? writer.finish()
+            try? Posix.removeTree(staging)
+            throw error
+        }
+        do { try writer.finish() } catch {
+            try? Posix.removeTree(staging)
+            throw error
+        }
+        try applyDirectoryMetadata(staging: staging)
+
+        // Everything staged is on disk before the swap makes it live.
+        let stagingFD = try Posix.open(unit.kind == .directory ? staging : parent, O_RDONLY)
+        defer { Posix.close(stagingFD) }
+        try Posix.syncFileSystem(stagingFD, path: staging)
+
+        var previous: String?
+        if existing != nil {
+            if destinationIsDirectory && !nonEmpty {
+                _ = rmdir(destination)
+                try Posix.rename(staging, destination)
+            } else {
+                // One atomic step: the live name points at the old tree or the new, never at a mix.
+                try Posix.exchange(staging, destination)
+                let kept = destination + ".pre-restore-" + stamp
+                try Posix.rename(staging, kept)
+                previous = kept
+            }
+        } else {
+            try Posix.rename(staging, destination)
+        }
+        try Posix.fsyncDirectory(parent)
+        return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed,
+                             files: files, directories: UInt64(directories.count), bytesFetched: writer.bytesFetched,
+                             bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started))
+    }
+
+    static func stamp(_ date: Date) -> String {
+        Timestamp.format(date).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "") + "Z"
+    }
+
+    /// Finds a path inside the snapshot, only through directory entries (never through a symlink).
+    private func locate(_ subpath: String, from root: BlobID, snapshot: String) throws -> Node {
+        var tree = try repository.loadTree(root, codec: codec)
+        let parts = subpath.split(separator: "/").filter { $0 != "." }
+        var found: Node?
+        for (i, part) in parts.enumerated() {
+            guard part != "..", let node = tree.node(named: Array(part.utf8)) else {
+                throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
+                                 hint: "list its content with 'chainvault ls \(snapshot)'")
+            }
+            if i < parts.count - 1 {
+                guard node.kind == .directory, let sub = node.subtree else {
+                    throw VaultError(.unknownSnapshot, "\(parts[0...i].joined(separator: "/")) in snapshot \(snapshot) is not a directory")
+                }
+                tree = try repository.loadTree(sub, codec: codec)
+            }
+            found = node
+        }
+        guard let node = found else { throw VaultError(.usage, "empty --path") }
+        return node
+    }
+
+    /// A previous interrupted restore of the same destination left its staging directory: it was
+    /// never swapped in, so it is safe to remove.
+    private func removeLeftoverStaging(for destination: String) throws -> [String] {
+        let prefix = Path.base(destination) + ".chainvault-staging-"
+        var removed: [String] = []
+        for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
+            let path = Path.parent(destination) + "/" + name
+            try Posix.removeTree(path)
+            removed.append(path)
+        }
+        return removed
+    }
+
+    // MARK: Staging
+
+    private func stage(_ unit: Node, at staging: String, previousRoot: String?) throws {
+        let parentFD = try Posix.open(Path.parent(staging), O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(parentFD) }
+        var named = unit
+        named.name = Array(Path.base(staging).utf8)
+        try restore(named, in: parentFD, relativePath: "", previous: previousRoot)
+    }
+
+    /// Creates `node` inside the directory `dirFD` (which this restore created, so no component of the
+    /// path can be a symlink planted by the snapshot). Names were validated when the tree was decoded.
+    private func restore(_ node: Node, in dirFD: Int32, relativePath: String, previous: String?) throws {
+        try cancellation.check()
+        if let e = writer.error { throw e }
+        let name = String(decoding: node.name, as: UTF8.self)
+        switch node.kind {
+        case .directory:
+            guard let sub = node.subtree else { throw VaultError(.corrupt, "directory \(relativePath) has no tree") }
+            let tree = try repository.loadTree(sub, codec: codec)
+            if mkdirat(dirFD, name, 0o700) != 0 { throw Posix.error("create directory", relativePath) }
+            let fd = try Posix.openAt(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, displayPath: relativePath)
+            defer { Posix.close(fd) }
+            directories.append((relativePath, node))
+            for child in tree.nodes {
+                let childPath = relativePath.isEmpty ? child.nameString : relativePath + "/" + child.nameString
+                try restore(child, in: fd, relativePath: childPath, previous: previous.map { $0 + "/" + child.nameString })
+            }
+        case .symlink:
+            let target = String(decoding: node.linkTarget, as: UTF8.self)
+            if symlinkat(target, dirFD, name) != 0 { throw Posix.error("create symlink", relativePath) }
+            if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
+            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
+            _ = utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW)
+        case .file:
+            try restoreFile(node, name: name, in: dirFD, relativePath: relativePath, previous: previous)
+        }
+    }
+
+    private func restoreFile(_ node: Node, name: String, in dirFD: Int32, relativePath: String, previous: String?) throws {
+        files += 1
+        let linkKey = "\(node.device):\(node.inode)"
+        if node.links > 1, node.inode != 0, let first = hardlinks[linkKey] {
+            // Same inode as a file restored earlier in this snapshot: link to it (inside staging only).
+            if linkat(AT_FDCWD, first, dirFD, name, 0) == 0 { return }
+        }
+        let fd = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, displayPath: relativePath)
+        if node.links > 1, node.inode != 0 { hardlinks[linkKey] = "/proc/self/fd/\(dirFD)/\(name)".withRealPath() }
+
+        var locations: [BlobLocation] = []
+        locations.reserveCapacity(node.chunks.count)
+        var total: UInt64 = 0
+        for id in node.chunks {
+            guard let location = repository.index.lookup(id) else {
+                Posix.close(fd)
+                throw VaultError(.missing, "chunk \(id.shortHex) of \(relativePath) is not in the repository",
+                                 hint: "the repository is damaged; run 'chainvault verify' and restore from another snapshot")
+            }
+            total += UInt64(location.entry.rawLength)
+            locations.append(location)
+        }
+        guard total == node.size else {
+            Posix.close(fd)
+            throw VaultError(.corrupt, "\(relativePath): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
+        }
+        if total > 0, ftruncate(fd, off_t(total)) != 0 {
+            let e = Posix.error("allocate", relativePath)
+            Posix.close(fd)
+            throw e
+        }
+        var previousFD: Int32 = -1
+        if let previous, node.size > 0 { previousFD = Glibc.open(previous, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        let file = RestoreFile(fd: fd, node: node, path: relativePath, previousFD: previousFD, chunks: node.chunks.count)
+        if node.chunks.isEmpty {
+            try file.finish(applyOwner: applyOwner)
+            progress?.add(files: 1)
+            return
+        }
+        var offset = 0
+        for (id, location) in zip(node.chunks, locations) {
+            writer.queue.push(WriteJob(file: file, offset: offset, id: id, location: location))
+            offset += Int(location.entry.rawLength)
+        }
+    }
+
+    /// Directory modes and times last (children change a directory's mtime), deepest first.
+    private func applyDirectoryMetadata(staging: String) throws {
+        for (relativePath, node) in directories.reversed() {
+            let path = relativePath.isEmpty ? staging : staging + "/" + relativePath
+            let fd = try Posix.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            defer { Posix.close(fd) }
+            if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+            _ = fchmod(fd, mode_t(node.mode))
+            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
+            _ = futimens(fd, &times)
+        }
+    }
+}
+
+private extension String {
+    /// Resolves a /proc/self/fd path to the real path now, while the descriptor is open.
+    func withRealPath() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard realpath(self, &buffer) != nil else { return self }
+        return String(cString: buffer)
+    }
+}
