@@ -6,4 +6,4 @@
 // - `Restorer`: restore into a staging directory, every chunk checked, fsync, atomic swap.
 // - `Checker`: verify structure and, with read-data, every byte.
 // - `Pruner`: forget by retention policy, then remove or repack unreferenced data.
-// - `Progress`: counters the CLI (and later the daemon) reads while a job runs.
+// - `JobProgress`: counters the CLI (and later the daemon) reads while a job runs.

@@ -1,1 +1,67 @@
-print("chainvault")
+import Dispatch
+import Foundation
+import Glibc
+import VaultCore
+
+let version = "0.1.0"
+
+let commands: [Command.Type] = [
+    InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
+    VerifyCommand.self, ForgetCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
+    DemoCommand.self, BenchmarkCommand.self,
+]
+
+func topLevelHelp() -> String {
+    var text = "chainvault \(version): encrypted, deduplicated backups of blockchain node data\n\nUsage: chainvault COMMAND [OPTIONS]\n\nCommands:\n"
+    for c in commands { text += "  \(c.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(c.summary)\n" }
+    text += "\n" + globalHelp + "\nRun 'chainvault COMMAND --help' for a command's options. Exit codes are listed in the README.\n"
+    return text
+}
+
+/// SIGINT/SIGTERM stop the running job at its next safe point; nothing half-written is referenced.
+let cancellation = Cancellation()
+var signalSources: [DispatchSourceSignal] = []
+for sig in [SIGINT, SIGTERM] {
+    signal(sig, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+    source.setEventHandler { cancellation.cancel() }
+    source.resume()
+    signalSources.append(source)
+}
+
+func main() -> Int32 {
+    var raw = Array(CommandLine.arguments.dropFirst())
+    guard let first = raw.first else { print(topLevelHelp()); return ErrorCode.usage.rawValue }
+    if first == "--help" || first == "-h" || first == "help" { print(topLevelHelp()); return 0 }
+    if first == "--version" || first == "version" { print("chainvault \(version)"); return 0 }
+    raw.removeFirst()
+    guard let command = commands.first(where: { $0.name == first }) else {
+        FileHandle.standardError.write(Data("error: unknown command '\(first)'\nHINT: run 'chainvault --help' for the list\n".utf8))
+        return ErrorCode.usage.rawValue
+    }
+    if raw.contains("--help") || raw.contains("-h") {
+        print(command.help + "\n\n" + globalHelp)
+        return 0
+    }
+    var json = raw.contains("--json")
+    do {
+        let args = try Arguments(raw, spec: command.spec, command: command.name)
+        json = args.has("--json")
+        let out = Output(json: json, quiet: args.has("--quiet"), noProgress: args.has("--no-progress"))
+        return try command.run(Context(command: command.name, args: args, out: out, cancellation: cancellation))
+    } catch {
+        let e = VaultError.wrap(error, .failure, "\(command.name) failed")
+        FileHandle.standardError.write(Data((e.description + "\n").utf8))
+        if json {
+            struct Failure: Encodable { let error: String; let code: Int32; let name: String; let cause: String?; let hint: String? }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            if let data = try? encoder.encode(Failure(error: e.message, code: e.code.rawValue, name: e.code.name, cause: e.cause, hint: e.hint)) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+        }
+        return e.code.rawValue
+    }
+}
+
+exit(main())

@@ -31,7 +31,7 @@ public struct BackupResult: Sendable {
 public final class Archiver {
     let repository: Repository
     let options: BackupOptions
-    let progress: Progress?
+    let progress: JobProgress?
     let cancellation: Cancellation
     let filter: SourceFilter
     private var stats = Snapshot.Stats()
@@ -42,7 +42,7 @@ public final class Archiver {
     private var dedup: DedupSet!
     private var collector: IndexCollector!
 
-    public init(repository: Repository, options: BackupOptions, progress: Progress? = nil, cancellation: Cancellation = Cancellation()) {
+    public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         filter = SourceFilter(options.excludes)
         treeCodec = repository.makeCodec()
@@ -96,9 +96,11 @@ public final class Archiver {
         stats.chunksNew = saver.newChunks
         stats.bytesStored = collector.storedBytes
         stats.durationSeconds = Date().timeIntervalSince(started)
-        let snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
+        var snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
                                 username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
                                 parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
+        let rootNode = Self.node(name: ".", st)
+        snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
         let id = try repository.saveSnapshot(snapshot)
         return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs)
     }

@@ -28,7 +28,7 @@ final class ChunkSaver: @unchecked Sendable {
     private let repository: Repository
     private let dedup: DedupSet
     private let collector: IndexCollector
-    private let progress: Progress?
+    private let progress: JobProgress?
     private let lock = NSLock()
     private var firstError: Error?
     private var threads: [Thread] = []
@@ -36,7 +36,7 @@ final class ChunkSaver: @unchecked Sendable {
     private(set) var newBytes: UInt64 = 0
     private(set) var newChunks: UInt64 = 0
 
-    init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: Progress?) {
+    init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: JobProgress?) {
         self.repository = repository; self.dedup = dedup; self.collector = collector; self.progress = progress
         queue = BlockingQueue(capacity: workers * 2)
         // Buffers in flight: queued + being worked on + one being filled. With 4 MiB maximum chunks

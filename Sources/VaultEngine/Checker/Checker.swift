@@ -51,12 +51,12 @@ public struct VerifyReport: Sendable {
 public final class Checker {
     let repository: Repository
     let options: VerifyOptions
-    let progress: Progress?
+    let progress: JobProgress?
     private var report = VerifyReport()
     private var badBlobs = Set<BlobID>()
     private var visitedTrees = Set<BlobID>()
 
-    public init(repository: Repository, options: VerifyOptions, progress: Progress? = nil) {
+    public init(repository: Repository, options: VerifyOptions, progress: JobProgress? = nil) {
         self.repository = repository; self.options = options; self.progress = progress
     }
 

@@ -51,7 +51,7 @@ struct WriteJob {
 final class FileRestorer: @unchecked Sendable {
     let queue: BlockingQueue<WriteJob>
     private let repository: Repository
-    private let progress: Progress?
+    private let progress: JobProgress?
     private let applyOwner: Bool
     private let lock = NSLock()
     private var firstError: Error?
@@ -59,7 +59,7 @@ final class FileRestorer: @unchecked Sendable {
     private(set) var bytesFetched: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
 
-    init(repository: Repository, workers: Int, applyOwner: Bool, progress: Progress?) {
+    init(repository: Repository, workers: Int, applyOwner: Bool, progress: JobProgress?) {
         self.repository = repository; self.applyOwner = applyOwner; self.progress = progress
         queue = BlockingQueue(capacity: workers * 4)
         for i in 0..<workers {

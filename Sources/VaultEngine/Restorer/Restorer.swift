@@ -35,7 +35,7 @@ public struct RestoreResult: Sendable {
 public final class Restorer {
     let repository: Repository
     let options: RestoreOptions
-    let progress: Progress?
+    let progress: JobProgress?
     let cancellation: Cancellation
     private let codec: BlobCodec
     private var writer: FileRestorer!
@@ -45,7 +45,7 @@ public final class Restorer {
     private var files: UInt64 = 0
     private let applyOwner = geteuid() == 0
 
-    public init(repository: Repository, options: RestoreOptions, progress: Progress? = nil, cancellation: Cancellation = Cancellation()) {
+    public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         codec = repository.makeCodec()
     }
@@ -60,8 +60,8 @@ public final class Restorer {
         if let sub = options.subpath, !sub.isEmpty, sub != "." && sub != "/" {
             unit = try locate(sub, from: rootID, snapshot: record.shortID)
             destination = Path.join(destination, sub.split(separator: "/").joined(separator: "/"))
-        } else {
-            unit.mode = UInt32(0o755)
+        } else if let root = record.snapshot.root {
+            unit.mode = root.mode; unit.uid = root.uid; unit.gid = root.gid; unit.mtimeNanos = root.mtimeNanos
         }
 
         let existing = try Posix.lstat(destination)

@@ -32,6 +32,16 @@ public struct Snapshot: Codable, Sendable {
     public var stats: Stats
     /// Free-form facts about the chain at backup time (client, height), supplied by policies.
     public var chain: [String: String]
+    /// The source directory's own metadata (a chain data dir's 0700 mode matters).
+    public var root: RootMetadata?
+
+    public struct RootMetadata: Codable, Sendable {
+        public var mode: UInt32
+        public var uid: UInt32
+        public var gid: UInt32
+        public var mtimeNanos: Int64
+        public init(mode: UInt32, uid: UInt32, gid: UInt32, mtimeNanos: Int64) { self.mode = mode; self.uid = uid; self.gid = gid; self.mtimeNanos = mtimeNanos }
+    }
 
     public init(time: String, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
                 parent: String?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]) {

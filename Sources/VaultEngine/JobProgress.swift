@@ -1,7 +1,7 @@
 import Foundation
 
 /// Live counters of a running job, read by the CLI's progress line (and the daemon's status).
-public final class Progress: @unchecked Sendable {
+public final class JobProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var _files: UInt64 = 0
     private var _bytes: UInt64 = 0

@@ -1,0 +1,117 @@
+import VaultCore
+import VaultEngine
+import VaultRepository
+import VaultStorage
+
+enum ForgetCommand: Command {
+    static let name = "forget"
+    static let summary = "remove snapshots by retention policy, then (with --prune) their data"
+    static let help = """
+    Usage: chainvault forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N]
+                             [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]
+                             [--prune] [--dry-run]
+           chainvault forget SNAPSHOT... [--prune]
+
+    Applies the policy per host and source (newest N; newest per hour/day/... for the last N
+    periods that have a snapshot; everything within DURATION such as 7d). Refuses an empty
+    policy. --prune then removes data no snapshot uses and repacks partly used packs, under an
+    exclusive lock; the new index is written before anything is deleted.
+    """
+    static let spec = ArgumentSpec(valued: ["--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly", "--keep-monthly", "--keep-yearly", "--keep-within"],
+                                   flags: ["--prune", "--dry-run"])
+
+    struct Result: Encodable { let kept: [String]; let removed: [String]; let prune: PruneSummary? }
+    struct PruneSummary: Encodable { let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64 }
+
+    static func run(_ c: Context) throws -> Int32 {
+        var policy = RetentionPolicy()
+        policy.keepLast = try c.args.int("--keep-last")
+        policy.keepHourly = try c.args.int("--keep-hourly")
+        policy.keepDaily = try c.args.int("--keep-daily")
+        policy.keepWeekly = try c.args.int("--keep-weekly")
+        policy.keepMonthly = try c.args.int("--keep-monthly")
+        policy.keepYearly = try c.args.int("--keep-yearly")
+        if let w = c.args.value("--keep-within") { policy.keepWithinSeconds = try parseDuration(w) }
+        let explicit = c.args.positionals
+        if policy.isEmpty && explicit.isEmpty && !c.args.has("--prune") {
+            throw VaultError(.usage, "no retention policy given: refusing to forget every snapshot",
+                             hint: "pass at least one --keep-* option, or snapshot ids to forget")
+        }
+        let repo = try c.openRepository()
+        let lock = try c.lock(repo, exclusive: true)
+        defer { lock.release() }
+        let dry = c.args.has("--dry-run")
+        var removed: [SnapshotRecord] = []
+        var kept: [SnapshotRecord] = []
+        if !explicit.isEmpty {
+            removed = try explicit.map { try repo.resolveSnapshot($0) }
+        } else if !policy.isEmpty {
+            let decision = policy.apply(try repo.listSnapshots())
+            removed = decision.remove
+            kept = decision.keep.map(\.0)
+            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
+        }
+        for s in removed {
+            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)")
+            if !dry { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
+        }
+        var summary: PruneSummary?
+        if c.args.has("--prune") {
+            let r = try Pruner(repository: repo).run(dryRun: dry)
+            summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept, bytesFreed: r.bytesFreed)
+            c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
+        }
+        if c.out.json { c.out.emit(Result(kept: kept.map(\.id), removed: removed.map(\.id), prune: summary)) }
+        return 0
+    }
+}
+
+enum UnlockCommand: Command {
+    static let name = "unlock"
+    static let summary = "remove stale locks"
+    static let help = """
+    Usage: chainvault unlock [--remove-all]
+
+    Removes locks whose process is gone (same host) or that were not refreshed for 30 minutes.
+    --remove-all removes every lock: only when you are sure no chainvault command is running.
+    """
+    static let spec = ArgumentSpec(flags: ["--remove-all"], positionalsAllowed: 0...0)
+
+    static func run(_ c: Context) throws -> Int32 {
+        let removed = try RepositoryLock.unlock(try c.backend(), all: c.args.has("--remove-all"))
+        for r in removed { c.out.line("removed lock \(r)") }
+        if removed.isEmpty { c.out.line("no stale locks") }
+        return 0
+    }
+}
+
+enum RepairCommand: Command {
+    static let name = "repair"
+    static let summary = "rebuild the index from the packs"
+    static let help = """
+    Usage: chainvault repair index
+
+    Reads every pack's authenticated header and writes a new index that supersedes all old
+    index files, then deletes them. Use it when verify reports a damaged or missing index file.
+    """
+    static let spec = ArgumentSpec(positionalsAllowed: 1...1)
+
+    static func run(_ c: Context) throws -> Int32 {
+        guard c.args.positionals[0] == "index" else { throw VaultError(.usage, "only 'repair index' exists") }
+        let repo = try c.openRepository()
+        let lock = try c.lock(repo, exclusive: true)
+        defer { lock.release() }
+        let packs = try repo.backend.list(.pack)
+        var good: [IndexedPack] = []
+        for p in packs {
+            do { good.append(try repo.readPackHeader(name: p.name, size: p.size)) } catch {
+                c.out.warning("pack \(p.name.prefix(8)) skipped: \((error as? VaultError)?.message ?? "\(error)")")
+            }
+        }
+        let old = try repo.backend.list(.index).map(\.name)
+        try repo.writeIndex(IndexFile(packs: good, supersedes: old.compactMap { SHA256Digest(hex: $0) }))
+        for name in old { try repo.backend.delete(ObjectHandle(.index, name)) }
+        c.out.line("rebuilt the index from \(good.count) of \(packs.count) packs (\(good.reduce(0) { $0 + $1.entries.count }) blobs); replaced \(old.count) index file(s)")
+        return 0
+    }
+}

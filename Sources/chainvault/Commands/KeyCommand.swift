@@ -1,0 +1,65 @@
+import Glibc
+import VaultCore
+import VaultRepository
+
+enum KeyCommand: Command {
+    static let name = "key"
+    static let summary = "add, list or remove the keys that open a repository; generate a key file"
+    static let help = """
+    Usage: chainvault key list
+           chainvault key add (--new-key-file FILE | --new-password-file FILE)
+           chainvault key remove ID
+           chainvault key generate --output FILE
+
+    Several keys open one repository. 'add' needs a working key (--key-file/--password-file).
+    'remove' refuses the last key and the key it was opened with. 'generate' writes 32 random
+    bytes to a new file with mode 0600.
+    """
+    static let spec = ArgumentSpec(valued: ["--new-key-file", "--new-password-file", "--output"], positionalsAllowed: 1...2)
+
+    struct Row: Encodable { let id: String; let kind: String; let created: String; let host: String; let user: String; let current: Bool }
+
+    static func run(_ c: Context) throws -> Int32 {
+        let action = c.args.positionals[0]
+        switch action {
+        case "generate":
+            guard let output = c.args.value("--output") else { throw VaultError(.usage, "key generate needs --output FILE") }
+            var bytes = SecureRandom.bytes(32)
+            defer { wipe(&bytes) }
+            let fd = try Posix.open(output, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, code: .usage)
+            defer { Posix.close(fd) }
+            try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: output) }
+            try Posix.fsync(fd, path: output)
+            c.out.line("wrote a new 256-bit key to \(output) (mode 0600); keep a copy somewhere safe: without a key the repository cannot be read")
+            return 0
+        case "list":
+            let repo = try c.openRepository()
+            let rows = try KeyRing.list(repo.backend).map {
+                Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID)
+            }
+            if c.out.json { c.out.emit(rows) } else {
+                for r in rows { c.out.line("\(r.current ? "*" : " ") \(r.id.prefix(12))  \(r.kind.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.created.prefix(19))  \(r.user)@\(r.host)") }
+            }
+            return 0
+        case "add":
+            let repo = try c.openRepository()
+            let new: Credential
+            if let f = c.args.value("--new-key-file") { new = try Credential.keyFile(f) }
+            else if let f = c.args.value("--new-password-file") { new = try Credential.passwordFile(f) }
+            else { throw VaultError(.usage, "key add needs --new-key-file FILE or --new-password-file FILE") }
+            let id = try KeyRing.add(repo.backend, master: repo.master, credential: new)
+            c.out.line("added key \(id.prefix(12))")
+            return 0
+        case "remove":
+            guard c.args.positionals.count == 2 else { throw VaultError(.usage, "key remove needs the key ID (see 'chainvault key list')") }
+            let repo = try c.openRepository()
+            let lock = try c.lock(repo, exclusive: true)
+            defer { lock.release() }
+            try KeyRing.remove(repo.backend, id: c.args.positionals[1], current: repo.keyID)
+            c.out.line("removed key \(c.args.positionals[1])")
+            return 0
+        default:
+            throw VaultError(.usage, "unknown key action '\(action)'", hint: "use list, add, remove or generate")
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import VaultCore
+import VaultEngine
+
+enum RestoreCommand: Command {
+    static let name = "restore"
+    static let summary = "restore a snapshot into a directory, atomically"
+    static let help = """
+    Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
+
+    Restores into a staging directory beside DIR, checks every chunk against its SHA-256 as it
+    is written, syncs, then swaps it in with one atomic rename. Existing content is never
+    deleted: it is kept as DIR.pre-restore-<time> (reported). SNAPSHOT is an id, a unique
+    prefix, or 'latest'.
+      --path SUBPATH  restore only this part of the snapshot, to DIR/SUBPATH
+      --delta         reuse bytes already in DIR that match; fetch only what differs
+      --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
+    """
+    static let spec = ArgumentSpec(valued: ["--target", "--path"], flags: ["--delta", "--force"], positionalsAllowed: 1...1)
+
+    struct Result: Encodable {
+        let snapshot: String; let destination: String; let previous: String?
+        let files: UInt64; let directories: UInt64; let bytesFetched: UInt64; let bytesReused: UInt64; let durationSeconds: Double
+    }
+
+    static func run(_ c: Context) throws -> Int32 {
+        guard let target = c.args.value("--target") else {
+            throw VaultError(.usage, "restore needs --target DIR", hint: "the directory to restore into; it is created if missing")
+        }
+        let repo = try c.openRepository()
+        let lock = try c.lock(repo, exclusive: false)
+        defer { lock.release() }
+        var options = RestoreOptions(snapshot: c.args.positionals[0], target: target)
+        options.subpath = c.args.value("--path")
+        options.delta = c.args.has("--delta")
+        options.force = c.args.has("--force")
+        let progress = c.progress("restore")
+        let r: RestoreResult
+        do {
+            defer { c.out.stopProgress() }
+            r = try Restorer(repository: repo, options: options, progress: progress, cancellation: c.cancellation).run()
+        }
+        for s in r.removedStaging { c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)") }
+        if c.out.json {
+            c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous, files: r.files,
+                              directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds))
+        } else {
+            c.out.line("restored snapshot \(r.snapshotID.prefix(8)) to \(r.destination)")
+            c.out.line("  \(r.files) files, \(r.directories) directories, \(Format.bytes(r.bytesFetched)) fetched, \(Format.bytes(r.bytesReused)) reused from the target, \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesFetched + r.bytesReused, r.durationSeconds)))")
+            if let p = r.previous { c.out.line("  the previous content is kept at \(p); remove it once the node runs well") }
+        }
+        return 0
+    }
+}
