@@ -27,6 +27,6 @@ let package = Package(
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
         .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
-        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault"], swiftSettings: swift5),
+        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )

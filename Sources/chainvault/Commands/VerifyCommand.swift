@@ -32,12 +32,12 @@ enum VerifyCommand: Command {
     }
 
     static func run(_ c: Context) throws -> Int32 {
-        let repo = try c.openRepository()
-        let lock = try c.lock(repo, exclusive: false)
-        defer { lock.release() }
         var options = VerifyOptions()
         options.snapshots = c.args.positionals
         options.readData = try readData(c)
+        let repo = try c.openRepository()
+        let lock = try c.lock(repo, exclusive: false)
+        defer { lock.release() }
         let progress = c.progress("verify")
         let r: VerifyReport
         do {

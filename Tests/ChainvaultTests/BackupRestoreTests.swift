@@ -1,0 +1,140 @@
+import Foundation
+import Glibc
+import Testing
+
+struct BackupRestoreTests {
+    @Test func backupThenRestoreGivesAByteIdenticalTreeWithMetadata() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        let b = try w.ok(["backup", src, "--json", "--tag", "nightly"])
+        #expect((b.json["snapshot"] as? String)?.count == 64)
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(src, w.path("out")) == [])
+        var a = stat(), c = stat()
+        lstat(w.path("out/hardlink.log"), &a); lstat(w.path("out/blocks/text.log"), &c)
+        #expect(a.st_ino == c.st_ino, "hardlinks are restored as hardlinks")
+        let ls = try w.ok(["ls", "latest", "blocks"])
+        #expect(ls.stdout.contains("/blocks/current -> blk00000.dat"))
+        #expect(try w.ok(["snapshots"]).stdout.contains("[nightly]"))
+    }
+
+    @Test func aSecondBackupOfUnchangedDataStoresNothingAndReadsNothing() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        let second = try w.ok(["backup", src, "--json"]).json
+        let stats = second["stats"] as? [String: Any] ?? [:]
+        #expect(stats["bytesRead"] as? Int == 0)
+        #expect(stats["bytesNew"] as? Int == 0)
+        #expect(stats["bytesStored"] as? Int == 0)
+        #expect(second["parent"] as? String != nil)
+    }
+
+    @Test func changedFilesAreReadAgainAndOnlyNewChunksStored() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        let handle = FileHandle(forWritingAtPath: src + "/blocks/blk00000.dat")!
+        handle.seekToEndOfFile(); handle.write(Data(repeating: 7, count: 100_000)); handle.closeFile()
+        let stats = try w.ok(["backup", src, "--json"]).json["stats"] as? [String: Any] ?? [:]
+        #expect((stats["bytesRead"] as? Int ?? 0) >= 3_000_000)
+        #expect((stats["bytesNew"] as? Int ?? .max) < 1_500_000, "an append adds only the tail chunks")
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(src, w.path("out")) == [])
+    }
+
+    @Test func excludesAreHonoured() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.write("src/LOCK", [1])
+        try w.ok(["init"])
+        try w.ok(["backup", src, "--exclude", "LOCK", "--exclude", "*.log", "--exclude", "config/*"])
+        let ls = try w.ok(["ls", "latest"]).stdout
+        #expect(!ls.contains("LOCK") && !ls.contains(".log") && !ls.contains("priv_validator"))
+        #expect(ls.contains("blk00000.dat"))
+    }
+
+    @Test func partialRestoreRestoresOnlyTheSubpath() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("out"), "--path", "config"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: w.path("out")) == ["config"])
+        #expect(try treeDifferences(src + "/config", w.path("out/config")) == [])
+    }
+
+    @Test func deltaRestoreReusesMatchingBytesAndKeepsThePreviousTree() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("node")])
+        // Damage the live copy: one file corrupted, one deleted.
+        try w.write("node/blocks/text.log", Array("garbage".utf8))
+        try FileManager.default.removeItem(atPath: w.path("node/empty-file"))
+        let r = try w.ok(["restore", "latest", "--target", w.path("node"), "--delta", "--json"]).json
+        #expect((r["bytesReused"] as? Int ?? 0) >= 3_000_000, "the unchanged 3 MB file is reused, not fetched")
+        #expect((r["bytesFetched"] as? Int ?? .max) < 1_500_000)
+        #expect(try treeDifferences(src, w.path("node")) == [])
+        let previous = r["previous"] as? String ?? ""
+        #expect(previous.contains("node.pre-restore-"))
+        #expect(FileManager.default.contents(atPath: previous + "/blocks/text.log") == Data("garbage".utf8), "the old tree is kept, not deleted")
+    }
+
+    @Test func aNonEmptyTargetIsRefusedWithoutForceAndKeptWithIt() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.write("node/precious", [1, 2, 3])
+        let refused = try w.run(["restore", "latest", "--target", w.path("node")])
+        #expect(refused.code == 17)
+        #expect(refused.stderr.contains("exists and is not empty") && refused.stderr.contains("HINT:"))
+        #expect(FileManager.default.fileExists(atPath: w.path("node/precious")))
+        let forced = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--json"]).json
+        let previous = forced["previous"] as? String ?? ""
+        #expect(FileManager.default.contents(atPath: previous + "/precious") == Data([1, 2, 3]))
+        #expect(try treeDifferences(src, w.path("node")) == [])
+    }
+
+    @Test func forgetAndPruneKeepWhatRemainingSnapshotsNeed() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        var rng = SystemRandomNumberGenerator()
+        try w.write("src/blocks/blk00000.dat", (0..<2_000_000).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        try w.ok(["backup", src])
+        let refused = try w.run(["forget"])
+        #expect(refused.code == 2, "an empty policy would forget everything")
+        let r = try w.ok(["forget", "--keep-last", "1", "--prune", "--json"]).json
+        #expect((r["removed"] as? [String])?.count == 1)
+        #expect(((r["prune"] as? [String: Any])?["bytesFreed"] as? Int ?? 0) > 1_000_000)
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(src, w.path("out")) == [])
+    }
+
+    @Test func keysCanBeAddedListedAndRemovedButNeverTheLast() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.write("pass", Array("a long passphrase\n".utf8), mode: 0o600)
+        try w.ok(["key", "add", "--new-password-file", w.path("pass")])
+        let list = try w.ok(["key", "list", "--json"]).stdout
+        #expect(list.components(separatedBy: "\"kind\"").count == 3)
+        let passKey = try w.run(["key", "list", "--json", "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
+        #expect(passKey.code == 0)
+        let ids = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? []).filter { ($0["current"] as? Bool) == false }.compactMap { $0["id"] as? String }
+        try w.ok(["key", "remove", String(ids[0].prefix(12)), "--password-file", w.path("pass")])
+        let remaining = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? []).filter { ($0["current"] as? Bool) == true }.compactMap { $0["id"] as? String }
+        let last = try w.run(["key", "remove", remaining[0], "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
+        #expect(last.code == 2)
+        #expect(last.stderr.contains("last key"))
+        let gone = try w.run(["snapshots"])
+        #expect(gone.code == 11, "the removed key no longer opens the repository")
+    }
+}

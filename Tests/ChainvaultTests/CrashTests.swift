@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import Testing
+
+/// SIGKILL at arbitrary moments: the repository must stay clean and the next run must succeed.
+struct CrashTests {
+    func start(_ w: Workspace, _ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Workspace.binary)
+        p.arguments = args
+        p.environment = w.environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test(arguments: [0.05, 0.3, 0.8, 1.5])
+    func aBackupKilledAtAnyMomentLeavesACleanRepositoryAndIsResumed(_ delay: Double) throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
+        try w.ok(["init"])
+        let p = try start(w, ["backup", w.path("node")])
+        usleep(useconds_t(delay * 1_000_000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let verify = try w.run(["verify", "--read-data"])
+        #expect(verify.code == 0, "after a kill at \(delay)s: \(verify.stderr)")
+        let again = try w.ok(["backup", w.path("node"), "--json"]).json
+        if let recovered = again["recoveredPacks"] as? Int, recovered > 0 {
+            let stats = again["stats"] as? [String: Any] ?? [:]
+            #expect((stats["bytesNew"] as? Int ?? 0) < (stats["bytesTotal"] as? Int ?? 0), "uploaded data is reused")
+        }
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(w.path("node"), w.path("out")) == [])
+    }
+
+    @Test(arguments: [0.0, 0.1, 0.25, 0.5])
+    func aPruneKilledAtAnyMomentDeletesNothingStillReferenced(_ delay: Double) throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("node")])
+        try w.ok(["demo", "--advance", w.path("node"), "--size", "24M"])
+        try w.ok(["backup", w.path("node")])
+        let p = try start(w, ["forget", "--keep-last", "1", "--prune"])
+        usleep(useconds_t(delay * 1_000_000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let verify = try w.run(["verify", "--read-data"])
+        #expect(verify.code == 0, "after a prune killed at \(delay)s: \(verify.stderr)")
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(w.path("node"), w.path("out")) == [])
+        try w.ok(["forget", "--keep-last", "1", "--prune"])
+        try w.ok(["verify", "--read-data"])
+    }
+
+    @Test func aKilledRestoreLeavesTheOldTreeAndItsStagingIsCleanedNextTime() throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("node")])
+        try w.write("target/old", [1])
+        let p = try start(w, ["restore", "latest", "--target", w.path("target"), "--force"])
+        usleep(300_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let names = try FileManager.default.contentsOfDirectory(atPath: w.path("target"))
+        let restoredNames = Set(try FileManager.default.contentsOfDirectory(atPath: w.path("node")))
+        #expect(names == ["old"] || Set(names) == restoredNames,
+                "the target is the old tree or the new one, never a mix: \(names)")
+        try w.ok(["restore", "latest", "--target", w.path("target"), "--force"])
+        #expect(try treeDifferences(w.path("node"), w.path("target")) == [])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("staging") }
+        #expect(leftovers.isEmpty)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Glibc
+import Testing
+import VaultCore
+import VaultRepository
+
+/// Every operator-facing failure: a stable exit code, a message naming the object, a HINT.
+struct ErrorTests {
+    @Test func wrongKeyFailsCleanly() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.write("other", SecureRandom.bytes(32), mode: 0o600)
+        let r = try w.run(["snapshots"], env: ["CHAINVAULT_KEY_FILE": w.path("other")])
+        #expect(r.code == 11)
+        #expect(r.stderr.contains("wrong key file") && r.stderr.contains("HINT:"))
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func notARepository() throws {
+        let w = try Workspace()
+        let r = try w.run(["snapshots"])
+        #expect(r.code == 10)
+        #expect(r.stderr.contains("is not a chainvault repository") && r.stderr.contains("chainvault init"))
+    }
+
+    @Test func initRefusesAnExistingRepository() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        #expect(try w.run(["init"]).code == 19)
+    }
+
+    @Test func keyFilesReadableByOthersAreRefused() throws {
+        let w = try Workspace()
+        chmod(w.key, 0o644)
+        let r = try w.run(["init"])
+        #expect(r.code == 21)
+        #expect(r.stderr.contains("chmod 600"))
+    }
+
+    @Test func missingSourceAndUnknownSnapshot() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        let missing = try w.run(["backup", w.path("nope")])
+        #expect(missing.code == 13)
+        #expect(missing.stderr.contains(w.path("nope")))
+        let unknown = try w.run(["restore", "deadbeef", "--target", w.path("out")])
+        #expect(unknown.code == 18)
+        #expect(try w.run(["restore", "latest", "--target", w.path("out")]).code == 18)
+    }
+
+    @Test func aLockedRepositoryNamesWhoHoldsIt() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        // An exclusive lock held by a live process (this test runner) on this host.
+        let lock = """
+        {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":\(getpid()),"username":"ops","command":"forget","time":"2026-01-01T00:00:00.000000000Z","refreshed":"\(Timestamp.now())"}
+        """
+        try w.write("repo/locks/abc", Array(lock.utf8))
+        let r = try w.run(["backup", w.root])
+        #expect(r.code == 12)
+        #expect(r.stderr.contains("'forget'") && r.stderr.contains("pid \(getpid())") && r.stderr.contains("since 2026-01-01"))
+        try w.ok(["unlock", "--remove-all"])
+    }
+
+    @Test func unreadableFilesAreReportedAndTheBackupCompletes() throws {
+        guard geteuid() != 0 else { return } // root reads everything; covered by the vanished-file path instead
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        chmod(src + "/blocks/text.log", 0)
+        try w.ok(["init"])
+        let r = try w.run(["backup", src])
+        #expect(r.code == 3)
+        #expect(r.stderr.contains("text.log"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let w = try Workspace()
+        #expect(try w.run(["frobnicate"]).code == 2)
+        #expect(try w.run(["backup"]).code == 2)
+        #expect(try w.run(["restore", "latest"]).code == 2)
+        #expect(try w.run(["verify", "--read-data-subset", "200%"]).code == 2)
+        let help = try w.ok(["backup", "--help"])
+        #expect(help.stdout.contains("Usage: chainvault backup SOURCE"))
+    }
+}
