@@ -56,14 +56,33 @@ struct CrashTests {
         try w.ok(["verify", "--read-data"])
     }
 
-    @Test func aKilledRestoreLeavesTheOldTreeAndItsStagingIsCleanedNextTime() throws {
+    @Test func aPreviousTreeLeftUnderAStagingNameIsKeptNeverDeleted() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        // What a crash between the swap and its rename leaves: the old tree, no incomplete marker.
+        try w.write("target.chainvault-staging-20260101T000000Z-abcdef/precious", [42])
+        try w.write("target.chainvault-staging-20260101T000001Z-abcdef/.chainvault-incomplete", [])
+        let r = try w.ok(["restore", "latest", "--target", w.path("target")])
+        #expect(r.stderr.contains("kept it as"))
+        #expect(FileManager.default.contents(atPath: w.path("target.pre-restore-20260101T000000Z/precious")) == Data([42]))
+        #expect(!FileManager.default.fileExists(atPath: w.path("target.chainvault-staging-20260101T000001Z-abcdef")))
+        // Two restores in the same second never collide on the kept name.
+        try w.ok(["restore", "latest", "--target", w.path("target"), "--force"])
+        try w.ok(["restore", "latest", "--target", w.path("target"), "--force"])
+        #expect(try treeDifferences(src, w.path("target")) == [])
+    }
+
+    @Test(arguments: [0.02, 0.1, 0.3])
+    func aKilledRestoreLeavesTheOldTreeAndItsStagingIsCleanedNextTime(_ delay: Double) throws {
         let w = try Workspace()
         try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
         try w.ok(["init"])
         try w.ok(["backup", w.path("node")])
         try w.write("target/old", [1])
         let p = try start(w, ["restore", "latest", "--target", w.path("target"), "--force"])
-        usleep(300_000)
+        usleep(useconds_t(delay * 1_000_000))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         let names = try FileManager.default.contentsOfDirectory(atPath: w.path("target"))
@@ -74,5 +93,7 @@ struct CrashTests {
         #expect(try treeDifferences(w.path("node"), w.path("target")) == [])
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("staging") }
         #expect(leftovers.isEmpty)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("pre-restore") }
+        #expect(kept.contains { FileManager.default.fileExists(atPath: w.path($0 + "/old")) }, "the old tree survives: \(kept)")
     }
 }

@@ -23,6 +23,9 @@ public struct RestoreResult: Sendable {
     /// Where the previous content of the destination now is, if there was any.
     public let previous: String?
     public let removedStaging: [String]
+    /// Previous trees found under a staging name (a crash between the swap and its rename), now
+    /// kept under a `.pre-restore-` name.
+    public let keptFromInterruptedSwap: [String]
     public let files: UInt64
     public let directories: UInt64
     public let bytesFetched: UInt64
@@ -75,9 +78,9 @@ public final class Restorer {
 
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
-        let removed = try removeLeftoverStaging(for: destination)
+        let (removed, recovered) = try handleLeftoverStaging(for: destination)
         let stamp = Self.stamp(started)
-        let staging = destination + ".chainvault-staging-" + stamp
+        let staging = destination + ".chainvault-staging-" + stamp + "-" + Hex.encode(SecureRandom.bytes(3))
         writer = FileRestorer(repository: repository, workers: options.workers, applyOwner: applyOwner, progress: progress)
         let previousRoot = options.delta && existing != nil ? destination : nil
 
@@ -92,30 +95,30 @@ public final class Restorer {
             try? Posix.removeTree(staging)
             throw error
         }
+        if unit.kind == .directory { try Posix.unlink(staging + "/" + Self.incompleteMarker) }
         try applyDirectoryMetadata(staging: staging)
 
         // Everything staged is on disk before the swap makes it live.
-        let stagingFD = try Posix.open(unit.kind == .directory ? staging : parent, O_RDONLY)
-        defer { Posix.close(stagingFD) }
-        try Posix.syncFileSystem(stagingFD, path: staging)
+        let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(syncFD) }
+        try Posix.syncFileSystem(syncFD, path: staging)
 
         var previous: String?
-        if existing != nil {
-            if destinationIsDirectory && !nonEmpty {
-                _ = rmdir(destination)
-                try Posix.rename(staging, destination)
-            } else {
-                // One atomic step: the live name points at the old tree or the new, never at a mix.
-                try Posix.exchange(staging, destination)
-                let kept = destination + ".pre-restore-" + stamp
-                try Posix.rename(staging, kept)
-                previous = kept
+        if existing != nil && !(destinationIsDirectory && !nonEmpty) {
+            // One atomic step: the live name points at the old tree or the new, never at a mix.
+            try Posix.exchange(staging, destination)
+            do {
+                previous = try keep(staging, as: destination + ".pre-restore-" + stamp)
+            } catch {
+                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staging)",
+                                 cause: (error as? VaultError)?.message, hint: "rename \(staging) yourself; chainvault will not delete it")
             }
         } else {
+            if existing != nil { _ = rmdir(destination) }
             try Posix.rename(staging, destination)
         }
         try Posix.fsyncDirectory(parent)
-        return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed,
+        return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed, keptFromInterruptedSwap: recovered,
                              files: files, directories: UInt64(directories.count), bytesFetched: writer.bytesFetched,
                              bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started))
     }
@@ -146,17 +149,38 @@ public final class Restorer {
         return node
     }
 
-    /// A previous interrupted restore of the same destination left its staging directory: it was
-    /// never swapped in, so it is safe to remove.
-    private func removeLeftoverStaging(for destination: String) throws -> [String] {
+    /// Inside a staging directory until it is complete; a leftover staging directory with it was
+    /// never swapped in and may be deleted. One without it is a previous tree that a crash left
+    /// between the swap and its rename: it is kept, never deleted.
+    static let incompleteMarker = ".chainvault-incomplete"
+
+    private func handleLeftoverStaging(for destination: String) throws -> ([String], [String]) {
         let prefix = Path.base(destination) + ".chainvault-staging-"
-        var removed: [String] = []
+        var removed: [String] = [], kept: [String] = []
         for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
             let path = Path.parent(destination) + "/" + name
-            try Posix.removeTree(path)
-            removed.append(path)
+            if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil {
+                try Posix.removeTree(path)
+                removed.append(path)
+            } else {
+                kept.append(try keep(path, as: destination + ".pre-restore-" + String(name.dropFirst(prefix.count).prefix(16))))
+            }
         }
-        return removed
+        return (removed, kept)
+    }
+
+    /// Renames without ever replacing: `name`, then `name-2`, `name-3`…; returns the name used.
+    private func keep(_ path: String, as name: String) throws -> String {
+        var candidate = name
+        for n in 2...1000 {
+            do {
+                try Posix.renameNoReplace(path, candidate)
+                return candidate
+            } catch let e as VaultError where e.code == .alreadyExists || e.cause?.contains("not empty") == true {
+                candidate = name + "-\(n)"
+            }
+        }
+        throw VaultError(.storageFailure, "no free name to keep \(path) as \(name)")
     }
 
     // MARK: Staging
@@ -182,6 +206,10 @@ public final class Restorer {
             if mkdirat(dirFD, name, 0o700) != 0 { throw Posix.error("create directory", relativePath) }
             let fd = try Posix.openAt(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, displayPath: relativePath)
             defer { Posix.close(fd) }
+            if relativePath.isEmpty {
+                let marker = try Posix.openAt(fd, Self.incompleteMarker, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, displayPath: Self.incompleteMarker)
+                Posix.close(marker)
+            }
             directories.append((relativePath, node))
             for child in tree.nodes {
                 let childPath = relativePath.isEmpty ? child.nameString : relativePath + "/" + child.nameString

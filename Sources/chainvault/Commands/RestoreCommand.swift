@@ -40,6 +40,7 @@ enum RestoreCommand: Command {
             r = try Restorer(repository: repo, options: options, progress: progress, cancellation: c.cancellation).run()
         }
         for s in r.removedStaging { c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)") }
+        for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
             c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous, files: r.files,
                               directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds))
