@@ -41,8 +41,13 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// A missing kind directory is empty (git, rsync and some restores drop empty directories);
+    /// a missing root is not a repository.
     private func listDirectory(_ dir: String) throws -> [String] {
-        guard try Posix.lstat(dir) != nil else { throw notARepository() }
+        guard try Posix.lstat(dir) != nil else {
+            if try Posix.lstat(root) == nil { throw notARepository() }
+            return []
+        }
         return try DirectoryListing.names(dir).filter { !$0.hasPrefix(".") }
     }
 

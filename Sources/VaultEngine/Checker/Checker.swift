@@ -27,6 +27,7 @@ public struct Problem: Sendable, Codable {
 public struct AffectedFile: Sendable, Codable, Hashable {
     public let snapshot: String
     public let path: String
+    public init(snapshot: String, path: String) { self.snapshot = snapshot; self.path = path }
 }
 
 public struct VerifyReport: Sendable {

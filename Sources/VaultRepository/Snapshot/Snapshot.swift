@@ -58,4 +58,6 @@ public struct SnapshotRecord: Sendable {
     public let id: String
     public let snapshot: Snapshot
     public var shortID: String { String(id.prefix(8)) }
+
+    public init(id: String, snapshot: Snapshot) { self.id = id; self.snapshot = snapshot }
 }
