@@ -4,17 +4,20 @@ import Foundation
 /// once the queue is closed and drained. The bound is what keeps pipeline memory constant.
 public final class BlockingQueue<T>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [T] = []
+    // A ring of optionals: a popped slot is set to nil at once, so the queue never keeps a
+    // reference to an item it has handed out (a chunk buffer is megabytes).
+    private var slots: [T?]
     private var head = 0
-    private let capacity: Int
+    private var count = 0
     private var closed = false
 
-    public init(capacity: Int) { self.capacity = max(1, capacity) }
+    public init(capacity: Int) { slots = [T?](repeating: nil, count: max(1, capacity)) }
 
     public func push(_ item: T) {
         condition.lock()
-        while items.count - head >= capacity && !closed { condition.wait() }
-        items.append(item)
+        while count == slots.count && !closed { condition.wait() }
+        slots[(head + count) % slots.count] = item
+        count += 1
         condition.broadcast()
         condition.unlock()
     }
@@ -22,11 +25,12 @@ public final class BlockingQueue<T>: @unchecked Sendable {
     public func pop() -> T? {
         condition.lock()
         defer { condition.unlock() }
-        while head == items.count && !closed { condition.wait() }
-        guard head < items.count else { return nil }
-        let item = items[head]
-        head += 1
-        if head > 64 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+        while count == 0 && !closed { condition.wait() }
+        guard count > 0 else { return nil }
+        let item = slots[head]
+        slots[head] = nil
+        head = (head + 1) % slots.count
+        count -= 1
         condition.broadcast()
         return item
     }
@@ -39,17 +43,30 @@ public final class BlockingQueue<T>: @unchecked Sendable {
     }
 }
 
-/// A fixed set of reusable byte buffers; `take` waits until one is free. Bounds memory in flight.
-public final class BufferPool: @unchecked Sendable {
-    private let queue: BlockingQueue<[UInt8]>
+/// A budget of bytes in flight: `acquire` waits while taking `n` more would exceed the limit
+/// (one request larger than the whole budget still passes when nothing else is held). Chunks
+/// average 1 MiB but may reach 4 MiB, so bounding bytes rather than buffers keeps memory both
+/// small and constant.
+public final class ByteBudget: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let limit: Int
+    private var used = 0
 
-    public init(count: Int, size: Int) {
-        queue = BlockingQueue(capacity: count)
-        for _ in 0..<count { queue.push([UInt8](repeating: 0, count: size)) }
+    public init(limit: Int) { self.limit = limit }
+
+    public func acquire(_ n: Int) {
+        condition.lock()
+        while used > 0 && used + n > limit { condition.wait() }
+        used += n
+        condition.unlock()
     }
 
-    public func take() -> [UInt8] { queue.pop()! }
-    public func give(_ buffer: [UInt8]) { queue.push(buffer) }
+    public func release(_ n: Int) {
+        condition.lock()
+        used -= n
+        condition.broadcast()
+        condition.unlock()
+    }
 }
 
 /// A flag set from a signal handler or another thread, polled at safe points.

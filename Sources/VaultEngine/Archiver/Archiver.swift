@@ -66,7 +66,8 @@ public final class Archiver {
         dedup = DedupSet(index: repository.index)
         collector = IndexCollector(repository: repository, every: options.indexEvery)
         saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers, progress: progress)
-        readBuffer = [UInt8](repeating: 0, count: 2 * repository.config.chunker.maxSize)
+        // The chunker needs a maximum chunk of lookahead; 1 MiB more keeps reads large.
+        readBuffer = [UInt8](repeating: 0, count: repository.config.chunker.maxSize + (1 << 20))
 
         var rootID: BlobID?
         var failure: Error?
@@ -241,9 +242,12 @@ public final class Archiver {
             var start = 0
             while fill - start >= maxSize || (endOfFile && start < fill) {
                 let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[start..<fill])) }
-                var buffer = saver.pool.take()
-                buffer.withUnsafeMutableBytes { dst in
-                    readBuffer.withUnsafeBytes { src in dst.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n) }
+                saver.budget.acquire(n)
+                let buffer = readBuffer.withUnsafeBytes { src in
+                    [UInt8](unsafeUninitializedCapacity: n) { dst, count in
+                        UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<start + n]))
+                        count = n
+                    }
                 }
                 group.enter()
                 saver.queue.push(ChunkJob(buffer: buffer, length: n, file: chunks, slot: chunks.reserve(), group: group))

@@ -24,7 +24,7 @@ struct ChunkJob {
 /// codec and a pack writer, so the hot path takes no lock but the dedup check.
 final class ChunkSaver: @unchecked Sendable {
     let queue: BlockingQueue<ChunkJob>
-    let pool: BufferPool
+    let budget: ByteBudget
     private let repository: Repository
     private let dedup: DedupSet
     private let collector: IndexCollector
@@ -38,10 +38,10 @@ final class ChunkSaver: @unchecked Sendable {
 
     init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: JobProgress?) {
         self.repository = repository; self.dedup = dedup; self.collector = collector; self.progress = progress
-        queue = BlockingQueue(capacity: workers * 2)
-        // Buffers in flight: queued + being worked on + one being filled. With 4 MiB maximum chunks
-        // this bounds the pipeline at (3 × workers + 1) × 4 MiB whatever the data size.
-        pool = BufferPool(count: workers * 3 + 1, size: repository.config.chunker.maxSize)
+        queue = BlockingQueue(capacity: workers * 4)
+        // Chunk bytes in flight (queued or being sealed): 2 × the maximum chunk (8 MiB), about eight
+        // average chunks, enough to keep every worker busy whatever the data size.
+        budget = ByteBudget(limit: 2 * repository.config.chunker.maxSize)
         for i in 0..<workers {
             finished.enter()
             let t = Thread { [self] in work(); finished.leave() }
@@ -59,15 +59,17 @@ final class ChunkSaver: @unchecked Sendable {
     private func work() {
         let codec = repository.makeCodec()
         var writer: PackWriter?
-        while let job = queue.pop() {
-            defer { pool.give(job.buffer); job.group.leave() }
+        while var job = queue.pop() {
+            defer { budget.release(job.length); job.group.leave() }
             if error != nil { continue }
             do {
                 let id = job.buffer.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length])) }
                 job.file.set(job.slot, id)
                 guard dedup.claim(id) else { continue }
                 if writer == nil { writer = try repository.newPackWriter(type: .data) }
-                try job.buffer.withUnsafeBytes { try writer!.add(id: id, plaintext: UnsafeRawBufferPointer(rebasing: $0[0..<job.length]), codec: codec) }
+                // The queue no longer references the buffer, so this is its only owner: sealing in
+                // place does not copy it.
+                try job.buffer.withUnsafeMutableBytes { try writer!.add(id: id, consuming: UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]), codec: codec) }
                 lock.withLock { newBytes += UInt64(job.length); newChunks += 1 }
                 if writer!.size >= repository.config.packSize {
                     try store(writer!, codec)

@@ -26,34 +26,38 @@ public final class BlobCodec {
         return n < piece.count - piece.count / 16
     }
 
-    /// Seals `plaintext` as the blob at `offset` of a pack, appending the sealed bytes to `out`.
-    func seal(type: BlobType, id: BlobID, plaintext: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer,
-              offset: UInt64, into out: inout [UInt8]) -> PackEntry {
+    /// Seals `plaintext` as the blob at `offset` of a pack and hands the sealed bytes to `emit` (in
+    /// one or two pieces). `plaintext` is overwritten: a raw blob is encrypted in place, so the hot
+    /// path holds no second buffer the size of a chunk.
+    func seal(type: BlobType, id: BlobID, plaintext: UnsafeMutableRawBufferPointer, key: UnsafeRawBufferPointer,
+              offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
-        if worthCompressing(plaintext) {
-            let n = compressor.compress(plaintext, into: &scratch)
+        if worthCompressing(UnsafeRawBufferPointer(plaintext)) {
+            let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch)
             // Keep zstd output only when it saves at least 1/32: decompression is not free either.
             if n < plaintext.count - plaintext.count / 32 {
                 compression = .zstd
                 payloadCount = n
             }
         }
-        let start = out.count
-        var entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
+        let entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
                               storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
-        let aad = entry.aad
-        aad.withUnsafeBytes { a in
+        let nonce = AESGCM.nonce(counter: offset)
+        let tag: [UInt8] = try entry.aad.withUnsafeBytes { a in
             if compression == .zstd {
-                scratch.withUnsafeBytes { s in
-                    gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a,
-                             plaintext: UnsafeRawBufferPointer(rebasing: s[0..<payloadCount]), appendingTo: &out)
+                return try scratch.withUnsafeMutableBytes { s in
+                    let payload = UnsafeMutableRawBufferPointer(rebasing: s[0..<payloadCount])
+                    let tag = gcm.sealInPlace(key: key, nonce: nonce, aad: a, buffer: payload)
+                    try emit(UnsafeRawBufferPointer(payload))
+                    return tag
                 }
-            } else {
-                gcm.seal(key: key, nonce: AESGCM.nonce(counter: offset), aad: a, plaintext: plaintext, appendingTo: &out)
             }
+            let tag = gcm.sealInPlace(key: key, nonce: nonce, aad: a, buffer: plaintext)
+            try emit(UnsafeRawBufferPointer(plaintext))
+            return tag
         }
-        entry.storedLength = UInt32(out.count - start)
+        try tag.withUnsafeBytes { try emit($0) }
         return entry
     }
 

@@ -13,7 +13,6 @@ public final class PackWriter {
     private let hasher = SHA256Hasher()
     public private(set) var size: Int = 0
     public private(set) var entries: [PackEntry] = []
-    private var sealed: [UInt8] = []
 
     public init(master: SecretBytes, type: BlobType, directory: String) throws {
         salt = SecureRandom.bytes(32)
@@ -28,21 +27,31 @@ public final class PackWriter {
 
     public var isEmpty: Bool { entries.isEmpty }
 
-    private func append(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: path) }
-        bytes.withUnsafeBytes { hasher.update($0) }
+    private func append(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try append($0) } }
+
+    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        try Posix.writeAll(fd, bytes, path: path)
+        hasher.update(bytes)
         size += bytes.count
     }
 
+    /// Adds a blob; `plaintext` is overwritten (encrypted in place).
     @discardableResult
-    public func add(id: BlobID, plaintext: UnsafeRawBufferPointer, codec: BlobCodec) throws -> PackEntry {
-        sealed.removeAll(keepingCapacity: true)
-        let entry = key.withUnsafeBytes { k in
-            codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, offset: UInt64(size), into: &sealed)
+    public func add(id: BlobID, consuming plaintext: UnsafeMutableRawBufferPointer, codec: BlobCodec) throws -> PackEntry {
+        let start = size
+        var entry = try key.withUnsafeBytes { k in
+            try codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, offset: UInt64(start)) { try append($0) }
         }
-        try append(sealed)
+        entry.storedLength = UInt32(size - start)
         entries.append(entry)
         return entry
+    }
+
+    /// Adds a blob from bytes the caller keeps (copies them first).
+    @discardableResult
+    public func add(id: BlobID, plaintext: UnsafeRawBufferPointer, codec: BlobCodec) throws -> PackEntry {
+        var copy = Array(plaintext)
+        return try copy.withUnsafeMutableBytes { try add(id: id, consuming: $0, codec: codec) }
     }
 
     /// Seals the header, appends it and its length, fsyncs and closes. The pack's name is the
@@ -50,7 +59,7 @@ public final class PackWriter {
     public func finish(codec: BlobCodec) throws -> FinishedPack {
         let header = PackFormat.encodeHeader(entries)
         let preamble = PackFormat.magic + [0, 0, 0, 0] + salt
-        sealed.removeAll(keepingCapacity: true)
+        var sealed: [UInt8] = []
         key.withUnsafeBytes { k in
             preamble.withUnsafeBytes { aad in
                 header.withUnsafeBytes { h in

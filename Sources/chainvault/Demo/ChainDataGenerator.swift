@@ -201,16 +201,15 @@ struct BlockChainWriter {
         withUnsafeBytes(of: UInt16(size / 400).littleEndian) { block.append(contentsOf: $0) }
         // Transactions: version, outpoints and signatures are random; scripts and amounts repeat.
         // Real blocks compress ~1.2-1.3x with zstd -3; this mix lands close to that.
-        let script: [UInt8] = [0x76, 0xA9, 0x14] + [UInt8](repeating: 0, count: 20) + [0x88, 0xAC]
         while block.count < size {
             block += [2, 0, 0, 0, 1]
             rng.fill(&block, count: 36 + 72)                         // outpoint + signature
             block += [0xFF, 0xFF, 0xFF, 0xFF, 2]
             for _ in 0..<2 {
                 withUnsafeBytes(of: UInt64(rng.below(10) * 100_000).littleEndian) { block.append(contentsOf: $0) }
-                block.append(UInt8(script.count))
-                block += script
-                rng.fill(&block, count: 8)
+                block += [25, 0x76, 0xA9, 0x14]                      // P2PKH: OP_DUP OP_HASH160 <20-byte key hash>
+                rng.fill(&block, count: 20)
+                block += [0x88, 0xAC]
             }
             block += [0, 0, 0, 0]
         }
@@ -234,8 +233,8 @@ struct Freezer {
             var offset = UInt32(truncatingIfNeeded: existing)
             while data.count < target {
                 let item = 500 + rng.below(3000)
-                rng.fill(&data, count: item / 2)
-                data += [UInt8](repeating: UInt8(item & 0x7), count: item - item / 2) // RLP padding, zero-heavy
+                rng.fill(&data, count: item * 3 / 4)
+                data += [UInt8](repeating: UInt8(item & 0x7), count: item - item * 3 / 4) // RLP headers and padding
                 offset &+= UInt32(item)
                 withUnsafeBytes(of: UInt16(0).littleEndian) { index.append(contentsOf: $0) }
                 withUnsafeBytes(of: offset.bigEndian) { index.append(contentsOf: $0) }
