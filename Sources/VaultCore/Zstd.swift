@@ -15,9 +15,11 @@ public final class ZstdCompressor {
 
     public static func bound(_ count: Int) -> Int { ZSTD_compressBound(count) }
 
-    /// Compresses `source` into `destination` (resized to fit). Returns the compressed length.
+    /// Compresses `source` into `destination` (resized to fit) at `level` (default: this
+    /// compressor's). Returns the compressed length.
     @discardableResult
-    public func compress(_ source: UnsafeRawBufferPointer, into destination: inout [UInt8]) -> Int {
+    public func compress(_ source: UnsafeRawBufferPointer, into destination: inout [UInt8], level: Int32? = nil) -> Int {
+        let level = level ?? self.level
         let capacity = ZSTD_compressBound(source.count)
         if destination.count < capacity { destination = [UInt8](repeating: 0, count: capacity) }
         let n = destination.withUnsafeMutableBytes { d in

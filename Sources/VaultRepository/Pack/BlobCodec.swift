@@ -11,19 +11,28 @@ public final class BlobCodec {
 
     public init(level: Int32) { compressor = ZstdCompressor(level: level) }
 
-    /// Below this a blob is always given to zstd (cheap, and trees and small files often shrink).
+    /// Below this a blob is always given to zstd at the configured level (cheap, and trees and
+    /// small files often shrink).
     static let alwaysTryBelow = 64 << 10
     static let sampleSize = 16 << 10
 
-    /// Cheap incompressibility check: compress 16 KiB from the middle; if that does not shrink by
-    /// 1/16, the whole chunk is very likely high-entropy (LevelDB tables, compressed blocks, keys)
-    /// and zstd would spend ~1.6 ms per MiB for nothing.
-    func worthCompressing(_ p: UnsafeRawBufferPointer) -> Bool {
-        if p.count < Self.alwaysTryBelow { return true }
+    /// Chooses how to store a chunk from a 16 KiB sample taken from its middle:
+    /// - nil (stored raw) when level 1 does not shrink the sample by 1/16: high-entropy data
+    ///   (LevelDB tables, compressed blocks, keys), where zstd would spend time for nothing;
+    /// - the configured level when it shrinks the sample at least 0.1% more than level 1 (logs,
+    ///   text, JSON);
+    /// - otherwise level 1: on mixed data such as block files, level 3 gives the same ratio as
+    ///   level 1 at a third of the speed (measured: 1.231x both, 200 vs 600 MB/s).
+    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32? {
+        let configured = compressor.level
+        if p.count < Self.alwaysTryBelow { return configured }
         let start = (p.count / 2) & ~4095
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
-        let n = compressor.compress(piece, into: &sample)
-        return n < piece.count - piece.count / 16
+        let fast = compressor.compress(piece, into: &sample, level: 1)
+        if fast >= piece.count - piece.count / 16 { return nil }
+        if configured <= 1 { return configured }
+        let strong = compressor.compress(piece, into: &sample, level: configured)
+        return strong < fast - fast / 1024 ? configured : 1
     }
 
     /// Seals `plaintext` as the blob at `offset` of a pack and hands the sealed bytes to `emit` (in
@@ -33,8 +42,8 @@ public final class BlobCodec {
               offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
-        if worthCompressing(UnsafeRawBufferPointer(plaintext)) {
-            let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch)
+        if let level = chooseLevel(UnsafeRawBufferPointer(plaintext)) {
+            let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
             // Keep zstd output only when it saves at least 1/32: decompression is not free either.
             if n < plaintext.count - plaintext.count / 32 {
                 compression = .zstd
