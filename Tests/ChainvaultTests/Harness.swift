@@ -75,8 +75,7 @@ final class Workspace {
 
     /// A small tree with every kind of entry the format records.
     func makeSourceTree(_ name: String = "src") throws -> String {
-        var rng = SystemRandomNumberGenerator()
-        let random = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let random = SecureRandom.bytes(3_000_000)
         try write("\(name)/blocks/blk00000.dat", random)
         try write("\(name)/blocks/text.log", Array(String(repeating: "UpdateTip: new best height=1234\n", count: 20_000).utf8))
         try write("\(name)/config/priv_validator_state.json", Array("{\"height\":\"5\"}".utf8), mode: 0o600)

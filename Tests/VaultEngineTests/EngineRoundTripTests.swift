@@ -16,8 +16,7 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
 @Test func archiverCheckerRestorerAndPrunerAgreeOnAMemoryRepository() throws {
     let dir = tempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var rng = SystemRandomNumberGenerator()
-    let big = (0..<2_500_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    let big = SecureRandom.bytes(2_500_000)
     FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: nil)
     try FileManager.default.createDirectory(atPath: dir + "/src/sub", withIntermediateDirectories: true)
     FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data(big))

@@ -29,16 +29,24 @@ public enum Credential {
         return .password(SecretBytes(consuming: &bytes))
     }
 
-    /// A key file: its bytes without trailing white space (so an editor's final newline does not
-    /// change the key); at least 32 bytes.
+    /// A key file: a text key (only printable ASCII and white space, such as the hex that
+    /// `key generate` writes) without its trailing white space, so an editor's final newline does
+    /// not change it; a binary key exactly as it is (its last byte may well be 0x0A). At least 32
+    /// bytes either way.
     public static func keyFile(_ path: String) throws -> Credential {
         var bytes = try readSecretFile(path, what: "key file")
-        while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
+        if isText(bytes) {
+            while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
+        }
         guard bytes.count >= 32 else {
             throw VaultError(.usage, "key file \(path) holds \(bytes.count) bytes; at least 32 are needed",
                              hint: "create one with 'chainvault key generate --output \(path)'")
         }
         return .keyFile(SecretBytes(consuming: &bytes))
+    }
+
+    static func isText(_ bytes: [UInt8]) -> Bool {
+        bytes.allSatisfy { (32...126).contains($0) || $0 == 10 || $0 == 13 || $0 == 9 }
     }
 
     /// Refuses files that others can read: a key readable by every local user is no key.

@@ -12,8 +12,8 @@ enum KeyCommand: Command {
            chainvault key generate --output FILE
 
     Several keys open one repository. 'add' needs a working key (--key-file/--password-file).
-    'remove' refuses the last key and the key it was opened with. 'generate' writes 32 random
-    bytes to a new file with mode 0600.
+    'remove' refuses the last key and the key it was opened with. 'generate' writes a new 256-bit
+    key (64 hex digits) to a new file with mode 0600.
     """
     static let spec = ArgumentSpec(valued: ["--new-key-file", "--new-password-file", "--output"], positionalsAllowed: 1...2)
 
@@ -24,13 +24,17 @@ enum KeyCommand: Command {
         switch action {
         case "generate":
             guard let output = c.args.value("--output") else { throw VaultError(.usage, "key generate needs --output FILE") }
-            var bytes = SecureRandom.bytes(32)
+            // 256 random bits as 64 hex digits and a newline: text, so it survives copy and paste
+            // and an editor's final newline.
+            var random = SecureRandom.bytes(32)
+            var bytes = Array((Hex.encode(random) + "\n").utf8)
+            wipe(&random)
             defer { wipe(&bytes) }
             let fd = try Posix.open(output, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, code: .usage)
             defer { Posix.close(fd) }
             try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: output) }
             try Posix.fsync(fd, path: output)
-            c.out.line("wrote a new 256-bit key to \(output) (mode 0600); keep a copy somewhere safe: without a key the repository cannot be read")
+            c.out.line("wrote a new 256-bit key (64 hex digits) to \(output) (mode 0600); keep a copy somewhere safe: without a key the repository cannot be read")
             return 0
         case "list":
             let repo = try c.openRepository()
