@@ -50,14 +50,21 @@ public final class Repository: @unchecked Sendable {
 
     // MARK: Index
 
-    public func readIndexFile(_ name: String) throws -> IndexFile {
-        let bytes = try backend.read(ObjectHandle(.index, name))
-        guard SHA256.hash(bytes).hex == name else {
-            throw VaultError(.corrupt, "index file index/\(name.prefix(8)) does not match its name (its bytes changed)",
-                             hint: "rebuild the index from the packs with 'chainvault repair index'")
+    /// Reads a content-addressed sealed file: its name must be the SHA-256 of its bytes (checked
+    /// before any key is used), then it must authenticate.
+    private func readSealed(_ handle: ObjectHandle, kind: SealedFile.Kind, what: String, hint: String) throws -> [UInt8] {
+        let bytes = try backend.read(handle)
+        guard SHA256.hash(bytes).hex == handle.name else {
+            throw VaultError(.corrupt, "\(what) does not match its name: its bytes were altered or damaged", hint: hint)
         }
-        let plain = try SealedFile.open(bytes, kind: .index, master: master, what: "index file index/\(name.prefix(8))")
-        return try IndexFile.decode(plain, what: "index file index/\(name.prefix(8))")
+        return try SealedFile.open(bytes, kind: kind, master: master, what: what)
+    }
+
+    public func readIndexFile(_ name: String) throws -> IndexFile {
+        let what = "index file index/\(name.prefix(8))"
+        let plain = try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
+                                   hint: "rebuild the index from the packs with 'chainvault repair index'")
+        return try IndexFile.decode(plain, what: what)
     }
 
     /// Loads every index file (in parallel). Superseded files are skipped once their replacement is
@@ -160,12 +167,8 @@ public final class Repository: @unchecked Sendable {
     }
 
     public func loadSnapshot(_ id: String) throws -> SnapshotRecord {
-        let bytes = try backend.read(ObjectHandle(.snapshot, id))
-        guard SHA256.hash(bytes).hex == id else {
-            throw VaultError(.corrupt, "snapshot \(id.prefix(8)) does not match its name: the file was altered or damaged",
-                             hint: "restore from another snapshot; 'chainvault verify' lists the damage")
-        }
-        let plain = try SealedFile.open(bytes, kind: .snapshot, master: master, what: "snapshot \(id.prefix(8))")
+        let plain = try readSealed(ObjectHandle(.snapshot, id), kind: .snapshot, what: "snapshot \(id.prefix(8))",
+                                   hint: "restore from another snapshot; 'chainvault verify' lists the damage")
         do {
             return SnapshotRecord(id: id, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
         } catch {

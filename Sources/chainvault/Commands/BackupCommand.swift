@@ -40,11 +40,8 @@ enum BackupCommand: Command {
         if let h = c.args.value("--host") { options.hostname = h }
         options.parent = c.args.value("--parent")
         options.policy = c.args.value("--policy")
-        let progress = c.progress("backup")
-        let result: BackupResult
-        do {
-            defer { c.out.stopProgress() }
-            result = try Archiver(repository: repo, options: options, progress: progress, cancellation: c.cancellation).run()
+        let result = try c.withProgress("backup") {
+            try Archiver(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
         let s = result.snapshot.stats
         for w in result.warnings { c.out.warning(w) }

@@ -46,7 +46,7 @@ enum BenchmarkCommand: Command {
         try ChainDataGenerator(root: sampleDir, size: 96 << 20, seed: 7).generate()
         let blocks = try Posix.readFile(sampleDir + "/blocks/blk00000.dat")
         var random = [UInt8]()
-        var rng = DataRandom(seed: 9)
+        var rng = DataRandom(dataSeed: 9)
         rng.fill(&random, count: 64 << 20)
 
         let chunker = FastCDC(.standard)

@@ -33,11 +33,8 @@ enum RestoreCommand: Command {
         options.subpath = c.args.value("--path")
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
-        let progress = c.progress("restore")
-        let r: RestoreResult
-        do {
-            defer { c.out.stopProgress() }
-            r = try Restorer(repository: repo, options: options, progress: progress, cancellation: c.cancellation).run()
+        let r = try c.withProgress("restore") {
+            try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
         for s in r.removedStaging { c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)") }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }

@@ -38,12 +38,7 @@ enum VerifyCommand: Command {
         let repo = try c.openRepository()
         let lock = try c.lock(repo, exclusive: false)
         defer { lock.release() }
-        let progress = c.progress("verify")
-        let r: VerifyReport
-        do {
-            defer { c.out.stopProgress() }
-            r = try Checker(repository: repo, options: options, progress: progress).run()
-        }
+        let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
                               bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, affected: r.affected,

@@ -2,30 +2,11 @@ import Foundation
 import Glibc
 import VaultCore
 
-/// Deterministic pseudo-random bytes (SplitMix64): fast, seedable, not for secrets.
-struct DataRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+/// The generator's random source: SplitMix64 with the seed spread so that small seeds differ.
+typealias DataRandom = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func fill(_ out: inout [UInt8], count: Int) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: count))
-        out.withUnsafeMutableBytes { p in
-            var i = start
-            while i + 8 <= p.count { p.storeBytes(of: next(), toByteOffset: i, as: UInt64.self); i += 8 }
-            while i < p.count { p[i] = UInt8(truncatingIfNeeded: next()); i += 1 }
-        }
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+extension SplitMix64 {
+    init(dataSeed seed: UInt64) { self.init(seed: seed &* 0x9E37_79B9_7F4A_7C15 | 1) }
 }
 
 /// Writes a directory that looks, to a backup tool, like a node's data: a bitcoind `blocks/` with
@@ -43,12 +24,12 @@ struct ChainDataGenerator {
     static let ldbSize = 2 << 20
 
     func generate() throws {
-        var rng = DataRandom(seed: seed)
+        var rng = DataRandom(dataSeed: seed)
         try Posix.mkdirs(root + "/blocks/index")
         try Posix.mkdirs(root + "/chainstate")
         try Posix.mkdirs(root + "/geth/chaindata/ancient/chain")
         try Posix.mkdirs(root + "/config")
-        var chain = BlockChainWriter(rng: DataRandom(seed: seed ^ 0xB10C))
+        var chain = BlockChainWriter(rng: DataRandom(dataSeed: seed ^ 0xB10C))
         try chain.appendBlocks(to: root + "/blocks", bytes: Int(Double(size) * Self.blockShare), undoRatio: Self.undoShare / Self.blockShare)
         let tables = max(2, Int(Double(size) * Self.chainstateShare) / Self.ldbSize)
         for i in 0..<tables { try writeTable(number: i + 5, rng: &rng) }
@@ -67,8 +48,8 @@ struct ChainDataGenerator {
     /// One day: ~1.5 % new blocks, ~8 % of the chainstate tables rewritten by compaction (new
     /// names, old ones deleted), ~0.5 % appended to the freezer, state files touched.
     func advanceOneDay(day: UInt64 = 1) throws {
-        var rng = DataRandom(seed: seed ^ (day &* 0xDA7))
-        var chain = try BlockChainWriter.resume(root + "/blocks", rng: DataRandom(seed: seed ^ day ^ 0xB10C))
+        var rng = DataRandom(dataSeed: seed ^ (day &* 0xDA7))
+        var chain = try BlockChainWriter.resume(root + "/blocks", rng: DataRandom(dataSeed: seed ^ day ^ 0xB10C))
         try chain.appendBlocks(to: root + "/blocks", bytes: Int(Double(size) * 0.015), undoRatio: Self.undoShare / Self.blockShare)
         let tables = try DirectoryListing.names(root + "/chainstate").filter { $0.hasSuffix(".ldb") }.sorted()
         let rewrite = max(1, tables.count * 8 / 100)

@@ -56,10 +56,12 @@ struct Context {
         return lock
     }
 
-    func progress(_ verb: String) -> JobProgress {
-        let p = JobProgress()
-        out.startProgress(p, verb: verb)
-        return p
+    /// Runs a job with a progress line on a terminal, removed when the job ends however it ends.
+    func withProgress<T>(_ verb: String, _ body: (JobProgress) throws -> T) rethrows -> T {
+        let progress = JobProgress()
+        out.startProgress(progress, verb: verb)
+        defer { out.stopProgress() }
+        return try body(progress)
     }
 }
 
