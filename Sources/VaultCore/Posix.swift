@@ -185,12 +185,16 @@ public enum Posix {
         let temp = directory + "/.tmp-" + Path.base(path) + "-" + Hex.encode(SecureRandom.bytes(6))
         let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         do {
+            defer { close(fd) }   // exactly once: a second close could close another thread's file
             try writeAll(fd, bytes, path: temp)
             try fsync(fd, path: temp)
-            close(fd)
+        } catch {
+            _ = try? unlink(temp)
+            throw error
+        }
+        do {
             if replace { try rename(temp, path) } else { try renameNoReplace(temp, path) }
         } catch {
-            close(fd)
             _ = try? unlink(temp)
             throw error
         }
@@ -261,8 +265,10 @@ public enum DirectoryListing {
         }
         defer { closedir(dir) }
         var names: [String] = []
-        errno = 0
-        while let entry = readdir(dir) {
+        while true {
+            // readdir signals errors only through errno, and anything in the loop body may set it.
+            errno = 0
+            guard let entry = readdir(dir) else { break }
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }

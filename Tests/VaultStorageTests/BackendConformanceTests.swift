@@ -84,3 +84,30 @@ func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
     let error = #expect(throws: VaultError.self) { try b.list(.snapshot) }
     #expect(error?.code == .notARepository)
 }
+
+/// Regression: a failed no-replace rename used to close its temp file's descriptor twice; the
+/// second close could hit a descriptor another thread had just opened (seen as EBADF in a
+/// concurrent listing). Here one thread keeps re-writing an existing object while another keeps
+/// opening and reading files: every read must succeed.
+@Test func rewritingAnExistingObjectNeverClosesAnotherThreadsFile() throws {
+    let dir = NSTemporaryDirectory() + "cv-backend-" + UUID().uuidString
+    let b = LocalBackend(path: dir)
+    try b.create()
+    let h = ObjectHandle(.index, "existing")
+    try b.write(h, [1, 2, 3])
+    try b.write(ObjectHandle(.snapshot, "other"), Array(repeating: 7, count: 4096))
+    let failures = NSLock()
+    var readErrors: [String] = []
+    DispatchQueue.concurrentPerform(iterations: 2) { worker in
+        for _ in 0..<1000 {
+            if worker == 0 {
+                try? b.writeIfAbsent(h, [1, 2, 3])
+            } else {
+                do { _ = try b.list(.pack); _ = try b.read(ObjectHandle(.snapshot, "other")) } catch {
+                    failures.withLock { readErrors.append("\(error)") }
+                }
+            }
+        }
+    }
+    #expect(readErrors.isEmpty, "\(readErrors.prefix(3))")
+}

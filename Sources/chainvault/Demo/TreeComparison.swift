@@ -28,8 +28,10 @@ enum TreeComparison {
             default:
                 if sa.st_size != sb.st_size { out.append("\(r): size \(sa.st_size) vs \(sb.st_size)"); continue }
                 if sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec { out.append("\(r): mtime differs") }
-                let fa = try Posix.open(pa, O_RDONLY), fb = try Posix.open(pb, O_RDONLY)
-                defer { Posix.close(fa); Posix.close(fb) }
+                let fa = try Posix.open(pa, O_RDONLY)
+                defer { Posix.close(fa) }
+                let fb = try Posix.open(pb, O_RDONLY)
+                defer { Posix.close(fb) }
                 var offset = 0
                 while true {
                     let ra = try bufA.withUnsafeMutableBytes { try Posix.pread(fa, $0, offset: offset, path: pa) }
