@@ -83,3 +83,15 @@ struct ErrorTests {
         #expect(help.stdout.contains("Usage: chainvault backup SOURCE"))
     }
 }
+
+struct SourcePathTests {
+    @Test func aSymlinkedSourceDirectoryIsFollowed() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try FileManager.default.createSymbolicLink(atPath: w.path("datadir"), withDestinationPath: src)
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("datadir")])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(src, w.path("out")) == [])
+    }
+}

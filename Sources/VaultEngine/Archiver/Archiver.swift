@@ -51,17 +51,22 @@ public final class Archiver {
     public func run() throws -> BackupResult {
         let started = Date()
         let source = Path.absolute(options.source)
-        guard let st = try? Posix.lstat(source), (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a directory",
-                             hint: "check the path; a chain data directory is backed up as a whole")
+        // The source itself may be a symlink (/var/lib/bitcoind -> /data/bitcoind): open follows it.
+        let rootFD = Glibc.open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a readable directory",
+                             cause: String(cString: strerror(errno)), hint: "check the path; a chain data directory is backed up as a whole")
         }
-        let rootFD = try Posix.open(source, O_RDONLY | O_DIRECTORY, code: .sourceUnreadable)
         defer { Posix.close(rootFD) }
+        var st = stat()
+        fstat(rootFD, &st)
 
         try repository.loadIndex()
         let recovered = try repository.recoverUnindexedPacks()
         let parent = try findParent(source: source)
         let parentTree = try parent.flatMap { p in try p.snapshot.treeID.map { try repository.loadTree($0, codec: treeCodec) } }
+        // The previous snapshot's size is the best estimate of this one's, for the ETA.
+        if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
 
         dedup = DedupSet(index: repository.index)
         collector = IndexCollector(repository: repository, every: options.indexEvery)

@@ -59,6 +59,7 @@ public final class Restorer {
         let record = try repository.resolveSnapshot(options.snapshot)
         guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id") }
         var unit = Node(name: [], kind: .directory, mode: 0o755, subtree: rootID)
+        if options.subpath == nil { progress?.setTotal(record.snapshot.stats.bytesTotal) }
         var destination = Path.absolute(options.target)
         if let sub = options.subpath, !sub.isEmpty, sub != "." && sub != "/" {
             unit = try locate(sub, from: rootID, snapshot: record.shortID)
