@@ -98,6 +98,7 @@ public final class Archiver {
         } catch { failure = failure ?? error }
         if let failure { throw failure }
 
+        if warningsDropped > 0 { stats.skipped.append("… and \(warningsDropped) more problems not listed") }
         stats.bytesNew = saver.newBytes
         stats.chunksNew = saver.newChunks
         stats.bytesStored = collector.storedBytes
@@ -116,7 +117,14 @@ public final class Archiver {
         return try repository.listSnapshots().last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname }
     }
 
-    private func warn(_ message: String) { stats.skipped.append(message) }
+    /// At most this many messages are kept in the snapshot (a tree of 100k unreadable files must not
+    /// make a 10 MB snapshot); the rest are counted.
+    static let maxWarnings = 1000
+    private var warningsDropped = 0
+
+    private func warn(_ message: String) {
+        if stats.skipped.count < Self.maxWarnings { stats.skipped.append(message) } else { warningsDropped += 1 }
+    }
 
     // MARK: Walking
 
