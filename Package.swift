@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // chainvault: backup and recovery for blockchain nodes.
 // Layers (dependencies point down only; the compiler enforces them):
-//   chainvault (CLI) -> VaultEngine -> VaultRepository -> VaultStorage -> VaultCore -> CZstd, COpenSSL, CSystem
+//   chainvault (CLI) -> VaultDaemon -> VaultEngine -> VaultRepository -> VaultStorage -> VaultCore -> CZstd, COpenSSL, CSystem
 import PackageDescription
 
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -20,13 +20,15 @@ let package = Package(
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
                 exclude: ["FORMAT.md"], swiftSettings: swift5),
         .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
-        .executableTarget(name: "chainvault", dependencies: ["VaultEngine", "VaultRepository", "VaultStorage", "VaultCore"],
+        .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
+        .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift5),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage"], swiftSettings: swift5),
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
         .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
+        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
         .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )

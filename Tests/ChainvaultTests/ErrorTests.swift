@@ -95,3 +95,18 @@ struct SourcePathTests {
         #expect(try treeDifferences(src, w.path("out")) == [])
     }
 }
+
+struct PolicyCommandTests {
+    @Test func shippedPoliciesPassAndABrokenOneIsExplainedLineByLine() throws {
+        let w = try Workspace()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let ok = try w.run(["policy", "check"] + ["bitcoind", "geth", "erigon", "nethermind", "solana", "cometbft", "demo"].map { root + "/Policies/\($0).json" })
+        #expect(ok.code == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("bitcoind.json: OK (every 6h)"))
+        try w.write("bad.json", Array("{\n \"name\": \"x\",\n \"source\": \"/data\",\n \"consistency\": {\"mode\": \"stop\"},\n \"schedule\": {\"every\": \"1h\"},\n \"retention\": {\"keepLast\": 3},\n \"rpo\": \"30m\"\n}\n".utf8))
+        let bad = try w.run(["policy", "check", w.path("bad.json")])
+        #expect(bad.code == 2)
+        #expect(bad.stderr.contains("bad.json:4: consistency.pre:"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("bad.json:7: rpo:"), "\(bad.stderr)")
+    }
+}

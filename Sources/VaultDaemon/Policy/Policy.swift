@@ -1,0 +1,122 @@
+import VaultEngine
+
+/// A node's backup policy, as written in `Policies/<name>.json`.
+public struct Policy: Codable, Sendable, Equatable {
+    public struct Consistency: Codable, Sendable, Equatable {
+        /// `live`: copy while the node runs (append-only data only). `stop`: run `pre` (stop the
+        /// node), back up, always run `post` (start it). `two-phase`: a live pass, then `pre`, a
+        /// short pass that only picks up what changed, then `post`.
+        public var mode: String
+        /// Commands as argument vectors (no shell), e.g. ["systemctl", "stop", "bitcoind"].
+        public var pre: [String]?
+        public var post: [String]?
+        public var timeoutSeconds: Int?
+    }
+
+    public struct ScheduleSpec: Codable, Sendable, Equatable {
+        /// One of: an interval ("6h"), a daily UTC time ("03:30"), a weekly UTC day and time ("sun 04:00").
+        public var every: String?
+        public var daily: String?
+        public var weekly: String?
+        /// A random delay up to this long is added to each run, so many servers do not hit one
+        /// object store at the same second.
+        public var jitter: String?
+
+        public init(every: String? = nil, daily: String? = nil, weekly: String? = nil, jitter: String? = nil) {
+            self.every = every; self.daily = daily; self.weekly = weekly; self.jitter = jitter
+        }
+    }
+
+    public struct Retention: Codable, Sendable, Equatable {
+        public var keepLast: Int?
+        public var keepHourly: Int?
+        public var keepDaily: Int?
+        public var keepWeekly: Int?
+        public var keepMonthly: Int?
+        public var keepYearly: Int?
+        public var keepWithin: String?
+    }
+
+    public struct Verify: Codable, Sendable, Equatable {
+        /// How often to verify ("24h").
+        public var every: String
+        /// Every pack is read at least once within this many days: each run reads 1/N of them.
+        public var readAllWithinDays: Int
+    }
+
+    public struct RestoreDrill: Codable, Sendable, Equatable {
+        /// How often to restore the latest snapshot into a scratch directory and check it ("7d").
+        public var every: String
+    }
+
+    public var name: String
+    public var description: String?
+    public var source: String
+    public var exclude: [String]?
+    public var consistency: Consistency
+    public var schedule: ScheduleSpec
+    public var retention: Retention
+    public var verify: Verify?
+    /// Recovery point objective: a backup older than this is late ("8h").
+    public var rpo: String
+    /// Paths (relative to the source, globs allowed) that a restore never rolls back without
+    /// --force: a validator's signing state, which must only move forward.
+    public var protect: [String]?
+    public var restoreDrill: RestoreDrill?
+    public var tags: [String]?
+
+    /// The field names each object accepts: anything else is a typo and an error.
+    static let knownKeys: [String: Set<String>] = [
+        "": ["name", "description", "source", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags"],
+        "consistency": ["mode", "pre", "post", "timeoutSeconds"],
+        "schedule": ["every", "daily", "weekly", "jitter"],
+        "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],
+        "verify": ["every", "readAllWithinDays"],
+        "restoreDrill": ["every"],
+    ]
+
+    public var retentionPolicy: RetentionPolicy {
+        var r = RetentionPolicy()
+        r.keepLast = retention.keepLast ?? 0
+        r.keepHourly = retention.keepHourly ?? 0
+        r.keepDaily = retention.keepDaily ?? 0
+        r.keepWeekly = retention.keepWeekly ?? 0
+        r.keepMonthly = retention.keepMonthly ?? 0
+        r.keepYearly = retention.keepYearly ?? 0
+        r.keepWithinSeconds = retention.keepWithin.flatMap { try? Duration.parse($0) } ?? 0
+        return r
+    }
+}
+
+/// Durations as policies write them: a number and a unit, s m h d w ("90s", "30m", "6h", "7d").
+public enum Duration {
+    /// The largest unit that divides `seconds` evenly: 21600 → "6h", 90 → "90s".
+    public static func format(_ seconds: Double) -> String {
+        let s = Int(seconds)
+        for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] where s >= size && s % size == 0 {
+            return "\(s / size)\(unit)"
+        }
+        return "\(s)s"
+    }
+
+    public static func parse(_ text: String) throws -> Double {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
+        guard let unit = text.last, let scale = units[unit], let n = Double(text.dropLast()), n > 0, n.isFinite else {
+            throw PolicyProblem(field: "", message: "'\(text)' is not a duration; write a number and a unit: 90s, 30m, 6h, 7d, 2w")
+        }
+        return n * scale
+    }
+}
+
+/// One thing wrong with a policy: the field (a dotted path) and what is expected.
+public struct PolicyProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var message: String
+    public var line: Int?
+
+    public init(field: String, message: String, line: Int? = nil) { self.field = field; self.message = message; self.line = line }
+
+    public var description: String {
+        (line.map { "line \($0): " } ?? "") + (field.isEmpty ? "" : "\(field): ") + message
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import VaultCore
+
+/// Reads policy files strictly and explains every problem with the file, the line and the field.
+public enum PolicyLoader {
+    /// Decodes and validates one policy file. Throws a `VaultError` (code usage) listing every
+    /// problem found, one per line, as `FILE:LINE: field: what is expected`.
+    public static func load(_ path: String) throws -> Policy {
+        let bytes: [UInt8]
+        do { bytes = try Posix.readFile(path, code: .usage) } catch let e as VaultError {
+            throw VaultError(.usage, "cannot read policy \(path)", cause: e.cause, hint: "check the path and its permissions")
+        }
+        let (policy, problems) = check(bytes)
+        if let policy, problems.isEmpty { return policy }
+        let list = problems.map { "\(path):\($0.line.map(String.init) ?? "1"): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }
+        throw VaultError(.usage, "policy \(path) is not valid:\n  " + list.joined(separator: "\n  "),
+                         hint: "fix the fields named above; the README describes every policy field")
+    }
+
+    /// Decodes and validates; returns the policy (when it decodes) and every problem.
+    public static func check(_ bytes: [UInt8]) -> (Policy?, [PolicyProblem]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        var problems: [PolicyProblem] = []
+        // Unknown fields first: a typo such as "retension" must not silently drop a setting.
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return (nil, [syntaxProblem(bytes, text)])
+        }
+        problems += unknownKeys(object, path: "", text: text)
+        let policy: Policy
+        do {
+            policy = try JSONDecoder().decode(Policy.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            problems.append(describe(error, text: text))
+            return (nil, problems)
+        } catch {
+            return (nil, problems + [PolicyProblem(field: "", message: "\(error)")])
+        }
+        problems += PolicyValidator.validate(policy).map { p in
+            var p = p
+            p.line = line(of: p.field, in: text)
+            return p
+        }
+        return (policy, problems)
+    }
+
+    static func unknownKeys(_ object: [String: Any], path: String, text: String) -> [PolicyProblem] {
+        guard let known = Policy.knownKeys[path] else { return [] }
+        var problems: [PolicyProblem] = []
+        for key in object.keys.sorted() {
+            let field = path.isEmpty ? key : path + "." + key
+            if !known.contains(key) {
+                problems.append(PolicyProblem(field: field, message: "unknown field; expected one of: \(known.sorted().joined(separator: ", "))",
+                                              line: line(of: field, in: text)))
+            } else if let nested = object[key] as? [String: Any] {
+                problems += unknownKeys(nested, path: field, text: text)
+            }
+        }
+        return problems
+    }
+
+    static func describe(_ error: DecodingError, text: String) -> PolicyProblem {
+        func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let field = path(context.codingPath + [key])
+            return PolicyProblem(field: field, message: "missing (required)", line: line(of: path(context.codingPath), in: text))
+        case .typeMismatch(let type, let context):
+            let field = path(context.codingPath)
+            return PolicyProblem(field: field, message: "expected \(typeName(type))", line: line(of: field, in: text))
+        case .valueNotFound(let type, let context):
+            let field = path(context.codingPath)
+            return PolicyProblem(field: field, message: "expected \(typeName(type)), found null", line: line(of: field, in: text))
+        case .dataCorrupted(let context):
+            return PolicyProblem(field: path(context.codingPath), message: context.debugDescription)
+        @unknown default:
+            return PolicyProblem(field: "", message: "\(error)")
+        }
+    }
+
+    static func typeName(_ type: Any.Type) -> String {
+        switch "\(type)" {
+        case "Int": return "a whole number"
+        case "String": return "a string"
+        case "Array<String>": return "a list of strings"
+        default: return "\(type)".lowercased().hasPrefix("array") ? "a list" : "an object"
+        }
+    }
+
+    static func syntaxProblem(_ bytes: [UInt8], _ text: String) -> PolicyProblem {
+        do { _ = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
+            let message = "\(error)"
+            // Foundation puts the byte offset or the line in its message when it knows it.
+            if let range = message.range(of: "line "), let n = Int(message[range.upperBound...].prefix { $0.isNumber }) {
+                return PolicyProblem(field: "", message: "not valid JSON: \(message)", line: n)
+            }
+            return PolicyProblem(field: "", message: "not valid JSON: \(message)")
+        }
+        return PolicyProblem(field: "", message: "the top level must be a JSON object { … }", line: 1)
+    }
+
+    /// The line where a dotted field path's last key appears (searching each key after the
+    /// previous one); for a key that is absent, the line of the deepest parent that is present.
+    static func line(of field: String, in text: String) -> Int? {
+        guard !field.isEmpty else { return nil }
+        var index = text.startIndex
+        var found = false
+        for key in field.split(separator: ".") {
+            let name = key.split(separator: "[").first.map(String.init) ?? String(key)
+            guard let r = text.range(of: "\"\(name)\"", range: index..<text.endIndex) else { break }
+            index = r.lowerBound
+            found = true
+        }
+        return found ? text[..<index].reduce(1) { $1 == "\n" ? $0 + 1 : $0 } : nil
+    }
+}
+
+/// The checks JSON types cannot express.
+public enum PolicyValidator {
+    public static func validate(_ p: Policy) -> [PolicyProblem] {
+        var problems: [PolicyProblem] = []
+        func problem(_ field: String, _ message: String) { problems.append(PolicyProblem(field: field, message: message)) }
+
+        if p.name.isEmpty || !p.name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) || !p.name.first!.isLetter {
+            problem("name", "'\(p.name)' must start with a letter and hold only a-z, 0-9 and '-'")
+        }
+        if !p.source.hasPrefix("/") { problem("source", "must be an absolute path, got '\(p.source)'") }
+        switch p.consistency.mode {
+        case "live":
+            break
+        case "stop", "two-phase":
+            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.mode)' needs the command that stops the node, e.g. [\"systemctl\", \"stop\", \"bitcoind\"]") }
+            if (p.consistency.post ?? []).isEmpty { problem("consistency.post", "mode '\(p.consistency.mode)' needs the command that starts the node again") }
+        default:
+            problem("consistency.mode", "'\(p.consistency.mode)' is not a mode; use \"live\", \"stop\" or \"two-phase\"")
+        }
+        if let t = p.consistency.timeoutSeconds, !(1...3600).contains(t) { problem("consistency.timeoutSeconds", "must be 1 to 3600, got \(t)") }
+
+        var period: Double?
+        do { period = try Schedule.parse(p.schedule).period } catch let e as PolicyProblem { problems.append(e) } catch {}
+        var jitter = 0.0
+        if let j = p.schedule.jitter {
+            do { jitter = try Duration.parse(j) } catch { problem("schedule.jitter", "'\(j)' is not a duration (10m, 1h)") }
+            if let period, jitter >= period { problem("schedule.jitter", "must be shorter than the schedule's period") }
+        }
+        if p.retentionPolicyIsEmpty { problem("retention", "keeps nothing: set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithin…") }
+        for (name, value) in [("keepLast", p.retention.keepLast), ("keepHourly", p.retention.keepHourly), ("keepDaily", p.retention.keepDaily),
+                              ("keepWeekly", p.retention.keepWeekly), ("keepMonthly", p.retention.keepMonthly), ("keepYearly", p.retention.keepYearly)] {
+            if let v = value, v < 0 { problem("retention." + name, "must not be negative") }
+        }
+        if let w = p.retention.keepWithin, (try? Duration.parse(w)) == nil { problem("retention.keepWithin", "'\(w)' is not a duration (7d)") }
+        do {
+            let rpo = try Duration.parse(p.rpo)
+            if let period, rpo < period + jitter {
+                problem("rpo", "\(p.rpo) is shorter than the schedule's period plus jitter: every backup would count as late")
+            }
+        } catch { problem("rpo", "'\(p.rpo)' is not a duration (8h)") }
+        if let v = p.verify {
+            if (try? Duration.parse(v.every)) == nil { problem("verify.every", "'\(v.every)' is not a duration (24h)") }
+            if !(1...366).contains(v.readAllWithinDays) { problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)") }
+        }
+        if let d = p.restoreDrill, (try? Duration.parse(d.every)) == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
+        for (i, path) in (p.protect ?? []).enumerated() {
+            if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+                problem("protect[\(i)]", "'\(path)' must be a path relative to the source, without '..'")
+            }
+        }
+        for (i, glob) in (p.exclude ?? []).enumerated() where glob.isEmpty { problem("exclude[\(i)]", "empty pattern") }
+        return problems
+    }
+}
+
+extension Policy {
+    var retentionPolicyIsEmpty: Bool { retentionPolicy.isEmpty }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// Where time comes from; the daemon uses the system clock, tests a fake one they move by hand.
+public protocol Clock: Sendable {
+    var now: Date { get }
+}
+
+public struct SystemClock: Clock {
+    public init() {}
+    public var now: Date { Date() }
+}
+
+/// Decides when each job is due. A job's next run is its schedule's next time after its last
+/// run (or, for calendar schedules, after now), plus a random jitter below the policy's bound.
+/// A run missed while the daemon was down (its time passed, or it never ran) is due once at
+/// start-up, never once per missed slot.
+public final class Scheduler: @unchecked Sendable {
+    public struct Entry: Sendable {
+        public let key: String
+        public let schedule: Schedule
+        public let jitter: Double
+        public var lastRun: Date?
+        public var nextRun: Date
+    }
+
+    private let clock: Clock
+    private let random: @Sendable () -> Double
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+
+    /// `random` returns values in [0, 1); it spreads runs over the jitter window.
+    public init(clock: Clock, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+        self.clock = clock
+        self.random = random
+    }
+
+    /// Adds or replaces a job. `lastRun` comes from the daemon's saved state.
+    public func add(_ key: String, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil) {
+        let now = clock.now
+        var next: Date
+        if let lastRun {
+            next = nextAfter(lastRun, schedule: schedule, jitter: jitter)
+            // Missed while down: run now (once).
+            if next < now { next = now }
+        } else if case .every = schedule {
+            next = now                      // never ran: a first backup now, not in 6 hours
+        } else {
+            next = nextAfter(now, schedule: schedule, jitter: jitter)
+        }
+        lock.withLock { entries[key] = Entry(key: key, schedule: schedule, jitter: jitter, lastRun: lastRun, nextRun: next) }
+    }
+
+    public func remove(_ key: String) { _ = lock.withLock { entries.removeValue(forKey: key) } }
+
+    private func nextAfter(_ date: Date, schedule: Schedule, jitter: Double) -> Date {
+        schedule.next(after: date).addingTimeInterval(jitter > 0 ? random() * jitter : 0)
+    }
+
+    /// Jobs whose time has come, earliest first.
+    public func due() -> [String] {
+        let now = clock.now
+        return lock.withLock { entries.values.filter { $0.nextRun <= now }.sorted { ($0.nextRun, $0.key) < ($1.nextRun, $1.key) }.map(\.key) }
+    }
+
+    /// Records that a job ran (started) at `date`; its next run follows from there.
+    public func ran(_ key: String, at date: Date) {
+        lock.withLock {
+            guard var e = entries[key] else { return }
+            e.lastRun = date
+            var next = nextAfter(date, schedule: e.schedule, jitter: e.jitter)
+            if next <= date { next = date.addingTimeInterval(e.schedule.period) }
+            e.nextRun = next
+            entries[key] = e
+        }
+    }
+
+    public func entry(_ key: String) -> Entry? { lock.withLock { entries[key] } }
+
+    /// How long until the earliest job is due (0 when one is due now); nil when there are none.
+    public func untilNext() -> TimeInterval? {
+        let now = clock.now
+        return lock.withLock { entries.values.map(\.nextRun).min().map { max(0, $0.timeIntervalSince(now)) } }
+    }
+}
+
+/// Jobs waiting for the repository, run one at a time in order. A job already waiting is not
+/// queued twice (a slow backup must not pile up copies of itself).
+public final class JobQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: [String] = []
+    private var running: String?
+
+    public init() {}
+
+    /// Returns false when the job was already waiting or running.
+    @discardableResult
+    public func enqueue(_ job: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if waiting.contains(job) || running == job { return false }
+        waiting.append(job)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next job, marked running; nil when none waits or one is still running.
+    public func start() -> String? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard running == nil, !waiting.isEmpty else { return nil }
+        running = waiting.removeFirst()
+        return running
+    }
+
+    public func finish(_ job: String) {
+        condition.lock()
+        if running == job { running = nil }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public var current: String? { condition.lock(); defer { condition.unlock() }; return running }
+    public var pending: [String] { condition.lock(); defer { condition.unlock() }; return waiting }
+}
