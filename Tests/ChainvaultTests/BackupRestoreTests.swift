@@ -141,3 +141,41 @@ struct BackupRestoreTests {
         #expect(gone.code == 11, "the removed key no longer opens the repository")
     }
 }
+
+struct ProtectedPathTests {
+    /// The validator scenario: the snapshot holds signing state at height 5, the live node has
+    /// since signed height 9. A restore must not move it back to 5.
+    @Test func aProtectedFileKeepsItsNewerLiveCopy() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("node")])
+        try w.write("node/config/priv_validator_state.json", Array("{\"height\":\"9\"}".utf8), mode: 0o600)
+        try w.write("node/blocks/text.log", Array("corrupted".utf8))
+
+        let r = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json"])
+        #expect(r.stderr.contains("kept the live copy of protected config/priv_validator_state.json"))
+        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"9\"}".utf8))
+        #expect(FileManager.default.contents(atPath: w.path("node/blocks/text.log")) == FileManager.default.contents(atPath: src + "/blocks/text.log"),
+                "everything else is restored")
+
+        // A glob without '/' matches the name at any depth, as in Policies/solana.json.
+        try w.ok(["restore", "latest", "--target", w.path("node"), "--delta", "--protect", "priv_validator_*.json"])
+        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"9\"}".utf8))
+
+        let forced = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json", "--overwrite-protected"])
+        #expect(forced.stderr.contains("can double-sign"))
+        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"5\"}".utf8))
+    }
+
+    @Test func aProtectedFileWithNoLiveCopyIsRestoredWithAWarning() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        let r = try w.ok(["restore", "latest", "--target", w.path("fresh"), "--protect", "config/priv_validator_state.json"])
+        #expect(r.stderr.contains("restored from the snapshot"))
+        #expect(FileManager.default.contents(atPath: w.path("fresh/config/priv_validator_state.json")) == Data("{\"height\":\"5\"}".utf8))
+    }
+}

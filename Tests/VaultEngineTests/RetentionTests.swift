@@ -62,5 +62,5 @@ func retentionKeepsTheExpectedSnapshots(_ c: RetentionCase) {
     ("tmp/", "tmp", "tmp", true),
 ])
 func excludeGlobs(_ pattern: String, _ path: String, _ name: String, _ excluded: Bool) {
-    #expect(SourceFilter([pattern]).excludes(relativePath: path, name: name) == excluded)
+    #expect(PathPatterns([pattern]).matches(relativePath: path, name: name) == excluded)
 }

@@ -33,7 +33,7 @@ public final class Archiver {
     let options: BackupOptions
     let progress: JobProgress?
     let cancellation: Cancellation
-    let filter: SourceFilter
+    let filter: PathPatterns
     private var stats = Snapshot.Stats()
     private var readBuffer: [UInt8] = []
     private let treeCodec: BlobCodec
@@ -44,7 +44,7 @@ public final class Archiver {
 
     public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
-        filter = SourceFilter(options.excludes)
+        filter = PathPatterns(options.excludes)
         treeCodec = repository.makeCodec()
     }
 
@@ -146,7 +146,7 @@ public final class Archiver {
             try cancellation.check()
             if let e = saver.error { throw e }
             let rel = relativePath.isEmpty ? name : relativePath + "/" + name
-            if filter.excludes(relativePath: rel, name: name) { continue }
+            if filter.matches(relativePath: rel, name: name) { continue }
             var st = stat()
             if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
                 warn("\(rel): vanished before it could be read (\(String(cString: strerror(errno))))")

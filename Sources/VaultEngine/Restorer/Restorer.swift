@@ -12,6 +12,12 @@ public struct RestoreOptions: Sendable {
     public var delta = false
     /// Replace a non-empty target (kept as `<target>.pre-restore-<time>`).
     public var force = false
+    /// Paths (globs, relative to the snapshot root) never rolled back: when the target has a live
+    /// copy, the restored tree gets the live copy, not the snapshot's older one. A validator's
+    /// signing state only moves forward; an older one lets it sign twice.
+    public var protect: [String] = []
+    /// Restore protected paths from the snapshot even when a live copy exists.
+    public var overwriteProtected = false
     public var workers: Int = max(2, Parallel.cores)
 
     public init(snapshot: String, target: String) { self.snapshot = snapshot; self.target = target }
@@ -31,6 +37,10 @@ public struct RestoreResult: Sendable {
     public let bytesFetched: UInt64
     public let bytesReused: UInt64
     public let durationSeconds: Double
+    /// Protected files whose live copy was kept.
+    public let protectedKept: [String]
+    /// Protected files restored from the snapshot (no live copy, or --overwrite-protected).
+    public let protectedFromSnapshot: [String]
 }
 
 /// Restore: stage beside the destination, check every chunk as it is written, sync, then swap the
@@ -47,10 +57,17 @@ public final class Restorer {
     private var hardlinks: [String: String] = [:]
     private var files: UInt64 = 0
     private let applyOwner = geteuid() == 0
+    private let protect: PathPatterns
+    /// The restored unit's path inside the snapshot ("" for the whole snapshot).
+    private var unitPath = ""
+    private var destination = ""
+    private var protectedKept: [String] = []
+    private var protectedFromSnapshot: [String] = []
 
     public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         codec = repository.makeCodec()
+        protect = PathPatterns(options.protect)
     }
 
     public func run() throws -> RestoreResult {
@@ -63,11 +80,13 @@ public final class Restorer {
         var destination = Path.absolute(options.target)
         if let sub = options.subpath, !sub.isEmpty, sub != "." && sub != "/" {
             unit = try locate(sub, from: rootID, snapshot: record.shortID)
-            destination = Path.join(destination, sub.split(separator: "/").joined(separator: "/"))
+            unitPath = sub.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+            destination = Path.join(destination, unitPath)
         } else if let root = record.snapshot.root {
             unit.mode = root.mode; unit.uid = root.uid; unit.gid = root.gid; unit.mtimeNanos = root.mtimeNanos
         }
 
+        self.destination = destination
         let existing = try Posix.lstat(destination)
         let destinationIsDirectory = existing.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
         var nonEmpty = existing != nil
@@ -121,7 +140,8 @@ public final class Restorer {
         try Posix.fsyncDirectory(parent)
         return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed, keptFromInterruptedSwap: recovered,
                              files: files, directories: UInt64(directories.count), bytesFetched: writer.bytesFetched,
-                             bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started))
+                             bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started),
+                             protectedKept: protectedKept, protectedFromSnapshot: protectedFromSnapshot)
     }
 
     static func stamp(_ date: Date) -> String {
@@ -229,6 +249,15 @@ public final class Restorer {
 
     private func restoreFile(_ node: Node, name: String, in dirFD: Int32, relativePath: String, previous: String?) throws {
         files += 1
+        let snapshotPath = [unitPath, relativePath].filter { !$0.isEmpty }.joined(separator: "/")
+        if !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) {
+            let live = relativePath.isEmpty ? destination : destination + "/" + relativePath
+            if !options.overwriteProtected, try copyLive(live, into: dirFD, name: name, relativePath: relativePath) {
+                protectedKept.append(snapshotPath)
+                return
+            }
+            protectedFromSnapshot.append(snapshotPath)
+        }
         let linkKey = "\(node.device):\(node.inode)"
         if node.links > 1, node.inode != 0, let first = hardlinks[linkKey] {
             // Same inode as a file restored earlier in this snapshot: link to it (inside staging only).
@@ -271,6 +300,31 @@ public final class Restorer {
             writer.queue.push(WriteJob(file: file, offset: offset, id: id, location: location))
             offset += Int(location.entry.rawLength)
         }
+    }
+
+    /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
+    /// Returns false when there is no live regular file to keep.
+    private func copyLive(_ live: String, into dirFD: Int32, name: String, relativePath: String) throws -> Bool {
+        let src = Glibc.open(live, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if src < 0 { return false }
+        defer { Posix.close(src) }
+        var st = stat()
+        guard fstat(src, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        let dst = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, displayPath: relativePath)
+        defer { Posix.close(dst) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src, $0, offset: offset, path: live) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try Posix.pwriteAll(dst, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset, path: relativePath) }
+            offset += n
+        }
+        if applyOwner { _ = fchown(dst, st.st_uid, st.st_gid) }
+        _ = fchmod(dst, st.st_mode & 0o7777)
+        var times = [st.st_atim, st.st_mtim]
+        _ = futimens(dst, &times)
+        return true
     }
 
     /// Directory modes and times last (children change a directory's mtime), deepest first.

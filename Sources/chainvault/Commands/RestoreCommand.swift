@@ -14,11 +14,16 @@ enum RestoreCommand: Command {
       --path SUBPATH  restore only this part of the snapshot, to DIR/SUBPATH
       --delta         reuse bytes already in DIR that match; fetch only what differs
       --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
+      --protect GLOB  never roll this path back: keep the live copy in DIR if there is one
+                      (a validator's signing state, e.g. data/priv_validator_state.json)
+      --overwrite-protected  restore protected paths from the snapshot anyway (a validator
+                      whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: ["--target", "--path"], flags: ["--delta", "--force"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: ["--target", "--path", "--protect"], flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String; let destination: String; let previous: String?
+        let protectedKept: [String]; let protectedFromSnapshot: [String]
         let files: UInt64; let directories: UInt64; let bytesFetched: UInt64; let bytesReused: UInt64; let durationSeconds: Double
     }
 
@@ -33,13 +38,20 @@ enum RestoreCommand: Command {
         options.subpath = c.args.value("--path")
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
+        options.protect = c.args.all("--protect")
+        options.overwriteProtected = c.args.has("--overwrite-protected")
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
         for s in r.removedStaging { c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)") }
+        for p in r.protectedKept { c.out.warning("kept the live copy of protected \(p) (the snapshot's may be older)") }
+        for p in r.protectedFromSnapshot {
+            c.out.warning("protected \(p) was restored from the snapshot: if this validator signed after the snapshot was taken, it can double-sign; check its signing state before starting it")
+        }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
-            c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous, files: r.files,
+            c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous,
+                              protectedKept: r.protectedKept, protectedFromSnapshot: r.protectedFromSnapshot, files: r.files,
                               directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds))
         } else {
             c.out.line("restored snapshot \(r.snapshotID.prefix(8)) to \(r.destination)")
