@@ -29,6 +29,6 @@ let package = Package(
                     swiftSettings: swift5),
         .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
         .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
-        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
+        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )

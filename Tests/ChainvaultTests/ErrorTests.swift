@@ -3,6 +3,7 @@ import Glibc
 import Testing
 import VaultCore
 import VaultRepository
+import VaultDaemon
 
 /// Every operator-facing failure: a stable exit code, a message naming the object, a HINT.
 struct ErrorTests {
@@ -108,5 +109,22 @@ struct PolicyCommandTests {
         #expect(bad.code == 2)
         #expect(bad.stderr.contains("bad.json:4: consistency.pre:"), "\(bad.stderr)")
         #expect(bad.stderr.contains("bad.json:7: rpo:"), "\(bad.stderr)")
+    }
+}
+
+struct AuditCommandTests {
+    @Test func auditVerifyProvesTheChainAndNamesABrokenLine() throws {
+        let w = try Workspace()
+        let log = AuditLog(path: w.path("audit.log"))
+        for i in 1...3 { try log.append(actor: "ops", action: "backup", subject: "policy demo", result: "succeeded", details: ["n": "\(i)"]) }
+        let ok = try w.ok(["audit", "--verify", "--file", w.path("audit.log")])
+        #expect(ok.stdout.contains("3 entries, chain intact"))
+        #expect(try w.ok(["audit", "--file", w.path("audit.log")]).stdout.contains("backup policy demo: succeeded  n=2"))
+        var text = String(decoding: FileManager.default.contents(atPath: w.path("audit.log"))!, as: UTF8.self).split(separator: "\n").map(String.init)
+        text.remove(at: 1)
+        try w.write("audit.log", Array((text.joined(separator: "\n") + "\n").utf8))
+        let broken = try w.run(["audit", "--verify", "--file", w.path("audit.log")])
+        #expect(broken.code == 14)
+        #expect(broken.stderr.contains("line 2: entry 3 does not follow"))
     }
 }

@@ -1,0 +1,39 @@
+import Foundation
+import VaultCore
+import VaultDaemon
+
+enum AuditCommand: Command {
+    static let name = "audit"
+    static let summary = "show the audit log, or prove nothing in it was removed or altered"
+    static let help = """
+    Usage: chainvault audit [--verify] [--file PATH]
+
+    Shows the hash-chained audit log (default: $STATE_DIRECTORY/audit.log, else
+    /var/lib/chainvault/audit.log). --verify checks every entry's hash, its link to the entry
+    before it and its sequence number, and exits 14 naming each broken line.
+    """
+    static let spec = ArgumentSpec(valued: ["--file"], flags: ["--verify"], positionalsAllowed: 0...0)
+
+    struct Result: Encodable { let file: String; let entries: Int; let intact: Bool; let lastHash: String; let problems: [String] }
+
+    static func run(_ c: Context) throws -> Int32 {
+        let file = c.args.value("--file") ?? ((c.environment["STATE_DIRECTORY"].map { $0.split(separator: ":").first.map(String.init) ?? $0 } ?? "/var/lib/chainvault") + "/audit.log")
+        guard (try? Posix.lstat(file)) != nil else {
+            throw VaultError(.usage, "no audit log at \(file)", hint: "pass --file PATH; the daemon writes it in its state directory")
+        }
+        if c.args.has("--verify") {
+            let r = try AuditLog.verify(file)
+            if c.out.json { c.out.emit(Result(file: file, entries: r.entries, intact: r.intact, lastHash: r.lastHash, problems: r.problems)) }
+            else if r.intact { c.out.line("\(file): \(r.entries) entries, chain intact, last hash \(r.lastHash)") }
+            for p in r.problems { FileHandleStderr.write("\(file): \(p)\n") }
+            return r.intact ? 0 : ErrorCode.corrupt.rawValue
+        }
+        let entries = try AuditLog.read(file)
+        if c.out.json { c.out.emit(entries); return 0 }
+        for e in entries {
+            let details = e.details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            c.out.line("\(String(e.seq).leftPad(6))  \(e.time.prefix(19))  \(e.actor)  \(e.action) \(e.subject): \(e.result)\(details.isEmpty ? "" : "  " + details)")
+        }
+        return 0
+    }
+}
