@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+import Testing
+import VaultDaemon
+
+/// A plain TCP client for the tests.
+func connectTo(_ port: UInt16) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_port = port.bigEndian
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return fd
+}
+
+func exchange(_ port: UInt16, _ request: String) -> String {
+    let fd = connectTo(port)
+    defer { close(fd) }
+    _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = recv(fd, &buffer, buffer.count, 0)
+        if n <= 0 { break }
+        out += buffer[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+
+func echoServer(deadline: TimeInterval = 5, maxConnections: Int = 1024) throws -> HTTPServer {
+    var options = HTTPServer.Options()
+    options.requestDeadline = deadline
+    options.maxConnections = maxConnections
+    let server = HTTPServer(port: 0, options: options) { request in
+        request.path == "/livez" ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 404, text: "no \(request.path)")
+    }
+    try server.start()
+    return server
+}
+
+@Suite(.serialized) struct HTTPServerTests {
+    @Test func answersRequestsAndHEADAndCloses() throws {
+        let server = try echoServer()
+        defer { server.stop() }
+        #expect(exchange(server.port, "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n").hasPrefix("HTTP/1.1 200 OK\r\n"))
+        let head = exchange(server.port, "HEAD /livez HTTP/1.1\r\n\r\n")
+        #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.hasSuffix("\r\n\r\n"), "no body for HEAD")
+        #expect(exchange(server.port, "GET /nope HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404"))
+        #expect(exchange(server.port, "\u{0}\u{1}garbage\r\n\r\n").hasPrefix("HTTP/1.1 400"))
+        #expect(exchange(server.port, "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 1 << 20)).hasPrefix("HTTP/1.1 431"))
+    }
+
+    @Test func aSlowClientGets408AndHoldsNothing() throws {
+        let server = try echoServer(deadline: 0.5)
+        defer { server.stop() }
+        let t0 = Date()
+        let r = exchange(server.port, "GET /livez HTTP/1.1\r\n")
+        #expect(r.hasPrefix("HTTP/1.1 408"))
+        #expect(Date().timeIntervalSince(t0) < 3)
+    }
+
+    @Test func slowlorisClientsDoNotDelayAWellBehavedOne() throws {
+        let before = openDescriptors()
+        let server = try echoServer(deadline: 10)
+        var idle: [Int32] = []
+        for _ in 0..<300 {
+            let fd = connectTo(server.port)
+            _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            idle.append(fd)
+        }
+        usleep(200_000)
+        var worst = 0.0
+        for _ in 0..<20 {
+            let t0 = Date()
+            #expect(exchange(server.port, "GET /livez HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+            worst = max(worst, Date().timeIntervalSince(t0))
+        }
+        #expect(worst < 0.1, "a probe took \(worst) s with 300 slow clients connected")
+        idle.forEach { close($0) }
+        server.stop()
+        usleep(100_000)
+        #expect(openDescriptors() <= before + 2, "no descriptor leak: \(before) -> \(openDescriptors())")
+    }
+
+    @Test func connectionsBeyondTheCapAreRefusedAtOnce() throws {
+        let server = try echoServer(deadline: 10, maxConnections: 5)
+        defer { server.stop() }
+        let held = (0..<5).map { _ in connectTo(server.port) }
+        usleep(100_000)
+        #expect(exchange(server.port, "GET /livez HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 503"))
+        held.forEach { close($0) }
+        usleep(100_000)
+        #expect(exchange(server.port, "GET /livez HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 200"))
+    }
+}
