@@ -57,3 +57,11 @@ public enum SecureRandom {
         return out
     }
 }
+
+/// Compares secrets (API tokens) in time that does not depend on where they differ; only the
+/// length can leak. The corresponding C function is `CRYPTO_memcmp`.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    if a.isEmpty { return true }
+    return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+}

@@ -25,7 +25,7 @@ public enum PolicyLoader {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             return (nil, [syntaxProblem(bytes, text)])
         }
-        problems += unknownKeys(object, path: "", text: text)
+        problems += unknownKeys(object, path: "", text: text, known: Policy.knownKeys)
         let policy: Policy
         do {
             policy = try JSONDecoder().decode(Policy.self, from: Data(bytes))
@@ -43,8 +43,8 @@ public enum PolicyLoader {
         return (policy, problems)
     }
 
-    static func unknownKeys(_ object: [String: Any], path: String, text: String) -> [PolicyProblem] {
-        guard let known = Policy.knownKeys[path] else { return [] }
+    static func unknownKeys(_ object: [String: Any], path: String, text: String, known knownKeys: [String: Set<String>]) -> [PolicyProblem] {
+        guard let known = knownKeys[path] else { return [] }
         var problems: [PolicyProblem] = []
         for key in object.keys.sorted() {
             let field = path.isEmpty ? key : path + "." + key
@@ -52,7 +52,7 @@ public enum PolicyLoader {
                 problems.append(PolicyProblem(field: field, message: "unknown field; expected one of: \(known.sorted().joined(separator: ", "))",
                                               line: line(of: field, in: text)))
             } else if let nested = object[key] as? [String: Any] {
-                problems += unknownKeys(nested, path: field, text: text)
+                problems += unknownKeys(nested, path: field, text: text, known: knownKeys)
             }
         }
         return problems

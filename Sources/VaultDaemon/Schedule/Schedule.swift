@@ -16,7 +16,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
         }
         if let every = spec.every {
             let seconds = try reframe(field + ".every") { try Duration.parse(every) }
-            guard seconds >= 60 else { throw PolicyProblem(field: field + ".every", message: "runs more often than once a minute; use at least 1m") }
+            guard seconds >= 1 else { throw PolicyProblem(field: field + ".every", message: "must be at least 1s") }
             return .every(seconds: seconds)
         }
         if let daily = spec.daily { return .daily(minuteOfDay: try minuteOfDay(daily, field: field + ".daily")) }

@@ -1,0 +1,158 @@
+import Foundation
+import VaultCore
+import VaultEngine
+import VaultRepository
+
+extension Daemon {
+    struct PolicyStatus: Encodable {
+        let name: String
+        let source: String
+        let lastSuccess: String?
+        let ageSeconds: Double?
+        let rpoSeconds: Double
+        let late: Bool
+        let lastOutcome: String?
+        let lastError: String?
+        let lastSnapshot: String?
+        let lastDurationSeconds: Double?
+        let lastDowntimeSeconds: Double?
+        let lastVerifySuccess: String?
+        let lastVerifyErrors: Int
+        let lastDrillSeconds: Double?
+        let nextRun: String?
+        let snapshots: Int
+    }
+
+    struct Status: Encodable {
+        let version: String
+        let ready: Bool
+        let stopping: Bool
+        let running: JobRecord?
+        let queued: [String]
+        let policies: [PolicyStatus]
+    }
+
+    private func json<T: Encodable>(_ status: Int, _ value: T) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return HTTPResponse(status: status, contentType: "application/json", body: Array((try? encoder.encode(value)) ?? Data()) + [10])
+    }
+
+    private func iso(_ t: Double?) -> String? { t.map { Timestamp.format(Date(timeIntervalSince1970: $0)) } }
+
+    /// Readiness checks, each with a reason; all must pass.
+    func readiness() -> [(String, Bool, String)] {
+        lock.withLock {
+            let contact = lastContact.map { Date().timeIntervalSince($0) } ?? .infinity
+            return [
+                ("config", true, "\(policies.count) policies loaded"),
+                ("repository", repositoryOpenedAt != nil, repositoryError ?? (repositoryOpenedAt != nil ? "open, key accepted" : "not opened yet")),
+                ("recent-contact", repositoryOpenedAt != nil && contact < 3600, contact.isFinite ? "last contact \(Int(contact)) s ago" : "never"),
+                ("not-stopping", !stopping, stopping ? "stopping" : "running"),
+            ]
+        }
+    }
+
+    func status() -> Status {
+        let now = Date().timeIntervalSince1970
+        let ready = readiness().allSatisfy(\.1)
+        return lock.withLock {
+            let list = policies.values.sorted { $0.name < $1.name }.map { p -> PolicyStatus in
+                let s = state.policies[p.name] ?? PolicyState()
+                let rpo = (try? Duration.parse(p.rpo)) ?? 0
+                let age = s.lastSuccess.map { now - $0 }
+                return PolicyStatus(name: p.name, source: p.source, lastSuccess: iso(s.lastSuccess), ageSeconds: age, rpoSeconds: rpo,
+                                    late: age.map { $0 > rpo } ?? true, lastOutcome: s.lastOutcome, lastError: s.lastError,
+                                    lastSnapshot: s.lastSnapshot, lastDurationSeconds: s.lastDurationSeconds, lastDowntimeSeconds: s.lastDowntimeSeconds,
+                                    lastVerifySuccess: iso(s.lastVerifySuccess), lastVerifyErrors: s.lastVerifyErrors, lastDrillSeconds: s.lastDrillSeconds,
+                                    nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots)
+            }
+            return Status(version: Self.version, ready: ready, stopping: stopping, running: running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] },
+                          queued: queue.pending, policies: list)
+        }
+    }
+
+    func metrics() -> String {
+        let ready = readiness().allSatisfy(\.1)
+        return lock.withLock {
+            let views = policies.values.sorted { $0.name < $1.name }.map { p in
+                DaemonMetrics.PolicyView(name: p.name, rpoSeconds: (try? Duration.parse(p.rpo)) ?? 0,
+                                         nextBackup: scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970,
+                                         state: state.policies[p.name] ?? PolicyState())
+            }
+            return DaemonMetrics.render(version: Self.version, policies: views, state: state, now: Date().timeIntervalSince1970, running: running, ready: ready)
+        }
+    }
+
+    /// Mutations need `Authorization: Bearer <token>`, compared in constant time.
+    func authorized(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let token = lock.withLock({ apiToken }) else {
+            return HTTPResponse(status: 401, text: "the API is disabled: no token configured (apiTokenFile, or the credential api.token)")
+        }
+        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
+              constantTimeEqual(Array(header.dropFirst(7).utf8), token) else {
+            return HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: Array("a valid bearer token is required\n".utf8),
+                                extraHeaders: [("WWW-Authenticate", "Bearer")])
+        }
+        return nil
+    }
+
+    struct RestoreBody: Decodable { let policy: String; let snapshot: String?; let target: String; let mode: String? }
+
+    /// Routes one request. Runs on the HTTP thread: only memory, never the repository.
+    func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let read = request.method == "GET" || request.method == "HEAD"
+        let segments = request.path.split(separator: "/").map(String.init)
+        switch (request.path, segments.count) {
+        case ("/livez", _), ("/healthz", _):
+            guard read else { return HTTPResponse(status: 405, text: "use GET") }
+            let age = Date().timeIntervalSince(lock.withLock { lastTick })
+            return age < 10 ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 503, text: "main loop stalled for \(Int(age)) s")
+        case ("/readyz", _):
+            guard read else { return HTTPResponse(status: 405, text: "use GET") }
+            let checks = readiness()
+            let ok = checks.allSatisfy(\.1)
+            let text = request.query.split(separator: "&").contains("verbose")
+                ? checks.map { "[\($0.1 ? "+" : "-")]\($0.0): \($0.2)" }.joined(separator: "\n") + "\n" + (ok ? "ready" : "not ready")
+                : (ok ? "ready" : "not ready: " + checks.filter { !$0.1 }.map { "\($0.0) (\($0.2))" }.joined(separator: ", "))
+            return HTTPResponse(status: ok ? 200 : 503, text: text)
+        case ("/metrics", _):
+            guard read else { return HTTPResponse(status: 405, text: "use GET") }
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
+        case ("/v1/status", _):
+            guard read else { return HTTPResponse(status: 405, text: "use GET") }
+            return json(200, status())
+        case (_, 4) where segments[0] == "v1" && segments[1] == "policies" && (segments[3] == "backup" || segments[3] == "verify"):
+            guard request.method == "POST" else { return HTTPResponse(status: 405, text: "use POST") }
+            if let denied = authorized(request) { return denied }
+            guard lock.withLock({ policies[segments[2]] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(segments[2])") }
+            let id = enqueue("\(segments[3]):\(segments[2])", actor: "api")
+            return json(202, ["job": id])
+        case ("/v1/restores", _):
+            guard request.method == "POST" else { return HTTPResponse(status: 405, text: "use POST") }
+            if let denied = authorized(request) { return denied }
+            guard let body = try? JSONDecoder().decode(RestoreBody.self, from: Data(request.body)) else {
+                return HTTPResponse(status: 400, text: "expected JSON {\"policy\": …, \"target\": …, \"snapshot\": \"latest\", \"mode\": \"force\"|\"delta\"}")
+            }
+            guard let policy = lock.withLock({ policies[body.policy] }) else { return HTTPResponse(status: 404, text: "no policy \(body.policy)") }
+            guard body.target.hasPrefix("/"), !body.target.split(separator: "/").contains("..") else { return HTTPResponse(status: 400, text: "target must be an absolute path without '..'") }
+            var options = RestoreOptions(snapshot: body.snapshot ?? "latest", target: body.target)
+            switch body.mode ?? "new" {
+            case "new": break
+            case "force": options.force = true
+            case "delta": options.delta = true
+            default: return HTTPResponse(status: 400, text: "mode must be new, force or delta")
+            }
+            options.protect = policy.protect ?? []
+            let id = enqueue("restore:" + Hex.encode(SecureRandom.bytes(6)), actor: "api", restore: options, policy: body.policy)
+            return json(202, ["job": id])
+        case (_, 3) where segments[0] == "v1" && segments[1] == "jobs":
+            guard read else { return HTTPResponse(status: 405, text: "use GET") }
+            if let denied = authorized(request) { return denied }
+            guard let job = lock.withLock({ jobs[segments[2]] }) else { return HTTPResponse(status: 404, text: "no job \(segments[2])") }
+            return json(200, job)
+        default:
+            return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status")
+        }
+    }
+}

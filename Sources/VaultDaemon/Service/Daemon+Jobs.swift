@@ -1,0 +1,184 @@
+import Foundation
+import VaultCore
+import VaultEngine
+import VaultRepository
+import VaultStorage
+
+extension Daemon {
+    /// Runs one job on the job thread; records its outcome in memory, in state.json and in the
+    /// audit log. Never throws: a failed job is a failed job, the daemon goes on.
+    func execute(_ key: String, cancellation: Cancellation) {
+        let started = Date()
+        let id = lock.withLock { jobIDForKey[key] } ?? "?"
+        var detail: [String: String] = [:]
+        var outcome = "succeeded"
+        var errorText: String?
+        do {
+            detail = try perform(key, cancellation: cancellation)
+            lock.withLock { lastContact = Date() }
+        } catch {
+            outcome = "failed"
+            let e = error as? VaultError
+            errorText = e.map { $0.message + ($0.cause.map { " (\($0))" } ?? "") } ?? "\(error)"
+            if e?.code == .interrupted { errorText = "interrupted" }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let policy = key.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init)
+        lock.withLock {
+            if key.hasPrefix("backup:"), let p = policy {
+                var s = state.policies[p, default: PolicyState()]
+                s.lastBackupStart = started.timeIntervalSince1970
+                s.lastDurationSeconds = seconds
+                s.lastOutcome = outcome
+                s.lastError = errorText
+                if outcome == "succeeded" { s.runsSucceeded += 1; s.lastSuccess = Date().timeIntervalSince1970 } else { s.runsFailed += 1 }
+                state.policies[p] = s
+            }
+            if key.hasPrefix("restore:") {
+                if outcome == "succeeded" { state.restoresSucceeded += 1 } else { state.restoresFailed += 1 }
+                state.lastRestoreSeconds = seconds
+            }
+            jobs[id]?.state = outcome
+            jobs[id]?.finished = Date().timeIntervalSince1970
+            jobs[id]?.error = errorText
+            jobs[id]?.detail.merge(detail) { $1 }
+            jobs[id]?.snapshot = detail["snapshot"]
+            running = nil
+            try? state.save(stateDirectory + "/state.json")
+        }
+        queue.finish(key)
+        var auditDetails = detail
+        auditDetails["job"] = id
+        if let errorText { auditDetails["error"] = errorText }
+        try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
+                          subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
+        log(outcome == "succeeded" ? 6 : 3, "event=job job=\(id) kind=\(key) result=\(outcome) seconds=\(String(format: "%.1f", seconds))"
+            + detail.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined() + (errorText.map { " error=\"\($0)\"" } ?? ""))
+        notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome)")
+    }
+
+    func openForJob() throws -> Repository {
+        let (path, credential) = lock.withLock { (config.repository, self.credential) }
+        let repo = try Repository.open(LocalBackend(path: path), credential: credential)
+        lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
+        return repo
+    }
+
+    private func policyNamed(_ name: String) throws -> Policy {
+        guard let p = lock.withLock({ policies[name] }) else { throw VaultError(.usage, "no policy \(name) (it was removed by a reload)") }
+        return p
+    }
+
+    func perform(_ key: String, cancellation: Cancellation) throws -> [String: String] {
+        let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+        switch parts[0] {
+        case "backup":
+            let policy = try policyNamed(parts[1])
+            let repo = try openForJob()
+            var result: ConsistentBackup.Result
+            do {
+                let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon backup \(policy.name)")
+                defer { shared.release() }
+                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation) { log(6, $0) }
+            }
+            let stats = result.backup.snapshot.stats
+            var removed = 0
+            do {
+                // Retention for this policy's snapshots (their data goes at the next prune).
+                let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon forget \(policy.name)")
+                defer { exclusive.release() }
+                let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
+                for s in policy.retentionPolicy.apply(mine).remove {
+                    try repo.backend.delete(ObjectHandle(.snapshot, s.id))
+                    removed += 1
+                }
+                lock.withLock { state.policies[policy.name, default: PolicyState()].snapshots = mine.count - removed }
+            }
+            lock.withLock {
+                var s = state.policies[policy.name, default: PolicyState()]
+                s.lastSnapshot = result.backup.snapshotID
+                s.lastBytesRead = stats.bytesRead
+                s.lastBytesAdded = stats.bytesNew
+                s.lastBytesStored = stats.bytesStored
+                s.lastDowntimeSeconds = result.downtimeSeconds
+                state.policies[policy.name] = s
+                state.repositoryBytes = repo.index.storedBytes
+            }
+            var detail = ["snapshot": result.backup.snapshotID, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
+                          "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)"]
+            if let d = result.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
+            if !stats.skipped.isEmpty { detail["skipped"] = "\(stats.skipped.count)" }
+            return detail
+        case "verify":
+            let policy = try policyNamed(parts[1])
+            let repo = try openForJob()
+            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon verify \(policy.name)")
+            defer { shared.release() }
+            let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
+            // Runs per window: each run reads one group, so every pack is read within the window.
+            let every = (try? Duration.parse(v.every)) ?? 86_400
+            let groups = max(1, Int((Double(v.readAllWithinDays) * 86_400 / every).rounded(.down)))
+            let run = lock.withLock { state.policies[policy.name]?.verifyRuns ?? 0 }
+            var options = VerifyOptions()
+            options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+            options.readData = groups == 1 ? .all : .group(run % groups + 1, groups)
+            let report = try Checker(repository: repo, options: options).run()
+            lock.withLock {
+                var s = state.policies[policy.name, default: PolicyState()]
+                s.verifyRuns += 1
+                s.lastVerifyStart = Date().timeIntervalSince1970 - report.durationSeconds
+                s.lastVerifyErrors = report.problems.count
+                if report.clean { s.lastVerifySuccess = Date().timeIntervalSince1970 }
+                state.policies[policy.name] = s
+            }
+            if !report.clean {
+                throw VaultError(.corrupt, "verify found \(report.problems.count) problem(s): " + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
+                                 hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
+            }
+            return ["packsRead": "\(report.packsRead)", "group": groups == 1 ? "all" : "\(run % groups + 1)/\(groups)"]
+        case "drill":
+            // A test restore of the latest snapshot into scratch space: its duration is the measured RTO.
+            let policy = try policyNamed(parts[1])
+            let repo = try openForJob()
+            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
+            defer { shared.release() }
+            guard let latest = try repo.listSnapshots().last(where: { $0.snapshot.policy == policy.name }) else {
+                throw VaultError(.unknownSnapshot, "no snapshot of policy \(policy.name) to drill yet")
+            }
+            let scratch = stateDirectory + "/drill-" + policy.name
+            try? Posix.removeTree(scratch)
+            defer { try? Posix.removeTree(scratch) }
+            let started = Date()
+            let r = try Restorer(repository: repo, options: RestoreOptions(snapshot: latest.id, target: scratch), cancellation: cancellation).run()
+            let seconds = Date().timeIntervalSince(started)
+            guard r.files == latest.snapshot.stats.files else {
+                throw VaultError(.corrupt, "restore drill of \(latest.shortID) restored \(r.files) files, the snapshot has \(latest.snapshot.stats.files)")
+            }
+            lock.withLock {
+                state.policies[policy.name, default: PolicyState()].lastDrillStart = started.timeIntervalSince1970
+                state.policies[policy.name, default: PolicyState()].lastDrillSeconds = seconds
+                state.policies[policy.name, default: PolicyState()].lastDrillOutcome = "succeeded"
+            }
+            return ["snapshot": latest.id, "seconds": String(format: "%.1f", seconds), "files": "\(r.files)"]
+        case "prune":
+            let repo = try openForJob()
+            let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon prune")
+            defer { exclusive.release() }
+            let r = try Pruner(repository: repo).run()
+            lock.withLock { state.lastPrune = Date().timeIntervalSince1970 }
+            return ["packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)", "bytesFreed": "\(r.bytesFreed)"]
+        case "restore":
+            guard let options = lock.withLock({ restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
+            let repo = try openForJob()
+            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon restore")
+            defer { shared.release() }
+            let r = try Restorer(repository: repo, options: options, cancellation: cancellation).run()
+            var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]
+            if let p = r.previous { detail["previous"] = p }
+            if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }
+            return detail
+        default:
+            throw VaultError(.failure, "unknown job \(key)")
+        }
+    }
+}

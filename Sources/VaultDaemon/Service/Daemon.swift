@@ -1,0 +1,243 @@
+import Dispatch
+import Foundation
+import Glibc
+import VaultCore
+import VaultEngine
+import VaultRepository
+import VaultStorage
+
+/// The service: loads config and policies, keeps every policy's jobs on schedule (one at a time),
+/// serves health, metrics and the API, talks to systemd, and writes the audit log.
+/// Every job is the same code an operator runs by hand.
+public final class Daemon: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    let configPath: String
+    let environment: [String: String]
+    let notifier: SystemdNotifier
+    let stopRequested: Cancellation
+    let lock = NSLock()
+    var config: DaemonConfig
+    var policies: [String: Policy]
+    var state: DaemonState
+    var stateDirectory: String
+    var credential: Credential
+    var apiToken: [UInt8]?
+    var repositoryOpenedAt: Date?
+    var repositoryError: String?
+    var lastContact: Date?
+    var jobs: [String: JobRecord] = [:]
+    var jobOrder: [String] = []
+    var jobIDForKey: [String: String] = [:]
+    var restoreRequests: [String: RestoreOptions] = [:]
+    var running: String?
+    var jobCancellation = Cancellation()
+    var stopping = false
+    var lastTick = Date()
+    let scheduler = Scheduler(clock: SystemClock())
+    let queue = JobQueue()
+    var audit: AuditLog
+    var server: HTTPServer?
+    private var jobThread: Thread?
+    private let jobDone = DispatchSemaphore(value: 0)
+    private var reloadRequested = false
+
+    /// Loads everything or throws: a daemon that cannot read its config must not start.
+    public init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment, stopRequested: Cancellation) throws {
+        self.configPath = configPath
+        self.environment = environment
+        self.stopRequested = stopRequested
+        notifier = SystemdNotifier(environment: environment)
+        let (config, policies) = try Self.loadConfiguration(configPath)
+        self.config = config
+        self.policies = policies
+        stateDirectory = config.stateDirectoryPath(environment: environment)
+        try Posix.mkdirs(stateDirectory, mode: 0o750)
+        state = DaemonState.load(stateDirectory + "/state.json")
+        audit = AuditLog(path: stateDirectory + "/audit.log")
+        credential = try Self.credential(config, environment)
+        apiToken = try Self.apiToken(config, environment)
+    }
+
+    static func loadConfiguration(_ path: String) throws -> (DaemonConfig, [String: Policy]) {
+        let config = try DaemonConfig.load(path)
+        let names = try DirectoryListing.names(config.policies).filter { $0.hasSuffix(".json") }.sorted()
+        guard !names.isEmpty else {
+            throw VaultError(.usage, "no policies (*.json) in \(config.policies)", hint: "copy one from Policies/ and adapt its source path")
+        }
+        var policies: [String: Policy] = [:]
+        for name in names {
+            let p = try PolicyLoader.load(config.policies + "/" + name)
+            if policies[p.name] != nil { throw VaultError(.usage, "two policies are named \(p.name)", hint: "names must be unique") }
+            policies[p.name] = p
+        }
+        return (config, policies)
+    }
+
+    static func credential(_ config: DaemonConfig, _ env: [String: String]) throws -> Credential {
+        if let k = config.keyFile { return try Credential.keyFile(k) }
+        if let p = config.passwordFile { return try Credential.passwordFile(p) }
+        if let dir = env["CREDENTIALS_DIRECTORY"] { return try Credential.keyFile(dir + "/chainvault.key") }
+        throw VaultError(.usage, "the config names no key", hint: "set keyFile or passwordFile, or LoadCredential=chainvault.key in the unit")
+    }
+
+    static func apiToken(_ config: DaemonConfig, _ env: [String: String]) throws -> [UInt8]? {
+        let path = config.apiTokenFile ?? env["CREDENTIALS_DIRECTORY"].map { $0 + "/api.token" }
+        guard let path, (try? Posix.lstat(path)) != nil else { return nil }
+        guard case .keyFile(let secret) = try Credential.keyFile(path) else { return nil }
+        return secret.copyBytes()
+    }
+
+    func log(_ priority: Int, _ message: String) {
+        FileHandle.standardError.write(Data("<\(priority)>\(message)\n".utf8))
+    }
+
+    // MARK: The loop
+
+    public func run() -> Int32 {
+        let (host, port) = config.listenAddress
+        let server = HTTPServer(host: host, port: port) { [unowned self] in self.handle($0) }
+        do { try server.start() } catch {
+            log(3, "event=start error=\"\((error as? VaultError)?.message ?? "\(error)")\"")
+            return ErrorCode.usage.rawValue
+        }
+        self.server = server
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        signal(SIGHUP, SIG_IGN)
+        hup.setEventHandler { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
+        hup.resume()
+        schedule()
+        openRepository()
+        try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
+        log(6, "event=ready listen=\(host):\(server.port) policies=\(policies.keys.sorted().joined(separator: ",")) repository=\(config.repository)")
+        notifier.ready(status: "\(policies.count) policies, idle")
+        let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }
+        var lastPing = Date.distantPast
+
+        while true {
+            lock.withLock { lastTick = Date() }
+            if let w = watchdog, Date().timeIntervalSince(lastPing) >= w { notifier.watchdog(); lastPing = Date() }
+            if stopRequested.isCancelled { break }
+            if lock.withLock({ reloadRequested }) { reload() }
+            if lock.withLock({ repositoryOpenedAt == nil }) && Date().timeIntervalSince(lock.withLock { lastContact } ?? .distantPast) > 30 { openRepository() }
+            for key in scheduler.due() where lock.withLock({ running != key }) {
+                enqueue(key, actor: "schedule")
+            }
+            if jobThread == nil, lock.withLock({ repositoryOpenedAt != nil || running != nil }), let key = queue.start() {
+                startJob(key)
+            }
+            if jobThread != nil, jobDone.wait(timeout: .now()) == .success { jobThread = nil }
+            usleep(200_000)
+        }
+
+        // SIGTERM: stop the running job at its next safe point, then leave.
+        log(6, "event=stopping running=\(lock.withLock { running } ?? "none")")
+        notifier.stopping(status: "stopping")
+        lock.withLock { stopping = true }
+        jobCancellation.cancel()
+        if jobThread != nil { jobDone.wait() }
+        server.stop()
+        try? lock.withLock { try state.save(stateDirectory + "/state.json") }
+        try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
+        hup.cancel()
+        return 0
+    }
+
+    /// SIGHUP: reload config and policies; a bad new config keeps the old one running.
+    func reload() {
+        lock.withLock { reloadRequested = false }
+        notifier.reloading()
+        do {
+            let (newConfig, newPolicies) = try Self.loadConfiguration(configPath)
+            let newCredential = try Self.credential(newConfig, environment)
+            let newToken = try Self.apiToken(newConfig, environment)
+            lock.withLock {
+                config = newConfig; policies = newPolicies; credential = newCredential; apiToken = newToken
+                repositoryOpenedAt = nil
+            }
+            schedule()
+            openRepository()
+            log(6, "event=reload result=succeeded policies=\(newPolicies.keys.sorted().joined(separator: ","))")
+            try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
+        } catch {
+            let message = (error as? VaultError)?.description ?? "\(error)"
+            log(3, "event=reload result=failed kept=previous-config error=\"\(message.replacingOccurrences(of: "\n", with: " | "))\"")
+            try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed", details: ["error": message])
+        }
+        notifier.ready(status: "\(lock.withLock { policies.count }) policies")
+    }
+
+    func schedule() {
+        let (policies, state) = lock.withLock { (self.policies, self.state) }
+        for (name, p) in policies {
+            guard let s = try? Schedule.parse(p.schedule) else { continue }
+            let jitter = p.schedule.jitter.flatMap { try? Duration.parse($0) } ?? 0
+            scheduler.add("backup:\(name)", schedule: s, jitter: jitter, lastRun: state.policies[name]?.lastBackupStart.map { Date(timeIntervalSince1970: $0) })
+            if let v = p.verify, let every = try? Duration.parse(v.every) {
+                scheduler.add("verify:\(name)", schedule: .every(seconds: every), lastRun: state.policies[name]?.lastVerifyStart.map { Date(timeIntervalSince1970: $0) } ?? Date())
+            }
+            if let d = p.restoreDrill, let every = try? Duration.parse(d.every) {
+                scheduler.add("drill:\(name)", schedule: .every(seconds: every), lastRun: state.policies[name]?.lastDrillStart.map { Date(timeIntervalSince1970: $0) } ?? Date())
+            }
+        }
+        let prune = config.pruneEvery.flatMap { try? Duration.parse($0) } ?? 86_400
+        scheduler.add("prune", schedule: .every(seconds: prune), lastRun: state.lastPrune.map { Date(timeIntervalSince1970: $0) } ?? Date())
+    }
+
+    func openRepository() {
+        let (path, credential) = lock.withLock { (config.repository, self.credential) }
+        do {
+            let repo = try Repository.open(LocalBackend(path: path), credential: credential)
+            try repo.loadIndex()
+            let snapshots = try repo.listSnapshots()
+            lock.withLock {
+                repositoryOpenedAt = Date(); lastContact = Date(); repositoryError = nil
+                state.repositoryBytes = repo.index.storedBytes
+                for name in policies.keys { state.policies[name, default: PolicyState()].snapshots = snapshots.filter { $0.snapshot.policy == name }.count }
+            }
+        } catch {
+            let message = (error as? VaultError)?.message ?? "\(error)"
+            lock.withLock { repositoryError = message; lastContact = Date() }
+            log(3, "event=repository result=failed error=\"\(message)\"")
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Queues a job once; returns its id (the waiting or running one if already there).
+    @discardableResult
+    func enqueue(_ key: String, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil) -> String {
+        lock.withLock {
+            if let id = jobIDForKey[key], let j = jobs[id], j.state == "queued" || j.state == "running" { return id }
+            let id = Hex.encode(SecureRandom.bytes(6))
+            let parts = key.split(separator: ":", maxSplits: 1)
+            jobs[id] = JobRecord(id: id, kind: String(parts[0]), policy: restorePolicy ?? (parts.count > 1 && parts[0] != "restore" ? String(parts[1]) : nil),
+                                 state: "queued", queued: Date().timeIntervalSince1970, detail: ["requestedBy": actor])
+            jobOrder.append(id)
+            if jobOrder.count > 500 { jobs[jobOrder.removeFirst()] = nil }
+            jobIDForKey[key] = id
+            if let restore { restoreRequests[key] = restore }
+            queue.enqueue(key)
+            return id
+        }
+    }
+
+    private func startJob(_ key: String) {
+        let cancellation = Cancellation()
+        lock.withLock {
+            running = key
+            jobCancellation = cancellation
+            if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
+        }
+        scheduler.ran(key, at: Date())
+        notifier.status("running \(key)")
+        let t = Thread { [self] in
+            execute(key, cancellation: cancellation)
+            jobDone.signal()
+        }
+        t.name = "job"
+        t.stackSize = 4 << 20
+        jobThread = t
+        t.start()
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import VaultCore
+
+/// /etc/chainvault/chainvault.json. Paths may be left out where systemd provides them:
+/// the key as the credential `chainvault.key`, the API token as `api.token`, the state directory
+/// as $STATE_DIRECTORY.
+public struct DaemonConfig: Codable, Sendable {
+    public var repository: String
+    public var keyFile: String?
+    public var passwordFile: String?
+    public var policies: String
+    public var listen: String?
+    public var apiTokenFile: String?
+    public var stateDirectory: String?
+    /// How often to run prune over the whole repository ("24h").
+    public var pruneEvery: String?
+
+    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery"]]
+
+    public static func load(_ path: String) throws -> DaemonConfig {
+        let bytes: [UInt8]
+        do { bytes = try Posix.readFile(path, code: .usage) } catch let e as VaultError {
+            throw VaultError(.usage, "cannot read config \(path)", cause: e.cause, hint: "pass --config FILE")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            let p = PolicyLoader.syntaxProblem(bytes, text)
+            throw VaultError(.usage, "config \(path):\(p.line ?? 1): \(p.message)")
+        }
+        var problems = PolicyLoader.unknownKeys(object, path: "", text: text, known: knownKeys)
+        var config: DaemonConfig?
+        do { config = try JSONDecoder().decode(DaemonConfig.self, from: Data(bytes)) } catch let e as DecodingError {
+            problems.append(PolicyLoader.describe(e, text: text))
+        }
+        if let c = config {
+            if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: PolicyLoader.line(of: "listen", in: text))) }
+            if let p = c.pruneEvery, (try? Duration.parse(p)) == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: PolicyLoader.line(of: "pruneEvery", in: text))) }
+        }
+        guard let c = config, problems.isEmpty else {
+            throw VaultError(.usage, "config \(path) is not valid:\n  " + problems.map { "\(path):\($0.line ?? 1): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }.joined(separator: "\n  "),
+                             hint: "fix the fields named above")
+        }
+        return c
+    }
+
+    public static func parseListen(_ text: String) throws -> (String, UInt16) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let port = UInt16(parts[1]), parts[0].split(separator: ".").count == 4 else {
+            throw VaultError(.usage, "listen address '\(text)' is not HOST:PORT")
+        }
+        return (String(parts[0]), port)
+    }
+
+    public var listenAddress: (String, UInt16) { (try? Self.parseListen(listen ?? "127.0.0.1:9797")) ?? ("127.0.0.1", 9797) }
+
+    public func stateDirectoryPath(environment: [String: String]) -> String {
+        stateDirectory ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/var/lib/chainvault"
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import VaultCore
+
+/// What the daemon remembers across restarts, per policy, in `<state>/state.json` (written
+/// atomically after every job), and what /metrics and /v1/status report.
+public struct PolicyState: Codable, Sendable {
+    public var lastBackupStart: Double?
+    public var lastSuccess: Double?
+    public var lastSnapshot: String?
+    public var lastDurationSeconds: Double?
+    public var lastOutcome: String?
+    public var lastError: String?
+    public var runsSucceeded = 0
+    public var runsFailed = 0
+    public var lastBytesRead: UInt64 = 0
+    public var lastBytesAdded: UInt64 = 0
+    public var lastBytesStored: UInt64 = 0
+    public var lastDowntimeSeconds: Double?
+    public var lastVerifyStart: Double?
+    public var lastVerifySuccess: Double?
+    public var lastVerifyErrors = 0
+    public var verifyRuns = 0
+    public var lastDrillStart: Double?
+    public var lastDrillSeconds: Double?
+    public var lastDrillOutcome: String?
+    public var snapshots = 0
+    public init() {}
+}
+
+public struct DaemonState: Codable, Sendable {
+    public var policies: [String: PolicyState] = [:]
+    public var lastPrune: Double?
+    public var restoresSucceeded = 0
+    public var restoresFailed = 0
+    public var lastRestoreSeconds: Double?
+    public var repositoryBytes: UInt64 = 0
+    public init() {}
+
+    public static func load(_ path: String) -> DaemonState {
+        guard let bytes = try? Posix.readFile(path), let state = try? JSONDecoder().decode(DaemonState.self, from: Data(bytes)) else { return DaemonState() }
+        return state
+    }
+
+    public func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try Array(try encoder.encode(self)).withUnsafeBytes { try Posix.writeFileAtomically(path, $0, mode: 0o640) }
+    }
+}
+
+/// A job's life, kept in memory and queryable through /v1/jobs/{id}.
+public struct JobRecord: Codable, Sendable {
+    public var id: String
+    public var kind: String
+    public var policy: String?
+    public var state: String            // queued, running, succeeded, failed
+    public var queued: Double
+    public var started: Double?
+    public var finished: Double?
+    public var error: String?
+    public var snapshot: String?
+    public var detail: [String: String] = [:]
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Glibc
+import Testing
+import VaultDaemon
+
+/// The daemon, end to end, through the built binary: scheduled backups, every endpoint, the API
+/// with and without its token, a restore through the API, systemd notifications, a bad reload,
+/// SIGTERM, and the audit log.
+struct DaemonTests {
+    final class Notifications {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        let path = NSTemporaryDirectory() + "cv-notify-\(UUID().uuidString.prefix(8)).sock"
+        init() {
+            var a = sockaddr_un()
+            a.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &a.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        deinit { close(fd); unlink(path) }
+        func drain() -> [String] {
+            var out: [String] = [], buffer = [UInt8](repeating: 0, count: 4096)
+            while true { let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break }; out.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+            return out
+        }
+    }
+
+    func get(_ port: UInt16, _ path: String) -> (Int, String) {
+        let r = HTTPClient.get(host: "127.0.0.1", port: port, path: path, timeout: 5)
+        return (r?.status ?? 0, r.map { String(decoding: $0.body, as: UTF8.self) } ?? "")
+    }
+
+    func post(_ port: UInt16, _ path: String, token: String?, body: String = "") -> (Int, String) {
+        let fd = connectTo(port)
+        defer { close(fd) }
+        var request = "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
+        if let token { request += "Authorization: Bearer \(token)\r\n" }
+        request += "\r\n" + body
+        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
+        while true { let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break }; out += buffer[0..<n] }
+        let text = String(decoding: out, as: UTF8.self)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined())
+    }
+
+    func connectTo(_ port: UInt16) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return fd
+    }
+
+    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline { if condition() { return true }; usleep(100_000) }
+        return condition()
+    }
+
+    @Test func theDaemonRunsPoliciesServesHealthAndStopsCleanly() throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "8M"])
+        try w.ok(["init"])
+        let token = "token-" + UUID().uuidString
+        try w.write("token", Array(token.utf8), mode: 0o600)
+        let port = UInt16(20000 + Int(getpid() % 20000))
+        try w.write("policies/demo.json", Array("""
+        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
+         "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",
+         "protect":["config/priv_validator_state.json"],"restoreDrill":{"every":"4s"}}
+        """.utf8))
+        let config = """
+        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
+         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))"}
+        """
+        try w.write("config.json", Array(config.utf8))
+        let notify = Notifications()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Workspace.binary)
+        p.arguments = ["daemon", "--config", w.path("config.json")]
+        p.environment = w.environment.merging(["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"]) { $1 }
+        let stderr = Pipe()
+        p.standardError = stderr
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+
+        #expect(waitFor(10) { get(port, "/livez").0 == 200 })
+        #expect(waitFor(15) {
+            get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 2")
+                || get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 3")
+        }, "two scheduled backups happen")
+        let messages = notify.drain()
+        #expect(messages.contains { $0.hasPrefix("READY=1") })
+        #expect(messages.contains("WATCHDOG=1"))
+
+        #expect(get(port, "/readyz").0 == 200)
+        #expect(get(port, "/readyz?verbose").1.contains("[+]repository"))
+        let metrics = get(port, "/metrics").1
+        for name in ["chainvault_build_info", "chainvault_backup_last_success_timestamp_seconds", "chainvault_backup_rpo_breached{policy=\"demo\"} 0",
+                     "chainvault_node_last_downtime_seconds", "chainvault_verify_last_success_timestamp_seconds", "chainvault_restore_drill_last_duration_seconds"] {
+            #expect(metrics.contains(name), "\(name) in /metrics")
+        }
+        let status = try JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8)) as? [String: Any]
+        #expect(((status?["policies"] as? [[String: Any]])?.first?["late"] as? Bool) == false)
+        #expect(get(port, "/nope").0 == 404)
+        #expect(post(port, "/livez", token: nil).0 == 405)
+
+        // Mutations: 401 without the token, and nothing runs.
+        #expect(post(port, "/v1/policies/demo/backup", token: nil).0 == 401)
+        #expect(post(port, "/v1/policies/demo/backup", token: "wrong").0 == 401)
+        let (code, body) = post(port, "/v1/restores", token: token, body: "{\"policy\":\"demo\",\"target\":\"\(w.path("restored"))\"}")
+        #expect(code == 202)
+        let job = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String])?["job"] ?? ""
+        #expect(waitFor(15) {
+            let fd = connectTo(port); defer { close(fd) }
+            let r = "GET /v1/jobs/\(job) HTTP/1.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+            _ = Array(r.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var out: [UInt8] = [], b = [UInt8](repeating: 0, count: 4096)
+            while true { let n = recv(fd, &b, b.count, 0); if n <= 0 { break }; out += b[0..<n] }
+            return String(decoding: out, as: UTF8.self).contains("\"state\" : \"succeeded\"")
+        }, "the API restore finishes")
+        #expect(try treeDifferences(w.path("node"), w.path("restored")) == [])
+
+        let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        #expect(health.code == 0 && health.stdout.hasPrefix("CHAINVAULT OK:"), "\(health.stdout)")
+
+        // A bad config on SIGHUP keeps the old one running.
+        try w.write("config.json", Array("{\"repository\": 5}".utf8))
+        kill(p.processIdentifier, SIGHUP)
+        usleep(800_000)
+        #expect(get(port, "/livez").0 == 200)
+        #expect(notify.drain().contains { $0.hasPrefix("RELOADING=1") })
+
+        kill(p.processIdentifier, SIGTERM)
+        #expect(waitFor(20) { !p.isRunning }, "SIGTERM stops the daemon")
+        #expect(p.terminationStatus == 0)
+        #expect(notify.drain().contains { $0.hasPrefix("STOPPING=1") })
+        let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("<6>event=ready") && log.contains("<3>event=reload result=failed"))
+        #expect(!log.contains(token), "the token is never logged")
+        try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
+        let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        #expect(unknown.code == 3 && unknown.stdout.hasPrefix("CHAINVAULT UNKNOWN:"))
+    }
+}
