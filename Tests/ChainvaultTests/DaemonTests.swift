@@ -102,6 +102,13 @@ struct DaemonTests {
                      "chainvault_node_last_downtime_seconds", "chainvault_verify_last_success_timestamp_seconds", "chainvault_restore_drill_last_duration_seconds"] {
             #expect(metrics.contains(name), "\(name) in /metrics")
         }
+        // Every series once, and promtool (Debian's prometheus package, installed by .ci/setup) agrees.
+        let series = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").dropLast().joined(separator: " ") }
+        #expect(Set(series).count == series.count, "duplicate series in /metrics")
+        if let promtool = tool("promtool") {
+            let (code, out, err) = try runTool(promtool, ["check", "metrics"], stdin: metrics)
+            #expect(code == 0, "promtool: \(out) \(err)")
+        }
         let status = try JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8)) as? [String: Any]
         #expect(((status?["policies"] as? [[String: Any]])?.first?["late"] as? Bool) == false)
         #expect(get(port, "/nope").0 == 404)
