@@ -155,6 +155,36 @@ public final class Repository: @unchecked Sendable {
 
     public func makeCodec() -> BlobCodec { BlobCodec(level: config.compressionLevel) }
 
+    // MARK: Audit mirror
+
+    /// Stores a copy of a host's audit log, so its history survives the loss of the server. Named
+    /// `<host>-<last sequence number>`; older copies of the same host are removed after the new one
+    /// is durable.
+    public func mirrorAudit(host: String, lastSequence: Int, log: [UInt8]) throws {
+        let safeHost = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+        let name = "\(safeHost)-\(String(format: "%012d", lastSequence))"
+        let handle = ObjectHandle(.audit, name)
+        if try backend.stat(handle) == nil {
+            try backend.write(handle, SealedFile.seal(log, kind: .audit, master: master))
+        }
+        for old in try backend.list(.audit) where old.name.hasPrefix(safeHost + "-") && old.name < name {
+            try backend.delete(ObjectHandle(.audit, old.name))
+        }
+    }
+
+    /// The newest mirrored audit log of each host.
+    public func mirroredAudits() throws -> [(host: String, log: [UInt8])] {
+        var newest: [String: String] = [:]
+        for info in try backend.list(.audit) {
+            guard let dash = info.name.lastIndex(of: "-") else { continue }
+            let host = String(info.name[..<dash])
+            if info.name > newest[host] ?? "" { newest[host] = info.name }
+        }
+        return try newest.sorted { $0.key < $1.key }.map { host, name in
+            (host, try SealedFile.open(try backend.read(ObjectHandle(.audit, name)), kind: .audit, master: master, what: "audit mirror \(name)"))
+        }
+    }
+
     // MARK: Snapshots
 
     public func saveSnapshot(_ snapshot: Snapshot) throws -> String {

@@ -11,6 +11,7 @@ public enum SealedFile {
         case config = 1
         case index = 2
         case snapshot = 3
+        case audit = 4
     }
 
     static let magic: [UInt8] = Array("CVF1".utf8)

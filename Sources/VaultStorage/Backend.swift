@@ -13,6 +13,7 @@ public enum ObjectKind: String, CaseIterable, Sendable {
     case index = "index"
     case snapshot = "snapshots"
     case lock = "locks"
+    case audit = "audit"
 }
 
 public struct ObjectHandle: Hashable, Sendable, CustomStringConvertible {

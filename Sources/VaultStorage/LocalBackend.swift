@@ -86,7 +86,12 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     }
 
     public func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try Posix.writeFileAtomically(path(handle), $0, mode: 0o600, replace: false) }
+        let target = path(handle)
+        // A kind added after this repository was created (audit/) has no directory yet.
+        if handle.kind != .config && handle.kind != .pack, try Posix.lstat(Path.parent(target)) == nil {
+            try Posix.mkdir(Path.parent(target), mode: 0o700)
+        }
+        try bytes.withUnsafeBytes { try Posix.writeFileAtomically(target, $0, mode: 0o600, replace: false) }
     }
 
     /// Packs are spooled in `data/` itself (as `.tmp-*`, never listed), so handing one over is a

@@ -148,6 +148,9 @@ struct DaemonTests {
         #expect(log.contains("<6>event=ready") && log.contains("<3>event=reload result=failed"))
         #expect(!log.contains(token), "the token is never logged")
         try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
+        // The repository holds a copy of the log, for when the server is lost.
+        let mirrored = try w.ok(["audit", "--from-repository", "--verify"])
+        #expect(mirrored.stdout.contains("chain intact"), "\(mirrored.stdout)")
         let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
         #expect(unknown.code == 3 && unknown.stdout.hasPrefix("CHAINVAULT UNKNOWN:"))
     }

@@ -65,7 +65,7 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     /// The last complete entry's sequence number and hash, and whether the file ends mid-line.
-    static func tail(_ bytes: [UInt8]) -> (Int, String, Bool) {
+    public static func tail(_ bytes: [UInt8]) -> (Int, String, Bool) {
         let torn = !(bytes.isEmpty || bytes.last == 10)
         var seq = 0, hash = genesis
         for line in bytes.split(separator: 10) {
@@ -84,14 +84,17 @@ public final class AuditLog: @unchecked Sendable {
         return (hash, entry, SHA256.hash(body).hex == hash)
     }
 
-    public static func read(_ path: String) throws -> [Entry] {
-        try Posix.readFile(path).split(separator: 10).compactMap { try? parse(Array($0)).entry }
+    public static func read(_ path: String) throws -> [Entry] { entries(try Posix.readFile(path)) }
+
+    public static func entries(_ bytes: [UInt8]) -> [Entry] {
+        bytes.split(separator: 10).compactMap { try? parse(Array($0)).entry }
     }
 
     /// Checks every line: its hash, its link to the previous one, its sequence number.
-    public static func verify(_ path: String) throws -> Report {
+    public static func verify(_ path: String) throws -> Report { verify(bytes: try Posix.readFile(path)) }
+
+    public static func verify(bytes: [UInt8]) -> Report {
         var report = Report()
-        let bytes = try Posix.readFile(path)
         var expectedSeq = 1
         let lines = bytes.split(separator: 10, omittingEmptySubsequences: false)
         for (i, line) in lines.enumerated() {

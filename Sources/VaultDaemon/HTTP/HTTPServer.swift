@@ -27,6 +27,11 @@ public final class HTTPServer: @unchecked Sendable {
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
     public private(set) var port: UInt16 = 0
+    private let countLock = NSLock()
+    private var connectionCount = 0
+
+    /// Client connections the server holds right now (each one descriptor).
+    public var openConnections: Int { countLock.withLock { connectionCount } }
 
     public init(host: String = "127.0.0.1", port: UInt16, options: Options = Options(), handler: @escaping Handler) {
         self.host = host; self.requestedPort = port; self.options = options; self.handler = handler
@@ -94,6 +99,7 @@ public final class HTTPServer: @unchecked Sendable {
             var fds = [pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
             for c in connections.values { fds.append(pollfd(fd: c.fd, events: Int16(c.responding ? POLLOUT : POLLIN), revents: 0)) }
             let nearest = connections.values.map(\.deadline).min().map { max(0, $0.timeIntervalSinceNow) } ?? 1
+            countLock.withLock { connectionCount = connections.count }
             let ready = poll(&fds, nfds_t(fds.count), Int32(min(nearest, 1) * 1000) + 1)
             if ready < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { return }

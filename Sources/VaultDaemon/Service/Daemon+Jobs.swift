@@ -52,9 +52,22 @@ extension Daemon {
         if let errorText { auditDetails["error"] = errorText }
         try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
                           subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
+        mirrorAudit()
         log(outcome == "succeeded" ? 6 : 3, "event=job job=\(id) kind=\(key) result=\(outcome) seconds=\(String(format: "%.1f", seconds))"
             + detail.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined() + (errorText.map { " error=\"\($0)\"" } ?? ""))
         notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome)")
+    }
+
+    /// Copies the audit log into the repository after each job (best effort: a failure is logged,
+    /// the local log stays authoritative).
+    func mirrorAudit() {
+        do {
+            let bytes = try Posix.readFile(audit.path)
+            let last = AuditLog.tail(bytes).0
+            try openForJob().mirrorAudit(host: ProcessInfo.processInfo.hostName, lastSequence: last, log: bytes)
+        } catch {
+            log(4, "event=audit-mirror result=failed error=\"\((error as? VaultError)?.message ?? "\(error)")\"")
+        }
     }
 
     func openForJob() throws -> Repository {
