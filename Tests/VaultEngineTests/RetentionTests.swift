@@ -64,3 +64,18 @@ func retentionKeepsTheExpectedSnapshots(_ c: RetentionCase) {
 func excludeGlobs(_ pattern: String, _ path: String, _ name: String, _ excluded: Bool) {
     #expect(PathPatterns([pattern]).matches(relativePath: path, name: name) == excluded)
 }
+
+/// Every pack falls in exactly one read-data group, and with many groups they are all used, so a
+/// rolling verify reads everything within its window.
+@Test(arguments: [1, 7, 30, 1000, 17_280])
+func readDataGroupsCoverEveryPackOnce(_ count: Int) {
+    let packs = (0..<20_000).map { SHA256.hash("pack \($0)").hex }
+    var seen = [Int](repeating: 0, count: count + 1)
+    for p in packs {
+        let g = Checker.group(of: p, count: count)
+        #expect((1...count).contains(g))
+        seen[g] += 1
+    }
+    let used = seen.dropFirst().filter { $0 > 0 }.count
+    #expect(used >= min(count, 20_000) * 6 / 10, "only \(used) of \(count) groups hold packs")
+}

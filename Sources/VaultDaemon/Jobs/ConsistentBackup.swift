@@ -23,7 +23,7 @@ public enum ConsistentBackup {
     public static let defaultHookTimeout = 300
 
     public static func run(_ policy: Policy, repository: Repository, cancellation: Cancellation = Cancellation(),
-                           log: (String) -> Void = { _ in }) throws -> Result {
+                           progress: JobProgress? = nil, log: (String) -> Void = { _ in }) throws -> Result {
         var options = BackupOptions(source: policy.source)
         options.excludes = policy.exclude ?? []
         options.tags = policy.tags ?? []
@@ -31,7 +31,7 @@ public enum ConsistentBackup {
         let timeout = Double(policy.consistency.timeoutSeconds ?? defaultHookTimeout)
 
         func pass(_ o: BackupOptions) throws -> BackupResult {
-            try Archiver(repository: repository, options: o, cancellation: cancellation).run()
+            try Archiver(repository: repository, options: o, progress: progress, cancellation: cancellation).run()
         }
 
         switch policy.consistency.mode {

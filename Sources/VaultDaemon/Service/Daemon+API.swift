@@ -53,6 +53,13 @@ extension Daemon {
         }
     }
 
+    /// A job record with live progress filled in while it runs. Call with the lock held.
+    func withProgress(_ job: JobRecord?) -> JobRecord? {
+        guard var job, job.state == "running", let p = jobProgress?.snapshot else { return job }
+        job.progress = .init(files: p.files, bytes: p.bytes, totalBytes: p.total > 0 ? p.total : nil, elapsedSeconds: p.elapsed)
+        return job
+    }
+
     func status() -> Status {
         let now = Date().timeIntervalSince1970
         let ready = readiness().allSatisfy(\.1)
@@ -67,7 +74,7 @@ extension Daemon {
                                     lastVerifySuccess: iso(s.lastVerifySuccess), lastVerifyErrors: s.lastVerifyErrors, lastDrillSeconds: s.lastDrillSeconds,
                                     nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots)
             }
-            return Status(version: Self.version, ready: ready, stopping: stopping, running: running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] },
+            return Status(version: Self.version, ready: ready, stopping: stopping, running: withProgress(running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] }),
                           queued: queue.pending, policies: list)
         }
     }
@@ -149,7 +156,7 @@ extension Daemon {
         case (_, 3) where segments[0] == "v1" && segments[1] == "jobs":
             guard read else { return HTTPResponse(status: 405, text: "use GET") }
             if let denied = authorized(request) { return denied }
-            guard let job = lock.withLock({ jobs[segments[2]] }) else { return HTTPResponse(status: 404, text: "no job \(segments[2])") }
+            guard let job = lock.withLock({ withProgress(jobs[segments[2]]) }) else { return HTTPResponse(status: 404, text: "no job \(segments[2])") }
             return json(200, job)
         default:
             return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status")

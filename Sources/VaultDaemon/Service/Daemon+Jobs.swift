@@ -44,6 +44,7 @@ extension Daemon {
             jobs[id]?.detail.merge(detail) { $1 }
             jobs[id]?.snapshot = detail["snapshot"]
             running = nil
+            jobProgress = nil
             try? state.save(stateDirectory + "/state.json")
         }
         queue.finish(key)
@@ -92,7 +93,7 @@ extension Daemon {
             do {
                 let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon backup \(policy.name)")
                 defer { shared.release() }
-                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation) { log(6, $0) }
+                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
             let stats = result.backup.snapshot.stats
             var removed = 0
@@ -135,7 +136,7 @@ extension Daemon {
             var options = VerifyOptions()
             options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
             options.readData = groups == 1 ? .all : .group(run % groups + 1, groups)
-            let report = try Checker(repository: repo, options: options).run()
+            let report = try Checker(repository: repo, options: options, progress: lock.withLock { jobProgress }).run()
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.verifyRuns += 1
@@ -162,7 +163,7 @@ extension Daemon {
             try? Posix.removeTree(scratch)
             defer { try? Posix.removeTree(scratch) }
             let started = Date()
-            let r = try Restorer(repository: repo, options: RestoreOptions(snapshot: latest.id, target: scratch), cancellation: cancellation).run()
+            let r = try Restorer(repository: repo, options: RestoreOptions(snapshot: latest.id, target: scratch), progress: lock.withLock { jobProgress }, cancellation: cancellation).run()
             let seconds = Date().timeIntervalSince(started)
             guard r.files == latest.snapshot.stats.files else {
                 throw VaultError(.corrupt, "restore drill of \(latest.shortID) restored \(r.files) files, the snapshot has \(latest.snapshot.stats.files)")
@@ -172,7 +173,7 @@ extension Daemon {
                 state.policies[policy.name, default: PolicyState()].lastDrillSeconds = seconds
                 state.policies[policy.name, default: PolicyState()].lastDrillOutcome = "succeeded"
             }
-            return ["snapshot": latest.id, "seconds": String(format: "%.1f", seconds), "files": "\(r.files)"]
+            return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", seconds), "files": "\(r.files)"]
         case "prune":
             let repo = try openForJob()
             let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon prune")
@@ -185,7 +186,7 @@ extension Daemon {
             let repo = try openForJob()
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon restore")
             defer { shared.release() }
-            let r = try Restorer(repository: repo, options: options, cancellation: cancellation).run()
+            let r = try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress }, cancellation: cancellation).run()
             var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]
             if let p = r.previous { detail["previous"] = p }
             if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }

@@ -32,6 +32,7 @@ public final class Daemon: @unchecked Sendable {
     var restoreRequests: [String: RestoreOptions] = [:]
     var running: String?
     var jobCancellation = Cancellation()
+    var jobProgress: JobProgress?
     var stopping = false
     var lastTick = Date()
     let scheduler = Scheduler(clock: SystemClock())
@@ -227,6 +228,7 @@ public final class Daemon: @unchecked Sendable {
         lock.withLock {
             running = key
             jobCancellation = cancellation
+            jobProgress = JobProgress()
             if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
         }
         scheduler.ran(key, at: Date())

@@ -60,4 +60,13 @@ public struct JobRecord: Codable, Sendable {
     public var error: String?
     public var snapshot: String?
     public var detail: [String: String] = [:]
+    /// While running: files and bytes done so far, the expected total when known, seconds elapsed.
+    public var progress: ProgressInfo?
+
+    public struct ProgressInfo: Codable, Sendable {
+        public var files: UInt64
+        public var bytes: UInt64
+        public var totalBytes: UInt64?
+        public var elapsedSeconds: Double
+    }
 }

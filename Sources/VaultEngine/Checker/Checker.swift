@@ -160,7 +160,7 @@ public final class Checker {
         case .fraction(let f):
             names = names.filter { _ in Double.random(in: 0..<1) < f }
         case .group(let k, let n):
-            names = names.filter { name in (Hex.decode(String(name.prefix(2))).map { Int($0[0]) } ?? 0) % n == k - 1 }
+            names = names.filter { name in Self.group(of: name, count: n) == k }
         default:
             break
         }
@@ -174,6 +174,13 @@ public final class Checker {
             report.bytesRead += bytes
         }
         report.packsRead = names.count
+    }
+
+    /// The read-data group (1...count) of a pack: its id's first 8 bytes modulo count. Not the first
+    /// byte alone: with more than 256 groups (frequent verify runs over a long window) most groups
+    /// would then be empty and some packs never read.
+    public static func group(of pack: String, count: Int) -> Int {
+        Int((UInt64(pack.prefix(16), radix: 16) ?? 0) % UInt64(max(count, 1))) + 1
     }
 
     /// Reads one pack whole and checks everything in it. Runs on a worker thread.
