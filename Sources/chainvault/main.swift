@@ -44,12 +44,17 @@ func main() -> Int32 {
         return 0
     }
     var json = raw.contains("--json")
+    var parsed: Arguments?
     do {
         let args = try Arguments(raw, spec: command.spec, command: command.name)
+        parsed = args
         json = args.has("--json")
         let out = Output(json: json, quiet: args.has("--quiet"), noProgress: args.has("--no-progress"))
-        return try command.run(Context(command: command.name, args: args, out: out, cancellation: cancellation))
+        let code = try command.run(Context(command: command.name, args: args, out: out, cancellation: cancellation))
+        CommandAudit.record(command.name, args, result: code == 0 ? "succeeded" : (code == ErrorCode.partial.rawValue ? "partial" : "failed"), error: nil)
+        return code
     } catch {
+        if let parsed { CommandAudit.record(command.name, parsed, result: "failed", error: (error as? VaultError)?.message ?? "\(error)") }
         let e = VaultError.wrap(error, .failure, "\(command.name) failed")
         FileHandle.standardError.write(Data((e.description + "\n").utf8))
         if json {

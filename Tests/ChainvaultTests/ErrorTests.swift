@@ -113,6 +113,24 @@ struct PolicyCommandTests {
 }
 
 struct AuditCommandTests {
+    @Test func changesMadeByHandAreAudited() throws {
+        let w = try Workspace()
+        let log = w.path("audit.log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        w.environment["CHAINVAULT_AUDIT_LOG"] = log
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["snapshots"])                                   // read-only: not recorded
+        try w.write("pass", Array("a passphrase\n".utf8), mode: 0o600)
+        try w.ok(["key", "add", "--new-password-file", w.path("pass")])
+        #expect(try w.run(["restore", "latest", "--target", src]).code == 17)   // refused: recorded as failed
+        let entries = try AuditLog.read(log)
+        #expect(entries.map(\.action) == ["backup", "key add", "restore"])
+        #expect(entries.last?.result == "failed" && entries.last?.details["error"]?.contains("not empty") == true)
+        #expect(AuditLog.verify(bytes: Array(FileManager.default.contents(atPath: log)!)).intact)
+    }
+
     @Test func auditVerifyProvesTheChainAndNamesABrokenLine() throws {
         let w = try Workspace()
         let log = AuditLog(path: w.path("audit.log"))
