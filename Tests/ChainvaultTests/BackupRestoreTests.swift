@@ -179,3 +179,18 @@ struct ProtectedPathTests {
         #expect(FileManager.default.contents(atPath: w.path("fresh/config/priv_validator_state.json")) == Data("{\"height\":\"5\"}".utf8))
     }
 }
+
+struct IncludeTests {
+    @Test func includesSaveOnlyMatchingEntriesAndExcludesStillApply() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.write("src/config/node_key.json", [1])
+        try w.ok(["init"])
+        try w.ok(["backup", src, "--include", "config", "--include", "*.dat", "--exclude", "node_key.json"])
+        let ls = try w.ok(["ls", "latest"]).stdout
+        #expect(ls.contains("/config/priv_validator_state.json"), "everything under an included directory")
+        #expect(ls.contains("/blocks/blk00000.dat"), "a name glob at any depth")
+        #expect(!ls.contains("text.log") && !ls.contains("hardlink.log") && !ls.contains("empty-file"))
+        #expect(!ls.contains("node_key.json"), "excludes still apply")
+    }
+}

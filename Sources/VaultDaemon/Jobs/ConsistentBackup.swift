@@ -26,6 +26,7 @@ public enum ConsistentBackup {
                            progress: JobProgress? = nil, log: (String) -> Void = { _ in }) throws -> Result {
         var options = BackupOptions(source: policy.source)
         options.excludes = policy.exclude ?? []
+        options.includes = policy.include ?? []
         options.tags = policy.tags ?? []
         options.policy = policy.name
         let timeout = Double(policy.consistency.timeoutSeconds ?? defaultHookTimeout)

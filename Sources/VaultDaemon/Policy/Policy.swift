@@ -52,6 +52,8 @@ public struct Policy: Codable, Sendable, Equatable {
     public var name: String
     public var description: String?
     public var source: String
+    /// When set, only these paths (globs) are copied, with everything under matching directories.
+    public var include: [String]?
     public var exclude: [String]?
     public var consistency: Consistency
     public var schedule: ScheduleSpec
@@ -67,7 +69,7 @@ public struct Policy: Codable, Sendable, Equatable {
 
     /// The field names each object accepts: anything else is a typo and an error.
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "description", "source", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags"],
+        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags"],
         "consistency": ["mode", "pre", "post", "timeoutSeconds"],
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],

@@ -165,6 +165,7 @@ public enum PolicyValidator {
             }
         }
         for (i, glob) in (p.exclude ?? []).enumerated() where glob.isEmpty { problem("exclude[\(i)]", "empty pattern") }
+        for (i, glob) in (p.include ?? []).enumerated() where glob.isEmpty { problem("include[\(i)]", "empty pattern") }
         return problems
     }
 }

@@ -6,6 +6,9 @@ import VaultRepository
 public struct BackupOptions: Sendable {
     public var source: String
     public var excludes: [String] = []
+    /// When not empty, only matching entries are saved, with everything under a matching directory
+    /// (same glob rules as excludes); directories are walked to find them. Excludes still apply.
+    public var includes: [String] = []
     public var tags: [String] = []
     public var hostname: String = ProcessInfo.processInfo.hostName
     /// A snapshot reference to compare against; nil picks the latest of the same source and host.
@@ -34,6 +37,7 @@ public final class Archiver {
     let progress: JobProgress?
     let cancellation: Cancellation
     let filter: PathPatterns
+    let include: PathPatterns
     private var stats = Snapshot.Stats()
     private var readBuffer: [UInt8] = []
     private let treeCodec: BlobCodec
@@ -45,6 +49,7 @@ public final class Archiver {
     public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         filter = PathPatterns(options.excludes)
+        include = PathPatterns(options.includes)
         treeCodec = repository.makeCodec()
     }
 
@@ -77,7 +82,7 @@ public final class Archiver {
         var rootID: BlobID?
         var failure: Error?
         do {
-            rootID = try saveDirectory(fd: rootFD, relativePath: "", parentTree: parentTree)
+            rootID = try saveDirectory(fd: rootFD, relativePath: "", parentTree: parentTree, included: options.includes.isEmpty)
         } catch {
             failure = error
         }
@@ -129,7 +134,7 @@ public final class Archiver {
     // MARK: Walking
 
     /// Saves one directory (recursively) and returns its tree id. Owns nothing: `fd` stays open.
-    private func saveDirectory(fd: Int32, relativePath: String, parentTree: Tree?) throws -> BlobID {
+    private func saveDirectory(fd: Int32, relativePath: String, parentTree: Tree?, included: Bool) throws -> BlobID {
         let display = relativePath.isEmpty ? "." : relativePath
         let names: [String]
         do {
@@ -147,6 +152,7 @@ public final class Archiver {
             if let e = saver.error { throw e }
             let rel = relativePath.isEmpty ? name : relativePath + "/" + name
             if filter.matches(relativePath: rel, name: name) { continue }
+            let isIncluded = included || include.matches(relativePath: rel, name: name)
             var st = stat()
             if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
                 warn("\(rel): vanished before it could be read (\(String(cString: strerror(errno))))")
@@ -166,9 +172,10 @@ public final class Archiver {
                 if let p = previous, p.kind == .directory, let sub = p.subtree {
                     previousTree = try? repository.loadTree(sub, codec: treeCodec)
                 }
-                node.subtree = try saveDirectory(fd: child, relativePath: rel, parentTree: previousTree)
+                node.subtree = try saveDirectory(fd: child, relativePath: rel, parentTree: previousTree, included: isIncluded)
                 stats.directories += 1
             case S_IFREG:
+                if !isIncluded { continue }
                 stats.files += 1
                 stats.bytesTotal += UInt64(st.st_size)
                 if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
@@ -182,6 +189,7 @@ public final class Archiver {
                     continue
                 }
             case S_IFLNK:
+                if !isIncluded { continue }
                 var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
                 let n = readlinkat(fd, name, &target, target.count - 1)
                 if n <= 0 {

@@ -14,12 +14,14 @@ enum BackupCommand: Command {
     ctime and inode match the previous snapshot of the same source is not even read.
       --exclude GLOB   skip matching entries: without '/', by name at any depth ('*.log', 'LOCK');
                        with '/', by path relative to SOURCE ('chaindata/ancient/*.tmp')
+      --include GLOB   save only matching entries (and everything under matching directories);
+                       same rules as --exclude, which still applies inside
       --tag T          label the snapshot (repeatable)
       --host H         host name to record (default: this machine's)
       --parent ID      compare against this snapshot instead of the latest of SOURCE on this host
     Exit 0 on success, 3 when some files could not be read (listed; the snapshot was written).
     """
-    static let spec = ArgumentSpec(valued: ["--exclude", "--tag", "--host", "--parent", "--policy"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: ["--exclude", "--include", "--tag", "--host", "--parent", "--policy"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String
@@ -36,6 +38,7 @@ enum BackupCommand: Command {
         defer { lock.release() }
         var options = BackupOptions(source: c.args.positionals[0])
         options.excludes = c.args.all("--exclude")
+        options.includes = c.args.all("--include")
         options.tags = c.args.all("--tag")
         if let h = c.args.value("--host") { options.hostname = h }
         options.parent = c.args.value("--parent")
