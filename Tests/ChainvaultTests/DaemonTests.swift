@@ -153,5 +153,23 @@ struct DaemonTests {
         #expect(mirrored.stdout.contains("chain intact"), "\(mirrored.stdout)")
         let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
         #expect(unknown.code == 3 && unknown.stdout.hasPrefix("CHAINVAULT UNKNOWN:"))
+
+        // Killed during a job: the next start records it as failed (interrupted).
+        var state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("state/state.json")))) as! [String: Any]
+        state["runningJob"] = "backup:demo"
+        try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: w.path("state/state.json")))
+        try w.write("config.json", Array(config.utf8))
+        let again = Process()
+        again.executableURL = URL(fileURLWithPath: Workspace.binary)
+        again.arguments = ["daemon", "--config", w.path("config.json")]
+        again.environment = w.environment
+        again.standardError = FileHandle.nullDevice
+        try again.run()
+        #expect(waitFor(10) { get(port, "/livez").0 == 200 })
+        kill(again.processIdentifier, SIGTERM)
+        again.waitUntilExit()
+        let entries = try AuditLog.read(w.path("state/audit.log"))
+        #expect(entries.contains { $0.subject == "backup:demo" && $0.result == "failed" && $0.details["error"]?.contains("interrupted") == true })
+        try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
     }
 }

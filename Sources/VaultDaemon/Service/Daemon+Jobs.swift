@@ -45,6 +45,7 @@ extension Daemon {
             jobs[id]?.snapshot = detail["snapshot"]
             running = nil
             jobProgress = nil
+            state.runningJob = nil
             try? state.save(stateDirectory + "/state.json")
         }
         queue.finish(key)

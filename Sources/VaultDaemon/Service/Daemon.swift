@@ -58,6 +58,19 @@ public final class Daemon: @unchecked Sendable {
         audit = AuditLog(path: stateDirectory + "/audit.log")
         credential = try Self.credential(config, environment)
         apiToken = try Self.apiToken(config, environment)
+        if let killed = state.runningJob {
+            // The previous daemon died during this job (SIGKILL, power loss): say so, once.
+            state.runningJob = nil
+            if killed.hasPrefix("backup:") {
+                let name = String(killed.dropFirst(7))
+                state.policies[name, default: PolicyState()].lastOutcome = "failed"
+                state.policies[name, default: PolicyState()].lastError = "interrupted (the daemon stopped during the job)"
+                state.policies[name, default: PolicyState()].runsFailed += 1
+            }
+            try? state.save(stateDirectory + "/state.json")
+            try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed, result: "failed",
+                              details: ["error": "interrupted (the daemon stopped during the job)"])
+        }
     }
 
     static func loadConfiguration(_ path: String) throws -> (DaemonConfig, [String: Policy]) {
@@ -229,6 +242,8 @@ public final class Daemon: @unchecked Sendable {
             running = key
             jobCancellation = cancellation
             jobProgress = JobProgress()
+            state.runningJob = key
+            try? state.save(stateDirectory + "/state.json")
             if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
         }
         scheduler.ran(key, at: Date())

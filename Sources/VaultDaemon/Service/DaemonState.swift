@@ -34,6 +34,9 @@ public struct DaemonState: Codable, Sendable {
     public var restoresFailed = 0
     public var lastRestoreSeconds: Double?
     public var repositoryBytes: UInt64 = 0
+    /// The job running when this was saved; still set at start-up means the daemon was killed
+    /// during it.
+    public var runningJob: String?
     public init() {}
 
     public static func load(_ path: String) -> DaemonState {
