@@ -73,3 +73,19 @@ private let small = ChunkerParameters(minSize: 2048, averageSize: 8192, maxSize:
     _ = try? truncated.u32()
     #expect(throws: VaultError.self) { try truncated.shortBytes() }
 }
+
+/// Pinned boundaries: the chunker is part of the format (dedup across versions and repositories
+/// depends on it), so an optimization must reproduce these exactly.
+@Test func chunkBoundariesArePinned() {
+    var rng = SplitMix64(seed: 2026)
+    let data = rng.bytes(24 << 20)
+    let lengths = FastCDC(.standard).chunkLengths(data)
+    let digest = SHA256.hash(lengths.flatMap { withUnsafeBytes(of: UInt64($0).littleEndian, Array.init) }).hex
+    #expect(lengths.count == 21)
+    #expect(digest == "952bbbc8f52e1a60eeb8d7364c388e3f6de49a195e1562b203fe3963ab23740a")
+    // Small parameters: hundreds of boundaries, both masks exercised.
+    let many = FastCDC(small).chunkLengths(Array(data.prefix(4 << 20)))
+    let manyDigest = SHA256.hash(many.flatMap { withUnsafeBytes(of: UInt64($0).littleEndian, Array.init) }).hex
+    #expect(many.count == 455)
+    #expect(manyDigest == "6982ef0af65ba59afc30dc0fc5d541ca4cc5a586942584bd20fb3b8063888aa1")
+}
