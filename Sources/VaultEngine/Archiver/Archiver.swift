@@ -39,10 +39,11 @@ public final class Archiver {
     let filter: PathPatterns
     let include: PathPatterns
     private var stats = Snapshot.Stats()
-    private var readBuffer: [UInt8] = []
     private let treeCodec: BlobCodec
     private var treeWriter: PackWriter?
     private var saver: ChunkSaver!
+    private var reader: FileReader!
+    private var changedReader: FileReader!
     private var dedup: DedupSet!
     private var collector: IndexCollector!
 
@@ -76,8 +77,12 @@ public final class Archiver {
         dedup = DedupSet(index: repository.index)
         collector = IndexCollector(repository: repository, every: options.indexEvery)
         saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers, progress: progress)
-        // The chunker needs a maximum chunk of lookahead; 1 MiB more keeps reads large.
-        readBuffer = [UInt8](repeating: 0, count: repository.config.chunker.maxSize + (1 << 20))
+        // Two readers: one for files new since the parent snapshot, one for changed files it knew.
+        // A first backup is bound by compression (all data is new), so one reader keeps up and
+        // the other never allocates its buffer; an incremental backup is bound by reading and
+        // chunking changed files (FastCDC is sequential within a file), and both readers share it.
+        reader = FileReader(threads: 1, saver: saver, parameters: repository.config.chunker, progress: progress, cancellation: cancellation)
+        changedReader = FileReader(threads: 1, saver: saver, parameters: repository.config.chunker, progress: progress, cancellation: cancellation)
 
         var rootID: BlobID?
         var failure: Error?
@@ -86,8 +91,14 @@ public final class Archiver {
         } catch {
             failure = error
         }
-        // Always drain the workers, so every pack that is complete gets stored and indexed: a
-        // failed or interrupted backup still leaves reusable data behind.
+        // Always drain the readers, then the workers, so every pack that is complete gets stored
+        // and indexed: a failed or interrupted backup still leaves reusable data behind. Readers
+        // first: they may wait on the workers' byte budget, never the other way round.
+        for r in [reader!, changedReader!] {
+            r.finish()
+            stats.bytesRead += r.bytesRead
+            for w in r.warnings { warn(w) }
+        }
         do { try saver.finish() } catch { failure = failure ?? error }
         do {
             if let w = treeWriter {
@@ -183,7 +194,8 @@ public final class Archiver {
                     node.chunks = p.chunks
                     stats.filesUnchanged += 1
                     progress?.add(files: 1, bytes: node.size)
-                } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel, node: &node, group: group) {
+                } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel, node: &node, group: group,
+                                                     known: previous?.kind == .file) {
                     pending.append((nodes.count, chunks))
                 } else {
                     continue
@@ -208,7 +220,7 @@ public final class Archiver {
         group.wait()
         if let e = saver.error { throw e }
         try cancellation.check()
-        for (i, chunks) in pending { nodes[i].chunks = chunks.all }
+        for (i, chunks) in pending { nodes[i].chunks = chunks.all; nodes[i].size = chunks.size }
         return try saveTree(Tree(nodes: nodes))
     }
 
@@ -226,71 +238,21 @@ public final class Archiver {
                     size: kind == .file ? UInt64(st.st_size) : 0)
     }
 
-    /// Reads and chunks one file on this thread; chunks go to the workers. Returns nil when the file
-    /// could not be read at all (reported, and left out of the snapshot).
-    private func saveFile(dirFD: Int32, name: String, relativePath: String, node: inout Node, group: DispatchGroup) throws -> FileChunks? {
+    /// Opens one file and hands it to a reader thread; its chunks and final size arrive in the
+    /// returned `FileChunks` before `group` completes. Returns nil when the file could not be
+    /// opened (reported, and left out of the snapshot).
+    private func saveFile(dirFD: Int32, name: String, relativePath: String, node: inout Node, group: DispatchGroup, known: Bool) throws -> FileChunks? {
         let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
             return nil
         }
-        defer { Posix.close(fd) }
         var before = stat()
         fstat(fd, &before)
         node = Self.node(name: name, before)
-        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        progress?.setCurrent(relativePath)
-
-        let chunker = FastCDC(repository.config.chunker)
-        let maxSize = repository.config.chunker.maxSize
         let chunks = FileChunks()
-        var fill = 0
-        var total: UInt64 = 0
-        var endOfFile = false
-        while true {
-            try cancellation.check()
-            while fill < readBuffer.count && !endOfFile {
-                let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + fill, $0.count - fill) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    warn("\(relativePath): read error after \(total + UInt64(fill)) bytes (\(String(cString: strerror(errno)))), saved up to there")
-                    endOfFile = true
-                    break
-                }
-                if n == 0 { endOfFile = true } else { fill += n }
-            }
-            if fill == 0 { break }
-            var start = 0
-            while fill - start >= maxSize || (endOfFile && start < fill) {
-                let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[start..<fill])) }
-                saver.budget.acquire(n)
-                let buffer = readBuffer.withUnsafeBytes { src in
-                    [UInt8](unsafeUninitializedCapacity: n) { dst, count in
-                        UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<start + n]))
-                        count = n
-                    }
-                }
-                group.enter()
-                saver.queue.push(ChunkJob(buffer: buffer, length: n, file: chunks, slot: chunks.reserve(), group: group))
-                start += n
-                total += UInt64(n)
-                progress?.add(bytes: UInt64(n))
-            }
-            if start > 0 && start < fill {
-                readBuffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: b.baseAddress! + start, byteCount: fill - start) }
-            }
-            fill -= start
-            if endOfFile && fill == 0 { break }
-        }
-        stats.bytesRead += total
-        progress?.add(files: 1)
-        var after = stat()
-        fstat(fd, &after)
-        if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
-            warn("\(relativePath): changed while being read; the snapshot holds the bytes as read")
-        }
-        // The node describes exactly what was stored, so a restore can check the size.
-        node.size = total
+        group.enter()
+        (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group))
         return chunks
     }
 

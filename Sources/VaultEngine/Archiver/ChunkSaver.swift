@@ -6,6 +6,13 @@ import VaultRepository
 final class FileChunks: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: [BlobID] = []
+    private var bytes: UInt64 = 0
+
+    /// The bytes actually read (the reader sets it when the file is done).
+    var size: UInt64 {
+        get { lock.withLock { bytes } }
+        set { lock.withLock { bytes = newValue } }
+    }
 
     func reserve() -> Int { lock.withLock { ids.append(.zero); return ids.count - 1 } }
     func set(_ i: Int, _ id: BlobID) { lock.withLock { ids[i] = id } }
@@ -39,9 +46,9 @@ final class ChunkSaver: @unchecked Sendable {
     init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: JobProgress?) {
         self.repository = repository; self.dedup = dedup; self.collector = collector; self.progress = progress
         queue = BlockingQueue(capacity: workers * 4)
-        // Chunk bytes in flight (queued or being sealed): 2 × the maximum chunk (8 MiB), about eight
+        // Chunk bytes in flight (queued or being sealed): 1.5 × the maximum chunk (6 MiB), about six
         // average chunks, enough to keep every worker busy whatever the data size.
-        budget = ByteBudget(limit: 2 * repository.config.chunker.maxSize)
+        budget = ByteBudget(limit: 3 * repository.config.chunker.maxSize / 2)
         for i in 0..<workers {
             finished.enter()
             let t = Thread { [self] in work(); finished.leave() }
