@@ -1,8 +1,9 @@
 // VaultEngine: the operations, each an agent over a `Repository`.
 //
-// - `Archiver`: backup. The walker thread reads and chunks files; `ChunkSaver` workers hash,
-//   deduplicate, compress, encrypt and spool chunks into their own packs; `IndexCollector`
-//   writes an index every few packs; trees are saved bottom-up; the snapshot is written last.
+// - `Archiver`: backup. The walker thread walks directories and skips unchanged files;
+//   `FileReader` threads read and chunk the rest; `ChunkSaver` workers hash, deduplicate,
+//   compress, encrypt and spool chunks into their own packs; `IndexCollector` writes an index
+//   every few packs; trees are saved bottom-up; the snapshot is written last.
 // - `Restorer`: restore into a staging directory, every chunk checked, fsync, atomic swap.
 // - `Checker`: verify structure and, with read-data, every byte.
 // - `Pruner`: forget by retention policy, then remove or repack unreferenced data.
