@@ -206,8 +206,8 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    /// All snapshots, oldest first. A damaged snapshot file is an error unless `skipDamaged`, which
-    /// returns the readable ones and the errors.
+    /// All snapshots, oldest first. A damaged snapshot file is an error; use
+    /// `listSnapshotsReportingDamage` to get the readable ones and the errors.
     public func listSnapshots() throws -> [SnapshotRecord] {
         let (good, bad) = try listSnapshotsReportingDamage()
         if let first = bad.first { throw first }

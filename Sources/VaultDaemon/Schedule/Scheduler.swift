@@ -119,6 +119,5 @@ public final class JobQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    public var current: String? { condition.lock(); defer { condition.unlock() }; return running }
     public var pending: [String] { condition.lock(); defer { condition.unlock() }; return waiting }
 }

@@ -52,7 +52,7 @@ extension Daemon {
         var auditDetails = detail
         auditDetails["job"] = id
         if let errorText { auditDetails["error"] = errorText }
-        try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
+        _ = try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
                           subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
         mirrorAudit()
         log(outcome == "succeeded" ? 6 : 3, "event=job job=\(id) kind=\(key) result=\(outcome) seconds=\(String(format: "%.1f", seconds))"

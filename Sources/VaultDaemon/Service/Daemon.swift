@@ -68,7 +68,7 @@ public final class Daemon: @unchecked Sendable {
                 state.policies[name, default: PolicyState()].runsFailed += 1
             }
             try? state.save(stateDirectory + "/state.json")
-            try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed, result: "failed",
+            _ = try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed, result: "failed",
                               details: ["error": "interrupted (the daemon stopped during the job)"])
         }
     }
@@ -122,7 +122,7 @@ public final class Daemon: @unchecked Sendable {
         hup.resume()
         schedule()
         openRepository()
-        try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
+        _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
         log(6, "event=ready listen=\(host):\(server.port) policies=\(policies.keys.sorted().joined(separator: ",")) repository=\(config.repository)")
         notifier.ready(status: "\(policies.count) policies, idle")
         let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }
@@ -152,7 +152,7 @@ public final class Daemon: @unchecked Sendable {
         if jobThread != nil { jobDone.wait() }
         server.stop()
         try? lock.withLock { try state.save(stateDirectory + "/state.json") }
-        try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
+        _ = try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
         hup.cancel()
         return 0
     }
@@ -172,11 +172,11 @@ public final class Daemon: @unchecked Sendable {
             schedule()
             openRepository()
             log(6, "event=reload result=succeeded policies=\(newPolicies.keys.sorted().joined(separator: ","))")
-            try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
+            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
         } catch {
             let message = (error as? VaultError)?.description ?? "\(error)"
             log(3, "event=reload result=failed kept=previous-config error=\"\(message.replacingOccurrences(of: "\n", with: " | "))\"")
-            try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed", details: ["error": message])
+            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed", details: ["error": message])
         }
         notifier.ready(status: "\(lock.withLock { policies.count }) policies")
     }

@@ -76,7 +76,7 @@ public final class Archiver {
 
         dedup = DedupSet(index: repository.index)
         collector = IndexCollector(repository: repository, every: options.indexEvery)
-        saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers, progress: progress)
+        saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers)
         // Two readers: one for files new since the parent snapshot, one for changed files it knew.
         // A first backup is bound by compression (all data is new), so one reader keeps up and
         // the other never allocates its buffer; an incremental backup is bound by reading and
@@ -261,7 +261,7 @@ public final class Archiver {
         let id = SHA256.hash(bytes)
         guard dedup.claim(id) else { return id }
         if treeWriter == nil { treeWriter = try repository.newPackWriter(type: .tree) }
-        try bytes.withUnsafeBytes { try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
+        _ = try bytes.withUnsafeBytes { try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
         if treeWriter!.size >= repository.config.packSize {
             let pack = try treeWriter!.finish(codec: treeCodec)
             treeWriter = nil

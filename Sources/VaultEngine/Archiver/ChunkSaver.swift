@@ -35,7 +35,6 @@ final class ChunkSaver: @unchecked Sendable {
     private let repository: Repository
     private let dedup: DedupSet
     private let collector: IndexCollector
-    private let progress: JobProgress?
     private let lock = NSLock()
     private var firstError: Error?
     private var threads: [Thread] = []
@@ -43,8 +42,8 @@ final class ChunkSaver: @unchecked Sendable {
     private(set) var newBytes: UInt64 = 0
     private(set) var newChunks: UInt64 = 0
 
-    init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int, progress: JobProgress?) {
-        self.repository = repository; self.dedup = dedup; self.collector = collector; self.progress = progress
+    init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int) {
+        self.repository = repository; self.dedup = dedup; self.collector = collector
         queue = BlockingQueue(capacity: workers * 4)
         // Chunk bytes in flight (queued or being sealed): 1.5 × the maximum chunk (6 MiB), about six
         // average chunks, enough to keep every worker busy whatever the data size.
@@ -76,7 +75,7 @@ final class ChunkSaver: @unchecked Sendable {
                 if writer == nil { writer = try repository.newPackWriter(type: .data) }
                 // The queue no longer references the buffer, so this is its only owner: sealing in
                 // place does not copy it.
-                try job.buffer.withUnsafeMutableBytes { try writer!.add(id: id, consuming: UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]), codec: codec) }
+                _ = try job.buffer.withUnsafeMutableBytes { try writer!.add(id: id, consuming: UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]), codec: codec) }
                 lock.withLock { newBytes += UInt64(job.length); newChunks += 1 }
                 if writer!.size >= repository.config.packSize {
                     try store(writer!, codec)

@@ -99,7 +99,7 @@ public final class Pruner {
             for e in pack.entries where used.contains(e.id) && !written.contains(e.id) {
                 let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
                 if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
-                try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
+                _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
                 written.insert(e.id)
                 result.blobsRepacked += 1
                 if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }

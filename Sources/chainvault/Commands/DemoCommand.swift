@@ -45,7 +45,7 @@ enum DemoCommand: Command {
         guard mkdtemp(&template) != nil else { throw Posix.error("create a temporary directory in", base) }
         let work = String(cString: template)
         defer { if !c.args.has("--keep") { try? Posix.removeTree(work) } }
-        let data = work + "/node-data", repoPath = work + "/repository", restored = work + "/restored", keyPath = work + "/chainvault.key"
+        let data = work + "/node-data", repoPath = work + "/repository", restored = work + "/restored"
         var steps: [Step] = []
         func step<T>(_ name: String, _ body: () throws -> (T, String)) throws -> T {
             let t0 = Date()

@@ -17,7 +17,6 @@ final class Output {
     }
 
     func line(_ text: String = "") { if !json && !quiet { print(text) } ; fflush(stdout) }
-    func always(_ text: String) { print(text); fflush(stdout) }
 
     func warning(_ text: String) {
         clearProgress()
