@@ -83,3 +83,29 @@ public final class Cancellation: @unchecked Sendable {
         }
     }
 }
+
+/// Threads draining one bounded queue: `start` them (each runs `body`, which pops until the queue
+/// is closed and keeps its own per-thread state, such as a codec or a read buffer), then `finish`
+/// closes the queue and waits for all of them. The backup's chunk savers and file readers and the
+/// restore's writers are all one of these.
+public final class WorkerPool<Job>: @unchecked Sendable {
+    public let queue: BlockingQueue<Job>
+    private let finished = DispatchGroup()
+
+    public init(capacity: Int) { queue = BlockingQueue(capacity: capacity) }
+
+    public func start(_ count: Int, name: String, body: @escaping @Sendable () -> Void) {
+        for i in 0..<count {
+            finished.enter()
+            let t = Thread { [finished] in body(); finished.leave() }
+            t.name = "\(name)-\(i)"
+            t.start()
+        }
+    }
+
+    /// No more jobs; returns when every thread has drained the queue and returned.
+    public func finish() {
+        queue.close()
+        finished.wait()
+    }
+}

@@ -30,32 +30,24 @@ struct ChunkJob {
 /// Worker threads that hash, deduplicate, compress, encrypt and spool chunks. Each worker owns a
 /// codec and a pack writer, so the hot path takes no lock but the dedup check.
 final class ChunkSaver: @unchecked Sendable {
-    let queue: BlockingQueue<ChunkJob>
+    private let pool: WorkerPool<ChunkJob>
+    var queue: BlockingQueue<ChunkJob> { pool.queue }
     let budget: ByteBudget
     private let repository: Repository
     private let dedup: DedupSet
     private let collector: IndexCollector
     private let lock = NSLock()
     private var firstError: Error?
-    private var threads: [Thread] = []
-    private let finished = DispatchGroup()
     private(set) var newBytes: UInt64 = 0
     private(set) var newChunks: UInt64 = 0
 
     init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int) {
         self.repository = repository; self.dedup = dedup; self.collector = collector
-        queue = BlockingQueue(capacity: workers * 4)
+        pool = WorkerPool(capacity: workers * 4)
         // Chunk bytes in flight (queued or being sealed): 1.5 × the maximum chunk (6 MiB), about six
         // average chunks, enough to keep every worker busy whatever the data size.
         budget = ByteBudget(limit: 3 * repository.config.chunker.maxSize / 2)
-        for i in 0..<workers {
-            finished.enter()
-            let t = Thread { [self] in work(); finished.leave() }
-            t.name = "chunk-saver-\(i)"
-            t.stackSize = 1 << 20
-            threads.append(t)
-        }
-        threads.forEach { $0.start() }
+        pool.start(workers, name: "chunk-saver") { [self] in work() }
     }
 
     var error: Error? { lock.withLock { firstError } }
@@ -103,8 +95,7 @@ final class ChunkSaver: @unchecked Sendable {
 
     /// Closes the queue and waits for every worker to flush its pack.
     func finish() throws {
-        queue.close()
-        finished.wait()
+        pool.finish()
         if let e = error { throw e }
     }
 }

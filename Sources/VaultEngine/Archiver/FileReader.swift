@@ -15,13 +15,13 @@ struct ReadJob {
 /// of parallelism) and hand chunks to the `ChunkSaver`. Each owns its read buffer. Takes
 /// ownership of each job's descriptor.
 final class FileReader: @unchecked Sendable {
-    let queue: BlockingQueue<ReadJob>
+    private let pool: WorkerPool<ReadJob>
+    var queue: BlockingQueue<ReadJob> { pool.queue }
     private let saver: ChunkSaver
     private let chunker: FastCDC
     private let maxSize: Int
     private let progress: JobProgress?
     private let cancellation: Cancellation
-    private let finished = DispatchGroup()
     private let lock = NSLock()
     private(set) var bytesRead: UInt64 = 0
     private(set) var warnings: [String] = []
@@ -30,21 +30,15 @@ final class FileReader: @unchecked Sendable {
         self.saver = saver; self.progress = progress; self.cancellation = cancellation
         chunker = FastCDC(parameters)
         maxSize = parameters.maxSize
-        queue = BlockingQueue(capacity: threads * 2)
-        for i in 0..<threads {
-            finished.enter()
-            let t = Thread { [self] in
-                // The chunker needs a maximum chunk of lookahead; 256 KiB more keeps reads large.
-                // Allocated on the first file, so a reader that gets no work costs no memory.
-                var buffer: [UInt8] = []
-                while let job = queue.pop() {
-                    if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: maxSize + (256 << 10)) }
-                    read(job, &buffer)
-                }
-                finished.leave()
+        pool = WorkerPool(capacity: threads * 2)
+        pool.start(threads, name: "file-reader") { [self] in
+            // The chunker needs a maximum chunk of lookahead; 256 KiB more keeps reads large.
+            // Allocated on the first file, so a reader that gets no work costs no memory.
+            var buffer: [UInt8] = []
+            while let job = queue.pop() {
+                if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: maxSize + (256 << 10)) }
+                read(job, &buffer)
             }
-            t.name = "file-reader-\(i)"
-            t.start()
         }
     }
 
@@ -106,7 +100,6 @@ final class FileReader: @unchecked Sendable {
 
     /// No more files; waits until every queued file has been read and handed to the saver.
     func finish() {
-        queue.close()
-        finished.wait()
+        pool.finish()
     }
 }

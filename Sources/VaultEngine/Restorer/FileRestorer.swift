@@ -49,25 +49,20 @@ struct WriteJob {
 /// Worker threads that fetch chunks (or reuse them from the live file), check each against its
 /// SHA-256, and write them at their offsets.
 final class FileRestorer: @unchecked Sendable {
-    let queue: BlockingQueue<WriteJob>
+    private let pool: WorkerPool<WriteJob>
+    var queue: BlockingQueue<WriteJob> { pool.queue }
     private let repository: Repository
     private let progress: JobProgress?
     private let applyOwner: Bool
     private let lock = NSLock()
     private var firstError: Error?
-    private let finished = DispatchGroup()
     private(set) var bytesFetched: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
 
     init(repository: Repository, workers: Int, applyOwner: Bool, progress: JobProgress?) {
         self.repository = repository; self.applyOwner = applyOwner; self.progress = progress
-        queue = BlockingQueue(capacity: workers * 4)
-        for i in 0..<workers {
-            finished.enter()
-            let t = Thread { [self] in work(); finished.leave() }
-            t.name = "file-restorer-\(i)"
-            t.start()
-        }
+        pool = WorkerPool(capacity: workers * 4)
+        pool.start(workers, name: "file-restorer") { [self] in work() }
     }
 
     var error: Error? { lock.withLock { firstError } }
@@ -111,8 +106,7 @@ final class FileRestorer: @unchecked Sendable {
     }
 
     func finish() throws {
-        queue.close()
-        finished.wait()
+        pool.finish()
         if let e = error { throw e }
     }
 }
