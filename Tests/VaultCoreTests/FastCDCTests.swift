@@ -89,3 +89,37 @@ private let small = ChunkerParameters(minSize: 2048, averageSize: 8192, maxSize:
     #expect(many.count == 455)
     #expect(manyDigest == "6982ef0af65ba59afc30dc0fc5d541ca4cc5a586942584bd20fb3b8063888aa1")
 }
+
+/// The gear hash as the paper writes it, one byte per step: the optimised `cut` must agree with it
+/// at every boundary position (all offsets mod 4, both masks, the tail, the maximum).
+private func referenceCut(_ data: ArraySlice<UInt8>, _ p: ChunkerParameters) -> Int {
+    let n = min(data.count, p.maxSize)
+    if data.count <= p.minSize { return data.count }
+    let bits = p.averageSize.trailingZeroBitCount
+    let hard = ~UInt64(0) << UInt64(64 - (bits + 2)), easy = ~UInt64(0) << UInt64(64 - (bits - 2))
+    var h: UInt64 = 0
+    var i = p.minSize
+    while i < n {
+        h = (h &<< 1) &+ FastCDC.gearTable[Int(data[data.startIndex + i])]
+        if h & (i < p.averageSize ? hard : easy) == 0 { return i + 1 }
+        i += 1
+    }
+    return n
+}
+
+@Test func optimisedCutEqualsTheOneByteReference() {
+    let tiny = ChunkerParameters(minSize: 64, averageSize: 256, maxSize: 1027)
+    var rng = SplitMix64(seed: 9)
+    let data = rng.bytes(1 << 20) + [UInt8](repeating: 7, count: 5000) + rng.bytes(333)
+    let chunker = FastCDC(tiny)
+    var offset = 0, cuts: [Int: Int] = [:]
+    while offset < data.count {
+        let expected = referenceCut(data[offset...], tiny)
+        let got = data.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+        #expect(got == expected, "at offset \(offset)")
+        if got != expected { return }
+        cuts[got % 4, default: 0] += 1
+        offset += got
+    }
+    #expect(cuts.count == 4, "boundaries at every position of the unrolled loop: \(cuts)")
+}
