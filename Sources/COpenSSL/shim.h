@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/hmac.h>
 
 // HKDF goes through EVP_KDF, which takes an OSSL_PARAM array; the OSSL_PARAM_construct_* helpers
 // return structs by value with unions inside, awkward from Swift, so the whole call lives here.

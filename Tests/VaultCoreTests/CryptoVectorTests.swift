@@ -82,3 +82,10 @@ func scryptMatchesRFC7914(_ c: ScryptCase) throws {
     #expect("\(secret)" == "SecretBytes(3 bytes)")
     #expect(secret.copyBytes() == [0x41, 0x42, 0x43])
 }
+
+struct HMACCase: Decodable { let key: String, data: String, mac: String }
+
+@Test(arguments: VectorFile<HMACCase>.load("hmac"))
+func hmacSHA256MatchesRFC4231(_ c: HMACCase) {
+    #expect(Hex.encode(HMAC.sha256(key: hex(c.key), hex(c.data))) == c.mac)
+}
