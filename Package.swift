@@ -24,11 +24,13 @@ let package = Package(
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift5),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
-        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage"], swiftSettings: swift5),
+        // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
+        .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py"], swiftSettings: swift5),
+        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
         .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
         .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
-        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
+        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )

@@ -78,10 +78,15 @@ public protocol Backend: AnyObject, Sendable {
     /// Creates the object from a complete, fsynced local file, consuming the file (it is moved or
     /// deleted). Same guarantees as `write`.
     func writeFile(_ handle: ObjectHandle, path: String) throws
+
+    /// How many transfers to keep in flight: 1 for a local disk (writes are a rename, done where
+    /// the pack is finished), more for a network store where each request waits on round trips.
+    var preferredConcurrency: Int { get }
 }
 
 extension Backend {
     public var stagingDirectory: String { NSTemporaryDirectory() }
+    public var preferredConcurrency: Int { 1 }
 
     public func writeFile(_ handle: ObjectHandle, path: String) throws {
         defer { _ = try? Posix.unlink(path) }

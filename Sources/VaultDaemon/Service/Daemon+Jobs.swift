@@ -74,7 +74,7 @@ extension Daemon {
 
     func openForJob() throws -> Repository {
         let (path, credential) = lock.withLock { (config.repository, self.credential) }
-        let repo = try Repository.open(LocalBackend(path: path), credential: credential)
+        let repo = try Repository.open(try openBackend(path), credential: credential)
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
         return repo
     }

@@ -201,7 +201,7 @@ public final class Daemon: @unchecked Sendable {
     func openRepository() {
         let (path, credential) = lock.withLock { (config.repository, self.credential) }
         do {
-            let repo = try Repository.open(LocalBackend(path: path), credential: credential)
+            let repo = try Repository.open(try openBackend(path), credential: credential)
             try repo.loadIndex()
             let snapshots = try repo.listSnapshots()
             lock.withLock {

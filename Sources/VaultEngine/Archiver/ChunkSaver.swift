@@ -35,14 +35,15 @@ final class ChunkSaver: @unchecked Sendable {
     let budget: ByteBudget
     private let repository: Repository
     private let dedup: DedupSet
-    private let collector: IndexCollector
+    private let uploader: PackUploader
     private let lock = NSLock()
     private var firstError: Error?
     private(set) var newBytes: UInt64 = 0
     private(set) var newChunks: UInt64 = 0
 
     init(repository: Repository, dedup: DedupSet, collector: IndexCollector, workers: Int) {
-        self.repository = repository; self.dedup = dedup; self.collector = collector
+        self.repository = repository; self.dedup = dedup
+        uploader = PackUploader(repository: repository, collector: collector)
         pool = WorkerPool(capacity: workers * 4)
         // Chunk bytes in flight (queued or being sealed): 1.5 × the maximum chunk (6 MiB), about six
         // average chunks, enough to keep every worker busy whatever the data size.
@@ -50,7 +51,7 @@ final class ChunkSaver: @unchecked Sendable {
         pool.start(workers, name: "chunk-saver") { [self] in work() }
     }
 
-    var error: Error? { lock.withLock { firstError } }
+    var error: Error? { lock.withLock { firstError } ?? uploader.error }
 
     private func fail(_ e: Error) { lock.withLock { if firstError == nil { firstError = e } } }
 
@@ -88,14 +89,14 @@ final class ChunkSaver: @unchecked Sendable {
     }
 
     private func store(_ writer: PackWriter, _ codec: BlobCodec) throws {
-        let pack = try writer.finish(codec: codec)
-        try repository.storePack(pack)
-        try collector.add(pack)
+        try uploader.submit(try writer.finish(codec: codec))
     }
 
-    /// Closes the queue and waits for every worker to flush its pack.
+    /// Closes the queue, waits for every worker to flush its pack and for every pack to be stored.
     func finish() throws {
         pool.finish()
-        if let e = error { throw e }
+        let uploaded = Result { try uploader.finish() }
+        if let e = lock.withLock({ firstError }) { throw e }
+        try uploaded.get()
     }
 }

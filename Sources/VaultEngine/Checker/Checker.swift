@@ -165,7 +165,7 @@ public final class Checker {
             break
         }
         progress?.setTotal(names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
-        let results: [([Problem], Set<BlobID>, UInt64)] = try Parallel.map(names, workers: options.workers) { name in
+        let results: [([Problem], Set<BlobID>, UInt64)] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
             checkPack(name, indexed: indexed[name])
         }
         for (problems, bad, bytes) in results {

@@ -101,7 +101,10 @@ public final class Restorer {
         let (removed, recovered) = try handleLeftoverStaging(for: destination)
         let stamp = Self.stamp(started)
         let staging = destination + ".chainvault-staging-" + stamp + "-" + Hex.encode(SecureRandom.bytes(3))
-        writer = FileRestorer(repository: repository, workers: options.workers, applyOwner: applyOwner, progress: progress)
+        // A network store answers each blob read after a round trip: keep as many reads in flight as
+        // it takes transfers.
+        writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
+                              applyOwner: applyOwner, progress: progress)
         let previousRoot = options.delta && existing != nil ? destination : nil
 
         do {

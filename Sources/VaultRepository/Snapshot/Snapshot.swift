@@ -34,6 +34,9 @@ public struct Snapshot: Codable, Sendable {
     public var chain: [String: String]
     /// The source directory's own metadata (a chain data dir's 0700 mode matters).
     public var root: RootMetadata?
+    /// For a snapshot made by `copy`: the id of the snapshot it copies in the source repository
+    /// (or that snapshot's own `original`), so a copy is never made twice.
+    public var original: String?
 
     public struct RootMetadata: Codable, Sendable {
         public var mode: UInt32

@@ -21,11 +21,7 @@ struct Context {
     }
 
     func backend() throws -> Backend {
-        let location = try repositoryPath()
-        if location.hasPrefix("s3:") {
-            throw VaultError(.usage, "S3 repositories are not supported by this build yet", hint: "use a local path")
-        }
-        return LocalBackend(path: location)
+        try openBackend(try repositoryPath(), environment: environment)
     }
 
     /// --key-file, --password-file, CHAINVAULT_KEY_FILE, CHAINVAULT_PASSWORD_FILE, then the systemd

@@ -1,0 +1,177 @@
+import Foundation
+import VaultCore
+import VaultRepository
+
+public struct CopyOptions: Sendable {
+    /// Snapshot references in the source (ids, prefixes, `latest`); empty: all of them.
+    public var snapshots: [String] = []
+    public init() {}
+}
+
+public struct CopyResult: Sendable {
+    /// (source id, destination id) of each snapshot copied now.
+    public var copied: [(source: String, destination: String)] = []
+    /// Source ids already present in the destination.
+    public var alreadyPresent: [String] = []
+    public var blobsCopied: UInt64 = 0
+    public var bytesCopied: UInt64 = 0
+    public var bytesStored: UInt64 = 0
+    public var recoveredPacks = 0
+    public var durationSeconds = 0.0
+}
+
+/// Copies snapshots between repositories, moving only the blobs the destination lacks. Blob ids
+/// are SHA-256 of plaintext, the same in every repository, so "lacks" is an index lookup; each
+/// blob is read from the source (authenticated, decompressed, hash-checked), then compressed,
+/// encrypted and packed for the destination's key by the same pipeline as a backup. Resumable: a
+/// killed copy leaves indexed packs that the next run does not send again. The snapshot itself is
+/// written last, after all its data is durable and indexed, and records the source id as
+/// `original` so it is never copied twice.
+public final class Copier {
+    let source: Repository
+    let destination: Repository
+    let progress: JobProgress?
+    let cancellation: Cancellation
+
+    public init(source: Repository, destination: Repository, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
+        self.source = source; self.destination = destination; self.progress = progress; self.cancellation = cancellation
+    }
+
+    public func run(_ options: CopyOptions) throws -> CopyResult {
+        let started = Date()
+        var result = CopyResult()
+        try source.loadIndex()
+        try destination.loadIndex()
+        result.recoveredPacks = try destination.recoverUnindexedPacks().packs
+
+        let wanted: [SnapshotRecord] = options.snapshots.isEmpty
+            ? try source.listSnapshots().sorted { $0.snapshot.time < $1.snapshot.time }
+            : try options.snapshots.map { try source.resolveSnapshot($0) }
+        let present = Set(try destination.listSnapshots().flatMap { [$0.id, $0.snapshot.original].compactMap { $0 } })
+
+        for record in wanted {
+            if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
+            let originalID = record.snapshot.original ?? record.id
+            if present.contains(originalID) || present.contains(record.id) {
+                result.alreadyPresent.append(record.id)
+                continue
+            }
+            let copied = try copy(record, &result)
+            result.copied.append((record.id, copied))
+        }
+        result.durationSeconds = Date().timeIntervalSince(started)
+        return result
+    }
+
+    private func copy(_ record: SnapshotRecord, _ result: inout CopyResult) throws -> String {
+        guard let rootID = record.snapshot.treeID else {
+            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid root tree id")
+        }
+        let dedup = DedupSet(index: destination.index)
+        let collector = IndexCollector(repository: destination, every: 8)
+        let saver = ChunkSaver(repository: destination, dedup: dedup, collector: collector, workers: Parallel.cores)
+        let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
+                                  threads: max(2, source.backend.preferredConcurrency), cancellation: cancellation)
+        let treeCodec = destination.makeCodec()
+        var treeWriter: PackWriter?
+        var failure: Error?
+        do {
+            // Every tree is walked (cheap next to data), so a tree already in the destination never
+            // hides a missing descendant left by an interrupted run.
+            var pending = [rootID]
+            var seen = Set<BlobID>()
+            let codec = source.makeCodec()
+            while let id = pending.popLast() {
+                if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
+                if let e = saver.error ?? fetcher.error { throw e }
+                guard seen.insert(id).inserted else { continue }
+                let plain = try source.readBlob(id, codec: codec)
+                let tree = try Tree.decode(plain, what: "tree \(id.hex.prefix(8)) of snapshot \(record.shortID)")
+                for node in tree.nodes {
+                    if let sub = node.subtree { pending.append(sub) }
+                    for chunk in node.chunks { fetcher.fetch(chunk) }
+                }
+                if dedup.claim(id) {
+                    if treeWriter == nil { treeWriter = try destination.newPackWriter(type: .tree) }
+                    try plain.withUnsafeBytes { _ = try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
+                }
+            }
+        } catch {
+            failure = error
+        }
+        // Drain in order: fetchers feed the saver, the saver feeds the uploader; data packs are
+        // durable and indexed before the tree pack and long before the snapshot.
+        fetcher.finish()
+        if let e = fetcher.error { failure = failure ?? e }
+        do { try saver.finish() } catch { failure = failure ?? error }
+        do {
+            if let w = treeWriter {
+                if failure == nil, !w.isEmpty {
+                    let pack = try w.finish(codec: treeCodec)
+                    try destination.storePack(pack)
+                    try collector.add(pack)
+                } else {
+                    w.abandon()
+                }
+            }
+            try collector.flush()
+        } catch { failure = failure ?? error }
+        result.blobsCopied += saver.newChunks
+        result.bytesCopied += saver.newBytes
+        result.bytesStored += collector.storedBytes
+        if let failure { throw failure }
+
+        var snapshot = record.snapshot
+        snapshot.original = record.snapshot.original ?? record.id
+        snapshot.parent = nil // parent ids name source snapshots
+        return try destination.saveSnapshot(snapshot)
+    }
+}
+
+/// Threads that read blobs from the source repository (each checked against its id) and hand
+/// them to the destination's `ChunkSaver`. Blobs the destination already has are skipped
+/// without a read.
+final class BlobFetcher: @unchecked Sendable {
+    private let source: Repository
+    private let destination: MasterIndex
+    private let saver: ChunkSaver
+    private let pool: WorkerPool<BlobID>
+    private let cancellation: Cancellation
+    private let lock = NSLock()
+    private var queued = Set<BlobID>()
+    private var firstError: Error?
+    private let chunks = FileChunks()
+    private let group = DispatchGroup()
+
+    init(source: Repository, destination: MasterIndex, saver: ChunkSaver, threads: Int, cancellation: Cancellation) {
+        self.source = source; self.destination = destination; self.saver = saver; self.cancellation = cancellation
+        pool = WorkerPool(capacity: threads * 4)
+        pool.start(threads, name: "blob-fetch") { [self] in
+            let codec = source.makeCodec()
+            while let id = pool.queue.pop() { fetch(id, codec) }
+        }
+    }
+
+    var error: Error? { lock.withLock { firstError } }
+
+    /// Queues `id` unless the destination has it or it is already queued.
+    func fetch(_ id: BlobID) {
+        if destination.contains(id) { return }
+        guard lock.withLock({ queued.insert(id).inserted }) else { return }
+        pool.queue.push(id)
+    }
+
+    private func fetch(_ id: BlobID, _ codec: BlobCodec) {
+        if error != nil || saver.error != nil || cancellation.isCancelled { return }
+        do {
+            let plain = try source.readBlob(id, codec: codec)
+            saver.budget.acquire(plain.count)
+            group.enter()
+            saver.queue.push(ChunkJob(buffer: plain, length: plain.count, file: chunks, slot: chunks.reserve(), group: group))
+        } catch {
+            lock.withLock { if firstError == nil { firstError = error } }
+        }
+    }
+
+    func finish() { pool.finish() }
+}

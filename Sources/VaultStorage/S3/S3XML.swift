@@ -1,0 +1,59 @@
+/// Just enough XML for S3's answers (ListObjectsV2 and error documents): the text of named
+/// elements, with the five predefined entities and numeric references decoded. S3 never nests
+/// an element inside another of the same name, so a scan by tag is exact.
+enum S3XML {
+    /// The text of every `<name>...</name>`, in order.
+    static func values(_ name: String, in xml: String) -> [String] {
+        var out: [String] = []
+        let open = "<\(name)>", close = "</\(name)>"
+        var rest = xml[...]
+        while let start = rest.range(of: open) {
+            guard let end = rest[start.upperBound...].range(of: close) else { break }
+            out.append(unescape(String(rest[start.upperBound..<end.lowerBound])))
+            rest = rest[end.upperBound...]
+        }
+        return out
+    }
+
+    static func value(_ name: String, in xml: String) -> String? { values(name, in: xml).first }
+
+    /// The contents of every `<name>...</name>` block, for repeated records (`<Contents>`).
+    static func blocks(_ name: String, in xml: String) -> [String] {
+        var out: [String] = []
+        let open = "<\(name)>", close = "</\(name)>"
+        var rest = xml[...]
+        while let start = rest.range(of: open) {
+            guard let end = rest[start.upperBound...].range(of: close) else { break }
+            out.append(String(rest[start.upperBound..<end.lowerBound]))
+            rest = rest[end.upperBound...]
+        }
+        return out
+    }
+
+    static func unescape(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var out = ""
+        var rest = text[...]
+        while let amp = rest.firstIndex(of: "&") {
+            out += rest[..<amp]
+            guard let semi = rest[amp...].firstIndex(of: ";"), rest.distance(from: amp, to: semi) <= 10 else {
+                out += "&"; rest = rest[rest.index(after: amp)...]; continue
+            }
+            let entity = rest[rest.index(after: amp)..<semi]
+            switch entity {
+            case "amp": out += "&"
+            case "lt": out += "<"
+            case "gt": out += ">"
+            case "quot": out += "\""
+            case "apos": out += "'"
+            default:
+                var scalar: Unicode.Scalar?
+                if entity.hasPrefix("#x") { scalar = UInt32(entity.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init) }
+                else if entity.hasPrefix("#") { scalar = UInt32(entity.dropFirst(), radix: 10).flatMap(Unicode.Scalar.init) }
+                if let scalar { out.unicodeScalars.append(scalar) } else { out += "&" + entity + ";" }
+            }
+            rest = rest[rest.index(after: semi)...]
+        }
+        return out + rest
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// A moto_server on 127.0.0.1 with signature checks on, one per test process, started on first
+/// use by `moto_launcher.py` (which also stops it when this process ends, however it ends).
+/// Tests isolate themselves by key prefix inside one bucket.
+public struct MotoS3: Sendable {
+    public let endpoint: String
+    public let port: Int
+    public let accessKey: String
+    public let secretKey: String
+    public let bucket: String
+
+    public static func shared() throws -> MotoS3 { try started.get() }
+
+    private static let started: Result<MotoS3, Error> = Result { try launch() }
+    nonisolated(unsafe) private static var launcher: Process?
+
+    static let supportDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
+    private static func launch() throws -> MotoS3 {
+        let port = try freePort()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", supportDirectory + "/moto_launcher.py", String(getpid()), String(port), "chainvault-test"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        launcher = p
+        let line = readLine(out.fileHandleForReading)
+        struct Info: Decodable { let endpoint: String; let access_key: String; let secret_key: String; let bucket: String }
+        guard let info = try? JSONDecoder().decode(Info.self, from: Data(line.utf8)) else {
+            throw SupportError("moto_server did not start (is it installed? bash .ci/setup installs moto[server] and boto3); launcher said: \(line)")
+        }
+        return MotoS3(endpoint: info.endpoint, port: port, accessKey: info.access_key, secretKey: info.secret_key, bucket: info.bucket)
+    }
+
+    /// A fresh repository location under a unique prefix.
+    public func newRepository(_ label: String = "repo", endpoint: String? = nil) -> String {
+        "s3:\(endpoint ?? self.endpoint)/\(bucket)/\(label)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// The environment chainvault needs to reach this server (no other AWS settings leak in).
+    public var environment: [String: String] {
+        ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
+         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"]
+    }
+}
+
+/// `fault_proxy.py` in front of an upstream port: injects 5xx, cut bodies and delays at `rate`.
+public final class FaultProxy: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+    private let input: Pipe
+
+    public init(upstreamPort: Int, seed: Int, rate: Double) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", MotoS3.supportDirectory + "/fault_proxy.py", String(getpid()), String(upstreamPort), String(seed), String(rate)]
+        let out = Pipe()
+        input = Pipe()
+        process.standardOutput = out
+        process.standardInput = input
+        try process.run()
+        let line = readLine(out.fileHandleForReading)
+        guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw SupportError("the fault proxy did not start: \(line)")
+        }
+        self.port = port
+    }
+
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// Every request fails (connection closed) while down.
+    public func setDown(_ down: Bool) {
+        input.fileHandleForWriting.write(Data((down ? "down\n" : "up\n").utf8))
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+
+    /// SIGKILL: the test runner's children inherit an ignored SIGTERM.
+    public func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+public struct SupportError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+private func readLine(_ handle: FileHandle) -> String {
+    var bytes: [UInt8] = []
+    while true {
+        let chunk = handle.readData(ofLength: 1)
+        if chunk.isEmpty || chunk[chunk.startIndex] == UInt8(ascii: "\n") { break }
+        bytes.append(chunk[chunk.startIndex])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+private func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw SupportError("no free port") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
