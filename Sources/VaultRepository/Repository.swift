@@ -30,7 +30,10 @@ public final class Repository: @unchecked Sendable {
 
     public static func open(_ backend: Backend, credential: Credential) throws -> Repository {
         let configPresent: Bool
-        do { configPresent = try backend.stat(.config) != nil } catch let e as VaultError where e.code != .storageFull {
+        // A storage that cannot be reached or refuses us says so itself (its hint is the useful one);
+        // anything else at this point means the path is not a repository.
+        do { configPresent = try backend.stat(.config) != nil }
+        catch let e as VaultError where ![.storageFull, .storageFailure, .notARepository, .insecureFile, .usage].contains(e.code) {
             throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e.message,
                              hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }

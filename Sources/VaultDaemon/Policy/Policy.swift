@@ -66,10 +66,14 @@ public struct Policy: Codable, Sendable, Equatable {
     public var protect: [String]?
     public var restoreDrill: RestoreDrill?
     public var tags: [String]?
+    /// A second repository (off-site: `s3:...`, or another path) that every new snapshot of this
+    /// policy is copied to after the backup, with the same retention. It must be initialised with
+    /// the daemon's key (`chainvault init --repo REPO --key-file <the same key>`).
+    public var copyTo: String?
 
     /// The field names each object accepts: anything else is a typo and an error.
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags"],
+        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo"],
         "consistency": ["mode", "pre", "post", "timeoutSeconds"],
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],

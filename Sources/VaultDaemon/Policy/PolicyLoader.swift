@@ -164,6 +164,9 @@ public enum PolicyValidator {
                 problem("protect[\(i)]", "'\(path)' must be a path relative to the source, without '..'")
             }
         }
+        if let target = p.copyTo, !(target.hasPrefix("/") || target.hasPrefix("s3:")) {
+            problem("copyTo", "'\(target)' must be an absolute path or an s3: location")
+        }
         for (i, glob) in (p.exclude ?? []).enumerated() where glob.isEmpty { problem("exclude[\(i)]", "empty pattern") }
         for (i, glob) in (p.include ?? []).enumerated() where glob.isEmpty { problem("include[\(i)]", "empty pattern") }
         return problems

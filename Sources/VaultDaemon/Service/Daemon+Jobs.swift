@@ -72,6 +72,35 @@ extension Daemon {
         }
     }
 
+    /// Copies every snapshot of `policy` the secondary lacks (so a copy missed by an outage is
+    /// made up by the next run), then applies the policy's retention there too.
+    func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
+        let credential = lock.withLock { self.credential }
+        let secondary = try Repository.open(try openBackend(target), credential: credential)
+        let sourceLock = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon copy \(policy.name)")
+        defer { sourceLock.release() }
+        var options = CopyOptions()
+        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+        let copied: CopyResult
+        do {
+            let shared = try RepositoryLock.acquire(secondary.backend, exclusive: false, command: "daemon copy \(policy.name)")
+            defer { shared.release() }
+            copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
+        }
+        var removed = 0
+        do {
+            let exclusive = try RepositoryLock.acquire(secondary.backend, exclusive: true, command: "daemon forget \(policy.name)")
+            defer { exclusive.release() }
+            let mine = try secondary.listSnapshots().filter { $0.snapshot.policy == policy.name }
+            for s in policy.retentionPolicy.apply(mine).remove {
+                try secondary.backend.delete(ObjectHandle(.snapshot, s.id))
+                removed += 1
+            }
+        }
+        log(6, "event=copy policy=\(policy.name) target=\"\(secondary.backend.location)\" copied=\(copied.copied.count) bytes=\(copied.bytesCopied) forgotten=\(removed)")
+        return ["copiedTo": secondary.backend.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
+    }
+
     func openForJob() throws -> Repository {
         let (path, credential) = lock.withLock { (config.repository, self.credential) }
         let repo = try Repository.open(try openBackend(path), credential: credential)
@@ -123,6 +152,16 @@ extension Daemon {
                           "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)"]
             if let d = result.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
             if !stats.skipped.isEmpty { detail["skipped"] = "\(stats.skipped.count)" }
+            if let target = policy.copyTo {
+                do {
+                    for (k, v) in try copyOffSite(policy, target: target, from: repo, cancellation: cancellation) { detail[k] = v }
+                } catch {
+                    // The local snapshot stands; the job fails so monitoring sees the missing copy.
+                    let e = VaultError.wrap(error, .storageFailure, "copy failed")
+                    throw VaultError(e.code, "snapshot \(result.backup.snapshotID.prefix(8)) is saved locally, but copying it to \(target) failed: \(e.message)",
+                                     cause: e.cause, hint: e.hint ?? "the next backup retries the copy")
+                }
+            }
             return detail
         case "verify":
             let policy = try policyNamed(parts[1])

@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+import Testing
+import S3TestSupport
+
+/// The built binary against a real S3 server (moto_server with signature checks on 127.0.0.1),
+/// directly and through a proxy that injects failures.
+struct S3Tests {
+    func workspace(endpoint: String? = nil) throws -> (Workspace, MotoS3, String) {
+        let moto = try MotoS3.shared()
+        let w = try Workspace()
+        for (k, v) in moto.environment { w.environment[k] = v }
+        let repo = moto.newRepository("e2e", endpoint: endpoint)
+        w.environment["CHAINVAULT_REPOSITORY"] = repo
+        return (w, moto, repo)
+    }
+
+    @Test func everyCommandWorksOnS3() throws {
+        let (w, _, _) = try workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        let first = try w.ok(["backup", src, "--json"]).json
+        #expect(first["snapshot"] as? String != nil)
+        try w.write("src/blocks/blk00001.dat", Array(repeating: 9, count: 500_000))
+        let second = try w.ok(["backup", src, "--json"]).json
+        let stats = second["stats"] as? [String: Any] ?? [:]
+        #expect((stats["bytesNew"] as? Int ?? .max) < 600_000, "only the new file is stored again: \(stats)")
+        let verify = try w.ok(["verify", "--read-data"])
+        #expect(verify.stdout.contains("no problems found"))
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(src, w.path("out")).isEmpty)
+        let forget = try w.ok(["forget", "--keep-last", "1", "--prune"])
+        #expect(forget.stdout.contains("remove"))
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["restore", "latest", "--target", w.path("out2")])
+        #expect(try treeDifferences(src, w.path("out2")).isEmpty)
+    }
+
+    @Test func copyGoesLocalToS3AndBackOnlySendingWhatIsMissing() throws {
+        let (w, _, s3) = try workspace()
+        let src = try w.makeSourceTree()
+        let local = w.path("local-repo"), back = w.path("back-repo")
+        try w.ok(["init", "--repo", local])
+        try w.ok(["backup", src, "--repo", local])
+        try w.ok(["init", "--repo", s3])
+        let first = try w.ok(["copy", "--from", local, "--to", s3, "--json"]).json
+        #expect((first["copied"] as? [Any])?.count == 1)
+        #expect((first["bytesCopied"] as? Int ?? 0) > 3_000_000)
+        let again = try w.ok(["copy", "--from", local, "--to", s3, "--json"]).json
+        #expect((again["copied"] as? [Any])?.isEmpty == true && (again["alreadyPresent"] as? [Any])?.count == 1, "a snapshot is copied once")
+
+        // A second snapshot sharing most data: only the difference travels.
+        try w.write("src/blocks/blk00002.dat", Array(repeating: 3, count: 200_000))
+        try w.ok(["backup", src, "--repo", local])
+        let delta = try w.ok(["copy", "--from", local, "--to", s3, "--json"]).json
+        #expect((delta["copied"] as? [Any])?.count == 1)
+        #expect((delta["bytesCopied"] as? Int ?? .max) < 1_000_000, "only new chunks are sent: \(delta)")
+        try w.ok(["verify", "--read-data", "--repo", s3])
+
+        // Back from S3 into a repository with a different key.
+        let otherKey = w.path("other.key")
+        FileManager.default.createFile(atPath: otherKey, contents: Data((0..<32).map { UInt8($0 * 7 & 255) }), attributes: [.posixPermissions: 0o600])
+        try w.ok(["init", "--repo", back, "--key-file", otherKey])
+        try w.ok(["copy", "--from", s3, "--from-key-file", w.key, "--to", back, "--key-file", otherKey])
+        try w.ok(["verify", "--read-data", "--repo", back, "--key-file", otherKey])
+        try w.ok(["restore", "latest", "--target", w.path("out"), "--repo", back, "--key-file", otherKey])
+        #expect(try treeDifferences(src, w.path("out")).isEmpty)
+    }
+
+    @Test func aWrongSecretIsReportedClearly() throws {
+        let (w, _, _) = try workspace()
+        w.environment["AWS_SECRET_ACCESS_KEY"] = "definitely-wrong"
+        let r = try w.run(["init"])
+        #expect(r.code == 16)
+        #expect(r.stderr.contains("secret key is wrong") && r.stderr.contains("SignatureDoesNotMatch"), "\(r.stderr)")
+        #expect(!r.stderr.contains("definitely-wrong"), "the secret never appears in output")
+    }
+
+    @Test func backupAndRestoreCompleteThroughFaultsAndVerify() throws {
+        let moto = try MotoS3.shared()
+        let proxy = try FaultProxy(upstreamPort: moto.port, seed: 11, rate: 0.2)
+        defer { proxy.stop() }
+        let (w, _, _) = try workspace(endpoint: proxy.endpoint)
+        w.environment["CHAINVAULT_S3_RETRIES"] = "12"
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("node")])
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty, "restored byte for byte through the faults")
+    }
+
+    @Test func whenTheServerIsGoneTheBackupFailsClearlyAndTheNextRunResumes() throws {
+        let moto = try MotoS3.shared()
+        let proxy = try FaultProxy(upstreamPort: moto.port, seed: 3, rate: 0)
+        defer { proxy.stop() }
+        let (w, _, _) = try workspace(endpoint: proxy.endpoint)
+        w.environment["CHAINVAULT_S3_RETRIES"] = "3"
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
+        try w.ok(["init"])
+        proxy.setDown(true)
+        let failed = try w.run(["backup", w.path("node")])
+        #expect(failed.code == 16, "storage failure exit code: \(failed.stderr)")
+        #expect(failed.stderr.contains("after 3 attempts") && failed.stderr.contains("HINT"), "\(failed.stderr)")
+        proxy.setDown(false)
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["unlock"])
+        try w.ok(["backup", w.path("node")])
+        try w.ok(["verify", "--read-data"])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty)
+    }
+}
+
+extension S3Tests {
+    /// A policy with `copyTo`: each scheduled backup lands locally and is then copied off-site.
+    @Test func theDaemonCopiesEachBackupOffSite() throws {
+        let (w, _, s3) = try workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "8M"])
+        try w.ok(["init", "--repo", w.repo])
+        try w.ok(["init", "--repo", s3])
+        let port = UInt16(20000 + Int((getpid() + 7) % 20000))
+        try w.write("policies/node.json", Array("""
+        {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
+         "schedule":{"every":"2s"},"retention":{"keepLast":2},"rpo":"1m","copyTo":"\(s3)"}
+        """.utf8))
+        try w.write("config.json", Array("""
+        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
+         "stateDirectory":"\(w.path("state"))"}
+        """.utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Workspace.binary)
+        p.arguments = ["daemon", "--config", w.path("config.json")]
+        p.environment = w.environment
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let deadline = Date().addingTimeInterval(30)
+        var offSite: [[String: Any]] = []
+        while Date() < deadline {
+            usleep(500_000)
+            let r = try w.run(["snapshots", "--repo", s3, "--json"])
+            offSite = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
+            if offSite.count >= 2 { break }
+        }
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(offSite.count == 2, "two scheduled backups copied off-site: \(offSite.count)")
+        try w.ok(["verify", "--read-data", "--repo", s3])
+        try w.ok(["restore", "latest", "--target", w.path("out"), "--repo", s3])
+        #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty)
+    }
+}
