@@ -151,3 +151,42 @@ extension S3Tests {
         #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty)
     }
 }
+
+extension S3Tests {
+    /// SIGKILL during a copy to S3: the destination stays clean, and the next copy finishes
+    /// without sending again what had arrived.
+    @Test(arguments: [0.3, 0.8])
+    func aKilledCopyResumes(_ delay: Double) throws {
+        // Through the proxy (no faults): slower transfers, so the kill lands mid-copy.
+        let moto = try MotoS3.shared()
+        let proxy = try FaultProxy(upstreamPort: moto.port, seed: 1, rate: 0)
+        defer { proxy.stop() }
+        let (w, _, s3) = try workspace(endpoint: proxy.endpoint)
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
+        let local = w.path("local-repo")
+        try w.ok(["init", "--repo", local])
+        try w.ok(["backup", w.path("node"), "--repo", local])
+        try w.ok(["init", "--repo", s3])
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Workspace.binary)
+        p.arguments = ["copy", "--from", local, "--to", s3]
+        p.environment = w.environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(useconds_t(delay * 1_000_000))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .uncaughtSignal, "the copy was still running when killed at \(delay)s")
+        try w.ok(["verify", "--read-data", "--repo", s3])
+        try w.ok(["unlock", "--remove-all", "--repo", s3])
+        try w.ok(["unlock", "--remove-all", "--repo", local])
+        let again = try w.ok(["copy", "--from", local, "--to", s3, "--json"]).json
+        let copiedNow = (again["copied"] as? [Any])?.count ?? 0
+        let present = (again["alreadyPresent"] as? [Any])?.count ?? 0
+        #expect(copiedNow + present == 1, "the snapshot is in the destination exactly once")
+        try w.ok(["verify", "--read-data", "--repo", s3])
+        try w.ok(["restore", "latest", "--target", w.path("out"), "--repo", s3])
+        #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty)
+    }
+}

@@ -137,12 +137,14 @@ public final class S3Backend: Backend, @unchecked Sendable {
         try put(handle, body: .bytes(bytes), payloadHash: SHA256.hash(bytes).hex)
     }
 
+    /// The spool file is consumed whatever happens: on failure the backup fails and its data is
+    /// read again from the source next time, so nothing is left to fill /tmp.
     public func writeFile(_ handle: ObjectHandle, path: String) throws {
+        defer { _ = try? Posix.unlink(path) }
         let size = try Posix.lstat(path).map { Int($0.st_size) } ?? 0
         // A pack's name is the SHA-256 of its bytes; anything else is hashed here.
         let hash = handle.kind == .pack && SHA256Digest(hex: handle.name) != nil ? handle.name : try hashFile(path)
         try put(handle, body: .file(path, size: size), payloadHash: hash)
-        _ = try? Posix.unlink(path)
     }
 
     private func hashFile(_ path: String) throws -> String { SHA256.hash(try Posix.readFile(path)).hex }

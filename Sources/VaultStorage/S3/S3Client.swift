@@ -4,8 +4,9 @@ import VaultCore
 
 /// Signs and sends S3 requests, retrying what can be retried: transport failures (refused, reset,
 /// timed out, a body cut short), 500/502/503/504 and 429/SlowDown, with exponential backoff and
-/// full jitter. Every request the backend makes is idempotent (GET, HEAD, DELETE, and PUTs of
-/// objects whose names are content hashes or random), so a retry never does harm.
+/// jitter (each wait drawn from the upper half of its step, so many clients spread out). Every
+/// request the backend makes is idempotent (GET, HEAD, DELETE, and PUTs of objects whose names
+/// are content hashes or random), so a retry never does harm.
 public final class S3Client: @unchecked Sendable {
     public struct RetryPolicy: Sendable {
         public var attempts: Int
