@@ -87,18 +87,20 @@ extension Daemon {
             defer { shared.release() }
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
-        var removed = 0
-        do {
-            let exclusive = try RepositoryLock.acquire(secondary.backend, exclusive: true, command: "daemon forget \(policy.name)")
-            defer { exclusive.release() }
-            let mine = try secondary.listSnapshots().filter { $0.snapshot.policy == policy.name }
-            for s in policy.retentionPolicy.apply(mine).remove {
-                try secondary.backend.delete(ObjectHandle(.snapshot, s.id))
-                removed += 1
-            }
-        }
+        let removed = try applyRetention(policy, in: secondary).removed
         log(6, "event=copy policy=\(policy.name) target=\"\(secondary.backend.location)\" copied=\(copied.copied.count) bytes=\(copied.bytesCopied) forgotten=\(removed)")
         return ["copiedTo": secondary.backend.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
+    }
+
+    /// Forgets this policy's snapshots that its retention no longer keeps (their data goes at
+    /// the next prune), under an exclusive lock. Returns how many are kept and removed.
+    func applyRetention(_ policy: Policy, in repo: Repository) throws -> (kept: Int, removed: Int) {
+        let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon forget \(policy.name)")
+        defer { exclusive.release() }
+        let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
+        let remove = policy.retentionPolicy.apply(mine).remove
+        for s in remove { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
+        return (mine.count - remove.count, remove.count)
     }
 
     func openForJob() throws -> Repository {
@@ -126,18 +128,8 @@ extension Daemon {
                 result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
             let stats = result.backup.snapshot.stats
-            var removed = 0
-            do {
-                // Retention for this policy's snapshots (their data goes at the next prune).
-                let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon forget \(policy.name)")
-                defer { exclusive.release() }
-                let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
-                for s in policy.retentionPolicy.apply(mine).remove {
-                    try repo.backend.delete(ObjectHandle(.snapshot, s.id))
-                    removed += 1
-                }
-                lock.withLock { state.policies[policy.name, default: PolicyState()].snapshots = mine.count - removed }
-            }
+            let (kept, removed) = try applyRetention(policy, in: repo)
+            lock.withLock { state.policies[policy.name, default: PolicyState()].snapshots = kept }
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastSnapshot = result.backup.snapshotID

@@ -100,18 +100,7 @@ public final class Archiver {
             for w in r.warnings { warn(w) }
         }
         do { try saver.finish() } catch { failure = failure ?? error }
-        do {
-            if let w = treeWriter {
-                if failure == nil, !w.isEmpty {
-                    let pack = try w.finish(codec: treeCodec)
-                    try repository.storePack(pack)
-                    try collector.add(pack)
-                } else {
-                    w.abandon()
-                }
-            }
-            try collector.flush()
-        } catch { failure = failure ?? error }
+        do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
         if let failure { throw failure }
 
         if warningsDropped > 0 { stats.skipped.append("… and \(warningsDropped) more problems not listed") }

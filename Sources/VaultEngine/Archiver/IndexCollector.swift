@@ -25,6 +25,21 @@ final class IndexCollector: @unchecked Sendable {
 
     func flush() throws { try lock.withLock { try flushLocked() } }
 
+    /// Ends a job: stores its tree pack after every data pack (so a tree never names a chunk that
+    /// is not stored) when the job succeeded, drops it otherwise, and writes the last index file.
+    func finish(treePack writer: PackWriter?, codec: BlobCodec, succeeded: Bool) throws {
+        if let w = writer {
+            if succeeded, !w.isEmpty {
+                let pack = try w.finish(codec: codec)
+                try repository.storePack(pack)
+                try add(pack)
+            } else {
+                w.abandon()
+            }
+        }
+        try flush()
+    }
+
     private func flushLocked() throws {
         guard !pending.isEmpty else { return }
         try repository.writeIndex(IndexFile(packs: pending))

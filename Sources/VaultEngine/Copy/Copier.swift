@@ -104,18 +104,7 @@ public final class Copier {
         fetcher.finish()
         if let e = fetcher.error { failure = failure ?? e }
         do { try saver.finish() } catch { failure = failure ?? error }
-        do {
-            if let w = treeWriter {
-                if failure == nil, !w.isEmpty {
-                    let pack = try w.finish(codec: treeCodec)
-                    try destination.storePack(pack)
-                    try collector.add(pack)
-                } else {
-                    w.abandon()
-                }
-            }
-            try collector.flush()
-        } catch { failure = failure ?? error }
+        do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
         result.blobsCopied += saver.newChunks
         result.bytesCopied += saver.newBytes
         result.bytesStored += collector.storedBytes

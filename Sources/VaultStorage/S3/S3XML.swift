@@ -3,17 +3,7 @@
 /// an element inside another of the same name, so a scan by tag is exact.
 enum S3XML {
     /// The text of every `<name>...</name>`, in order.
-    static func values(_ name: String, in xml: String) -> [String] {
-        var out: [String] = []
-        let open = "<\(name)>", close = "</\(name)>"
-        var rest = xml[...]
-        while let start = rest.range(of: open) {
-            guard let end = rest[start.upperBound...].range(of: close) else { break }
-            out.append(unescape(String(rest[start.upperBound..<end.lowerBound])))
-            rest = rest[end.upperBound...]
-        }
-        return out
-    }
+    static func values(_ name: String, in xml: String) -> [String] { blocks(name, in: xml).map(unescape) }
 
     static func value(_ name: String, in xml: String) -> String? { values(name, in: xml).first }
 
