@@ -146,10 +146,19 @@ public final class Repository: @unchecked Sendable {
     public func readBlob(at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
         let e = location.entry
         let sealed = try backend.read(ObjectHandle(.pack, location.pack.hex), range: Int(e.offset)..<Int(e.offset) + Int(e.storedLength))
+        return try sealed.withUnsafeBytes { try openBlob($0, at: location, codec: codec) }
+    }
+
+    /// Sealed bytes of a pack: several blobs that lie back to back, fetched with one range read.
+    public func readPackRange(_ pack: SHA256Digest, _ range: Range<Int>) throws -> [UInt8] {
+        try backend.read(ObjectHandle(.pack, pack.hex), range: range)
+    }
+
+    /// Authenticates, decompresses and hash-checks a blob's sealed bytes, read by the caller (one
+    /// range read may carry several blobs of a pack).
+    public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
         let key = PackFormat.subkey(master: master, salt: location.salt)
-        return try key.withUnsafeBytes { k in
-            try sealed.withUnsafeBytes { try codec.open($0, entry: e, key: k, pack: location.pack.hex) }
-        }
+        return try key.withUnsafeBytes { k in try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex) }
     }
 
     public func loadTree(_ id: BlobID, codec: BlobCodec) throws -> Tree {

@@ -190,3 +190,28 @@ extension S3Tests {
         #expect(try treeDifferences(w.path("node"), w.path("out")).isEmpty)
     }
 }
+
+extension S3Tests {
+    /// From S3 a restore reads runs of chunks with one range request; a delta restore still
+    /// reuses each matching chunk of the live copy and fetches only the rest.
+    @Test func deltaRestoreFromS3ReusesTheLiveCopyAndFetchesTheRest() throws {
+        let (w, _, _) = try workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("node")])
+        try w.ok(["restore", "latest", "--target", w.path("live")])
+        #expect(try treeDifferences(w.path("node"), w.path("live")).isEmpty)
+        // Damage the live copy in the middle of its largest file.
+        let files = try FileManager.default.subpathsOfDirectory(atPath: w.path("live"))
+            .filter { (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.type] as? FileAttributeType) == .typeRegular }
+        let largest = files.max { (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.size] as? Int ?? 0) ?? 0
+                                  < (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $1))[.size] as? Int ?? 0) ?? 0 }!
+        let fd = open(w.path("live/" + largest), O_WRONLY)
+        _ = pwrite(fd, [UInt8](repeating: 0xEE, count: 4096), 4096, off_t(2_000_000))
+        close(fd)
+        let r = try w.ok(["restore", "latest", "--target", w.path("live"), "--delta", "--json"]).json
+        #expect((r["bytesReused"] as? Int ?? 0) > 10_000_000, "\(r)")
+        #expect((r["bytesFetched"] as? Int ?? .max) < 8_000_000, "\(r)")
+        #expect(try treeDifferences(w.path("node"), w.path("live")).isEmpty)
+    }
+}

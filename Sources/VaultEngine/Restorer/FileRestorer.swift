@@ -13,12 +13,12 @@ final class RestoreFile: @unchecked Sendable {
     private let lock = NSLock()
     private var remaining: Int
 
-    init(fd: Int32, node: Node, path: String, previousFD: Int32, chunks: Int) {
-        self.fd = fd; self.node = node; self.path = path; self.previousFD = previousFD; remaining = chunks
+    init(fd: Int32, node: Node, path: String, previousFD: Int32, jobs: Int) {
+        self.fd = fd; self.node = node; self.path = path; self.previousFD = previousFD; remaining = jobs
     }
 
-    /// True for the caller that completed the last chunk.
-    func chunkDone() -> Bool { lock.withLock { remaining -= 1; return remaining == 0 } }
+    /// True for the caller that completed the file's last job.
+    func jobDone() -> Bool { lock.withLock { remaining -= 1; return remaining == 0 } }
 
     /// Applies mode, owner and times (after the content, since writing changes mtime) and closes.
     func finish(applyOwner: Bool) throws {
@@ -39,11 +39,42 @@ final class RestoreFile: @unchecked Sendable {
     }
 }
 
-struct WriteJob {
-    let file: RestoreFile
+/// One chunk of a file: where it goes in the file, and where it is in the repository.
+struct Piece {
     let offset: Int
     let id: BlobID
     let location: BlobLocation
+}
+
+/// Chunks of one file that a single read fetches: one chunk, or (from a network store) chunks
+/// lying back to back in one pack, read with one range request.
+struct WriteJob {
+    let file: RestoreFile
+    let pieces: [Piece]
+
+    /// Groups a file's chunks into jobs. With `span` 0 every chunk is its own job (a local disk
+    /// reads each blob with one pread anyway). Otherwise chunks of the same pack that lie back to
+    /// back are merged up to `span` bytes: a backup's workers fill packs in file order, so a large
+    /// file's chunks come in runs, and each run costs one round trip instead of one per chunk.
+    static func plan(_ pieces: [Piece], span: Int) -> [[Piece]] {
+        guard span > 0, pieces.count > 1 else { return pieces.map { [$0] } }
+        var groups: [[Piece]] = []
+        for (_, inPack) in Dictionary(grouping: pieces, by: { $0.location.pack }) {
+            var run: [Piece] = []
+            for piece in inPack.sorted(by: { $0.location.entry.offset < $1.location.entry.offset }) {
+                if let last = run.last, let first = run.first,
+                   last.location.entry.offset + UInt64(last.location.entry.storedLength) == piece.location.entry.offset,
+                   piece.location.entry.offset + UInt64(piece.location.entry.storedLength) - first.location.entry.offset <= UInt64(span) {
+                    run.append(piece)
+                } else {
+                    if !run.isEmpty { groups.append(run) }
+                    run = [piece]
+                }
+            }
+            if !run.isEmpty { groups.append(run) }
+        }
+        return groups
+    }
 }
 
 /// Worker threads that fetch chunks (or reuse them from the live file), check each against its
@@ -74,34 +105,54 @@ final class FileRestorer: @unchecked Sendable {
         while let job = queue.pop() {
             if error == nil {
                 do {
-                    let length = Int(job.location.entry.rawLength)
-                    var reused = false
-                    if job.file.previousFD >= 0 {
-                        // Delta: the live file's bytes at the same offset, if they hash to the chunk id.
-                        if local.count < length { local = [UInt8](repeating: 0, count: length) }
-                        let n = try local.withUnsafeMutableBytes {
-                            try Posix.pread(job.file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: job.offset, path: job.file.path)
-                        }
-                        if n == length, local.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == job.id {
-                            try local.withUnsafeBytes { try Posix.pwriteAll(job.file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: job.offset, path: job.file.path) }
-                            reused = true
-                        }
+                    var fetch: [Piece] = []
+                    for piece in job.pieces {
+                        if try reuse(piece, of: job.file, &local) { continue }
+                        fetch.append(piece)
                     }
-                    if !reused {
-                        // readBlob authenticates, decompresses and checks the SHA-256 before we write a byte.
-                        let bytes = try repository.readBlob(at: job.location, codec: codec)
-                        try bytes.withUnsafeBytes { try Posix.pwriteAll(job.file.fd, $0, offset: job.offset, path: job.file.path) }
-                    }
-                    lock.withLock { if reused { bytesReused += UInt64(length) } else { bytesFetched += UInt64(length) } }
-                    progress?.add(bytes: UInt64(length))
+                    try fetchAndWrite(fetch, to: job.file, codec)
                 } catch {
                     fail(VaultError.wrap(error, .failure, "cannot restore \(job.file.path)"))
                 }
             }
-            if job.file.chunkDone() {
+            if job.file.jobDone() {
                 do { try job.file.finish(applyOwner: applyOwner) } catch { fail(error) }
                 progress?.add(files: 1)
             }
+        }
+    }
+
+    /// Delta: the live file's bytes at the same offset, if they hash to the chunk id.
+    private func reuse(_ piece: Piece, of file: RestoreFile, _ local: inout [UInt8]) throws -> Bool {
+        guard file.previousFD >= 0 else { return false }
+        let length = Int(piece.location.entry.rawLength)
+        if local.count < length { local = [UInt8](repeating: 0, count: length) }
+        let n = try local.withUnsafeMutableBytes {
+            try Posix.pread(file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
+        }
+        guard n == length, local.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == piece.id else { return false }
+        try local.withUnsafeBytes { try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path) }
+        lock.withLock { bytesReused += UInt64(length) }
+        progress?.add(bytes: UInt64(length))
+        return true
+    }
+
+    /// One range read for the pieces (back to back in one pack), then each blob authenticated,
+    /// decompressed and hash-checked before a byte of it is written.
+    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec) throws {
+        guard let first = pieces.first, let last = pieces.last else { return }
+        let start = Int(first.location.entry.offset)
+        let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
+        let sealed = try repository.readPackRange(first.location.pack, start..<end)
+        for piece in pieces {
+            let from = Int(piece.location.entry.offset) - start
+            let bytes = try sealed.withUnsafeBytes { all in
+                try repository.openBlob(UnsafeRawBufferPointer(rebasing: all[from..<from + Int(piece.location.entry.storedLength)]),
+                                        at: piece.location, codec: codec)
+            }
+            try bytes.withUnsafeBytes { try Posix.pwriteAll(file.fd, $0, offset: piece.offset, path: file.path) }
+            lock.withLock { bytesFetched += UInt64(bytes.count) }
+            progress?.add(bytes: UInt64(bytes.count))
         }
     }
 

@@ -292,17 +292,24 @@ public final class Restorer {
         }
         var previousFD: Int32 = -1
         if let previous, node.size > 0 { previousFD = Glibc.open(previous, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
-        let file = RestoreFile(fd: fd, node: node, path: relativePath, previousFD: previousFD, chunks: node.chunks.count)
-        if node.chunks.isEmpty {
+        var pieces: [Piece] = []
+        pieces.reserveCapacity(node.chunks.count)
+        var offset = 0
+        for (id, location) in zip(node.chunks, locations) {
+            pieces.append(Piece(offset: offset, id: id, location: location))
+            offset += Int(location.entry.rawLength)
+        }
+        // From a network store, chunks back to back in a pack come in one range read of up to
+        // 8 MiB (a local disk gains nothing from it and would only hold more memory).
+        let span = repository.backend.preferredConcurrency > 1 ? 8 << 20 : 0
+        let groups = WriteJob.plan(pieces, span: span)
+        let file = RestoreFile(fd: fd, node: node, path: relativePath, previousFD: previousFD, jobs: groups.count)
+        if groups.isEmpty {
             try file.finish(applyOwner: applyOwner)
             progress?.add(files: 1)
             return
         }
-        var offset = 0
-        for (id, location) in zip(node.chunks, locations) {
-            writer.queue.push(WriteJob(file: file, offset: offset, id: id, location: location))
-            offset += Int(location.entry.rawLength)
-        }
+        for group in groups { writer.queue.push(WriteJob(file: file, pieces: group)) }
     }
 
     /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
