@@ -17,7 +17,7 @@ W=${BENCH_DIR:-/tmp/chainvault-s3-bench}
 rm -rf "$W"; mkdir -p "$W"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 "$ROOT/Tests/S3TestSupport/moto_launcher.py" $$ "$PORT" bench > "$W/moto.json" &
-trap 'kill %1 2>/dev/null; rm -rf "$W"' EXIT
+trap 'kill %1 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 for _ in $(seq 1 120); do [ -s "$W/moto.json" ] && break; sleep 0.5; done
 [ -s "$W/moto.json" ] || { echo "moto_server did not start (pip install 'moto[server]' boto3)"; exit 1; }
 export AWS_ACCESS_KEY_ID=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['access_key'])" "$W/moto.json")

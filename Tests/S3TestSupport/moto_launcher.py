@@ -12,9 +12,14 @@ other characters of an encoded value come back decoded, while SigV4 (and AWS) ca
 value percent-encoded: any signed ListObjectsV2 with a '/' in its prefix fails there, boto3's
 too. The server below runs moto with that one step made canonical, as AWS does it.
 """
-import json, os, socket, subprocess, sys, time
+import json, os, signal, socket, subprocess, sys, time
 
 import boto3
+
+# SIGTERM/SIGINT unwind through `finally`, which stops moto: by default Python would die at once
+# and leave moto running with gigabytes of objects in memory.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
 parent, port, bucket = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 endpoint = f"http://127.0.0.1:{port}"
