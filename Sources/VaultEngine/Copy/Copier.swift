@@ -47,7 +47,7 @@ public final class Copier {
         let wanted: [SnapshotRecord] = options.snapshots.isEmpty
             ? try source.listSnapshots().sorted { $0.snapshot.time < $1.snapshot.time }
             : try options.snapshots.map { try source.resolveSnapshot($0) }
-        let present = Set(try destination.listSnapshots().flatMap { [$0.id, $0.snapshot.original].compactMap { $0 } })
+        var present = Set(try destination.listSnapshots().flatMap { [$0.id, $0.snapshot.original].compactMap { $0 } })
 
         for record in wanted {
             if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
@@ -58,6 +58,7 @@ public final class Copier {
             }
             let copied = try copy(record, &result)
             result.copied.append((record.id, copied))
+            present.insert(originalID) // named twice on the command line: copied once
         }
         result.durationSeconds = Date().timeIntervalSince(started)
         return result
