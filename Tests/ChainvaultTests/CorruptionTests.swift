@@ -61,12 +61,12 @@ struct CorruptionTests {
         var bytes = Array(FileManager.default.contents(atPath: w.repo + "/snapshots/" + snap)!)
         bytes[bytes.count / 2] ^= 0x40
         chmod(w.repo + "/snapshots/" + snap, 0o600)
-        FileManager.default.createFile(atPath: w.repo + "/snapshots/" + snap, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: w.repo + "/snapshots/" + snap, contents: Data(bytes))
         let r = try w.run(["verify"])
         #expect(r.code == 14 && r.stderr.contains("snapshot \(snap.prefix(8))"))
 
         let index = try FileManager.default.contentsOfDirectory(atPath: w.repo + "/index")[0]
-        FileManager.default.createFile(atPath: w.repo + "/index/" + index, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: w.repo + "/index/" + index, contents: Data([1, 2, 3]))
         let ri = try w.run(["verify"])
         #expect(ri.stderr.contains("index/\(index.prefix(8))") && ri.stderr.contains("repair index"))
         try w.ok(["repair", "index"])
@@ -81,12 +81,12 @@ struct CorruptionTests {
         let codec = repo.makeCodec()
         let payload = Array("pwned".utf8)
         let dataPack = try repo.newPackWriter(type: .data)
-        try payload.withUnsafeBytes { try dataPack.add(id: SHA256.hash(payload), plaintext: $0, codec: codec) }
+        _ = try payload.withUnsafeBytes { try dataPack.add(id: SHA256.hash(payload), plaintext: $0, codec: codec) }
         var tree = Tree(nodes: [])
         tree.nodes = nodes
         let bytes = tree.encode()
         let treePack = try repo.newPackWriter(type: .tree)
-        try bytes.withUnsafeBytes { try treePack.add(id: SHA256.hash(bytes), plaintext: $0, codec: codec) }
+        _ = try bytes.withUnsafeBytes { try treePack.add(id: SHA256.hash(bytes), plaintext: $0, codec: codec) }
         var packs: [IndexedPack] = []
         for p in [dataPack, treePack] { let f = try p.finish(codec: codec); try repo.storePack(f); packs.append(f.indexed) }
         try repo.writeIndex(IndexFile(packs: packs))

@@ -116,7 +116,7 @@ struct AuditCommandTests {
     @Test func changesMadeByHandAreAudited() throws {
         let w = try Workspace()
         let log = w.path("audit.log")
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         w.environment["CHAINVAULT_AUDIT_LOG"] = log
         let src = try w.makeSourceTree()
         try w.ok(["init"])

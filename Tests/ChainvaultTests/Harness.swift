@@ -24,7 +24,7 @@ final class Workspace {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         key = root + "/key"
         repo = root + "/repo"
-        FileManager.default.createFile(atPath: key, contents: Data(SecureRandom.bytes(32)), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: key, contents: Data(SecureRandom.bytes(32)), attributes: [.posixPermissions: 0o600])
         environment = ProcessInfo.processInfo.environment
         environment["CHAINVAULT_REPOSITORY"] = repo
         environment["CHAINVAULT_KEY_FILE"] = key
@@ -70,7 +70,7 @@ final class Workspace {
     func write(_ relative: String, _ bytes: [UInt8], mode: Int = 0o644) throws {
         let p = path(relative)
         try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
+        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
     }
 
     /// A small tree with every kind of entry the format records.

@@ -59,7 +59,7 @@ struct S3Tests {
 
         // Back from S3 into a repository with a different key.
         let otherKey = w.path("other.key")
-        FileManager.default.createFile(atPath: otherKey, contents: Data((0..<32).map { UInt8($0 * 7 & 255) }), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: otherKey, contents: Data((0..<32).map { UInt8($0 * 7 & 255) }), attributes: [.posixPermissions: 0o600])
         try w.ok(["init", "--repo", back, "--key-file", otherKey])
         try w.ok(["copy", "--from", s3, "--from-key-file", w.key, "--to", back, "--key-file", otherKey])
         try w.ok(["verify", "--read-data", "--repo", back, "--key-file", otherKey])

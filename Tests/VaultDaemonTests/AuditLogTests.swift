@@ -13,7 +13,7 @@ func auditWithFive() throws -> (AuditLog, String) {
 
 func lines(_ path: String) -> [String] { String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self).split(separator: "\n").map(String.init) }
 func write(_ path: String, _ lines: [String], trailingNewline: Bool = true) {
-    FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + (trailingNewline ? "\n" : "")).utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + (trailingNewline ? "\n" : "")).utf8))
 }
 
 @Test func anIntactLogVerifies() throws {

@@ -81,7 +81,7 @@ func memoryRepository() throws -> Repository {
 @Test func twoPhaseCopiesMostDataLiveAndOnlyChangesWhileStopped() throws {
     let dir = scratch()
     try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: dir + "/data/big.ldb", contents: Data(SecureRandom.bytes(4_000_000)))
+    _ = FileManager.default.createFile(atPath: dir + "/data/big.ldb", contents: Data(SecureRandom.bytes(4_000_000)))
     // Stopping the node flushes its last state: the pre-hook writes a file, and sleeps a little.
     let p = policy("two-phase", source: dir + "/data", pre: ["sh", "-c", "sleep 0.2; echo flushed > \(dir)/data/CURRENT"], post: ["true"])
     let repo = try memoryRepository()

@@ -36,7 +36,7 @@ final class FillingBackend: Backend, @unchecked Sendable {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
     for i in 0..<6 {   // 6 × 3 MB of incompressible data: several 1 MiB packs
-        FileManager.default.createFile(atPath: dir + "/src/f\(i)", contents: Data(SecureRandom.bytes(3_000_000)))
+        _ = FileManager.default.createFile(atPath: dir + "/src/f\(i)", contents: Data(SecureRandom.bytes(3_000_000)))
     }
     let backend = FillingBackend(capacity: 1 << 30)
     var config = RepositoryConfig.new()

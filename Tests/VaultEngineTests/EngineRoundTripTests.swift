@@ -17,10 +17,10 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
     let dir = tempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let big = SecureRandom.bytes(2_500_000)
-    FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: nil)
     try FileManager.default.createDirectory(atPath: dir + "/src/sub", withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data(big))
-    FileManager.default.createFile(atPath: dir + "/src/sub/copy.bin", contents: Data(big))   // dedups entirely
+    _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data(big))
+    _ = FileManager.default.createFile(atPath: dir + "/src/sub/copy.bin", contents: Data(big))   // dedups entirely
 
     let backend = MemoryBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential())
@@ -36,7 +36,7 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
     #expect(report.files == 2)
 
     // Replace the content, back up again, forget the first snapshot and prune: the old chunks go.
-    FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data([1, 2, 3]))
+    _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data([1, 2, 3]))
     try FileManager.default.removeItem(atPath: dir + "/src/sub/copy.bin")
     let repo2 = try Repository.open(backend, credential: keyCredential())
     _ = try Archiver(repository: repo2, options: BackupOptions(source: dir + "/src")).run()
@@ -56,7 +56,7 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
     let dir = tempDir()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src/deep", withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: dir + "/src/deep/x", contents: Data(repeating: 5, count: 10_000))
+    _ = FileManager.default.createFile(atPath: dir + "/src/deep/x", contents: Data(repeating: 5, count: 10_000))
     let backend = MemoryBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential())
     let result = try Archiver(repository: repo, options: BackupOptions(source: dir + "/src")).run()

@@ -19,7 +19,7 @@ func newRepository() throws -> (Repository, MemoryBackend) {
 func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) throws -> FinishedPack {
     let codec = repo.makeCodec()
     let writer = try repo.newPackWriter(type: type)
-    for b in blobs { try b.withUnsafeBytes { try writer.add(id: SHA256.hash(b), plaintext: $0, codec: codec) } }
+    for b in blobs { _ = try b.withUnsafeBytes { try writer.add(id: SHA256.hash(b), plaintext: $0, codec: codec) } }
     let pack = try writer.finish(codec: codec)
     let bytes = try Posix.readFile(pack.path)
     #expect(SHA256.hash(bytes) == pack.id, "a pack is named by the hash of its bytes")

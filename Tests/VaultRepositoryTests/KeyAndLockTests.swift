@@ -76,12 +76,12 @@ func binaryKeyFilesAreUsedExactlyWhateverTheirLastByte(_ last: UInt8) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var bytes = [UInt8](repeating: 0xA7, count: 31) + [last]
-    FileManager.default.createFile(atPath: dir + "/k", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(atPath: dir + "/k", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
     guard case .keyFile(let secret) = try Credential.keyFile(dir + "/k") else { Issue.record("not a key file"); return }
     #expect(secret.copyBytes() == bytes, "a binary key is never trimmed")
     // A text key loses only its trailing white space.
     bytes = Array((String(repeating: "ab", count: 32) + " \r\n").utf8)
-    FileManager.default.createFile(atPath: dir + "/t", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(atPath: dir + "/t", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
     guard case .keyFile(let text) = try Credential.keyFile(dir + "/t") else { Issue.record("not a key file"); return }
     #expect(text.copyBytes() == Array(String(repeating: "ab", count: 32).utf8))
 }

@@ -78,7 +78,7 @@ func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
     let dir = NSTemporaryDirectory() + "cv-backend-" + UUID().uuidString
     let b = LocalBackend(path: dir)
     try b.create()
-    FileManager.default.createFile(atPath: dir + "/index/.tmp-abc-123", contents: Data([1]))
+    _ = FileManager.default.createFile(atPath: dir + "/index/.tmp-abc-123", contents: Data([1]))
     #expect(try b.list(.index).isEmpty)
     b.removeStaleTemporaries()
     #expect(!FileManager.default.fileExists(atPath: dir + "/index/.tmp-abc-123"))
@@ -136,7 +136,7 @@ func packsAreHandedOverFromSpoolFiles(_ kind: BackendUnderTest) throws {
     try b.create()
     let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let spool = b.stagingDirectory + "/.tmp-pack-test-" + UUID().uuidString
-    FileManager.default.createFile(atPath: spool, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: spool, contents: Data(bytes))
     let pack = ObjectHandle(.pack, SHA256.hash(bytes).hex)
     try b.writeFile(pack, path: spool)
     #expect(!FileManager.default.fileExists(atPath: spool), "the spool file is consumed")

@@ -27,7 +27,7 @@ import S3TestSupport
     let dir = NSTemporaryDirectory() + "cv-aws-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let file = dir + "/credentials"
-    FileManager.default.createFile(atPath: file, contents: Data("""
+    _ = FileManager.default.createFile(atPath: file, contents: Data("""
         [default]
         aws_access_key_id = DEFAULTKEY
         aws_secret_access_key = defaultsecret

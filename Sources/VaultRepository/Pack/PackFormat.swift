@@ -66,7 +66,8 @@ public enum PackFormat {
         return w.bytes
     }
 
-    static func decodeHeader(_ bytes: [UInt8], what: String) throws -> [PackEntry] {
+    /// A decrypted pack header's entries (public for independent readers and the fuzz target).
+    public static func decodeHeader(_ bytes: [UInt8], what: String) throws -> [PackEntry] {
         var r = ByteReader(bytes, what: what)
         guard try r.raw(4) == headerMagic else { throw VaultError(.corrupt, "\(what) has a bad header magic") }
         let count = Int(try r.u32())
