@@ -40,6 +40,26 @@ public final class S3Backend: Backend, @unchecked Sendable {
 
     private func key(_ handle: ObjectHandle) -> String { client.location.key(handle.relativePath) }
 
+    /// Packs wait here (in this user's own 0700 directory under $TMPDIR) until uploaded. A killed
+    /// backup leaves its spool files behind; any older than a day belong to no running backup
+    /// (a pack is written and sent within minutes) and are removed when the next one starts.
+    public var stagingDirectory: String { Self.spool }
+
+    private static let spool: String = {
+        var dir = NSTemporaryDirectory() + "/chainvault-spool-\(getuid())"
+        _ = try? Posix.mkdir(dir, mode: 0o700)
+        // Someone else's directory (created first in a shared /tmp) is never used.
+        if let st = try? Posix.lstat(dir), (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid(), st.st_mode & 0o077 == 0 {} else {
+            var template = Array((NSTemporaryDirectory() + "/chainvault-spool-XXXXXX").utf8CString)
+            dir = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) } ?? NSTemporaryDirectory()
+        }
+        let dayAgo = time(nil) - 86_400
+        for name in (try? DirectoryListing.names(dir)) ?? [] where name.hasPrefix(".tmp-") {
+            if let st = try? Posix.lstat(dir + "/" + name), st.st_mtim.tv_sec < dayAgo { _ = try? Posix.unlink(dir + "/" + name) }
+        }
+        return dir
+    }()
+
     public func create() throws {
         try checkBucket()
         if try stat(.config) != nil {
