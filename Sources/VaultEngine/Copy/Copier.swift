@@ -26,7 +26,8 @@ public struct CopyResult: Sendable {
 /// encrypted and packed for the destination's key by the same pipeline as a backup. Resumable: a
 /// killed copy leaves indexed packs that the next run does not send again. The snapshot itself is
 /// written last, after all its data is durable and indexed, and records the source id as
-/// `original` so it is never copied twice.
+/// `original` so it is never copied twice. At the end the destination's structure is verified
+/// for every snapshot copied.
 public final class Copier {
     let source: Repository
     let destination: Repository
@@ -59,6 +60,18 @@ public final class Copier {
             let copied = try copy(record, &result)
             result.copied.append((record.id, copied))
             present.insert(originalID) // named twice on the command line: copied once
+        }
+        // The destination checks what it now holds: every blob of every copied snapshot indexed
+        // and in a pack that exists.
+        if !result.copied.isEmpty {
+            var verify = VerifyOptions()
+            verify.snapshots = result.copied.map(\.destination)
+            let report = try Checker(repository: destination, options: verify).run()
+            guard report.clean else {
+                throw VaultError(.corrupt, "the destination \(destination.backend.location) failed verification after the copy: "
+                                 + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
+                                 hint: "run 'chainvault verify' on the destination for the full list, then copy again")
+            }
         }
         result.durationSeconds = Date().timeIntervalSince(started)
         return result

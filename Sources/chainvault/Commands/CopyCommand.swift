@@ -53,18 +53,6 @@ enum CopyCommand: Command {
         let result = try c.withProgress("copy") {
             try Copier(source: source, destination: destination, progress: $0, cancellation: c.cancellation).run(options)
         }
-        // The destination checks what it now holds: every blob of every copied snapshot indexed
-        // and in a pack that exists.
-        if !result.copied.isEmpty {
-            var verify = VerifyOptions()
-            verify.snapshots = result.copied.map(\.destination)
-            let report = try Checker(repository: destination, options: verify).run()
-            guard report.clean else {
-                for p in report.problems { c.out.warning("\(p.object): \(p.message)") }
-                throw VaultError(.corrupt, "the destination \(destination.backend.location) failed verification after the copy",
-                                 hint: "run 'chainvault verify --repo \(to)' for details, then 'chainvault copy' again")
-            }
-        }
         if c.out.json {
             c.out.emit(Result(copied: result.copied.map { .init(source: $0.source, destination: $0.destination) }, alreadyPresent: result.alreadyPresent,
                               blobsCopied: result.blobsCopied, bytesCopied: result.bytesCopied, bytesStored: result.bytesStored,
