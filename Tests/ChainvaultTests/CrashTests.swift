@@ -10,16 +10,7 @@ struct CrashTests {
             .reduce(0) { $0 + (try FileManager.default.contentsOfDirectory(atPath: data + "/" + $1).count) }
     }
 
-    func start(_ w: Workspace, _ args: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Workspace.binary)
-        p.arguments = args
-        p.environment = w.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
-    }
+    func start(_ w: Workspace, _ args: [String]) throws -> Process { try w.start(args) }
 
     @Test(arguments: [0.05, 0.3, 0.8, 1.5])
     func aBackupKilledAtAnyMomentLeavesACleanRepositoryAndIsResumed(_ delay: Double) throws {

@@ -57,6 +57,18 @@ final class Workspace {
         return Run(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
     }
 
+    /// Starts the binary in the background, output discarded (daemons, runs to be killed).
+    func start(_ args: [String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = args
+        p.environment = environment
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// Runs and expects exit 0, failing the test with the output otherwise.
     @discardableResult
     func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {

@@ -15,6 +15,17 @@ struct S3Tests {
         return (w, moto, repo)
     }
 
+    /// A workspace whose repository is reached through a fault proxy, with a generated node and
+    /// an initialised repository.
+    func proxied(seed: Int, rate: Double, retries: Int) throws -> (Workspace, FaultProxy) {
+        let proxy = try FaultProxy(upstreamPort: try MotoS3.shared().port, seed: seed, rate: rate)
+        let (w, _, _) = try workspace(endpoint: proxy.endpoint)
+        w.environment["CHAINVAULT_S3_RETRIES"] = String(retries)
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
+        try w.ok(["init"])
+        return (w, proxy)
+    }
+
     @Test func everyCommandWorksOnS3() throws {
         let (w, _, _) = try workspace()
         let src = try w.makeSourceTree()
@@ -77,13 +88,8 @@ struct S3Tests {
     }
 
     @Test func backupAndRestoreCompleteThroughFaultsAndVerify() throws {
-        let moto = try MotoS3.shared()
-        let proxy = try FaultProxy(upstreamPort: moto.port, seed: 11, rate: 0.2)
+        let (w, proxy) = try proxied(seed: 11, rate: 0.2, retries: 12)
         defer { proxy.stop() }
-        let (w, _, _) = try workspace(endpoint: proxy.endpoint)
-        w.environment["CHAINVAULT_S3_RETRIES"] = "12"
-        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
-        try w.ok(["init"])
         try w.ok(["backup", w.path("node")])
         try w.ok(["verify", "--read-data"])
         try w.ok(["restore", "latest", "--target", w.path("out")])
@@ -91,13 +97,8 @@ struct S3Tests {
     }
 
     @Test func whenTheServerIsGoneTheBackupFailsClearlyAndTheNextRunResumes() throws {
-        let moto = try MotoS3.shared()
-        let proxy = try FaultProxy(upstreamPort: moto.port, seed: 3, rate: 0)
+        let (w, proxy) = try proxied(seed: 3, rate: 0, retries: 3)
         defer { proxy.stop() }
-        let (w, _, _) = try workspace(endpoint: proxy.endpoint)
-        w.environment["CHAINVAULT_S3_RETRIES"] = "3"
-        try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
-        try w.ok(["init"])
         proxy.setDown(true)
         let failed = try w.run(["backup", w.path("node")])
         #expect(failed.code == 16, "storage failure exit code: \(failed.stderr)")
@@ -128,12 +129,7 @@ extension S3Tests {
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
          "stateDirectory":"\(w.path("state"))"}
         """.utf8))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Workspace.binary)
-        p.arguments = ["daemon", "--config", w.path("config.json")]
-        p.environment = w.environment
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(30)
         var offSite: [[String: Any]] = []
@@ -167,13 +163,7 @@ extension S3Tests {
         try w.ok(["init", "--repo", local])
         try w.ok(["backup", w.path("node"), "--repo", local])
         try w.ok(["init", "--repo", s3])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Workspace.binary)
-        p.arguments = ["copy", "--from", local, "--to", s3]
-        p.environment = w.environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try w.start(["copy", "--from", local, "--to", s3])
         usleep(useconds_t(delay * 1_000_000))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
