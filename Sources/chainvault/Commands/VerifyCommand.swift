@@ -47,7 +47,7 @@ enum VerifyCommand: Command {
             c.out.line("checked \(r.snapshots) snapshot(s), \(r.trees) trees, \(r.files) files, \(r.packs) packs")
             if options.readData != .none { c.out.line("read \(r.packsRead) packs, \(Format.bytes(r.bytesRead)) in \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesRead, r.durationSeconds)))") }
             if !r.unindexedPacks.isEmpty {
-                c.out.line("note: \(r.unindexedPacks.count) pack(s) are in no index (left by an interrupted backup; the next backup reuses them, prune removes them)")
+                c.out.line("note: \(r.unindexedPacks.count) pack(s) are in no index (left by an interrupted backup, or an index file was lost: the next backup or 'chainvault repair index' indexes them)")
             }
             if r.clean { c.out.line("no problems found") }
         }
@@ -58,7 +58,12 @@ enum VerifyCommand: Command {
                 FileHandleStderr.write("affected files:\n")
                 for a in r.affected { FileHandleStderr.write("  snapshot \(a.snapshot): \(a.path)\n") }
             }
-            FileHandleStderr.write("HINT: restore affected files from a snapshot that does not use the damaged data, or run a new backup so their current content is stored again; then 'chainvault forget --prune' the damaged snapshots\n")
+            if !r.unindexedPacks.isEmpty, r.problems.contains(where: { $0.message.contains("not in the index") }) {
+                // The data may all be there, only unindexed: pruning now would be the wrong move.
+                FileHandleStderr.write("HINT: \(r.unindexedPacks.count) pack(s) are in no index and the snapshots need blobs the index lacks: run 'chainvault repair index' (it rebuilds the index from the packs' authenticated headers), then verify again; do not prune before that\n")
+            } else {
+                FileHandleStderr.write("HINT: restore affected files from a snapshot that does not use the damaged data, or run a new backup so their current content is stored again; then 'chainvault forget --prune' the damaged snapshots\n")
+            }
             return ErrorCode.corrupt.rawValue
         }
         return 0
