@@ -130,3 +130,32 @@ struct CorruptionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: w.path("outside")) == [])
     }
 }
+
+extension CorruptionTests {
+    /// A tree that names a chunk the repository never stored: verify names the file, restore
+    /// stops with "missing" and writes nothing.
+    @Test func aTreeReferencingAMissingChunkIsReportedAndNotRestored() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        let ghost = SHA256.hash(Array("never stored".utf8))
+        let file = Node(name: Array("ledger.dat".utf8), kind: .file, size: 12, chunks: [ghost])
+        try craft(w, [file])
+        let verify = try w.run(["verify"])
+        #expect(verify.code == 14 && verify.stderr.contains("ledger.dat"), "\(verify.stderr)")
+        let r = try w.run(["restore", "latest", "--target", w.path("out")])
+        #expect(r.code == 22 && r.stderr.contains("ledger.dat"), "\(r.code) \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("out")))
+    }
+
+    /// A file claiming an enormous size its chunks do not add up to is refused before anything is
+    /// allocated on disk.
+    @Test func anEnormousClaimedSizeIsRefused() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        let file = Node(name: Array("huge".utf8), kind: .file, size: 1 << 50, chunks: [SHA256.hash(Array("pwned".utf8))])
+        try craft(w, [file])
+        let r = try w.run(["restore", "latest", "--target", w.path("out")])
+        #expect(r.code == 14 && r.stderr.contains("huge"), "\(r.code) \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("out")))
+    }
+}
