@@ -1,0 +1,44 @@
+import Foundation
+import Glibc
+import Testing
+import VaultCore
+
+/// Several commands on one repository at once (issue 5): shared locks coexist, the exclusive one
+/// (prune) refuses while others run, and nothing anyone wrote is lost.
+struct ConcurrencyTests {
+    @Test func twoBackupsAndAVerifyAtOnceAllSucceedAndAPruneMeanwhileLosesNothing() throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("a"), "--size", "40M"])
+        try w.ok(["demo", "--generate", w.path("b"), "--size", "40M"])
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("a")]) // something for verify to read
+        func launch(_ args: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Workspace.binary)
+            p.arguments = args
+            p.environment = w.environment
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+
+        try w.write("b/extra.dat", SecureRandom.bytes(5_000_000))
+        let backupA = try launch(["backup", w.path("a"), "--tag", "again"])
+        let backupB = try launch(["backup", w.path("b")])
+        let verify = try launch(["verify", "--read-data"])
+        usleep(100_000)
+        // Prune needs the exclusive lock: while the others hold shared locks it must refuse (exit
+        // 12, naming who holds it); if they have all finished by now it may run, and loses nothing.
+        let prune = try w.run(["forget", "--keep-last", "5", "--prune"])
+        #expect(prune.code == 0 || (prune.code == 12 && prune.stderr.contains("locked")), "\(prune.code) \(prune.stderr)")
+        for p in [backupA, backupB, verify] { p.waitUntilExit() }
+        #expect([backupA, backupB, verify].allSatisfy { $0.terminationStatus == 0 },
+                "exit codes \([backupA, backupB, verify].map(\.terminationStatus))")
+        try w.ok(["verify", "--read-data"])
+        let list = try w.ok(["snapshots", "--json"]).stdout
+        #expect(list.contains(w.path("b")) && list.contains("again"), "both concurrent backups are there: \(list)")
+        try w.ok(["forget", "--keep-last", "5", "--prune"])
+        try w.ok(["verify", "--read-data"])
+    }
+}
