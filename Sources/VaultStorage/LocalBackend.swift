@@ -114,13 +114,18 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     }
 
     /// Removes temp files left by writes that a crash interrupted (they are never referenced).
-    public func removeStaleTemporaries() {
+    /// Only those older than `age`: another process may be writing into this repository right now
+    /// (a concurrent backup's lock or pack), and its temp files are seconds or minutes old. The
+    /// absence of locks is no proof, since a writer creates its lock file as a temp file first.
+    public func removeStaleTemporaries(olderThan age: Double = 86_400) {
         var dirs = ObjectKind.allCases.filter { $0 != .config && $0 != .pack }.map { root + "/" + $0.rawValue }
         dirs.append(root)
+        dirs.append(root + "/data") // pack spool files
         for i in 0..<256 { dirs.append(root + "/data/" + Hex.encode([UInt8(i)])) }
+        let cutoff = time(nil) - time_t(age)
         for dir in dirs {
             for name in (try? DirectoryListing.names(dir)) ?? [] where name.hasPrefix(".tmp-") {
-                _ = try? Posix.unlink(dir + "/" + name)
+                if let st = try? Posix.lstat(dir + "/" + name), st.st_mtim.tv_sec < cutoff { _ = try? Posix.unlink(dir + "/" + name) }
             }
         }
     }

@@ -12,13 +12,17 @@ struct ConcurrencyTests {
         try w.ok(["demo", "--generate", w.path("b"), "--size", "40M"])
         try w.ok(["init"])
         try w.ok(["backup", w.path("a")]) // something for verify to read
+        var logs: [String] = []
         func launch(_ args: [String]) throws -> Process {
+            let log = w.path("stderr-\(logs.count)")
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            logs.append(log)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Workspace.binary)
             p.arguments = args
             p.environment = w.environment
             p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            p.standardError = FileHandle(forWritingAtPath: log)
             try p.run()
             return p
         }
@@ -34,7 +38,7 @@ struct ConcurrencyTests {
         #expect(prune.code == 0 || (prune.code == 12 && prune.stderr.contains("locked")), "\(prune.code) \(prune.stderr)")
         for p in [backupA, backupB, verify] { p.waitUntilExit() }
         #expect([backupA, backupB, verify].allSatisfy { $0.terminationStatus == 0 },
-                "exit codes \([backupA, backupB, verify].map(\.terminationStatus))")
+                "exit codes \([backupA, backupB, verify].map(\.terminationStatus)): \(logs.map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) })")
         try w.ok(["verify", "--read-data"])
         let list = try w.ok(["snapshots", "--json"]).stdout
         #expect(list.contains(w.path("b")) && list.contains("again"), "both concurrent backups are there: \(list)")

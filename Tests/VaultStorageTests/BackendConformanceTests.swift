@@ -79,9 +79,18 @@ func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
     let b = LocalBackend(path: dir)
     try b.create()
     _ = FileManager.default.createFile(atPath: dir + "/index/.tmp-abc-123", contents: Data([1]))
+    _ = FileManager.default.createFile(atPath: dir + "/data/.tmp-pack-old", contents: Data([1]))
+    _ = FileManager.default.createFile(atPath: dir + "/locks/.tmp-being-written", contents: Data([1]))
+    let twoDaysAgo = Date().addingTimeInterval(-2 * 86_400)
+    for old in ["/index/.tmp-abc-123", "/data/.tmp-pack-old"] {
+        try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: dir + old)
+    }
     #expect(try b.list(.index).isEmpty)
     b.removeStaleTemporaries()
     #expect(!FileManager.default.fileExists(atPath: dir + "/index/.tmp-abc-123"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/data/.tmp-pack-old"))
+    #expect(FileManager.default.fileExists(atPath: dir + "/locks/.tmp-being-written"),
+            "a fresh temp file may be another process's write in progress: kept")
 }
 
 @Test func localBackendOnAMissingDirectoryIsNotARepository() throws {

@@ -41,7 +41,7 @@ struct Context {
     func openRepository() throws -> Repository {
         let b = try backend()
         let repo = try Repository.open(b, credential: try credential())
-        (b as? LocalBackend)?.removeStaleTemporariesIfUnlocked()
+        (b as? LocalBackend)?.removeStaleTemporaries()
         return repo
     }
 
@@ -58,13 +58,6 @@ struct Context {
         out.startProgress(progress, verb: verb)
         defer { out.stopProgress() }
         return try body(progress)
-    }
-}
-
-extension LocalBackend {
-    /// Temp files are only safe to remove when no other process may be writing them.
-    func removeStaleTemporariesIfUnlocked() {
-        if (try? list(.lock))?.isEmpty == true { removeStaleTemporaries() }
     }
 }
 
