@@ -89,6 +89,7 @@ struct CrashHarnessTests {
             if !differences.isEmpty { failures += 1 }
             try? FileManager.default.removeItem(atPath: check)
         }
+        print("crash harness: \(kills) kills (seed \(seed)), \(killedWhileRunning) mid-command, \(failures) failures")
         #expect(killedWhileRunning >= kills / 3, "most kills must land while the command runs: \(killedWhileRunning) of \(kills)")
     }
 }
