@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import VaultCore
+import VaultDaemon
 
 /// The seeded kill harness (issue 5): backup, forget --prune, copy and restore are SIGKILLed at
 /// random moments, drawn from a seed so any failure can be replayed. After every kill:
@@ -91,5 +92,59 @@ struct CrashHarnessTests {
         }
         print("crash harness: \(kills) kills (seed \(seed)), \(killedWhileRunning) mid-command, \(failures) failures")
         #expect(killedWhileRunning >= kills / 3, "most kills must land while the command runs: \(killedWhileRunning) of \(kills)")
+    }
+}
+
+extension CrashHarnessTests {
+    /// The daemon SIGKILLed in the middle of a scheduled backup: the repository stays clean; the
+    /// restarted daemon records that job as failed (interrupted), in its state and its audit log;
+    /// its next scheduled backup succeeds; the audit log still verifies.
+    @Test func theDaemonKilledMidBackupRecoversOnRestart() throws {
+        let w = try Workspace()
+        try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
+        try w.write("node/fresh.dat", SecureRandom.bytes(40 << 20)) // enough work to be caught mid-job
+        try w.ok(["init"])
+        let port = UInt16(20000 + Int((getpid() + 13) % 20000))
+        try w.write("policies/node.json", Array("""
+        {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
+         "schedule":{"every":"1s"},"retention":{"keepLast":5},"rpo":"1m"}
+        """.utf8))
+        try w.write("config.json", Array("""
+        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
+         "stateDirectory":"\(w.path("state"))"}
+        """.utf8))
+        func state() -> [String: Any] {
+            guard let data = FileManager.default.contents(atPath: w.path("state/state.json")) else { return [:] }
+            return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+        }
+        let first = try w.start(["daemon", "--config", w.path("config.json")])
+        var caught = false
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !caught {
+            if state()["runningJob"] as? String == "backup:node" { caught = true; kill(first.processIdentifier, SIGKILL) }
+            else { usleep(5_000) }
+        }
+        first.waitUntilExit()
+        if first.isRunning { kill(first.processIdentifier, SIGKILL) }
+        #expect(caught, "the daemon was killed during a backup")
+        try w.ok(["unlock"])
+        try w.ok(["verify", "--read-data"])
+
+        let second = try w.start(["daemon", "--config", w.path("config.json")])
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        var succeeded = false
+        let again = Date().addingTimeInterval(30)
+        while Date() < again && !succeeded {
+            usleep(200_000)
+            let node = (state()["policies"] as? [String: Any])?["node"] as? [String: Any]
+            succeeded = (node?["runsSucceeded"] as? Int ?? 0) >= 1
+        }
+        kill(second.processIdentifier, SIGTERM)
+        second.waitUntilExit()
+        #expect(succeeded, "the next scheduled backup succeeds: \(state())")
+        let entries = try AuditLog.read(w.path("state/audit.log"))
+        #expect(entries.contains { $0.subject == "backup:node" && $0.result == "failed" && $0.details["error"]?.contains("interrupted") == true })
+        try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
+        try w.ok(["verify", "--read-data"])
     }
 }
