@@ -122,11 +122,6 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         dirs.append(root)
         dirs.append(root + "/data") // pack spool files
         for i in 0..<256 { dirs.append(root + "/data/" + Hex.encode([UInt8(i)])) }
-        let cutoff = time(nil) - time_t(age)
-        for dir in dirs {
-            for name in (try? DirectoryListing.names(dir)) ?? [] where name.hasPrefix(".tmp-") {
-                if let st = try? Posix.lstat(dir + "/" + name), st.st_mtim.tv_sec < cutoff { _ = try? Posix.unlink(dir + "/" + name) }
-            }
-        }
+        VaultStorage.removeStaleTemporaries(in: dirs, olderThan: age)
     }
 }

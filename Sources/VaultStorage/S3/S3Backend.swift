@@ -53,10 +53,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
             var template = Array((NSTemporaryDirectory() + "/chainvault-spool-XXXXXX").utf8CString)
             dir = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) } ?? NSTemporaryDirectory()
         }
-        let dayAgo = time(nil) - 86_400
-        for name in (try? DirectoryListing.names(dir)) ?? [] where name.hasPrefix(".tmp-") {
-            if let st = try? Posix.lstat(dir + "/" + name), st.st_mtim.tv_sec < dayAgo { _ = try? Posix.unlink(dir + "/" + name) }
-        }
+        removeStaleTemporaries(in: [dir], olderThan: 86_400)
         return dir
     }()
 
