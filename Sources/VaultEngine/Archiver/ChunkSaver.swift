@@ -22,8 +22,11 @@ final class FileChunks: @unchecked Sendable {
 struct ChunkJob {
     var buffer: [UInt8]
     var length: Int
-    var file: FileChunks
-    var slot: Int
+    /// Where the chunk's id goes: a backed-up file's chunk list, or nothing (a copied blob, whose
+    /// id the tree already names).
+    var destination: (file: FileChunks, slot: Int)?
+    /// The id when it is already known and checked (a blob read back from a repository).
+    var id: BlobID?
     var group: DispatchGroup
 }
 
@@ -62,8 +65,8 @@ final class ChunkSaver: @unchecked Sendable {
             defer { budget.release(job.length); job.group.leave() }
             if error != nil { continue }
             do {
-                let id = job.buffer.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length])) }
-                job.file.set(job.slot, id)
+                let id = job.id ?? job.buffer.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length])) }
+                job.destination?.file.set(job.destination!.slot, id)
                 guard dedup.claim(id) else { continue }
                 if writer == nil { writer = try repository.newPackWriter(type: .data) }
                 // The queue no longer references the buffer, so this is its only owner: sealing in

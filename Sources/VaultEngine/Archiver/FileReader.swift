@@ -76,7 +76,7 @@ final class FileReader: @unchecked Sendable {
                     }
                 }
                 job.group.enter()
-                saver.queue.push(ChunkJob(buffer: buffer, length: n, file: job.chunks, slot: job.chunks.reserve(), group: job.group))
+                saver.queue.push(ChunkJob(buffer: buffer, length: n, destination: (job.chunks, job.chunks.reserve()), group: job.group))
                 start += n
                 total += UInt64(n)
                 progress?.add(bytes: UInt64(n))

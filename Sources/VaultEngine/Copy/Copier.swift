@@ -143,7 +143,6 @@ final class BlobFetcher: @unchecked Sendable {
     private let lock = NSLock()
     private var queued = Set<BlobID>()
     private var firstError: Error?
-    private let chunks = FileChunks()
     private let group = DispatchGroup()
 
     init(source: Repository, destination: MasterIndex, saver: ChunkSaver, threads: Int, cancellation: Cancellation) {
@@ -170,7 +169,8 @@ final class BlobFetcher: @unchecked Sendable {
             let plain = try source.readBlob(id, codec: codec)
             saver.budget.acquire(plain.count)
             group.enter()
-            saver.queue.push(ChunkJob(buffer: plain, length: plain.count, file: chunks, slot: chunks.reserve(), group: group))
+            // readBlob has checked the plaintext against `id`: the saver need not hash it again.
+            saver.queue.push(ChunkJob(buffer: plain, length: plain.count, destination: nil, id: id, group: group))
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }
