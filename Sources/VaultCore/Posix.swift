@@ -143,11 +143,13 @@ public enum Posix {
         return true
     }
 
+    /// Creates `path` and any missing parents, each made durable (its parent directory fsynced):
+    /// a repository or state directory created just before a power cut is still there after it.
     public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {
         if (try? lstat(path)) != nil { return }
         let parent = Path.parent(path)
         if parent != path && !parent.isEmpty { try mkdirs(parent, mode: mode) }
-        try mkdir(path, mode: mode)
+        if try mkdir(path, mode: mode) { try fsyncDirectory(parent.isEmpty ? "/" : parent) }
     }
 
     /// nil when nothing is at `path`.

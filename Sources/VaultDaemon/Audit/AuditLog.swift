@@ -44,6 +44,7 @@ public final class AuditLog: @unchecked Sendable {
     @discardableResult
     public func append(actor: String, action: String, subject: String, result: String, details: [String: String] = [:]) throws -> Entry {
         try lock.withLock {
+            let created = try Posix.lstat(path) == nil
             let fd = try Posix.open(path, O_RDWR | O_CREAT | O_APPEND, mode: 0o640)
             defer { Posix.close(fd) }
             guard flock(fd, LOCK_EX) == 0 else { throw Posix.error("lock", path) }
@@ -60,6 +61,7 @@ public final class AuditLog: @unchecked Sendable {
             line += Array(SHA256.hash(body).hex.utf8) + [32] + body + [10]
             try line.withUnsafeBytes { try Posix.writeAll(fd, $0, path: path) }
             try Posix.fsync(fd, path: path)
+            if created { try Posix.fsyncDirectory(Path.parent(path)) }
             return entry
         }
     }

@@ -34,6 +34,8 @@ enum KeyCommand: Command {
             defer { Posix.close(fd) }
             try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: output) }
             try Posix.fsync(fd, path: output)
+            // The new name too: a key lost to a power cut after 'init' used it locks the repository for good.
+            try Posix.fsyncDirectory(Path.parent(Path.absolute(output)))
             c.out.line("wrote a new 256-bit key (64 hex digits) to \(output) (mode 0600); keep a copy somewhere safe: without a key the repository cannot be read")
             return 0
         case "list":
