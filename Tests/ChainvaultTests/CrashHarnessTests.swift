@@ -12,24 +12,6 @@ import VaultDaemon
 ///
 ///     CHAINVAULT_CRASH_KILLS=200 CHAINVAULT_CRASH_SEED=7 swift test -c release --filter seededKills
 struct CrashHarnessTests {
-    /// Relative path -> SHA-256 of the content (or the link target), for "old or new, not a mix".
-    func fingerprint(_ root: String) -> [String: String]? {
-        guard FileManager.default.fileExists(atPath: root) else { return nil }
-        var out: [String: String] = [:]
-        for case let rel as String in FileManager.default.enumerator(atPath: root)?.allObjects ?? [] {
-            let path = root + "/" + rel
-            var st = stat()
-            lstat(path, &st)
-            switch st.st_mode & S_IFMT {
-            case S_IFREG: out[rel] = SHA256.hash(Array(FileManager.default.contents(atPath: path) ?? Data())).hex
-            case S_IFLNK: out[rel] = "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "")
-            case S_IFDIR: out[rel] = "dir"
-            default: out[rel] = "other"
-            }
-        }
-        return out
-    }
-
     @Test func seededKillsLeaveEverythingRecoverable() throws {
         let env = ProcessInfo.processInfo.environment
         let kills = Int(env["CHAINVAULT_CRASH_KILLS"] ?? "") ?? 12
@@ -55,7 +37,7 @@ struct CrashHarnessTests {
             case 2: args = ["copy", "--from", w.repo, "--to", mirror]
             default: args = ["restore", "latest", "--target", target, "--force"]
             }
-            let before = fingerprint(target)
+            let before = treeFingerprint(target)
             let p = try w.start(args)
             // Most commands here take 0.1 to 0.5 s: kill anywhere from their first instruction on.
             usleep(useconds_t(rng.next() % 150_000))
@@ -71,10 +53,10 @@ struct CrashHarnessTests {
             #expect(verifyMirror.code == 0, "\(context), mirror: \(verifyMirror.stderr)")
             if verifyMirror.code != 0 { failures += 1 }
             if op == 3 {
-                let after = fingerprint(target)
+                let after = treeFingerprint(target)
                 let fresh = w.path("fresh-\(i)")
                 try w.ok(["restore", "latest", "--target", fresh])
-                let whole = after == before || after == fingerprint(fresh)
+                let whole = after == before || after == treeFingerprint(fresh)
                 #expect(whole, "\(context): the target is a mix of old and new")
                 if !whole { failures += 1 }
                 try? FileManager.default.removeItem(atPath: fresh)

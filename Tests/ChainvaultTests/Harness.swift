@@ -42,9 +42,9 @@ final class Workspace {
     }
 
     @discardableResult
-    func run(_ args: [String], env extra: [String: String] = [:]) throws -> Run {
+    func run(_ args: [String], env extra: [String: String] = [:], executable: String = Workspace.binary) throws -> Run {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         p.environment = environment.merging(extra) { $1 }
         let out = Pipe(), err = Pipe()
@@ -118,6 +118,24 @@ func treeDifferences(_ a: String, _ b: String) throws -> [String] {
         default:
             if sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec { out.append("\(n): mtime") }
             if fm.contents(atPath: pa) != fm.contents(atPath: pb) { out.append("\(n): content") }
+        }
+    }
+    return out
+}
+
+/// Relative path -> SHA-256 of the content (or the link target), for "old or new, not a mix".
+func treeFingerprint(_ root: String) -> [String: String]? {
+    guard FileManager.default.fileExists(atPath: root) else { return nil }
+    var out: [String: String] = [:]
+    for case let rel as String in FileManager.default.enumerator(atPath: root)?.allObjects ?? [] {
+        let path = root + "/" + rel
+        var st = stat()
+        lstat(path, &st)
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: out[rel] = SHA256.hash(Array(FileManager.default.contents(atPath: path) ?? Data())).hex
+        case S_IFLNK: out[rel] = "link:" + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "")
+        case S_IFDIR: out[rel] = "dir"
+        default: out[rel] = "other"
         }
     }
     return out
