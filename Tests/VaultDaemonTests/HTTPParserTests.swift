@@ -45,6 +45,15 @@ func malformedRequestsGetTheRightStatus(_ text: String, _ status: Int) {
     #expect({ if case .error(431, _) = parse(manyHeaders) { return true }; return false }())
 }
 
+/// Garbage gets its 400 at once instead of holding the connection until the deadline.
+@Test func garbageIsRefusedBeforeAHeadCouldEnd() {
+    #expect({ if case .error(400, _) = HTTPParser.parse([0x16, 0x03, 0x01, 0x02]) { return true }; return false }()) // a TLS hello
+    #expect({ if case .error(400, _) = parse("hello there") { return true }; return false }())
+    #expect({ if case .error(400, _) = parse("GETTINGVERYLONGMETHOD") { return true }; return false }())
+    #expect(parse("GE") == .incomplete)
+    #expect(parse("GET /livez HTTP/1.1\r\nX-Slow: ") == .incomplete)
+}
+
 @Test func headResponsesHaveNoBodyButTheLength() {
     let r = HTTPResponse(status: 200, text: "ok")
     #expect(String(decoding: r.serialized(headOnly: true), as: UTF8.self).hasSuffix("Content-Length: 3\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n"))

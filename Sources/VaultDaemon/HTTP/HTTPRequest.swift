@@ -66,15 +66,33 @@ public enum HTTPParseResult: Equatable {
 /// fuzzed on its own. Anything not plainly valid is an error with the status to answer.
 public enum HTTPParser {
     public static func parse(_ data: [UInt8], limits: HTTPLimits = HTTPLimits()) -> HTTPParseResult {
-        // The end of the head: CRLF CRLF.
-        var headEnd: Int?
-        if data.count >= 4 {
-            for i in 0...(data.count - 4) where data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10 {
-                headEnd = i
-                break
+        // One pass over what arrived: the end of the head (CRLF CRLF), the end of the first line,
+        // the first space, and any byte a request head cannot hold. This runs on every read of
+        // every connection, so it is one loop without bounds checks.
+        var headEnd: Int?, firstLineEnd: Int?, firstSpace: Int?, invalid = false
+        data.withUnsafeBufferPointer { p in
+            var i = 0
+            while i < p.count {
+                let b = p[i]
+                if b == 10 {
+                    if firstLineEnd == nil { firstLineEnd = i }
+                    if i >= 3 && p[i - 1] == 13 && p[i - 2] == 10 && p[i - 3] == 13 { headEnd = i - 3; break }
+                } else if b == 32 {
+                    if firstSpace == nil { firstSpace = i }
+                } else if !(b == 13 || b == 9 || (33...126).contains(b)) {
+                    invalid = true
+                    break
+                }
+                i += 1
             }
         }
-        let firstLineEnd = data.firstIndex(of: 10)
+        // Garbage is refused as soon as it arrives, not when the deadline ends a head that never
+        // comes: a request head is printable ASCII, and starts with an upper-case method.
+        if invalid { return .error(status: 400, reason: "non-ASCII or control bytes in the request head") }
+        let methodEnd = min(firstSpace ?? data.count, firstLineEnd ?? data.count)
+        if methodEnd > 16 || data[0..<methodEnd].contains(where: { !(65...90).contains($0) }) {
+            return .error(status: 400, reason: "malformed method")
+        }
         if firstLineEnd == nil && data.count > limits.maxRequestLine { return .error(status: 414, reason: "request line too long") }
         if let e = firstLineEnd, e > limits.maxRequestLine { return .error(status: 414, reason: "request line too long") }
         guard let end = headEnd else {
@@ -82,9 +100,6 @@ public enum HTTPParser {
         }
         if end > limits.maxHeaderBytes { return .error(status: 431, reason: "request head too large") }
         let head = data[0..<end]
-        guard head.allSatisfy({ $0 == 13 || $0 == 10 || $0 == 9 || (32...126).contains($0) }) else {
-            return .error(status: 400, reason: "non-ASCII or control bytes in the request head")
-        }
         let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
         let requestLine = lines[0].split(separator: " ", omittingEmptySubsequences: false)
         guard requestLine.count == 3 else { return .error(status: 400, reason: "malformed request line") }

@@ -103,7 +103,7 @@ public final class HTTPServer: @unchecked Sendable {
             let ready = poll(&fds, nfds_t(fds.count), Int32(min(nearest, 1) * 1000) + 1)
             if ready < 0 && errno != EINTR { return }
             if fds[0].revents != 0 { return }
-            if fds[1].revents & Int16(POLLIN) != 0 { acceptAll(&connections) }
+            if fds[1].revents & Int16(POLLIN) != 0 { acceptAll(&connections, &buffer) }
             for p in fds.dropFirst(2) where p.revents != 0 {
                 guard let c = connections[p.fd] else { continue }
                 if c.responding { flush(c, &connections) } else { receive(c, &buffer, &connections) }
@@ -121,7 +121,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func acceptAll(_ connections: inout [Int32: Connection]) {
+    private func acceptAll(_ connections: inout [Int32: Connection], _ buffer: inout [UInt8]) {
         while true {
             let fd = accept(listenFD, nil, nil)
             if fd < 0 { return }
@@ -132,6 +132,10 @@ public final class HTTPServer: @unchecked Sendable {
             if connections.count > options.maxConnections {
                 respond(c, HTTPResponse(status: 503, text: "too many connections"), headOnly: false)
                 flush(c, &connections)
+            } else {
+                // A probe's request is usually there already: answer it in this pass, not after
+                // one more poll over every other connection.
+                receive(c, &buffer, &connections)
             }
         }
     }
