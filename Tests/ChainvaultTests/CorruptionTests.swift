@@ -76,15 +76,19 @@ struct CorruptionTests {
     /// Writes a snapshot whose root tree is `nodes`, bypassing the archiver (as an attacker with
     /// the key, or a bug, could).
     func craft(_ w: Workspace, _ nodes: [Node]) throws {
+        var tree = Tree(nodes: [])
+        tree.nodes = nodes
+        try craft(w, treeBytes: tree.encode())
+    }
+
+    /// Stores a snapshot whose root tree is `bytes`, and one chunk "pwned" for its files.
+    func craft(_ w: Workspace, treeBytes bytes: [UInt8]) throws {
         var key = Array(FileManager.default.contents(atPath: w.key)!)
         let repo = try Repository.open(LocalBackend(path: w.repo), credential: .keyFile(SecretBytes(consuming: &key)))
         let codec = repo.makeCodec()
         let payload = Array("pwned".utf8)
         let dataPack = try repo.newPackWriter(type: .data)
         _ = try payload.withUnsafeBytes { try dataPack.add(id: SHA256.hash(payload), plaintext: $0, codec: codec) }
-        var tree = Tree(nodes: [])
-        tree.nodes = nodes
-        let bytes = tree.encode()
         let treePack = try repo.newPackWriter(type: .tree)
         _ = try bytes.withUnsafeBytes { try treePack.add(id: SHA256.hash(bytes), plaintext: $0, codec: codec) }
         var packs: [IndexedPack] = []
@@ -145,6 +149,45 @@ extension CorruptionTests {
         let r = try w.run(["restore", "latest", "--target", w.path("out")])
         #expect(r.code == 22 && r.stderr.contains("ledger.dat"), "\(r.code) \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: w.path("out")))
+    }
+
+    /// A device node (or any type a tree cannot hold) is refused with its name; nothing is written.
+    @Test func aDeviceNodeIsRefused() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        var bytes = Tree(nodes: [Node(name: Array("sda".utf8), kind: .file, size: 5, chunks: [SHA256.hash(Array("pwned".utf8))])]).encode()
+        let name = Array("sda".utf8)
+        let at = (0...(bytes.count - 3)).first { Array(bytes[$0..<$0 + 3]) == name }! + 3
+        #expect(bytes[at] == Node.Kind.file.rawValue)
+        bytes[at] = 6 // S_IFBLK >> 12: what a block device would be
+        try craft(w, treeBytes: bytes)
+        let r = try w.run(["restore", "latest", "--target", w.path("out")])
+        #expect(r.code == 20 && r.stderr.contains("unsupported type 6"), "\(r.code) \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("out")))
+        #expect(try w.run(["verify"]).code != 0)
+    }
+
+    /// Hardlinks in a snapshot only ever join regular files of the same restore: a "hardlink"
+    /// sharing an inode with a symlink to a file outside gets its own content, and the outside
+    /// file keeps its single link and its bytes.
+    @Test func aHardlinkCannotReachOutsideTheTarget() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.write("outside/secret", Array("keep".utf8))
+        let pwned = SHA256.hash(Array("pwned".utf8))
+        let link = Node(name: Array("a".utf8), kind: .symlink, mode: 0o777, inode: 7, device: 1, links: 2, linkTarget: Array(w.path("outside/secret").utf8))
+        let file = Node(name: Array("b".utf8), kind: .file, inode: 7, device: 1, links: 2, size: 5, chunks: [pwned])
+        let twin = Node(name: Array("c".utf8), kind: .file, inode: 7, device: 1, links: 2, size: 5, chunks: [pwned])
+        try craft(w, [link, file, twin])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        var outside = stat(), b = stat(), c = stat()
+        stat(w.path("outside/secret"), &outside)
+        lstat(w.path("out/b"), &b)
+        lstat(w.path("out/c"), &c)
+        #expect(outside.st_nlink == 1 && FileManager.default.contents(atPath: w.path("outside/secret")) == Data("keep".utf8))
+        #expect(b.st_ino != outside.st_ino && c.st_ino != outside.st_ino)
+        #expect(b.st_ino == c.st_ino && (b.st_mode & S_IFMT) == S_IFREG, "the two files of the snapshot are linked to each other")
+        #expect(FileManager.default.contents(atPath: w.path("out/b")) == Data("pwned".utf8))
     }
 
     /// A file claiming an enormous size its chunks do not add up to is refused before anything is
