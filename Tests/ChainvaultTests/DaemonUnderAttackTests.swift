@@ -167,10 +167,24 @@ extension DaemonTests {
     /// is released (counted in /proc, not by the server's own books).
     @Test func hostileClientsCostTheDaemonBoundedMemoryAndNoDescriptors() throws {
         let w = try Workspace()
-        let (p, port, _) = try startDaemon(w)
+        let (p, port, token) = try startDaemon(w)
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         let pid = p.processIdentifier
         #expect(waitFor(30) { idle(port) })
+
+        // Mutations without the right token: 401 every time, and nothing runs.
+        let snapshotsBefore = try w.ok(["snapshots", "--json"]).stdout
+        let restoreBody = "{\"policy\":\"demo\",\"target\":\"\(w.path("evil"))\"}"
+        var statuses: [Int: Int] = [:]
+        for wrong in [nil, "", "wrong", token.uppercased(), token + "x", String(token.dropLast()), " " + token] {
+            for (path, body) in [("/v1/policies/demo/backup", ""), ("/v1/policies/demo/verify", ""), ("/v1/restores", restoreBody)] {
+                statuses[post(port, path, token: wrong, body: body).0, default: 0] += 1
+            }
+        }
+        #expect(statuses == [401: 21], "\(statuses)")
+        usleep(300_000)
+        #expect(idle(port) && !FileManager.default.fileExists(atPath: w.path("evil")))
+        #expect(try w.ok(["snapshots", "--json"]).stdout == snapshotsBefore)
         for _ in 0..<50 { _ = get(port, "/metrics") }
         let baseRSS = status(of: pid, "VmRSS")
         // The fewest descriptors seen at rest (a probe's socket may be open at any one moment).
