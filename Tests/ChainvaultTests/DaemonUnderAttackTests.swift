@@ -235,4 +235,24 @@ extension DaemonTests {
         #expect(peakRSS - baseRSS < 64 << 10, "peak RSS \(peakRSS) KiB from \(baseRSS) KiB")
         #expect(get(port, "/livez").0 == 200)
     }
+
+    /// An API token file (or a password file) that other users can read is refused at start, with
+    /// the fix, and the daemon does not come up with it.
+    @Test func aTokenOrPasswordFileReadableByOthersIsRefused() throws {
+        let w = try Workspace()
+        let (p, port, _) = try startDaemon(w)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        chmod(w.path("token"), 0o644)
+        let token = try w.run(["daemon", "--config", w.path("config.json")])
+        #expect(token.code == 21 && token.stderr.contains("chmod 600 \(w.path("token"))"), "\(token.code) \(token.stderr)")
+        #expect(get(port, "/livez").0 == 0)
+        chmod(w.path("token"), 0o600)
+        try w.write("password", Array("correct horse".utf8), mode: 0o640)
+        let config = try String(contentsOfFile: w.path("config.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"keyFile\":\"\(w.key)\"", with: "\"passwordFile\":\"\(w.path("password"))\"")
+        try w.write("config.json", Array(config.utf8))
+        let password = try w.run(["daemon", "--config", w.path("config.json")])
+        #expect(password.code == 21 && password.stderr.contains("chmod 600 \(w.path("password"))"), "\(password.code) \(password.stderr)")
+    }
 }
