@@ -64,11 +64,11 @@ struct SyscallTrace {
 
     private mutating func decode(_ call: String) {
         // The result is after the last " = " (written data can contain one, never after it).
-        guard let open = call.firstIndex(of: "("), let equals = call.range(of: " = ", options: .backwards) else { return }
+        guard let equals = call.range(of: " = ", options: .backwards) else { return }
         let beforeResult = call[..<equals.lowerBound].trimmingCharacters(in: .whitespaces)
-        guard beforeResult.hasSuffix(")") else { return }
-        let name = String(call[..<open])
-        let argsText = String(beforeResult[beforeResult.index(after: beforeResult.firstIndex(of: "(")!)..<beforeResult.index(before: beforeResult.endIndex)])
+        guard beforeResult.hasSuffix(")"), let open = beforeResult.firstIndex(of: "(") else { return }
+        let name = String(beforeResult[..<open])
+        let argsText = String(beforeResult[beforeResult.index(after: open)..<beforeResult.index(before: beforeResult.endIndex)])
         let tail = String(call[equals.upperBound...])
         let retText = tail.prefix { $0 == "-" || $0.isNumber }
         guard let ret = Int(retText), ret >= 0 else { return }
