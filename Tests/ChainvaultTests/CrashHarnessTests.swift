@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import S3TestSupport
 import Testing
 import VaultCore
 import VaultDaemon
@@ -86,7 +87,7 @@ extension CrashHarnessTests {
         try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
         try w.write("node/fresh.dat", SecureRandom.bytes(40 << 20)) // enough work to be caught mid-job
         try w.ok(["init"])
-        let port = UInt16(20000 + Int((getpid() + 13) % 20000))
+        let port = TestPorts.take()
         try w.write("policies/node.json", Array("""
         {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
          "schedule":{"every":"1s"},"retention":{"keepLast":5},"rpo":"1m"}

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import S3TestSupport
 import Testing
 import VaultDaemon
 
@@ -65,7 +66,7 @@ struct DaemonTests {
         try w.ok(["init"])
         let token = "token-" + UUID().uuidString
         try w.write("token", Array(token.utf8), mode: 0o600)
-        let port = UInt16(20000 + Int(getpid() % 20000))
+        let port = TestPorts.take()
         try w.write("policies/demo.json", Array("""
         {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
          "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",

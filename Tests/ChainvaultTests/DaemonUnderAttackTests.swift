@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import S3TestSupport
 import Testing
 import VaultCore
 import VaultDaemon
@@ -9,26 +10,13 @@ import VaultStorage
 /// The running daemon, measured from outside (issue 5): what its memory holds between jobs, and
 /// what hostile HTTP clients cost it.
 extension DaemonTests {
-    /// A port nobody listens on now.
-    func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
-
     /// Starts the daemon on a small node with one hourly policy; returns it, its port and token.
     func startDaemon(_ w: Workspace) throws -> (Process, UInt16, String) {
         try w.ok(["demo", "--generate", w.path("node"), "--size", "4M"])
         try w.ok(["init"])
         let token = "token-" + UUID().uuidString
         try w.write("token", Array(token.utf8), mode: 0o600)
-        let port = freePort()
+        let port = TestPorts.take()
         try w.write("policies/demo.json", Array("""
         {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
         """.utf8))

@@ -120,7 +120,7 @@ extension S3Tests {
         try w.ok(["demo", "--generate", w.path("node"), "--size", "8M"])
         try w.ok(["init", "--repo", w.repo])
         try w.ok(["init", "--repo", s3])
-        let port = UInt16(20000 + Int((getpid() + 7) % 20000))
+        let port = TestPorts.take()
         try w.write("policies/node.json", Array("""
         {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
          "schedule":{"every":"2s"},"retention":{"keepLast":2},"rpo":"1m","copyTo":"\(s3)"}

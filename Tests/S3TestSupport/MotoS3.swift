@@ -18,7 +18,7 @@ public struct MotoS3: Sendable {
     static let supportDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 
     private static func launch() throws -> MotoS3 {
-        let port = try freePort()
+        let port = Int(TestPorts.take())
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", supportDirectory + "/moto_launcher.py", String(getpid()), String(port), "chainvault-test"]
@@ -98,19 +98,4 @@ private func readLine(_ handle: FileHandle) -> String {
         bytes.append(chunk[chunk.startIndex])
     }
     return String(decoding: bytes, as: UTF8.self)
-}
-
-private func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &addr) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    guard ok else { throw SupportError("no free port") }
-    return Int(UInt16(bigEndian: addr.sin_port))
 }
