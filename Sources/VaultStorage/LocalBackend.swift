@@ -88,9 +88,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     public func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
         let target = path(handle)
         // A kind added after this repository was created (audit/) has no directory yet.
-        if handle.kind != .config && handle.kind != .pack, try Posix.lstat(Path.parent(target)) == nil {
-            if try Posix.mkdir(Path.parent(target), mode: 0o700) { try Posix.fsyncDirectory(root) }
-        }
+        if handle.kind != .config && handle.kind != .pack { try Posix.mkdirs(Path.parent(target), mode: 0o700) }
         try bytes.withUnsafeBytes { try Posix.writeFileAtomically(target, $0, mode: 0o600, replace: false) }
     }
 
