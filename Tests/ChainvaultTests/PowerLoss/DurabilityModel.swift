@@ -52,7 +52,6 @@ final class DurabilityModel {
     let rootPath: String
     private(set) var root: Node
     private var all: [Node] = []
-    private(set) var applied = 0
 
     /// `copy` is a copy of `root` taken before the trace: what it holds counts as durable.
     init(root: String, initialCopy copy: String) throws {
@@ -109,7 +108,6 @@ final class DurabilityModel {
 
     /// Applies one effect to the current (not yet durable) state.
     func apply(_ effect: FileEffect) {
-        applied += 1
         switch effect {
         case .create(let path, let truncate):
             if let existing = lookup(path) {
@@ -166,10 +164,6 @@ final class DurabilityModel {
         var out: [Int: String] = [:]
         for n in all { if let s = n.source { out[n.id] = s } }
         return out
-    }
-
-    func adoptSources(_ sources: [Int: String]) {
-        for n in all where n.source == nil { n.source = sources[n.id] }
     }
 
     /// Writes the tree as it would be found after a power cut now, at `path` (which must not exist).

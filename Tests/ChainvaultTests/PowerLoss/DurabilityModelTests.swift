@@ -32,16 +32,24 @@ struct DurabilityModelTests {
         #expect(SyscallTrace.string(#""a\0\377\n\"7\1777""#)?.bytes == [97, 0, 255, 10, 34, 55, 127, 55])
     }
 
+    /// A model of the empty tree `r` (holding `directory`, if given) after `effects`.
+    func replay(_ w: Workspace, directory: String = "", _ effects: (String) -> [FileEffect]) throws -> (DurabilityModel, String) {
+        for tree in ["r", "copy"] {
+            try FileManager.default.createDirectory(atPath: w.path(tree + "/" + directory), withIntermediateDirectories: true)
+        }
+        let model = try DurabilityModel(root: w.path("r"), initialCopy: w.path("copy"))
+        effects(w.path("r")).forEach(model.apply)
+        return (model, w.path("r"))
+    }
+
     /// A file synced and renamed, but its directory not synced: gone in the strict tree; the random
     /// trees hold it under one name or the other, with all its bytes.
     @Test func aRenameWithoutADirectorySyncMayBeLost() throws {
         let w = try Workspace()
-        try FileManager.default.createDirectory(atPath: w.path("r/d"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: w.path("copy/d"), withIntermediateDirectories: true)
-        let model = try DurabilityModel(root: w.path("r"), initialCopy: w.path("copy"))
-        let r = w.path("r")
-        for e: FileEffect in [.create(r + "/d/.tmp", truncate: false), .write(r + "/d/.tmp", offset: nil, length: 3, bytes: [1, 2, 3]),
-                              .sync(r + "/d/.tmp"), .rename(r + "/d/.tmp", r + "/d/obj", exchange: false)] { model.apply(e) }
+        let (model, r) = try replay(w, directory: "d") { r in
+            [.create(r + "/d/.tmp", truncate: false), .write(r + "/d/.tmp", offset: nil, length: 3, bytes: [1, 2, 3]),
+             .sync(r + "/d/.tmp"), .rename(r + "/d/.tmp", r + "/d/obj", exchange: false)]
+        }
         var rng = SplitMix64(seed: 1)
         try model.materialize(at: w.path("strict"), mode: .strict, rng: &rng, sources: [:])
         #expect(try FileManager.default.contentsOfDirectory(atPath: w.path("strict/d")).isEmpty)
@@ -61,11 +69,7 @@ struct DurabilityModelTests {
     /// Data written but never fsynced is not there in the strict tree, even under a synced name.
     @Test func unsyncedBytesAreLostEvenWhenTheNameSurvives() throws {
         let w = try Workspace()
-        try FileManager.default.createDirectory(atPath: w.path("r"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: w.path("copy"), withIntermediateDirectories: true)
-        let model = try DurabilityModel(root: w.path("r"), initialCopy: w.path("copy"))
-        let r = w.path("r")
-        for e: FileEffect in [.create(r + "/f", truncate: false), .write(r + "/f", offset: nil, length: 2, bytes: [7, 7]), .sync(r)] { model.apply(e) }
+        let (model, _) = try replay(w) { r in [.create(r + "/f", truncate: false), .write(r + "/f", offset: nil, length: 2, bytes: [7, 7]), .sync(r)] }
         var rng = SplitMix64(seed: 2)
         try model.materialize(at: w.path("strict"), mode: .strict, rng: &rng, sources: [:])
         #expect(FileManager.default.contents(atPath: w.path("strict/f")) == Data())
