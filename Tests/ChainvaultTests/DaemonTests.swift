@@ -60,23 +60,30 @@ struct DaemonTests {
         return condition()
     }
 
-    @Test func theDaemonRunsPoliciesServesHealthAndStopsCleanly() throws {
-        let w = try Workspace()
-        try w.ok(["demo", "--generate", w.path("node"), "--size", "8M"])
+    /// A node of `nodeSize`, a repository, an API token, the policy `policies/demo.json` and
+    /// `config.json` naming them all; returns the port, the token and the config text.
+    func prepareDaemon(_ w: Workspace, nodeSize: String, policy: String) throws -> (UInt16, String, String) {
+        try w.ok(["demo", "--generate", w.path("node"), "--size", nodeSize])
         try w.ok(["init"])
         let token = "token-" + UUID().uuidString
         try w.write("token", Array(token.utf8), mode: 0o600)
         let port = TestPorts.take()
-        try w.write("policies/demo.json", Array("""
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
-         "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",
-         "protect":["config/priv_validator_state.json"],"restoreDrill":{"every":"4s"}}
-        """.utf8))
+        try w.write("policies/demo.json", Array(policy.utf8))
         let config = """
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
          "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))"}
         """
         try w.write("config.json", Array(config.utf8))
+        return (port, token, config)
+    }
+
+    @Test func theDaemonRunsPoliciesServesHealthAndStopsCleanly() throws {
+        let w = try Workspace()
+        let (port, token, config) = try prepareDaemon(w, nodeSize: "8M", policy: """
+        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
+         "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",
+         "protect":["config/priv_validator_state.json"],"restoreDrill":{"every":"4s"}}
+        """)
         let notify = Notifications()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Workspace.binary)

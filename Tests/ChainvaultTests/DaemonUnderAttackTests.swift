@@ -12,18 +12,9 @@ import VaultStorage
 extension DaemonTests {
     /// Starts the daemon on a small node with one hourly policy; returns it, its port and token.
     func startDaemon(_ w: Workspace) throws -> (Process, UInt16, String) {
-        try w.ok(["demo", "--generate", w.path("node"), "--size", "4M"])
-        try w.ok(["init"])
-        let token = "token-" + UUID().uuidString
-        try w.write("token", Array(token.utf8), mode: 0o600)
-        let port = TestPorts.take()
-        try w.write("policies/demo.json", Array("""
+        let (port, token, _) = try prepareDaemon(w, nodeSize: "4M", policy: """
         {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
-        """.utf8))
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))"}
-        """.utf8))
+        """)
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
         return (p, port, token)
