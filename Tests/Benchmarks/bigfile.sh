@@ -45,12 +45,7 @@ with open(sys.argv[1], "rb") as f:
     while b := f.read(1 << 22): h.update(b)
 print(h.hexdigest())' "$1"; }
 
-run() { # LABEL CMD...: prints "LABEL wall_s peak_rss_kib"
-    local label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$W/time.out" "$@" >"$W/stdout" 2>"$W/err.out" || { echo "FAILED: $label" >&2; cat "$W/err.out" >&2; exit 1; }
-    read -r wall rss < "$W/time.out"
-    echo "$label $wall $rss"
-}
+source "$(dirname "$0")/measure.sh"
 
 results=()
 for gib in 1 "$SIZE"; do
@@ -62,12 +57,12 @@ for gib in 1 "$SIZE"; do
     [ $((blocks * 512)) -ge "$bytes" ] || { echo "the generated file has holes" >&2; exit 1; }
     sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
     "$CV" init --repo "$W/repo" --key-file "$W/key" --quiet
-    results+=("$gib $(run backup "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --json)")
+    results+=("$gib $(measure backup "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --json)")
     chunks=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["chunksNew"])' "$W/stdout")
     repo_bytes=$(du -sb "$W/repo" | cut -f1)
     rm -rf "$W/src" # room for the restore: the hash above is the reference
-    results+=("$gib $(run verify "$CV" verify --read-data --repo "$W/repo" --key-file "$W/key" --quiet)")
-    results+=("$gib $(run restore "$CV" restore latest --target "$W/out" --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$gib $(measure verify "$CV" verify --read-data --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$gib $(measure restore "$CV" restore latest --target "$W/out" --repo "$W/repo" --key-file "$W/key" --quiet)")
     got=$(sha "$W/out/huge.dat")
     [ "$got" = "$want" ] || { echo "RESTORED FILE DIFFERS: $got != $want" >&2; exit 1; }
     echo "$gib GiB: restored file identical (sha256 $want), repository $repo_bytes bytes, $chunks chunks" >&2

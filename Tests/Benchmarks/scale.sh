@@ -24,22 +24,17 @@ for i in range(n):
 PY
 }
 
-run() { # LABEL CMD...: prints "LABEL wall_s peak_rss_kib"
-    local label=$1; shift
-    /usr/bin/time -f "%e %M" -o "$W/time.out" "$@" >/dev/null 2>"$W/err.out" || { echo "FAILED: $label"; cat "$W/err.out"; exit 1; }
-    read -r wall rss < "$W/time.out"
-    echo "$label $wall $rss"
-}
+source "$(dirname "$0")/measure.sh"
 
 results=()
 for n in 10000 "$FILES"; do
     rm -rf "$W/src" "$W/repo" "$W/out"
     make_tree "$W/src" "$n"
     "$CV" init --repo "$W/repo" --key-file "$W/key" --quiet
-    results+=("$n $(run backup "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --quiet)")
-    results+=("$n $(run backup-unchanged "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --quiet)")
-    results+=("$n $(run restore "$CV" restore latest --target "$W/out" --repo "$W/repo" --key-file "$W/key" --quiet)")
-    results+=("$n $(run verify "$CV" verify --read-data --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$n $(measure backup "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$n $(measure backup-unchanged "$CV" backup "$W/src" --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$n $(measure restore "$CV" restore latest --target "$W/out" --repo "$W/repo" --key-file "$W/key" --quiet)")
+    results+=("$n $(measure verify "$CV" verify --read-data --repo "$W/repo" --key-file "$W/key" --quiet)")
 done
 printf '%s\n' "${results[@]}" | python3 -c '
 import sys
