@@ -1,0 +1,93 @@
+import Foundation
+import Glibc
+import Testing
+
+/// The monitoring files shipped in `systemd/monitoring/` work as shipped: the Prometheus rules
+/// load and fire as their unit tests say, every metric they name is one the running daemon
+/// exports, and the Nagios/Icinga definitions call `chainvault health` with options it accepts.
+struct MonitoringFilesTests {
+    static let directory = repositoryRoot + "/systemd/monitoring"
+
+    func promtool() throws -> String {
+        try #require(tool("promtool"), "promtool is missing: .ci/setup installs it (Debian package prometheus)")
+    }
+
+    @Test func alertRulesLoadAndTheirUnitTestsPass() throws {
+        let promtool = try promtool()
+        let (checkCode, checkOut, checkErr) = try runTool(promtool, ["check", "rules", Self.directory + "/chainvault.rules.yml"])
+        #expect(checkCode == 0, "promtool check rules: \(checkOut) \(checkErr)")
+        #expect(checkOut.contains("SUCCESS"), "\(checkOut)")
+        let (testCode, testOut, testErr) = try runTool(promtool, ["test", "rules", Self.directory + "/chainvault.rules.test.yml"])
+        #expect(testCode == 0, "promtool test rules: \(testOut) \(testErr)")
+    }
+
+    /// Every alert has a unit test that expects it to fire, so none is shipped untried.
+    @Test func everyAlertIsExercisedByTheRuleTests() throws {
+        let rules = try String(contentsOfFile: Self.directory + "/chainvault.rules.yml", encoding: .utf8)
+        let tests = try String(contentsOfFile: Self.directory + "/chainvault.rules.test.yml", encoding: .utf8)
+        let alerts = Self.values(after: "- alert:", in: rules)
+        #expect(alerts.count >= 7)
+        for alert in alerts {
+            #expect(tests.contains("alertname: \(alert)\n        exp_alerts:\n          - exp_labels"), "no firing test for \(alert)")
+        }
+    }
+
+    /// The metric names in the rules are families the daemon exports (read from a running
+    /// daemon's /metrics, where every family has its TYPE line even before it has samples).
+    @Test func theRulesNameOnlyMetricsTheDaemonExports() throws {
+        let w = try Workspace()
+        let daemon = DaemonTests()
+        let (port, _, _) = try daemon.prepareDaemon(w, nodeSize: "1M", policy: """
+        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
+         "retention":{"keepLast":3},"verify":{"every":"24h","readAllWithinDays":7},"rpo":"48h","restoreDrill":{"every":"24h"}}
+        """)
+        let p = try w.start(["daemon", "--config", w.path("config.json")])
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
+        #expect(daemon.waitFor(30) { daemon.get(port, "/livez").0 == 200 })
+        let metrics = daemon.get(port, "/metrics").1
+        let exported = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+            .compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) })
+        #expect(exported.contains("chainvault_ready"), "\(metrics)")
+
+        let rules = try String(contentsOfFile: Self.directory + "/chainvault.rules.yml", encoding: .utf8)
+        let named = Self.metricNames(in: Self.values(after: "expr:", in: rules).joined(separator: "\n"))
+        #expect(named.count >= 5, "\(named)")
+        for name in named { #expect(exported.contains(name), "the rules use \(name), which /metrics does not export") }
+    }
+
+    /// The command lines in the Nagios and Icinga files parse: with a daemon that cannot be
+    /// reached the plugin says UNKNOWN (exit 3), not a usage error.
+    @Test func theNagiosAndIcingaCommandsUseOptionsHealthAccepts() throws {
+        let w = try Workspace()
+        let nagios = try String(contentsOfFile: Self.directory + "/nagios-chainvault.cfg", encoding: .utf8)
+        let icinga = try String(contentsOfFile: Self.directory + "/icinga2-chainvault.conf", encoding: .utf8)
+        #expect(nagios.contains("command_line    /usr/bin/chainvault health"))
+        #expect(icinga.contains("command = [ \"/usr/bin/chainvault\", \"health\" ]"))
+        let options = Self.values(after: "\"", in: icinga).compactMap { line -> String? in
+            let option = String(line.prefix { $0 != "\"" })
+            return option.hasPrefix("-") ? option : nil
+        }
+        #expect(Set(options) == ["--url", "--policy", "-w", "-c"], "\(options)")
+        let r = try w.run(["health", "--url", "http://127.0.0.1:1", "--policy", "bitcoind", "-w", "6h", "-c", "12h"])
+        #expect(r.code == 3, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.hasPrefix("CHAINVAULT UNKNOWN:"), "\(r.stdout)")
+    }
+
+    /// The text after `marker` on every line that contains it.
+    static func values(after marker: String, in text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            line.range(of: marker).map { String(line[$0.upperBound...]).trimmingCharacters(in: .whitespaces) }
+        }
+    }
+
+    /// `chainvault_*` identifiers in PromQL expressions.
+    static func metricNames(in expressions: String) -> Set<String> {
+        var names = Set<String>(), current = ""
+        for c in expressions + " " {
+            if c.isLetter || c.isNumber || c == "_" { current.append(c); continue }
+            if current.hasPrefix("chainvault_") { names.insert(current) }
+            current = ""
+        }
+        return names
+    }
+}
