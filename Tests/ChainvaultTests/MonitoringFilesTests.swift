@@ -32,9 +32,9 @@ struct MonitoringFilesTests {
         }
     }
 
-    /// The metric names in the rules are families the daemon exports (read from a running
+    /// The metric names in the rules and the dashboard are families the daemon exports (read from a running
     /// daemon's /metrics, where every family has its TYPE line even before it has samples).
-    @Test func theRulesNameOnlyMetricsTheDaemonExports() throws {
+    @Test func theRulesAndTheDashboardNameOnlyMetricsTheDaemonExports() throws {
         let w = try Workspace()
         let daemon = DaemonTests()
         let (port, _, _) = try daemon.prepareDaemon(w, nodeSize: "1M", policy: """
@@ -53,6 +53,28 @@ struct MonitoringFilesTests {
         let named = Self.metricNames(in: Self.values(after: "expr:", in: rules).joined(separator: "\n"))
         #expect(named.count >= 5, "\(named)")
         for name in named { #expect(exported.contains(name), "the rules use \(name), which /metrics does not export") }
+
+        let queries = try Self.dashboardQueries()
+        let dashboardNames = Self.metricNames(in: queries.joined(separator: "\n"))
+        #expect(dashboardNames.count >= 10, "\(dashboardNames)")
+        for name in dashboardNames { #expect(exported.contains(name), "the dashboard uses \(name), which /metrics does not export") }
+    }
+
+    /// Every PromQL expression of the Grafana dashboard (panel targets and template queries); the
+    /// file must be valid JSON and every panel must have at least one query.
+    static func dashboardQueries() throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/chainvault-dashboard.json"))
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        var queries: [String] = []
+        for panel in panels {
+            let targets = (panel["targets"] as? [[String: Any]]) ?? []
+            #expect(!targets.isEmpty, "panel \(panel["title"] ?? "?") has no query")
+            queries += targets.compactMap { $0["expr"] as? String }
+        }
+        let variables = ((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]]) ?? []
+        queries += variables.filter { $0["type"] as? String == "query" }.compactMap { $0["query"] as? String }
+        return queries
     }
 
     /// The command lines in the Nagios and Icinga files parse: with a daemon that cannot be
