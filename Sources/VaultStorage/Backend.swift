@@ -40,7 +40,10 @@ public struct ObjectHandle: Hashable, Sendable, CustomStringConvertible {
 public struct ObjectInfo: Hashable, Sendable {
     public let name: String
     public let size: Int
-    public init(name: String, size: Int) { self.name = name; self.size = size }
+    /// When the store says the object was written, by the store's own clock (a local file's mtime,
+    /// S3's `LastModified`); nil when the store does not say. Compare it only with `StoreClock.storeNow`.
+    public let modified: Date?
+    public init(name: String, size: Int, modified: Date? = nil) { self.name = name; self.size = size; self.modified = modified }
 }
 
 /// Object storage for one repository. Implementations must be safe to call from many threads.
