@@ -10,6 +10,8 @@ public final class Repository: @unchecked Sendable {
     public let keyID: String
     public let index = MasterIndex()
     public private(set) var indexFileNames: [String] = []
+    /// Locks taken on this repository; confirmed before each commit (Repository+Locks.swift).
+    public let heldLocks = HeldLocks()
 
     init(backend: Backend, config: RepositoryConfig, master: SecretBytes, keyID: String) {
         self.backend = backend; self.config = config; self.master = master; self.keyID = keyID
@@ -84,6 +86,8 @@ public final class Repository: @unchecked Sendable {
 
     @discardableResult
     public func writeIndex(_ file: IndexFile) throws -> String {
+        // An index file makes packs count as referenced data: never under a lock that was lost.
+        try confirmLocksHeld()
         let sealed = SealedFile.seal(file.encode(), kind: .index, master: master)
         let name = SHA256.hash(sealed).hex
         try backend.writeIfAbsent(ObjectHandle(.index, name), sealed)
@@ -200,6 +204,9 @@ public final class Repository: @unchecked Sendable {
     // MARK: Snapshots
 
     public func saveSnapshot(_ snapshot: Snapshot) throws -> String {
+        // Last chance before the snapshot names this run's data: the lock that kept prunes out must
+        // still be ours, or a prune may have deleted some of that data (FORMAT.md, "Locks").
+        try confirmLocksHeld()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let sealed = SealedFile.seal(Array(try encoder.encode(snapshot)), kind: .snapshot, master: master)

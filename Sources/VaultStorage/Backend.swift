@@ -40,7 +40,14 @@ public struct ObjectHandle: Hashable, Sendable, CustomStringConvertible {
 public struct ObjectInfo: Hashable, Sendable {
     public let name: String
     public let size: Int
-    public init(name: String, size: Int) { self.name = name; self.size = size }
+    /// When the store says the object was written, by the store's own clock (a local file's mtime,
+    /// S3's `LastModified`); nil when the store does not say. Compare it only with `StoreClock.storeNow`.
+    public let modified: Date?
+    public init(name: String, size: Int, modified: Date? = nil) { self.name = name; self.size = size; self.modified = modified }
+
+    // An object is its name and size; the time is metadata each store reports at its own precision.
+    public static func == (a: ObjectInfo, b: ObjectInfo) -> Bool { a.name == b.name && a.size == b.size }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name); hasher.combine(size) }
 }
 
 /// Object storage for one repository. Implementations must be safe to call from many threads.

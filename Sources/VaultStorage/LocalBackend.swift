@@ -54,7 +54,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     private func listFiles(_ dir: String) throws -> [ObjectInfo] {
         try listDirectory(dir).compactMap { name in
             guard let st = try Posix.lstat(dir + "/" + name), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-            return ObjectInfo(name: name, size: Int(st.st_size))
+            return ObjectInfo(name: name, size: Int(st.st_size), modified: Self.modified(st))
         }
     }
 

@@ -6,6 +6,8 @@ import VaultCore
 public final class MemoryBackend: Backend, @unchecked Sendable {
     private let lock = NSLock()
     private var objects: [ObjectHandle: [UInt8]] = [:]
+    private var written: [ObjectHandle: Date] = [:]
+    private var clockOffset: TimeInterval = 0
     private var created = false
     public let location: String
 
@@ -21,7 +23,9 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
     }
 
     public func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
-        lock.withLock { objects.filter { $0.key.kind == kind }.map { ObjectInfo(name: $0.key.name, size: $0.value.count) } }
+        lock.withLock {
+            objects.filter { $0.key.kind == kind }.map { ObjectInfo(name: $0.key.name, size: $0.value.count, modified: written[$0.key]) }
+        }
     }
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
@@ -37,10 +41,13 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
         try lock.withLock {
             if objects[handle] != nil { throw VaultError(.alreadyExists, "\(handle) already exists") }
             objects[handle] = bytes
+            written[handle] = Date() + clockOffset
         }
     }
 
-    public func delete(_ handle: ObjectHandle) throws { _ = lock.withLock { objects.removeValue(forKey: handle) } }
+    public func delete(_ handle: ObjectHandle) throws {
+        lock.withLock { objects[handle] = nil; written[handle] = nil }
+    }
 
     public func stat(_ handle: ObjectHandle) throws -> Int? { lock.withLock { objects[handle]?.count } }
 
@@ -48,4 +55,12 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
     public func tamper(_ handle: ObjectHandle, _ change: (inout [UInt8]) -> Void) {
         lock.withLock { if var b = objects[handle] { change(&b); objects[handle] = b } }
     }
+
+    /// Test hook: moves the store's clock (what `storeNow` says and what new objects are stamped
+    /// with) by `seconds`, so tests age objects without waiting.
+    public func advanceClock(by seconds: TimeInterval) { lock.withLock { clockOffset += seconds } }
+}
+
+extension MemoryBackend: StoreClock {
+    public func storeNow() throws -> Date { lock.withLock { Date() + clockOffset } }
 }

@@ -57,8 +57,12 @@ import VaultStorage
 
 @Test func locksOfDeadProcessesAreStaleAndGarbageLocksAreReported() throws {
     let backend = MemoryBackend()
+    // A dead process is recognised only with the boot id and PID namespace that give its pid a
+    // meaning (a pid alone, as older locks have, is judged by age: it may be another namespace's).
+    let me = ProcessIdentity.current
     let doc = """
-    {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":2147483000,"username":"x","command":"prune","time":"\(Timestamp.now())","refreshed":"\(Timestamp.now())"}
+    {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":2147483000,"username":"x","command":"prune","time":"\(Timestamp.now())","refreshed":"\(Timestamp.now())",\
+    "bootID":"\(me.bootID!)","pidNamespace":\(me.pidNamespace!),"startTime":1}
     """
     try backend.write(ObjectHandle(.lock, "dead"), Array(doc.utf8))
     let lock = try RepositoryLock.acquire(backend, exclusive: true, command: "prune")

@@ -35,6 +35,10 @@ func writeReadListDeleteRoundTrip(_ kind: BackendUnderTest) throws {
     #expect(try b.read(pack, range: 100..<200) == Array(bytes[100..<200]))
     #expect(try b.stat(pack) == 5000)
     #expect(try b.list(.pack) == [ObjectInfo(name: name, size: 5000)])
+    // Lock ages and prune's young-pack margin compare these two, both on the store's clock.
+    let written = try #require(try b.list(.pack).first?.modified, "\(kind): the listing reports when it was written")
+    let now = try #require(try (b as? StoreClock)?.storeNow(), "\(kind): the store tells its time")
+    #expect(abs(now.timeIntervalSince(written)) < 120, "\(kind): written \(written), store now \(now)")
     #expect(try b.list(.index).isEmpty)
     try b.delete(pack)
     try b.delete(pack) // idempotent

@@ -77,13 +77,13 @@ extension Daemon {
     func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
         let credential = lock.withLock { self.credential }
         let secondary = try Repository.open(try openBackend(target), credential: credential)
-        let sourceLock = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon copy \(policy.name)")
+        let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
         var options = CopyOptions()
         options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
         let copied: CopyResult
         do {
-            let shared = try RepositoryLock.acquire(secondary.backend, exclusive: false, command: "daemon copy \(policy.name)")
+            let shared = try secondary.lock(exclusive: false, command: "daemon copy \(policy.name)")
             defer { shared.release() }
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
@@ -123,7 +123,7 @@ extension Daemon {
             let repo = try openForJob()
             var result: ConsistentBackup.Result
             do {
-                let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon backup \(policy.name)")
+                let shared = try repo.lock(exclusive: false, command: "daemon backup \(policy.name)")
                 defer { shared.release() }
                 result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
@@ -208,7 +208,7 @@ extension Daemon {
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", seconds), "files": "\(r.files)"]
         case "prune":
             let repo = try openForJob()
-            let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon prune")
+            let exclusive = try repo.lock(exclusive: true, command: "daemon prune")
             defer { exclusive.release() }
             let r = try Pruner(repository: repo).run()
             lock.withLock { state.lastPrune = Date().timeIntervalSince1970 }

@@ -15,6 +15,8 @@ final class IndexCollector: @unchecked Sendable {
     init(repository: Repository, every: Int) { self.repository = repository; self.every = every }
 
     func add(_ pack: FinishedPack) throws {
+        // Tests pause here: a pack is durable, nothing references it yet (FORMAT.md, "Prune").
+        Failpoint.stop("pack-stored")
         try lock.withLock {
             repository.index.add(pack.indexed)
             pending.append(pack.indexed)

@@ -10,6 +10,8 @@ public struct PruneResult: Sendable {
     public var blobsRepacked = 0
     public var bytesFreed: UInt64 = 0
     public var indexFilesReplaced = 0
+    /// Packs in no index that are younger than `youngPackMargin`: kept, they may be a running backup's.
+    public var youngPacksKept = 0
 }
 
 /// Removes data no snapshot references. Must run under an exclusive lock. Order (FORMAT.md,
@@ -20,6 +22,13 @@ public final class Pruner {
     let repository: Repository
     /// Repack a partly used pack when at least this share of its bytes is unused.
     public var repackThreshold = 0.05
+    /// A pack in no index is deleted only once the store says it is at least this old: younger, it
+    /// may belong to a backup that started after this prune listed the repository, whose index
+    /// and snapshot are still to come (FORMAT.md, "Prune"). 2 h is far more than a backup takes
+    /// between storing a pack and indexing it (every few packs), yet unindexed leftovers of a
+    /// killed backup still go at the next prune.
+    public var youngPackMargin: TimeInterval = Pruner.defaultYoungPackMargin
+    public static let defaultYoungPackMargin: TimeInterval = 2 * 3600
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -75,9 +84,16 @@ public final class Pruner {
             else if Double(unused) >= repackThreshold * Double(total) { repack.append(pack); result.bytesFreed += unused }
             else { keep.append(pack) }
         }
-        // Packs no index knows (left by killed backups): unreferenced by definition.
+        // Packs no index knows: left by killed backups, or written by one still running. Only those
+        // the store's clock says are old enough go; a pack of unknown age stays.
         let known = Set(packs.keys)
-        let orphans = try repository.backend.list(.pack).compactMap { SHA256Digest(hex: $0.name) }.filter { !known.contains($0) }
+        let now = repository.backend.storeNowOrLocal()
+        var orphans: [SHA256Digest] = []
+        for info in try repository.backend.list(.pack) {
+            guard let id = SHA256Digest(hex: info.name), !known.contains(id) else { continue }
+            if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin { orphans.append(id) }
+            else { result.youngPacksKept += 1 }
+        }
         result.packsDeleted = delete.count + orphans.count
         result.packsRepacked = repack.count
         result.packsKept = keep.count
@@ -113,6 +129,7 @@ public final class Pruner {
         try repository.writeIndex(IndexFile(packs: keep + newPacks, supersedes: oldIDs))
         for name in oldIndexNames { try repository.backend.delete(ObjectHandle(.index, name)) }
         result.indexFilesReplaced = oldIndexNames.count
+        try repository.confirmLocksHeld()
         for id in delete + repack.map(\.id) + orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
         return result
     }

@@ -5,9 +5,11 @@ import VaultStorage
 
 /// A lock object in `locks/<random id>` (plain JSON: it must be readable by anyone who finds the
 /// repository locked, before any key is loaded). Shared locks (backup, verify, restore) coexist;
-/// an exclusive lock (forget/prune, key removal) excludes every other lock.
+/// an exclusive lock (forget/prune, key removal) excludes every other lock. Staleness is judged
+/// by `LockStaleness`; a holder confirms its lock before it commits (`confirmHeld`).
 public final class RepositoryLock: @unchecked Sendable {
-    struct Document: Codable {
+    // Safe to share: every mutable field is touched only under `lock`.
+    struct Document: Codable, Equatable {
         var exclusive: Bool
         var hostname: String
         var pid: Int32
@@ -15,36 +17,68 @@ public final class RepositoryLock: @unchecked Sendable {
         var command: String
         var time: String
         var refreshed: String
+        // Since locks were judged by process identity (absent in older locks: then age decides).
+        var bootID: String?
+        var pidNamespace: UInt64?
+        var startTime: UInt64?
+        var kernelLock: Bool?
+
+        var holder: ProcessIdentity {
+            ProcessIdentity(hostname: hostname, bootID: bootID, pidNamespace: pidNamespace, pid: pid, startTime: startTime)
+        }
     }
 
-    /// A lock not refreshed for 30 minutes is stale (its holder refreshes every 5).
-    public static let staleAfter: TimeInterval = 30 * 60
+    /// A lock whose holder cannot be observed is stale after this (see `LockStaleness`).
+    public static let staleAfter: TimeInterval = LockStaleness.staleAfter
     static let refreshEvery: TimeInterval = 5 * 60
 
-    private let backend: Backend
-    private let lock = NSLock()
-    private var name: String
-    private var document: Document
-    private var timer: DispatchSourceTimer?
+    let backend: Backend
+    let lock = NSLock()
+    var name: String
+    var document: Document
+    var lease: ObjectLease?
+    var timer: DispatchSourceTimer?
+    var released = false
+    /// Set when the lock object was found gone or replaced: nothing may be committed under it.
+    var lostName: String?
     public private(set) var removedStale: [String] = []
 
-    private init(backend: Backend, name: String, document: Document) {
-        self.backend = backend; self.name = name; self.document = document
+    private init(backend: Backend, name: String, document: Document, lease: ObjectLease?) {
+        self.backend = backend; self.name = name; self.document = document; self.lease = lease
     }
 
+    public var command: String { document.command }
+
     public static func acquire(_ backend: Backend, exclusive: Bool, command: String) throws -> RepositoryLock {
+        try acquire(backend, exclusive: exclusive, command: command, unlockedIfRefused: false)!
+    }
+
+    /// For commands that only read: nil (go on without a lock) when the repository refuses the
+    /// lock write (a read-only mount, read-only credentials). Conflicts are still refused.
+    public static func acquireForReading(_ backend: Backend, command: String) throws -> RepositoryLock? {
+        try acquire(backend, exclusive: false, command: command, unlockedIfRefused: true)
+    }
+
+    private static func acquire(_ backend: Backend, exclusive: Bool, command: String,
+                                unlockedIfRefused: Bool) throws -> RepositoryLock? {
         var stale: [String] = []
         try checkConflicts(backend, exclusive: exclusive, ignoring: nil, stale: &stale)
+        let me = ProcessIdentity.current
         let now = Timestamp.now()
-        let doc = Document(exclusive: exclusive, hostname: ProcessInfo.processInfo.hostName, pid: getpid(),
-                           username: currentUser(), command: command, time: now, refreshed: now)
-        let name = Hex.encode(SecureRandom.bytes(16))
-        try backend.write(ObjectHandle(.lock, name), Array(try JSONEncoder().encode(doc)))
-        let held = RepositoryLock(backend: backend, name: name, document: doc)
+        let doc = Document(exclusive: exclusive, hostname: me.hostname, pid: me.pid, username: currentUser(),
+                           command: command, time: now, refreshed: now, bootID: me.bootID,
+                           pidNamespace: me.pidNamespace, startTime: me.startTime,
+                           kernelLock: backend is KernelLocking ? true : nil)
+        let written: (name: String, lease: ObjectLease?)
+        do { written = try store(doc, in: backend) } catch {
+            if unlockedIfRefused, backend.isWriteRefusal(error) { return nil }
+            throw error
+        }
+        let held = RepositoryLock(backend: backend, name: written.name, document: doc, lease: written.lease)
         // Re-check after writing: two processes that both passed the first check now see each other,
         // and both back off (never both proceed).
-        do { try checkConflicts(backend, exclusive: exclusive, ignoring: name, stale: &stale) } catch {
-            try? backend.delete(ObjectHandle(.lock, name))
+        do { try checkConflicts(backend, exclusive: exclusive, ignoring: written.name, stale: &stale) } catch {
+            held.release()
             throw error
         }
         held.removedStale = stale
@@ -52,7 +86,19 @@ public final class RepositoryLock: @unchecked Sendable {
         return held
     }
 
-    private static func checkConflicts(_ backend: Backend, exclusive: Bool, ignoring own: String?, stale: inout [String]) throws {
+    /// Writes a lock document under a new random name, kernel-locked where the backend can.
+    static func store(_ doc: Document, in backend: Backend) throws -> (name: String, lease: ObjectLease?) {
+        let name = Hex.encode(SecureRandom.bytes(16))
+        let bytes = Array(try JSONEncoder().encode(doc))
+        let handle = ObjectHandle(.lock, name)
+        if let kernel = backend as? KernelLocking { return (name, try kernel.writeHeld(handle, bytes)) }
+        try backend.write(handle, bytes)
+        return (name, nil)
+    }
+
+    private static func checkConflicts(_ backend: Backend, exclusive: Bool, ignoring own: String?,
+                                       stale: inout [String]) throws {
+        var storeNow: Date??
         for info in try backend.list(.lock) where info.name != own {
             let handle = ObjectHandle(.lock, info.name)
             guard let bytes = try? backend.read(handle) else { continue } // released meanwhile
@@ -60,9 +106,10 @@ public final class RepositoryLock: @unchecked Sendable {
                 throw VaultError(.locked, "the repository has an unreadable lock \(handle) (damaged or not written by chainvault)",
                                  hint: "if no chainvault command is using this repository, remove it with 'chainvault unlock --remove-all'")
             }
-            if isStale(doc) {
+            if storeNow == nil { storeNow = .some((try? (backend as? StoreClock)?.storeNow()) ?? nil) }
+            if case .stale(let why) = judge(doc, info, backend: backend, storeNow: storeNow!) {
                 try? backend.delete(handle)
-                stale.append("\(doc.command) pid \(doc.pid) on \(doc.hostname) since \(doc.time)")
+                stale.append("\(doc.command) pid \(doc.pid) on \(doc.hostname) since \(doc.time) (\(why))")
                 continue
             }
             if exclusive || doc.exclusive {
@@ -73,11 +120,15 @@ public final class RepositoryLock: @unchecked Sendable {
         }
     }
 
-    /// Stale: its process is gone (same host), or it has not been refreshed for `staleAfter`.
-    static func isStale(_ doc: Document) -> Bool {
-        if let refreshed = Timestamp.parse(doc.refreshed), Date().timeIntervalSince(refreshed) > staleAfter { return true }
-        if doc.hostname == ProcessInfo.processInfo.hostName, doc.pid > 0, kill(doc.pid, 0) != 0, errno == ESRCH { return true }
-        return false
+    static func judge(_ doc: Document, _ info: ObjectInfo, backend: Backend, storeNow: Date?) -> LockStaleness.Verdict {
+        let handle = ObjectHandle(.lock, info.name)
+        let observed = LockStaleness.Observation(
+            kernelHeld: (backend as? KernelLocking)?.isHeld(handle),
+            storeAge: storeNow.flatMap { now in info.modified.map { now.timeIntervalSince($0) } },
+            localAge: Timestamp.parse(doc.refreshed).map { Date().timeIntervalSince($0) })
+        return LockStaleness.judge(holder: doc.holder, kernelLocked: doc.kernelLock == true, observed: observed,
+                                   checker: .current, startTime: ProcessIdentity.startTime(of:),
+                                   procIsOwn: ProcessIdentity.procMatchesNamespace)
     }
 
     private func startRefreshing() {
@@ -88,25 +139,14 @@ public final class RepositoryLock: @unchecked Sendable {
         timer = t
     }
 
-    /// Writes a new lock object, then deletes the old one: objects are never overwritten.
-    func refresh() {
-        lock.withLock {
-            guard timer != nil else { return }
-            var doc = document
-            doc.refreshed = Timestamp.now()
-            let newName = Hex.encode(SecureRandom.bytes(16))
-            guard let bytes = try? JSONEncoder().encode(doc), (try? backend.write(ObjectHandle(.lock, newName), Array(bytes))) != nil else { return }
-            try? backend.delete(ObjectHandle(.lock, name))
-            name = newName
-            document = doc
-        }
-    }
-
     public func release() {
         lock.withLock {
             timer?.cancel()
             timer = nil
-            try? backend.delete(ObjectHandle(.lock, name))
+            released = true
+            if lostName == nil { try? backend.delete(ObjectHandle(.lock, name)) }
+            lease?.release()
+            lease = nil
         }
     }
 
@@ -115,10 +155,11 @@ public final class RepositoryLock: @unchecked Sendable {
     /// Removes stale locks, or every lock with `all`; returns what it removed.
     public static func unlock(_ backend: Backend, all: Bool) throws -> [String] {
         var removed: [String] = []
+        let storeNow = all ? nil : ((try? (backend as? StoreClock)?.storeNow()) ?? nil)
         for info in try backend.list(.lock) {
             let handle = ObjectHandle(.lock, info.name)
             let doc = (try? backend.read(handle)).flatMap { try? JSONDecoder().decode(Document.self, from: Data($0)) }
-            if all || doc == nil || isStale(doc!) {
+            if all || doc == nil || judge(doc!, info, backend: backend, storeNow: storeNow).isStale {
                 try backend.delete(handle)
                 removed.append(doc.map { "\(info.name.prefix(8)) \($0.command) pid \($0.pid) on \($0.hostname)" } ?? "\(info.name.prefix(8)) (unreadable)")
             }

@@ -1,3 +1,4 @@
+import Foundation
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -21,7 +22,22 @@ enum ForgetCommand: Command {
                                    flags: ["--prune", "--dry-run"])
 
     struct Result: Encodable { let kept: [String]; let removed: [String]; let prune: PruneSummary? }
-    struct PruneSummary: Encodable { let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64 }
+    struct PruneSummary: Encodable {
+        let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64; let youngPacksKept: Int
+    }
+
+    /// `CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS`: how old (by the store's clock) a pack in no index
+    /// must be before prune deletes it; default 2 h (tests set 0 to see leftovers go).
+    static func youngPackMargin(_ c: Context) throws -> TimeInterval {
+        guard let text = c.environment["CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS"], !text.isEmpty else {
+            return Pruner.defaultYoungPackMargin
+        }
+        guard let seconds = Int(text), seconds >= 0 else {
+            throw VaultError(.usage, "CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS=\(text) is not a number of seconds",
+                             hint: "unset it for the default of 7200 (2 hours)")
+        }
+        return TimeInterval(seconds)
+    }
 
     static func run(_ c: Context) throws -> Int32 {
         var policy = RetentionPolicy()
@@ -57,9 +73,16 @@ enum ForgetCommand: Command {
         }
         var summary: PruneSummary?
         if c.args.has("--prune") {
-            let r = try Pruner(repository: repo).run(dryRun: dry)
-            summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept, bytesFreed: r.bytesFreed)
+            let pruner = Pruner(repository: repo)
+            pruner.youngPackMargin = try youngPackMargin(c)
+            let r = try pruner.run(dryRun: dry)
+            summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
+                                   bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept)
             c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
+            if r.youngPacksKept > 0 {
+                c.out.line("  kept \(r.youngPacksKept) unindexed pack(s) younger than \(Format.duration(pruner.youngPackMargin)): "
+                           + "they may belong to a backup still running")
+            }
         }
         if c.out.json { c.out.emit(Result(kept: kept.map(\.id), removed: removed.map(\.id), prune: summary)) }
         return 0
@@ -72,7 +95,9 @@ enum UnlockCommand: Command {
     static let help = """
     Usage: chainvault unlock [--remove-all]
 
-    Removes locks whose process is gone (same host) or that were not refreshed for 30 minutes.
+    Removes stale locks: no process holds the lock file (local repository, same kernel), or its
+    process is gone (same host, boot and PID namespace), or the store's clock says it was not
+    refreshed for 45 minutes (30 plus a tolerance for clocks).
     --remove-all removes every lock: only when you are sure no chainvault command is running.
     """
     static let spec = ArgumentSpec(flags: ["--remove-all"], positionalsAllowed: 0...0)

@@ -32,8 +32,8 @@ enum RestoreCommand: Command {
             throw VaultError(.usage, "restore needs --target DIR", hint: "the directory to restore into; it is created if missing")
         }
         let repo = try c.openRepository()
-        let lock = try c.lock(repo, exclusive: false)
-        defer { lock.release() }
+        let lock = try c.readLock(repo)
+        defer { lock?.release() }
         var options = RestoreOptions(snapshot: c.args.positionals[0], target: target)
         options.subpath = c.args.value("--path")
         options.delta = c.args.has("--delta")

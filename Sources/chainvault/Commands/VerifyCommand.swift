@@ -36,8 +36,8 @@ enum VerifyCommand: Command {
         options.snapshots = c.args.positionals
         options.readData = try readData(c)
         let repo = try c.openRepository()
-        let lock = try c.lock(repo, exclusive: false)
-        defer { lock.release() }
+        let lock = try c.readLock(repo)
+        defer { lock?.release() }
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,

@@ -1,0 +1,18 @@
+import Glibc
+import Synchronization
+
+/// Test hook for end-to-end tests that must act while a process is paused at a known place (a
+/// prune while a backup has stored a pack but committed nothing). With
+/// `CHAINVAULT_TEST_STOP_AT=<name>` the process sends itself SIGSTOP the first time it passes the
+/// point `name`; the test sees the stopped state in /proc and later sends SIGCONT. Waiting on a
+/// state the process reports, not on a sleep, is what keeps such a test deterministic. Unset (as
+/// in production) it costs one comparison.
+public enum Failpoint {
+    private static let wanted: String? = getenv("CHAINVAULT_TEST_STOP_AT").map { String(cString: $0) }
+    private static let fired = Atomic<Bool>(false)
+
+    public static func stop(_ name: String) {
+        guard let wanted, wanted == name, !fired.exchange(true, ordering: .relaxed) else { return }
+        raise(SIGSTOP)
+    }
+}
