@@ -202,17 +202,6 @@ public enum Posix {
         }
         try fsyncDirectory(directory)
     }
-
-    /// Removes a tree without following symlinks (a link inside is removed, never its target).
-    public static func removeTree(_ path: String) throws {
-        guard let st = try lstat(path) else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for entry in try DirectoryListing.names(path) { try removeTree(path + "/" + entry) }
-            if retrying({ Glibc.rmdir(path) }) < 0 { throw error("remove directory", path) }
-        } else {
-            try unlink(path)
-        }
-    }
 }
 
 /// Path string helpers without Foundation (hot in the directory walk).
@@ -248,35 +237,5 @@ public enum Path {
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")
-    }
-}
-
-/// Reads the names in a directory with readdir (13x faster than FileManager on 20k files here).
-public enum DirectoryListing {
-    public static func names(_ path: String) throws -> [String] {
-        let fd = try Posix.open(path, O_RDONLY | O_DIRECTORY)
-        return try names(fd: fd, path: path)
-    }
-
-    /// Takes ownership of `fd`.
-    public static func names(fd: Int32, path: String) throws -> [String] {
-        guard let dir = fdopendir(fd) else {
-            let e = errno
-            Posix.close(fd)
-            throw Posix.error("list", path, errno: e)
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while true {
-            // readdir signals errors only through errno, and anything in the loop body may set it.
-            errno = 0
-            guard let entry = readdir(dir) else { break }
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        if errno != 0 { throw Posix.error("list", path) }
-        return names
     }
 }

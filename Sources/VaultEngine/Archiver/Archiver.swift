@@ -27,6 +27,9 @@ public struct BackupResult: Sendable {
     public let snapshot: Snapshot
     public let parentID: String?
     public let recoveredPacks: Int
+    /// Things worth telling the operator that lost nothing (so not "skipped"): a parent tree that
+    /// could not be read, whose files were therefore all read again.
+    public let notices: [String]
     public var warnings: [String] { snapshot.stats.skipped }
 }
 
@@ -38,14 +41,14 @@ public final class Archiver {
     let cancellation: Cancellation
     let filter: PathPatterns
     let include: PathPatterns
-    private var stats = Snapshot.Stats()
-    private let treeCodec: BlobCodec
-    private var treeWriter: PackWriter?
-    private var saver: ChunkSaver!
-    private var reader: FileReader!
-    private var changedReader: FileReader!
-    private var dedup: DedupSet!
-    private var collector: IndexCollector!
+    var stats = Snapshot.Stats()
+    let treeCodec: BlobCodec
+    var treeWriter: PackWriter?
+    var saver: ChunkSaver!
+    var reader: FileReader!
+    var changedReader: FileReader!
+    var dedup: DedupSet!
+    var collector: IndexCollector!
 
     public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -70,7 +73,7 @@ public final class Archiver {
         try repository.loadIndex()
         let recovered = try repository.recoverUnindexedPacks()
         let parent = try findParent(source: source)
-        let parentTree = try parent.flatMap { p in try p.snapshot.treeID.map { try repository.loadTree($0, codec: treeCodec) } }
+        let parentTree = loadParentTree(parent)
         // The previous snapshot's size is the best estimate of this one's, for the ETA.
         if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
 
@@ -87,7 +90,7 @@ public final class Archiver {
         var rootID: BlobID?
         var failure: Error?
         do {
-            rootID = try saveDirectory(fd: rootFD, relativePath: "", parentTree: parentTree, included: options.includes.isEmpty)
+            rootID = try saveTree(root: rootFD, parentTree: parentTree, included: options.includes.isEmpty)
         } catch {
             failure = error
         }
@@ -111,10 +114,10 @@ public final class Archiver {
         var snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
                                 username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
                                 parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
-        let rootNode = Self.node(name: ".", st)
+        let rootNode = Self.node(name: [46], st)
         snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
         let id = try repository.saveSnapshot(snapshot)
-        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs)
+        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs, notices: notices)
     }
 
     private func findParent(source: String) throws -> SnapshotRecord? {
@@ -122,105 +125,37 @@ public final class Archiver {
         return try repository.listSnapshots().last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname }
     }
 
+    /// The parent snapshot's root tree, or nil (every file read) when it cannot be loaded: a
+    /// damaged tree must never block the backups that would replace it.
+    private func loadParentTree(_ parent: SnapshotRecord?) -> Tree? {
+        guard let parent, let root = parent.snapshot.treeID else { return nil }
+        do { return try repository.loadTree(root, codec: treeCodec) } catch {
+            notices.append("the tree of parent snapshot \(parent.shortID) cannot be read (\((error as? VaultError)?.message ?? "\(error)")), "
+                           + "so every file was read again")
+            return nil
+        }
+    }
+
     /// At most this many messages are kept in the snapshot (a tree of 100k unreadable files must not
     /// make a 10 MB snapshot); the rest are counted.
     static let maxWarnings = 1000
-    private var warningsDropped = 0
+    var warningsDropped = 0
 
-    private func warn(_ message: String) {
+    /// See `BackupResult.notices`.
+    var notices: [String] = []
+
+    func warn(_ message: String) {
         if stats.skipped.count < Self.maxWarnings { stats.skipped.append(message) } else { warningsDropped += 1 }
     }
 
-    // MARK: Walking
-
-    /// Saves one directory (recursively) and returns its tree id. Owns nothing: `fd` stays open.
-    private func saveDirectory(fd: Int32, relativePath: String, parentTree: Tree?, included: Bool) throws -> BlobID {
-        let display = relativePath.isEmpty ? "." : relativePath
-        let names: [String]
-        do {
-            names = try DirectoryListing.names(fd: dup(fd), path: display).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        } catch {
-            warn("\(display): cannot list directory (\((error as? VaultError)?.cause ?? "\(error)")), saved as empty")
-            names = []
-        }
-        var nodes: [Node] = []
-        var pending: [(Int, FileChunks)] = []
-        let group = DispatchGroup()
-
-        for name in names {
-            try cancellation.check()
-            if let e = saver.error { throw e }
-            let rel = relativePath.isEmpty ? name : relativePath + "/" + name
-            if filter.matches(relativePath: rel, name: name) { continue }
-            let isIncluded = included || include.matches(relativePath: rel, name: name)
-            var st = stat()
-            if fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 {
-                warn("\(rel): vanished before it could be read (\(String(cString: strerror(errno))))")
-                continue
-            }
-            let previous = parentTree?.node(named: Array(name.utf8))
-            var node = Self.node(name: name, st)
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR:
-                let child = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                if child < 0 {
-                    warn("\(rel): cannot open directory (\(String(cString: strerror(errno)))), skipped")
-                    continue
-                }
-                defer { Posix.close(child) }
-                var previousTree: Tree?
-                if let p = previous, p.kind == .directory, let sub = p.subtree {
-                    previousTree = try? repository.loadTree(sub, codec: treeCodec)
-                }
-                node.subtree = try saveDirectory(fd: child, relativePath: rel, parentTree: previousTree, included: isIncluded)
-                stats.directories += 1
-            case S_IFREG:
-                if !isIncluded { continue }
-                stats.files += 1
-                stats.bytesTotal += UInt64(st.st_size)
-                if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
-                   p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
-                    node.chunks = p.chunks
-                    stats.filesUnchanged += 1
-                    progress?.add(files: 1, bytes: node.size)
-                } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel, node: &node, group: group,
-                                                     known: previous?.kind == .file) {
-                    pending.append((nodes.count, chunks))
-                } else {
-                    continue
-                }
-            case S_IFLNK:
-                if !isIncluded { continue }
-                var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-                let n = readlinkat(fd, name, &target, target.count - 1)
-                if n <= 0 {
-                    warn("\(rel): cannot read symlink (\(String(cString: strerror(errno)))), skipped")
-                    continue
-                }
-                node.linkTarget = target[0..<n].map { UInt8(bitPattern: $0) }
-                stats.symlinks += 1
-            default:
-                warn("\(rel): special file (device, socket or fifo) not backed up")
-                continue
-            }
-            nodes.append(node)
-        }
-
-        group.wait()
-        if let e = saver.error { throw e }
-        try cancellation.check()
-        for (i, chunks) in pending { nodes[i].chunks = chunks.all; nodes[i].size = chunks.size }
-        return try saveTree(Tree(nodes: nodes))
-    }
-
-    static func node(name: String, _ st: stat) -> Node {
+    static func node(name: [UInt8], _ st: stat) -> Node {
         let kind: Node.Kind
         switch st.st_mode & S_IFMT {
         case S_IFDIR: kind = .directory
         case S_IFLNK: kind = .symlink
         default: kind = .file
         }
-        return Node(name: Array(name.utf8), kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
+        return Node(name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
                     mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                     ctimeNanos: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec),
                     inode: UInt64(st.st_ino), device: UInt64(st.st_dev), links: UInt32(st.st_nlink),
@@ -230,8 +165,8 @@ public final class Archiver {
     /// Opens one file and hands it to a reader thread; its chunks and final size arrive in the
     /// returned `FileChunks` before `group` completes. Returns nil when the file could not be
     /// opened (reported, and left out of the snapshot).
-    private func saveFile(dirFD: Int32, name: String, relativePath: String, node: inout Node, group: DispatchGroup, known: Bool) throws -> FileChunks? {
-        let fd = openat(dirFD, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    func saveFile(dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup, known: Bool) throws -> FileChunks? {
+        let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NOFOLLOW)
         if fd < 0 {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
             return nil
@@ -245,7 +180,7 @@ public final class Archiver {
         return chunks
     }
 
-    private func saveTree(_ tree: Tree) throws -> BlobID {
+    func saveTree(_ tree: Tree) throws -> BlobID {
         let bytes = tree.encode()
         let id = SHA256.hash(bytes)
         guard dedup.claim(id) else { return id }

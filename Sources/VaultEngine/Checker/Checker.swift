@@ -132,26 +132,37 @@ public final class Checker {
     }
 
     /// Depth-first over a snapshot's trees, each tree once per run; calls `visit` for every file.
-    private func walk(_ id: BlobID, path: String, snapshot: String, codec: BlobCodec, visit: (Node, String) -> Void) {
-        guard visitedTrees.insert(id).inserted else { return }
-        report.trees += 1
-        let tree: Tree
-        do { tree = try repository.loadTree(id, codec: codec) } catch {
-            badBlobs.insert(id)
-            problem("tree \(id.shortHex)", "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
-            return
-        }
-        for node in tree.nodes {
-            let child = path.isEmpty ? node.nameString : path + "/" + node.nameString
-            switch node.kind {
-            case .directory:
-                if let sub = node.subtree { walk(sub, path: child, snapshot: snapshot, codec: codec, visit: visit) }
-            case .file:
-                visit(node, child)
-            case .symlink:
-                break
+    /// Iterative (an explicit stack): the depth of a snapshot is whatever its source had.
+    private func walk(_ root: BlobID, path: String, snapshot: String, codec: BlobCodec, visit: (Node, String) -> Void) {
+        // Files and trees on one stack, so files are visited in depth-first canonical order.
+        var stack: [(BlobID?, Node?, String)] = [(root, nil, path)]
+        while let (item, file, path) = stack.popLast() {
+            if let file { visit(file, path); continue }
+            guard let id = item, visitedTrees.insert(id).inserted else { continue }
+            report.trees += 1
+            let tree: Tree
+            do { tree = try repository.loadTree(id, codec: codec) } catch {
+                badBlobs.insert(id)
+                problem("tree \(id.shortHex)", "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
+                continue
+            }
+            for node in tree.nodes.reversed() {
+                let child = Self.join(path, node.name)
+                switch node.kind {
+                case .directory:
+                    if let sub = node.subtree { stack.append((sub, nil, child)) }
+                case .file:
+                    stack.append((nil, node, child))
+                case .symlink:
+                    break
+                }
             }
         }
+    }
+
+    /// A printable path: names are bytes, shown with invalid UTF-8 escaped.
+    static func join(_ path: String, _ name: [UInt8]) -> String {
+        path.isEmpty ? FileName.display(name) : path + "/" + FileName.display(name)
     }
 
     private func readPacks(_ indexed: [String: IndexedPack], sizes: [String: Int]) throws {
@@ -232,18 +243,18 @@ public final class Checker {
         for s in snapshots {
             guard let root = s.snapshot.treeID else { continue }
             var seen = Set<BlobID>()
-            func visit(_ id: BlobID, _ path: String) {
-                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); return }
-                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, codec: codec) else { return }
-                for node in tree.nodes {
-                    let child = path.isEmpty ? node.nameString : path + "/" + node.nameString
-                    if node.kind == .directory, let sub = node.subtree { visit(sub, child) }
-                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) {
-                        affected.append(AffectedFile(snapshot: s.shortID, path: "/" + child))
-                    }
+            // Files and trees on one stack, so paths come out in depth-first canonical order.
+            var stack: [(BlobID?, String)] = [(root, "")]
+            while let (item, path) = stack.popLast() {
+                guard let id = item else { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path)); continue }
+                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); continue }
+                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, codec: codec) else { continue }
+                for node in tree.nodes.reversed() {
+                    let child = Self.join(path, node.name)
+                    if node.kind == .directory, let sub = node.subtree { stack.append((sub, child)) }
+                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) { stack.append((nil, child)) }
                 }
             }
-            visit(root, "")
         }
         return affected
     }

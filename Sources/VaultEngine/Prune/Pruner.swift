@@ -46,23 +46,26 @@ public final class Pruner {
             }
         }
 
-        // Everything the remaining snapshots use. Any unreadable tree aborts: we cannot know what
-        // it references, and deleting on a guess loses data.
+        // Everything the remaining (kept) snapshots use. An unreadable tree of a kept snapshot
+        // aborts: what it references is unknown, and deleting on a guess loses data. Snapshots
+        // being forgotten were deleted before this walk, so their damaged trees block nothing
+        // (FORMAT.md, "Prune"). Each tree remembers the first snapshot that reached it, to name it.
         var used = Set<BlobID>()
-        var stack: [BlobID] = []
+        var stack: [(BlobID, String)] = []
         for s in try repository.listSnapshots() {
             guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
-            stack.append(root)
+            stack.append((root, s.shortID))
         }
-        while let id = stack.popLast() {
+        while let (id, snapshot) = stack.popLast() {
             guard used.insert(id).inserted else { continue }
             let tree: Tree
             do { tree = try repository.loadTree(id, codec: codec) } catch {
-                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) cannot be read, so what it references is unknown",
-                                 cause: (error as? VaultError)?.message, hint: "run 'chainvault verify' and fix the repository first; nothing was deleted")
+                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, so what it references is unknown",
+                                 cause: (error as? VaultError)?.message,
+                                 hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) if it cannot be repaired; nothing was deleted")
             }
             for node in tree.nodes {
-                if let sub = node.subtree { stack.append(sub) }
+                if let sub = node.subtree { stack.append((sub, snapshot)) }
                 for c in node.chunks {
                     guard repository.index.contains(c) else {
                         throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",

@@ -50,19 +50,26 @@ public final class Restorer {
     let options: RestoreOptions
     let progress: JobProgress?
     let cancellation: Cancellation
-    private let codec: BlobCodec
-    private var writer: FileRestorer!
-    private var directories: [(String, Node)] = []
-    private var symlinks: [(String, Node)] = []
-    private var hardlinks: [String: String] = [:]
-    private var files: UInt64 = 0
-    private let applyOwner = geteuid() == 0
-    private let protect: PathPatterns
+    let codec: BlobCodec
+    var writer: FileRestorer!
+    /// Every staged directory as (parent index, name), index 0 the staging root: enough to reach
+    /// any of them from the root with `openat` per component, in memory linear in their number.
+    var stagedDirectories: [(parent: Int, name: [UInt8])] = []
+    /// The first file restored for each (device, inode) of the snapshot, for its other names.
+    var hardlinks: [String: HardlinkSource] = [:]
+    var directoryCount: UInt64 = 0
+    var files: UInt64 = 0
+    let applyOwner = geteuid() == 0
+    let protect: PathPatterns
     /// The restored unit's path inside the snapshot ("" for the whole snapshot).
-    private var unitPath = ""
-    private var destination = ""
-    private var protectedKept: [String] = []
-    private var protectedFromSnapshot: [String] = []
+    var unitPath = ""
+    var destination = ""
+    var protectedKept: [String] = []
+    var protectedFromSnapshot: [String] = []
+    /// Delta restores: the live tree whose bytes may be reused.
+    var previousRoot: String?
+    /// The staging root's descriptor while staging (owned by the staging cursor), else -1.
+    var stagingRoot: Int32 = -1
 
     public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -79,8 +86,14 @@ public final class Restorer {
         if options.subpath == nil { progress?.setTotal(record.snapshot.stats.bytesTotal) }
         var destination = Path.absolute(options.target)
         if let sub = options.subpath, !sub.isEmpty, sub != "." && sub != "/" {
-            unit = try locate(sub, from: rootID, snapshot: record.shortID)
+            let names: [[UInt8]]
+            (unit, names) = try locate(sub, from: rootID, snapshot: record.shortID)
             unitPath = sub.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+            // The destination is named by a String path: a name that is not UTF-8 cannot be in it.
+            guard names.allSatisfy({ String(validating: $0, as: UTF8.self) != nil }) else {
+                throw VaultError(.usage, "path \(sub) of snapshot \(record.shortID) has a name that is not valid UTF-8, which --path cannot restore to",
+                                 hint: "restore the nearest directory above it whose path is UTF-8 (or the whole snapshot): names inside are restored as their exact bytes")
+            }
             destination = Path.join(destination, unitPath)
         } else if let root = record.snapshot.root {
             unit.mode = root.mode; unit.uid = root.uid; unit.gid = root.gid; unit.mtimeNanos = root.mtimeNanos
@@ -105,21 +118,30 @@ public final class Restorer {
         // it takes transfers.
         writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
                               applyOwner: applyOwner, progress: progress)
-        let previousRoot = options.delta && existing != nil ? destination : nil
+        previousRoot = options.delta && existing != nil ? destination : nil
 
+        var stagedRoot: DirectoryCursor?
         do {
-            try stage(unit, at: staging, previousRoot: previousRoot)
+            stagedRoot = try stage(unit, at: staging, previousRoot: previousRoot)
         } catch {
             _ = try? writer.finish()
             try? Posix.removeTree(staging)
             throw error
         }
         do { try writer.finish() } catch {
+            stagedRoot = nil
+            stagingRoot = -1
+        stagingRoot = -1
             try? Posix.removeTree(staging)
             throw error
         }
-        if unit.kind == .directory { try Posix.unlink(staging + "/" + Self.incompleteMarker) }
-        try applyDirectoryMetadata(staging: staging)
+        if let stagedRoot {
+            // The root's own metadata last: removing the marker changes its mtime.
+            try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false, display: Self.incompleteMarker)
+            applyDirectoryMetadata(unit, fd: stagedRoot.rootFD)
+        }
+        stagedRoot = nil
+        stagingRoot = -1
 
         // Everything staged is on disk before the swap makes it live.
         let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
@@ -142,7 +164,7 @@ public final class Restorer {
         }
         try Posix.fsyncDirectory(parent)
         return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed, keptFromInterruptedSwap: recovered,
-                             files: files, directories: UInt64(directories.count), bytesFetched: writer.bytesFetched,
+                             files: files, directories: directoryCount, bytesFetched: writer.bytesFetched,
                              bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started),
                              protectedKept: protectedKept, protectedFromSnapshot: protectedFromSnapshot)
     }
@@ -152,12 +174,14 @@ public final class Restorer {
     }
 
     /// Finds a path inside the snapshot, only through directory entries (never through a symlink).
-    private func locate(_ subpath: String, from root: BlobID, snapshot: String) throws -> Node {
+    private func locate(_ subpath: String, from root: BlobID, snapshot: String) throws -> (Node, [[UInt8]]) {
         var tree = try repository.loadTree(root, codec: codec)
         let parts = subpath.split(separator: "/").filter { $0 != "." }
         var found: Node?
+        var names: [[UInt8]] = []
         for (i, part) in parts.enumerated() {
-            guard part != "..", let node = tree.node(named: Array(part.utf8)) else {
+            // A name as typed, or else with `\xHH` escapes (as `ls` prints them) decoded.
+            guard part != "..", let node = tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part))) else {
                 throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
                                  hint: "list its content with 'chainvault ls \(snapshot)'")
             }
@@ -168,9 +192,10 @@ public final class Restorer {
                 tree = try repository.loadTree(sub, codec: codec)
             }
             found = node
+            names.append(node.name)
         }
         guard let node = found else { throw VaultError(.usage, "empty --path") }
-        return node
+        return (node, names)
     }
 
     /// Inside a staging directory until it is complete; a leftover staging directory with it was
@@ -207,54 +232,15 @@ public final class Restorer {
         throw VaultError(.storageFailure, "no free name to keep \(path) as \(name)")
     }
 
-    // MARK: Staging
-
-    private func stage(_ unit: Node, at staging: String, previousRoot: String?) throws {
-        let parentFD = try Posix.open(Path.parent(staging), O_RDONLY | O_DIRECTORY)
-        defer { Posix.close(parentFD) }
-        var named = unit
-        named.name = Array(Path.base(staging).utf8)
-        try restore(named, in: parentFD, relativePath: "", previous: previousRoot)
-    }
-
-    /// Creates `node` inside the directory `dirFD` (which this restore created, so no component of the
-    /// path can be a symlink planted by the snapshot). Names were validated when the tree was decoded.
-    private func restore(_ node: Node, in dirFD: Int32, relativePath: String, previous: String?) throws {
-        try cancellation.check()
-        if let e = writer.error { throw e }
-        let name = String(decoding: node.name, as: UTF8.self)
-        switch node.kind {
-        case .directory:
-            guard let sub = node.subtree else { throw VaultError(.corrupt, "directory \(relativePath) has no tree") }
-            let tree = try repository.loadTree(sub, codec: codec)
-            if mkdirat(dirFD, name, 0o700) != 0 { throw Posix.error("create directory", relativePath) }
-            let fd = try Posix.openAt(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, displayPath: relativePath)
-            defer { Posix.close(fd) }
-            if relativePath.isEmpty {
-                let marker = try Posix.openAt(fd, Self.incompleteMarker, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600, displayPath: Self.incompleteMarker)
-                Posix.close(marker)
-            }
-            directories.append((relativePath, node))
-            for child in tree.nodes {
-                let childPath = relativePath.isEmpty ? child.nameString : relativePath + "/" + child.nameString
-                try restore(child, in: fd, relativePath: childPath, previous: previous.map { $0 + "/" + child.nameString })
-            }
-        case .symlink:
-            let target = String(decoding: node.linkTarget, as: UTF8.self)
-            if symlinkat(target, dirFD, name) != 0 { throw Posix.error("create symlink", relativePath) }
-            if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
-            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-            _ = utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW)
-        case .file:
-            try restoreFile(node, name: name, in: dirFD, relativePath: relativePath, previous: previous)
-        }
-    }
-
-    private func restoreFile(_ node: Node, name: String, in dirFD: Int32, relativePath: String, previous: String?) throws {
+    /// Restores one file into the staged directory `dirFD` (index `directory` of `stagedDirectories`).
+    /// `relative` is its path below the restored unit, as bytes.
+    func restoreFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8]) throws {
         files += 1
+        let name = node.name
+        let relativePath = FileName.display(relative)
         let snapshotPath = [unitPath, relativePath].filter { !$0.isEmpty }.joined(separator: "/")
         if !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) {
-            let live = relativePath.isEmpty ? destination : destination + "/" + relativePath
+            let live = relative.isEmpty ? Array(destination.utf8) : Array(destination.utf8) + [47] + relative
             if !options.overwriteProtected, try copyLive(live, into: dirFD, name: name, relativePath: relativePath) {
                 protectedKept.append(snapshotPath)
                 return
@@ -263,11 +249,12 @@ public final class Restorer {
         }
         let linkKey = "\(node.device):\(node.inode)"
         if node.links > 1, node.inode != 0, let first = hardlinks[linkKey] {
-            // Same inode as a file restored earlier in this snapshot: link to it (inside staging only).
-            if linkat(AT_FDCWD, first, dirFD, name, 0) == 0 { return }
+            if try link(node, to: first, in: dirFD) { return }
         }
-        let fd = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, displayPath: relativePath)
-        if node.links > 1, node.inode != 0 { hardlinks[linkKey] = "/proc/self/fd/\(dirFD)/\(name)".withRealPath() }
+        let fd = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
+        if node.links > 1, node.inode != 0, hardlinks[linkKey] == nil {
+            hardlinks[linkKey] = HardlinkSource(directory: directory, name: name, chunks: node.chunks, size: node.size)
+        }
 
         var locations: [BlobLocation] = []
         locations.reserveCapacity(node.chunks.count)
@@ -291,7 +278,10 @@ public final class Restorer {
             throw e
         }
         var previousFD: Int32 = -1
-        if let previous, node.size > 0 { previousFD = Glibc.open(previous, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        if let previous = previousRoot, node.size > 0 {
+            // The live file at the same place; a path past PATH_MAX just fails to open (nothing reused).
+            previousFD = FileName.withCString(Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative)) { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        }
         var pieces: [Piece] = []
         pieces.reserveCapacity(node.chunks.count)
         var offset = 0
@@ -314,13 +304,14 @@ public final class Restorer {
 
     /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
     /// Returns false when there is no live regular file to keep.
-    private func copyLive(_ live: String, into dirFD: Int32, name: String, relativePath: String) throws -> Bool {
-        let src = Glibc.open(live, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+    private func copyLive(_ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
+        let live = FileName.display(livePath)
+        let src = FileName.withCString(livePath) { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
         if src < 0 { return false }
         defer { Posix.close(src) }
         var st = stat()
         guard fstat(src, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
-        let dst = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, displayPath: relativePath)
+        let dst = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
         defer { Posix.close(dst) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var offset = 0
@@ -335,27 +326,5 @@ public final class Restorer {
         var times = [st.st_atim, st.st_mtim]
         _ = futimens(dst, &times)
         return true
-    }
-
-    /// Directory modes and times last (children change a directory's mtime), deepest first.
-    private func applyDirectoryMetadata(staging: String) throws {
-        for (relativePath, node) in directories.reversed() {
-            let path = relativePath.isEmpty ? staging : staging + "/" + relativePath
-            let fd = try Posix.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-            defer { Posix.close(fd) }
-            if applyOwner { _ = fchown(fd, node.uid, node.gid) }
-            _ = fchmod(fd, mode_t(node.mode))
-            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-            _ = futimens(fd, &times)
-        }
-    }
-}
-
-private extension String {
-    /// Resolves a /proc/self/fd path to the real path now, while the descriptor is open.
-    func withRealPath() -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard realpath(self, &buffer) != nil else { return self }
-        return String(cString: buffer)
     }
 }

@@ -48,6 +48,7 @@ enum BackupCommand: Command {
         }
         let s = result.snapshot.stats
         for w in result.warnings { c.out.warning(w) }
+        for n in result.notices { c.out.warning(n) }
         if c.out.json {
             c.out.emit(Result(snapshot: result.snapshotID, parent: result.parentID, source: result.snapshot.source, stats: s,
                               recoveredPacks: result.recoveredPacks,

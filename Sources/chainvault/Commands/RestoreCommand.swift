@@ -35,7 +35,8 @@ enum RestoreCommand: Command {
         let lock = try c.readLock(repo)
         defer { lock?.release() }
         var options = RestoreOptions(snapshot: c.args.positionals[0], target: target)
-        options.subpath = c.args.value("--path")
+        // Names are bytes: a name that is not UTF-8 arrives in its `\xHH` form, as `ls` prints it.
+        options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
         options.protect = c.args.all("--protect")

@@ -54,29 +54,41 @@ enum LsCommand: Command {
         var prefix = ""
         var rows: [Row] = []
         if c.args.positionals.count == 2 {
-            for part in c.args.positionals[1].split(separator: "/") where part != "." {
-                guard let node = tree.node(named: Array(part.utf8)) else {
-                    throw VaultError(.unknownSnapshot, "path \(c.args.positionals[1]) is not in snapshot \(record.shortID)")
+            // Names are bytes: the argument's raw bytes, or else `\xHH` escapes as ls prints them.
+            let argument = c.args.positionals[1]
+            let raw = FileName.commandLineBytes(argument)
+            for part in raw.split(separator: 47, omittingEmptySubsequences: true) where part != [46] {
+                let name = Array(part)
+                guard let node = tree.node(named: name) ?? tree.node(named: FileName.unescape(String(decoding: name, as: UTF8.self))) else {
+                    throw VaultError(.unknownSnapshot, "path \(argument) is not in snapshot \(record.shortID)")
                 }
-                prefix += "/" + part
+                let shown = FileName.display(node.name)
+                prefix += "/" + shown
                 if node.kind == .directory, let sub = node.subtree { tree = try repo.loadTree(sub, codec: codec) }
-                else { tree = Tree(nodes: [node]); prefix = String(prefix.dropLast(part.count + 1)) }
+                else { tree = Tree(nodes: [node]); prefix = String(prefix.dropLast(shown.count + 1)) }
             }
         }
-        func walk(_ t: Tree, _ path: String) throws {
-            for n in t.nodes {
-                let p = path + "/" + n.nameString
-                let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
-                rows.append(Row(path: p, type: ["", "file", "dir", "symlink"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
-                                size: n.size, mtime: String(mtime), target: n.kind == .symlink ? String(decoding: n.linkTarget, as: UTF8.self) : nil))
-                if !c.out.json {
-                    let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : "-"
-                    c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(n.kind == .symlink ? " -> " + String(decoding: n.linkTarget, as: UTF8.self) : "")")
-                }
-                if n.kind == .directory, let sub = n.subtree { try walk(try repo.loadTree(sub, codec: codec), p) }
+        func row(_ n: Node, _ p: String) {
+            let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
+            let target = n.kind == .symlink ? FileName.display(n.linkTarget) : nil
+            rows.append(Row(path: p, type: ["", "file", "dir", "symlink"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
+                            size: n.size, mtime: String(mtime), target: target))
+            if !c.out.json {
+                let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : "-"
+                c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(target.map { " -> " + $0 } ?? "")")
             }
         }
-        try walk(tree, prefix)
+        // Iterative, depth-first in canonical order: a snapshot is as deep as its source was.
+        var stack: [(Tree, Int, String)] = [(tree, 0, prefix)]
+        while !stack.isEmpty {
+            let (t, i, path) = stack[stack.count - 1]
+            guard i < t.nodes.count else { stack.removeLast(); continue }
+            stack[stack.count - 1].1 = i + 1
+            let n = t.nodes[i]
+            let p = path + "/" + FileName.display(n.name)
+            row(n, p)
+            if n.kind == .directory, let sub = n.subtree { stack.append((try repo.loadTree(sub, codec: codec), 0, p)) }
+        }
         if c.out.json { c.out.emit(rows) }
         return 0
     }

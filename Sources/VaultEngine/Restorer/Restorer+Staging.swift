@@ -1,0 +1,129 @@
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// The first name restored for an inode that has several: where it is in the staged tree, and
+/// the content the snapshot recorded for it.
+struct HardlinkSource {
+    let directory: Int
+    let name: [UInt8]
+    let chunks: [BlobID]
+    let size: UInt64
+}
+
+/// Linux `O_PATH` (`<bits/fcntl-linux.h>`; Glibc's Swift overlay does not export it): a descriptor
+/// that names a directory for the `*at` calls without needing read permission on it.
+private let pathOnly: Int32 = 0o10000000
+
+extension Restorer {
+    private struct Frame {
+        let nodes: [Node]
+        var next = 0
+        /// Index in `stagedDirectories`.
+        let directory: Int
+        let node: Node
+    }
+
+    /// Stages `unit` at `staging`. Iterative (an explicit stack) with a `DirectoryCursor`, so the
+    /// depth of the snapshot costs neither stack nor descriptors; every name is created with the
+    /// `*at` calls relative to a directory this restore created, as the snapshot's bytes. Returns
+    /// the cursor holding the staged root (nil when the unit is a single file or symlink).
+    func stage(_ unit: Node, at staging: String, previousRoot: String?) throws -> DirectoryCursor? {
+        let parentFD = try Posix.open(Path.parent(staging), O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(parentFD) }
+        var named = unit
+        named.name = Array(Path.base(staging).utf8)
+        stagedDirectories = [(parent: 0, name: [])]
+        switch unit.kind {
+        case .file: try restoreFile(named, in: parentFD, directory: 0, relative: []); return nil
+        case .symlink: try restoreSymlink(named, in: parentFD) { staging }; return nil
+        case .directory: break
+        }
+        guard let sub = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
+        let tree = try repository.loadTree(sub, codec: codec)
+        try Posix.mkdirAt(parentFD, named.name, mode: 0o700, display: staging)
+        let cursor = try DirectoryCursor(rootFD: try Posix.openAt(parentFD, named.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                                                                  display: staging), display: staging)
+        stagingRoot = cursor.rootFD
+        let marker = try Posix.openAt(cursor.rootFD, Array(Self.incompleteMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
+                                      mode: 0o600, display: Self.incompleteMarker)
+        Posix.close(marker)
+        directoryCount = 1
+        var stack = [Frame(nodes: tree.nodes, directory: 0, node: unit)]
+        while !stack.isEmpty {
+            try cancellation.check()
+            if let e = writer.error { throw e }
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].nodes.count else {
+                let done = stack.removeLast()
+                if stack.isEmpty { break }
+                // Its entries are all created (file content is written through descriptors and
+                // does not touch the directory), so its mode and mtime can be final now.
+                applyDirectoryMetadata(done.node, fd: try cursor.current())
+                cursor.leave()
+                continue
+            }
+            let child = stack[top].nodes[stack[top].next]
+            stack[top].next += 1
+            let fd = try cursor.current()
+            switch child.kind {
+            case .directory:
+                guard let sub = child.subtree else { throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree") }
+                let childTree = try repository.loadTree(sub, codec: codec)
+                try Posix.mkdirAt(fd, child.name, mode: 0o700, display: cursor.display(child.name))
+                try cursor.enter(child.name)
+                stagedDirectories.append((parent: stack[top].directory, name: child.name))
+                directoryCount += 1
+                stack.append(Frame(nodes: childTree.nodes, directory: stagedDirectories.count - 1, node: child))
+            case .symlink:
+                try restoreSymlink(child, in: fd) { cursor.display(child.name) }
+            case .file:
+                try restoreFile(child, in: fd, directory: stack[top].directory, relative: cursor.relativeBytes(child.name))
+            }
+        }
+        return cursor
+    }
+
+    /// A symlink with exactly the target bytes the snapshot holds.
+    private func restoreSymlink(_ node: Node, in dirFD: Int32, display: () -> String) throws {
+        try Posix.symlinkAt(node.linkTarget, dirFD, node.name, display: display())
+        FileName.withCString(node.name) { name in
+            if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
+            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
+            _ = utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW)
+        }
+    }
+
+    /// Gives `node` the inode restored first for its (device, inode), with `linkat` between
+    /// directory descriptors reached from the staging root one component at a time (no path
+    /// string, whatever the depth). Only when the snapshot recorded the same content for both
+    /// names, content that the first name's restore checks chunk by chunk; otherwise (the file
+    /// changed between the two reads, or the link fails) false, and the name is restored as a
+    /// file of its own, every chunk checked.
+    func link(_ node: Node, to first: HardlinkSource, in dirFD: Int32) throws -> Bool {
+        guard first.chunks == node.chunks, first.size == node.size, stagingRoot >= 0 else { return false }
+        var chain: [[UInt8]] = []
+        var i = first.directory
+        while i != 0 {
+            chain.append(stagedDirectories[i].name)
+            i = stagedDirectories[i].parent
+        }
+        var current = stagingRoot
+        for name in chain.reversed() {
+            let next = Posix.tryOpenAt(current, name, pathOnly | O_DIRECTORY | O_NOFOLLOW)
+            if current != stagingRoot { Posix.close(current) }
+            if next < 0 { return false }
+            current = next
+        }
+        defer { if current != stagingRoot { Posix.close(current) } }
+        return Posix.linkAt(current, first.name, dirFD, node.name)
+    }
+
+    /// Owner, mode and times of a staged directory.
+    func applyDirectoryMetadata(_ node: Node, fd: Int32) {
+        if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+        _ = fchmod(fd, mode_t(node.mode))
+        var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
+        _ = futimens(fd, &times)
+    }
+}
