@@ -59,11 +59,12 @@ struct ShippingTests {
         let toolchain = Self.toolchain
         let probe = try Self.run("/usr/bin/unshare", ["-m", "true"])
         try #require(probe.code == 0, "skipped: unshare -m is not permitted here (\(probe.out))")
-        let hidden = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", "mount -t tmpfs none \(toolchain) && ls \(toolchain) | wc -l && \(Self.staticBinary) --help"])
+        let hide = "mount -t tmpfs none \(toolchain) && ls \(toolchain) | wc -l && "
+        let hidden = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", hide + "\(Self.staticBinary) --help"])
         #expect(hidden.code == 0, "\(hidden.out)")
         #expect(hidden.out.hasPrefix("0\n") && hidden.out.contains("Usage: chainvault"), "the toolchain was hidden: \(hidden.out)")
         // The same with the development build fails for want of libswiftCore: the hiding works.
-        let dynamic = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", "mount -t tmpfs none \(toolchain) && \(Workspace.binary) --help"])
+        let dynamic = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", hide + "\(Workspace.binary) --help"])
         #expect(dynamic.code != 0 && dynamic.out.contains("libswiftCore"), "\(dynamic.out)")
     }
 }

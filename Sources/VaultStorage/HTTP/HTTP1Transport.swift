@@ -92,9 +92,10 @@ struct HTTPEndpoint {
 
     init(_ url: URL) throws {
         let text = url.absoluteString
-        guard let schemeEnd = text.range(of: "://") else { throw TransportError("no scheme in \(text)", isPermanent: true) }
+        func bad(_ why: String) -> TransportError { TransportError("\(why) in \(text)", isPermanent: true) }
+        guard let schemeEnd = text.range(of: "://") else { throw bad("no scheme") }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "http" || scheme == "https" else { throw TransportError("unsupported scheme \(scheme)", isPermanent: true) }
+        guard scheme == "http" || scheme == "https" else { throw bad("unsupported scheme") }
         tls = scheme == "https"
         let rest = text[schemeEnd.upperBound...]
         let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
@@ -112,11 +113,11 @@ struct HTTPEndpoint {
         }
         host = String(hostPart)
         if let portPart {
-            guard let p = Int(portPart), (1...65535).contains(p) else { throw TransportError("bad port in \(text)", isPermanent: true) }
+            guard let p = Int(portPart), (1...65535).contains(p) else { throw bad("bad port") }
             port = p
         } else {
             port = tls ? 443 : 80
         }
-        guard !host.isEmpty else { throw TransportError("no host in \(text)", isPermanent: true) }
+        guard !host.isEmpty else { throw bad("no host") }
     }
 }

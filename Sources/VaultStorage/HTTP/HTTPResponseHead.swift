@@ -68,7 +68,9 @@ public struct HTTPResponseHead: Equatable {
         guard text.count >= 12, text.starts(with: Array("HTTP/1.".utf8)), text[7] == 0x30 || text[7] == 0x31,
               text[8] == 0x20, text[9...11].allSatisfy({ (0x30...0x39).contains($0) }),
               text.count == 12 || text[12] == 0x20,
-              text.dropFirst(12).allSatisfy({ $0 == 0x09 || (0x20...0x7e).contains($0) || $0 >= 0x80 }) else { throw bad() }
+              text.dropFirst(12).allSatisfy({ $0 == 0x09 || (0x20...0x7e).contains($0) || $0 >= 0x80 }) else {
+            throw bad()
+        }
         let status = Int(text[9] - 0x30) * 100 + Int(text[10] - 0x30) * 10 + Int(text[11] - 0x30)
         guard (100...599).contains(status) else { throw bad() }
         return (text[7] == 0x31 ? "HTTP/1.1" : "HTTP/1.0", status)

@@ -61,7 +61,9 @@ public struct HTTPResponseReader {
             var i = position + max(0, scanned - 3)
             while i + 3 < buffer.count {
                 if buffer[i] == 13, buffer[i + 1] == 10, buffer[i + 2] == 13, buffer[i + 3] == 10 {
-                    guard i - position <= limit else { throw HTTPProtocolError("the response head is larger than \(limit) bytes") }
+                    guard i - position <= limit else {
+                        throw HTTPProtocolError("the response head is larger than \(limit) bytes")
+                    }
                     let head = try HTTPResponseHead.parse(buffer[position..<i])
                     position = i + 4
                     return head
@@ -84,7 +86,8 @@ public struct HTTPResponseReader {
         while true {
             let line = try readLine(what: "chunk size")
             let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
-            guard !sizeText.isEmpty, sizeText.count <= 15, let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16),
+            guard !sizeText.isEmpty, sizeText.count <= 15,
+                  let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16),
                   sizeText.allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") }) else {
                 throw HTTPProtocolError("bad chunk size line \"\(HTTPResponseHead.printable(line[...]))\"")
             }
@@ -93,14 +96,18 @@ public struct HTTPResponseReader {
                 throw HTTPProtocolError("the chunked response body exceeds the \(limit) bytes accepted")
             }
             body += try readExactly(size) { _ in HTTPProtocolError("the chunked response body was cut short") }
-            guard try readLine(what: "chunk end").isEmpty else { throw HTTPProtocolError("a chunk is longer than its size") }
+            guard try readLine(what: "chunk end").isEmpty else {
+                throw HTTPProtocolError("a chunk is longer than its size")
+            }
         }
         // Trailer fields, until an empty line; S3 sends none, and none are used.
         var trailerBytes = 0
         while case let line = try readLine(what: "trailer"), !line.isEmpty {
             trailerBytes += line.count
             _ = try HTTPResponseHead.field(line[...])
-            guard trailerBytes <= Self.defaultHeadLimit else { throw HTTPProtocolError("the trailer section is too large") }
+            guard trailerBytes <= Self.defaultHeadLimit else {
+                throw HTTPProtocolError("the trailer section is too large")
+            }
         }
         return body
     }
@@ -147,14 +154,14 @@ public struct HTTPResponseReader {
     }
 
     mutating func readToEnd(limit: Int) throws -> [UInt8] {
-        var out = Array(buffer[position...])
-        position = buffer.count
-        while try fill() {
+        var out: [UInt8] = []
+        repeat {
             out += buffer[position...]
             position = buffer.count
-            guard out.count <= limit else { throw HTTPProtocolError("the response body exceeds the \(limit) bytes accepted") }
-        }
-        guard out.count <= limit else { throw HTTPProtocolError("the response body exceeds the \(limit) bytes accepted") }
+            guard out.count <= limit else {
+                throw HTTPProtocolError("the response body exceeds the \(limit) bytes accepted")
+            }
+        } while try fill()
         return out
     }
 
