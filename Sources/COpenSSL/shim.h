@@ -11,6 +11,8 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 // HKDF goes through EVP_KDF, which takes an OSSL_PARAM array; the OSSL_PARAM_construct_* helpers
 // return structs by value with unions inside, awkward from Swift, so the whole call lives here.
@@ -36,5 +38,24 @@ static inline int COpenSSL_hkdf_sha256(const unsigned char *ikm, size_t ikm_len,
 
 // OPENSSL_free is a macro (it passes __FILE__/__LINE__), so Swift cannot call it directly.
 static inline void COpenSSL_free(void *p) { OPENSSL_free(p); }
+
+// The TLS calls below are macros over SSL_CTX_ctrl/SSL_ctrl (or use the function-like SSL_OP_BIT),
+// none of which import into Swift.
+
+// TLS 1.0 and 1.1 are broken; every S3-compatible server speaks 1.2.
+static inline int COpenSSL_SSL_CTX_set_min_tls12(SSL_CTX *ctx) {
+    return (int)SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+}
+
+// A peer that closes without close_notify is reported as EOF, not as an error: HTTP framing
+// (Content-Length, chunked) decides whether the body was complete.
+static inline void COpenSSL_SSL_CTX_ignore_unexpected_eof(SSL_CTX *ctx) {
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+}
+
+// SNI: virtual-hosted S3 endpoints choose the certificate by the name the client asks for.
+static inline int COpenSSL_SSL_set_sni(SSL *ssl, const char *name) {
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
 
 #endif

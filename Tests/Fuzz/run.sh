@@ -23,7 +23,7 @@ for t in "${targets[@]}"; do
     if ! swiftc -O -sanitize=fuzzer,address -parse-as-library -I "$MODULES" \
         -Xcc -fmodule-map-file="$ROOT/Sources/CZstd/module.modulemap" -Xcc -fmodule-map-file="$ROOT/Sources/COpenSSL/module.modulemap" \
         -Xcc -fmodule-map-file="$ROOT/Sources/CSystem/module.modulemap" \
-        "$ROOT/Tests/Fuzz/$t.swift" $OBJECTS -lFoundationNetworking -lcrypto -lzstd -o "$exe" 2>"$SCRATCH/link-$t.log"; then
+        "$ROOT/Tests/Fuzz/$t.swift" $OBJECTS -lssl -lcrypto -lzstd -o "$exe" 2>"$SCRATCH/link-$t.log"; then
         cat "$SCRATCH/link-$t.log"; exit 1
     fi
     mkdir -p "$ROOT/Tests/Fuzz/crashes/$t" "$SCRATCH/corpus/$t"

@@ -46,17 +46,27 @@ public struct MotoS3: Sendable {
     }
 }
 
-/// `fault_proxy.py` in front of an upstream port: injects 5xx, cut bodies and delays at `rate`.
+/// `fault_proxy.py` in front of an upstream port: injects 5xx, cut bodies and delays at `rate`,
+/// or (mode `.resetUploads`) resets each PUT mid-body once or twice per object.
 public final class FaultProxy: @unchecked Sendable {
+    public enum Mode: String, Sendable { case mixed, resetUploads = "reset-uploads" }
     public let port: Int
     private let process: Process
     private let input: Pipe
+    private let output: Pipe
 
-    public init(upstreamPort: Int, seed: Int, rate: Double) throws {
+    public let tls: Bool
+
+    /// `certificate`: PEM certificate and key files; the proxy then speaks TLS to its clients.
+    public init(upstreamPort: Int, seed: Int, rate: Double, mode: Mode = .mixed,
+                certificate: (cert: String, key: String)? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", MotoS3.supportDirectory + "/fault_proxy.py", String(getpid()), String(upstreamPort), String(seed), String(rate)]
+        process.arguments = ["python3", MotoS3.supportDirectory + "/fault_proxy.py", String(getpid()), String(upstreamPort),
+                             String(seed), String(rate), mode.rawValue] + (certificate.map { [$0.cert, $0.key] } ?? [])
+        tls = certificate != nil
         let out = Pipe()
+        output = out
         input = Pipe()
         process.standardOutput = out
         process.standardInput = input
@@ -68,7 +78,14 @@ public final class FaultProxy: @unchecked Sendable {
         self.port = port
     }
 
-    public var endpoint: String { "http://127.0.0.1:\(port)" }
+    public var endpoint: String { "\(tls ? "https" : "http")://127.0.0.1:\(port)" }
+
+    /// The faults injected so far, by kind ("reset", "503", "cut", ...), as the proxy reports them.
+    public func counts() -> [String: Int] {
+        input.fileHandleForWriting.write(Data("counts\n".utf8))
+        let line = readLine(output.fileHandleForReading)
+        return (try? JSONDecoder().decode([String: Int].self, from: Data(line.utf8))) ?? [:]
+    }
 
     /// Every request fails (connection closed) while down.
     public func setDown(_ down: Bool) {

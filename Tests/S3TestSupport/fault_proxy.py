@@ -1,6 +1,6 @@
 """A fault-injecting HTTP proxy between chainvault and moto_server, for the tests.
 
-usage: python3 fault_proxy.py PARENT_PID UPSTREAM_PORT SEED FAULT_RATE
+usage: python3 fault_proxy.py PARENT_PID UPSTREAM_PORT SEED FAULT_RATE [MODE [CERT KEY]]
 
 Listens on a free port of 127.0.0.1 (printed as one line) and forwards each request to the
 upstream unchanged (Host included, so signatures still match). With probability FAULT_RATE a
@@ -8,17 +8,38 @@ request meets one fault, chosen by a seeded random generator:
   - 503 SlowDown or 500 InternalError without forwarding,
   - forwarded, then the response cut off mid-body and the connection closed,
   - forwarded after a delay of 0.3 s.
+With MODE `reset-uploads` the only fault is different: each PUT with a body is read up to a
+random offset of that body and then its connection is reset (RST), once or twice per object key
+(the number drawn per key), so that a client must send the whole body again from its first byte.
+With CERT and KEY (PEM files) the proxy speaks TLS to its clients (plain HTTP to the upstream):
+a TLS-terminating front for moto.
 Writing 'down' to stdin makes every request fail (connection closed) until 'up'.
-Counts of each fault are printed on stderr when the proxy stops.
+Writing 'counts' prints the counts of each fault as one JSON line on stdout; they are also
+printed on stderr when the proxy stops.
 """
-import http.client, os, random, socket, sys, threading, time
+import http.client, json, os, random, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parent, upstream, seed, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+mode = sys.argv[5] if len(sys.argv) > 5 else "mixed"
 rng = random.Random(seed)
 lock = threading.Lock()
-counts = {"forwarded": 0, "503": 0, "500": 0, "cut": 0, "delay": 0, "down": 0}
+counts = {"forwarded": 0, "503": 0, "500": 0, "cut": 0, "delay": 0, "down": 0, "reset": 0}
 state = {"down": False}
+resets_left = {}  # object path -> resets still to do (reset-uploads mode)
+
+
+def reset_offset(path, length):
+    """In reset-uploads mode: the body offset at which to reset this PUT, or None to forward it."""
+    with lock:
+        if mode != "reset-uploads" or length == 0:
+            return None
+        left = resets_left.setdefault(path, rng.choice([1, 2]))
+        if left == 0:
+            return None
+        resets_left[path] = left - 1
+        counts["reset"] += 1
+        return rng.randrange(0, length)
 
 
 def choose():
@@ -26,7 +47,7 @@ def choose():
         if state["down"]:
             counts["down"] += 1
             return "down"
-        if rng.random() >= rate:
+        if mode != "mixed" or rng.random() >= rate:
             counts["forwarded"] += 1
             return "ok"
         fault = rng.choice(["503", "500", "cut", "delay"])
@@ -42,6 +63,14 @@ class Proxy(BaseHTTPRequestHandler):
 
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
+        cut = reset_offset(self.path, length) if self.command == "PUT" else None
+        if cut is not None:
+            self.rfile.read(cut)
+            # SO_LINGER with a zero timeout: close() sends RST, as a dying middlebox or server does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         body = self.rfile.read(length) if length else None
         fault = choose()
         if fault == "down":
@@ -85,6 +114,12 @@ class Proxy(BaseHTTPRequestHandler):
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 server.daemon_threads = True
+if len(sys.argv) > 7:
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(sys.argv[6], sys.argv[7])
+    # The handshake runs in the handler's thread: a client that rejects the certificate fails
+    # its own connection only.
+    server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
 print(server.server_address[1], flush=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 
@@ -92,7 +127,10 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 def commands():
     for line in sys.stdin:
         with lock:
-            state["down"] = line.strip() == "down"
+            if line.strip() == "counts":
+                print(json.dumps(counts), flush=True)
+            else:
+                state["down"] = line.strip() == "down"
 
 
 threading.Thread(target=commands, daemon=True).start()

@@ -14,15 +14,17 @@ public final class S3Backend: Backend, @unchecked Sendable {
     public var preferredConcurrency: Int { connections }
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
-                connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60) {
+                connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
+                caFile: String? = nil) {
         self.connections = max(connections, 1)
-        client = S3Client(location: location, credentials: credentials,
-                          transport: transport ?? URLSessionTransport(connections: self.connections, timeout: timeout), retry: retry)
+        let http = transport ?? HTTP1Transport(connections: self.connections, timeout: timeout, caFile: caFile)
+        client = S3Client(location: location, credentials: credentials, transport: http, retry: retry)
     }
 
     /// From a `--repo s3:...` string and the environment: credentials, `CHAINVAULT_S3_CONNECTIONS`
     /// (parallel transfers, default 4), `CHAINVAULT_S3_RETRIES` (attempts per request, default 8),
-    /// `CHAINVAULT_S3_TIMEOUT` (seconds without progress, default 60).
+    /// `CHAINVAULT_S3_TIMEOUT` (seconds without progress, default 60), `CHAINVAULT_S3_CA_FILE`
+    /// (PEM certificates trusted besides the system store, for a private CA).
     public static func open(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Backend {
         let location = try S3Location.parse(spec, environment: environment)
         let credentials = try S3Credentials.resolve(environment)
@@ -33,9 +35,16 @@ public final class S3Backend: Backend, @unchecked Sendable {
             }
             return n
         }
+        let caFile = environment["CHAINVAULT_S3_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        if let caFile {
+            do { try NetConnection.checkCAFile(caFile) } catch let error as NetError {
+                throw VaultError(.usage, "CHAINVAULT_S3_CA_FILE=\(caFile) cannot be used", cause: error.description,
+                                 hint: "point it at a readable PEM file of CA certificates")
+            }
+        }
         return S3Backend(location: location, credentials: credentials, connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
                          retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
-                         timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)))
+                         timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
     }
 
     private func key(_ handle: ObjectHandle) -> String { client.location.key(handle.relativePath) }
@@ -107,8 +116,11 @@ public final class S3Backend: Backend, @unchecked Sendable {
             guard range.lowerBound >= 0, !range.isEmpty else { return [] }
             headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)"))
         }
-        let outcome = try client.send("GET", key: key(handle), headers: headers, isComplete: { Self.isComplete($0, range: range) },
-                                      what: "reading \(handle)")
+        // A range read accepts the range (or, from a server that ignores Range, the object up to
+        // its end); a whole object at most what a reader of this repository ever asks for.
+        let limit = range.map { max($0.upperBound, 64 << 10) } ?? Self.wholeObjectLimit
+        let outcome = try client.send("GET", key: key(handle), headers: headers, responseLimit: limit,
+                                      isComplete: { Self.isComplete($0, range: range) }, what: "reading \(handle)")
         let r = outcome.response
         switch r.status {
         case 200, 206:
@@ -127,6 +139,10 @@ public final class S3Backend: Backend, @unchecked Sendable {
             throw client.error(r, what: "reading \(handle)")
         }
     }
+
+    /// Whole-object reads (config, keys, snapshots, indexes, packs in `verify`): packs are at
+    /// most 256 MiB plus a chunk (FORMAT.md); nothing this repository writes is larger.
+    static let wholeObjectLimit = 1 << 30
 
     private func shorter(_ handle: ObjectHandle, _ range: Range<Int>, size: Int?) -> VaultError {
         VaultError(.corrupt, "\(handle) is \(size.map { "\($0) bytes" } ?? "too short"), shorter than the range \(range) the index names",

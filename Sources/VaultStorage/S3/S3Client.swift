@@ -49,8 +49,10 @@ public final class S3Client: @unchecked Sendable {
     /// Sends one request, retrying transient failures. Returns the first non-transient response
     /// (the caller interprets 4xx); throws when every attempt failed.
     /// `isComplete`: false for a 2xx whose body was cut short, which is retried.
+    /// `responseLimit`: the most body bytes accepted (an object's range, or error documents).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [],
               body: HTTPBody = .none, payloadHash: String = SigV4.emptyPayloadHash,
+              responseLimit: Int = HTTP1Transport.defaultResponseLimit,
               isComplete: ((HTTPResponse) -> Bool)? = nil, what: String) throws -> Outcome {
         let path = location.path(forKey: key)
         let url = location.url(path: path, query: query)
@@ -70,7 +72,12 @@ public final class S3Client: @unchecked Sendable {
             sent.append(("Authorization", signer.authorization(request, amzDate: date)))
             let response: HTTPResponse
             do {
-                response = try transport.send(method: method, url: url, headers: sent, body: body)
+                response = try transport.send(method: method, url: url, headers: sent, body: body, responseLimit: responseLimit)
+            } catch let error as TransportError where error.isPermanent {
+                throw VaultError(.storageFailure, "\(what) failed at \(location): \(error.description)",
+                                 hint: location.scheme == "https"
+                                    ? "if the S3 server's certificate comes from a private CA, set CHAINVAULT_S3_CA_FILE to that CA's certificate (PEM); otherwise check the endpoint in --repo"
+                                    : "check the endpoint in --repo")
             } catch let error as TransportError {
                 lastProblem = error.description
                 continue
