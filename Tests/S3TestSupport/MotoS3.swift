@@ -51,6 +51,7 @@ public final class FaultProxy: @unchecked Sendable {
     public let port: Int
     private let process: Process
     private let input: Pipe
+    private let output: FileHandle
 
     public init(upstreamPort: Int, seed: Int, rate: Double) throws {
         process = Process()
@@ -61,20 +62,34 @@ public final class FaultProxy: @unchecked Sendable {
         process.standardOutput = out
         process.standardInput = input
         try process.run()
-        let line = readLine(out.fileHandleForReading)
+        output = out.fileHandleForReading
+        let line = readLine(output)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw SupportError("the fault proxy did not start: \(line)")
         }
         self.port = port
     }
 
+    /// Sends one command (see fault_proxy.py) and waits for the proxy to say it applies.
+    public func command(_ text: String) {
+        input.fileHandleForWriting.write(Data((text + "\n").utf8))
+        _ = readLine(output)
+    }
+
+    /// Listings lose their second half and say they are truncated, with no next token.
+    public func truncateListings() { command("truncate-list") }
+    /// Listings say they are truncated and name the same continuation token every time.
+    public func repeatListingToken() { command("repeat-token") }
+    /// Every request whose path contains `pathPart` gets 503 SlowDown.
+    public func fail(_ pathPart: String) { command("fail \(pathPart)") }
+    /// The next GET whose path contains `pathPart` gets one bit of its body flipped.
+    public func flipOnce(_ pathPart: String) { command("flip-once \(pathPart)") }
+    public func clear() { command("clear") }
+
     public var endpoint: String { "http://127.0.0.1:\(port)" }
 
     /// Every request fails (connection closed) while down.
-    public func setDown(_ down: Bool) {
-        input.fileHandleForWriting.write(Data((down ? "down\n" : "up\n").utf8))
-        Thread.sleep(forTimeInterval: 0.2)
-    }
+    public func setDown(_ down: Bool) { command(down ? "down" : "up") }
 
     /// SIGKILL: the test runner's children inherit an ignored SIGTERM.
     public func stop() {
