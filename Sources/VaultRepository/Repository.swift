@@ -226,7 +226,7 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    /// All snapshots, oldest first. A damaged snapshot file is an error; use
+    /// All snapshots, oldest first (`SnapshotOrder`). A damaged snapshot file is an error; use
     /// `listSnapshotsReportingDamage` to get the readable ones and the errors.
     public func listSnapshots() throws -> [SnapshotRecord] {
         let (good, bad) = try listSnapshotsReportingDamage()
@@ -246,14 +246,18 @@ public final class Repository: @unchecked Sendable {
             case .failure(let e): bad.append(e)
             }
         }
-        return (good.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }, bad)
+        return (SnapshotOrder.sorted(good), bad)
     }
 
-    /// `latest`, a full id, or a unique prefix.
+    /// `latest` (the newest complete snapshot), a full id, or a unique prefix.
     public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
         if reference == "latest" {
             let all = try listSnapshots().filter { (source == nil || $0.snapshot.source == source) && (host == nil || $0.snapshot.hostname == host) }
-            guard let last = all.last else {
+            guard let last = all.last(where: { !$0.snapshot.isPartial }) else {
+                if let partial = all.last {
+                    throw VaultError(.unknownSnapshot, "the repository has only partial snapshots\(source.map { " of \($0)" } ?? ""): some files could not be read completely",
+                                     hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); 'chainvault snapshots' lists them")
+                }
                 throw VaultError(.unknownSnapshot, "the repository has no snapshots\(source.map { " of \($0)" } ?? "")",
                                  hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
             }
