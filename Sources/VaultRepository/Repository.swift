@@ -44,10 +44,11 @@ public final class Repository: @unchecked Sendable {
                              hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
         let (master, keyID) = try KeyRing.open(backend, credential: credential)
-        let plain = try SealedFile.open(try backend.read(.config), kind: .config, master: master, what: "repository config")
-        let config: RepositoryConfig
-        do { config = try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
-            throw VaultError(.corrupt, "repository config is not valid", cause: "\(error)")
+        let config: RepositoryConfig = try Reread.read(backend, .config) { bytes in
+            let plain = try SealedFile.open(bytes, kind: .config, master: master, what: "repository config")
+            do { return try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
+                throw VaultError(.corrupt, "repository config is not valid", cause: "\(error)")
+            }
         }
         try config.validate()
         return Repository(backend: backend, config: config, master: master, keyID: keyID)
@@ -56,20 +57,23 @@ public final class Repository: @unchecked Sendable {
     // MARK: Index
 
     /// Reads a content-addressed sealed file: its name must be the SHA-256 of its bytes (checked
-    /// before any key is used), then it must authenticate.
-    private func readSealed(_ handle: ObjectHandle, kind: SealedFile.Kind, what: String, hint: String) throws -> [UInt8] {
-        let bytes = try backend.read(handle)
-        guard SHA256.hash(bytes).hex == handle.name else {
-            throw VaultError(.corrupt, "\(what) does not match its name: its bytes were altered or damaged", hint: hint)
+    /// before any key is used), then it must authenticate and decode. Damage is re-read once.
+    private func readSealed<T>(_ handle: ObjectHandle, kind: SealedFile.Kind, what: String, hint: String,
+                               decode: ([UInt8]) throws -> T) throws -> T {
+        try Reread.read(backend, handle) { bytes in
+            guard SHA256.hash(bytes).hex == handle.name else {
+                throw VaultError(.corrupt, "\(what) does not match its name: its bytes were altered or damaged", hint: hint)
+            }
+            return try decode(try SealedFile.open(bytes, kind: kind, master: master, what: what))
         }
-        return try SealedFile.open(bytes, kind: kind, master: master, what: what)
     }
 
     public func readIndexFile(_ name: String) throws -> IndexFile {
         let what = "index file index/\(name.prefix(8))"
-        let plain = try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
-                                   hint: "rebuild the index from the packs with 'chainvault repair index'")
-        return try IndexFile.decode(plain, what: what)
+        return try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
+                              hint: "rebuild the index from the packs with 'chainvault repair index'") {
+            try IndexFile.decode($0, what: what)
+        }
     }
 
     /// Loads every index file (in parallel). Superseded files are skipped once their replacement is
@@ -149,13 +153,16 @@ public final class Repository: @unchecked Sendable {
 
     public func readBlob(at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
         let e = location.entry
-        let sealed = try backend.read(ObjectHandle(.pack, location.pack.hex), range: Int(e.offset)..<Int(e.offset) + Int(e.storedLength))
-        return try sealed.withUnsafeBytes { try openBlob($0, at: location, codec: codec) }
+        let range = Int(e.offset)..<Int(e.offset) + Int(e.storedLength)
+        return try Reread.read(backend, ObjectHandle(.pack, location.pack.hex), range: range) { sealed in
+            try sealed.withUnsafeBytes { try openBlob($0, at: location, codec: codec) }
+        }
     }
 
-    /// Sealed bytes of a pack: several blobs that lie back to back, fetched with one range read.
-    public func readPackRange(_ pack: SHA256Digest, _ range: Range<Int>) throws -> [UInt8] {
-        try backend.read(ObjectHandle(.pack, pack.hex), range: range)
+    /// Sealed bytes of a pack: several blobs that lie back to back, fetched with one range read and
+    /// handed to `open`, which authenticates them; damage is re-read once.
+    public func readPackRange<T>(_ pack: SHA256Digest, _ range: Range<Int>, _ open: ([UInt8]) throws -> T) throws -> T {
+        try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, open)
     }
 
     /// Authenticates, decompresses and hash-checks a blob's sealed bytes, read by the caller (one
@@ -216,16 +223,17 @@ public final class Repository: @unchecked Sendable {
     }
 
     public func loadSnapshot(_ id: String) throws -> SnapshotRecord {
-        let plain = try readSealed(ObjectHandle(.snapshot, id), kind: .snapshot, what: "snapshot \(id.prefix(8))",
-                                   hint: "restore from another snapshot; 'chainvault verify' lists the damage")
-        do {
-            return SnapshotRecord(id: id, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
-        } catch {
-            throw VaultError(.corrupt, "snapshot \(id.prefix(8)) is not valid JSON", cause: "\(error)")
+        try readSealed(ObjectHandle(.snapshot, id), kind: .snapshot, what: "snapshot \(id.prefix(8))",
+                       hint: "restore from another snapshot; 'chainvault verify' lists the damage") { plain in
+            do {
+                return SnapshotRecord(id: id, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
+            } catch {
+                throw VaultError(.corrupt, "snapshot \(id.prefix(8)) is not valid JSON", cause: "\(error)")
+            }
         }
     }
 
-    /// All snapshots, oldest first. A damaged snapshot file is an error; use
+    /// All snapshots, oldest first (`SnapshotOrder`). A damaged snapshot file is an error; use
     /// `listSnapshotsReportingDamage` to get the readable ones and the errors.
     public func listSnapshots() throws -> [SnapshotRecord] {
         let (good, bad) = try listSnapshotsReportingDamage()
@@ -245,14 +253,18 @@ public final class Repository: @unchecked Sendable {
             case .failure(let e): bad.append(e)
             }
         }
-        return (good.sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }, bad)
+        return (SnapshotOrder.sorted(good), bad)
     }
 
-    /// `latest`, a full id, or a unique prefix.
+    /// `latest` (the newest complete snapshot), a full id, or a unique prefix.
     public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
         if reference == "latest" {
             let all = try listSnapshots().filter { (source == nil || $0.snapshot.source == source) && (host == nil || $0.snapshot.hostname == host) }
-            guard let last = all.last else {
+            guard let last = all.last(where: { !$0.snapshot.isPartial }) else {
+                if let partial = all.last {
+                    throw VaultError(.unknownSnapshot, "the repository has only partial snapshots\(source.map { " of \($0)" } ?? ""): some files could not be read completely",
+                                     hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); 'chainvault snapshots' lists them")
+                }
                 throw VaultError(.unknownSnapshot, "the repository has no snapshots\(source.map { " of \($0)" } ?? "")",
                                  hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
             }

@@ -18,6 +18,10 @@ func topLevelHelp() -> String {
     return text
 }
 
+/// A reader that goes away (`| head`) is a normal end, not a reason to die with the lock held:
+/// SIGPIPE is ignored and a write to a closed stdout fails with EPIPE, which `Output` absorbs.
+signal(SIGPIPE, SIG_IGN)
+
 /// SIGINT/SIGTERM stop the running job at its next safe point; nothing half-written is referenced.
 let cancellation = Cancellation()
 var signalSources: [DispatchSourceSignal] = []

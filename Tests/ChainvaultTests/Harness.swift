@@ -11,6 +11,8 @@ final class Workspace {
     var environment: [String: String]
 
     static var binary: String {
+        // To show that a new end-to-end test fails on an older build: point this at its binary.
+        if let other = ProcessInfo.processInfo.environment["CHAINVAULT_TEST_BINARY"], !other.isEmpty { return other }
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [dir, dir.deletingLastPathComponent()] {
             let path = candidate.appendingPathComponent("chainvault").path

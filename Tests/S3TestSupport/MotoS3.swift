@@ -53,7 +53,9 @@ public final class FaultProxy: @unchecked Sendable {
     public let port: Int
     private let process: Process
     private let input: Pipe
-    private let output: Pipe
+    private let output: FileHandle
+    /// One command and its answer at a time: answers are matched to commands by order.
+    private let exchange = NSLock()
 
     public let tls: Bool
 
@@ -66,12 +68,12 @@ public final class FaultProxy: @unchecked Sendable {
                              String(seed), String(rate), mode.rawValue] + (certificate.map { [$0.cert, $0.key] } ?? [])
         tls = certificate != nil
         let out = Pipe()
-        output = out
         input = Pipe()
         process.standardOutput = out
         process.standardInput = input
         try process.run()
-        let line = readLine(out.fileHandleForReading)
+        output = out.fileHandleForReading
+        let line = readLine(output)
         guard let port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
             throw SupportError("the fault proxy did not start: \(line)")
         }
@@ -82,16 +84,32 @@ public final class FaultProxy: @unchecked Sendable {
 
     /// The faults injected so far, by kind ("reset", "503", "cut", ...), as the proxy reports them.
     public func counts() -> [String: Int] {
-        input.fileHandleForWriting.write(Data("counts\n".utf8))
-        let line = readLine(output.fileHandleForReading)
+        let line = ask("counts")
         return (try? JSONDecoder().decode([String: Int].self, from: Data(line.utf8))) ?? [:]
     }
 
-    /// Every request fails (connection closed) while down.
-    public func setDown(_ down: Bool) {
-        input.fileHandleForWriting.write(Data((down ? "down\n" : "up\n").utf8))
-        Thread.sleep(forTimeInterval: 0.2)
+    /// Sends one command (see fault_proxy.py) and waits for the proxy to say it applies.
+    public func command(_ text: String) { _ = ask(text) }
+
+    private func ask(_ text: String) -> String {
+        exchange.withLock {
+            input.fileHandleForWriting.write(Data((text + "\n").utf8))
+            return readLine(output)
+        }
     }
+
+    /// Listings lose their second half and say they are truncated, with no next token.
+    public func truncateListings() { command("truncate-list") }
+    /// Listings say they are truncated and name the same continuation token every time.
+    public func repeatListingToken() { command("repeat-token") }
+    /// Every request whose path contains `pathPart` gets 503 SlowDown.
+    public func fail(_ pathPart: String) { command("fail \(pathPart)") }
+    /// The next GET whose path contains `pathPart` gets one bit of its body flipped.
+    public func flipOnce(_ pathPart: String) { command("flip-once \(pathPart)") }
+    public func clear() { command("clear") }
+
+    /// Every request fails (connection closed) while down.
+    public func setDown(_ down: Bool) { command(down ? "down" : "up") }
 
     /// SIGKILL: the test runner's children inherit an ignored SIGTERM.
     public func stop() {

@@ -13,11 +13,20 @@ random offset of that body and then its connection is reset (RST), once or twice
 (the number drawn per key), so that a client must send the whole body again from its first byte.
 With CERT and KEY (PEM files) the proxy speaks TLS to its clients (plain HTTP to the upstream):
 a TLS-terminating front for moto.
-Writing 'down' to stdin makes every request fail (connection closed) until 'up'.
-Writing 'counts' prints the counts of each fault as one JSON line on stdout; they are also
-printed on stderr when the proxy stops.
+Commands on stdin, one a line, each answered with one line 'ok' on stdout once it applies:
+  down / up               every request fails (connection closed) until 'up'
+  truncate-list           ListObjectsV2 answers lose their second half of keys and say
+                          IsTruncated=true with no NextContinuationToken
+  repeat-token            ListObjectsV2 answers say IsTruncated=true with the same token each
+                          time; a request with that token gets the first page again
+  fail SUBSTRING          every request whose path contains SUBSTRING gets 503 SlowDown
+  flip-once SUBSTRING     the next GET whose path contains SUBSTRING gets one bit of its body
+                          flipped (once)
+  clear                   all of the above off
+  counts                  answered with the counts of each fault as one JSON line instead
+Counts of each fault are also printed on stderr when the proxy stops.
 """
-import http.client, json, os, random, socket, ssl, struct, sys, threading, time
+import http.client, json, os, random, re, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parent, upstream, seed, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
@@ -25,7 +34,8 @@ mode = sys.argv[5] if len(sys.argv) > 5 else "mixed"
 rng = random.Random(seed)
 lock = threading.Lock()
 counts = {"forwarded": 0, "503": 0, "500": 0, "cut": 0, "delay": 0, "down": 0, "reset": 0}
-state = {"down": False}
+state = {"down": False, "truncate": False, "repeat": False, "fail": None, "flip": None, "page": None}
+REPEATED = "chainvault-test-repeated-token"
 resets_left = {}  # object path -> resets still to do (reset-uploads mode)
 
 
@@ -61,6 +71,13 @@ class Proxy(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def send_error_document(self, status, code, text):
+        payload = f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{text}</Message></Error>".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     def handle_one(self):
         length = int(self.headers.get("Content-Length") or 0)
         cut = reset_offset(self.path, length) if self.command == "PUT" else None
@@ -72,6 +89,25 @@ class Proxy(BaseHTTPRequestHandler):
             self.connection.close()
             return
         body = self.rfile.read(length) if length else None
+        is_list = self.command == "GET" and "list-type=2" in self.path
+        with lock:
+            failing = state["fail"] is not None and state["fail"] in self.path
+            flip = self.command == "GET" and state["flip"] is not None and state["flip"] in self.path
+            if flip:
+                state["flip"] = None
+                counts["flipped"] = counts.get("flipped", 0) + 1
+            repeat_page = state["page"] if state["repeat"] and is_list and REPEATED in self.path else None
+        if failing:
+            with lock:
+                counts["failed"] = counts.get("failed", 0) + 1
+            self.send_error_document(503, "SlowDown", "Please reduce your request rate.")
+            return
+        if repeat_page is not None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(repeat_page)))
+            self.end_headers()
+            self.wfile.write(repeat_page)
+            return
         fault = choose()
         if fault == "down":
             self.close_connection = True
@@ -93,6 +129,12 @@ class Proxy(BaseHTTPRequestHandler):
         response = conn.getresponse()
         data = response.read()
         conn.close()
+        if is_list and response.status == 200:
+            data = self.rewrite_listing(data)
+        if flip and response.status in (200, 206) and data:
+            data = bytearray(data)
+            data[len(data) // 2] ^= 0x10
+            data = bytes(data)
         self.send_response(response.status)
         for k, v in response.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -108,6 +150,24 @@ class Proxy(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         self.wfile.write(data)
+
+    def rewrite_listing(self, data):
+        text = data.decode()
+        with lock:
+            truncate, repeat = state["truncate"], state["repeat"]
+        if truncate:
+            blocks = re.findall(r"<Contents>.*?</Contents>", text, flags=re.S)
+            for block in blocks[(len(blocks) + 1) // 2:]:
+                text = text.replace(block, "", 1)
+            text = text.replace("<IsTruncated>false</IsTruncated>", "<IsTruncated>true</IsTruncated>")
+            with lock:
+                counts["truncated"] = counts.get("truncated", 0) + 1
+        if repeat:
+            text = text.replace("<IsTruncated>false</IsTruncated>",
+                                f"<IsTruncated>true</IsTruncated><NextContinuationToken>{REPEATED}</NextContinuationToken>")
+            with lock:
+                state["page"] = text.encode()
+        return text.encode()
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one
 
@@ -126,11 +186,26 @@ threading.Thread(target=server.serve_forever, daemon=True).start()
 
 def commands():
     for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
         with lock:
-            if line.strip() == "counts":
+            if words[0] == "counts":
                 print(json.dumps(counts), flush=True)
-            else:
-                state["down"] = line.strip() == "down"
+                continue
+            if words[0] in ("down", "up"):
+                state["down"] = words[0] == "down"
+            elif words[0] == "truncate-list":
+                state["truncate"] = True
+            elif words[0] == "repeat-token":
+                state["repeat"] = True
+            elif words[0] == "fail":
+                state["fail"] = words[1]
+            elif words[0] == "flip-once":
+                state["flip"] = words[1]
+            elif words[0] == "clear":
+                state.update(down=False, truncate=False, repeat=False, fail=None, flip=None, page=None)
+        print("ok", flush=True)
 
 
 threading.Thread(target=commands, daemon=True).start()

@@ -96,6 +96,24 @@ private func backend(_ transport: CannedTransport, attempts: Int = 4) throws -> 
     #expect(t.requests[0].url.absoluteString.contains("prefix=node%2Flocks%2F"))
 }
 
+/// A listing that cannot be proven complete is an error, never a shorter list or an endless loop.
+@Test(arguments: [
+    ("<IsTruncated>true</IsTruncated>", "gives no NextContinuationToken"),
+    ("<IsTruncated>true</IsTruncated><NextContinuationToken>same</NextContinuationToken>", "token same a second time"),
+    ("", "not a complete ListBucketResult"),
+])
+func aListingThatCannotBeProvenCompleteIsAnError(tail: String, message: String) throws {
+    let body = "<ListBucketResult><Contents><Key>node/snapshots/a</Key><Size>5</Size></Contents>\(tail)</ListBucketResult>"
+    // The same page again and again: the repeated token must stop the listing, not loop.
+    let t = CannedTransport(Array(repeating: .success(HTTPResponse(status: 200, body: Array(body.utf8))), count: 5))
+    let e = #expect(throws: VaultError.self) { try backend(t).list(.snapshot) }
+    #expect(e?.code == .storageFailure && e?.message.contains("listing snapshots/") == true, "\(String(describing: e))")
+    #expect(e?.message.contains("cannot be proven complete") == true && e?.message.contains(message) == true,
+            "\(String(describing: e))")
+    #expect(e?.hint?.contains("nothing was deleted") == true)
+    #expect(t.count <= 2, "no endless loop: \(t.count) requests")
+}
+
 @Test func giveUpAfterTheLastAttemptWithTheCause() throws {
     let t = CannedTransport(Array(repeating: error("ServiceUnavailable", status: 503), count: 3))
     let e = #expect(throws: VaultError.self) { try backend(t, attempts: 3).stat(ObjectHandle(.index, "x")) }

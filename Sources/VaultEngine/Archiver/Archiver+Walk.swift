@@ -78,6 +78,7 @@ extension Archiver {
         let isIncluded = frame.included || include.matches(relativePath: rel(), name: FileName.display(name))
         guard let st = Posix.lstatAt(fd, name) else {
             warn("\(rel()): vanished before it could be read (\(String(cString: strerror(errno))))")
+            markIncomplete(rel())
             return nil
         }
         let previous = frame.parentTree?.node(named: name)

@@ -31,6 +31,9 @@ public struct BackupResult: Sendable {
     /// could not be read, whose files were therefore all read again.
     public let notices: [String]
     public var warnings: [String] { snapshot.stats.skipped }
+    /// The newest snapshot this backup saw when it started, when its time is later than this
+    /// backup's: that host's clock runs ahead (reported, and ordered by what each backup saw).
+    public var aheadOfClock: SnapshotRecord?
 }
 
 /// Backup: walks the source, saves files and trees, writes the snapshot last.
@@ -72,7 +75,9 @@ public final class Archiver {
 
         try repository.loadIndex()
         let recovered = try repository.recoverUnindexedPacks()
-        let parent = try findParent(source: source)
+        let known = try repository.listSnapshots()
+        let newestSeen = known.last
+        let parent = try findParent(source: source, known: known)
         let parentTree = loadParentTree(parent)
         // The previous snapshot's size is the best estimate of this one's, for the ETA.
         if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
@@ -101,6 +106,7 @@ public final class Archiver {
             r.finish()
             stats.bytesRead += r.bytesRead
             for w in r.warnings { warn(w) }
+            for path in r.incomplete { markIncomplete(path) }
         }
         do { try saver.finish() } catch { failure = failure ?? error }
         do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
@@ -114,15 +120,25 @@ public final class Archiver {
         var snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
                                 username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
                                 parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
+        snapshot.newestSeen = newestSeen?.id
+        if !incomplete.isEmpty || incompleteDropped > 0 {
+            snapshot.partial = true
+            snapshot.incomplete = incomplete + (incompleteDropped > 0 ? ["… and \(incompleteDropped) more"] : [])
+        }
         let rootNode = Self.node(name: [46], st)
         snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
         let id = try repository.saveSnapshot(snapshot)
-        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs, notices: notices)
+        var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
+                                  notices: notices)
+        if let newestSeen, newestSeen.snapshot.date > started { result.aheadOfClock = newestSeen }
+        return result
     }
 
-    private func findParent(source: String) throws -> SnapshotRecord? {
+    /// The newest complete snapshot of this source and host: a partial one holds files cut short
+    /// whose size and mtime may still match, and they must be read again, not reused.
+    private func findParent(source: String, known: [SnapshotRecord]) throws -> SnapshotRecord? {
         if let reference = options.parent { return try repository.resolveSnapshot(reference) }
-        return try repository.listSnapshots().last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname }
+        return known.last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname && !$0.snapshot.isPartial }
     }
 
     /// The parent snapshot's root tree, or nil (every file read) when it cannot be loaded: a
@@ -146,6 +162,14 @@ public final class Archiver {
 
     func warn(_ message: String) {
         if stats.skipped.count < Self.maxWarnings { stats.skipped.append(message) } else { warningsDropped += 1 }
+    }
+
+    /// Paths of files not read whole, bounded like the warnings.
+    private var incomplete: [String] = []
+    private var incompleteDropped = 0
+
+    func markIncomplete(_ path: String) {
+        if incomplete.count < Self.maxWarnings { incomplete.append(path) } else { incompleteDropped += 1 }
     }
 
     static func node(name: [UInt8], _ st: stat) -> Node {

@@ -25,6 +25,9 @@ final class FileReader: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var bytesRead: UInt64 = 0
     private(set) var warnings: [String] = []
+    /// Files whose content could not be read whole (a read error, or fewer bytes than they had
+    /// when opened): the snapshot is partial.
+    private(set) var incomplete: [String] = []
 
     init(threads: Int, saver: ChunkSaver, parameters: ChunkerParameters, progress: JobProgress?, cancellation: Cancellation) {
         self.saver = saver; self.progress = progress; self.cancellation = cancellation
@@ -53,6 +56,7 @@ final class FileReader: @unchecked Sendable {
         var fill = 0
         var total: UInt64 = 0
         var endOfFile = false
+        var readFailed = false
         while !cancellation.isCancelled && saver.error == nil {
             while fill < readBuffer.count && !endOfFile {
                 let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + fill, $0.count - fill) }
@@ -60,6 +64,7 @@ final class FileReader: @unchecked Sendable {
                     if errno == EINTR { continue }
                     warn("\(job.relativePath): read error after \(total + UInt64(fill)) bytes (\(String(cString: strerror(errno)))), saved up to there")
                     endOfFile = true
+                    readFailed = true
                     break
                 }
                 if n == 0 { endOfFile = true } else { fill += n }
@@ -93,6 +98,10 @@ final class FileReader: @unchecked Sendable {
         let before = job.before
         if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
             warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
+        }
+        if readFailed || total < UInt64(max(before.st_size, 0)) {
+            if !readFailed { warn("\(job.relativePath): shrank while being read (\(total) of \(before.st_size) bytes), incomplete") }
+            lock.withLock { incomplete.append(job.relativePath) }
         }
         // The node describes exactly what was stored, so a restore can check the size.
         job.chunks.size = total

@@ -40,9 +40,12 @@ public struct VerifyReport: Sendable {
     public var bytesRead: UInt64 = 0
     public var unindexedPacks: [String] = []
     public var problems: [Problem] = []
+    /// Objects that could not be read (storage failures after every retry): not damage, and not
+    /// checked either, so the run is not clean.
+    public var unreadable: [Problem] = []
     public var affected: [AffectedFile] = []
     public var durationSeconds = 0.0
-    public var clean: Bool { problems.isEmpty }
+    public var clean: Bool { problems.isEmpty && unreadable.isEmpty }
 }
 
 /// Verify: every referenced blob is indexed and its pack exists (structure); with read-data, every
@@ -63,6 +66,18 @@ public final class Checker {
 
     private func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
 
+    /// A failure to read is reported apart from damage: its cure is to read again, never to forget.
+    static func isReadFailure(_ error: Error) -> Bool {
+        guard let e = error as? VaultError else { return false }
+        return e.code == .storageFailure || e.code == .storageFull || e.code == .interrupted
+    }
+
+    /// Files as a problem, or as unreadable when the error is a failure to read.
+    private func record(_ error: Error, _ object: String, _ message: String) {
+        if Self.isReadFailure(error) { report.unreadable.append(Problem(object: object, message: message)) }
+        else { problem(object, message) }
+    }
+
     public func run() throws -> VerifyReport {
         let started = Date()
         let codec = repository.makeCodec()
@@ -80,6 +95,8 @@ public final class Checker {
             switch result {
             case .success(let file):
                 for p in file.packs { repository.index.add(p); indexedPacks[p.id.hex] = p }
+            case .failure(let e) where Self.isReadFailure(e):
+                report.unreadable.append(Problem(object: "index/\(name.prefix(8))", message: "cannot be read: " + e.message))
             case .failure(let e):
                 problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
             }
@@ -100,7 +117,7 @@ public final class Checker {
 
         // Snapshots and their trees.
         let (all, damaged) = try repository.listSnapshotsReportingDamage()
-        for e in damaged { problem("snapshot", e.message) }
+        for e in damaged { record(e, "snapshot", e.message) }
         let selected = try selectSnapshots(all)
         report.snapshots = selected.count
         var referenced = Set<BlobID>()
@@ -142,8 +159,9 @@ public final class Checker {
             report.trees += 1
             let tree: Tree
             do { tree = try repository.loadTree(id, codec: codec) } catch {
-                badBlobs.insert(id)
-                problem("tree \(id.shortHex)", "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
+                if !Self.isReadFailure(error) { badBlobs.insert(id) }
+                record(error, "tree \(id.shortHex)",
+                       "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
                 continue
             }
             for node in tree.nodes.reversed() {
@@ -176,10 +194,11 @@ public final class Checker {
             break
         }
         progress?.setTotal(names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
-        let results: [([Problem], Set<BlobID>, UInt64)] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
+        let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
             checkPack(name, indexed: indexed[name])
         }
         for (problems, bad, bytes) in results {
+            if let first = problems.first, first.message.hasPrefix(Self.unreadableMessage) { report.unreadable += problems; continue }
             report.problems += problems
             badBlobs.formUnion(bad)
             report.bytesRead += bytes
@@ -194,18 +213,30 @@ public final class Checker {
         Int((UInt64(pack.prefix(16), radix: 16) ?? 0) % UInt64(max(count, 1))) + 1
     }
 
-    /// Reads one pack whole and checks everything in it. Runs on a worker thread.
-    private func checkPack(_ name: String, indexed: IndexedPack?) -> ([Problem], Set<BlobID>, UInt64) {
+    typealias PackCheck = ([Problem], Set<BlobID>, UInt64)
+    static let unreadableMessage = "cannot be read after every retry"
+
+    /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
+    /// bytes do not match its name is read a second time (`Reread`): only damage that a second,
+    /// whole read confirms is reported as damage.
+    private func checkPack(_ name: String, indexed: IndexedPack?) -> PackCheck {
         var problems: [Problem] = []
         var bad = Set<BlobID>()
         let object = "pack \(name.prefix(8))"
-        let bytes: [UInt8]
-        do { bytes = try repository.backend.read(ObjectHandle(.pack, name)) } catch {
-            problems.append(Problem(object: object, message: "cannot be read: \((error as? VaultError)?.message ?? "\(error)")"))
+        let bytes: [UInt8], intact: Bool
+        do {
+            (bytes, intact) = try Reread.read(repository.backend, ObjectHandle(.pack, name)) { SHA256.hash($0).hex == name }
+        } catch {
+            let message = (error as? VaultError)?.message ?? "\(error)"
+            if Self.isReadFailure(error) {
+                // Nothing is known about these blobs: they are neither damaged nor checked.
+                return ([Problem(object: object, message: "\(Self.unreadableMessage): \(message)")], [], 0)
+            }
+            problems.append(Problem(object: object, message: "cannot be read: \(message)"))
             return (problems, Set(indexed?.entries.map(\.id) ?? []), 0)
         }
         progress?.add(bytes: UInt64(bytes.count))
-        if SHA256.hash(bytes).hex != name {
+        if !intact {
             problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
         }
         // The header: authenticated, and it must agree with the index.

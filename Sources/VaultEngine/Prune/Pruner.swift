@@ -52,7 +52,8 @@ public final class Pruner {
         // (FORMAT.md, "Prune"). Each tree remembers the first snapshot that reached it, to name it.
         var used = Set<BlobID>()
         var stack: [(BlobID, String)] = []
-        for s in try repository.listSnapshots() {
+        let snapshots = try repository.listSnapshots()
+        for s in snapshots {
             guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
             stack.append((root, s.shortID))
         }
@@ -101,6 +102,7 @@ public final class Pruner {
         result.packsRepacked = repack.count
         result.packsKept = keep.count
         if dryRun { return result }
+        try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
 
         // Repack: copy each still-used blob (read back and hash-checked) into new packs.
         var written = Set<BlobID>()
@@ -135,5 +137,19 @@ public final class Pruner {
         try repository.confirmLocksHeld()
         for id in delete + repack.map(\.id) + orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
         return result
+    }
+
+    /// Before anything is written or deleted, the listings the marking relied on are read again and
+    /// must agree: a store that answers a listing short without saying so (a flaky server, a proxy,
+    /// an eventually consistent listing) would otherwise make used packs look unreferenced. Under
+    /// the exclusive lock nothing may add or remove snapshots or index files meanwhile.
+    private func crossCheck(snapshots: Set<String>, indexFiles: Set<String>) throws {
+        let snapshotsNow = Set(try repository.backend.list(.snapshot).map(\.name))
+        let indexNow = Set(try repository.backend.list(.index).map(\.name))
+        guard snapshotsNow == snapshots, indexNow == indexFiles else {
+            let differ = snapshotsNow.symmetricDifference(snapshots).union(indexNow.symmetricDifference(indexFiles))
+            throw VaultError(.storageFailure, "prune stopped: two listings of the repository disagree (\(differ.count) object(s) listed once only), so what is unused cannot be known",
+                             hint: "the storage answered a listing inconsistently; nothing was deleted; check the storage and run the command again")
+        }
     }
 }

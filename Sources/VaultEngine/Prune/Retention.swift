@@ -27,7 +27,14 @@ public struct RetentionPolicy: Sendable, Codable {
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         for (_, group) in groups.sorted(by: { $0.key < $1.key }) {
-            let newestFirst = group.sorted { ($0.snapshot.time, $0.id) > ($1.snapshot.time, $1.id) }
+            // Partial snapshots are never counted as kept backups: the policy is judged on the
+            // complete ones, and a partial one is kept only while no complete snapshot is newer.
+            let ordered = SnapshotOrder.sorted(group)
+            let lastComplete = ordered.lastIndex { !$0.snapshot.isPartial } ?? -1
+            for (i, s) in ordered.enumerated() where s.snapshot.isPartial {
+                if i > lastComplete { keep.append((s, ["partial, newer than every complete snapshot"])) } else { remove.append(s) }
+            }
+            let newestFirst = Array(ordered.filter { !$0.snapshot.isPartial }.reversed())
             guard let newest = newestFirst.first?.snapshot.date else { continue }
             typealias Bucket = (name: String, count: Int, key: (Date) -> String)
             let buckets: [Bucket] = [

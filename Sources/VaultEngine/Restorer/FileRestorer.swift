@@ -143,13 +143,18 @@ final class FileRestorer: @unchecked Sendable {
         guard let first = pieces.first, let last = pieces.last else { return }
         let start = Int(first.location.entry.offset)
         let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
-        let sealed = try repository.readPackRange(first.location.pack, start..<end)
-        for piece in pieces {
-            let from = Int(piece.location.entry.offset) - start
-            let bytes = try sealed.withUnsafeBytes { all in
-                try repository.openBlob(UnsafeRawBufferPointer(rebasing: all[from..<from + Int(piece.location.entry.storedLength)]),
-                                        at: piece.location, codec: codec)
+        // Every piece is opened before any is written, so a damaged read is fetched again whole.
+        let plain: [[UInt8]] = try repository.readPackRange(first.location.pack, start..<end) { sealed in
+            try sealed.withUnsafeBytes { all in
+                try pieces.map { piece in
+                    let from = Int(piece.location.entry.offset) - start
+                    return try repository.openBlob(
+                        UnsafeRawBufferPointer(rebasing: all[from..<from + Int(piece.location.entry.storedLength)]),
+                        at: piece.location, codec: codec)
+                }
             }
+        }
+        for (piece, bytes) in zip(pieces, plain) {
             try bytes.withUnsafeBytes { try Posix.pwriteAll(file.fd, $0, offset: piece.offset, path: file.path) }
             lock.withLock { bytesFetched += UInt64(bytes.count) }
             progress?.add(bytes: UInt64(bytes.count))

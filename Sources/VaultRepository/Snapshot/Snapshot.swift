@@ -37,6 +37,13 @@ public struct Snapshot: Codable, Sendable {
     /// For a snapshot made by `copy`: the id of the snapshot it copies in the source repository
     /// (or that snapshot's own `original`), so a copy is never made twice.
     public var original: String?
+    /// The newest snapshot in the repository when this backup started (FORMAT.md §8): this one is
+    /// newer than it whatever the two hosts' clocks say. Absent in older snapshots.
+    public var newestSeen: String?
+    /// True when some file could not be read completely (EIO mid-file, shrank, vanished); their
+    /// paths are in `incomplete` (at most 1,000, like `stats.skipped`). Absent means complete.
+    public var partial: Bool?
+    public var incomplete: [String]?
 
     public struct RootMetadata: Codable, Sendable {
         public var mode: UInt32
@@ -54,6 +61,8 @@ public struct Snapshot: Codable, Sendable {
 
     public var treeID: BlobID? { BlobID(hex: tree) }
     public var date: Date { Timestamp.parse(time) ?? .distantPast }
+    /// A partial snapshot is never `latest` by default and never counts as a kept backup.
+    public var isPartial: Bool { partial == true }
 }
 
 /// A snapshot with the id it is stored under.

@@ -93,6 +93,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
         let prefix = client.location.key(kind.rawValue + "/")
         var out: [ObjectInfo] = []
         var token: String?
+        var tokensSeen = Set<String>()
         repeat {
             var query = [("list-type", "2"), ("prefix", prefix)]
             if let token { query.append(("continuation-token", token)) }
@@ -105,7 +106,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
                 if name.isEmpty || name.hasPrefix(".") { continue }
                 out.append(ObjectInfo(name: name, size: size, modified: S3Clock.isoDate(S3XML.value("LastModified", in: entry))))
             }
-            token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
+            token = try Self.nextToken(xml, seen: &tokensSeen, what: "listing \(kind.rawValue)/ at \(location)")
         } while token != nil
         return out
     }

@@ -30,6 +30,8 @@ enum BackupCommand: Command {
         let stats: Snapshot.Stats
         let recoveredPacks: Int
         let throughputBytesPerSecond: Double
+        let partial: Bool
+        let incomplete: [String]
     }
 
     static func run(_ c: Context) throws -> Int32 {
@@ -49,10 +51,17 @@ enum BackupCommand: Command {
         let s = result.snapshot.stats
         for w in result.warnings { c.out.warning(w) }
         for n in result.notices { c.out.warning(n) }
+        if let ahead = result.aheadOfClock {
+            c.out.warning("snapshot \(ahead.shortID) of \(ahead.snapshot.hostname) is dated \(ahead.snapshot.time), ahead of this host's clock: one of the two clocks is wrong (this snapshot is ordered after it all the same)")
+        }
+        if result.snapshot.isPartial {
+            c.out.warning("snapshot \(result.snapshotID.prefix(8)) is partial: \(result.snapshot.incomplete?.count ?? 0) file(s) could not be read completely; it will not be 'latest'")
+        }
         if c.out.json {
             c.out.emit(Result(snapshot: result.snapshotID, parent: result.parentID, source: result.snapshot.source, stats: s,
                               recoveredPacks: result.recoveredPacks,
-                              throughputBytesPerSecond: s.durationSeconds > 0 ? Double(s.bytesTotal) / s.durationSeconds : 0))
+                              throughputBytesPerSecond: s.durationSeconds > 0 ? Double(s.bytesTotal) / s.durationSeconds : 0,
+                              partial: result.snapshot.isPartial, incomplete: result.snapshot.incomplete ?? []))
         } else {
             if result.recoveredPacks > 0 { c.out.line("reused \(result.recoveredPacks) packs left by an interrupted backup") }
             c.out.line("snapshot \(result.snapshotID.prefix(8)) saved\(result.parentID.map { " (parent \($0.prefix(8)))" } ?? "")")

@@ -49,6 +49,10 @@ enum RestoreCommand: Command {
         for p in r.protectedFromSnapshot {
             c.out.warning("protected \(p) was restored from the snapshot: if this validator signed after the snapshot was taken, it can double-sign; check its signing state before starting it")
         }
+        if let record = try? repo.loadSnapshot(r.snapshotID), record.snapshot.isPartial {
+            let paths = record.snapshot.incomplete ?? []
+            c.out.warning("snapshot \(record.shortID) is partial: \(paths.count) file(s) were not read completely at backup time and are restored incomplete: \(paths.prefix(10).joined(separator: ", "))\(paths.count > 10 ? ", …" : "")")
+        }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
             c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous,

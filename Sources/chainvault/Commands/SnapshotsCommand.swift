@@ -1,3 +1,4 @@
+import Foundation
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -18,12 +19,18 @@ enum SnapshotsCommand: Command {
         let repo = try c.openRepository()
         let (all, damaged) = try repo.listSnapshotsReportingDamage()
         for e in damaged { c.out.warning(e.message) }
+        // The store's clock is approximated by this host's (S3 refuses requests skewed by 15 min).
+        let now = Date().addingTimeInterval(300)
+        for r in all where r.snapshot.date > now {
+            c.out.warning("snapshot \(r.shortID) is dated \(r.snapshot.time), ahead of this host's clock: the clock of \(r.snapshot.hostname) runs fast; snapshots are ordered by what each backup saw, not by time alone")
+        }
         if c.out.json { c.out.emit(all.map { Row(id: $0.id, snapshot: $0.snapshot) }); return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue }
         c.out.line("ID        Time                 Host              Size        Source")
         for r in all {
             let s = r.snapshot
             let tags = s.tags.isEmpty ? "" : "  [\(s.tags.joined(separator: ","))]"
-            c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(tags)")
+            let partial = s.isPartial ? "  (partial: \(s.incomplete?.count ?? 0) incomplete file(s))" : ""
+            c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(tags)\(partial)")
         }
         c.out.line("\(all.count) snapshot(s)")
         return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue
@@ -41,12 +48,19 @@ enum LsCommand: Command {
     """
     static let spec = ArgumentSpec(positionalsAllowed: 1...2)
 
-    struct Row: Encodable { let path: String; let type: String; let mode: String; let size: UInt64; let mtime: String; let target: String? }
+    struct Row: Encodable {
+        let path: String; let type: String; let mode: String; let size: UInt64; let mtime: String; let target: String?
+        var incomplete: Bool? = nil
+    }
 
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
         try repo.loadIndex()
         let record = try repo.resolveSnapshot(c.args.positionals[0])
+        let incomplete = Set((record.snapshot.incomplete ?? []).map { "/" + $0 })
+        if record.snapshot.isPartial {
+            c.out.warning("snapshot \(record.shortID) is partial: files marked 'incomplete' could not be read completely")
+        }
         let codec = repo.makeCodec()
         guard var tree = try record.snapshot.treeID.map({ try repo.loadTree($0, codec: codec) }) else {
             throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree")
@@ -71,11 +85,12 @@ enum LsCommand: Command {
         func row(_ n: Node, _ p: String) {
             let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
             let target = n.kind == .symlink ? FileName.display(n.linkTarget) : nil
+            let cut = incomplete.contains(p)
             rows.append(Row(path: p, type: ["", "file", "dir", "symlink"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
-                            size: n.size, mtime: String(mtime), target: target))
+                            size: n.size, mtime: String(mtime), target: target, incomplete: cut ? true : nil))
             if !c.out.json {
                 let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : "-"
-                c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(target.map { " -> " + $0 } ?? "")")
+                c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(target.map { " -> " + $0 } ?? "")\(cut ? "  (incomplete)" : "")")
             }
         }
         // Iterative, depth-first in canonical order: a snapshot is as deep as its source was.

@@ -12,14 +12,16 @@ enum VerifyCommand: Command {
     its SHA-256 name checked, its header authenticated, and every chunk decrypted,
     decompressed and re-hashed. --read-data-subset reads a random N% of packs, or group K of N
     (run K = 1..N over N days to read everything).
-    Problems name the pack, the chunks, and every snapshot and file they affect. Exit 0 when
-    clean, 14 when anything is wrong.
+    Problems name the pack, the chunks, and every snapshot and file they affect. Data that fails
+    its check is read a second time before it is called damaged. Exit 0 when clean, 14 when
+    anything is damaged, 16 when nothing was found damaged but something could not be read
+    (the storage failed after every retry: run verify again).
     """
     static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data"])
 
     struct Result: Encodable {
         let clean: Bool; let snapshots: Int; let trees: Int; let files: Int; let packs: Int; let packsRead: Int
-        let bytesRead: UInt64; let unindexedPacks: [String]; let problems: [Problem]; let affected: [AffectedFile]; let durationSeconds: Double
+        let bytesRead: UInt64; let unindexedPacks: [String]; let problems: [Problem]; let unreadable: [Problem]; let affected: [AffectedFile]; let durationSeconds: Double
     }
 
     static func readData(_ c: Context) throws -> ReadData {
@@ -41,7 +43,7 @@ enum VerifyCommand: Command {
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
-                              bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, affected: r.affected,
+                              bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, unreadable: r.unreadable, affected: r.affected,
                               durationSeconds: r.durationSeconds))
         } else {
             c.out.line("checked \(r.snapshots) snapshot(s), \(r.trees) trees, \(r.files) files, \(r.packs) packs")
@@ -50,6 +52,16 @@ enum VerifyCommand: Command {
                 c.out.line("note: \(r.unindexedPacks.count) pack(s) are in no index (left by an interrupted backup, or an index file was lost: the next backup or 'chainvault repair index' indexes them)")
             }
             if r.clean { c.out.line("no problems found") }
+        }
+        if !r.unreadable.isEmpty {
+            FileHandleStderr.write("error: verify could not read \(r.unreadable.count) object(s); they were not checked\n")
+            for p in r.unreadable { FileHandleStderr.write("  \(p.object): \(p.message)\n") }
+        }
+        if r.problems.isEmpty && !r.unreadable.isEmpty {
+            // A failure to read says nothing about the stored bytes: forgetting snapshots for it
+            // would destroy intact data.
+            FileHandleStderr.write("HINT: a failure to read is not damage: check the storage (its health, the network) and run 'chainvault verify\(options.readData == .none ? "" : " --read-data")' again; do not forget or prune snapshots because of it\n")
+            return ErrorCode.storageFailure.rawValue
         }
         if !r.clean {
             FileHandleStderr.write("error: verify found \(r.problems.count) problem(s)\n")

@@ -16,7 +16,19 @@ final class Output {
         showProgress = !json && !quiet && !noProgress && isatty(2) == 1
     }
 
-    func line(_ text: String = "") { if !json && !quiet { print(text) } ; fflush(stdout) }
+    /// Set once stdout's reader has gone (EPIPE): the rest of the output is dropped, the command
+    /// runs to its end and releases what it holds.
+    private(set) var stdoutClosed = false
+
+    func line(_ text: String = "") {
+        guard !stdoutClosed else { return }
+        if !json && !quiet { print(text) }
+        flushStdout()
+    }
+
+    private func flushStdout() {
+        if fflush(stdout) != 0 || ferror(stdout) != 0 { stdoutClosed = true }
+    }
 
     func warning(_ text: String) {
         clearProgress()
@@ -26,7 +38,8 @@ final class Output {
     func emit<T: Encodable>(_ value: T) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)); fflush(stdout) }
+        guard !stdoutClosed else { return }
+        if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)); flushStdout() }
     }
 
     /// A progress line on stderr, redrawn twice a second, only on a terminal.
