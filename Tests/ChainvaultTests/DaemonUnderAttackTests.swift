@@ -20,16 +20,19 @@ extension DaemonTests {
         return (p, port, token)
     }
 
+    /// Idle as the daemon reports it: every job started has finished, none waits, and the first
+    /// scheduled backup (due at start) is done, so with an hourly schedule none can start during the
+    /// test. "No job running" alone raced with that first backup's start.
     func idle(_ port: UInt16) -> Bool {
-        let status = (try? JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8))) as? [String: Any]
-        return status != nil && (status?["running"] == nil || status?["running"] is NSNull)
+        let status = statusJSON(port)
+        let started = status["jobsStarted"] as? Int ?? -1, finished = status["jobsFinished"] as? Int ?? -2
+        return started >= 1 && started == finished && (status["queued"] as? [Any])?.isEmpty == true
+            && (status["running"] == nil || status["running"] is NSNull)
     }
 
-    /// Runs a job through the API and waits until the daemon is idle again.
+    /// Runs a job through the API and waits until the daemon reports it finished.
     func runJob(_ port: UInt16, token: String, _ path: String, body: String = "") -> Bool {
-        let (code, _) = post(port, path, token: token, body: body)
-        usleep(300_000)
-        return code == 202 && waitFor(30) { idle(port) }
+        runAPIJob(port, token: token, path, body: body)["state"] as? String == "succeeded" && waitFor(30) { idle(port) }
     }
 
     /// Where `needle` occurs in the writable memory of process `pid` (heap, stacks, anonymous maps).
@@ -86,7 +89,6 @@ extension DaemonTests {
         #expect(get(port, "/readyz?verbose").0 == 200)
         _ = get(port, "/metrics")
         #expect(waitFor(10) { idle(port) })
-        usleep(200_000)
         // The second halves: free() overwrites the first 16 bytes of a small block with list
         // pointers, so a whole-key search would miss copies left in freed memory.
         let masterCopies = try occurrences(of: Array(master[16...]), inProcess: p.processIdentifier)
@@ -152,6 +154,7 @@ extension DaemonTests {
         #expect(waitFor(30) { idle(port) })
 
         // Mutations without the right token: 401 every time, and nothing runs.
+        let startedBefore = counter(port, "jobsStarted")
         let snapshotsBefore = try w.ok(["snapshots", "--json"]).stdout
         let restoreBody = "{\"policy\":\"demo\",\"target\":\"\(w.path("evil"))\"}"
         var statuses: [Int: Int] = [:]
@@ -161,8 +164,8 @@ extension DaemonTests {
             }
         }
         #expect(statuses == [401: 21], "\(statuses)")
-        usleep(300_000)
-        #expect(idle(port) && !FileManager.default.fileExists(atPath: w.path("evil")))
+        // Nothing was queued or started: the daemon's own counters, not a pause, say so.
+        #expect(idle(port) && counter(port, "jobsStarted") == startedBefore && !FileManager.default.fileExists(atPath: w.path("evil")))
         #expect(try w.ok(["snapshots", "--json"]).stdout == snapshotsBefore)
         for _ in 0..<50 { _ = get(port, "/metrics") }
         let baseRSS = status(of: pid, "VmRSS")
@@ -196,7 +199,9 @@ extension DaemonTests {
             _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             return fd
         }
-        usleep(500_000)
+        // Held: wait until the daemon has accepted them all (counted in /proc), with a bound.
+        // and until the monitor has probed at least 20 times while all that went on.
+        _ = waitFor(10) { openDescriptors(pid) - baseFDs >= 1000 && prober.lock.withLock { prober.probes } >= 20 }
         let heldFDs = openDescriptors(pid)
         slow.forEach { close($0) }
         let (worstProbe, probes) = prober.lock.withLock { prober.done = true; return (prober.worst, prober.probes) }

@@ -87,3 +87,46 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
     q.finish("backup:b")
     #expect(q.start() == nil)
 }
+
+/// A failed job is retried after 1, 2, 4 … minutes (capped), not a whole period later and not at
+/// once; a success puts it back on its schedule.
+@Test func aFailedJobIsRetriedWithBackoffNotAfterAFullPeriod() {
+    let clock = FakeClock("2026-11-23T00:00:00Z")
+    let s = Scheduler(clock: clock)
+    s.add("backup:node", schedule: .every(seconds: 21_600), retryCap: 900)
+    var waits: [Double] = []
+    for failures in 1...6 {
+        #expect(s.due() == ["backup:node"])
+        let started = clock.now
+        s.ran("backup:node", at: started)
+        s.failed("backup:node", failures: failures, startedAt: started)
+        let wait = s.entry("backup:node")!.nextRun.timeIntervalSince(started)
+        waits.append(wait)
+        clock.advance(wait - 1)
+        #expect(s.due().isEmpty, "retry \(failures) came before its backoff")
+        clock.advance(1)
+    }
+    #expect(waits == [60, 120, 240, 480, 900, 900])
+    let started = clock.now
+    s.ran("backup:node", at: started)
+    #expect(s.entry("backup:node")!.nextRun == started.addingTimeInterval(21_600), "a success: back on schedule")
+}
+
+/// A job that was running when the daemon died (a crash on the job thread, a SIGKILL) is not due
+/// the moment the daemon restarts: its attempt count was saved before it started, and it waits out
+/// the backoff, so a source that crashes the daemon cannot make it crash again every second.
+@Test func aJobThatTookTheDaemonDownWaitsOutItsBackoffAfterARestart() {
+    let clock = FakeClock("2026-11-23T12:00:00Z")
+    let s = Scheduler(clock: clock)
+    // Last success a day ago (so a run is overdue), and 3 attempts since, the last 10 s ago.
+    s.add("backup:node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"),
+          failures: 3, lastAttempt: clock.now.addingTimeInterval(-10))
+    #expect(s.due().isEmpty, "due at once after a crash: a crash loop")
+    #expect(s.entry("backup:node")?.nextRun == clock.now.addingTimeInterval(230))
+    clock.advance(230)
+    #expect(s.due() == ["backup:node"])
+    // Backoff long past (the daemon was down for hours): due now, once.
+    let later = Scheduler(clock: clock)
+    later.add("backup:node", schedule: .every(seconds: 3600), failures: 8, lastAttempt: utc("2026-11-23T01:00:00Z"))
+    #expect(later.due() == ["backup:node"])
+}

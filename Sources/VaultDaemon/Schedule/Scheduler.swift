@@ -13,12 +13,16 @@ public struct SystemClock: Clock {
 /// Decides when each job is due. A job's next run is its schedule's next time after its last
 /// run (or, for calendar schedules, after now), plus a random jitter below the policy's bound.
 /// A run missed while the daemon was down (its time passed, or it never ran) is due once at
-/// start-up, never once per missed slot.
+/// start-up, never once per missed slot. A failed, interrupted or crashed attempt is retried after
+/// a backoff (1 min, doubling per consecutive failure, capped), never at once in a loop and never
+/// only a full period later.
 public final class Scheduler: @unchecked Sendable {
     public struct Entry: Sendable {
         public let key: String
         public let schedule: Schedule
         public let jitter: Double
+        /// The longest wait between retries of this job.
+        public let retryCap: Double
         public var lastRun: Date?
         public var nextRun: Date
     }
@@ -34,11 +38,18 @@ public final class Scheduler: @unchecked Sendable {
         self.random = random
     }
 
-    /// Adds or replaces a job. `lastRun` comes from the daemon's saved state.
-    public func add(_ key: String, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil) {
+    /// Adds or replaces a job. `lastRun`, and `failures` consecutive unsuccessful attempts the last
+    /// of which started at `lastAttempt`, come from the daemon's saved state.
+    public func add(_ key: String, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil,
+                    failures: Int = 0, lastAttempt: Date? = nil, retryCap: Double = 3600) {
         let now = clock.now
         var next: Date
-        if let lastRun {
+        let cap = min(retryCap, schedule.period)
+        if failures > 0, let lastAttempt {
+            // A job that failed, or took the daemon down with it, waits out its backoff even across
+            // restarts: a crash loop becomes 1, 2, 4 … minutes apart.
+            next = max(now, lastAttempt.addingTimeInterval(Self.backoff(failures: failures, cap: cap)))
+        } else if let lastRun {
             next = nextAfter(lastRun, schedule: schedule, jitter: jitter)
             // Missed while down: run now (once).
             if next < now { next = now }
@@ -47,10 +58,31 @@ public final class Scheduler: @unchecked Sendable {
         } else {
             next = nextAfter(now, schedule: schedule, jitter: jitter)
         }
-        lock.withLock { entries[key] = Entry(key: key, schedule: schedule, jitter: jitter, lastRun: lastRun, nextRun: next) }
+        let entry = Entry(key: key, schedule: schedule, jitter: jitter, retryCap: cap, lastRun: lastRun, nextRun: next)
+        lock.withLock { entries[key] = entry }
     }
 
     public func remove(_ key: String) { _ = lock.withLock { entries.removeValue(forKey: key) } }
+
+    /// Every job scheduled now.
+    public var keys: Set<String> { lock.withLock { Set(entries.keys) } }
+
+    /// The wait before retrying after `failures` consecutive unsuccessful attempts: 1 minute,
+    /// doubling, at most `cap`.
+    public static func backoff(failures: Int, cap: Double) -> Double {
+        guard failures > 0 else { return 0 }
+        return min(cap, 60 * pow(2, Double(min(failures - 1, 30))))
+    }
+
+    /// Records that the attempt started at `date` failed (or was interrupted), the `failures`-th in
+    /// a row: the job is due again after its backoff, or at its regular time if that comes first.
+    public func failed(_ key: String, failures: Int, startedAt date: Date) {
+        lock.withLock {
+            guard var e = entries[key] else { return }
+            e.nextRun = min(e.nextRun, date.addingTimeInterval(Self.backoff(failures: failures, cap: e.retryCap)))
+            entries[key] = e
+        }
+    }
 
     private func nextAfter(_ date: Date, schedule: Schedule, jitter: Double) -> Date {
         schedule.next(after: date).addingTimeInterval(jitter > 0 ? random() * jitter : 0)

@@ -21,6 +21,12 @@ extension Daemon {
         let lastDrillSeconds: Double?
         let nextRun: String?
         let snapshots: Int
+        let lastVerifyPacksRead: Int?
+        /// The rolling verify's window: the share of packs read in it, and how long the oldest
+        /// unread pack has gone unread.
+        let verifyWindowReadShare: Double?
+        let verifyOldestUnreadSeconds: Double?
+        let retentionPending: Bool
     }
 
     struct Status: Encodable {
@@ -29,6 +35,12 @@ extension Daemon {
         let stopping: Bool
         let running: JobRecord?
         let queued: [String]
+        /// Since this start: what a monitor (or a test) waits on instead of a clock.
+        let jobsStarted: Int
+        let jobsFinished: Int
+        let reloads: Int
+        /// Every scheduled job and when it is next due.
+        let scheduled: [String: String]
         let policies: [PolicyStatus]
     }
 
@@ -72,10 +84,16 @@ extension Daemon {
                                     late: age.map { $0 > rpo } ?? true, lastOutcome: s.lastOutcome, lastError: s.lastError,
                                     lastSnapshot: s.lastSnapshot, lastDurationSeconds: s.lastDurationSeconds, lastDowntimeSeconds: s.lastDowntimeSeconds,
                                     lastVerifySuccess: iso(s.lastVerifySuccess), lastVerifyErrors: s.lastVerifyErrors, lastDrillSeconds: s.lastDrillSeconds,
-                                    nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots)
+                                    nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots,
+                                    lastVerifyPacksRead: s.lastVerifyPacksRead, verifyWindowReadShare: s.verifyCoverage?.share,
+                                    verifyOldestUnreadSeconds: s.verifyCoverage?.oldestUnreadAge(now: now),
+                                    retentionPending: s.retentionPending ?? false)
             }
-            return Status(version: Self.version, ready: ready, stopping: stopping, running: withProgress(running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] }),
-                          queued: queue.pending, policies: list)
+            var scheduled: [String: String] = [:]
+            for key in scheduler.keys { scheduled[key] = iso(scheduler.entry(key)?.nextRun.timeIntervalSince1970) }
+            return Status(version: Self.version, ready: ready, stopping: stopping,
+                          running: withProgress(running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] }), queued: queue.pending,
+                          jobsStarted: jobsStarted, jobsFinished: jobsFinished, reloads: reloads, scheduled: scheduled, policies: list)
         }
     }
 

@@ -13,14 +13,16 @@ extension Daemon {
         var detail: [String: String] = [:]
         var outcome = "succeeded"
         var errorText: String?
+        var failures: Int?
         do {
             detail = try perform(key, cancellation: cancellation)
             lock.withLock { lastContact = Date() }
         } catch {
-            outcome = "failed"
             let e = error as? VaultError
             errorText = e.map { $0.message + ($0.cause.map { " (\($0))" } ?? "") } ?? "\(error)"
-            if e?.code == .interrupted { errorText = "interrupted" }
+            // Stopped by SIGTERM at a safe point: not a failure (health stays OK), retried later.
+            outcome = e?.code == .interrupted ? "interrupted" : "failed"
+            if outcome == "interrupted" { errorText = "interrupted" }
         }
         let seconds = Date().timeIntervalSince(started)
         let policy = key.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init)
@@ -31,9 +33,15 @@ extension Daemon {
                 s.lastDurationSeconds = seconds
                 s.lastOutcome = outcome
                 s.lastError = errorText
-                if outcome == "succeeded" { s.runsSucceeded += 1; s.lastSuccess = Date().timeIntervalSince1970 } else { s.runsFailed += 1 }
+                switch outcome {
+                case "succeeded": s.runsSucceeded += 1; s.lastSuccess = Date().timeIntervalSince1970
+                case "interrupted": s.runsInterrupted = (s.runsInterrupted ?? 0) + 1
+                default: s.runsFailed += 1
+                }
                 state.policies[p] = s
             }
+            if outcome == "succeeded" { state.attempts?[key] = nil }
+            failures = state.attempts?[key]?.failures
             if key.hasPrefix("restore:") {
                 if outcome == "succeeded" { state.restoresSucceeded += 1 } else { state.restoresFailed += 1 }
                 state.lastRestoreSeconds = seconds
@@ -48,6 +56,7 @@ extension Daemon {
             state.runningJob = nil
             try? state.save(stateDirectory + "/state.json")
         }
+        if outcome != "succeeded", let failures { scheduler.failed(key, failures: failures, startedAt: started) }
         queue.finish(key)
         var auditDetails = detail
         auditDetails["job"] = id
@@ -58,6 +67,8 @@ extension Daemon {
         log(outcome == "succeeded" ? 6 : 3, "event=job job=\(id) kind=\(key) result=\(outcome) seconds=\(String(format: "%.1f", seconds))"
             + detail.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined() + (errorText.map { " error=\"\($0)\"" } ?? ""))
         notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome)")
+        // Last: "finished" means the job thread is done, audit mirror (and its key use) included.
+        lock.withLock { jobsFinished += 1 }
     }
 
     /// Copies the audit log into the repository after each job (best effort: a failure is logged,
@@ -110,7 +121,7 @@ extension Daemon {
         return repo
     }
 
-    private func policyNamed(_ name: String) throws -> Policy {
+    func policyNamed(_ name: String) throws -> Policy {
         guard let p = lock.withLock({ policies[name] }) else { throw VaultError(.usage, "no policy \(name) (it was removed by a reload)") }
         return p
     }
@@ -128,8 +139,22 @@ extension Daemon {
                 result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
             let stats = result.backup.snapshot.stats
-            let (kept, removed) = try applyRetention(policy, in: repo)
-            lock.withLock { state.policies[policy.name, default: PolicyState()].snapshots = kept }
+            // The snapshot is saved: the backup succeeded. Retention that finds the repository
+            // locked by another command waits for the next prune or backup instead of failing it.
+            var removed = 0
+            var retention = "applied"
+            do {
+                let (kept, forgotten) = try applyRetention(policy, in: repo)
+                removed = forgotten
+                lock.withLock {
+                    state.policies[policy.name, default: PolicyState()].snapshots = kept
+                    state.policies[policy.name, default: PolicyState()].retentionPending = nil
+                }
+            } catch let e as VaultError where e.code == .locked {
+                retention = "deferred"
+                lock.withLock { state.policies[policy.name, default: PolicyState()].retentionPending = true }
+                log(4, "event=retention policy=\(policy.name) result=deferred error=\"\(e.message)\"")
+            }
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastSnapshot = result.backup.snapshotID
@@ -141,7 +166,7 @@ extension Daemon {
                 state.repositoryBytes = repo.index.storedBytes
             }
             var detail = ["snapshot": result.backup.snapshotID, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
-                          "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)"]
+                          "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)", "retention": retention]
             if let d = result.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
             if !stats.skipped.isEmpty { detail["skipped"] = "\(stats.skipped.count)" }
             if let target = policy.copyTo {
@@ -160,28 +185,7 @@ extension Daemon {
             let repo = try openForJob()
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon verify \(policy.name)")
             defer { shared.release() }
-            let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
-            // Runs per window: each run reads one group, so every pack is read within the window.
-            let every = (try? Duration.parse(v.every)) ?? 86_400
-            let groups = max(1, Int((Double(v.readAllWithinDays) * 86_400 / every).rounded(.down)))
-            let run = lock.withLock { state.policies[policy.name]?.verifyRuns ?? 0 }
-            var options = VerifyOptions()
-            options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
-            options.readData = groups == 1 ? .all : .group(run % groups + 1, groups)
-            let report = try Checker(repository: repo, options: options, progress: lock.withLock { jobProgress }).run()
-            lock.withLock {
-                var s = state.policies[policy.name, default: PolicyState()]
-                s.verifyRuns += 1
-                s.lastVerifyStart = Date().timeIntervalSince1970 - report.durationSeconds
-                s.lastVerifyErrors = report.problems.count
-                if report.clean { s.lastVerifySuccess = Date().timeIntervalSince1970 }
-                state.policies[policy.name] = s
-            }
-            if !report.clean {
-                throw VaultError(.corrupt, "verify found \(report.problems.count) problem(s): " + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
-                                 hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
-            }
-            return ["packsRead": "\(report.packsRead)", "group": groups == 1 ? "all" : "\(run % groups + 1)/\(groups)"]
+            return try rollingVerify(policy, repo: repo)
         case "drill":
             // A test restore of the latest snapshot into scratch space: its duration is the measured RTO.
             let policy = try policyNamed(parts[1])
@@ -191,23 +195,25 @@ extension Daemon {
             guard let latest = try repo.listSnapshots().last(where: { $0.snapshot.policy == policy.name }) else {
                 throw VaultError(.unknownSnapshot, "no snapshot of policy \(policy.name) to drill yet")
             }
-            let scratch = stateDirectory + "/drill-" + policy.name
-            try? Posix.removeTree(scratch)
-            defer { try? Posix.removeTree(scratch) }
-            let started = Date()
-            let r = try Restorer(repository: repo, options: RestoreOptions(snapshot: latest.id, target: scratch), progress: lock.withLock { jobProgress }, cancellation: cancellation).run()
-            let seconds = Date().timeIntervalSince(started)
-            guard r.files == latest.snapshot.stats.files else {
-                throw VaultError(.corrupt, "restore drill of \(latest.shortID) restored \(r.files) files, the snapshot has \(latest.snapshot.stats.files)")
-            }
+            let drill = try RestoreDrill.run(repo, snapshot: latest, scratch: stateDirectory + "/drill-" + policy.name,
+                                             progress: lock.withLock { jobProgress }, cancellation: cancellation)
             lock.withLock {
-                state.policies[policy.name, default: PolicyState()].lastDrillStart = started.timeIntervalSince1970
-                state.policies[policy.name, default: PolicyState()].lastDrillSeconds = seconds
+                state.policies[policy.name, default: PolicyState()].lastDrillStart = drill.started.timeIntervalSince1970
+                state.policies[policy.name, default: PolicyState()].lastDrillSeconds = drill.seconds
                 state.policies[policy.name, default: PolicyState()].lastDrillOutcome = "succeeded"
             }
-            return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", seconds), "files": "\(r.files)"]
+            return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
+                    "files": "\(drill.files)"]
         case "prune":
             let repo = try openForJob()
+            let pending = lock.withLock { policies.values.filter { state.policies[$0.name]?.retentionPending == true } }
+            for policy in pending {
+                let (kept, _) = try applyRetention(policy, in: repo)
+                lock.withLock {
+                    state.policies[policy.name, default: PolicyState()].snapshots = kept
+                    state.policies[policy.name, default: PolicyState()].retentionPending = nil
+                }
+            }
             let exclusive = try repo.lock(exclusive: true, command: "daemon prune")
             defer { exclusive.release() }
             let r = try Pruner(repository: repo).run()

@@ -34,6 +34,10 @@ public final class Daemon: @unchecked Sendable {
     var jobCancellation = Cancellation()
     var jobProgress: JobProgress?
     var stopping = false
+    /// Jobs started and finished since this start: tests and monitors wait on these, not on time.
+    var jobsStarted = 0
+    var jobsFinished = 0
+    var reloads = 0
     var lastTick = Date()
     let scheduler = Scheduler(clock: SystemClock())
     let queue = JobQueue()
@@ -58,19 +62,23 @@ public final class Daemon: @unchecked Sendable {
         audit = AuditLog(path: stateDirectory + "/audit.log")
         credential = try Self.credential(config, environment)
         apiToken = try Self.apiToken(config, environment)
+        if state.created == nil { state.created = Date().timeIntervalSince1970 }
         if let killed = state.runningJob {
-            // The previous daemon died during this job (SIGKILL, power loss): say so, once.
+            // The previous daemon died during this job (SIGKILL, power loss, a crash on the job
+            // thread): say so, once. Interrupted, not failed: the job is retried after its backoff.
             state.runningJob = nil
+            let why = "interrupted (the daemon stopped during the job)"
             if killed.hasPrefix("backup:") {
                 let name = String(killed.dropFirst(7))
-                state.policies[name, default: PolicyState()].lastOutcome = "failed"
-                state.policies[name, default: PolicyState()].lastError = "interrupted (the daemon stopped during the job)"
-                state.policies[name, default: PolicyState()].runsFailed += 1
+                state.policies[name, default: PolicyState()].lastOutcome = "interrupted"
+                state.policies[name, default: PolicyState()].lastError = why
+                let before = state.policies[name]?.runsInterrupted ?? 0
+                state.policies[name, default: PolicyState()].runsInterrupted = before + 1
             }
-            try? state.save(stateDirectory + "/state.json")
-            _ = try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed, result: "failed",
-                              details: ["error": "interrupted (the daemon stopped during the job)"])
+            _ = try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed,
+                                  result: "interrupted", details: ["error": why])
         }
+        try? state.save(stateDirectory + "/state.json")
     }
 
     static func loadConfiguration(_ path: String) throws -> (DaemonConfig, [String: Policy]) {
@@ -147,8 +155,9 @@ public final class Daemon: @unchecked Sendable {
         // SIGTERM: stop the running job at its next safe point, then leave.
         log(6, "event=stopping running=\(lock.withLock { running } ?? "none")")
         notifier.stopping(status: "stopping")
+        // Cancel first, then report stopping: whoever sees "stopping" knows the job is cancelled.
+        lock.withLock { jobCancellation }.cancel()
         lock.withLock { stopping = true }
-        jobCancellation.cancel()
         if jobThread != nil { jobDone.wait() }
         server.stop()
         try? lock.withLock { try state.save(stateDirectory + "/state.json") }
@@ -170,6 +179,7 @@ public final class Daemon: @unchecked Sendable {
                 repositoryOpenedAt = nil
             }
             schedule()
+            lock.withLock { reloads += 1 }
             openRepository()
             log(6, "event=reload result=succeeded policies=\(newPolicies.keys.sorted().joined(separator: ","))")
             _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
@@ -181,21 +191,39 @@ public final class Daemon: @unchecked Sendable {
         notifier.ready(status: "\(lock.withLock { policies.count }) policies")
     }
 
+    /// Puts every policy's jobs on the scheduler, and takes off those of policies (or of verify and
+    /// drill sections) a reload removed. Intervals that never ran count from the state's creation,
+    /// not from this start: a daemon restarted more often than `pruneEvery` still prunes.
     func schedule() {
-        let (policies, state) = lock.withLock { (self.policies, self.state) }
+        let (policies, state, pruneSpec) = lock.withLock { (self.policies, self.state, config.pruneEvery) }
+        let created = Date(timeIntervalSince1970: state.created ?? Date().timeIntervalSince1970)
+        let date = { (t: Double?) in t.map { Date(timeIntervalSince1970: $0) } }
+        var wanted = Set<String>()
+        func add(_ key: String, _ schedule: Schedule, jitter: Double = 0, lastRun: Date?, retryCap: Double = 3600) {
+            wanted.insert(key)
+            let attempts = state.attempts?[key]
+            scheduler.add(key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
+                          lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
+        }
         for (name, p) in policies {
             guard let s = try? Schedule.parse(p.schedule) else { continue }
             let jitter = p.schedule.jitter.flatMap { try? Duration.parse($0) } ?? 0
-            scheduler.add("backup:\(name)", schedule: s, jitter: jitter, lastRun: state.policies[name]?.lastBackupStart.map { Date(timeIntervalSince1970: $0) })
+            // Retries fit several times within the RPO: at most a quarter of it apart.
+            let rpo = (try? Duration.parse(p.rpo)) ?? 3600
+            add("backup:\(name)", s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
+                retryCap: max(60, min(3600, rpo / 4)))
             if let v = p.verify, let every = try? Duration.parse(v.every) {
-                scheduler.add("verify:\(name)", schedule: .every(seconds: every), lastRun: state.policies[name]?.lastVerifyStart.map { Date(timeIntervalSince1970: $0) } ?? Date())
+                let last = date(state.policies[name]?.lastVerifyStart) ?? created
+                add("verify:\(name)", .every(seconds: every), lastRun: last)
             }
             if let d = p.restoreDrill, let every = try? Duration.parse(d.every) {
-                scheduler.add("drill:\(name)", schedule: .every(seconds: every), lastRun: state.policies[name]?.lastDrillStart.map { Date(timeIntervalSince1970: $0) } ?? Date())
+                let last = date(state.policies[name]?.lastDrillStart) ?? created
+                add("drill:\(name)", .every(seconds: every), lastRun: last)
             }
         }
-        let prune = config.pruneEvery.flatMap { try? Duration.parse($0) } ?? 86_400
-        scheduler.add("prune", schedule: .every(seconds: prune), lastRun: state.lastPrune.map { Date(timeIntervalSince1970: $0) } ?? Date())
+        let prune = pruneSpec.flatMap { try? Duration.parse($0) } ?? 86_400
+        add("prune", .every(seconds: prune), lastRun: date(state.lastPrune) ?? created)
+        for key in scheduler.keys.subtracting(wanted) { scheduler.remove(key) }
     }
 
     func openRepository() {
@@ -243,6 +271,13 @@ public final class Daemon: @unchecked Sendable {
             jobCancellation = cancellation
             jobProgress = JobProgress()
             state.runningJob = key
+            if scheduler.entry(key) != nil {
+                // Counted before it starts: an attempt that takes the daemon down is still counted.
+                var attempts = state.attempts ?? [:]
+                attempts[key] = JobAttempts(failures: (attempts[key]?.failures ?? 0) + 1, lastStart: Date().timeIntervalSince1970)
+                state.attempts = attempts
+            }
+            jobsStarted += 1
             try? state.save(stateDirectory + "/state.json")
             if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
         }

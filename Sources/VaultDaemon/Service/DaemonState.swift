@@ -24,7 +24,24 @@ public struct PolicyState: Codable, Sendable {
     public var lastDrillSeconds: Double?
     public var lastDrillOutcome: String?
     public var snapshots = 0
+    // Fields added later are optional: a state.json written before them must still load (a
+    // non-optional field missing from the file fails the whole decode, and the state is lost).
+    /// Backups stopped by SIGTERM or by the daemon's death: neither a success nor a failure.
+    public var runsInterrupted: Int?
+    /// The rolling verify's place in its window.
+    public var verifyCoverage: VerifyCoverage?
+    public var lastVerifyPacksRead: Int?
+    /// A backup saved its snapshot but could not apply retention (the repository was locked):
+    /// the next prune (or backup) applies it.
+    public var retentionPending: Bool?
     public init() {}
+}
+
+/// Consecutive unsuccessful attempts of one job, saved before each attempt starts, so a job that
+/// takes the daemon down with it is still counted and backed off after the restart.
+public struct JobAttempts: Codable, Sendable, Equatable {
+    public var failures: Int
+    public var lastStart: Double
 }
 
 public struct DaemonState: Codable, Sendable {
@@ -37,6 +54,11 @@ public struct DaemonState: Codable, Sendable {
     /// The job running when this was saved; still set at start-up means the daemon was killed
     /// during it.
     public var runningJob: String?
+    /// When this state was first written: the start of every interval schedule that never ran
+    /// (prune, verify, drill), so a daemon restarted more often than the interval still runs it.
+    public var created: Double?
+    /// Per job key ("backup:node", "prune"), while its last attempt did not succeed.
+    public var attempts: [String: JobAttempts]?
     public init() {}
 
     public static func load(_ path: String) -> DaemonState {
@@ -56,7 +78,7 @@ public struct JobRecord: Codable, Sendable {
     public var id: String
     public var kind: String
     public var policy: String?
-    public var state: String            // queued, running, succeeded, failed
+    public var state: String            // queued, running, succeeded, failed, interrupted
     public var queued: Double
     public var started: Double?
     public var finished: Double?

@@ -51,11 +51,15 @@ public enum DaemonMetrics {
         }
         perPolicy("chainvault_backup_last_success_timestamp_seconds", "gauge", "Unix time of the last successful backup.") { $0.state.lastSuccess }
         perPolicy("chainvault_backup_last_duration_seconds", "gauge", "Duration of the last backup run.") { $0.state.lastDurationSeconds }
-        perPolicy("chainvault_backup_last_outcome", "gauge", "1 if the last backup succeeded, 0 if it failed.") { p in p.state.lastOutcome.map { $0 == "succeeded" ? 1 : 0 } }
+        perPolicy("chainvault_backup_last_outcome", "gauge",
+                  "0 if the last backup failed, 1 if it succeeded or was interrupted (stopped, and retried).") { p in
+            p.state.lastOutcome.map { $0 == "failed" ? 0 : 1 }
+        }
         m.family("chainvault_backup_runs_total", "counter", "Backup runs by result since the state directory was created.")
         for p in policies {
             m.sample("chainvault_backup_runs_total", [("policy", p.name), ("result", "succeeded")], Double(p.state.runsSucceeded))
             m.sample("chainvault_backup_runs_total", [("policy", p.name), ("result", "failed")], Double(p.state.runsFailed))
+            m.sample("chainvault_backup_runs_total", [("policy", p.name), ("result", "interrupted")], Double(p.state.runsInterrupted ?? 0))
         }
         perPolicy("chainvault_backup_last_read_bytes", "gauge", "Bytes read from the source by the last backup.") { Double($0.state.lastBytesRead) }
         perPolicy("chainvault_backup_last_added_bytes", "gauge", "New bytes after deduplication in the last backup.") { Double($0.state.lastBytesAdded) }
@@ -69,7 +73,18 @@ public enum DaemonMetrics {
         perPolicy("chainvault_repository_snapshots", "gauge", "Snapshots of the policy in the repository.") { Double($0.state.snapshots) }
         perPolicy("chainvault_verify_last_success_timestamp_seconds", "gauge", "Unix time of the last verify run that found no problem.") { $0.state.lastVerifySuccess }
         perPolicy("chainvault_verify_last_errors", "gauge", "Problems found by the last verify run.") { Double($0.state.lastVerifyErrors) }
+        perPolicy("chainvault_verify_last_read_packs", "gauge", "Packs read (downloaded and checked) by the last verify run.") {
+            $0.state.lastVerifyPacksRead.map(Double.init)
+        }
+        perPolicy("chainvault_verify_window_read_ratio", "gauge",
+                  "Share of the packs read in the rolling verify's current window (readAllWithinDays).") { $0.state.verifyCoverage?.share }
+        perPolicy("chainvault_verify_oldest_unread_age_seconds", "gauge",
+                  "How long the oldest pack not yet read in the current window has gone unread.") { p in
+            p.state.verifyCoverage?.oldestUnreadAge(now: now)
+        }
         perPolicy("chainvault_restore_drill_last_duration_seconds", "gauge", "Duration of the last restore drill: the measured recovery time.") { $0.state.lastDrillSeconds }
+        m.family("chainvault_prune_last_success_timestamp_seconds", "gauge", "Unix time of the last successful prune.")
+        if let t = state.lastPrune { m.sample("chainvault_prune_last_success_timestamp_seconds", [], t) }
         m.family("chainvault_repository_size_bytes", "gauge", "Bytes of indexed data in the repository.")
         m.sample("chainvault_repository_size_bytes", [], Double(state.repositoryBytes))
         m.family("chainvault_restore_runs_total", "counter", "Restores requested through the API, by result.")

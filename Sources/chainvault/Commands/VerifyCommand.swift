@@ -10,7 +10,7 @@ enum VerifyCommand: Command {
     Always checks structure: every snapshot's trees load, every chunk they reference is indexed,
     every indexed pack exists with the right size. With --read-data every pack is downloaded,
     its SHA-256 name checked, its header authenticated, and every chunk decrypted,
-    decompressed and re-hashed. --read-data-subset reads a random N% of packs, or group K of N
+    decompressed and re-hashed. --read-data-subset reads a random N% of packs (rounded up: at least one), or group K of N
     (run K = 1..N over N days to read everything).
     Problems name the pack, the chunks, and every snapshot and file they affect. Data that fails
     its check is read a second time before it is called damaged. Exit 0 when clean, 14 when

@@ -1,0 +1,41 @@
+import Foundation
+import VaultCore
+import VaultEngine
+import VaultRepository
+import VaultStorage
+
+extension Daemon {
+    /// One run of a policy's rolling verify: structure always, and the packs `RollingVerify`
+    /// chooses, so that every pack is read within `readAllWithinDays` and each run reads at least
+    /// one. Call with the repository's shared lock held.
+    func rollingVerify(_ policy: Policy, repo: Repository) throws -> [String: String] {
+        let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
+        let every = (try? Duration.parse(v.every)) ?? 86_400
+        let packs = try repo.backend.list(.pack).map(\.name)
+        let coverage = lock.withLock { state.policies[policy.name]?.verifyCoverage }
+        let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,
+                                                window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
+        var options = VerifyOptions()
+        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+        options.readData = .packs(chosen)
+        let report = try Checker(repository: repo, options: options, progress: lock.withLock { jobProgress }).run()
+        lock.withLock {
+            var s = state.policies[policy.name, default: PolicyState()]
+            s.verifyRuns += 1
+            s.lastVerifyStart = Date().timeIntervalSince1970 - report.durationSeconds
+            s.lastVerifyErrors = report.problems.count
+            s.lastVerifyPacksRead = report.packsRead
+            // The packs were read, clean or not: the window moves on (problems are reported below).
+            s.verifyCoverage = next
+            if report.clean { s.lastVerifySuccess = Date().timeIntervalSince1970 }
+            state.policies[policy.name] = s
+        }
+        if !report.clean {
+            throw VaultError(.corrupt, "verify found \(report.problems.count) problem(s): "
+                             + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
+                             hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
+        }
+        return ["packsRead": "\(report.packsRead)", "windowReadShare": String(format: "%.3f", next.share),
+                "windowUnread": "\(next.unreadInWindow)"]
+    }
+}
