@@ -27,6 +27,9 @@ public struct BackupResult: Sendable {
     public let snapshot: Snapshot
     public let parentID: String?
     public let recoveredPacks: Int
+    /// Sockets in the source, relative paths: skipped by design (a program recreates its socket when
+    /// it starts), so they are not warnings.
+    public let skippedSockets: [String]
     public var warnings: [String] { snapshot.stats.skipped }
 }
 
@@ -114,7 +117,8 @@ public final class Archiver {
         let rootNode = Self.node(name: ".", st)
         snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
         let id = try repository.saveSnapshot(snapshot)
-        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs)
+        return BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
+                            skippedSockets: skippedSockets)
     }
 
     private func findParent(source: String) throws -> SnapshotRecord? {
@@ -126,6 +130,7 @@ public final class Archiver {
     /// make a 10 MB snapshot); the rest are counted.
     static let maxWarnings = 1000
     private var warningsDropped = 0
+    private var skippedSockets: [String] = []
 
     private func warn(_ message: String) {
         if stats.skipped.count < Self.maxWarnings { stats.skipped.append(message) } else { warningsDropped += 1 }
@@ -181,6 +186,7 @@ public final class Archiver {
                 if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
                    p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
                     node.chunks = p.chunks
+                    node.zeroRuns = p.zeroRuns
                     stats.filesUnchanged += 1
                     progress?.add(files: 1, bytes: node.size)
                 } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel, node: &node, group: group,
@@ -199,17 +205,23 @@ public final class Archiver {
                 }
                 node.linkTarget = target[0..<n].map { UInt8(bitPattern: $0) }
                 stats.symlinks += 1
+            case S_IFIFO:
+                if !isIncluded { continue }
+            case S_IFSOCK:
+                if isIncluded && skippedSockets.count < Self.maxWarnings { skippedSockets.append(rel) }
+                continue
             default:
-                warn("\(rel): special file (device, socket or fifo) not backed up")
+                warn("\(rel): special file (device) not backed up")
                 continue
             }
+            readXattrs(dirFD: fd, name: name, relativePath: rel, into: &node)
             nodes.append(node)
         }
 
         group.wait()
         if let e = saver.error { throw e }
         try cancellation.check()
-        for (i, chunks) in pending { nodes[i].chunks = chunks.all; nodes[i].size = chunks.size }
+        for (i, chunks) in pending { nodes[i].chunks = chunks.all; nodes[i].size = chunks.size; nodes[i].zeroRuns = chunks.zeroRuns }
         return try saveTree(Tree(nodes: nodes))
     }
 
@@ -218,6 +230,7 @@ public final class Archiver {
         switch st.st_mode & S_IFMT {
         case S_IFDIR: kind = .directory
         case S_IFLNK: kind = .symlink
+        case S_IFIFO: kind = .fifo
         default: kind = .file
         }
         return Node(name: Array(name.utf8), kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
@@ -243,6 +256,13 @@ public final class Archiver {
         group.enter()
         (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group))
         return chunks
+    }
+
+    /// An entry whose attributes cannot be read is saved without them, with a warning.
+    private func readXattrs(dirFD: Int32, name: String, relativePath: String, into node: inout Node) {
+        do { node.xattrs = try XattrReader.read(dirFD: dirFD, name: Array(name.utf8)) } catch {
+            warn("\(relativePath): \(error.message), saved without them")
+        }
     }
 
     private func saveTree(_ tree: Tree) throws -> BlobID {

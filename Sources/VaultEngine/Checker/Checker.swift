@@ -148,7 +148,7 @@ public final class Checker {
                 if let sub = node.subtree { walk(sub, path: child, snapshot: snapshot, codec: codec, visit: visit) }
             case .file:
                 visit(node, child)
-            case .symlink:
+            case .symlink, .fifo:
                 break
             }
         }

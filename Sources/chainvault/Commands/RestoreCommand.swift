@@ -48,6 +48,7 @@ enum RestoreCommand: Command {
         for p in r.protectedFromSnapshot {
             c.out.warning("protected \(p) was restored from the snapshot: if this validator signed after the snapshot was taken, it can double-sign; check its signing state before starting it")
         }
+        for w in r.warnings { c.out.warning(w) }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
             c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous,

@@ -67,10 +67,10 @@ enum LsCommand: Command {
             for n in t.nodes {
                 let p = path + "/" + n.nameString
                 let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
-                rows.append(Row(path: p, type: ["", "file", "dir", "symlink"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
+                rows.append(Row(path: p, type: ["", "file", "dir", "symlink", "fifo"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
                                 size: n.size, mtime: String(mtime), target: n.kind == .symlink ? String(decoding: n.linkTarget, as: UTF8.self) : nil))
                 if !c.out.json {
-                    let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : "-"
+                    let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : n.kind == .fifo ? "p" : "-"
                     c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(n.kind == .symlink ? " -> " + String(decoding: n.linkTarget, as: UTF8.self) : "")")
                 }
                 if n.kind == .directory, let sub = n.subtree { try walk(try repo.loadTree(sub, codec: codec), p) }
