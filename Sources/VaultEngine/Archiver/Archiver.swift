@@ -221,7 +221,9 @@ public final class Archiver {
         group.wait()
         if let e = saver.error { throw e }
         try cancellation.check()
-        for (i, chunks) in pending { nodes[i].chunks = chunks.all; nodes[i].size = chunks.size; nodes[i].zeroRuns = chunks.zeroRuns }
+        for (i, chunks) in pending {
+            nodes[i].chunks = chunks.all; nodes[i].size = chunks.size; nodes[i].zeroRuns = chunks.zeroRuns
+        }
         return try saveTree(Tree(nodes: nodes))
     }
 

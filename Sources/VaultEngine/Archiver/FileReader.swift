@@ -52,7 +52,8 @@ final class FileReader: @unchecked Sendable {
         progress?.setCurrent(job.relativePath)
         // Holes and preallocated space are recorded, never read; the data between them is chunked
         // range by range (a chunk never spans a hole).
-        let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)))
+        let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),
+                            allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
         var runs: [ZeroRun] = []
         var size: UInt64 = 0
         var fromDisk: UInt64 = 0
@@ -93,10 +94,13 @@ final class FileReader: @unchecked Sendable {
             while fill < readBuffer.count && !endOfRange {
                 let want = min(readBuffer.count - fill, Int(end - position) - fill)
                 if want == 0 { endOfRange = true; break }
-                let n = readBuffer.withUnsafeMutableBytes { Glibc.pread(job.fd, $0.baseAddress! + fill, want, off_t(position) + off_t(fill)) }
+                let n = readBuffer.withUnsafeMutableBytes {
+                    Glibc.pread(job.fd, $0.baseAddress! + fill, want, off_t(position) + off_t(fill))
+                }
                 if n < 0 {
                     if errno == EINTR { continue }
-                    warn("\(job.relativePath): read error after \(position + UInt64(fill)) bytes (\(String(cString: strerror(errno)))), saved up to there")
+                    let reason = String(cString: strerror(errno))
+                    warn("\(job.relativePath): read error after \(position + UInt64(fill)) bytes (\(reason)), saved up to there")
                     endOfRange = true; complete = false
                     break
                 }

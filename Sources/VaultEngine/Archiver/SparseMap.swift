@@ -20,8 +20,14 @@ struct SparseMap {
     static let maximumHoles = 1 << 16
 
     /// Walks `fd` with SEEK_DATA/SEEK_HOLE up to `size`. A file system without them reports the
-    /// whole file as data (the kernel then answers SEEK_HOLE with the size).
-    init(fd: Int32, size: UInt64) {
+    /// whole file as data (the kernel then answers SEEK_HOLE with the size). A file with as many
+    /// blocks as bytes (nearly every file) has no hole: it costs no system call here. Preallocated
+    /// space in such a file is read, and comes back as allocated zero runs from its all-zero chunks.
+    init(fd: Int32, size: UInt64, allocatedBytes: UInt64) {
+        if allocatedBytes >= size {
+            if size > 0 { segments = [.data(0, size)] }
+            return
+        }
         let unwritten = Fiemap.unwrittenExtents(fd: fd)
         var position: UInt64 = 0
         var holes = 0
@@ -44,7 +50,11 @@ struct SparseMap {
     }
 
     private mutating func addData(_ start: UInt64, _ end: UInt64) {
-        if case .data(let s, _)? = segments.last { segments[segments.count - 1] = .data(s, end) } else { segments.append(.data(start, end)) }
+        if case .data(let s, _)? = segments.last {
+            segments[segments.count - 1] = .data(s, end)
+        } else {
+            segments.append(.data(start, end))
+        }
     }
 
     /// A hole, split where the file system has unwritten (preallocated) extents in it.
@@ -52,7 +62,9 @@ struct SparseMap {
         var cursor = start
         for extent in unwritten where extent.upperBound > cursor && extent.lowerBound < end {
             let from = max(extent.lowerBound, cursor), to = min(extent.upperBound, end)
-            if from > cursor { segments.append(.zeros(ZeroRun(offset: cursor, length: from - cursor, allocated: false))) }
+            if from > cursor {
+                segments.append(.zeros(ZeroRun(offset: cursor, length: from - cursor, allocated: false)))
+            }
             segments.append(.zeros(ZeroRun(offset: from, length: to - from, allocated: true)))
             cursor = to
         }
@@ -74,7 +86,9 @@ func isAllZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
     if bytes[0] != 0 || bytes[bytes.count - 1] != 0 { return false }
     let words = bytes.count / 8
-    for i in 0..<words where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 { return false }
+    for i in 0..<words where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
+        return false
+    }
     for i in (words * 8)..<bytes.count where bytes[i] != 0 { return false }
     return true
 }

@@ -32,7 +32,8 @@ enum XattrReader {
             if m < 0 {
                 if errno == ENODATA { continue }
                 let text = String(decoding: attributeName, as: UTF8.self)
-                throw XattrError(message: "cannot read extended attribute \(text) (\(String(cString: strerror(errno))))")
+                let reason = String(cString: strerror(errno))
+                throw XattrError(message: "cannot read extended attribute \(text) (\(reason))")
             }
             out.append(ExtendedAttribute(name: attributeName, value: Array(value[0..<m])))
         }

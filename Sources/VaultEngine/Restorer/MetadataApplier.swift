@@ -18,7 +18,9 @@ final class MetadataApplier: @unchecked Sendable {
     /// security.capability) and before chmod (user.* needs write permission).
     func setXattrs(_ node: Node, fd: Int32, path: String) throws {
         for x in node.xattrs {
-            let r = x.value.withUnsafeBytes { v in cName(x.name).withUnsafeBufferPointer { Posix.fsetxattr(fd, $0.baseAddress!, v.baseAddress, v.count) } }
+            let r = x.value.withUnsafeBytes { v in
+                cName(x.name).withUnsafeBufferPointer { Posix.fsetxattr(fd, $0.baseAddress!, v.baseAddress, v.count) }
+            }
             if r != 0 { try failed(x, path: path) }
         }
     }
@@ -28,7 +30,9 @@ final class MetadataApplier: @unchecked Sendable {
         guard !node.xattrs.isEmpty else { return }
         let p = (Array("/proc/self/fd/\(dirFD)/".utf8) + name + [0]).map { CChar(bitPattern: $0) }
         for x in node.xattrs {
-            let r = x.value.withUnsafeBytes { v in cName(x.name).withUnsafeBufferPointer { Posix.lsetxattr(p, $0.baseAddress!, v.baseAddress, v.count) } }
+            let r = x.value.withUnsafeBytes { v in
+                cName(x.name).withUnsafeBufferPointer { Posix.lsetxattr(p, $0.baseAddress!, v.baseAddress, v.count) }
+            }
             if r != 0 { try failed(x, path: path) }
         }
     }
@@ -41,7 +45,8 @@ final class MetadataApplier: @unchecked Sendable {
         let namespace = x.namespace
         lock.withLock {
             guard warned.insert(namespace).inserted else { return }
-            messages.append("cannot set \(namespace).* extended attributes (\(String(cString: strerror(e)))), first on \(path); restored without them")
+            let reason = String(cString: strerror(e))
+            messages.append("cannot set \(namespace).* extended attributes (\(reason)), first on \(path); restored without them")
         }
     }
 
@@ -54,7 +59,9 @@ final class MetadataApplier: @unchecked Sendable {
         try setXattrs(node, dirFD: dirFD, name: node.name, path: relativePath)
         if fchmodat(dirFD, name, mode_t(node.mode), 0) != 0 { throw Posix.error("set the mode of", relativePath) }
         var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-        if utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW) != 0 { throw Posix.error("set the times of", relativePath) }
+        if utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw Posix.error("set the times of", relativePath)
+        }
     }
 
     /// Reserves the blocks of the zero runs the source had allocated (preallocated space, written

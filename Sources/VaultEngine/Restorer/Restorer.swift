@@ -292,8 +292,10 @@ public final class Restorer {
         // Chunks and zero runs must tile the file exactly (FORMAT.md §7).
         // Zero runs never overlap and each fits in `size` (checked on decode); the sum is checked
         // for overflow anyway, since `size` comes from storage.
-        let (total, overflow) = lengths.reduce(0, +).addingReportingOverflow(node.zeroRuns.reduce(0) { $0 &+ $1.length })
-        guard !overflow, total == node.size, total <= UInt64(Int64.max), let offsets = node.chunkOffsets(rawLengths: lengths) else {
+        let zeroBytes = node.zeroRuns.reduce(0) { $0 &+ $1.length }
+        let (total, overflow) = lengths.reduce(0, +).addingReportingOverflow(zeroBytes)
+        guard !overflow, total == node.size, total <= UInt64(Int64.max),
+              let offsets = node.chunkOffsets(rawLengths: lengths) else {
             Posix.close(fd)
             throw VaultError(.corrupt, total == node.size
                 ? "\(relativePath): its chunks overlap its zero runs"

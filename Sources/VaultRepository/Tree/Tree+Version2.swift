@@ -16,7 +16,9 @@ extension Tree {
 
     static func decodeZeroRuns(_ r: inout ByteReader, size: UInt64, what: String) throws -> [ZeroRun] {
         let count = Int(try r.u32())
-        guard count <= maxZeroRuns, count <= r.remaining / 17 else { throw VaultError(.corrupt, "\(what) claims \(count) zero runs") }
+        guard count <= maxZeroRuns, count <= r.remaining / 17 else {
+            throw VaultError(.corrupt, "\(what) claims \(count) zero runs")
+        }
         var runs: [ZeroRun] = []
         runs.reserveCapacity(count)
         var end: UInt64 = 0
@@ -24,7 +26,8 @@ extension Tree {
             let offset = try r.u64(), length = try r.u64(), flags = try r.u8()
             // Sorted, not overlapping, not empty, inside the file; no flag but bit 0.
             guard length > 0, offset >= end, flags <= 1, length <= size, offset <= size - length else {
-                throw VaultError(.corrupt, "\(what) has a zero run \(offset)+\(length) that is empty, unsorted or outside its \(size) bytes")
+                throw VaultError(.corrupt,
+                                 "\(what) has a zero run \(offset)+\(length) that is empty, unsorted or outside its \(size) bytes")
             }
             runs.append(ZeroRun(offset: offset, length: length, allocated: flags == 1))
             end = offset + length
@@ -43,7 +46,9 @@ extension Tree {
     static func decodeXattrs(_ r: inout ByteReader, what: String) throws -> [ExtendedAttribute] {
         let count = Int(try r.u16())
         // Each needs at least a 1-byte name, its length byte and a 4-byte value length.
-        guard count <= r.remaining / 6 else { throw VaultError(.corrupt, "\(what) claims \(count) extended attributes") }
+        guard count <= r.remaining / 6 else {
+            throw VaultError(.corrupt, "\(what) claims \(count) extended attributes")
+        }
         var xattrs: [ExtendedAttribute] = []
         xattrs.reserveCapacity(count)
         var listBytes = 0

@@ -92,7 +92,9 @@ public struct Tree: Sendable, Equatable {
                     throw VaultError(.unsafeInput, "\(what) symlink \(n.nameString) has an empty or NUL-bearing target")
                 }
             case .fifo:
-                guard n.size == 0 else { throw VaultError(.corrupt, "\(what) fifo \(n.nameString) claims \(n.size) bytes") }
+                guard n.size == 0 else {
+                    throw VaultError(.corrupt, "\(what) fifo \(n.nameString) claims \(n.size) bytes")
+                }
             }
             if v2 { n.xattrs = try decodeXattrs(&r, what: "\(what) entry \(n.nameString)") }
             nodes.append(n)

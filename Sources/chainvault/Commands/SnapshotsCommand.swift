@@ -67,7 +67,8 @@ enum LsCommand: Command {
             for n in t.nodes {
                 let p = path + "/" + n.nameString
                 let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
-                rows.append(Row(path: p, type: ["", "file", "dir", "symlink", "fifo"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
+                let type = ["", "file", "dir", "symlink", "fifo"][Int(n.kind.rawValue)]
+                rows.append(Row(path: p, type: type, mode: String(n.mode, radix: 8),
                                 size: n.size, mtime: String(mtime), target: n.kind == .symlink ? String(decoding: n.linkTarget, as: UTF8.self) : nil))
                 if !c.out.json {
                     let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : n.kind == .fifo ? "p" : "-"
