@@ -21,4 +21,26 @@ static inline unsigned int CSystem_RENAME_NOREPLACE(void) { return 1u << 0; }
 extern int syncfs(int fd);
 static inline int CSystem_syncfs(int fd) { return syncfs(fd); }
 
+// <sys/xattr.h> is not in Swift's Glibc module, and fallocate is _GNU_SOURCE-only: the raw
+// syscalls (-1 and errno on failure). Extended attributes (POSIX ACLs included) are read and set by
+// path with the l* calls, which never follow the entry itself when it is a symlink.
+static inline long CSystem_llistxattr(const char *path, char *list, unsigned long size) {
+    return syscall(SYS_llistxattr, path, list, size);
+}
+static inline long CSystem_lgetxattr(const char *path, const char *name, void *value, unsigned long size) {
+    return syscall(SYS_lgetxattr, path, name, value, size);
+}
+static inline int CSystem_lsetxattr(const char *path, const char *name, const void *value, unsigned long size,
+                                    int flags) {
+    return (int)syscall(SYS_lsetxattr, path, name, value, size, flags);
+}
+static inline int CSystem_fsetxattr(int fd, const char *name, const void *value, unsigned long size, int flags) {
+    return (int)syscall(SYS_fsetxattr, fd, name, value, size, flags);
+}
+// Mode 0: reserve blocks that read as zeros (what posix_fallocate does, without glibc's fallback of
+// writing zeros when the file system cannot: a restore then leaves a hole instead).
+static inline int CSystem_fallocate(int fd, long long offset, long long length) {
+    return (int)syscall(SYS_fallocate, fd, 0, offset, length);
+}
+
 #endif

@@ -45,6 +45,7 @@ struct GoldenFixtureTests {
                 switch node.kind {
                 case .directory: try walk(node.subtree!, p)
                 case .symlink: links[p] = String(decoding: node.linkTarget, as: UTF8.self)
+                case .fifo: Issue.record("v1 has no fifos: \(p)")
                 case .file:
                     let hasher = SHA256Hasher()
                     for c in node.chunks { hasher.update(try repo.readBlob(c, codec: codec)) }

@@ -41,7 +41,9 @@ extension Archiver {
             frame.group.wait()
             if let e = saver.error { throw e }
             try cancellation.check()
-            for (i, chunks) in frame.pending { frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size }
+            for (i, chunks) in frame.pending {
+                frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size; frame.nodes[i].zeroRuns = chunks.zeroRuns
+            }
             let id = try saveTree(Tree(nodes: frame.nodes))
             guard var node = frame.node else { return id }
             cursor.leave()
@@ -92,6 +94,7 @@ extension Archiver {
                                    + "(\((error as? VaultError)?.message ?? "\(error)")), so every file under it was read again")
                 }
             }
+            readXattrs(dirFD: fd, name: name, relativePath: rel(), into: &node)
             do { try cursor.enter(name) } catch {
                 warn("\(rel()): cannot open directory (\((error as? VaultError)?.cause ?? "\(error)")), skipped")
                 return nil
@@ -104,6 +107,7 @@ extension Archiver {
             if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
                p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
                 node.chunks = p.chunks
+                node.zeroRuns = p.zeroRuns
                 stats.filesUnchanged += 1
                 progress?.add(files: 1, bytes: node.size)
             } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node, group: frame.group,
@@ -120,10 +124,18 @@ extension Archiver {
             }
             node.linkTarget = target
             stats.symlinks += 1
+        case S_IFIFO:
+            // Recorded from its metadata alone: a fifo is never opened (that would block on it).
+            if !isIncluded { return nil }
+        case S_IFSOCK:
+            // Skipped by design: a program recreates its socket when it starts.
+            if isIncluded && skippedSockets.count < Self.maxWarnings { skippedSockets.append(rel()) }
+            return nil
         default:
-            warn("\(rel()): special file (device, socket or fifo) not backed up")
+            warn("\(rel()): special file (device) not backed up")
             return nil
         }
+        readXattrs(dirFD: fd, name: name, relativePath: rel(), into: &node)
         frame.nodes.append(node)
         return nil
     }

@@ -30,6 +30,9 @@ public struct BackupResult: Sendable {
     /// Things worth telling the operator that lost nothing (so not "skipped"): a parent tree that
     /// could not be read, whose files were therefore all read again.
     public let notices: [String]
+    /// Sockets in the source, relative paths: skipped by design (a program recreates its socket when
+    /// it starts), so they are not warnings.
+    public let skippedSockets: [String]
     public var warnings: [String] { snapshot.stats.skipped }
     /// The newest snapshot this backup saw when it started, when its time is later than this
     /// backup's: that host's clock runs ahead (reported, and ordered by what each backup saw).
@@ -129,7 +132,7 @@ public final class Archiver {
         snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
         let id = try repository.saveSnapshot(snapshot)
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
-                                  notices: notices)
+                                  notices: notices, skippedSockets: skippedSockets)
         if let newestSeen, newestSeen.snapshot.date > started { result.aheadOfClock = newestSeen }
         return result
     }
@@ -156,6 +159,7 @@ public final class Archiver {
     /// make a 10 MB snapshot); the rest are counted.
     static let maxWarnings = 1000
     var warningsDropped = 0
+    var skippedSockets: [String] = []
 
     /// See `BackupResult.notices`.
     var notices: [String] = []
@@ -177,6 +181,7 @@ public final class Archiver {
         switch st.st_mode & S_IFMT {
         case S_IFDIR: kind = .directory
         case S_IFLNK: kind = .symlink
+        case S_IFIFO: kind = .fifo
         default: kind = .file
         }
         return Node(name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
@@ -202,6 +207,13 @@ public final class Archiver {
         group.enter()
         (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group))
         return chunks
+    }
+
+    /// An entry whose attributes cannot be read is saved without them, with a warning.
+    func readXattrs(dirFD: Int32, name: [UInt8], relativePath: String, into node: inout Node) {
+        do { node.xattrs = try XattrReader.read(dirFD: dirFD, name: name) } catch {
+            warn("\(relativePath): \(error.message), saved without them")
+        }
     }
 
     func saveTree(_ tree: Tree) throws -> BlobID {

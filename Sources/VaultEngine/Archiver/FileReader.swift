@@ -53,58 +53,99 @@ final class FileReader: @unchecked Sendable {
         let fd = job.fd
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         progress?.setCurrent(job.relativePath)
-        var fill = 0
-        var total: UInt64 = 0
-        var endOfFile = false
-        var readFailed = false
-        while !cancellation.isCancelled && saver.error == nil {
-            while fill < readBuffer.count && !endOfFile {
-                let n = readBuffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + fill, $0.count - fill) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    warn("\(job.relativePath): read error after \(total + UInt64(fill)) bytes (\(String(cString: strerror(errno)))), saved up to there")
-                    endOfFile = true
-                    readFailed = true
-                    break
+        // Holes and preallocated space are recorded, never read; the data between them is chunked
+        // range by range (a chunk never spans a hole).
+        let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),
+                            allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
+        var runs: [ZeroRun] = []
+        var size: UInt64 = 0
+        var fromDisk: UInt64 = 0
+        segments: for segment in map.segments {
+            switch segment {
+            case .zeros(let run):
+                appendZeroRun(run, to: &runs)
+                size = run.end
+                progress?.add(bytes: run.length)
+            case .data(let start, let end):
+                let (reached, complete) = readRange(job, from: start, to: end, &readBuffer, &runs)
+                fromDisk += reached - start
+                size = reached
+                if !complete {
+                    // Cancelled or failed backups store no snapshot: only a cut-short file counts.
+                    if !cancellation.isCancelled && saver.error == nil { lock.withLock { incomplete.append(job.relativePath) } }
+                    break segments
                 }
-                if n == 0 { endOfFile = true } else { fill += n }
             }
-            if fill == 0 { break }
-            var start = 0
-            while fill - start >= maxSize || (endOfFile && start < fill) {
-                let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[start..<fill])) }
-                saver.budget.acquire(n)
-                let buffer = readBuffer.withUnsafeBytes { src in
-                    [UInt8](unsafeUninitializedCapacity: n) { dst, count in
-                        UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[start..<start + n]))
-                        count = n
-                    }
-                }
-                job.group.enter()
-                saver.queue.push(ChunkJob(buffer: buffer, length: n, destination: (job.chunks, job.chunks.reserve()), group: job.group))
-                start += n
-                total += UInt64(n)
-                progress?.add(bytes: UInt64(n))
-            }
-            if start > 0 && start < fill {
-                readBuffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: b.baseAddress! + start, byteCount: fill - start) }
-            }
-            fill -= start
-            if endOfFile && fill == 0 { break }
         }
-        lock.withLock { bytesRead += total }
+        lock.withLock { bytesRead += fromDisk }
         var after = stat()
         fstat(fd, &after)
         let before = job.before
         if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
             warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
         }
-        if readFailed || total < UInt64(max(before.st_size, 0)) {
-            if !readFailed { warn("\(job.relativePath): shrank while being read (\(total) of \(before.st_size) bytes), incomplete") }
-            lock.withLock { incomplete.append(job.relativePath) }
-        }
         // The node describes exactly what was stored, so a restore can check the size.
-        job.chunks.size = total
+        job.chunks.finish(size: size, zeroRuns: runs)
+    }
+
+    /// Reads and chunks `start..<end`; an all-zero chunk becomes an allocated zero run instead of
+    /// data. Returns the offset reached and whether the whole range was read (false on a read error,
+    /// an early end of file, cancellation or a failed saver).
+    private func readRange(_ job: ReadJob, from start: UInt64, to end: UInt64, _ readBuffer: inout [UInt8],
+                           _ runs: inout [ZeroRun]) -> (UInt64, Bool) {
+        var fill = 0
+        var position = start          // file offset of readBuffer[0]
+        var endOfRange = false
+        var complete = true
+        while !cancellation.isCancelled && saver.error == nil {
+            while fill < readBuffer.count && !endOfRange {
+                let want = min(readBuffer.count - fill, Int(end - position) - fill)
+                if want == 0 { endOfRange = true; break }
+                let n = readBuffer.withUnsafeMutableBytes {
+                    Glibc.pread(job.fd, $0.baseAddress! + fill, want, off_t(position) + off_t(fill))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let reason = String(cString: strerror(errno))
+                    warn("\(job.relativePath): read error after \(position + UInt64(fill)) bytes (\(reason)), saved up to there")
+                    endOfRange = true; complete = false
+                    break
+                }
+                if n == 0 {
+                    warn("\(job.relativePath): shrank while being read (ended at \(position + UInt64(fill)) of \(job.before.st_size) bytes), incomplete")
+                    endOfRange = true; complete = false
+                } else { fill += n }
+            }
+            if fill == 0 { break }
+            var cut = 0
+            while fill - cut >= maxSize || (endOfRange && cut < fill) {
+                let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[cut..<fill])) }
+                let offset = position + UInt64(cut)
+                if readBuffer.withUnsafeBytes({ isAllZero(UnsafeRawBufferPointer(rebasing: $0[cut..<cut + n])) }) {
+                    appendZeroRun(ZeroRun(offset: offset, length: UInt64(n), allocated: true), to: &runs)
+                } else {
+                    saver.budget.acquire(n)
+                    let buffer = readBuffer.withUnsafeBytes { src in
+                        [UInt8](unsafeUninitializedCapacity: n) { dst, count in
+                            UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[cut..<cut + n]))
+                            count = n
+                        }
+                    }
+                    job.group.enter()
+                    saver.queue.push(ChunkJob(buffer: buffer, length: n, destination: (job.chunks, job.chunks.reserve()), group: job.group))
+                }
+                cut += n
+                progress?.add(bytes: UInt64(n))
+            }
+            if cut > 0 && cut < fill {
+                readBuffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: b.baseAddress! + cut, byteCount: fill - cut) }
+            }
+            fill -= cut
+            position += UInt64(cut)
+            if endOfRange && fill == 0 { break }
+        }
+        if cancellation.isCancelled || saver.error != nil { complete = false }
+        return (position, complete)
     }
 
     /// No more files; waits until every queued file has been read and handed to the saver.

@@ -174,7 +174,7 @@ public final class Checker {
                     if let sub = node.subtree { stack.append((sub, nil, child)) }
                 case .file:
                     stack.append((nil, node, child))
-                case .symlink:
+                case .symlink, .fifo:
                     break
                 }
             }

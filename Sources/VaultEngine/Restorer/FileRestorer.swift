@@ -21,12 +21,13 @@ final class RestoreFile: @unchecked Sendable {
     func jobDone() -> Bool { lock.withLock { remaining -= 1; return remaining == 0 } }
 
     /// Applies mode, owner and times (after the content, since writing changes mtime) and closes.
-    func finish(applyOwner: Bool) throws {
+    func finish(applyOwner: Bool, metadata: MetadataApplier) throws {
         defer {
             Posix.close(fd)
             if previousFD >= 0 { Posix.close(previousFD) }
         }
         if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+        try metadata.setXattrs(node, fd: fd, path: path)
         if fchmod(fd, mode_t(node.mode)) != 0 { throw Posix.error("set the mode of", path) }
         var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
         if futimens(fd, &times) != 0 { throw Posix.error("set the times of", path) }
@@ -85,13 +86,14 @@ final class FileRestorer: @unchecked Sendable {
     private let repository: Repository
     private let progress: JobProgress?
     private let applyOwner: Bool
+    let metadata: MetadataApplier
     private let lock = NSLock()
     private var firstError: Error?
     private(set) var bytesFetched: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
 
-    init(repository: Repository, workers: Int, applyOwner: Bool, progress: JobProgress?) {
-        self.repository = repository; self.applyOwner = applyOwner; self.progress = progress
+    init(repository: Repository, workers: Int, applyOwner: Bool, metadata: MetadataApplier, progress: JobProgress?) {
+        self.repository = repository; self.applyOwner = applyOwner; self.metadata = metadata; self.progress = progress
         pool = WorkerPool(capacity: workers * 4)
         pool.start(workers, name: "file-restorer") { [self] in work() }
     }
@@ -116,7 +118,7 @@ final class FileRestorer: @unchecked Sendable {
                 }
             }
             if job.file.jobDone() {
-                do { try job.file.finish(applyOwner: applyOwner) } catch { fail(error) }
+                do { try job.file.finish(applyOwner: applyOwner, metadata: metadata) } catch { fail(error) }
                 progress?.add(files: 1)
             }
         }

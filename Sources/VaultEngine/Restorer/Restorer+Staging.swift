@@ -37,6 +37,7 @@ extension Restorer {
         switch unit.kind {
         case .file: try restoreFile(named, in: parentFD, directory: 0, relative: []); return nil
         case .symlink: try restoreSymlink(named, in: parentFD) { staging }; return nil
+        case .fifo: try metadata.makeFifo(named, in: parentFD, relativePath: staging, applyOwner: applyOwner); return nil
         case .directory: break
         }
         guard let sub = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
@@ -59,7 +60,7 @@ extension Restorer {
                 if stack.isEmpty { break }
                 // Its entries are all created (file content is written through descriptors and
                 // does not touch the directory), so its mode and mtime can be final now.
-                applyDirectoryMetadata(done.node, fd: try cursor.current())
+                try applyDirectoryMetadata(done.node, fd: try cursor.current(), path: cursor.display())
                 cursor.leave()
                 continue
             }
@@ -79,6 +80,8 @@ extension Restorer {
                 try restoreSymlink(child, in: fd) { cursor.display(child.name) }
             case .file:
                 try restoreFile(child, in: fd, directory: stack[top].directory, relative: cursor.relativeBytes(child.name))
+            case .fifo:
+                try metadata.makeFifo(child, in: fd, relativePath: cursor.display(child.name), applyOwner: applyOwner)
             }
         }
         return cursor
@@ -87,8 +90,9 @@ extension Restorer {
     /// A symlink with exactly the target bytes the snapshot holds.
     private func restoreSymlink(_ node: Node, in dirFD: Int32, display: () -> String) throws {
         try Posix.symlinkAt(node.linkTarget, dirFD, node.name, display: display())
+        if applyOwner { FileName.withCString(node.name) { _ = fchownat(dirFD, $0, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) } }
+        try metadata.setXattrs(node, dirFD: dirFD, name: node.name, path: display())
         FileName.withCString(node.name) { name in
-            if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
             var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
             _ = utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW)
         }
@@ -119,9 +123,11 @@ extension Restorer {
         return Posix.linkAt(current, first.name, dirFD, node.name)
     }
 
-    /// Owner, mode and times of a staged directory.
-    func applyDirectoryMetadata(_ node: Node, fd: Int32) {
+    /// Owner, extended attributes, mode and times of a staged directory, in that order (a chown
+    /// clears `security.capability`; a `user.*` attribute needs write permission).
+    func applyDirectoryMetadata(_ node: Node, fd: Int32, path: String) throws {
         if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+        try metadata.setXattrs(node, fd: fd, path: path)
         _ = fchmod(fd, mode_t(node.mode))
         var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
         _ = futimens(fd, &times)

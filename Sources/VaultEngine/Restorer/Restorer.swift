@@ -41,6 +41,8 @@ public struct RestoreResult: Sendable {
     public let protectedKept: [String]
     /// Protected files restored from the snapshot (no live copy, or --overwrite-protected).
     public let protectedFromSnapshot: [String]
+    /// Metadata that could not be set (an extended attribute namespace this user may not write).
+    public let warnings: [String]
 }
 
 /// Restore: stage beside the destination, check every chunk as it is written, sync, then swap the
@@ -70,6 +72,7 @@ public final class Restorer {
     var previousRoot: String?
     /// The staging root's descriptor while staging (owned by the staging cursor), else -1.
     var stagingRoot: Int32 = -1
+    let metadata = MetadataApplier()
 
     public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -117,7 +120,7 @@ public final class Restorer {
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
         writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
-                              applyOwner: applyOwner, progress: progress)
+                              applyOwner: applyOwner, metadata: metadata, progress: progress)
         previousRoot = options.delta && existing != nil ? destination : nil
 
         var stagedRoot: DirectoryCursor?
@@ -138,7 +141,7 @@ public final class Restorer {
         if let stagedRoot {
             // The root's own metadata last: removing the marker changes its mtime.
             try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false, display: Self.incompleteMarker)
-            applyDirectoryMetadata(unit, fd: stagedRoot.rootFD)
+            try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".")
         }
         stagedRoot = nil
         stagingRoot = -1
@@ -166,7 +169,8 @@ public final class Restorer {
         return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed, keptFromInterruptedSwap: recovered,
                              files: files, directories: directoryCount, bytesFetched: writer.bytesFetched,
                              bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started),
-                             protectedKept: protectedKept, protectedFromSnapshot: protectedFromSnapshot)
+                             protectedKept: protectedKept, protectedFromSnapshot: protectedFromSnapshot,
+                             warnings: metadata.warnings)
     }
 
     static func stamp(_ date: Date) -> String {
@@ -258,24 +262,37 @@ public final class Restorer {
 
         var locations: [BlobLocation] = []
         locations.reserveCapacity(node.chunks.count)
-        var total: UInt64 = 0
+        var lengths: [UInt64] = []
+        lengths.reserveCapacity(node.chunks.count)
         for id in node.chunks {
             guard let location = repository.index.lookup(id) else {
                 Posix.close(fd)
                 throw VaultError(.missing, "chunk \(id.shortHex) of \(relativePath) is not in the repository",
                                  hint: "the repository is damaged; run 'chainvault verify' and restore from another snapshot")
             }
-            total += UInt64(location.entry.rawLength)
+            lengths.append(UInt64(location.entry.rawLength))
             locations.append(location)
         }
-        guard total == node.size else {
+        // Chunks and zero runs must tile the file exactly (FORMAT.md §7).
+        // Zero runs never overlap and each fits in `size` (checked on decode); the sum is checked
+        // for overflow anyway, since `size` comes from storage.
+        let zeroBytes = node.zeroRuns.reduce(0) { $0 &+ $1.length }
+        let (total, overflow) = lengths.reduce(0, +).addingReportingOverflow(zeroBytes)
+        guard !overflow, total == node.size, total <= UInt64(Int64.max),
+              let offsets = node.chunkOffsets(rawLengths: lengths) else {
             Posix.close(fd)
-            throw VaultError(.corrupt, "\(relativePath): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
+            throw VaultError(.corrupt, total == node.size
+                ? "\(relativePath): its chunks overlap its zero runs"
+                : "\(relativePath): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
         }
-        if total > 0, ftruncate(fd, off_t(total)) != 0 {
-            let e = Posix.error("allocate", relativePath)
+        // The file is new: ftruncate makes every byte a hole reading as zeros, chunks fill the data
+        // ranges, and only the zero runs the source had allocated get blocks again.
+        do {
+            if total > 0, ftruncate(fd, off_t(total)) != 0 { throw Posix.error("allocate", relativePath) }
+            try MetadataApplier.reserveZeroRuns(node, fd: fd, path: relativePath)
+        } catch {
             Posix.close(fd)
-            throw e
+            throw error
         }
         var previousFD: Int32 = -1
         if let previous = previousRoot, node.size > 0 {
@@ -284,10 +301,8 @@ public final class Restorer {
         }
         var pieces: [Piece] = []
         pieces.reserveCapacity(node.chunks.count)
-        var offset = 0
-        for (id, location) in zip(node.chunks, locations) {
-            pieces.append(Piece(offset: offset, id: id, location: location))
-            offset += Int(location.entry.rawLength)
+        for (i, (id, location)) in zip(node.chunks, locations).enumerated() {
+            pieces.append(Piece(offset: Int(offsets[i]), id: id, location: location))
         }
         // From a network store, chunks back to back in a pack come in one range read of up to
         // 8 MiB (a local disk gains nothing from it and would only hold more memory).
@@ -295,7 +310,7 @@ public final class Restorer {
         let groups = WriteJob.plan(pieces, span: span)
         let file = RestoreFile(fd: fd, node: node, path: relativePath, previousFD: previousFD, jobs: groups.count)
         if groups.isEmpty {
-            try file.finish(applyOwner: applyOwner)
+            try file.finish(applyOwner: applyOwner, metadata: metadata)
             progress?.add(files: 1)
             return
         }

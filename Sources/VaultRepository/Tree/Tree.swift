@@ -1,66 +1,30 @@
 import VaultCore
 
-/// One directory entry. Times are nanoseconds since the epoch; ctime, inode, device and link
-/// count are recorded for change detection and hardlinks, never restored.
-public struct Node: Sendable, Equatable {
-    public enum Kind: UInt8, Sendable {
-        case file = 1
-        case directory = 2
-        case symlink = 3
-    }
-
-    public var name: [UInt8]
-    public var kind: Kind
-    public var mode: UInt32
-    public var uid: UInt32
-    public var gid: UInt32
-    public var mtimeNanos: Int64
-    public var ctimeNanos: Int64
-    public var inode: UInt64
-    public var device: UInt64
-    public var links: UInt32
-    public var size: UInt64
-    /// Files: the chunk ids in order. Empty for other kinds.
-    public var chunks: [BlobID]
-    /// Directories: the subtree id.
-    public var subtree: BlobID?
-    /// Symlinks: the target, as stored by readlink.
-    public var linkTarget: [UInt8]
-
-    public init(name: [UInt8], kind: Kind, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0, mtimeNanos: Int64 = 0,
-                ctimeNanos: Int64 = 0, inode: UInt64 = 0, device: UInt64 = 0, links: UInt32 = 1, size: UInt64 = 0,
-                chunks: [BlobID] = [], subtree: BlobID? = nil, linkTarget: [UInt8] = []) {
-        self.name = name; self.kind = kind; self.mode = mode; self.uid = uid; self.gid = gid
-        self.mtimeNanos = mtimeNanos; self.ctimeNanos = ctimeNanos; self.inode = inode; self.device = device
-        self.links = links; self.size = size; self.chunks = chunks; self.subtree = subtree; self.linkTarget = linkTarget
-    }
-
-    public var nameString: String { String(decoding: name, as: UTF8.self) }
-
-    /// A name a restore may create inside a directory: not empty, not `.` or `..`, no `/` or NUL,
-    /// at most 255 bytes (NAME_MAX).
-    public static func isSafeName(_ name: [UInt8]) -> Bool {
-        !name.isEmpty && name.count <= 255 && name != [46] && name != [46, 46] && !name.contains(47) && !name.contains(0)
-    }
-}
-
 /// A directory: its entries sorted by name bytes, encoded canonically, so the same directory always
 /// has the same tree id. Tree ids of subdirectories are inside, which makes the root tree id a
 /// Merkle root over every byte and every piece of metadata in the snapshot.
 ///
 ///     "CVT1" | u32 count | entry…   (FORMAT.md, "Trees")
+///     "CVT2" | u32 count | entry…   the same, plus fifos, zero runs and extended attributes
+///
+/// A tree is written as v1 whenever v1 can hold it, so a directory has one encoding and an upgrade
+/// does not change the ids of trees that use nothing new.
 public struct Tree: Sendable, Equatable {
     public var nodes: [Node]
 
     public init(nodes: [Node]) { self.nodes = nodes.sorted { $0.name.lexicographicallyPrecedes($1.name) } }
 
     static let magic: [UInt8] = Array("CVT1".utf8)
+    static let magic2: [UInt8] = Array("CVT2".utf8)
     /// A bound against hostile trees; real directories (a Solana accounts dir) stay far below.
     static let maxEntries = 10_000_000
 
+    public var version: Int { nodes.allSatisfy(\.fitsVersion1) ? 1 : 2 }
+
     public func encode() -> [UInt8] {
+        let v2 = version == 2
         var w = ByteWriter(capacity: 8 + nodes.count * 96)
-        w.raw(Self.magic)
+        w.raw(v2 ? Self.magic2 : Self.magic)
         w.u32(UInt32(nodes.count))
         for n in nodes {
             w.shortBytes(n.name)
@@ -73,11 +37,15 @@ public struct Tree: Sendable, Equatable {
             case .file:
                 w.u32(UInt32(n.chunks.count))
                 for c in n.chunks { w.digest(c) }
+                if v2 { Self.encodeZeroRuns(n.zeroRuns, &w) }
             case .directory:
                 w.digest(n.subtree ?? .zero)
             case .symlink:
                 w.shortBytes(n.linkTarget)
+            case .fifo:
+                break
             }
+            if v2 { Self.encodeXattrs(n.xattrs, &w) }
         }
         return w.bytes
     }
@@ -85,7 +53,9 @@ public struct Tree: Sendable, Equatable {
     /// Decodes and validates: names must be safe and strictly increasing (sorted, no duplicates).
     public static func decode(_ bytes: [UInt8], what: String) throws -> Tree {
         var r = ByteReader(bytes, what: what)
-        guard try r.raw(4) == magic else { throw VaultError(.corrupt, "\(what) has a bad magic") }
+        let m = try r.raw(4)
+        guard m == magic || m == magic2 else { throw VaultError(.corrupt, "\(what) has a bad magic") }
+        let v2 = m == magic2
         let count = Int(try r.u32())
         guard count <= maxEntries, count <= r.remaining / 60 else { throw VaultError(.corrupt, "\(what) claims \(count) entries") }
         var nodes: [Node] = []
@@ -100,7 +70,7 @@ public struct Tree: Sendable, Equatable {
                 throw VaultError(.corrupt, "\(what) entries are not in canonical order or repeat a name")
             }
             let k = try r.u8()
-            guard let kind = Node.Kind(rawValue: k) else {
+            guard let kind = Node.Kind(rawValue: k), v2 || kind != .fifo else {
                 throw VaultError(.unsafeInput, "\(what) has an entry of unsupported type \(k) (device nodes and sockets are never restored)")
             }
             var n = Node(name: name, kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
@@ -113,6 +83,7 @@ public struct Tree: Sendable, Equatable {
                 guard c <= r.remaining / 32 else { throw VaultError(.corrupt, "\(what) entry \(n.nameString) claims \(c) chunks") }
                 n.chunks.reserveCapacity(c)
                 for _ in 0..<c { n.chunks.append(try r.digest()) }
+                if v2 { n.zeroRuns = try decodeZeroRuns(&r, size: n.size, what: "\(what) entry \(n.nameString)") }
             case .directory:
                 n.subtree = try r.digest()
             case .symlink:
@@ -120,7 +91,12 @@ public struct Tree: Sendable, Equatable {
                 guard !n.linkTarget.isEmpty, !n.linkTarget.contains(0) else {
                     throw VaultError(.unsafeInput, "\(what) symlink \(n.nameString) has an empty or NUL-bearing target")
                 }
+            case .fifo:
+                guard n.size == 0 else {
+                    throw VaultError(.corrupt, "\(what) fifo \(n.nameString) claims \(n.size) bytes")
+                }
             }
+            if v2 { n.xattrs = try decodeXattrs(&r, what: "\(what) entry \(n.nameString)") }
             nodes.append(n)
         }
         try r.expectEnd()

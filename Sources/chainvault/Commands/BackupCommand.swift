@@ -9,8 +9,8 @@ enum BackupCommand: Command {
     static let help = """
     Usage: chainvault backup SOURCE [--exclude GLOB]... [--tag T]... [--host H] [--parent SNAPSHOT]
 
-    Saves SOURCE (files, directories, symlinks, hardlinks, modes, owners, ns mtimes) as a new
-    snapshot. Data already in the repository is not stored again; a file whose size, mtime,
+    Saves SOURCE (files with their holes, directories, symlinks, hardlinks, fifos, modes, owners,
+    ns mtimes, extended attributes and ACLs) as a new snapshot; sockets are skipped by design. Data already in the repository is not stored again; a file whose size, mtime,
     ctime and inode match the previous snapshot of the same source is not even read.
       --exclude GLOB   skip matching entries: without '/', by name at any depth ('*.log', 'LOCK');
                        with '/', by path relative to SOURCE ('chaindata/ancient/*.tmp')
@@ -29,6 +29,9 @@ enum BackupCommand: Command {
         let source: String
         let stats: Snapshot.Stats
         let recoveredPacks: Int
+        /// Sockets are skipped by design (their program recreates them), so they are listed here
+        /// and are no warning.
+        let skippedSockets: [String]
         let throughputBytesPerSecond: Double
         let partial: Bool
         let incomplete: [String]
@@ -59,7 +62,7 @@ enum BackupCommand: Command {
         }
         if c.out.json {
             c.out.emit(Result(snapshot: result.snapshotID, parent: result.parentID, source: result.snapshot.source, stats: s,
-                              recoveredPacks: result.recoveredPacks,
+                              recoveredPacks: result.recoveredPacks, skippedSockets: result.skippedSockets,
                               throughputBytesPerSecond: s.durationSeconds > 0 ? Double(s.bytesTotal) / s.durationSeconds : 0,
                               partial: result.snapshot.isPartial, incomplete: result.snapshot.incomplete ?? []))
         } else {
@@ -68,6 +71,9 @@ enum BackupCommand: Command {
             c.out.line("  files      \(s.files) (\(s.filesUnchanged) unchanged), \(s.directories) directories, \(s.symlinks) symlinks")
             c.out.line("  source     \(Format.bytes(s.bytesTotal)), read \(Format.bytes(s.bytesRead))")
             c.out.line("  new        \(Format.bytes(s.bytesNew)) in \(s.chunksNew) chunks after dedup, stored \(Format.bytes(s.bytesStored))")
+            if !result.skippedSockets.isEmpty {
+                c.out.line("  skipped    \(result.skippedSockets.count) sockets (by design: their programs recreate them)")
+            }
             c.out.line("  duration   \(Format.duration(s.durationSeconds)), \(Format.rate(s.bytesTotal, s.durationSeconds))")
         }
         return result.warnings.isEmpty ? 0 : ErrorCode.partial.rawValue

@@ -49,6 +49,7 @@ enum RestoreCommand: Command {
         for p in r.protectedFromSnapshot {
             c.out.warning("protected \(p) was restored from the snapshot: if this validator signed after the snapshot was taken, it can double-sign; check its signing state before starting it")
         }
+        for w in r.warnings { c.out.warning(w) }
         if let record = try? repo.loadSnapshot(r.snapshotID), record.snapshot.isPartial {
             let paths = record.snapshot.incomplete ?? []
             c.out.warning("snapshot \(record.shortID) is partial: \(paths.count) file(s) were not read completely at backup time and are restored incomplete: \(paths.prefix(10).joined(separator: ", "))\(paths.count > 10 ? ", …" : "")")

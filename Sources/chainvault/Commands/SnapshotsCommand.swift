@@ -86,10 +86,10 @@ enum LsCommand: Command {
             let mtime = Timestamp.format(Date(timeIntervalSince1970: Double(n.mtimeNanos) / 1e9)).prefix(19)
             let target = n.kind == .symlink ? FileName.display(n.linkTarget) : nil
             let cut = incomplete.contains(p)
-            rows.append(Row(path: p, type: ["", "file", "dir", "symlink"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
+            rows.append(Row(path: p, type: ["", "file", "dir", "symlink", "fifo"][Int(n.kind.rawValue)], mode: String(n.mode, radix: 8),
                             size: n.size, mtime: String(mtime), target: target, incomplete: cut ? true : nil))
             if !c.out.json {
-                let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : "-"
+                let flag = n.kind == .directory ? "d" : n.kind == .symlink ? "l" : n.kind == .fifo ? "p" : "-"
                 c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(target.map { " -> " + $0 } ?? "")\(cut ? "  (incomplete)" : "")")
             }
         }

@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// Restores what a node records beyond its content: extended attributes (POSIX ACLs included)
+/// and fifos. A namespace this process may not set (`trusted.*` or `security.*` as a non-root user)
+/// warns once per namespace and the restore goes on: the data is there, the operator is told.
+final class MetadataApplier: @unchecked Sendable {
+    // @unchecked: the only mutable state is behind `lock`; workers call in concurrently.
+    private let lock = NSLock()
+    private var warned: Set<String> = []
+    private var messages: [String] = []
+
+    var warnings: [String] { lock.withLock { messages } }
+
+    /// Sets the attributes on an open file or directory; call after chown (which clears
+    /// security.capability) and before chmod (user.* needs write permission).
+    func setXattrs(_ node: Node, fd: Int32, path: String) throws {
+        for x in node.xattrs {
+            let r = x.value.withUnsafeBytes { v in
+                cName(x.name).withUnsafeBufferPointer { Posix.fsetxattr(fd, $0.baseAddress!, v.baseAddress, v.count) }
+            }
+            if r != 0 { try failed(x, path: path) }
+        }
+    }
+
+    /// Sets the attributes on entry `name` of `dirFD` without opening it (symlinks, fifos).
+    func setXattrs(_ node: Node, dirFD: Int32, name: [UInt8], path: String) throws {
+        guard !node.xattrs.isEmpty else { return }
+        let p = (Array("/proc/self/fd/\(dirFD)/".utf8) + name + [0]).map { CChar(bitPattern: $0) }
+        for x in node.xattrs {
+            let r = x.value.withUnsafeBytes { v in
+                cName(x.name).withUnsafeBufferPointer { Posix.lsetxattr(p, $0.baseAddress!, v.baseAddress, v.count) }
+            }
+            if r != 0 { try failed(x, path: path) }
+        }
+    }
+
+    private func cName(_ name: [UInt8]) -> [CChar] { name.map { CChar(bitPattern: $0) } + [0] }
+
+    private func failed(_ x: ExtendedAttribute, path: String) throws {
+        let e = errno
+        if e == ENOSPC || e == EDQUOT { throw Posix.error("set extended attributes of", path, errno: e) }
+        let namespace = x.namespace
+        lock.withLock {
+            guard warned.insert(namespace).inserted else { return }
+            let reason = String(cString: strerror(e))
+            messages.append("cannot set \(namespace).* extended attributes (\(reason)), first on \(path); restored without them")
+        }
+    }
+
+    /// Creates a fifo with its owner, attributes, mode and times. It is never opened (an open
+    /// would block until a writer comes).
+    func makeFifo(_ node: Node, in dirFD: Int32, relativePath: String, applyOwner: Bool) throws {
+        let name = node.name.map { CChar(bitPattern: $0) } + [0]
+        if mkfifoat(dirFD, name, 0o600) != 0 { throw Posix.error("create fifo", relativePath) }
+        if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
+        try setXattrs(node, dirFD: dirFD, name: node.name, path: relativePath)
+        if fchmodat(dirFD, name, mode_t(node.mode), 0) != 0 { throw Posix.error("set the mode of", relativePath) }
+        var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
+        if utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW) != 0 {
+            throw Posix.error("set the times of", relativePath)
+        }
+    }
+
+    /// Reserves the blocks of the zero runs the source had allocated (preallocated space, written
+    /// zeros); holes are left as they are, since the file is new and was extended with ftruncate.
+    /// A file system without fallocate leaves holes: the bytes are the same, only the allocation differs.
+    static func reserveZeroRuns(_ node: Node, fd: Int32, path: String) throws {
+        for run in node.zeroRuns where run.allocated {
+            if Posix.fallocate(fd, offset: run.offset, length: run.length) != 0 {
+                if errno == EOPNOTSUPP || errno == ENOSYS { return }
+                throw Posix.error("reserve space in", path)
+            }
+        }
+    }
+}
