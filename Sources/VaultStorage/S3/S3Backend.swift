@@ -94,7 +94,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
                 guard let key = S3XML.value("Key", in: entry), let size = S3XML.value("Size", in: entry).flatMap(Int.init) else { continue }
                 let name = String(key.split(separator: "/").last ?? "")
                 if name.isEmpty || name.hasPrefix(".") { continue }
-                out.append(ObjectInfo(name: name, size: size, modified: S3Clock.isoDate(S3XML.value("LastModified", in: entry))))
+                let modified = S3Clock.isoDate(S3XML.value("LastModified", in: entry))
+                out.append(ObjectInfo(name: name, size: size, modified: modified))
             }
             token = S3XML.value("IsTruncated", in: xml) == "true" ? S3XML.value("NextContinuationToken", in: xml) : nil
         } while token != nil
