@@ -43,7 +43,9 @@ public struct ObjectInfo: Hashable, Sendable {
     /// When the store says the object was written, by the store's own clock (a local file's mtime,
     /// S3's `LastModified`); nil when the store does not say. Compare it only with `StoreClock.storeNow`.
     public let modified: Date?
-    public init(name: String, size: Int, modified: Date? = nil) { self.name = name; self.size = size; self.modified = modified }
+    public init(name: String, size: Int, modified: Date? = nil) {
+        self.name = name; self.size = size; self.modified = modified
+    }
 
     // An object is its name and size; the time is metadata each store reports at its own precision.
     public static func == (a: ObjectInfo, b: ObjectInfo) -> Bool { a.name == b.name && a.size == b.size }

@@ -53,5 +53,7 @@ extension Backend {
     /// The store's "now" when it can tell, else this host's clock.
     public func storeNowOrLocal() -> Date { ((try? (self as? StoreClock)?.storeNow()) ?? nil) ?? Date() }
 
-    public func isWriteRefusal(_ error: Error) -> Bool { (self as? WriteRefusalDetecting)?.isWriteRefusal(error) ?? false }
+    public func isWriteRefusal(_ error: Error) -> Bool {
+        (self as? WriteRefusalDetecting)?.isWriteRefusal(error) ?? false
+    }
 }

@@ -24,7 +24,8 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
 
     public func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
         lock.withLock {
-            objects.filter { $0.key.kind == kind }.map { ObjectInfo(name: $0.key.name, size: $0.value.count, modified: written[$0.key]) }
+            objects.filter { $0.key.kind == kind }
+                .map { ObjectInfo(name: $0.key.name, size: $0.value.count, modified: written[$0.key]) }
         }
     }
 

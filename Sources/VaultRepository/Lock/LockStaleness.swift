@@ -53,8 +53,8 @@ public enum LockStaleness {
             return .stale("its process \(holder.pid) is gone")
         }
         if let age = observed.storeAge {
-            return age > staleAfter + tolerance
-                ? .stale("not refreshed for \(Int(age / 60)) minutes by the store's clock") : .live("refreshed recently")
+            guard age > staleAfter + tolerance else { return .live("refreshed recently") }
+            return .stale("not refreshed for \(Int(age / 60)) minutes by the store's clock")
         }
         if let age = observed.localAge, age > staleAfter {
             return .stale("not refreshed for \(Int(age / 60)) minutes by this host's clock")

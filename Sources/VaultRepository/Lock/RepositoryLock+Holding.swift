@@ -62,7 +62,7 @@ extension RepositoryLock {
         VaultError(.locked,
                    "the lock of this \(document.command) (locks/\(lost.prefix(8))) was removed by another process: "
                        + "a prune may have deleted data it wrote or reuses, so nothing was committed",
-                   hint: "run the \(document.command) again (it stores again what is missing); if a prune took the lock "
-                       + "for stale, check that the hosts sharing this repository have distinct names")
+                   hint: "run the \(document.command) again (it stores again what is missing); if a prune "
+                       + "took the lock for stale, check that the hosts sharing this repository have distinct names")
     }
 }

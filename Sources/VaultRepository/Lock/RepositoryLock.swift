@@ -24,7 +24,8 @@ public final class RepositoryLock: @unchecked Sendable {
         var kernelLock: Bool?
 
         var holder: ProcessIdentity {
-            ProcessIdentity(hostname: hostname, bootID: bootID, pidNamespace: pidNamespace, pid: pid, startTime: startTime)
+            ProcessIdentity(hostname: hostname, bootID: bootID, pidNamespace: pidNamespace, pid: pid,
+                            startTime: startTime)
         }
     }
 
@@ -115,7 +116,9 @@ public final class RepositoryLock: @unchecked Sendable {
             if exclusive || doc.exclusive {
                 throw VaultError(.locked,
                                  "the repository is locked \(doc.exclusive ? "exclusively" : "(shared)") by '\(doc.command)' (pid \(doc.pid) on \(doc.hostname), user \(doc.username)) since \(doc.time), last refreshed \(doc.refreshed)",
-                                 hint: "wait for it to finish; if that process is gone, the lock becomes stale 30 minutes after its last refresh, or remove it now with 'chainvault unlock --remove-all'")
+                                 hint: "wait for it to finish; if that process is gone, the lock becomes stale as soon as that "
+                                     + "is seen (same host), else 45 minutes after its last refresh by the store's clock; "
+                                     + "or remove it now with 'chainvault unlock --remove-all'")
             }
         }
     }

@@ -104,7 +104,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
                 guard let key = S3XML.value("Key", in: entry), let size = S3XML.value("Size", in: entry).flatMap(Int.init) else { continue }
                 let name = String(key.split(separator: "/").last ?? "")
                 if name.isEmpty || name.hasPrefix(".") { continue }
-                out.append(ObjectInfo(name: name, size: size, modified: S3Clock.isoDate(S3XML.value("LastModified", in: entry))))
+                let modified = S3Clock.isoDate(S3XML.value("LastModified", in: entry))
+                out.append(ObjectInfo(name: name, size: size, modified: modified))
             }
             token = try Self.nextToken(xml, seen: &tokensSeen, what: "listing \(kind.rawValue)/ at \(location)")
         } while token != nil

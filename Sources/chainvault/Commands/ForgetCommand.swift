@@ -23,7 +23,8 @@ enum ForgetCommand: Command {
 
     struct Result: Encodable { let kept: [String]; let removed: [String]; let prune: PruneSummary? }
     struct PruneSummary: Encodable {
-        let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64; let youngPacksKept: Int
+        let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64
+        let youngPacksKept: Int
     }
 
     /// `CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS`: how old (by the store's clock) a pack in no index
@@ -80,7 +81,8 @@ enum ForgetCommand: Command {
                                    bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept)
             c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
             if r.youngPacksKept > 0 {
-                c.out.line("  kept \(r.youngPacksKept) unindexed pack(s) younger than \(Format.duration(pruner.youngPackMargin)): "
+                let margin = Format.duration(pruner.youngPackMargin)
+                c.out.line("  kept \(r.youngPacksKept) unindexed pack(s) younger than \(margin): "
                            + "they may belong to a backup still running")
             }
         }

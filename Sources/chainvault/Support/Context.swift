@@ -50,15 +50,18 @@ struct Context {
     func lock(_ repository: Repository, exclusive: Bool) throws -> RepositoryLock {
         if args.has("--no-lock") {
             throw VaultError(.usage, "--no-lock is only for commands that only read (restore, verify)",
-                             hint: "'\(command)' writes to the repository and must hold a lock; run it without --no-lock")
+                             hint: "'\(command)' writes to the repository and must hold a lock; "
+                                 + "run it without --no-lock")
         }
         let lock: RepositoryLock
         do { lock = try repository.lock(exclusive: exclusive, command: command) } catch {
             guard repository.backend.isWriteRefusal(error) else { throw error }
             let e = VaultError.wrap(error, .storageFailure, "cannot write a lock")
-            throw VaultError(e.code, "\(repository.backend.location) refuses writes (read-only), and \(command) must write to it",
+            throw VaultError(e.code,
+                             "\(repository.backend.location) refuses writes (read-only), and \(command) must write to it",
                              cause: e.message,
-                             hint: "mount it read-write or use credentials that may write; restore, verify, snapshots and ls work on a read-only repository")
+                             hint: "mount it read-write or use credentials that may write; "
+                                 + "restore, verify, snapshots and ls work on a read-only repository")
         }
         for s in lock.removedStale { out.warning("removed a stale lock: \(s)") }
         return lock
@@ -69,11 +72,13 @@ struct Context {
     /// not kept out, which the warning says.
     func readLock(_ repository: Repository) throws -> RepositoryLock? {
         if args.has("--no-lock") {
-            out.warning("running without a lock (--no-lock): a concurrent prune is not excluded and may delete data this \(command) reads")
+            out.warning("running without a lock (--no-lock): a concurrent prune is not excluded "
+                        + "and may delete data this \(command) reads")
             return nil
         }
         guard let lock = try repository.lockForReading(command: command) else {
-            out.warning("\(repository.backend.location) refuses writes (read-only), so \(command) runs without a lock: a concurrent prune is not excluded")
+            out.warning("\(repository.backend.location) refuses writes (read-only), so \(command) runs without a lock: "
+                        + "a concurrent prune is not excluded")
             return nil
         }
         for s in lock.removedStale { out.warning("removed a stale lock: \(s)") }
