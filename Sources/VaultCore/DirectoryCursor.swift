@@ -123,9 +123,12 @@ public final class DirectoryCursor {
     private func reopen(_ index: Int, from dirfd: Int32, name: [UInt8]) throws -> Int32 {
         let fd = try Posix.openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: display())
         var st = stat()
-        if fstat(fd, &st) != 0 || UInt64(st.st_dev) != levels[index].device || UInt64(st.st_ino) != levels[index].inode {
+        let same = fstat(fd, &st) == 0 && UInt64(st.st_dev) == levels[index].device
+            && UInt64(st.st_ino) == levels[index].inode
+        if !same {
             Posix.close(fd)
-            throw VaultError(.sourceUnreadable, "directory \(rootDisplay)/\(display(nil)) was moved or replaced during the walk",
+            throw VaultError(.sourceUnreadable,
+                             "directory \(rootDisplay)/\(display(nil)) was moved or replaced during the walk",
                              hint: "run the command again when nothing renames directories under \(rootDisplay)")
         }
         return fd

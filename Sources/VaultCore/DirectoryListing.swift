@@ -28,7 +28,9 @@ public enum DirectoryListing {
             errno = 0
             guard let entry = readdir(dir) else { break }
             let name: [UInt8] = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) {
+                    Array(UnsafeRawBufferPointer(start: $0, count: strlen($0)))
+                }
             }
             if name.count == 1 && name[0] == 46 { continue }
             if name.count == 2 && name[0] == 46 && name[1] == 46 { continue }

@@ -29,35 +29,45 @@ extension Posix {
     public static func readLinkAt(_ dirfd: Int32, _ name: [UInt8]) -> [UInt8]? {
         var target = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = FileName.withCString(name) { n in
-            target.withUnsafeMutableBytes { Glibc.readlinkat(dirfd, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+            target.withUnsafeMutableBytes {
+                Glibc.readlinkat(dirfd, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+            }
         }
         if n <= 0 { return nil }
         return Array(target[0..<n])
     }
 
     /// The corresponding C function is `mkdirat`.
-    public static func mkdirAt(_ dirfd: Int32, _ name: [UInt8], mode: mode_t, display: @autoclosure () -> String) throws {
+    public static func mkdirAt(_ dirfd: Int32, _ name: [UInt8], mode: mode_t,
+                               display: @autoclosure () -> String) throws {
         if FileName.withCString(name, { n in retrying { Glibc.mkdirat(dirfd, n, mode) } }) != 0 {
             throw error("create directory", display())
         }
     }
 
     /// Creates a symlink whose target is exactly `target`. The corresponding C function is `symlinkat`.
-    public static func symlinkAt(_ target: [UInt8], _ dirfd: Int32, _ name: [UInt8], display: @autoclosure () -> String) throws {
-        let r = FileName.withCString(target) { t in FileName.withCString(name) { n in retrying { Glibc.symlinkat(t, dirfd, n) } } }
+    public static func symlinkAt(_ target: [UInt8], _ dirfd: Int32, _ name: [UInt8],
+                                 display: @autoclosure () -> String) throws {
+        let r = FileName.withCString(target) { t in
+            FileName.withCString(name) { n in retrying { Glibc.symlinkat(t, dirfd, n) } }
+        }
         if r != 0 { throw error("create symlink", display()) }
     }
 
     /// A second name for an existing file, both relative to directory descriptors; false (errno set)
     /// when it fails. The corresponding C function is `linkat`.
     public static func linkAt(_ fromDir: Int32, _ from: [UInt8], _ toDir: Int32, _ to: [UInt8]) -> Bool {
-        FileName.withCString(from) { f in FileName.withCString(to) { t in retrying { Glibc.linkat(fromDir, f, toDir, t, 0) } } } == 0
+        let r = FileName.withCString(from) { f in
+            FileName.withCString(to) { t in retrying { Glibc.linkat(fromDir, f, toDir, t, 0) } }
+        }
+        return r == 0
     }
 
     /// Removes a name (`AT_REMOVEDIR` for a directory); false when it did not exist.
     /// The corresponding C function is `unlinkat`.
     @discardableResult
-    public static func unlinkAt(_ dirfd: Int32, _ name: [UInt8], directory: Bool, display: @autoclosure () -> String) throws -> Bool {
+    public static func unlinkAt(_ dirfd: Int32, _ name: [UInt8], directory: Bool,
+                                display: @autoclosure () -> String) throws -> Bool {
         let r = FileName.withCString(name) { n in retrying { Glibc.unlinkat(dirfd, n, directory ? AT_REMOVEDIR : 0) } }
         if r != 0 {
             if errno == ENOENT { return false }

@@ -197,4 +197,22 @@ struct NamesAndDepthTests {
         #expect(ByteTree.read(rc, Array("x".utf8)) == Array("a third file".utf8))
         #expect(try w.run(["verify", "--read-data"]).code == 0)
     }
+
+    /// Two names of one inode whose recorded content differs (the file changed between the two
+    /// reads): each name gets its own content, checked chunk by chunk, never the other's bytes.
+    @Test func namesOfOneInodeWithDifferentRecordedContentAreNotLinked() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        let pwned = SHA256.hash(Array("pwned".utf8))
+        let first = Node(name: Array("a".utf8), kind: .file, inode: 9, device: 1, links: 2, size: 5, chunks: [pwned])
+        let second = Node(name: Array("b".utf8), kind: .file, inode: 9, device: 1, links: 2, size: 10, chunks: [pwned, pwned])
+        try CorruptionTests().craft(w, [first, second])
+        try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(FileManager.default.contents(atPath: w.path("out/a")) == Data("pwned".utf8))
+        #expect(FileManager.default.contents(atPath: w.path("out/b")) == Data("pwnedpwned".utf8))
+        var a = stat(), b = stat()
+        lstat(w.path("out/a"), &a)
+        lstat(w.path("out/b"), &b)
+        #expect(a.st_ino != b.st_ino)
+    }
 }

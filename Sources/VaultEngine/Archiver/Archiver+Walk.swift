@@ -60,14 +60,16 @@ extension Archiver {
             return try DirectoryListing.entries(of: try cursor.current(), path: cursor.display())
                 .sorted { $0.lexicographicallyPrecedes($1) }
         } catch {
-            warn("\(cursor.display()): cannot list directory (\((error as? VaultError)?.cause ?? "\(error)")), saved as empty")
+            let cause = (error as? VaultError)?.cause ?? "\(error)"
+            warn("\(cursor.display()): cannot list directory (\(cause)), saved as empty")
             return []
         }
     }
 
     /// Saves one entry of the current directory into `frame`; returns the frame of a
     /// subdirectory to walk next (already entered by `cursor`).
-    private func saveEntry(_ name: [UInt8], in frame: inout DirectoryFrame, cursor: DirectoryCursor) throws -> DirectoryFrame? {
+    private func saveEntry(_ name: [UInt8], in frame: inout DirectoryFrame,
+                           cursor: DirectoryCursor) throws -> DirectoryFrame? {
         let fd = try cursor.current()
         // The printable path is built only when something needs it: it costs the depth.
         var relCache: String?
@@ -90,8 +92,9 @@ extension Archiver {
             var previousTree: Tree?
             if let p = previous, p.kind == .directory, let sub = p.subtree {
                 do { previousTree = try repository.loadTree(sub, codec: treeCodec) } catch {
+                    let reason = (error as? VaultError)?.message ?? "\(error)"
                     notices.append("\(rel()): the parent snapshot's tree \(sub.shortHex) for it cannot be read "
-                                   + "(\((error as? VaultError)?.message ?? "\(error)")), so every file under it was read again")
+                                   + "(\(reason)), so every file under it was read again")
                 }
             }
             readXattrs(dirFD: fd, name: name, relativePath: rel(), into: &node)
@@ -110,8 +113,8 @@ extension Archiver {
                 node.zeroRuns = p.zeroRuns
                 stats.filesUnchanged += 1
                 progress?.add(files: 1, bytes: node.size)
-            } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node, group: frame.group,
-                                                 known: previous?.kind == .file) {
+            } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node,
+                                                 group: frame.group, known: previous?.kind == .file) {
                 frame.pending.append((frame.nodes.count, chunks))
             } else {
                 return nil

@@ -149,8 +149,8 @@ public final class Archiver {
     private func loadParentTree(_ parent: SnapshotRecord?) -> Tree? {
         guard let parent, let root = parent.snapshot.treeID else { return nil }
         do { return try repository.loadTree(root, codec: treeCodec) } catch {
-            notices.append("the tree of parent snapshot \(parent.shortID) cannot be read (\((error as? VaultError)?.message ?? "\(error)")), "
-                           + "so every file was read again")
+            let reason = (error as? VaultError)?.message ?? "\(error)"
+            notices.append("the tree of parent snapshot \(parent.shortID) cannot be read (\(reason)), so every file was read again")
             return nil
         }
     }
@@ -194,7 +194,8 @@ public final class Archiver {
     /// Opens one file and hands it to a reader thread; its chunks and final size arrive in the
     /// returned `FileChunks` before `group` completes. Returns nil when the file could not be
     /// opened (reported, and left out of the snapshot).
-    func saveFile(dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup, known: Bool) throws -> FileChunks? {
+    func saveFile(dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup,
+                  known: Bool) throws -> FileChunks? {
         let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NOFOLLOW)
         if fd < 0 {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")

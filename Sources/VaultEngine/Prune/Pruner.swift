@@ -61,9 +61,11 @@ public final class Pruner {
             guard used.insert(id).inserted else { continue }
             let tree: Tree
             do { tree = try repository.loadTree(id, codec: codec) } catch {
-                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, so what it references is unknown",
+                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
+                                 + "so what it references is unknown",
                                  cause: (error as? VaultError)?.message,
-                                 hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) if it cannot be repaired; nothing was deleted")
+                                 hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
+                                     + "if it cannot be repaired; nothing was deleted")
             }
             for node in tree.nodes {
                 if let sub = node.subtree { stack.append((sub, snapshot)) }

@@ -43,8 +43,8 @@ extension Restorer {
         guard let sub = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
         let tree = try repository.loadTree(sub, codec: codec)
         try Posix.mkdirAt(parentFD, named.name, mode: 0o700, display: staging)
-        let cursor = try DirectoryCursor(rootFD: try Posix.openAt(parentFD, named.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                                                                  display: staging), display: staging)
+        let rootFD = try Posix.openAt(parentFD, named.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: staging)
+        let cursor = try DirectoryCursor(rootFD: rootFD, display: staging)
         stagingRoot = cursor.rootFD
         let marker = try Posix.openAt(cursor.rootFD, Array(Self.incompleteMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
                                       mode: 0o600, display: Self.incompleteMarker)
@@ -69,7 +69,9 @@ extension Restorer {
             let fd = try cursor.current()
             switch child.kind {
             case .directory:
-                guard let sub = child.subtree else { throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree") }
+                guard let sub = child.subtree else {
+                    throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree")
+                }
                 let childTree = try repository.loadTree(sub, codec: codec)
                 try Posix.mkdirAt(fd, child.name, mode: 0o700, display: cursor.display(child.name))
                 try cursor.enter(child.name)
@@ -79,7 +81,8 @@ extension Restorer {
             case .symlink:
                 try restoreSymlink(child, in: fd) { cursor.display(child.name) }
             case .file:
-                try restoreFile(child, in: fd, directory: stack[top].directory, relative: cursor.relativeBytes(child.name))
+                let relative = cursor.relativeBytes(child.name)
+                try restoreFile(child, in: fd, directory: stack[top].directory, relative: relative)
             case .fifo:
                 try metadata.makeFifo(child, in: fd, relativePath: cursor.display(child.name), applyOwner: applyOwner)
             }

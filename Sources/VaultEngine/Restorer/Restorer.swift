@@ -127,6 +127,7 @@ public final class Restorer {
         do {
             stagedRoot = try stage(unit, at: staging, previousRoot: previousRoot)
         } catch {
+            stagingRoot = -1   // closed with the cursor that held it
             _ = try? writer.finish()
             try? Posix.removeTree(staging)
             throw error
