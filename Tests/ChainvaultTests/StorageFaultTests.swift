@@ -27,7 +27,7 @@ struct StorageFaultTests {
 
     /// With a bound: the old code loops for ever on a repeated token.
     func bounded(_ w: Workspace, _ args: [String]) throws -> Workspace.Run {
-        try w.run(["60", Workspace.binary] + args, executable: "/usr/bin/timeout")
+        try w.run(["-s", "KILL", "60", Workspace.binary] + args, executable: "/usr/bin/timeout")
     }
 
     @Test(arguments: ["truncate-list", "repeat-token"])
