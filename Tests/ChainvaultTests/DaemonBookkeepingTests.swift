@@ -181,3 +181,31 @@ extension DaemonTests {
         #expect(abs(next - (lastStart + 60)) < 2, "retry 1 min after the interrupted attempt, not at once nor in 1 h: \(next - lastStart) s")
     }
 }
+
+extension DaemonTests {
+    /// A backup whose source failed mid-file (EIO, through an LD_PRELOAD shim in the daemon) saves
+    /// a partial snapshot, and the daemon does not count it: the job failed, there is no last
+    /// success, the RPO alarm is on, and the failure is retried with backoff.
+    @Test func aPartialBackupIsNoSuccessForTheDaemon() throws {
+        let w = try Workspace()
+        let (port, _, _) = try prepareDaemon(w, nodeSize: "4M", policy: """
+        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"1h"}
+        """)
+        let shim = try SourceAndClockFaultTests().buildShim(w)
+        w.environment.merge(["LD_PRELOAD": shim, "EIO_FILE": "blk00000.dat", "EIO_AFTER": "1000000"]) { $1 }
+        let p = try w.start(["daemon", "--config", w.path("config.json")])
+        defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+        #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first scheduled backup finishes")
+        let demo = policyStatus(port, "demo")
+        #expect(demo["lastOutcome"] as? String == "failed", "\(demo)")
+        #expect((demo["lastError"] as? String ?? "").contains("is partial"), "\(demo)")
+        #expect(demo["late"] as? Bool == true && (demo["ageSeconds"] == nil || demo["ageSeconds"] is NSNull), "\(demo)")
+        let metrics = get(port, "/metrics").1
+        #expect(metrics.contains("chainvault_backup_rpo_breached{policy=\"demo\"} 1"), "\(metrics)")
+        #expect(metrics.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"failed\"} 1"))
+        // The snapshot is kept (it holds what could be read), marked partial.
+        w.environment.removeValue(forKey: "LD_PRELOAD")
+        let listed = try w.ok(["snapshots", "--json"]).stdout
+        #expect(listed.contains("\"partial\" : true"), "\(listed)")
+    }
+}

@@ -5,7 +5,7 @@ import VaultCore
 
 /// Faults of the source disk and the clock, through the real binary.
 struct SourceAndClockFaultTests {
-    /// An LD_PRELOAD shim: `read` of a file whose path contains $EIO_FILE returns what lies before
+    /// An LD_PRELOAD shim: `read` and `pread` of a file whose path contains $EIO_FILE returns what lies before
     /// byte $EIO_AFTER, then EIO, as a failing disk does mid-file.
     static let shim = """
     #define _GNU_SOURCE
@@ -34,6 +34,24 @@ struct SourceAndClockFaultTests {
             if (at + (off_t)count > limit) count = (size_t)(limit - at);
         }
         return real(fd, buf, count);
+    }
+    static ssize_t cut(int fd, void *buf, size_t count, off_t at, ssize_t (*real)(int, void *, size_t, off_t)) {
+        if (matches(fd)) {
+            off_t limit = atol(getenv("EIO_AFTER"));
+            if (at >= limit) { errno = EIO; return -1; }
+            if (at + (off_t)count > limit) count = (size_t)(limit - at);
+        }
+        return real(fd, buf, count, at);
+    }
+    ssize_t pread(int fd, void *buf, size_t count, off_t at) {
+        static ssize_t (*real)(int, void *, size_t, off_t);
+        if (!real) real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread");
+        return cut(fd, buf, count, at, real);
+    }
+    ssize_t pread64(int fd, void *buf, size_t count, off_t at) {
+        static ssize_t (*real)(int, void *, size_t, off_t);
+        if (!real) real = (ssize_t (*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
+        return cut(fd, buf, count, at, real);
     }
     """
 

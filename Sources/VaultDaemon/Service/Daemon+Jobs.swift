@@ -139,6 +139,16 @@ extension Daemon {
                 result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
             let stats = result.backup.snapshot.stats
+            // A partial snapshot (files cut short by read errors) is kept but is no good backup: it
+            // never counts for the RPO, never drives retention (which could drop the last complete
+            // snapshot), and the job is retried with backoff as a failure.
+            if result.backup.snapshot.isPartial {
+                let paths = result.backup.snapshot.incomplete ?? []
+                throw VaultError(.sourceUnreadable,
+                                 "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.prefix(8)) lacks part of "
+                                 + "\(paths.count) file(s) (\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""))",
+                                 hint: "the source could not be read completely (see the journal); the last complete snapshot stays 'latest'")
+            }
             // The snapshot is saved: the backup succeeded. Retention that finds the repository
             // locked by another command waits for the next prune or backup instead of failing it.
             var removed = 0
@@ -192,7 +202,7 @@ extension Daemon {
             let repo = try openForJob()
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
-            guard let latest = try repo.listSnapshots().last(where: { $0.snapshot.policy == policy.name }) else {
+            guard let latest = try repo.listSnapshots().last(where: { $0.snapshot.policy == policy.name && !$0.snapshot.isPartial }) else {
                 throw VaultError(.unknownSnapshot, "no snapshot of policy \(policy.name) to drill yet")
             }
             let drill = try RestoreDrill.run(repo, snapshot: latest, scratch: stateDirectory + "/drill-" + policy.name,
