@@ -135,22 +135,30 @@ public final class Restorer {
         do { try writer.finish() } catch {
             stagedRoot = nil
             stagingRoot = -1
-        stagingRoot = -1
+            try? Posix.removeTree(staging)
+            throw error
+        }
+
+        // Everything staged is on disk before its marker goes and the swap makes it live. A sync
+        // that fails leaves the staging directory marked unfinished: removed here, or else by the
+        // next run, never kept as if it were the previous content.
+        let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(syncFD) }
+        do { try Posix.syncFileSystem(syncFD, path: staging) } catch {
+            stagedRoot = nil
+            stagingRoot = -1
             try? Posix.removeTree(staging)
             throw error
         }
         if let stagedRoot {
-            // The root's own metadata last: removing the marker changes its mtime.
+            // The root's own metadata last: removing the marker changes its mtime. Synced before
+            // the swap, so a power cut cannot leave the marker inside the live tree.
             try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false, display: Self.incompleteMarker)
             try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".")
+            try Posix.fsync(stagedRoot.rootFD, path: staging)
         }
         stagedRoot = nil
         stagingRoot = -1
-
-        // Everything staged is on disk before the swap makes it live.
-        let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
-        defer { Posix.close(syncFD) }
-        try Posix.syncFileSystem(syncFD, path: staging)
 
         var previous: String?
         if existing != nil && !(destinationIsDirectory && !nonEmpty) {
