@@ -118,6 +118,24 @@ struct FidelityTests {
         #expect(st.st_mode & 0o7777 == 0o640, "the ACL mask and the mode agree")
     }
 
+    /// The source directory's own attributes (a default ACL on the node's data directory) are
+    /// backed up too: no tree entry holds them, the snapshot's root does.
+    @Test func theSourceDirectorysOwnAttributesAndACLsAreRestored() throws {
+        let w = try Workspace()
+        try w.write("src/blocks/blk00000.dat", Array("blocks".utf8))
+        let any: UInt32 = 0xFFFF_FFFF
+        let access = Self.acl([(1, 7, any), (2, 5, 1000), (4, 5, any), (0x10, 5, any), (0x20, 0, any)])
+        Self.set(w.path("src"), "user.node", Array("bitcoind".utf8) + [0, 255])
+        Self.set(w.path("src"), "system.posix_acl_default", access)
+        let before = Self.xattrs(w.path("src"))
+        #expect(before.count == 2, "\(before)")
+        try w.ok(["init"])
+        try w.ok(["backup", w.path("src")])
+        let r = try w.ok(["restore", "latest", "--target", w.path("out")])
+        #expect(!r.stderr.contains("warning"), "\(r.stderr)")
+        #expect(Self.xattrs(w.path("out")) == before)
+    }
+
     /// A restore by a user who may not set some namespaces (trusted.* needs CAP_SYS_ADMIN) says so
     /// once per namespace, restores everything else, and succeeds.
     @Test func aRestoreThatCannotSetANamespaceWarnsOnceAndGoesOn() throws {

@@ -75,6 +75,10 @@ public final class Archiver {
         defer { Posix.close(rootFD) }
         var st = stat()
         fstat(rootFD, &st)
+        var rootNode = Self.node(name: [46], st)
+        // The source directory's own attributes (a default ACL on /var/lib/bitcoind): no tree entry
+        // holds them, so the snapshot does. An empty name: the /proc link is the directory itself.
+        readXattrs(dirFD: rootFD, name: [], relativePath: ".", into: &rootNode)
 
         try repository.loadIndex()
         let recovered = try repository.recoverUnindexedPacks()
@@ -128,8 +132,7 @@ public final class Archiver {
             snapshot.partial = true
             snapshot.incomplete = incomplete + (incompleteDropped > 0 ? ["… and \(incompleteDropped) more"] : [])
         }
-        let rootNode = Self.node(name: [46], st)
-        snapshot.root = .init(mode: rootNode.mode, uid: rootNode.uid, gid: rootNode.gid, mtimeNanos: rootNode.mtimeNanos)
+        snapshot.root = .init(rootNode)
         let id = try repository.saveSnapshot(snapshot)
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
                                   notices: notices, skippedSockets: skippedSockets)

@@ -100,6 +100,11 @@ public final class Restorer {
             destination = Path.join(destination, unitPath)
         } else if let root = record.snapshot.root {
             unit.mode = root.mode; unit.uid = root.uid; unit.gid = root.gid; unit.mtimeNanos = root.mtimeNanos
+            guard let attributes = root.extendedAttributes() else {
+                throw VaultError(.corrupt, "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
+                                 hint: "the snapshot was crafted or damaged; nothing was written for it")
+            }
+            unit.xattrs = attributes
         }
 
         self.destination = destination

@@ -50,7 +50,31 @@ public struct Snapshot: Codable, Sendable {
         public var uid: UInt32
         public var gid: UInt32
         public var mtimeNanos: Int64
+        /// The source directory's own extended attributes (POSIX ACLs included), name and value
+        /// as base64 of their bytes; absent in snapshots of older versions and when it has none.
+        public var xattrs: [Attribute]?
         public init(mode: UInt32, uid: UInt32, gid: UInt32, mtimeNanos: Int64) { self.mode = mode; self.uid = uid; self.gid = gid; self.mtimeNanos = mtimeNanos }
+
+        public struct Attribute: Codable, Sendable {
+            public var name: Data
+            public var value: Data
+        }
+
+        public init(_ node: Node) {
+            self.init(mode: node.mode, uid: node.uid, gid: node.gid, mtimeNanos: node.mtimeNanos)
+            if !node.xattrs.isEmpty { xattrs = node.xattrs.map { Attribute(name: Data($0.name), value: Data($0.value)) } }
+        }
+
+        /// The attributes to restore, within the limits a tree entry has (FORMAT.md §7); nil when
+        /// they exceed them (the snapshot is damaged or crafted).
+        public func extendedAttributes() -> [ExtendedAttribute]? {
+            let list = (xattrs ?? []).map { ExtendedAttribute(name: Array($0.name), value: Array($0.value)) }
+            let namesSize = list.reduce(0) { $0 + $1.name.count + 1 }
+            guard namesSize <= ExtendedAttribute.maxList,
+                  list.allSatisfy({ !$0.name.isEmpty && $0.name.count <= ExtendedAttribute.maxName && !$0.name.contains(0)
+                                    && $0.value.count <= ExtendedAttribute.maxValue }) else { return nil }
+            return list
+        }
     }
 
     public init(time: String, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
