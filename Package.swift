@@ -2,6 +2,7 @@
 // chainvault: backup and recovery for blockchain nodes.
 // Layers (dependencies point down only; the compiler enforces them):
 //   chainvault (CLI) -> VaultDaemon -> VaultEngine -> VaultRepository -> VaultStorage -> VaultCore -> CZstd, COpenSSL, CSystem
+//   VaultEngine -> VaultChain (chain file formats and checks) -> VaultCore
 import PackageDescription
 
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -17,11 +18,12 @@ let package = Package(
         .systemLibrary(name: "CSystem"),
         .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift5),
         .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift5),
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
                 exclude: ["FORMAT.md"], swiftSettings: swift5),
-        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift5),
         .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
-        .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultRepository", "VaultStorage", "VaultCore"],
+        .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift5),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
@@ -29,6 +31,7 @@ let package = Package(
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
+        .testTarget(name: "VaultChainTests", dependencies: ["VaultChain"], swiftSettings: swift5),
         .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
         .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
         .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),

@@ -1,0 +1,15 @@
+/// Where a chain check reads from: a live or restored data directory, or a snapshot streamed
+/// from the repository (the engine provides that one). Paths are relative to the data
+/// directory, `/`-separated; chain clients name their files in ASCII, so `String` is safe here.
+public protocol ChainDataSource: Sendable {
+    /// The regular files under `directory` (relative; "" is the root), not recursive, sorted by name.
+    func files(in directory: String) throws -> [ChainFile]
+    /// Reads up to `buffer.count` bytes at `offset`; returns the bytes read (short only at end of file).
+    func read(_ path: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+public struct ChainFile: Sendable, Equatable {
+    public var path: String
+    public var size: UInt64
+    public init(path: String, size: UInt64) { self.path = path; self.size = size }
+}
