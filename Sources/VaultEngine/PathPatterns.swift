@@ -22,4 +22,24 @@ public struct PathPatterns: Sendable {
         }
         return false
     }
+
+    /// The same match on names as stored (bytes, possibly not UTF-8): fnmatch compares bytes.
+    public func matches(relativePath: [UInt8], name: [UInt8]) -> Bool {
+        for p in patterns {
+            var pattern = Array(p.utf8)
+            if pattern.first == 47 { pattern.removeFirst() }
+            if pattern.last == 47 { pattern.removeLast() }
+            let byPath = pattern.contains(47)
+            let subject = byPath ? relativePath : name
+            let matched = (pattern + [0]).withUnsafeBufferPointer { pp in
+                (subject + [0]).withUnsafeBufferPointer { sp in
+                    pp.withMemoryRebound(to: CChar.self) { p in
+                        sp.withMemoryRebound(to: CChar.self) { s in fnmatch(p.baseAddress!, s.baseAddress!, byPath ? FNM_PATHNAME : 0) }
+                    }
+                }
+            }
+            if matched == 0 { return true }
+        }
+        return false
+    }
 }
