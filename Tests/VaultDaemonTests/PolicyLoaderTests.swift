@@ -68,3 +68,12 @@ func everyProblemNamesItsFieldAndLine(_ c: BrokenPolicy) {
         #expect(policy?.name == String(f.dropLast(5)), "\(f): the name matches the file")
     }
 }
+
+/// `forget --keep-within 1y` was accepted and the same "1y" in a policy refused: one grammar now.
+@Test func aPolicyTakesEveryDurationTheCommandLineTakes() {
+    let text = validPolicy.replacingOccurrences(of: "\"keepDaily\": 7", with: "\"keepDaily\": 7, \"keepWithin\": \"1y\"")
+        .replacingOccurrences(of: "\"rpo\": \"8h\"", with: "\"rpo\": \"7h30m\"")
+    let (policy, problems) = check(text)
+    #expect(problems == [])
+    #expect(policy?.retentionPolicy.keepWithinSeconds == 31_536_000)
+}

@@ -1,3 +1,4 @@
+import VaultCore
 import VaultEngine
 
 /// A node's backup policy, as written in `Policies/<name>.json`.
@@ -94,23 +95,15 @@ public struct Policy: Codable, Sendable, Equatable {
     }
 }
 
-/// Durations as policies write them: a number and a unit, s m h d w ("90s", "30m", "6h", "7d").
+/// Durations as policies write them: `DurationText`'s grammar, the same as on the command line.
 public enum Duration {
-    /// The largest unit that divides `seconds` evenly: 21600 → "6h", 90 → "90s".
-    public static func format(_ seconds: Double) -> String {
-        let s = Int(seconds)
-        for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] where s >= size && s % size == 0 {
-            return "\(s / size)\(unit)"
-        }
-        return "\(s)s"
-    }
+    public static func format(_ seconds: Double) -> String { DurationText.format(seconds) }
 
     public static func parse(_ text: String) throws -> Double {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604_800]
-        guard let unit = text.last, let scale = units[unit], let n = Double(text.dropLast()), n > 0, n.isFinite else {
-            throw PolicyProblem(field: "", message: "'\(text)' is not a duration; write a number and a unit: 90s, 30m, 6h, 7d, 2w")
+        guard let seconds = DurationText.seconds(text) else {
+            throw PolicyProblem(field: "", message: "'\(text)' is not a duration; write numbers with units: \(DurationText.examples)")
         }
-        return n * scale
+        return seconds
     }
 }
 

@@ -32,8 +32,8 @@ enum HealthCommand: Command {
         guard url.hasPrefix("http://") else { throw VaultError(.usage, "--url must be http://HOST:PORT") }
         let hostPort = url.dropFirst(7).split(separator: "/").first.map(String.init) ?? ""
         let (host, port) = try DaemonConfig.parseListen(hostPort)
-        let check = HealthCheck(warningSeconds: try c.args.value("--warning").map(Duration.parse),
-                                criticalSeconds: try c.args.value("--critical").map(Duration.parse),
+        let check = HealthCheck(warningSeconds: try c.args.value("--warning").map(parseDuration),
+                                criticalSeconds: try c.args.value("--critical").map(parseDuration),
                                 onlyPolicy: c.args.value("--policy"))
         guard let response = HTTPClient.get(host: host, port: port, path: "/v1/status", timeout: 5) else {
             return HealthCheck.unknown("the daemon at \(hostPort) cannot be reached (is chainvault.service running?)")

@@ -78,11 +78,10 @@ func parseSize(_ text: String) throws -> Int {
     return Int(n * Double(multiplier))
 }
 
-/// "30m", "6h", "7d", "2w", "90s" → seconds.
+/// A duration on the command line: `DurationText`'s grammar, the same as in policies.
 func parseDuration(_ text: String) throws -> Double {
-    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31_536_000]
-    guard let last = text.last, let u = units[last], let n = Double(text.dropLast()), n >= 0 else {
-        throw VaultError(.usage, "'\(text)' is not a duration (examples: 90s, 30m, 6h, 7d, 2w)")
+    guard let seconds = DurationText.seconds(text) else {
+        throw VaultError(.usage, "'\(text)' is not a duration (examples: \(DurationText.examples))")
     }
-    return n * u
+    return seconds
 }
