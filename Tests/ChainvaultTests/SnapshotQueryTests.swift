@@ -114,3 +114,23 @@ import VaultCore
         #expect(try w.ok(["find", "nothing-like-this"]).stdout.contains("0 match(es) in 0 of 2"))
     }
 }
+
+/// `unlock`, `repair index` and `key generate/add/remove` printed nothing with `--json`.
+@Suite struct JSONOutputTests {
+    @Test func everyRepositoryCommandAnswersInJSON() throws {
+        let w = try Workspace()
+        let generated = try w.ok(["key", "generate", "--output", w.path("second.key"), "--json"]).json
+        #expect(generated["written"] as? String == w.path("second.key"))
+        try w.ok(["init"])
+        try w.write("src/a", [1, 2, 3])
+        try w.ok(["backup", w.path("src")])
+        let unlock = try w.ok(["unlock", "--json"]).json
+        #expect((unlock["removed"] as? [String]) == [])
+        let repair = try w.ok(["repair", "index", "--json"]).json
+        #expect(repair["packsIndexed"] as? Int == repair["packs"] as? Int && (repair["blobs"] as? Int ?? 0) >= 2)
+        let added = try #require(try w.ok(["key", "add", "--new-key-file", w.path("second.key"), "--json"]).json["added"] as? String)
+        #expect(added.count == 64)
+        let removed = try w.ok(["key", "remove", added, "--json"]).json
+        #expect(removed["removed"] as? String == added)
+    }
+}

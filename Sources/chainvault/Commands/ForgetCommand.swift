@@ -106,6 +106,7 @@ enum UnlockCommand: Command {
 
     static func run(_ c: Context) throws -> Int32 {
         let removed = try RepositoryLock.unlock(try c.backend(), all: c.args.has("--remove-all"))
+        if c.out.json { c.out.emit(["removed": removed]); return 0 }
         for r in removed { c.out.line("removed lock \(r)") }
         if removed.isEmpty { c.out.line("no stale locks") }
         return 0
@@ -113,6 +114,8 @@ enum UnlockCommand: Command {
 }
 
 enum RepairCommand: Command {
+    struct RepairResult: Encodable { let packs: Int; let packsIndexed: Int; let blobs: Int; let indexFilesReplaced: Int }
+
     static let name = "repair"
     static let summary = "rebuild the index from the packs"
     static let help = """
@@ -138,7 +141,12 @@ enum RepairCommand: Command {
         let old = try repo.backend.list(.index).map(\.name)
         try repo.writeIndex(IndexFile(packs: good, supersedes: old.compactMap { SHA256Digest(hex: $0) }))
         for name in old { try repo.backend.delete(ObjectHandle(.index, name)) }
-        c.out.line("rebuilt the index from \(good.count) of \(packs.count) packs (\(good.reduce(0) { $0 + $1.entries.count }) blobs); replaced \(old.count) index file(s)")
+        let blobs = good.reduce(0) { $0 + $1.entries.count }
+        if c.out.json {
+            c.out.emit(RepairResult(packs: packs.count, packsIndexed: good.count, blobs: blobs, indexFilesReplaced: old.count))
+            return 0
+        }
+        c.out.line("rebuilt the index from \(good.count) of \(packs.count) packs (\(blobs) blobs); replaced \(old.count) index file(s)")
         return 0
     }
 }

@@ -36,6 +36,7 @@ enum KeyCommand: Command {
             try Posix.fsync(fd, path: output)
             // The new name too: a key lost to a power cut after 'init' used it locks the repository for good.
             try Posix.fsyncDirectory(Path.parent(Path.absolute(output)))
+            if c.out.json { c.out.emit(["written": output, "mode": "0600"]); return 0 }
             c.out.line("wrote a new 256-bit key (64 hex digits) to \(output) (mode 0600); keep a copy somewhere safe: without a key the repository cannot be read")
             return 0
         case "list":
@@ -54,6 +55,7 @@ enum KeyCommand: Command {
             else if let f = c.args.value("--new-password-file") { new = try Credential.passwordFile(f) }
             else { throw VaultError(.usage, "key add needs --new-key-file FILE or --new-password-file FILE") }
             let id = try KeyRing.add(repo.backend, master: repo.master, credential: new)
+            if c.out.json { c.out.emit(["added": id]); return 0 }
             c.out.line("added key \(id.prefix(12))")
             return 0
         case "remove":
@@ -62,6 +64,7 @@ enum KeyCommand: Command {
             let lock = try c.lock(repo, exclusive: true)
             defer { lock.release() }
             try KeyRing.remove(repo.backend, id: c.args.positionals[1], current: repo.keyID)
+            if c.out.json { c.out.emit(["removed": c.args.positionals[1]]); return 0 }
             c.out.line("removed key \(c.args.positionals[1])")
             return 0
         default:
