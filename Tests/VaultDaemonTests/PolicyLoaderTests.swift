@@ -77,3 +77,11 @@ func everyProblemNamesItsFieldAndLine(_ c: BrokenPolicy) {
     #expect(problems == [])
     #expect(policy?.retentionPolicy.keepWithinSeconds == 31_536_000)
 }
+
+/// A missing comma at the end of line 9 is blamed where it is noticed: line 10, column 3.
+@Test func brokenJSONIsBlamedOnItsRealLine() {
+    let broken = validPolicy.replacingOccurrences(of: "\"rpo\": \"8h\",", with: "\"rpo\": \"8h\"")
+    let (_, problems) = check(broken)
+    #expect(problems.first?.line == 10 && problems.first?.message.contains("column 3") == true, "\(problems)")
+    #expect(problems.first?.message.contains("expected ',' or '}'") == true, "\(problems)")
+}

@@ -87,13 +87,8 @@ public enum PolicyLoader {
     }
 
     static func syntaxProblem(_ bytes: [UInt8], _ text: String) -> PolicyProblem {
-        do { _ = try JSONSerialization.jsonObject(with: Data(bytes)) } catch {
-            let message = "\(error)"
-            // Foundation puts the byte offset or the line in its message when it knows it.
-            if let range = message.range(of: "line "), let n = Int(message[range.upperBound...].prefix { $0.isNumber }) {
-                return PolicyProblem(field: "", message: "not valid JSON: \(message)", line: n)
-            }
-            return PolicyProblem(field: "", message: "not valid JSON: \(message)")
+        if let p = JSONSyntax.firstProblem(bytes) {
+            return PolicyProblem(field: "", message: "not valid JSON: column \(p.column): \(p.message)", line: p.line)
         }
         return PolicyProblem(field: "", message: "the top level must be a JSON object { … }", line: 1)
     }
