@@ -70,8 +70,9 @@ struct SystemdContainerTests {
         _ = ok("systemctl start chainvault", "systemctl start chainvault")
         #expect(c.sh("systemctl show -p ActiveState,SubState --value chainvault").out.split(separator: "\n") == ["active", "running"])
         let mainPID = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
-        // LimitNOFILE=65536, or what the manager's own hard limit allows (20,000 in this
-        // container); the daemon runs with soft = hard either way.
+        // LimitNOFILE=65536 where PID 1 may raise hard limits; this machine has no
+        // CAP_SYS_RESOURCE in any bounding set, so the container's manager keeps the host's
+        // 20,000. The daemon runs with soft = hard either way.
         let limits = ok("grep 'Max open files' /proc/\(mainPID)/limits", "limits").split(separator: " ").compactMap { Int($0) }
         #expect(limits.count == 2 && limits[0] == limits[1] && limits[0] >= 16384, "\(limits)")
         let exposure = c.sh("systemd-analyze security chainvault.service | grep 'Overall exposure'").out
@@ -102,11 +103,13 @@ struct SystemdContainerTests {
         #expect(journal.split(separator: "\n").contains { $0.contains("event=ready") && $0.contains("\"PRIORITY\":\"6\"") }, "\(journal.suffix(3000))")
         let noise = journal.split(separator: "\n").filter { $0.contains("Failed to set thread priority") }
         let pid = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
-        let nice = c.sh("grep 'Max nice' /proc/\(pid)/limits; for t in /proc/\(pid)/task/*; do awk '{print $19}' $t/stat; done | sort | uniq -c").out
-        // Known: with setpriority let through, libdispatch still asks for nice values below
-        // what LimitNICE allows (errno=13); see the report.
+        let nice = c.sh("grep 'Max nice' /proc/\(pid)/limits").out
+        // Known: setpriority now gets through (errno=1 became 13), but libdispatch asks for nice
+        // -4, which LimitNICE=-4 permits only where PID 1 may raise RLIMIT_NICE above the host's
+        // hard limit of 0 (CAP_SYS_RESOURCE, absent on this machine: 'Max nice priority 0 0').
+        // Where it is applied these lines should go; this records whether they do.
         withKnownIssue("libdispatch's thread priority messages under the sandbox") {
-            #expect(noise.isEmpty, "\(noise.count) lines, e.g. \(noise.first ?? ""); threads' nice values: \(nice)")
+            #expect(noise.isEmpty, "\(noise.count) lines, e.g. \(noise.first ?? ""); \(nice)")
         }
         #expect(!journal.contains("\"PRIORITY\":\"3\""), "errors in the journal: \(journal.suffix(3000))")
 
