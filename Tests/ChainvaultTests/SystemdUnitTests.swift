@@ -30,20 +30,22 @@ struct SystemdUnitTests {
         let dir = NSTemporaryDirectory() + "cv-units-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let text = try String(contentsOfFile: repositoryRoot + "/systemd/" + unit, encoding: .utf8)
-            .replacingOccurrences(of: "/usr/local/bin/chainvault", with: Workspace.binary)
+            .replacingOccurrences(of: "/usr/bin/chainvault", with: Workspace.binary)
         let path = dir + "/" + (name ?? unit)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    @Test(arguments: [("chainvault.service", nil), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service")] as [(String, String?)])
+    @Test(arguments: [("chainvault.service", nil), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
+                      ("chainvault-hook@.service", "chainvault-hook@1.service")] as [(String, String?)])
     func unitsVerifyWithoutWarnings(_ unit: String, _ instance: String?) throws {
         let (code, _, stderr) = try runTool(tool("systemd-analyze")!, ["verify", "--man=no", try prepared(unit, as: instance)])
         #expect(code == 0)
         #expect(stderr.isEmpty, "systemd-analyze warned: \(stderr)")
     }
 
-    @Test(arguments: [("chainvault.service", "chainvault.service"), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service")])
+    @Test(arguments: [("chainvault.service", "chainvault.service"), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
+                      ("chainvault-hook@.service", "chainvault-hook@1.service")])
     func exposureIsAtMostTwo(_ unit: String, _ instance: String) throws {
         let (_, stdout, _) = try runTool(tool("systemd-analyze")!, ["security", "--offline=yes", try prepared(unit, as: instance)])
         let line = stdout.split(separator: "\n").first { $0.contains("Overall exposure level") } ?? ""

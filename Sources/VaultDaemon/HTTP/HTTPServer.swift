@@ -11,8 +11,14 @@ public final class HTTPServer: @unchecked Sendable {
         public var limits = HTTPLimits()
         /// A client must send its whole request within this time (slowloris defence).
         public var requestDeadline: TimeInterval = 5
-        /// Connections held at once; more are answered 503 and closed at once.
+        /// Connections held at once. At the cap, a new connection displaces the oldest one still
+        /// waiting for its request: a probe that sends at once is answered however many idle
+        /// clients hold sockets, and those idle clients cannot take the daemon's descriptors.
         public var maxConnections = 1024
+        /// How long accepting pauses after `accept` failed for want of descriptors (EMFILE,
+        /// ENFILE): the pending connection keeps the socket readable, so polling it again at
+        /// once would spin.
+        public var acceptBackoff: TimeInterval = 0.25
         public init() {}
     }
 
@@ -29,6 +35,12 @@ public final class HTTPServer: @unchecked Sendable {
     public private(set) var port: UInt16 = 0
     private let countLock = NSLock()
     private var connectionCount = 0
+    private var acceptPausedUntil = Date.distantPast
+    private var acceptFailures = 0
+    private var nextSequence = 0
+
+    /// Times `accept` failed for want of descriptors (each one followed by a pause).
+    public var descriptorShortages: Int { countLock.withLock { acceptFailures } }
 
     /// Client connections the server holds right now (each one descriptor).
     public var openConnections: Int { countLock.withLock { connectionCount } }
@@ -84,8 +96,10 @@ public final class HTTPServer: @unchecked Sendable {
         var output: [UInt8] = []
         var written = 0
         let deadline: Date
+        /// Accept order: the oldest idle connection is the one a new one displaces at the cap.
+        let sequence: Int
         var responding: Bool { !output.isEmpty }
-        init(fd: Int32, deadline: Date) { self.fd = fd; self.deadline = deadline }
+        init(fd: Int32, deadline: Date, sequence: Int) { self.fd = fd; self.deadline = deadline; self.sequence = sequence }
     }
 
     private func loop() {
@@ -96,9 +110,12 @@ public final class HTTPServer: @unchecked Sendable {
             close(listenFD)
         }
         while true {
-            var fds = [pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)]
+            // poll ignores a negative descriptor: that is how accepting pauses after EMFILE.
+            let listening = acceptPausedUntil <= Date() ? listenFD : -1
+            var fds = [pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: listening, events: Int16(POLLIN), revents: 0)]
             for c in connections.values { fds.append(pollfd(fd: c.fd, events: Int16(c.responding ? POLLOUT : POLLIN), revents: 0)) }
-            let nearest = connections.values.map(\.deadline).min().map { max(0, $0.timeIntervalSinceNow) } ?? 1
+            var nearest = connections.values.map(\.deadline).min().map { max(0, $0.timeIntervalSinceNow) } ?? 1
+            if listening < 0 { nearest = min(nearest, max(0, acceptPausedUntil.timeIntervalSinceNow)) }
             countLock.withLock { connectionCount = connections.count }
             let ready = poll(&fds, nfds_t(fds.count), Int32(min(nearest, 1) * 1000) + 1)
             if ready < 0 && errno != EINTR { return }
@@ -124,12 +141,23 @@ public final class HTTPServer: @unchecked Sendable {
     private func acceptAll(_ connections: inout [Int32: Connection], _ buffer: inout [UInt8]) {
         while true {
             let fd = accept(listenFD, nil, nil)
-            if fd < 0 { return }
+            if fd < 0 {
+                guard errno == EMFILE || errno == ENFILE else { return }
+                countLock.withLock { acceptFailures += 1 }
+                // An idle client's descriptor is worth less than a new request: free one and try
+                // again. With none to free (jobs hold them), pause instead of spinning.
+                if connections.values.contains(where: { !$0.responding }) { evictOldestIdle(&connections); continue }
+                acceptPausedUntil = Date().addingTimeInterval(options.acceptBackoff)
+                return
+            }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            let c = Connection(fd: fd, deadline: Date().addingTimeInterval(options.requestDeadline))
+            if connections.count >= options.maxConnections { evictOldestIdle(&connections) }
+            nextSequence += 1
+            let c = Connection(fd: fd, deadline: Date().addingTimeInterval(options.requestDeadline), sequence: nextSequence)
             connections[fd] = c
             if connections.count > options.maxConnections {
+                // Every held connection is sending a response: this one waits for none of them.
                 respond(c, HTTPResponse(status: 503, text: "too many connections"), headOnly: false)
                 flush(c, &connections)
             } else {
@@ -138,6 +166,13 @@ public final class HTTPServer: @unchecked Sendable {
                 receive(c, &buffer, &connections)
             }
         }
+    }
+
+    /// Closes the connection accepted longest ago that has not sent a whole request.
+    private func evictOldestIdle(_ connections: inout [Int32: Connection]) {
+        guard let oldest = connections.values.filter({ !$0.responding }).min(by: { $0.sequence < $1.sequence }) else { return }
+        close(oldest.fd)
+        connections[oldest.fd] = nil
     }
 
     private func receive(_ c: Connection, _ buffer: inout [UInt8], _ connections: inout [Int32: Connection]) {

@@ -123,7 +123,7 @@ public enum PolicyValidator {
         case "live":
             break
         case "stop", "two-phase":
-            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.mode)' needs the command that stops the node, e.g. [\"systemctl\", \"stop\", \"bitcoind\"]") }
+            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.mode)' needs the command that stops the node, e.g. [\"chainvault\", \"node\", \"stop\", \"bitcoind\"]") }
             if (p.consistency.post ?? []).isEmpty { problem("consistency.post", "mode '\(p.consistency.mode)' needs the command that starts the node again") }
         default:
             problem("consistency.mode", "'\(p.consistency.mode)' is not a mode; use \"live\", \"stop\" or \"two-phase\"")

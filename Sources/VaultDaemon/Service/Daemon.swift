@@ -118,7 +118,10 @@ public final class Daemon: @unchecked Sendable {
 
     public func run() -> Int32 {
         let (host, port) = config.listenAddress
-        let server = HTTPServer(host: host, port: port) { [unowned self] in self.handle($0) }
+        let (budget, raised) = DescriptorBudget.raise()
+        var options = HTTPServer.Options()
+        options.maxConnections = budget.connectionCap
+        let server = HTTPServer(host: host, port: port, options: options) { [unowned self] in self.handle($0) }
         do { try server.start() } catch {
             log(3, "event=start error=\"\((error as? VaultError)?.message ?? "\(error)")\"")
             return ErrorCode.usage.rawValue
@@ -131,6 +134,7 @@ public final class Daemon: @unchecked Sendable {
         schedule()
         openRepository()
         _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
+        log(raised ? 7 : 6, "event=descriptors limit=\(budget.limit) connectionCap=\(budget.connectionCap) raised=\(raised)")
         log(6, "event=ready listen=\(host):\(server.port) policies=\(policies.keys.sorted().joined(separator: ",")) repository=\(config.repository)")
         notifier.ready(status: "\(policies.count) policies, idle")
         let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }

@@ -1,4 +1,5 @@
 import VaultCore
+import VaultDaemon
 import VaultEngine
 
 enum RestoreCommand: Command {
@@ -6,6 +7,7 @@ enum RestoreCommand: Command {
     static let summary = "restore a snapshot into a directory, atomically"
     static let help = """
     Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
+           chainvault restore SNAPSHOT --policy FILE [...]
 
     Restores into a staging directory beside DIR, checks every chunk against its SHA-256 as it
     is written, syncs, then swaps it in with one atomic rename. Existing content is never
@@ -16,10 +18,12 @@ enum RestoreCommand: Command {
       --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
       --protect GLOB  never roll this path back: keep the live copy in DIR if there is one
                       (a validator's signing state, e.g. data/priv_validator_state.json)
+      --policy FILE   restore into the policy's source (unless --target is given), keeping
+                      its protected paths (chainvault-restore@POLICY.service uses this)
       --overwrite-protected  restore protected paths from the snapshot anyway (a validator
                       whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: ["--target", "--path", "--protect"], flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: ["--target", "--path", "--protect", "--policy"], flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String; let destination: String; let previous: String?
@@ -28,7 +32,8 @@ enum RestoreCommand: Command {
     }
 
     static func run(_ c: Context) throws -> Int32 {
-        guard let target = c.args.value("--target") else {
+        let policy = try c.args.value("--policy").map(PolicyLoader.load)
+        guard let target = c.args.value("--target") ?? policy?.source else {
             throw VaultError(.usage, "restore needs --target DIR", hint: "the directory to restore into; it is created if missing")
         }
         let repo = try c.openRepository()
@@ -39,7 +44,7 @@ enum RestoreCommand: Command {
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
-        options.protect = c.args.all("--protect")
+        options.protect = c.args.all("--protect") + (policy?.protect ?? [])
         options.overwriteProtected = c.args.has("--overwrite-protected")
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
