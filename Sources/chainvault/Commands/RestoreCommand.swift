@@ -6,11 +6,15 @@ enum RestoreCommand: Command {
     static let summary = "restore a snapshot into a directory, atomically"
     static let help = """
     Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
+                              [--host NAME] [--source PATH] [--policy NAME] [--tag TAG]
 
     Restores into a staging directory beside DIR, checks every chunk against its SHA-256 as it
     is written, syncs, then swaps it in with one atomic rename. Existing content is never
     deleted: it is kept as DIR.pre-restore-<time> (reported). SNAPSHOT is an id, a unique
-    prefix, or 'latest'.
+    prefix, or 'latest': the newest snapshot whose source is DIR, from this host when it has
+    one; when the selection leaves snapshots of several sources, 'latest' is refused
+    and their newest are listed.
+    \(SnapshotSelectionOptions.help)
       --path SUBPATH  restore only this part of the snapshot, to DIR/SUBPATH
       --delta         reuse bytes already in DIR that match; fetch only what differs
       --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
@@ -19,7 +23,7 @@ enum RestoreCommand: Command {
       --overwrite-protected  restore protected paths from the snapshot anyway (a validator
                       whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: ["--target", "--path", "--protect"], flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect"]).union(SnapshotSelectionOptions.valued), flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String; let destination: String; let previous: String?
@@ -34,7 +38,9 @@ enum RestoreCommand: Command {
         let repo = try c.openRepository()
         let lock = try c.readLock(repo)
         defer { lock?.release() }
-        var options = RestoreOptions(snapshot: c.args.positionals[0], target: target)
+        let selection = SnapshotSelectionOptions.forRestore(c.args, target: target)
+        let snapshot = try repo.resolveSnapshot(c.args.positionals[0], selecting: selection)
+        var options = RestoreOptions(snapshot: snapshot.id, target: target)
         // Names are bytes: a name that is not UTF-8 arrives in its `\xHH` form, as `ls` prints it.
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
