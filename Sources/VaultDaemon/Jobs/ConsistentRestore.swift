@@ -23,8 +23,8 @@ public enum ConsistentRestore {
     /// True when `target` is the policy's source (as written or where symlinks lead) and the
     /// policy stops its node for consistency: live-mode policies have no hooks.
     public static func stopsNode(_ policy: Policy, target: String) -> Bool {
-        guard policy.consistency.mode != "live", !(policy.consistency.pre ?? []).isEmpty || !(policy.consistency.post ?? []).isEmpty
-        else { return false }
+        let hooks = (policy.consistency.pre ?? []) + (policy.consistency.post ?? [])
+        guard policy.consistency.mode != "live", !hooks.isEmpty else { return false }
         func names(_ path: String) -> Set<String> {
             let absolute = Path.absolute(path)
             return Set([absolute] + [resolved(absolute)].compactMap { $0 })
@@ -32,10 +32,13 @@ public enum ConsistentRestore {
         return !names(target).isDisjoint(with: names(policy.source))
     }
 
-    public static func run(_ policy: Policy, target: String, report: (Report) -> Void, log: (String) -> Void = { _ in },
-                           restore: () throws -> RestoreResult) throws -> Result {
+    public static func run(_ policy: Policy, target: String, report: (Report) -> Void,
+                           log: (String) -> Void = { _ in }, restore: () throws -> RestoreResult) throws -> Result {
         var state = Report()
-        func begin(_ name: String) { state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970)); report(state) }
+        func begin(_ name: String) {
+            state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970))
+            report(state)
+        }
         func end(_ error: String?) {
             state.phases[state.phases.count - 1].finished = Date().timeIntervalSince1970
             state.phases[state.phases.count - 1].outcome = error == nil ? "succeeded" : "failed"
@@ -44,34 +47,45 @@ public enum ConsistentRestore {
         }
         guard stopsNode(policy, target: target) else {
             begin("restoring")
-            do { let r = try restore(); end(nil); return Result(restore: r, downtimeSeconds: nil) } catch { end(message(error)); throw error }
+            do {
+                let r = try restore()
+                end(nil)
+                return Result(restore: r, downtimeSeconds: nil)
+            } catch {
+                end(message(error))
+                throw error
+            }
         }
         let timeout = Double(policy.consistency.timeoutSeconds ?? ConsistentBackup.defaultHookTimeout)
         begin("stopping-node")
         let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)
         let stopped = Date()
         end(pre.succeeded ? nil : "pre-hook \(pre.summary)")
-        log("policy=\(policy.name) restore hook=pre result=\"\(pre.summary)\" seconds=\(String(format: "%.1f", pre.seconds))")
+        log("policy=\(policy.name) restore hook=pre result=\"\(pre.summary)\" "
+            + "seconds=\(String(format: "%.1f", pre.seconds))")
         var outcome: Swift.Result<RestoreResult, Error>
         if pre.succeeded {
             begin("restoring")
             do { outcome = .success(try restore()); end(nil) } catch { outcome = .failure(error); end(message(error)) }
         } else {
             // The node may still run: its directory is not touched.
-            outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) \(pre.summary); "
-                                          + "nothing was restored into \(target)",
-                                          cause: pre.output.isEmpty ? nil : pre.output, hint: "run the hook by hand to see why it fails"))
+            outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) "
+                                          + "\(pre.summary); nothing was restored into \(target)",
+                                          cause: pre.output.isEmpty ? nil : pre.output,
+                                          hint: "run the hook by hand to see why it fails"))
         }
         begin("starting-node")
         let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
         state.downtimeSeconds = Date().timeIntervalSince(stopped)
         end(post.succeeded ? nil : "post-hook \(post.summary)")
-        log("policy=\(policy.name) restore hook=post result=\"\(post.summary)\" downtime_seconds=\(String(format: "%.1f", state.downtimeSeconds!))")
+        log("policy=\(policy.name) restore hook=post result=\"\(post.summary)\" "
+            + "downtime_seconds=\(String(format: "%.1f", state.downtimeSeconds ?? 0))")
         if !post.succeeded {
-            let failed = (try? outcome.get()) == nil ? "; the restore failed too: " + (outcome.failureMessage ?? "") : ""
-            throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) \(post.summary): "
-                             + "THE NODE MAY STILL BE STOPPED\(failed)",
-                             cause: post.output.isEmpty ? nil : post.output, hint: "start the node by hand now, then fix the hook")
+            let failed = outcome.failureMessage.map { "; the restore failed too: " + $0 } ?? ""
+            throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "
+                             + "\(post.summary): THE NODE MAY STILL BE STOPPED\(failed)",
+                             cause: post.output.isEmpty ? nil : post.output,
+                             hint: "start the node by hand now, then fix the hook")
         }
         return Result(restore: try outcome.get(), downtimeSeconds: state.downtimeSeconds)
     }

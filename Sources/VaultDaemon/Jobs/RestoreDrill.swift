@@ -25,8 +25,8 @@ public enum RestoreDrill {
         let drilled = try SnapshotDrill(repository: repo, progress: progress, cancellation: cancellation).run(snapshot)
         let stored = try storedFiles(repo, snapshot: snapshot)
         guard drilled.files == stored else {
-            throw VaultError(.corrupt,
-                             "restore drill of \(snapshot.shortID) checked \(drilled.files) files, the snapshot has \(stored)",
+            throw VaultError(.corrupt, "restore drill of \(snapshot.shortID) checked \(drilled.files) files, "
+                             + "the snapshot has \(stored)",
                              hint: "run 'chainvault verify --read-data \(snapshot.shortID)' to see what is damaged")
         }
         return Result(started: started, seconds: drilled.seconds, files: drilled.files, bytes: drilled.bytes,

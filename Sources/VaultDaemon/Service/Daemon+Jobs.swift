@@ -203,7 +203,8 @@ extension Daemon {
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
             let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
-            let drill = try RestoreDrill.run(repo, snapshot: latest, progress: lock.withLock { jobProgress }, cancellation: cancellation)
+            let drill = try RestoreDrill.run(repo, snapshot: latest, progress: lock.withLock { jobProgress },
+                                             cancellation: cancellation)
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastDrillStart = drill.started.timeIntervalSince1970
@@ -214,7 +215,8 @@ extension Daemon {
                 state.policies[policy.name] = s
             }
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
-                    "files": "\(drill.files)", "bytes": "\(drill.bytes)", "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
+                    "files": "\(drill.files)", "bytes": "\(drill.bytes)",
+                    "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
         case "prune":
             let repo = try openForJob()
             let pending = lock.withLock { policies.values.filter { state.policies[$0.name]?.retentionPending == true } }
@@ -246,7 +248,8 @@ extension Daemon {
                     jobs[id]?.downtimeSeconds = report.downtimeSeconds
                 }
             }, log: { log(6, $0) }) {
-                try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress }, cancellation: cancellation).run()
+                try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress },
+                             cancellation: cancellation).run()
             }
             let r = done.restore
             var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]

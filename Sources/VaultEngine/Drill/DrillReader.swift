@@ -53,8 +53,9 @@ final class DrillReader: @unchecked Sendable {
                     try job.pieces.map { piece in
                         current = piece
                         let from = Int(piece.location.entry.offset) - start
-                        return try repository.openBlob(UnsafeRawBufferPointer(rebasing: all[from..<from + Int(piece.location.entry.storedLength)]),
-                                                       at: piece.location, codec: codec).count
+                        let length = Int(piece.location.entry.storedLength)
+                        let sealed = UnsafeRawBufferPointer(rebasing: all[from..<from + length])
+                        return try repository.openBlob(sealed, at: piece.location, codec: codec).count
                     }
                 }
             }
@@ -62,7 +63,8 @@ final class DrillReader: @unchecked Sendable {
             lock.withLock { _chunks += UInt64(sizes.count); _bytesFetched += total }
             progress?.add(bytes: total)
         } catch let e as VaultError {
-            throw VaultError(e.code, "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(current.location.pack.hex.prefix(8))): "
+            let pack = current.location.pack.hex.prefix(8)
+            throw VaultError(e.code, "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(pack)): "
                              + e.message, cause: e.cause, hint: e.hint)
         }
     }
@@ -77,7 +79,8 @@ final class DrillReader: @unchecked Sendable {
             for piece in inPack.sorted(by: { $0.location.entry.offset < $1.location.entry.offset }) {
                 let e = piece.location.entry
                 if let last = run.last?.location.entry, let first = run.first?.location.entry,
-                   last.offset + UInt64(last.storedLength) == e.offset, e.offset + UInt64(e.storedLength) - first.offset <= UInt64(span) {
+                   last.offset + UInt64(last.storedLength) == e.offset,
+                   e.offset + UInt64(e.storedLength) - first.offset <= UInt64(span) {
                     run.append(piece)
                 } else {
                     if !run.isEmpty { groups.append(run) }

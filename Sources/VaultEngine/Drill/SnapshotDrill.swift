@@ -36,9 +36,12 @@ public final class SnapshotDrill {
     public func run(_ record: SnapshotRecord) throws -> DrillResult {
         let started = Date()
         try repository.loadIndex()
-        guard let root = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id") }
+        guard let root = record.snapshot.treeID else {
+            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id")
+        }
         guard record.snapshot.root?.extendedAttributes() != nil || record.snapshot.root == nil else {
-            throw VaultError(.corrupt, "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
+            throw VaultError(.corrupt,
+                             "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
                              hint: "the snapshot was crafted or damaged: it cannot be restored")
         }
         progress?.setTotal(record.snapshot.stats.bytesTotal)
@@ -46,8 +49,9 @@ public final class SnapshotDrill {
         let walked: Walked
         do { walked = try walk(root, reader: reader, snapshot: record) } catch { try? reader.finish(); throw error }
         try reader.finish()
-        return DrillResult(snapshotID: record.id, files: walked.files, directories: walked.directories, bytes: walked.bytes,
-                           chunks: reader.chunks, bytesFetched: reader.bytesFetched, seconds: Date().timeIntervalSince(started))
+        return DrillResult(snapshotID: record.id, files: walked.files, directories: walked.directories,
+                           bytes: walked.bytes, chunks: reader.chunks, bytesFetched: reader.bytesFetched,
+                           seconds: Date().timeIntervalSince(started))
     }
 
     private struct Walked { var files: UInt64 = 0; var directories: UInt64 = 0; var bytes: UInt64 = 0 }
@@ -67,7 +71,9 @@ public final class SnapshotDrill {
                 let relative = path.isEmpty ? FileName.display(node.name) : path + "/" + FileName.display(node.name)
                 switch node.kind {
                 case .directory:
-                    guard let sub = node.subtree else { throw VaultError(.corrupt, "directory \(relative) names no tree") }
+                    guard let sub = node.subtree else {
+                        throw VaultError(.corrupt, "restore drill: directory \(relative) names no tree")
+                    }
                     pending.append((sub, relative))
                 case .file:
                     counts.files += 1
@@ -89,7 +95,8 @@ public final class SnapshotDrill {
         for id in node.chunks {
             guard let location = repository.index.lookup(id) else {
                 throw VaultError(.missing, "restore drill: chunk \(id.shortHex) of \(path) is not in the repository",
-                                 hint: "the repository is damaged; run 'chainvault verify' and restore from another snapshot")
+                                 hint: "the repository is damaged; run 'chainvault verify' and restore from another "
+                                     + "snapshot")
             }
             lengths.append(UInt64(location.entry.rawLength))
             if seen.insert(id).inserted { pieces.append(.init(id: id, location: location)) }
@@ -98,8 +105,9 @@ public final class SnapshotDrill {
         // not read completely is short by design, and restored as short.
         if !cut && node.chunkOffsets(rawLengths: lengths) == nil {
             let zero = node.zeroRuns.reduce(0) { $0 &+ $1.length }
-            throw VaultError(.corrupt, "restore drill: \(path): its chunks and zero runs add up to \(lengths.reduce(0, &+) &+ zero) "
-                             + "bytes but the snapshot records \(node.size)",
+            let total = lengths.reduce(0, &+) &+ zero
+            throw VaultError(.corrupt, "restore drill: \(path): its chunks and zero runs add up to \(total) bytes "
+                             + "but the snapshot records \(node.size)",
                              hint: "the snapshot is damaged: restore from another one")
         }
         progress?.add(files: 1)

@@ -17,8 +17,8 @@ public struct SnapshotSelection: Sendable {
     /// the filtered snapshots, whatever its source.
     public var refuseAmbiguous: Bool
 
-    public init(filter: SnapshotFilter = SnapshotFilter(), preferredSources: [String] = [], preferredHost: String? = nil,
-                refuseAmbiguous: Bool = true) {
+    public init(filter: SnapshotFilter = SnapshotFilter(), preferredSources: [String] = [],
+                preferredHost: String? = nil, refuseAmbiguous: Bool = true) {
         self.filter = filter; self.preferredSources = preferredSources; self.preferredHost = preferredHost
         self.refuseAmbiguous = refuseAmbiguous
     }
@@ -27,7 +27,9 @@ public struct SnapshotSelection: Sendable {
     public func candidates(_ records: [SnapshotRecord]) -> [SnapshotRecord] {
         var chosen = records.filter { filter.matches($0.snapshot) }
         if filter.source == nil, !preferredSources.isEmpty {
-            let same = chosen.filter { r in preferredSources.contains { SnapshotFilter.sameSource($0, r.snapshot.source) } }
+            let same = chosen.filter { r in
+                preferredSources.contains { SnapshotFilter.sameSource($0, r.snapshot.source) }
+            }
             if !same.isEmpty { chosen = same }
         }
         if filter.host == nil, let host = preferredHost {
@@ -54,8 +56,11 @@ public struct SnapshotSelection: Sendable {
         let what = filter.described
         guard let last = chosen.last(where: { !$0.snapshot.isPartial }) else {
             if let partial = chosen.last {
-                throw VaultError(.unknownSnapshot, "the repository has only partial snapshots\(what): some files could not be read completely",
-                                 hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); 'chainvault snapshots' lists them")
+                throw VaultError(.unknownSnapshot,
+                                 "the repository has only partial snapshots\(what): "
+                                     + "some files could not be read completely",
+                                 hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); "
+                                     + "'chainvault snapshots' lists them")
             }
             throw VaultError(.unknownSnapshot, "the repository has no snapshots\(what)",
                              hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
@@ -66,7 +71,8 @@ public struct SnapshotSelection: Sendable {
     private func ambiguous(_ newest: [SnapshotRecord]) -> VaultError {
         let rows = newest.map { r in
             let s = r.snapshot
-            return "  \(r.shortID)  \(s.time.prefix(19))  host \(s.hostname)  source \(s.source)  policy \(s.policy ?? "-")"
+            return "  \(r.shortID)  \(s.time.prefix(19))  host \(s.hostname)  source \(s.source)  "
+                + "policy \(s.policy ?? "-")"
         }
         return VaultError(.unknownSnapshot,
                           "'latest' is ambiguous\(filter.described): the repository holds snapshots of \(newest.count) "
