@@ -256,20 +256,17 @@ public final class Repository: @unchecked Sendable {
         return (SnapshotOrder.sorted(good), bad)
     }
 
-    /// `latest` (the newest complete snapshot), a full id, or a unique prefix.
+    /// `latest` (the newest complete snapshot of `source` and `host` when given), a full id, or a
+    /// unique prefix. For commands that only read: `latest` is the newest whatever its source.
     public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
-        if reference == "latest" {
-            let all = try listSnapshots().filter { (source == nil || $0.snapshot.source == source) && (host == nil || $0.snapshot.hostname == host) }
-            guard let last = all.last(where: { !$0.snapshot.isPartial }) else {
-                if let partial = all.last {
-                    throw VaultError(.unknownSnapshot, "the repository has only partial snapshots\(source.map { " of \($0)" } ?? ""): some files could not be read completely",
-                                     hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); 'chainvault snapshots' lists them")
-                }
-                throw VaultError(.unknownSnapshot, "the repository has no snapshots\(source.map { " of \($0)" } ?? "")",
-                                 hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
-            }
-            return last
-        }
+        try resolveSnapshot(reference, selecting: SnapshotSelection(filter: SnapshotFilter(host: host, source: source),
+                                                                    refuseAmbiguous: false))
+    }
+
+    /// `latest` as `selection` resolves it (FORMAT.md §8, "Selection"), a full id, or a unique
+    /// prefix (an id names one snapshot: the selection does not apply to it).
+    public func resolveSnapshot(_ reference: String, selecting selection: SnapshotSelection) throws -> SnapshotRecord {
+        if reference == "latest" { return try selection.latest(try listSnapshots()) }
         let names = try backend.list(.snapshot).map(\.name).filter { $0.hasPrefix(reference.lowercased()) }
         guard !reference.isEmpty, names.count == 1 else {
             throw VaultError(.unknownSnapshot, names.isEmpty ? "no snapshot \(reference)" : "snapshot id prefix \(reference) is ambiguous (\(names.count) match)",

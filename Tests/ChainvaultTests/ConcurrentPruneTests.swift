@@ -91,7 +91,8 @@ struct ConcurrentPruneTests {
             #expect(result.code == 12, "the backup sees its lock gone and commits nothing: \(result.stderr)")
             // The next backup stores again what the prune deleted.
             try w.ok(["backup", w.path("b")])
-            try w.ok(["restore", "latest", "--target", w.path("again")])
+            // Two sources (a and b) in the repository: `latest` of which one must be said.
+            try w.ok(["restore", "latest", "--target", w.path("again"), "--source", w.path("b")])
             #expect(try treeDifferences(w.path("b"), w.path("again")) == [])
         }
     }

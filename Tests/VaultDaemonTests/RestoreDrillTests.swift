@@ -28,7 +28,9 @@ import VaultStorage
     let record = try repo.resolveSnapshot(id)
 
     #expect(try RestoreDrill.storedFiles(repo, snapshot: record) == 2)
-    let drill = try RestoreDrill.run(repo, snapshot: record, scratch: dir + "/scratch", progress: nil, cancellation: Cancellation())
+    let before = try FileManager.default.subpathsOfDirectory(atPath: dir)
+    let drill = try RestoreDrill.run(repo, snapshot: record, progress: nil, cancellation: Cancellation())
     #expect(drill.files == 2)
-    #expect(!FileManager.default.fileExists(atPath: dir + "/scratch"), "the scratch copy is removed")
+    #expect(drill.bytes == 2000 && drill.bytesPerSecond > 0)
+    #expect(try FileManager.default.subpathsOfDirectory(atPath: dir) == before, "the drill writes no copy of the tree")
 }

@@ -3,32 +3,34 @@ import VaultCore
 import VaultEngine
 import VaultRepository
 
-/// A test restore of a snapshot into scratch space: its duration is the measured recovery time.
-/// It passes when every file the snapshot stores was restored. Stored, not seen: a backup that
-/// could not read a file counts it in its statistics but stores no entry for it, and comparing
-/// with that count made every drill of such a snapshot fail.
+/// A restore drill: proves the snapshot restores, reading and checking every tree and chunk as a
+/// restore would, without writing a second tree onto the node's disk (`SnapshotDrill`). Its
+/// duration is the measured recovery time (RTO estimate). It passes when every file the snapshot
+/// stores was checked. Stored, not seen: a backup that could not read a file counts it in its
+/// statistics but stores no entry for it, and comparing with that count made every drill of such
+/// a snapshot fail.
 public enum RestoreDrill {
     public struct Result: Sendable {
         public var started: Date
         public var seconds: Double
         public var files: UInt64
+        /// The bytes a restore writes, and that per second.
+        public var bytes: UInt64
+        public var bytesPerSecond: Double
     }
 
-    public static func run(_ repo: Repository, snapshot: SnapshotRecord, scratch: String, progress: JobProgress?,
+    public static func run(_ repo: Repository, snapshot: SnapshotRecord, progress: JobProgress?,
                            cancellation: Cancellation) throws -> Result {
-        try? Posix.removeTree(scratch)
-        defer { try? Posix.removeTree(scratch) }
         let started = Date()
-        let restored = try Restorer(repository: repo, options: RestoreOptions(snapshot: snapshot.id, target: scratch),
-                                    progress: progress, cancellation: cancellation).run()
-        let seconds = Date().timeIntervalSince(started)
+        let drilled = try SnapshotDrill(repository: repo, progress: progress, cancellation: cancellation).run(snapshot)
         let stored = try storedFiles(repo, snapshot: snapshot)
-        guard restored.files == stored else {
-            throw VaultError(.corrupt,
-                             "restore drill of \(snapshot.shortID) restored \(restored.files) files, the snapshot has \(stored)",
+        guard drilled.files == stored else {
+            throw VaultError(.corrupt, "restore drill of \(snapshot.shortID) checked \(drilled.files) files, "
+                             + "the snapshot has \(stored)",
                              hint: "run 'chainvault verify --read-data \(snapshot.shortID)' to see what is damaged")
         }
-        return Result(started: started, seconds: seconds, files: restored.files)
+        return Result(started: started, seconds: drilled.seconds, files: drilled.files, bytes: drilled.bytes,
+                      bytesPerSecond: drilled.bytesPerSecond)
     }
 
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once

@@ -19,6 +19,9 @@ extension Daemon {
         let lastVerifySuccess: String?
         let lastVerifyErrors: Int
         let lastDrillSeconds: Double?
+        /// The last drill's bytes (what a restore writes) and rate; its duration is the RTO estimate.
+        let lastDrillBytes: UInt64?
+        let lastDrillBytesPerSecond: Double?
         let nextRun: String?
         let snapshots: Int
         let lastVerifyPacksRead: Int?
@@ -84,6 +87,7 @@ extension Daemon {
                                     late: age.map { $0 > rpo } ?? true, lastOutcome: s.lastOutcome, lastError: s.lastError,
                                     lastSnapshot: s.lastSnapshot, lastDurationSeconds: s.lastDurationSeconds, lastDowntimeSeconds: s.lastDowntimeSeconds,
                                     lastVerifySuccess: iso(s.lastVerifySuccess), lastVerifyErrors: s.lastVerifyErrors, lastDrillSeconds: s.lastDrillSeconds,
+                                    lastDrillBytes: s.lastDrillBytes, lastDrillBytesPerSecond: s.lastDrillBytesPerSecond,
                                     nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots,
                                     lastVerifyPacksRead: s.lastVerifyPacksRead, verifyWindowReadShare: s.verifyCoverage?.share,
                                     verifyOldestUnreadSeconds: s.verifyCoverage?.oldestUnreadAge(now: now),

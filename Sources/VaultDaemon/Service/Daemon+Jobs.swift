@@ -202,18 +202,21 @@ extension Daemon {
             let repo = try openForJob()
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
-            guard let latest = try repo.listSnapshots().last(where: { $0.snapshot.policy == policy.name && !$0.snapshot.isPartial }) else {
-                throw VaultError(.unknownSnapshot, "no snapshot of policy \(policy.name) to drill yet")
-            }
-            let drill = try RestoreDrill.run(repo, snapshot: latest, scratch: stateDirectory + "/drill-" + policy.name,
-                                             progress: lock.withLock { jobProgress }, cancellation: cancellation)
+            let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
+            let drill = try RestoreDrill.run(repo, snapshot: latest, progress: lock.withLock { jobProgress },
+                                             cancellation: cancellation)
             lock.withLock {
-                state.policies[policy.name, default: PolicyState()].lastDrillStart = drill.started.timeIntervalSince1970
-                state.policies[policy.name, default: PolicyState()].lastDrillSeconds = drill.seconds
-                state.policies[policy.name, default: PolicyState()].lastDrillOutcome = "succeeded"
+                var s = state.policies[policy.name, default: PolicyState()]
+                s.lastDrillStart = drill.started.timeIntervalSince1970
+                s.lastDrillSeconds = drill.seconds
+                s.lastDrillOutcome = "succeeded"
+                s.lastDrillBytes = drill.bytes
+                s.lastDrillBytesPerSecond = drill.bytesPerSecond
+                state.policies[policy.name] = s
             }
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
-                    "files": "\(drill.files)"]
+                    "files": "\(drill.files)", "bytes": "\(drill.bytes)",
+                    "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
         case "prune":
             let repo = try openForJob()
             let pending = lock.withLock { policies.values.filter { state.policies[$0.name]?.retentionPending == true } }
@@ -230,14 +233,29 @@ extension Daemon {
             lock.withLock { state.lastPrune = Date().timeIntervalSince1970 }
             return ["packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)", "bytesFreed": "\(r.bytesFreed)"]
         case "restore":
-            guard let options = lock.withLock({ restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
+            guard var options = lock.withLock({ restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
+            let (id, policyName) = lock.withLock { (jobIDForKey[key], jobIDForKey[key].flatMap { jobs[$0]?.policy }) }
+            let policy = try policyNamed(policyName ?? "")
             let repo = try openForJob()
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon restore")
             defer { shared.release() }
-            let r = try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress }, cancellation: cancellation).run()
+            // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.
+            options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id
+            let done = try ConsistentRestore.run(policy, target: options.target, report: { report in
+                lock.withLock {
+                    guard let id else { return }
+                    jobs[id]?.phases = report.phases
+                    jobs[id]?.downtimeSeconds = report.downtimeSeconds
+                }
+            }, log: { log(6, $0) }) {
+                try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress },
+                             cancellation: cancellation).run()
+            }
+            let r = done.restore
             var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]
             if let p = r.previous { detail["previous"] = p }
             if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }
+            if let d = done.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
             return detail
         default:
             throw VaultError(.failure, "unknown job \(key)")

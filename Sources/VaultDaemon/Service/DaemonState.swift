@@ -34,6 +34,9 @@ public struct PolicyState: Codable, Sendable {
     /// A backup saved its snapshot but could not apply retention (the repository was locked):
     /// the next prune (or backup) applies it.
     public var retentionPending: Bool?
+    /// The last successful restore drill: the bytes a restore writes, and that per second.
+    public var lastDrillBytes: UInt64?
+    public var lastDrillBytesPerSecond: Double?
     public init() {}
 }
 
@@ -87,6 +90,10 @@ public struct JobRecord: Codable, Sendable {
     public var detail: [String: String] = [:]
     /// While running: files and bytes done so far, the expected total when known, seconds elapsed.
     public var progress: ProgressInfo?
+    /// A restore's steps (`stopping-node`, `restoring`, `starting-node`), as they happen.
+    public var phases: [JobPhase]?
+    /// A restore into a policy's source: from the pre hook's end (node stopped) to the post hook's end.
+    public var downtimeSeconds: Double?
 
     public struct ProgressInfo: Codable, Sendable {
         public var files: UInt64
@@ -94,4 +101,16 @@ public struct JobRecord: Codable, Sendable {
         public var totalBytes: UInt64?
         public var elapsedSeconds: Double
     }
+}
+
+/// One step of a job: when it started and finished, and how it went ("succeeded", "failed";
+/// no outcome while it runs).
+public struct JobPhase: Codable, Sendable, Equatable {
+    public var name: String
+    public var started: Double
+    public var finished: Double?
+    public var outcome: String?
+    public var error: String?
+
+    public init(name: String, started: Double) { self.name = name; self.started = started }
 }

@@ -82,7 +82,16 @@ public enum DaemonMetrics {
                   "How long the oldest pack not yet read in the current window has gone unread.") { p in
             p.state.verifyCoverage?.oldestUnreadAge(now: now)
         }
-        perPolicy("chainvault_restore_drill_last_duration_seconds", "gauge", "Duration of the last restore drill: the measured recovery time.") { $0.state.lastDrillSeconds }
+        perPolicy("chainvault_restore_drill_last_duration_seconds", "gauge",
+                  "Duration of the last restore drill: the recovery time to expect (RTO estimate).") { $0.state.lastDrillSeconds }
+        perPolicy("chainvault_restore_drill_last_bytes_per_second", "gauge",
+                  "Snapshot bytes per second the last restore drill fetched and checked.") {
+            $0.state.lastDrillBytesPerSecond
+        }
+        perPolicy("chainvault_restore_drill_last_bytes", "gauge",
+                  "Bytes of the snapshot the last restore drill checked (what a restore writes).") {
+            $0.state.lastDrillBytes.map(Double.init)
+        }
         m.family("chainvault_prune_last_success_timestamp_seconds", "gauge", "Unix time of the last successful prune.")
         if let t = state.lastPrune { m.sample("chainvault_prune_last_success_timestamp_seconds", [], t) }
         m.family("chainvault_repository_size_bytes", "gauge", "Bytes of indexed data in the repository.")

@@ -7,23 +7,27 @@ enum RestoreCommand: Command {
     static let summary = "restore a snapshot into a directory, atomically"
     static let help = """
     Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
-           chainvault restore SNAPSHOT --policy FILE [...]
+                              [--host NAME] [--source PATH] [--policy NAME|FILE] [--tag TAG]
 
     Restores into a staging directory beside DIR, checks every chunk against its SHA-256 as it
     is written, syncs, then swaps it in with one atomic rename. Existing content is never
     deleted: it is kept as DIR.pre-restore-<time> (reported). SNAPSHOT is an id, a unique
-    prefix, or 'latest'.
+    prefix, or 'latest': the newest snapshot whose source is DIR, from this host when it has
+    one; when the selection leaves snapshots of several sources, 'latest' is refused
+    and their newest are listed.
+    \(SnapshotSelectionOptions.help)
       --path SUBPATH  restore only this part of the snapshot, to DIR/SUBPATH
       --delta         reuse bytes already in DIR that match; fetch only what differs
       --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
       --protect GLOB  never roll this path back: keep the live copy in DIR if there is one
                       (a validator's signing state, e.g. data/priv_validator_state.json)
-      --policy FILE   restore into the policy's source (unless --target is given), keeping
-                      its protected paths (chainvault-restore@POLICY.service uses this)
+      --policy FILE   a policy file (a path with '/' or ending in .json): restore that policy's
+                      snapshots into its source (unless --target is given), keeping its
+                      protected paths (chainvault-restore@POLICY.service uses this)
       --overwrite-protected  restore protected paths from the snapshot anyway (a validator
                       whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: ["--target", "--path", "--protect", "--policy"], flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect"]).union(SnapshotSelectionOptions.valued), flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String; let destination: String; let previous: String?
@@ -32,14 +36,18 @@ enum RestoreCommand: Command {
     }
 
     static func run(_ c: Context) throws -> Int32 {
-        let policy = try c.args.value("--policy").map(PolicyLoader.load)
+        // `--policy` names a policy (a filter) or, given as a path, a policy file to restore by.
+        let policyArgument = c.args.value("--policy")
+        let policy = try policyArgument.flatMap { $0.contains("/") || $0.hasSuffix(".json") ? $0 : nil }.map(PolicyLoader.load)
         guard let target = c.args.value("--target") ?? policy?.source else {
             throw VaultError(.usage, "restore needs --target DIR", hint: "the directory to restore into; it is created if missing")
         }
         let repo = try c.openRepository()
         let lock = try c.readLock(repo)
         defer { lock?.release() }
-        var options = RestoreOptions(snapshot: c.args.positionals[0], target: target)
+        let selection = SnapshotSelectionOptions.forRestore(c.args, target: target, policyName: policy?.name)
+        let snapshot = try repo.resolveSnapshot(c.args.positionals[0], selecting: selection)
+        var options = RestoreOptions(snapshot: snapshot.id, target: target)
         // Names are bytes: a name that is not UTF-8 arrives in its `\xHH` form, as `ls` prints it.
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")

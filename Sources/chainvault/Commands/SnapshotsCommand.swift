@@ -7,17 +7,20 @@ enum SnapshotsCommand: Command {
     static let name = "snapshots"
     static let summary = "list snapshots"
     static let help = """
-    Usage: chainvault snapshots [--json]
+    Usage: chainvault snapshots [--json] [--host NAME] [--source PATH] [--policy NAME] [--tag TAG]
 
-    Lists every snapshot, oldest first: id, time, host, source, size, tags.
+    Lists the snapshots, oldest first: id, time, host, source, size, policy, tags.
+    \(SnapshotSelectionOptions.help)
     """
-    static let spec = ArgumentSpec(positionalsAllowed: 0...0)
+    static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, positionalsAllowed: 0...0)
 
     struct Row: Encodable { let id: String; let snapshot: Snapshot }
 
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
-        let (all, damaged) = try repo.listSnapshotsReportingDamage()
+        let (listed, damaged) = try repo.listSnapshotsReportingDamage()
+        let filter = SnapshotSelectionOptions.filter(c.args)
+        let all = listed.filter { filter.matches($0.snapshot) }
         for e in damaged { c.out.warning(e.message) }
         // The store's clock is approximated by this host's (S3 refuses requests skewed by 15 min).
         let now = Date().addingTimeInterval(300)
@@ -29,8 +32,9 @@ enum SnapshotsCommand: Command {
         for r in all {
             let s = r.snapshot
             let tags = s.tags.isEmpty ? "" : "  [\(s.tags.joined(separator: ","))]"
+            let policy = s.policy.map { "  policy \($0)" } ?? ""
             let partial = s.isPartial ? "  (partial: \(s.incomplete?.count ?? 0) incomplete file(s))" : ""
-            c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(tags)\(partial)")
+            c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(policy)\(tags)\(partial)")
         }
         c.out.line("\(all.count) snapshot(s)")
         return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue

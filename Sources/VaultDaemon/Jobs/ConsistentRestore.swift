@@ -1,0 +1,107 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultEngine
+
+/// A restore the API asked for. Into the policy's own source (the live node's directory) with a
+/// `stop` or `two-phase` policy, the node must not run while its directory is replaced: the pre
+/// hook stops it, the restore runs, and the post hook starts it again whatever happened (after a
+/// failed pre hook or restore too). Its downtime runs from the pre hook's end to the post hook's
+/// end. Any other target (a scratch copy, another disk) is restored with no hook: the node runs.
+public enum ConsistentRestore {
+    public struct Result: Sendable {
+        public var restore: RestoreResult
+        public var downtimeSeconds: Double?
+    }
+
+    /// What `/v1/jobs/{id}` shows while and after it runs.
+    public struct Report: Sendable {
+        public var phases: [JobPhase] = []
+        public var downtimeSeconds: Double?
+    }
+
+    /// True when `target` is the policy's source (as written or where symlinks lead) and the
+    /// policy stops its node for consistency: live-mode policies have no hooks.
+    public static func stopsNode(_ policy: Policy, target: String) -> Bool {
+        let hooks = (policy.consistency.pre ?? []) + (policy.consistency.post ?? [])
+        guard policy.consistency.mode != "live", !hooks.isEmpty else { return false }
+        func names(_ path: String) -> Set<String> {
+            let absolute = Path.absolute(path)
+            return Set([absolute] + [resolved(absolute)].compactMap { $0 })
+        }
+        return !names(target).isDisjoint(with: names(policy.source))
+    }
+
+    public static func run(_ policy: Policy, target: String, report: (Report) -> Void,
+                           log: (String) -> Void = { _ in }, restore: () throws -> RestoreResult) throws -> Result {
+        var state = Report()
+        func begin(_ name: String) {
+            state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970))
+            report(state)
+        }
+        func end(_ error: String?) {
+            state.phases[state.phases.count - 1].finished = Date().timeIntervalSince1970
+            state.phases[state.phases.count - 1].outcome = error == nil ? "succeeded" : "failed"
+            state.phases[state.phases.count - 1].error = error
+            report(state)
+        }
+        guard stopsNode(policy, target: target) else {
+            begin("restoring")
+            do {
+                let r = try restore()
+                end(nil)
+                return Result(restore: r, downtimeSeconds: nil)
+            } catch {
+                end(message(error))
+                throw error
+            }
+        }
+        let timeout = Double(policy.consistency.timeoutSeconds ?? ConsistentBackup.defaultHookTimeout)
+        begin("stopping-node")
+        let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)
+        let stopped = Date()
+        end(pre.succeeded ? nil : "pre-hook \(pre.summary)")
+        log("policy=\(policy.name) restore hook=pre result=\"\(pre.summary)\" "
+            + "seconds=\(String(format: "%.1f", pre.seconds))")
+        var outcome: Swift.Result<RestoreResult, Error>
+        if pre.succeeded {
+            begin("restoring")
+            do { outcome = .success(try restore()); end(nil) } catch { outcome = .failure(error); end(message(error)) }
+        } else {
+            // The node may still run: its directory is not touched.
+            outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) "
+                                          + "\(pre.summary); nothing was restored into \(target)",
+                                          cause: pre.output.isEmpty ? nil : pre.output,
+                                          hint: "run the hook by hand to see why it fails"))
+        }
+        begin("starting-node")
+        let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
+        state.downtimeSeconds = Date().timeIntervalSince(stopped)
+        end(post.succeeded ? nil : "post-hook \(post.summary)")
+        log("policy=\(policy.name) restore hook=post result=\"\(post.summary)\" "
+            + "downtime_seconds=\(String(format: "%.1f", state.downtimeSeconds ?? 0))")
+        if !post.succeeded {
+            let failed = outcome.failureMessage.map { "; the restore failed too: " + $0 } ?? ""
+            throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "
+                             + "\(post.summary): THE NODE MAY STILL BE STOPPED\(failed)",
+                             cause: post.output.isEmpty ? nil : post.output,
+                             hint: "start the node by hand now, then fix the hook")
+        }
+        return Result(restore: try outcome.get(), downtimeSeconds: state.downtimeSeconds)
+    }
+
+    static func resolved(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    static func message(_ error: Error) -> String { (error as? VaultError)?.message ?? "\(error)" }
+}
+
+extension Swift.Result where Failure == Error {
+    var failureMessage: String? {
+        if case .failure(let e) = self { return ConsistentRestore.message(e) }
+        return nil
+    }
+}

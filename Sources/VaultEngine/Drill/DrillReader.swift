@@ -1,0 +1,94 @@
+import Foundation
+import VaultCore
+import VaultRepository
+
+/// The drill's workers: each job is one range read of a pack (one chunk, or from a network store
+/// chunks that lie back to back), every blob in it opened (authenticated, decompressed, hashed)
+/// and then dropped. The first error stops the work and names the chunk and its file.
+final class DrillReader: @unchecked Sendable {
+    struct Piece { let id: BlobID; let location: BlobLocation }
+    struct Job { let path: String; let pieces: [Piece] }
+
+    private let pool: WorkerPool<Job>
+    var queue: BlockingQueue<Job> { pool.queue }
+    private let repository: Repository
+    private let progress: JobProgress?
+    // Guards the counters and the first error, written by every worker.
+    private let lock = NSLock()
+    private var firstError: Error?
+    private var _chunks: UInt64 = 0
+    private var _bytesFetched: UInt64 = 0
+
+    init(repository: Repository, workers: Int, progress: JobProgress?) {
+        self.repository = repository; self.progress = progress
+        pool = WorkerPool(capacity: workers * 4)
+        pool.start(workers, name: "drill-reader") { [self] in work() }
+    }
+
+    var error: Error? { lock.withLock { firstError } }
+    var chunks: UInt64 { lock.withLock { _chunks } }
+    var bytesFetched: UInt64 { lock.withLock { _bytesFetched } }
+
+    func finish() throws {
+        pool.finish()
+        if let e = error { throw e }
+    }
+
+    private func work() {
+        let codec = repository.makeCodec()
+        while let job = queue.pop() {
+            guard error == nil else { continue }     // drain the queue so the walker never blocks
+            do { try read(job, codec) } catch { lock.withLock { if firstError == nil { firstError = error } } }
+        }
+    }
+
+    private func read(_ job: Job, _ codec: BlobCodec) throws {
+        guard let first = job.pieces.first, let last = job.pieces.last else { return }
+        let start = Int(first.location.entry.offset)
+        let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
+        var current = first
+        do {
+            let sizes: [Int] = try repository.readPackRange(first.location.pack, start..<end) { sealed in
+                try sealed.withUnsafeBytes { all in
+                    try job.pieces.map { piece in
+                        current = piece
+                        let from = Int(piece.location.entry.offset) - start
+                        let length = Int(piece.location.entry.storedLength)
+                        let sealed = UnsafeRawBufferPointer(rebasing: all[from..<from + length])
+                        return try repository.openBlob(sealed, at: piece.location, codec: codec).count
+                    }
+                }
+            }
+            let total = UInt64(sizes.reduce(0, +))
+            lock.withLock { _chunks += UInt64(sizes.count); _bytesFetched += total }
+            progress?.add(bytes: total)
+        } catch let e as VaultError {
+            let pack = current.location.pack.hex.prefix(8)
+            throw VaultError(e.code, "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(pack)): "
+                             + e.message, cause: e.cause, hint: e.hint)
+        }
+    }
+
+    /// Groups one file's chunks: with `span` 0 each chunk alone (a local disk reads a blob with one
+    /// pread anyway); otherwise chunks back to back in one pack, up to `span` bytes per read.
+    static func plan(_ pieces: [Piece], span: Int) -> [[Piece]] {
+        guard span > 0, pieces.count > 1 else { return pieces.map { [$0] } }
+        var groups: [[Piece]] = []
+        for (_, inPack) in Dictionary(grouping: pieces, by: { $0.location.pack }) {
+            var run: [Piece] = []
+            for piece in inPack.sorted(by: { $0.location.entry.offset < $1.location.entry.offset }) {
+                let e = piece.location.entry
+                if let last = run.last?.location.entry, let first = run.first?.location.entry,
+                   last.offset + UInt64(last.storedLength) == e.offset,
+                   e.offset + UInt64(e.storedLength) - first.offset <= UInt64(span) {
+                    run.append(piece)
+                } else {
+                    if !run.isEmpty { groups.append(run) }
+                    run = [piece]
+                }
+            }
+            if !run.isEmpty { groups.append(run) }
+        }
+        return groups
+    }
+}
