@@ -41,6 +41,7 @@ struct Context {
     func openRepository() throws -> Repository {
         let b = try backend()
         let repo = try Repository.open(b, credential: try credential())
+        for w in repo.openWarnings { out.warning(w) }
         (b as? LocalBackend)?.removeStaleTemporaries()
         return repo
     }
