@@ -14,8 +14,10 @@ public struct DaemonConfig: Codable, Sendable {
     public var stateDirectory: String?
     /// How often to run prune over the whole repository ("24h").
     public var pruneEvery: String?
+    /// Directories under which API restores may write besides each policy's source (RestoreTarget).
+    public var restoreRoots: [String]?
 
-    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery"]]
+    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery", "restoreRoots"]]
 
     public static func load(_ path: String) throws -> DaemonConfig {
         let bytes: [UInt8]
