@@ -5,6 +5,8 @@ import VaultCore
 /// directory fsync; reads are pread on a fresh descriptor, so many threads read at once.
 public final class LocalBackend: Backend, @unchecked Sendable {
     public let root: String
+    /// Set once, before the backend is shared (openBackend): every delete is refused.
+    public var appendOnly = false
     public var location: String { root }
 
     public init(path: String) { root = Path.absolute(path) }
@@ -137,6 +139,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
 
     /// Unlinks relative to the directory opened without links: never a file outside the repository.
     public func delete(_ handle: ObjectHandle) throws {
+        if appendOnly { throw AppendOnly.refusal(handle, location: location) }
         guard let dir = try parentDirectory(handle) else { return }
         if try Posix.unlinkAt(dir.fd, Array(handle.name.utf8), directory: false, display: path(handle)) {
             try Posix.fsync(dir.fd, path: dir.path)
@@ -158,6 +161,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     /// (a concurrent backup's lock or pack), and its temp files are seconds or minutes old. The
     /// absence of locks is no proof, since a writer creates its lock file as a temp file first.
     public func removeStaleTemporaries(olderThan age: Double = 86_400) {
+        if appendOnly { return }
         var dirs = ObjectKind.allCases.filter { $0 != .config && $0 != .pack }.map(\.rawValue)
         dirs.append("")
         dirs.append("data") // pack spool files
