@@ -118,6 +118,7 @@ extension Daemon {
     func openForJob() throws -> Repository {
         let (path, credential, appendOnly) = lock.withLock { (config.repository, self.credential, config.appendOnly == true) }
         let repo = try Repository.open(try openBackend(path, appendOnly: appendOnly), credential: credential)
+        for w in repo.openWarnings { log(4, "event=repository-open warning=\"\(w)\"") }
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
         return repo
     }
