@@ -43,4 +43,20 @@ static inline int CSystem_fallocate(int fd, long long offset, long long length) 
     return (int)syscall(SYS_fallocate, fd, 0, offset, length);
 }
 
+// openat2 (Linux >= 5.6) has no glibc wrapper: resolving a path inside a repository with
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS makes the kernel refuse every symlink and `..` on the way,
+// so a planted link cannot send a read, listing or delete outside it. The struct is declared here
+// (as <linux/openat2.h> does) so no kernel header pulls its types into this module.
+struct CSystem_open_how { unsigned long long flags; unsigned long long mode; unsigned long long resolve; };
+static inline int CSystem_openat2(int dirfd, const char *path, unsigned long long flags, unsigned long long resolve) {
+    struct CSystem_open_how how = { flags, 0, resolve };
+#ifdef SYS_openat2
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    return (int)syscall(437, dirfd, path, &how, sizeof how);
+#endif
+}
+static inline unsigned long long CSystem_RESOLVE_NO_SYMLINKS(void) { return 0x04; }
+static inline unsigned long long CSystem_RESOLVE_BENEATH(void) { return 0x08; }
+
 #endif

@@ -28,14 +28,36 @@ public struct ScryptParameters: Codable, Sendable, Equatable {
     /// N = 2^15, r = 8, p = 1: 32 MiB and ~0.1 s here; the interactive figure from the scrypt paper
     /// scaled to what a server can spend when the daemon starts.
     public static let standard = ScryptParameters(n: 1 << 15, r: 8, p: 1)
+
+    /// What a key file may ask for before it is tried (FORMAT.md, "Key files"): `init` and
+    /// `key add` write `standard`; the margin is 4x its memory (128 MiB) and 4x its work, so a
+    /// later, stronger default still opens while a planted n = 2^20, p = 4 key (1 GiB, 15 s here)
+    /// is skipped as damaged without being derived.
+    public static let maximumMemory: UInt64 = 128 << 20
+    public static let maximumWork: UInt64 = 4 * standard.n * standard.r * standard.p
+
+    /// scrypt needs 128 * N * r bytes and time proportional to N * r * p.
+    public var memory: UInt64 { 128 * n * r }
+    public var work: UInt64 { n * r * p }
+
+    /// nil when acceptable, else why not.
+    public var rejection: String? {
+        guard n >= 2, n <= 1 << 24, n & (n - 1) == 0 else { return "N=\(n) is not a power of two from 2 to 2^24" }
+        guard (1...32).contains(r), (1...16).contains(p) else { return "r=\(r) or p=\(p) is out of range" }
+        guard memory <= Self.maximumMemory else { return "it needs \(memory >> 20) MiB, more than \(Self.maximumMemory >> 20) MiB" }
+        guard work <= Self.maximumWork else { return "its cost N*r*p=\(work) exceeds \(Self.maximumWork)" }
+        return nil
+    }
 }
 
 public enum Scrypt {
     public static func derive(password: UnsafeRawBufferPointer, salt: [UInt8], parameters: ScryptParameters,
                               length: Int) throws -> SecretBytes {
         var buffer = [UInt8](repeating: 0, count: length)
-        // maxmem: 128 * N * r * p plus slack; 0 would cap at 32 MiB and reject N = 2^15.
-        let maxMemory = 128 * parameters.n * parameters.r * (parameters.p + 2) + (1 << 20)
+        // maxmem: 128 * N * r * p plus slack; 0 would cap at 32 MiB and reject N = 2^15. Capped
+        // whatever the parameters, so no key file can make one derivation allocate more.
+        let maxMemory = min(128 * parameters.n * parameters.r * (parameters.p + 2) + (1 << 20),
+                            ScryptParameters.maximumMemory * 2)
         let ok = salt.withUnsafeBufferPointer { s in
             buffer.withUnsafeMutableBufferPointer { o in
                 EVP_PBE_scrypt(password.baseAddress?.assumingMemoryBound(to: CChar.self), password.count,

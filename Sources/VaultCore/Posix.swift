@@ -23,7 +23,7 @@ public enum Posix {
     }
 
     @inline(__always)
-    static func retrying(_ body: () -> Int32) -> Int32 {
+    public static func retrying(_ body: () -> Int32) -> Int32 {
         while true {
             let r = body()
             if r >= 0 || errno != EINTR { return r }

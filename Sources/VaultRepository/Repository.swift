@@ -12,6 +12,8 @@ public final class Repository: @unchecked Sendable {
     public private(set) var indexFileNames: [String] = []
     /// Locks taken on this repository; confirmed before each commit (Repository+Locks.swift).
     public let heldLocks = HeldLocks()
+    /// What opening found but worked around (damaged key files skipped), for the caller to show.
+    public internal(set) var openWarnings: [String] = []
 
     init(backend: Backend, config: RepositoryConfig, master: SecretBytes, keyID: String) {
         self.backend = backend; self.config = config; self.master = master; self.keyID = keyID
@@ -43,7 +45,8 @@ public final class Repository: @unchecked Sendable {
             throw VaultError(.notARepository, "\(backend.location) is not a chainvault repository (no config)",
                              hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
-        let (master, keyID) = try KeyRing.open(backend, credential: credential)
+        var warnings: [String] = []
+        let (master, keyID) = try KeyRing.open(backend, credential: credential) { warnings.append($0) }
         let config: RepositoryConfig = try Reread.read(backend, .config) { bytes in
             let plain = try SealedFile.open(bytes, kind: .config, master: master, what: "repository config")
             do { return try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
@@ -51,7 +54,9 @@ public final class Repository: @unchecked Sendable {
             }
         }
         try config.validate()
-        return Repository(backend: backend, config: config, master: master, keyID: keyID)
+        let repository = Repository(backend: backend, config: config, master: master, keyID: keyID)
+        repository.openWarnings = warnings
+        return repository
     }
 
     // MARK: Index

@@ -14,43 +14,46 @@ extension LocalBackend: StoreClock, KernelLocking, WriteRefusalDetecting {
     /// and pack files, which no `faketime` or wrong `date` in this process changes. Read with
     /// `lstat`, the call the listing uses, so anything that shifts one shifts both.
     public func storeNow() throws -> Date {
-        let probe = root + "/" + ObjectKind.lock.rawValue + "/.tmp-clock-" + Hex.encode(SecureRandom.bytes(6))
-        let fd = try Posix.open(probe, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        let dir = try writableDirectory(ObjectHandle(.lock, "clock"))
+        let probe = ".tmp-clock-" + Hex.encode(SecureRandom.bytes(6))
+        let fd = try Posix.openAt(dir.fd, probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+                                  displayPath: dir.path + "/" + probe)
         Posix.close(fd)
-        defer { _ = try? Posix.unlink(probe) }
-        guard let st = try Posix.lstat(probe) else { throw Posix.error("stat", probe, errno: ENOENT) }
+        defer { _ = try? Posix.unlinkAt(dir.fd, Array(probe.utf8), directory: false, display: probe) }
+        guard let st = Posix.lstatAt(dir.fd, Array(probe.utf8)) else { throw Posix.error("stat", dir.path + "/" + probe) }
         return Self.modified(st)
     }
 
     /// Temp file, contents, fsync, LOCK_SH, then the no-replace rename and directory fsync: the
     /// object is never visible unlocked, so a checker that can lock it knows its writer is gone.
     public func writeHeld(_ handle: ObjectHandle, _ bytes: [UInt8]) throws -> ObjectLease {
-        let target = root + "/" + handle.relativePath
-        let directory = Path.parent(target)
-        try Posix.mkdirs(directory, mode: 0o700)
-        let temp = directory + "/.tmp-" + handle.name + "-" + Hex.encode(SecureRandom.bytes(6))
-        let fd = try Posix.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        let dir = try writableDirectory(handle)
+        let temp = ".tmp-" + handle.name + "-" + Hex.encode(SecureRandom.bytes(6))
+        let display = dir.path + "/" + temp
+        let fd = try Posix.openAt(dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+                                  displayPath: display)
         let lease = ObjectLease(fd: fd) // closes fd on every path below
         do {
-            try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: temp) }
-            try Posix.fsync(fd, path: temp)
-            _ = try Posix.flock(fd, LOCK_SH, path: temp)
-            try Posix.renameNoReplace(temp, target)
+            try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: display) }
+            try Posix.fsync(fd, path: display)
+            _ = try Posix.flock(fd, LOCK_SH, path: display)
+            try Posix.renameAtNoReplace(dir.fd, temp, dir.fd, handle.name, display: dir.path + "/" + handle.name)
         } catch {
-            _ = try? Posix.unlink(temp)
+            _ = try? Posix.unlinkAt(dir.fd, Array(temp.utf8), directory: false, display: display)
             lease.release()
             throw error
         }
-        try Posix.fsyncDirectory(directory)
+        try Posix.fsync(dir.fd, path: dir.path)
         return lease
     }
 
     public func isHeld(_ handle: ObjectHandle) -> Bool? {
-        let p = root + "/" + handle.relativePath
-        guard let fd = try? Posix.open(p, O_RDONLY) else { return nil }
+        guard let dir = try? parentDirectory(handle), let fd = try? openObject(handle, in: dir, O_RDONLY), fd >= 0 else {
+            return nil
+        }
         defer { Posix.close(fd) }
         // LOCK_EX conflicts with any holder's LOCK_SH; taken, it is dropped at once by the close.
-        guard let got = try? Posix.flock(fd, LOCK_EX | LOCK_NB, path: p) else { return nil }
+        guard let got = try? Posix.flock(fd, LOCK_EX | LOCK_NB, path: dir.path) else { return nil }
         return !got
     }
 

@@ -5,6 +5,8 @@ import VaultCore
 /// directory fsync; reads are pread on a fresh descriptor, so many threads read at once.
 public final class LocalBackend: Backend, @unchecked Sendable {
     public let root: String
+    /// Set once, before the backend is shared (openBackend): every delete is refused.
+    public var appendOnly = false
     public var location: String { root }
 
     public init(path: String) { root = Path.absolute(path) }
@@ -32,28 +34,34 @@ public final class LocalBackend: Backend, @unchecked Sendable {
             return try stat(.config).map { [ObjectInfo(name: "config", size: $0)] } ?? []
         case .pack:
             var all: [ObjectInfo] = []
-            for sub in try listDirectory(root + "/data") {
-                all += try listFiles(root + "/data/" + sub)
+            guard let data = try kindDirectory("data") else { return [] }
+            for sub in try names(in: data) {
+                guard let dir = try directory("data/" + sub) else { continue } // removed meanwhile
+                all += try files(in: dir)
             }
             return all
         default:
-            return try listFiles(root + "/" + kind.rawValue)
+            return try kindDirectory(kind.rawValue).map { try files(in: $0) } ?? []
         }
     }
 
     /// A missing kind directory is empty (git, rsync and some restores drop empty directories);
     /// a missing root is not a repository.
-    private func listDirectory(_ dir: String) throws -> [String] {
-        guard try Posix.lstat(dir) != nil else {
-            if try Posix.lstat(root) == nil { throw notARepository() }
-            return []
-        }
-        return try DirectoryListing.names(dir).filter { !$0.hasPrefix(".") }
+    private func kindDirectory(_ relative: String) throws -> RepositoryDirectory? {
+        if let dir = try directory(relative) { return dir }
+        if try Posix.lstat(root) == nil { throw notARepository() }
+        return nil
     }
 
-    private func listFiles(_ dir: String) throws -> [ObjectInfo] {
-        try listDirectory(dir).compactMap { name in
-            guard let st = try Posix.lstat(dir + "/" + name), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    private func names(in dir: RepositoryDirectory) throws -> [String] {
+        try DirectoryListing.entries(of: dir.fd, path: dir.path).map { String(decoding: $0, as: UTF8.self) }
+            .filter { !$0.hasPrefix(".") }
+    }
+
+    /// Regular files only: a link or directory planted among the objects is no object.
+    private func files(in dir: RepositoryDirectory) throws -> [ObjectInfo] {
+        try names(in: dir).compactMap { name in
+            guard let st = Posix.lstatAt(dir.fd, Array(name.utf8)), (st.st_mode & S_IFMT) == S_IFREG else { return nil }
             return ObjectInfo(name: name, size: Int(st.st_size), modified: Self.modified(st))
         }
     }
@@ -65,18 +73,19 @@ public final class LocalBackend: Backend, @unchecked Sendable {
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
         let p = path(handle)
-        let fd = Glibc.open(p, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { throw missing(handle) }
-            throw Posix.error("open", p)
-        }
+        guard let dir = try parentDirectory(handle) else { throw missing(handle) }
+        let fd = try openObject(handle, in: dir, O_RDONLY)
+        if fd < 0 { throw missing(handle) }
         defer { Posix.close(fd) }
-        let size = try Posix.fileSize(fd, path: p)
+        let st = try Posix.fstat(fd, path: p)
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw refusedEntry(handle.relativePath) }
+        let size = Int(st.st_size)
         let wanted = range ?? 0..<size
         guard wanted.lowerBound >= 0, wanted.upperBound <= size else {
             throw VaultError(.corrupt, "\(handle) is \(size) bytes, shorter than the range \(wanted) the index names",
                              hint: "the object was truncated; run 'chainvault verify --read-data'")
         }
+        try ObjectLimits.check(handle, size: range == nil ? size : wanted.count, location: location)
         var bytes = [UInt8](repeating: 0, count: wanted.count)
         let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd, $0, offset: wanted.lowerBound, path: p) }
         guard n == wanted.count else {
@@ -85,11 +94,37 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         return bytes
     }
 
+    /// Temp file in the object's own directory (opened without links), fsync, no-replace rename,
+    /// directory fsync.
     public func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
-        let target = path(handle)
-        // A kind added after this repository was created (audit/) has no directory yet.
-        if handle.kind != .config && handle.kind != .pack { try Posix.mkdirs(Path.parent(target), mode: 0o700) }
-        try bytes.withUnsafeBytes { try Posix.writeFileAtomically(target, $0, mode: 0o600, replace: false) }
+        let dir = try writableDirectory(handle)
+        let temp = ".tmp-" + handle.name + "-" + Hex.encode(SecureRandom.bytes(6))
+        let display = dir.path + "/" + temp
+        let fd = try Posix.openAt(dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+                                  displayPath: display)
+        do {
+            defer { Posix.close(fd) } // exactly once: a second close could close another thread's file
+            try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: display) }
+            try Posix.fsync(fd, path: display)
+            try Posix.renameAtNoReplace(dir.fd, temp, dir.fd, handle.name, display: path(handle))
+        } catch {
+            _ = try? Posix.unlinkAt(dir.fd, Array(temp.utf8), directory: false, display: display)
+            throw error
+        }
+        try Posix.fsync(dir.fd, path: dir.path)
+    }
+
+    /// The object's directory; a kind added after this repository was created (audit/) has none yet.
+    func writableDirectory(_ handle: ObjectHandle) throws -> RepositoryDirectory {
+        if let dir = try parentDirectory(handle) { return dir }
+        guard handle.kind != .config, handle.kind != .pack, let rootDir = try directory("") else {
+            throw notARepository()
+        }
+        _ = try? Posix.mkdirAt(rootDir.fd, Array(handle.kind.rawValue.utf8), mode: 0o700,
+                               display: root + "/" + handle.kind.rawValue)
+        try Posix.fsync(rootDir.fd, path: root)
+        guard let dir = try parentDirectory(handle) else { throw notARepository() }
+        return dir
     }
 
     /// Packs are spooled in `data/` itself (as `.tmp-*`, never listed), so handing one over is a
@@ -97,18 +132,28 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     public var stagingDirectory: String { root + "/data" }
 
     public func writeFile(_ handle: ObjectHandle, path source: String) throws {
-        let target = path(handle)
-        try Posix.renameNoReplace(source, target)
-        try Posix.fsyncDirectory(Path.parent(target))
+        guard try directory("data") != nil, let dir = try parentDirectory(handle) else { throw notARepository() }
+        try Posix.renameAtNoReplace(AT_FDCWD, source, dir.fd, handle.name, display: path(handle))
+        try Posix.fsync(dir.fd, path: dir.path)
     }
 
+    /// Unlinks relative to the directory opened without links: never a file outside the repository.
     public func delete(_ handle: ObjectHandle) throws {
-        let p = path(handle)
-        if try Posix.unlink(p) { try Posix.fsyncDirectory(Path.parent(p)) }
+        if appendOnly { throw AppendOnly.refusal(handle, location: location) }
+        guard let dir = try parentDirectory(handle) else { return }
+        if try Posix.unlinkAt(dir.fd, Array(handle.name.utf8), directory: false, display: path(handle)) {
+            try Posix.fsync(dir.fd, path: dir.path)
+        }
     }
 
     public func stat(_ handle: ObjectHandle) throws -> Int? {
-        try Posix.lstat(path(handle)).map { Int($0.st_size) }
+        guard let dir = try parentDirectory(handle) else { return nil }
+        guard let st = Posix.lstatAt(dir.fd, Array(handle.name.utf8)) else {
+            if errno == ENOENT { return nil }
+            throw Posix.error("stat", path(handle))
+        }
+        if (st.st_mode & S_IFMT) == S_IFLNK { throw refusedEntry(handle.relativePath) }
+        return Int(st.st_size)
     }
 
     /// Removes temp files left by writes that a crash interrupted (they are never referenced).
@@ -116,10 +161,11 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     /// (a concurrent backup's lock or pack), and its temp files are seconds or minutes old. The
     /// absence of locks is no proof, since a writer creates its lock file as a temp file first.
     public func removeStaleTemporaries(olderThan age: Double = 86_400) {
-        var dirs = ObjectKind.allCases.filter { $0 != .config && $0 != .pack }.map { root + "/" + $0.rawValue }
-        dirs.append(root)
-        dirs.append(root + "/data") // pack spool files
-        for i in 0..<256 { dirs.append(root + "/data/" + Hex.encode([UInt8(i)])) }
-        VaultStorage.removeStaleTemporaries(in: dirs, olderThan: age)
+        if appendOnly { return }
+        var dirs = ObjectKind.allCases.filter { $0 != .config && $0 != .pack }.map(\.rawValue)
+        dirs.append("")
+        dirs.append("data") // pack spool files
+        for i in 0..<256 { dirs.append("data/" + Hex.encode([UInt8(i)])) }
+        VaultStorage.removeStaleTemporaries(in: dirs.compactMap { try? directory($0) }, olderThan: age)
     }
 }

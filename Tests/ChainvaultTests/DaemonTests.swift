@@ -71,7 +71,7 @@ struct DaemonTests {
         try w.write("policies/demo.json", Array(policy.utf8))
         let config = """
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))"}
+         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))","restoreRoots":["\(w.root)"]}
         """
         try w.write("config.json", Array(config.utf8))
         return (port, token, config)

@@ -9,6 +9,9 @@ public struct MotoS3: Sendable {
     public let accessKey: String
     public let secretKey: String
     public let bucket: String
+    /// A second IAM user whose policy grants no delete (the append-only node of README "Security").
+    public var nodeAccessKey = ""
+    public var nodeSecretKey = ""
 
     public static func shared() throws -> MotoS3 { try started.get() }
 
@@ -27,11 +30,18 @@ public struct MotoS3: Sendable {
         try p.run()
         launcher = p
         let line = readLine(out.fileHandleForReading)
-        struct Info: Decodable { let endpoint: String; let access_key: String; let secret_key: String; let bucket: String }
+        struct Info: Decodable {
+            let endpoint: String; let access_key: String; let secret_key: String; let bucket: String
+            let node_access_key: String; let node_secret_key: String
+        }
         guard let info = try? JSONDecoder().decode(Info.self, from: Data(line.utf8)) else {
             throw SupportError("moto_server did not start (is it installed? bash .ci/setup installs moto[server] and boto3); launcher said: \(line)")
         }
-        return MotoS3(endpoint: info.endpoint, port: port, accessKey: info.access_key, secretKey: info.secret_key, bucket: info.bucket)
+        var moto = MotoS3(endpoint: info.endpoint, port: port, accessKey: info.access_key, secretKey: info.secret_key,
+                          bucket: info.bucket)
+        moto.nodeAccessKey = info.node_access_key
+        moto.nodeSecretKey = info.node_secret_key
+        return moto
     }
 
     /// A fresh repository location under a unique prefix.
@@ -40,6 +50,10 @@ public struct MotoS3: Sendable {
     }
 
     /// The environment chainvault needs to reach this server (no other AWS settings leak in).
+    public var nodeEnvironment: [String: String] {
+        environment.merging(["AWS_ACCESS_KEY_ID": nodeAccessKey, "AWS_SECRET_ACCESS_KEY": nodeSecretKey]) { $1 }
+    }
+
     public var environment: [String: String] {
         ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
          "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"]

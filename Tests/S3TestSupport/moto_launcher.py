@@ -62,8 +62,23 @@ try:
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     s3.create_bucket(Bucket=bucket)
+    # The append-only node of README "Security": may read, list and write, never delete.
+    admin = dict(endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    admin_iam = boto3.client("iam", **admin)
+    admin_iam.create_user(UserName="node")
+    node = admin_iam.create_access_key(UserName="node")["AccessKey"]
+    admin_iam.put_user_policy(UserName="node", PolicyName="append-only", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation",
+                                           "s3:AbortMultipartUpload"],
+             "Resource": ["arn:aws:s3:::%s" % bucket, "arn:aws:s3:::%s/*" % bucket]},
+            {"Effect": "Deny", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration",
+                                          "s3:PutBucketPolicy", "s3:DeleteBucket"],
+             "Resource": ["arn:aws:s3:::%s" % bucket, "arn:aws:s3:::%s/*" % bucket]}]}))
     print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"],
-                      "secret_key": key["SecretAccessKey"], "bucket": bucket}), flush=True)
+                      "secret_key": key["SecretAccessKey"], "bucket": bucket,
+                      "node_access_key": node["AccessKeyId"], "node_secret_key": node["SecretAccessKey"]}), flush=True)
     while os.getppid() == parent and server.poll() is None:
         time.sleep(0.5)
 finally:

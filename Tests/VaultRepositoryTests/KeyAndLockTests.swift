@@ -71,7 +71,12 @@ import VaultStorage
     try backend.write(ObjectHandle(.lock, "garbage"), [0xFF, 0x00])
     let error = #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: false, command: "backup") }
     #expect(error?.message.contains("unreadable") == true)
-    #expect(try RepositoryLock.unlock(backend, all: false).count == 1)
+    // Nothing proves "garbage" is a lock (issue 14: hostile storage plants files): unlock reports
+    // it and leaves it; only --remove-all removes it.
+    let unlocked = try RepositoryLock.unlock(backend, all: false)
+    #expect(unlocked.removed.isEmpty && unlocked.notLocks == ["locks/garbage"])
+    #expect(try RepositoryLock.unlock(backend, all: true).removed.count == 1)
+    #expect(try backend.list(.lock).isEmpty)
 }
 
 @Test(arguments: [UInt8(10), 13, 32, 9, 0, 255])

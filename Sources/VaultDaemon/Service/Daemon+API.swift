@@ -165,6 +165,7 @@ extension Daemon {
             }
             guard let policy = lock.withLock({ policies[body.policy] }) else { return HTTPResponse(status: 404, text: "no policy \(body.policy)") }
             guard body.target.hasPrefix("/"), !body.target.split(separator: "/").contains("..") else { return HTTPResponse(status: 400, text: "target must be an absolute path without '..'") }
+            if let refused = restoreTarget(policy).refusal(body.target) { return HTTPResponse(status: 403, text: refused) }
             var options = RestoreOptions(snapshot: body.snapshot ?? "latest", target: body.target)
             switch body.mode ?? "new" {
             case "new": break

@@ -87,7 +87,8 @@ extension Daemon {
     /// made up by the next run), then applies the policy's retention there too.
     func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
         let credential = lock.withLock { self.credential }
-        let secondary = try Repository.open(try openBackend(target), credential: credential)
+        let appendOnly = lock.withLock { config.appendOnly == true }
+        let secondary = try Repository.open(try openBackend(target, appendOnly: appendOnly), credential: credential)
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
         var options = CopyOptions()
@@ -98,7 +99,7 @@ extension Daemon {
             defer { shared.release() }
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
-        let removed = try applyRetention(policy, in: secondary).removed
+        let removed = appendOnly ? 0 : try applyRetention(policy, in: secondary).removed
         log(6, "event=copy policy=\(policy.name) target=\"\(secondary.backend.location)\" copied=\(copied.copied.count) bytes=\(copied.bytesCopied) forgotten=\(removed)")
         return ["copiedTo": secondary.backend.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
     }
@@ -115,8 +116,9 @@ extension Daemon {
     }
 
     func openForJob() throws -> Repository {
-        let (path, credential) = lock.withLock { (config.repository, self.credential) }
-        let repo = try Repository.open(try openBackend(path), credential: credential)
+        let (path, credential, appendOnly) = lock.withLock { (config.repository, self.credential, config.appendOnly == true) }
+        let repo = try Repository.open(try openBackend(path, appendOnly: appendOnly), credential: credential)
+        for w in repo.openWarnings { log(4, "event=repository-open warning=\"\(w)\"") }
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
         return repo
     }
@@ -153,7 +155,10 @@ extension Daemon {
             // locked by another command waits for the next prune or backup instead of failing it.
             var removed = 0
             var retention = "applied"
-            do {
+            if lock.withLock({ config.appendOnly == true }) {
+                retention = "skipped"
+                log(6, "event=retention policy=\(policy.name) result=skipped reason=append-only")
+            } else { do {
                 let (kept, forgotten) = try applyRetention(policy, in: repo)
                 removed = forgotten
                 lock.withLock {
@@ -164,7 +169,7 @@ extension Daemon {
                 retention = "deferred"
                 lock.withLock { state.policies[policy.name, default: PolicyState()].retentionPending = true }
                 log(4, "event=retention policy=\(policy.name) result=deferred error=\"\(e.message)\"")
-            }
+            } }
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastSnapshot = result.backup.snapshotID
@@ -218,6 +223,10 @@ extension Daemon {
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
         case "prune":
+            if lock.withLock({ config.appendOnly == true }) {
+                log(6, "event=prune result=skipped reason=append-only")
+                return ["skipped": "append-only"]
+            }
             let repo = try openForJob()
             let pending = lock.withLock { policies.values.filter { state.policies[$0.name]?.retentionPending == true } }
             for policy in pending {

@@ -14,8 +14,12 @@ public struct DaemonConfig: Codable, Sendable {
     public var stateDirectory: String?
     /// How often to run prune over the whole repository ("24h").
     public var pruneEvery: String?
+    /// Directories under which API restores may write besides each policy's source (RestoreTarget).
+    public var restoreRoots: [String]?
+    /// The node never deletes: retention and prune are skipped (they run on the pruning host).
+    public var appendOnly: Bool?
 
-    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery"]]
+    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery", "restoreRoots", "appendOnly"]]
 
     public static func load(_ path: String) throws -> DaemonConfig {
         let bytes: [UInt8]

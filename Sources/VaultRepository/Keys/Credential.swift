@@ -56,10 +56,32 @@ public enum Credential {
         }
         var info = st
         if (st.st_mode & S_IFMT) == S_IFLNK { _ = stat(path, &info) }
+        try checkPrivate(info, path: path, what: what)
+        // Checked again on the descriptor that is read: the name may have been swapped meanwhile.
+        let fd = try Posix.open(path, O_RDONLY, code: .usage)
+        defer { Posix.close(fd) }
+        try checkPrivate(try Posix.fstat(fd, path: path), path: path, what: what)
+        guard info.st_size <= 1 << 20 else {
+            throw VaultError(.usage, "\(what) \(path) is \(info.st_size) bytes, more than a key or passphrase can be",
+                             hint: "check the path: it should name a small file holding only the secret")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd, $0, offset: 0, path: path, code: .usage) }
+        bytes.removeSubrange(n...)
+        return bytes
+    }
+
+    /// Mode 0600 or stricter, and owned by this user or root: a file that another local user owns
+    /// is theirs to rewrite (a key they chose) whatever its mode says today.
+    static func checkPrivate(_ info: stat, path: String, what: String) throws {
         if info.st_mode & 0o077 != 0 {
             throw VaultError(.insecureFile, "\(what) \(path) is readable or writable by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
                              hint: "run 'chmod 600 \(path)'")
         }
-        return try Posix.readFile(path, code: .usage)
+        let me = geteuid()
+        if info.st_uid != me && info.st_uid != 0 {
+            throw VaultError(.insecureFile, "\(what) \(path) is owned by another user (uid \(info.st_uid)), not by uid \(me) or root",
+                             hint: "a key another user owns is theirs to replace: run 'chown \(me) \(path)' if you trust its contents, else create a new one")
+        }
     }
 }

@@ -41,12 +41,15 @@ public enum KeyRing {
         }
         switch credential {
         case .password(let secret):
-            guard doc.kdf.name == "scrypt", let n = doc.kdf.n, let r = doc.kdf.r, let p = doc.kdf.p,
-                  n >= 2, n <= 1 << 24, r >= 1, r <= 64, p >= 1, p <= 64 else {
+            guard doc.kdf.name == "scrypt", let n = doc.kdf.n, let r = doc.kdf.r, let p = doc.kdf.p else {
                 throw VaultError(.corrupt, "key file has invalid scrypt parameters")
             }
+            let parameters = ScryptParameters(n: n, r: r, p: p)
+            if let why = parameters.rejection {
+                throw VaultError(.corrupt, "key file has scrypt parameters chainvault never writes (\(why))")
+            }
             return try secret.withUnsafeBytes {
-                try Scrypt.derive(password: $0, salt: salt, parameters: .init(n: n, r: r, p: p), length: 32)
+                try Scrypt.derive(password: $0, salt: salt, parameters: parameters, length: 32)
             }
         case .keyFile(let secret):
             return secret.withUnsafeBytes { HKDF.sha256(ikm: $0, salt: salt, info: keyFileInfo, length: 32) }
@@ -105,29 +108,67 @@ public enum KeyRing {
         return id
     }
 
-    /// Tries every key file; returns the master key and the id of the key that opened it.
-    public static func open(_ backend: Backend, credential: Credential) throws -> (SecretBytes, String) {
+    /// Tries every key file, cheapest derivation first; returns the master key and the id of the
+    /// key that opened it. A key file that is damaged, too large, or asks for a derivation outside
+    /// the bounds is skipped with a warning (`warn`): planted ones must not stop the real key.
+    public static func open(_ backend: Backend, credential: Credential,
+                            warn: (String) -> Void = { _ in }) throws -> (SecretBytes, String) {
         let keys = try backend.list(.key)
         guard !keys.isEmpty else {
             throw VaultError(.notARepository, "\(backend.location) has no key files",
                              hint: "this is not a chainvault repository, or its keys/ directory was lost")
         }
         var damaged: [String] = []
+        var candidates: [(name: String, bytes: [UInt8], cost: UInt64)] = []
         for info in keys.sorted(by: { $0.name < $1.name }) {
-            // A key file whose bytes do not match its name is read again before it counts as
-            // damaged: one flipped bit on the way must not turn into "wrong key".
-            let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) { SHA256.hash($0).hex == info.name }
             do {
-                if !intact { damaged.append(info.name); continue }
-                if let master = try unwrap(bytes, credential, id: info.name) { return (master, info.name) }
-            } catch let error as VaultError where error.code == .corrupt {
+                try ObjectLimits.check(ObjectHandle(.key, info.name), size: info.size, location: backend.location)
+                // A key file whose bytes do not match its name is read again before it counts as
+                // damaged: one flipped bit on the way must not turn into "wrong key".
+                let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) { SHA256.hash($0).hex == info.name }
+                guard intact else { throw VaultError(.corrupt, "its bytes do not match its name") }
+                if let why = scryptRejection(bytes) {
+                    throw VaultError(.corrupt, "its scrypt parameters are outside what chainvault writes (\(why))")
+                }
+                candidates.append((info.name, bytes, cost(bytes)))
+            } catch let error as VaultError where error.code == .corrupt || error.code == .unsafeInput {
                 damaged.append(info.name)
+                warn("skipped damaged key file keys/\(info.name.prefix(8)): \(error.message)")
+            }
+        }
+        for key in candidates.sorted(by: { ($0.cost, $0.name) < ($1.cost, $1.name) }) {
+            do {
+                if let master = try unwrap(key.bytes, credential, id: key.name) { return (master, key.name) }
+            } catch let error as VaultError {
+                damaged.append(key.name)
+                warn("skipped damaged key file keys/\(key.name.prefix(8)): \(error.message)")
             }
         }
         var message = "wrong \(credential.kind == "password" ? "passphrase" : "key file"): no key of the repository at \(backend.location) opens with it"
         if !damaged.isEmpty { message += " (\(damaged.count) key file(s) are damaged: \(damaged.map { String($0.prefix(8)) }.joined(separator: ", ")))" }
         throw VaultError(.wrongKey, message,
                          hint: "check --password-file/--key-file (or CHAINVAULT_PASSWORD_FILE, CHAINVAULT_KEY_FILE, $CREDENTIALS_DIRECTORY/chainvault.key); 'chainvault key list' with a working key shows the keys")
+    }
+
+    /// Why a passphrase key's scrypt parameters are out of bounds, nil when they are not (or it is
+    /// no passphrase key): judged for every key file, tried or not, so a planted one is reported.
+    static func scryptRejection(_ bytes: [UInt8]) -> String? {
+        guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)), doc.kdf.name == "scrypt" else {
+            return nil
+        }
+        return ScryptParameters(n: doc.kdf.n ?? 0, r: doc.kdf.r ?? 0, p: doc.kdf.p ?? 0).rejection
+    }
+
+    /// The derivation work a key file asks for (0 for key files, which use HKDF), to try cheap ones
+    /// first; a document that does not parse costs nothing to reject.
+    static func cost(_ bytes: [UInt8]) -> UInt64 {
+        guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)), doc.kdf.name == "scrypt" else {
+            return 0
+        }
+        let (n, r, p) = (doc.kdf.n ?? 0, doc.kdf.r ?? 0, doc.kdf.p ?? 0)
+        let (nr, o1) = n.multipliedReportingOverflow(by: r)
+        let (all, o2) = nr.multipliedReportingOverflow(by: p)
+        return o1 || o2 ? .max : all
     }
 
     public static func list(_ backend: Backend) throws -> [KeyInfo] {

@@ -109,7 +109,9 @@ public final class RepositoryLock: @unchecked Sendable {
             }
             if storeNow == nil { storeNow = .some((try? (backend as? StoreClock)?.storeNow()) ?? nil) }
             if case .stale(let why) = judge(doc, info, backend: backend, storeNow: storeNow!) {
-                try? backend.delete(handle)
+                // Only a deletion that happened is reported: an append-only credential is refused it,
+                // and a stale lock excludes nobody either way.
+                guard (try? backend.delete(handle)) != nil else { continue }
                 stale.append("\(doc.command) pid \(doc.pid) on \(doc.hostname) since \(doc.time) (\(why))")
                 continue
             }
@@ -155,18 +157,37 @@ public final class RepositoryLock: @unchecked Sendable {
 
     deinit { timer?.cancel() }
 
-    /// Removes stale locks, or every lock with `all`; returns what it removed.
-    public static func unlock(_ backend: Backend, all: Bool) throws -> [String] {
-        var removed: [String] = []
+    /// What `unlock` did: the locks it removed and the objects it left because nothing proves
+    /// they are locks (hostile storage can plant any file in `locks/`).
+    public struct UnlockResult: Sendable {
+        public var removed: [String] = []
+        public var notLocks: [String] = []
+    }
+
+    /// Removes stale locks, or every object in `locks/` with `all`.
+    public static func unlock(_ backend: Backend, all: Bool) throws -> UnlockResult {
+        var result = UnlockResult()
         let storeNow = all ? nil : ((try? (backend as? StoreClock)?.storeNow()) ?? nil)
         for info in try backend.list(.lock) {
             let handle = ObjectHandle(.lock, info.name)
-            let doc = (try? backend.read(handle)).flatMap { try? JSONDecoder().decode(Document.self, from: Data($0)) }
-            if all || doc == nil || judge(doc!, info, backend: backend, storeNow: storeNow).isStale {
+            let doc = parse(backend, info)
+            guard all || doc != nil else { result.notLocks.append(handle.relativePath); continue }
+            if all || judge(doc!, info, backend: backend, storeNow: storeNow).isStale {
                 try backend.delete(handle)
-                removed.append(doc.map { "\(info.name.prefix(8)) \($0.command) pid \($0.pid) on \($0.hostname)" } ?? "\(info.name.prefix(8)) (unreadable)")
+                result.removed.append(doc.map { "\(info.name.prefix(8)) \($0.command) pid \($0.pid) on \($0.hostname)" }
+                                      ?? "\(info.name.prefix(8)) (unreadable)")
             }
         }
-        return removed
+        return result
+    }
+
+    /// The lock document, only when the object is provably one chainvault wrote: a name of 32 hex
+    /// digits, a size within the lock limit, JSON that decodes as a lock with timestamps that parse.
+    static func parse(_ backend: Backend, _ info: ObjectInfo) -> Document? {
+        guard info.name.count == 32, Hex.decode(info.name) != nil, info.size <= ObjectLimits.maximum(.lock),
+              let bytes = try? backend.read(ObjectHandle(.lock, info.name)),
+              let doc = try? JSONDecoder().decode(Document.self, from: Data(bytes)),
+              Timestamp.parse(doc.time) != nil, Timestamp.parse(doc.refreshed) != nil else { return nil }
+        return doc
     }
 }

@@ -11,6 +11,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
     public let client: S3Client
     public let connections: Int
     public var location: String { client.location.description }
+    /// Set once, before the backend is shared (openBackend): every delete is refused.
+    public var appendOnly = false
     public var preferredConcurrency: Int { connections }
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
@@ -120,7 +122,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
         }
         // A range read accepts the range (or, from a server that ignores Range, the object up to
         // its end); a whole object at most what a reader of this repository ever asks for.
-        let limit = range.map { max($0.upperBound, 64 << 10) } ?? Self.wholeObjectLimit
+        let limit = range.map { max($0.upperBound, 64 << 10) } ?? ObjectLimits.maximum(handle.kind)
         let outcome = try client.send("GET", key: key(handle), headers: headers, responseLimit: limit,
                                       isComplete: { Self.isComplete($0, range: range) }, what: "reading \(handle)")
         let r = outcome.response
@@ -205,6 +207,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
     }
 
     public func delete(_ handle: ObjectHandle) throws {
+        if appendOnly { throw AppendOnly.refusal(handle, location: location) }
         let r = try client.send("DELETE", key: key(handle), what: "deleting \(handle)").response
         if (200..<300).contains(r.status) || r.status == 404 { return }
         throw client.error(r, what: "deleting \(handle)")

@@ -121,7 +121,10 @@ public final class S3Client: @unchecked Sendable {
                               hint: "create the bucket first (chainvault never creates buckets), or check the name in --repo")
         case "AccessDenied", "AllAccessDisabled", "AccountProblem":
             return VaultError(.storageFailure, "\(what): access denied at \(at) for \(credentials)", cause: cause,
-                              hint: "grant this key s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket")
+                              hint: what.hasPrefix("deleting")
+                                  ? "this key may not delete (an append-only node's): run forget and prune on the pruning "
+                                      + "host with its credential, and run this node with --append-only"
+                                  : "grant this key s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket")
         case "InvalidAccessKeyId":
             return VaultError(.storageFailure, "\(what): the S3 server does not know \(credentials)", cause: cause,
                               hint: "check AWS_ACCESS_KEY_ID or the credentials file and profile")

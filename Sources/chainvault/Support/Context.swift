@@ -21,8 +21,11 @@ struct Context {
     }
 
     func backend() throws -> Backend {
-        try openBackend(try repositoryPath(), environment: environment)
+        try openBackend(try repositoryPath(), environment: environment, appendOnly: appendOnly)
     }
+
+    /// --append-only or CHAINVAULT_APPEND_ONLY=1: this client never deletes (AppendOnly).
+    var appendOnly: Bool { args.has("--append-only") || environment["CHAINVAULT_APPEND_ONLY"] == "1" }
 
     /// --key-file, --password-file, CHAINVAULT_KEY_FILE, CHAINVAULT_PASSWORD_FILE, then the systemd
     /// credential $CREDENTIALS_DIRECTORY/chainvault.key. Never a secret on the command line.
@@ -41,6 +44,7 @@ struct Context {
     func openRepository() throws -> Repository {
         let b = try backend()
         let repo = try Repository.open(b, credential: try credential())
+        for w in repo.openWarnings { out.warning(w) }
         (b as? LocalBackend)?.removeStaleTemporaries()
         return repo
     }
@@ -111,6 +115,8 @@ Global options:
   --json                 machine-readable output on stdout
   --quiet                only errors
   --no-progress          no progress line on a terminal
+  --append-only          never delete anything (a node whose credential may not delete);
+                         forget, prune and unlock then run on another host
   --no-lock              read without taking a lock (restore, verify): a concurrent
                          prune is then not excluded
 """
