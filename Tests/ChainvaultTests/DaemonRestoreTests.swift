@@ -72,7 +72,8 @@ extension DaemonTests {
         let port = TestPorts.take()
         try w.write("config.json", Array("""
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))"}
+         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))",
+         "restoreRoots":["\(w.root)"]}
         """.utf8))
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
