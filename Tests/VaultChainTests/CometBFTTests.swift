@@ -4,11 +4,15 @@ import Testing
 
 @Suite(.enabled(if: ChainFixtures.present, "shared chain fixtures (../shared/fixtures/chain) are absent"))
 struct CometBFTTests {
-    static func state(_ name: String) throws -> [UInt8] { try ChainFixtures.bytes("priv_validator_state." + name + ".json") }
+    static func state(_ name: String) throws -> [UInt8] {
+        try ChainFixtures.bytes("priv_validator_state." + name + ".json")
+    }
 
     @Test func theRealStatesParse() throws {
-        #expect(try ValidatorSigningState(json: Self.state("height2")) == ValidatorSigningState(height: 2, round: 0, step: 3))
-        #expect(try ValidatorSigningState(json: Self.state("height0")) == ValidatorSigningState(height: 0, round: 0, step: 0))
+        let two = ValidatorSigningState(height: 2, round: 0, step: 3)
+        let zero = ValidatorSigningState(height: 0, round: 0, step: 0)
+        #expect(try ValidatorSigningState(json: Self.state("height2")) == two)
+        #expect(try ValidatorSigningState(json: Self.state("height0")) == zero)
     }
 
     @Test(arguments: [
@@ -28,7 +32,8 @@ struct CometBFTTests {
         #expect(a < ValidatorSigningState(height: 7, round: 0, step: 2))
         #expect(a < ValidatorSigningState(height: 7, round: 1, step: 0))
         #expect(a < ValidatorSigningState(height: 8, round: 0, step: 0))
-        #expect(!(ValidatorSigningState(height: 8, round: 0, step: 0) < ValidatorSigningState(height: 7, round: 9, step: 3)))
+        let eight = ValidatorSigningState(height: 8, round: 0, step: 0)
+        #expect(!(eight < ValidatorSigningState(height: 7, round: 9, step: 3)))
     }
 
     @Test func restoreKeepsTheHigherState() throws {
@@ -40,9 +45,10 @@ struct CometBFTTests {
         #expect(broken.choice == .keepLive)
         #expect(broken.warning?.hasPrefix("live validator state does not parse") == true)
         #expect(ValidatorSigningState.keepHigher(live: high, snapshot: [0xff]).choice == .keepLive)
-        #expect(ValidatorSigningState.choose(relativePath: "data/priv_validator_state.json", live: low, snapshot: high).choice
-                    == .takeSnapshot)
-        #expect(ValidatorSigningState.choose(relativePath: "config/node_key.json", live: low, snapshot: high).choice == .keepLive)
+        let chosen = ValidatorSigningState.choose(relativePath: "data/priv_validator_state.json", live: low, snapshot: high)
+        #expect(chosen.choice == .takeSnapshot)
+        let other = ValidatorSigningState.choose(relativePath: "config/node_key.json", live: low, snapshot: high)
+        #expect(other.choice == .keepLive)
     }
 
     @Test func theProfileDetectsAHomeAndReportsARollback() throws {
@@ -59,7 +65,8 @@ struct CometBFTTests {
         try d.write("data/priv_validator_state.json", Self.state("height0"))
         let second = try profile.verify(source, state: &state)
         #expect(second.problems.map(\.kind) == [.rollback])
-        #expect(second.problems.first?.what == "validator state went down from height 2 round 0 step 3 to height 0 round 0 step 0")
+        #expect(second.problems.first?.what
+                    == "validator state went down from height 2 round 0 step 3 to height 0 round 0 step 0")
         try d.write("data/priv_validator_state.json", Array("not json".utf8))
         #expect(try profile.verify(source, state: &state).problems.map(\.kind) == [.corrupt])
     }

@@ -78,7 +78,9 @@ enum Era1TestWriter {
 
     /// The accumulator of `blocks` when `last` is the hash of the final block.
     static func root(_ blocks: [Era1TestBlock], last: EthHash) throws -> EthHash {
-        let parents = try blocks.map { b in try unframe(b.header).withUnsafeBytes { try EthHeaderFields(rlp: $0).parentHash } }
+        let parents = try blocks.map { b in
+            try unframe(b.header).withUnsafeBytes { try EthHeaderFields(rlp: $0).parentHash }
+        }
         let tds = blocks.map { b in b.totalDifficulty.withUnsafeBytes { UInt256(littleEndian: $0) } }
         return EpochAccumulator.root(hashes: Array(parents.dropFirst()) + [last], difficulties: tds)
     }

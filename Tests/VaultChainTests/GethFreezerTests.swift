@@ -30,7 +30,9 @@ struct FreezerTestWriter {
         var file: UInt16 = 0
         var current: [UInt8] = []
         let ext = compressed ? "cdat" : "rdat"
-        func flush() throws { try d.write(Self.dir + "/" + name + "." + String(format: "%04d", file) + "." + ext, current) }
+        func flush() throws {
+            try d.write(Self.dir + "/" + name + "." + String(format: "%04d", file) + "." + ext, current)
+        }
         for item in items {
             let bytes = compressed ? Self.snappyLiterals(item) : item
             if !current.isEmpty, current.count + bytes.count > maxFileSize { try flush(); file += 1; current = [] }
@@ -45,14 +47,20 @@ struct FreezerTestWriter {
 
     /// The four tables for blocks 0..<count of the Sepolia fixture.
     static func chain(_ count: Int, into d: TempDir) throws -> [[[UInt8]]] {
-        let blocks = Array(try Era1TestWriter.blocks(of: try ChainFixtures.bytes(ChainFixtures.era1Name)).prefix(count + 1))
+        let all = try Era1TestWriter.blocks(of: try ChainFixtures.bytes(ChainFixtures.era1Name))
+        let blocks = Array(all.prefix(count + 1))
         let headers = try blocks.map { try Era1TestWriter.unframe($0.header) }
         // hashes[i] is block i's hash: the parent hash named by header i+1.
-        let hashes = try headers.dropFirst().map { h in try h.withUnsafeBytes { try EthHeaderFields(rlp: $0).parentHash.bytes } }
-        let tables = [Array(headers.prefix(count)), hashes, try blocks.prefix(count).map { try Era1TestWriter.unframe($0.body) },
-                      try blocks.prefix(count).map { try Era1TestWriter.unframe($0.receipts) }]
+        let hashes = try headers.dropFirst().map { h in
+            try h.withUnsafeBytes { try EthHeaderFields(rlp: $0).parentHash.bytes }
+        }
+        let bodies = try blocks.prefix(count).map { try Era1TestWriter.unframe($0.body) }
+        let receipts = try blocks.prefix(count).map { try Era1TestWriter.unframe($0.receipts) }
+        let tables = [Array(headers.prefix(count)), hashes, bodies, receipts]
         let w = FreezerTestWriter()
-        for (name, items) in zip(FreezerCheck.tableNames, tables) { try w.write(name, items: items, compressed: name != "hashes", into: d) }
+        for (name, items) in zip(FreezerCheck.tableNames, tables) {
+            try w.write(name, items: items, compressed: name != "hashes", into: d)
+        }
         return tables
     }
 }

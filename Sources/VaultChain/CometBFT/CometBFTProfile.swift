@@ -10,7 +10,8 @@ public struct CometBFTProfile: ChainProfile {
     public init() {}
 
     public func detect(_ source: ChainDataSource) -> Bool {
-        guard let config = try? source.files(in: "config"), config.contains(where: { $0.path == "config/genesis.json" }) else {
+        guard let config = try? source.files(in: "config"),
+              config.contains(where: { $0.path == "config/genesis.json" }) else {
             return false
         }
         return (try? source.files(in: "data")) != nil
@@ -19,11 +20,13 @@ public struct CometBFTProfile: ChainProfile {
     public func verify(_ source: ChainDataSource, state: inout ChainVerifyState) throws -> ChainReport {
         var report = ChainReport(profile: name)
         guard let file = try source.files(in: "data").first(where: { $0.path == Self.statePath }) else {
-            report.problems.append(ChainProblem(.info, file: Self.statePath, "no validator signing state (not a validator)"))
+            let what = "no validator signing state (not a validator)"
+            report.problems.append(ChainProblem(.info, file: Self.statePath, what))
             return report
         }
         guard file.size <= UInt64(ValidatorSigningState.maxSize) else {
-            report.problems.append(ChainProblem(.corrupt, file: file.path, offset: 0, "validator state of \(file.size) bytes is too large"))
+            let what = "validator state of \(file.size) bytes is too large"
+            report.problems.append(ChainProblem(.corrupt, file: file.path, offset: 0, what))
             return report
         }
         var bytes = [UInt8](repeating: 0, count: Int(file.size))
@@ -47,7 +50,9 @@ public struct CometBFTProfile: ChainProfile {
 
     static func parse(_ text: String) -> ValidatorSigningState? {
         let parts = text.split(separator: "/")
-        guard parts.count == 3, let h = Int64(parts[0]), let r = Int32(parts[1]), let s = Int8(parts[2]) else { return nil }
+        guard parts.count == 3, let h = Int64(parts[0]), let r = Int32(parts[1]), let s = Int8(parts[2]) else {
+            return nil
+        }
         return ValidatorSigningState(height: h, round: r, step: s)
     }
 }

@@ -25,7 +25,8 @@ extension ValidatorSigningState {
     /// any other protected file keeps its live bytes, as `--protect` always did.
     public static func choose(relativePath: String, live: [UInt8], snapshot: [UInt8])
         -> (choice: ProtectedFileChoice, warning: String?) {
-        guard relativePath == CometBFTProfile.statePath || relativePath.hasSuffix("/" + CometBFTProfile.statePath) else {
+        let path = CometBFTProfile.statePath
+        guard relativePath == path || relativePath.hasSuffix("/" + path) else {
             return (.keepLive, nil)
         }
         return keepHigher(live: live, snapshot: snapshot)

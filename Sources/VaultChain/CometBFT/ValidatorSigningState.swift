@@ -16,9 +16,13 @@ public struct ValidatorSigningState: Comparable, Sendable, CustomStringConvertib
     public init(height: Int64, round: Int32, step: Int8) { self.height = height; self.round = round; self.step = step }
 
     public init(json bytes: [UInt8]) throws {
-        guard bytes.count <= Self.maxSize else { throw ParseError("validator state of \(bytes.count) bytes is too large") }
+        guard bytes.count <= Self.maxSize else {
+            throw ParseError("validator state of \(bytes.count) bytes is too large")
+        }
         let fields: Fields
-        do { fields = try JSONDecoder().decode(Fields.self, from: Data(bytes)) } catch let e as ParseError { throw e } catch {
+        do {
+            fields = try JSONDecoder().decode(Fields.self, from: Data(bytes))
+        } catch {
             throw ParseError("validator state is not a JSON object with height, round and step")
         }
         let height = try Self.integer(fields.height, "height", max: Int64.max)
@@ -46,7 +50,8 @@ public struct ValidatorSigningState: Comparable, Sendable, CustomStringConvertib
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
             if let s = try? c.decode(String.self) {
-                self = !s.isEmpty && s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) ? Int64(s).map(Number.value) ?? .invalid : .invalid
+                let digits = !s.isEmpty && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+                self = digits ? Int64(s).map(Number.value) ?? .invalid : .invalid
             } else if let n = try? c.decode(Int64.self) {
                 self = .value(n)
             } else {

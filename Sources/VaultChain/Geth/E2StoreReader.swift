@@ -27,7 +27,9 @@ public struct E2StoreReader {
 
     /// The header at `offset`; throws `GethFormatError` (file offsets) when it is not a valid one.
     public mutating func header(at offset: UInt64) throws -> Header {
-        guard offset <= size, size - offset >= 8 else { throw GethFormatError(Int(offset), "e2store entry header cut short") }
+        guard offset <= size, size - offset >= 8 else {
+            throw GethFormatError(Int(offset), "e2store entry header cut short")
+        }
         var raw = (UInt64(0))
         let n = try withUnsafeMutableBytes(of: &raw) { try readFully(at: offset, into: $0) }
         guard n == 8 else { throw GethFormatError(Int(offset), "e2store entry header cut short") }
@@ -38,7 +40,9 @@ public struct E2StoreReader {
         guard UInt64(length) <= size - offset - 8 else {
             throw GethFormatError(Int(offset), "e2store entry of \(length) bytes runs past the end of the file")
         }
-        guard Int(length) <= Self.maxValue else { throw GethFormatError(Int(offset), "e2store entry of \(length) bytes is too large") }
+        guard Int(length) <= Self.maxValue else {
+            throw GethFormatError(Int(offset), "e2store entry of \(length) bytes is too large")
+        }
         return Header(type: type, length: Int(length), offset: offset)
     }
 
@@ -49,15 +53,20 @@ public struct E2StoreReader {
         var buffer = value
         value = []
         defer { value = buffer }
-        let n = try buffer.withUnsafeMutableBytes { try readFully(at: h.offset + 8, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<length])) }
-        guard n == length else { throw GethFormatError(Int(h.offset), "e2store entry value cut short (file changed while read)") }
+        let n = try buffer.withUnsafeMutableBytes {
+            try readFully(at: h.offset + 8, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]))
+        }
+        guard n == length else {
+            throw GethFormatError(Int(h.offset), "e2store entry value cut short (file changed while read)")
+        }
         return try buffer.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
     }
 
     mutating func readFully(at offset: UInt64, into buf: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0
         while done < buf.count {
-            let n = try source.read(path, offset: offset + UInt64(done), into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]))
+            let n = try source.read(path, offset: offset + UInt64(done),
+                                    into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]))
             if n <= 0 { break }
             done += n
         }

@@ -21,7 +21,10 @@ public struct Era1ChainCheck {
         for file in files {
             var check = Era1FileCheck(source: source, file: file)
             let summary = try check.run(previous: previous)
-            previous = summary.complete ? (summary.start + UInt64(summary.parents.count) - 1, summary.difficulties.last!) : nil
+            previous = nil
+            if summary.complete, let td = summary.difficulties.last {
+                previous = (summary.start + UInt64(summary.parents.count) - 1, td)
+            }
             summaries.append(summary)
             problems += summary.problems
         }
@@ -36,12 +39,14 @@ public struct Era1ChainCheck {
         guard let next, s.indexed, next.indexed else { return }
         guard next.start == s.start + UInt64(s.parents.count) else {
             problems.append(ChainProblem(.gap, file: next.path, offset: 0, height: next.start,
-                                         "era1 file starts at block \(next.start), the previous one ends at \(s.start + UInt64(s.parents.count) - 1)"))
+                                         "era1 file starts at block \(next.start), "
+                                            + "the previous one ends at \(s.start + UInt64(s.parents.count) - 1)"))
             return
         }
         if s.complete, next.complete, let last = s.lastHash, let parent = next.parents.first, last != parent {
             problems.append(ChainProblem(.corrupt, file: next.path, offset: 8, height: next.start, blockHash: nil,
-                                         "first header's parent \(parent.hex) is not the previous file's last block \(last.hex)"))
+                                         "first header's parent \(parent.hex) is not the previous file's "
+                                            + "last block \(last.hex)"))
         }
     }
 
@@ -51,7 +56,8 @@ public struct Era1ChainCheck {
         let lastNumber = s.start + UInt64(s.parents.count) - 1
         guard let last = s.lastHash ?? (adjacent ? next?.parents.first : nil) ?? anchors[lastNumber] else {
             problems.append(ChainProblem(.info, file: s.path, height: lastNumber,
-                                         "accumulator not recomputed: the last block's hash needs the next era1 file or keccak-256"))
+                                         "accumulator not recomputed: the last block's hash needs the next era1 file "
+                                            + "or keccak-256"))
             return
         }
         let hashes = Array(s.parents.dropFirst()) + [last]

@@ -65,20 +65,23 @@ public struct Era1FileCheck {
             let height = layout.start + UInt64(k)
             let end = k + 1 < layout.count ? layout.offsets[k + 1] : layout.accumulatorOffset
             do {
-                let block = try readBlock(at: layout.offsets[k], end: end, height: height, isLast: k + 1 == layout.count)
+                let block = try readBlock(at: layout.offsets[k], end: end, height: height,
+                                          isLast: k + 1 == layout.count)
                 if block.number != height {
                     ordered = false
-                    problem(.corrupt, GethFormatError(Int(layout.offsets[k]), "header says block \(block.number), the index says \(height)"),
-                            height, nil)
+                    let what = "header says block \(block.number), the index says \(height)"
+                    problem(.corrupt, GethFormatError(Int(layout.offsets[k]), what), height, nil)
                 }
                 if let prev = previousTD {
                     if prev.adding(block.difficulty) != block.total {
-                        problem(.corrupt, GethFormatError(Int(block.tdOffset), "total difficulty \(block.total) is not the previous \(prev) "
-                                + "plus the header's difficulty \(block.difficulty)"), height, nil)
+                        let what = "total difficulty \(block.total) is not the previous \(prev) "
+                            + "plus the header's difficulty \(block.difficulty)"
+                        problem(.corrupt, GethFormatError(Int(block.tdOffset), what), height, nil)
                     }
                 }
                 if height == 0, block.parent != .zero {
-                    problem(.corrupt, GethFormatError(Int(layout.offsets[k]), "genesis header has a non-zero parent hash"), height, nil)
+                    let what = "genesis header has a non-zero parent hash"
+                    problem(.corrupt, GethFormatError(Int(layout.offsets[k]), what), height, nil)
                 }
                 previousTD = block.total
                 summary.parents.append(block.parent)
@@ -95,7 +98,8 @@ public struct Era1FileCheck {
         if Keccak256.isAvailable { summary.lastHash = lastHeader.withUnsafeBytes { Keccak256.hash($0) } }
         // Block hashes from the parents are known now: name them in the problems where possible.
         for i in summary.problems.indices {
-            if let h = summary.problems[i].height, h >= layout.start, let hash = summary.hash(ofBlock: Int(h - layout.start)) {
+            if let h = summary.problems[i].height, h >= layout.start,
+               let hash = summary.hash(ofBlock: Int(h - layout.start)) {
                 summary.problems[i].blockHash = hash.hex
             }
         }
@@ -111,7 +115,9 @@ public struct Era1FileCheck {
     /// other entries may sit only after the last block).
     mutating func readBlock(at offset: UInt64, end: UInt64, height: UInt64, isLast: Bool) throws -> Block {
         let h = try reader.header(at: offset)
-        guard h.type == Era1Type.header else { throw GethFormatError(Int(offset), "expected a compressed header entry, found type \(h.type)") }
+        guard h.type == Era1Type.header else {
+            throw GethFormatError(Int(offset), "expected a compressed header entry, found type \(h.type)")
+        }
         var fields: EthHeaderFields?
         var headerRLP: [UInt8] = []
         try decodeFramed(h) { rlp in
@@ -119,11 +125,14 @@ public struct Era1FileCheck {
             if isLast || Keccak256.isAvailable { headerRLP = Array(rlp) }
         }
         let body = try reader.header(at: h.end)
-        guard body.type == Era1Type.body else { throw GethFormatError(Int(body.offset), "expected a compressed body entry, found type \(body.type)") }
+        guard body.type == Era1Type.body else {
+            throw GethFormatError(Int(body.offset), "expected a compressed body entry, found type \(body.type)")
+        }
         try decodeFramed(body) { try RLP.validate($0) }
         let receipts = try reader.header(at: body.end)
         guard receipts.type == Era1Type.receipts else {
-            throw GethFormatError(Int(receipts.offset), "expected a compressed receipts entry, found type \(receipts.type)")
+            let what = "expected a compressed receipts entry, found type \(receipts.type)"
+            throw GethFormatError(Int(receipts.offset), what)
         }
         try decodeFramed(receipts) { try RLP.validate($0) }
         let td = try reader.header(at: receipts.end)
@@ -135,7 +144,8 @@ public struct Era1FileCheck {
             throw GethFormatError(Int(td.end), "block entries do not end where the index puts the next block")
         }
         guard let f = fields else { throw GethFormatError(Int(offset), "header missing") }
-        return Block(number: f.number, parent: f.parentHash, difficulty: f.difficulty, total: total, tdOffset: td.offset,
+        return Block(number: f.number, parent: f.parentHash, difficulty: f.difficulty, total: total,
+                     tdOffset: td.offset,
                      headerRLP: headerRLP)
     }
 

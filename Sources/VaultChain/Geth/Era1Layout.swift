@@ -35,7 +35,9 @@ public struct Era1Layout: Equatable {
             throw GethFormatError(Int(size - 8), "era1 block count \(count) is outside 1...8192")
         }
         let indexLength = 16 + 8 * count
-        guard size >= 8 + 40 + 8 + indexLength else { throw GethFormatError(Int(size - 8), "era1 block count \(count) does not fit the file") }
+        guard size >= 8 + 40 + 8 + indexLength else {
+            throw GethFormatError(Int(size - 8), "era1 block count \(count) does not fit the file")
+        }
         let indexOffset = size - 8 - indexLength
         let index = try reader.header(at: indexOffset)
         guard index.type == Era1Type.blockIndex, index.length == Int(indexLength) else {
@@ -49,15 +51,19 @@ public struct Era1Layout: Equatable {
         let root = try reader.withValue(acc) { EthHash($0, at: 0) }
         return try reader.withValue(index) { v in
             let start = UInt64(littleEndian: v.loadUnaligned(as: UInt64.self))
-            guard start <= UInt64.max - count else { throw GethFormatError(Int(indexOffset + 8), "era1 starting number overflows") }
+            guard start <= UInt64.max - count else {
+                throw GethFormatError(Int(indexOffset + 8), "era1 starting number overflows")
+            }
             var offsets: [UInt64] = []
             offsets.reserveCapacity(Int(count))
             var previous: UInt64 = 7
             for i in 0..<Int(count) {
                 let rel = Int64(littleEndian: v.loadUnaligned(fromByteOffset: 8 + 8 * i, as: Int64.self))
                 let abs = Int64(indexOffset).addingReportingOverflow(rel)
-                guard !abs.overflow, abs.partialValue > Int64(previous), abs.partialValue < Int64(accumulatorOffset) else {
-                    throw GethFormatError(Int(indexOffset + 16) + 8 * i, "era1 block index offset \(i) is out of order or outside the blocks")
+                guard !abs.overflow, abs.partialValue > Int64(previous),
+                      abs.partialValue < Int64(accumulatorOffset) else {
+                    let what = "era1 block index offset \(i) is out of order or outside the blocks"
+                    throw GethFormatError(Int(indexOffset + 16) + 8 * i, what)
                 }
                 previous = UInt64(abs.partialValue)
                 offsets.append(previous)

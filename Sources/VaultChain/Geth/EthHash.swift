@@ -4,12 +4,16 @@ public struct EthHash: Hashable, Sendable, CustomStringConvertible {
     public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
     public static let zero = EthHash(w0: 0, w1: 0, w2: 0, w3: 0)
 
-    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) { self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3 }
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
 
     /// Reads 32 bytes at `offset`; the caller has checked they are there.
     public init(_ buf: UnsafeRawBufferPointer, at offset: Int) {
         precondition(buf.count - offset >= 32)
-        func word(_ i: Int) -> UInt64 { UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self)) }
+        func word(_ i: Int) -> UInt64 {
+            UInt64(bigEndian: buf.loadUnaligned(fromByteOffset: offset + 8 * i, as: UInt64.self))
+        }
         self.init(w0: word(0), w1: word(1), w2: word(2), w3: word(3))
     }
 

@@ -14,7 +14,9 @@ public struct EthHeaderFields: Equatable {
         let fields = try RLP.children(buf, of: top, max: 32)
         guard fields.count >= 15 else { throw GethFormatError(0, "header has \(fields.count) fields, fewer than 15") }
         let parent = fields[0]
-        guard !parent.isList, parent.length == 32 else { throw GethFormatError(parent.start, "header parent hash is not 32 bytes") }
+        guard !parent.isList, parent.length == 32 else {
+            throw GethFormatError(parent.start, "header parent hash is not 32 bytes")
+        }
         parentHash = EthHash(buf, at: parent.payload)
         difficulty = UInt256(bigEndian: try RLP.uintBytes(buf, fields[7], maxBytes: 32))
         number = try RLP.uint64(buf, fields[8])

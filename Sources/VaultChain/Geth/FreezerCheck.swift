@@ -22,7 +22,8 @@ public struct FreezerCheck {
                 tables[name] = t
                 bytesRead += t.indexSize
             } else {
-                problems.append(ChainProblem(.corrupt, file: dir + "/" + name + ".cidx", "freezer table \(name) has no index file"))
+                problems.append(ChainProblem(.corrupt, file: dir + "/" + name + ".cidx",
+                                             "freezer table \(name) has no index file"))
             }
         }
         guard let headers = tables["headers"], let hashes = tables["hashes"] else { return }
@@ -32,7 +33,8 @@ public struct FreezerCheck {
             let firstExtra = 6 * (t.index.count - extra + 1)
             let kind: ChainProblem.Kind = t.tolerated(indexOffset: firstExtra) ? .info : .gap
             problems.append(ChainProblem(kind, file: t.index.indexPath, offset: UInt64(firstExtra), height: head,
-                                         "freezer table \(name) holds \(t.index.head) items, the shortest table \(head)"))
+                                         "freezer table \(name) holds \(t.index.head) items, "
+                                            + "the shortest table \(head)"))
         }
         var items = FreezerItems(source: source, hashes: hashes)
         for name in Self.tableNames {
@@ -44,8 +46,9 @@ public struct FreezerCheck {
             let clean = !problems[before...].contains { $0.kind != .info }
             if clean && end >= start {
                 let through = 6 * (end + 1)
+                let checkpoint = t.checkpoint(through: min(through, t.indexBytes.count))
                 state.files[t.index.indexPath] = ChainVerifyState.FileMark(verifiedThrough: UInt64(through),
-                                                                           checkpoint: t.checkpoint(through: min(through, t.indexBytes.count)))
+                                                                           checkpoint: checkpoint)
             }
         }
         if name(headers: headers) && !Keccak256.isAvailable && head > 0 {
@@ -69,7 +72,8 @@ public struct FreezerCheck {
             return max(0, through / 6 - 1)
         }
         problems.append(ChainProblem(.corrupt, file: t.index.indexPath, offset: 0,
-                                     "index changed before the verified mark (\(mark.verifiedThrough) bytes): a verified item was rewritten"))
+                                     "index changed before the verified mark (\(mark.verifiedThrough) bytes): "
+                                        + "a verified item was rewritten"))
         state.files[t.index.indexPath] = nil
         return 0
     }

@@ -38,7 +38,9 @@ public struct FreezerIndex {
                              dataSizes: [UInt16: UInt64]) -> (FreezerIndex, [GethFormatError]) {
         var index = FreezerIndex(name: name, indexPath: path, compressed: compressed, entries: [])
         var problems: [GethFormatError] = []
-        if bytes.count % 6 != 0 { problems.append(GethFormatError(bytes.count / 6 * 6, "index ends in a partial entry")) }
+        if bytes.count % 6 != 0 {
+            problems.append(GethFormatError(bytes.count / 6 * 6, "index ends in a partial entry"))
+        }
         let n = bytes.count / 6
         index.entries.reserveCapacity(n)
         for j in 0..<n {
@@ -48,13 +50,18 @@ public struct FreezerIndex {
                 let p = index.entries[j - 1]
                 let ok = e.file == p.file ? (j == 1 || e.end >= p.end) : e.file == p.file &+ 1
                 guard ok else {
-                    problems.append(GethFormatError(6 * j, "index entry \(j) (file \(e.file), offset \(e.end)) goes backwards")); break
+                    let what = "index entry \(j) (file \(e.file), offset \(e.end)) goes backwards"
+                    problems.append(GethFormatError(6 * j, what))
+                    break
                 }
                 guard let size = dataSizes[e.file] else {
-                    problems.append(GethFormatError(6 * j, "index entry \(j) names data file \(e.file), which is missing")); break
+                    let what = "index entry \(j) names data file \(e.file), which is missing"
+                    problems.append(GethFormatError(6 * j, what))
+                    break
                 }
                 guard UInt64(e.end) <= size else {
-                    problems.append(GethFormatError(6 * j, "index entry \(j) ends at \(e.end), past data file \(e.file)'s \(size) bytes"))
+                    let what = "index entry \(j) ends at \(e.end), past data file \(e.file)'s \(size) bytes"
+                    problems.append(GethFormatError(6 * j, what))
                     break
                 }
             }

@@ -35,7 +35,10 @@ struct FreezerItems {
                     self.decoded = []
                     defer { self.decoded = decoded }
                     let raw: [UInt8]? = try data.with(path, from: loc.start, to: loc.end) { item in
-                        if t.index.compressed { try SnappyBlock.decode(item, into: &decoded, limit: Self.maxItem); return nil }
+                        if t.index.compressed {
+                            try SnappyBlock.decode(item, into: &decoded, limit: Self.maxItem)
+                            return nil
+                        }
                         return Array(item)
                     }
                     failures = try checkItem(name, raw ?? decoded, number: number)

@@ -12,7 +12,9 @@ struct FreezerTable {
     static func load(_ name: String, dir: String, listing: [ChainFile], source: ChainDataSource,
                      problems: inout [ChainProblem]) throws -> FreezerTable? {
         let prefix = dir + "/" + name + "."
-        guard let idx = listing.first(where: { $0.path == prefix + "cidx" || $0.path == prefix + "ridx" }) else { return nil }
+        guard let idx = listing.first(where: { $0.path == prefix + "cidx" || $0.path == prefix + "ridx" }) else {
+            return nil
+        }
         let compressed = idx.path.hasSuffix(".cidx")
         var sizes: [UInt16: UInt64] = [:]
         for f in listing where f.path.hasPrefix(prefix) && f.path.hasSuffix(compressed ? ".cdat" : ".rdat") {
@@ -32,9 +34,11 @@ struct FreezerTable {
         }
         let table = FreezerTable(index: index, meta: meta, indexSize: idx.size, indexBytes: bytes)
         for e in errors {
-            problems.append(ChainProblem(table.tolerated(indexOffset: e.offset) ? .info : .corrupt, file: idx.path,
-                                         offset: UInt64(e.offset), height: table.itemNumber(entry: e.offset / 6),
-                                         table.tolerated(indexOffset: e.offset) ? e.what + " (past the meta's flush offset: geth repairs it)" : e.what))
+            let tolerated = table.tolerated(indexOffset: e.offset)
+            let what = tolerated ? e.what + " (past the meta's flush offset: geth repairs it)" : e.what
+            problems.append(ChainProblem(tolerated ? .info : .corrupt, file: idx.path, offset: UInt64(e.offset),
+                                         height: table.itemNumber(entry: e.offset / 6),
+                                         what))
         }
         return table
     }

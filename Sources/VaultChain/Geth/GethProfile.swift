@@ -13,7 +13,9 @@ public struct GethProfile: ChainProfile {
 
     public func detect(_ source: ChainDataSource) -> Bool {
         if let freezer = freezerDirectory(source), !freezer.isEmpty { return true }
-        if ((try? source.files(in: "geth/chaindata")) ?? []).contains(where: { $0.path.hasSuffix("CURRENT") }) { return true }
+        if ((try? source.files(in: "geth/chaindata")) ?? []).contains(where: { $0.path.hasSuffix("CURRENT") }) {
+            return true
+        }
         return Self.era1Directories.contains { !era1Files(source, in: $0).isEmpty }
     }
 
@@ -69,7 +71,8 @@ public struct GethProfile: ChainProfile {
             let lastNumber = s.start + UInt64(s.parents.count) - 1
             if lastNumber >= last?.number ?? 0 { last = (lastNumber, s.lastHash) }
             if check.rootVerified.contains(s.path), let f = fresh.first(where: { $0.path == s.path }) {
-                state.files[s.path] = ChainVerifyState.FileMark(verifiedThrough: f.size, checkpoint: try Self.sha256(source, f))
+                let digest = try Self.sha256(source, f)
+                state.files[s.path] = ChainVerifyState.FileMark(verifiedThrough: f.size, checkpoint: digest)
                 state.extra["geth.era1.last." + s.path] = String(lastNumber)
             }
         }
@@ -78,7 +81,9 @@ public struct GethProfile: ChainProfile {
 
     func freezerDirectory(_ source: ChainDataSource) -> String? {
         Self.freezerDirectories.first { dir in
-            ((try? source.files(in: dir)) ?? []).contains { $0.path.hasSuffix("/headers.cidx") || $0.path.hasSuffix("/hashes.ridx") }
+            ((try? source.files(in: dir)) ?? []).contains {
+                $0.path.hasSuffix("/headers.cidx") || $0.path.hasSuffix("/hashes.ridx")
+            }
         }
     }
 

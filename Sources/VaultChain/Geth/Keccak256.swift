@@ -12,7 +12,8 @@ import Glibc
 /// Looked up through `dlsym` because only VaultCore links OpenSSL's headers (the layering rule);
 /// libcrypto is already loaded by VaultCore, so the symbols resolve in-process.
 public enum Keccak256 {
-    private typealias Fetch = @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafePointer<CChar>?) -> OpaquePointer?
+    private typealias Fetch = @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafePointer<CChar>?)
+        -> OpaquePointer?
     private typealias Digest = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?,
                                                UnsafeMutablePointer<UInt32>?, OpaquePointer?, OpaquePointer?) -> Int32
 
@@ -22,7 +23,9 @@ public enum Keccak256 {
     }
 
     private static let handle: Handle? = {
-        guard let fetchSymbol = dlsym(nil, "EVP_MD_fetch"), let digestSymbol = dlsym(nil, "EVP_Digest") else { return nil }
+        guard let fetchSymbol = dlsym(nil, "EVP_MD_fetch"), let digestSymbol = dlsym(nil, "EVP_Digest") else {
+            return nil
+        }
         let fetch = unsafeBitCast(fetchSymbol, to: Fetch.self)
         guard let md = fetch(nil, "KECCAK-256", nil) else { return nil }
         return Handle(md: md, digest: unsafeBitCast(digestSymbol, to: Digest.self))
@@ -40,7 +43,9 @@ public enum Keccak256 {
         guard let h = handle else { return nil }
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let ok = out.withUnsafeMutableBufferPointer { o in h.digest(data.baseAddress, data.count, o.baseAddress, &length, h.md, nil) }
+        let ok = out.withUnsafeMutableBufferPointer { o in
+            h.digest(data.baseAddress, data.count, o.baseAddress, &length, h.md, nil)
+        }
         guard ok == 1, length == 32 else { return nil }
         return out.withUnsafeBytes { EthHash($0, at: 0) }
     }

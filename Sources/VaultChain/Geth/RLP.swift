@@ -58,7 +58,9 @@ public enum RLP {
     public static func uintBytes(_ buf: UnsafeRawBufferPointer, _ item: RLPItem, maxBytes: Int) throws
         -> UnsafeRawBufferPointer {
         guard !item.isList else { throw GethFormatError(item.start, "rlp integer expected, found a list") }
-        guard item.length <= maxBytes else { throw GethFormatError(item.start, "rlp integer longer than \(maxBytes) bytes") }
+        guard item.length <= maxBytes else {
+            throw GethFormatError(item.start, "rlp integer longer than \(maxBytes) bytes")
+        }
         let bytes = UnsafeRawBufferPointer(rebasing: buf[item.payload..<item.end])
         guard bytes.first != 0 else { throw GethFormatError(item.start, "rlp integer has a leading zero") }
         return bytes

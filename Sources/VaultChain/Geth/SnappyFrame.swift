@@ -31,7 +31,9 @@ public struct SnappyFrameDecoder {
                 }
                 sawIdentifier = true
             } else {
-                guard sawIdentifier else { throw GethFormatError(s, "snappy stream does not start with its identifier") }
+                guard sawIdentifier else {
+                    throw GethFormatError(s, "snappy stream does not start with its identifier")
+                }
                 switch type {
                 case 0x00, 0x01:
                     try dataChunk(UnsafeRawBufferPointer(rebasing: src[body..<body + length]), compressed: type == 0,
@@ -52,9 +54,13 @@ public struct SnappyFrameDecoder {
         let stored = chunk.loadUnaligned(as: UInt32.self).littleEndian
         let payload = UnsafeRawBufferPointer(rebasing: chunk[4...])
         let length = compressed ? try SnappyBlock.decodedLength(payload).length : payload.count
-        guard length <= Self.maxChunk else { throw GethFormatError(at, "snappy chunk of \(length) bytes exceeds 65536") }
+        guard length <= Self.maxChunk else {
+            throw GethFormatError(at, "snappy chunk of \(length) bytes exceeds 65536")
+        }
         guard length <= limit - count else { throw GethFormatError(at, "snappy stream exceeds \(limit) bytes") }
-        if output.count < count + length { output.append(contentsOf: repeatElement(0, count: count + length - output.count)) }
+        if output.count < count + length {
+            output.append(contentsOf: repeatElement(0, count: count + length - output.count))
+        }
         try output.withUnsafeMutableBytes { out in
             let dst = UnsafeMutableRawBufferPointer(rebasing: out[count..<count + length])
             if compressed {

@@ -9,7 +9,9 @@ public struct UInt256: Hashable, Sendable, CustomStringConvertible {
     /// From 32 little-endian bytes (era1's TotalDifficulty entry, SSZ's uint256).
     public init(littleEndian buf: UnsafeRawBufferPointer) {
         precondition(buf.count >= 32)
-        func limb(_ i: Int) -> UInt64 { UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)) }
+        func limb(_ i: Int) -> UInt64 {
+            UInt64(littleEndian: buf.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+        }
         self.init(limbs: (limb(0), limb(1), limb(2), limb(3)))
     }
 
@@ -34,14 +36,18 @@ public struct UInt256: Hashable, Sendable, CustomStringConvertible {
     }
 
     public func appendLittleEndian(to out: inout [UInt8]) {
-        for l in [limbs.0, limbs.1, limbs.2, limbs.3] { withUnsafeBytes(of: l.littleEndian) { out.append(contentsOf: $0) } }
+        for l in [limbs.0, limbs.1, limbs.2, limbs.3] {
+            withUnsafeBytes(of: l.littleEndian) { out.append(contentsOf: $0) }
+        }
     }
 
     public static func == (a: UInt256, b: UInt256) -> Bool {
         a.limbs.0 == b.limbs.0 && a.limbs.1 == b.limbs.1 && a.limbs.2 == b.limbs.2 && a.limbs.3 == b.limbs.3
     }
 
-    public func hash(into h: inout Hasher) { h.combine(limbs.0); h.combine(limbs.1); h.combine(limbs.2); h.combine(limbs.3) }
+    public func hash(into h: inout Hasher) {
+        h.combine(limbs.0); h.combine(limbs.1); h.combine(limbs.2); h.combine(limbs.3)
+    }
 
     /// Decimal when it fits in 64 bits (what operators compare with explorers), hex otherwise.
     public var description: String {
