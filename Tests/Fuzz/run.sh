@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target (or all) for SECONDS each (default 600).
 #
-#   bash Tests/Fuzz/run.sh http|policy|pack-header|index|tree|all [SECONDS]
+#   bash Tests/Fuzz/run.sh http|policy|pack-header|index|tree|era1|snappy|rlp|all [SECONDS]
 #
 # The library modules are built with the fuzzer and address sanitizers in .build/fuzz, then each
 # target file is compiled and linked against them (SwiftPM cannot link a fuzzer executable
 # itself). Crashes land in Tests/Fuzz/crashes/<target>/; turn each into a regression test.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TARGET=${1:?target: http, policy, pack-header, index, tree or all}
+TARGET=${1:?target: http, policy, pack-header, index, tree, era1, snappy, rlp or all}
 SECONDS_EACH=${2:-600}
 SCRATCH="$ROOT/.build/fuzz"
 cd "$ROOT"
 swift build -c release --scratch-path "$SCRATCH" --target VaultDaemon -Xswiftc -sanitize=fuzzer,address
 BIN="$SCRATCH/release"
 MODULES="$BIN/Modules"; [ -d "$MODULES" ] || MODULES="$BIN"
-OBJECTS=$(find "$BIN"/VaultCore.build "$BIN"/VaultStorage.build "$BIN"/VaultRepository.build "$BIN"/VaultEngine.build "$BIN"/VaultDaemon.build -name '*.o')
-targets=("$TARGET"); [ "$TARGET" = all ] && targets=(http policy pack-header index tree)
+OBJECTS=$(find "$BIN"/VaultCore.build "$BIN"/VaultStorage.build "$BIN"/VaultRepository.build "$BIN"/VaultChain.build "$BIN"/VaultEngine.build "$BIN"/VaultDaemon.build -name '*.o')
+targets=("$TARGET"); [ "$TARGET" = all ] && targets=(http policy pack-header index tree era1 snappy rlp)
 for t in "${targets[@]}"; do
     exe="$SCRATCH/fuzz-$t"
     # ld.gold warns about every sanitizer symbol it cannot export: shown only when linking fails.
