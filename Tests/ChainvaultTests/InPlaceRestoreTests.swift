@@ -181,3 +181,49 @@ struct InPlaceRestoreTests {
         return p.terminationStatus
     }
 }
+
+/// A live file the restore must read but cannot (EACCES from `openat`, through an LD_PRELOAD
+/// shim, since root reads a mode-0000 file): reported by name, and nothing is changed.
+struct InPlaceUnreadableTests {
+    static let shim = """
+    #define _GNU_SOURCE
+    #include <dlfcn.h>
+    #include <errno.h>
+    #include <stdarg.h>
+    #include <string.h>
+    #include <fcntl.h>
+    int openat(int dirfd, const char *path, int flags, ...) {
+        static int (*real)(int, const char *, int, ...);
+        if (!real) real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+        va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+        if (strstr(path, "locked.dat")) { errno = EACCES; return -1; }
+        return real(dirfd, path, flags, mode);
+    }
+    int openat64(int dirfd, const char *path, int flags, ...) {
+        va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+        return openat(dirfd, path, flags, mode);
+    }
+    """
+
+    @Test func anUnreadableLiveFileIsReportedAndNothingChanges() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.write("src/blocks/locked.dat", SecureRandom.bytes(100_000))
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("node")])
+        try w.write("node/blocks/locked.dat", SecureRandom.bytes(100_000))   // same size, new mtime: must be read
+        try w.write("node/blocks/text.log", [1])
+        try w.write("eacces.c", Array(Self.shim.utf8))
+        let so = w.path("eacces.so")
+        let cc = try w.run(["-shared", "-fPIC", "-o", so, w.path("eacces.c"), "-ldl"], executable: "/usr/bin/cc")
+        try #require(cc.code == 0, "cc: \(cc.stderr)")
+        let before = treeFingerprint(w.path("node"))
+        let r = try w.run(["restore", "latest", "--target", w.path("node")], env: ["LD_PRELOAD": so])
+        #expect(r.code == 16, "\(r.stderr)")
+        #expect(r.stderr.contains("cannot read") && r.stderr.contains("locked.dat") && r.stderr.contains("nothing was changed"),
+                "\(r.stderr)")
+        #expect(treeFingerprint(w.path("node")) == before)
+        #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")))
+    }
+}
