@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import VaultCore
 
@@ -42,7 +43,11 @@ extension Restorer {
             // Every entry moved aside is back; what is left in `rollback` are the directories made
             // to hold them, and `new` holds only what this restore wrote.
             try? Posix.removeTree(work + "/new")
-            try? Posix.removeTree(work + "/rollback")
+            // Removed only if nothing but directories is left: anything else is previous content.
+            let left = FileManager.default.enumerator(atPath: work + "/rollback")?.allObjects as? [String] ?? []
+            if left.allSatisfy({ (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }.map { ($0.st_mode & S_IFMT) == S_IFDIR } == true }) {
+                try? Posix.removeTree(work + "/rollback")
+            }
             _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
             try Posix.fsync(targetFD, path: destination)
             return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
