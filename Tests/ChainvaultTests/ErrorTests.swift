@@ -124,7 +124,9 @@ struct AuditCommandTests {
         try w.ok(["snapshots"])                                   // read-only: not recorded
         try w.write("pass", Array("a passphrase\n".utf8), mode: 0o600)
         try w.ok(["key", "add", "--new-password-file", w.path("pass")])
-        #expect(try w.run(["restore", "latest", "--target", src]).code == 17)   // refused: recorded as failed
+        // A file as target is refused (a non-empty directory is now restored in place, issue 11).
+        try w.write("plain-file", [1])
+        #expect(try w.run(["restore", "latest", "--target", w.path("plain-file")]).code == 17)   // refused: recorded as failed
         let entries = try AuditLog.read(log)
         #expect(entries.map(\.action) == ["backup", "key add", "restore"])
         #expect(entries.last?.result == "failed" && entries.last?.details["error"]?.contains("not empty") == true)

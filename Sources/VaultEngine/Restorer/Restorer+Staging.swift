@@ -31,24 +31,33 @@ extension Restorer {
     func stage(_ unit: Node, at staging: String, previousRoot: String?) throws -> DirectoryCursor? {
         let parentFD = try Posix.open(Path.parent(staging), O_RDONLY | O_DIRECTORY)
         defer { Posix.close(parentFD) }
-        var named = unit
-        named.name = Array(Path.base(staging).utf8)
+        let stagingName = Array(Path.base(staging).utf8)
         stagedDirectories = [(parent: 0, name: [])]
-        switch unit.kind {
-        case .file: try restoreFile(named, in: parentFD, directory: 0, relative: []); return nil
-        case .symlink: try restoreSymlink(named, in: parentFD) { staging }; return nil
-        case .fifo: try metadata.makeFifo(named, in: parentFD, relativePath: staging, applyOwner: applyOwner); return nil
-        case .directory: break
-        }
-        guard let sub = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
-        let tree = try repository.loadTree(sub, codec: codec)
-        try Posix.mkdirAt(parentFD, named.name, mode: 0o700, display: staging)
-        let rootFD = try Posix.openAt(parentFD, named.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: staging)
+        if unit.kind == .directory && unit.subtree == nil { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
+        // Until the marker exists the directory is empty, which a later run also removes.
+        try Posix.mkdirAt(parentFD, stagingName, mode: 0o700, display: staging)
+        let rootFD = try Posix.openAt(parentFD, stagingName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: staging)
         let cursor = try DirectoryCursor(rootFD: rootFD, display: staging)
         stagingRoot = cursor.rootFD
         let marker = try Posix.openAt(cursor.rootFD, Array(Self.incompleteMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
                                       mode: 0o600, display: Self.incompleteMarker)
         Posix.close(marker)
+        if unit.kind != .directory {
+            let single = try Posix.openAt(cursor.rootFD, Array(Self.singleMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
+                                          mode: 0o600, display: Self.singleMarker)
+            Posix.close(single)
+            var named = unit
+            named.name = Array(Self.entryName.utf8)
+            let shown = staging + "/" + Self.entryName
+            switch unit.kind {
+            case .file: try restoreFile(named, in: cursor.rootFD, directory: 0, relative: [])
+            case .symlink: try restoreSymlink(named, in: cursor.rootFD) { shown }
+            case .fifo: try metadata.makeFifo(named, in: cursor.rootFD, relativePath: shown, applyOwner: applyOwner)
+            case .directory: break
+            }
+            return cursor
+        }
+        let tree = try repository.loadTree(unit.subtree!, codec: codec)
         directoryCount = 1
         var stack = [Frame(nodes: tree.nodes, directory: 0, node: unit)]
         while !stack.isEmpty {
@@ -91,7 +100,7 @@ extension Restorer {
     }
 
     /// A symlink with exactly the target bytes the snapshot holds.
-    private func restoreSymlink(_ node: Node, in dirFD: Int32, display: () -> String) throws {
+    func restoreSymlink(_ node: Node, in dirFD: Int32, display: () -> String) throws {
         try Posix.symlinkAt(node.linkTarget, dirFD, node.name, display: display())
         if applyOwner { FileName.withCString(node.name) { _ = fchownat(dirFD, $0, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) } }
         try metadata.setXattrs(node, dirFD: dirFD, name: node.name, path: display())

@@ -3,48 +3,6 @@ import Glibc
 import VaultCore
 import VaultRepository
 
-public struct RestoreOptions: Sendable {
-    public var snapshot: String
-    public var target: String
-    /// Restore only this path of the snapshot, into the same place under the target.
-    public var subpath: String?
-    /// Reuse the live target's bytes where they already match.
-    public var delta = false
-    /// Replace a non-empty target (kept as `<target>.pre-restore-<time>`).
-    public var force = false
-    /// Paths (globs, relative to the snapshot root) never rolled back: when the target has a live
-    /// copy, the restored tree gets the live copy, not the snapshot's older one. A validator's
-    /// signing state only moves forward; an older one lets it sign twice.
-    public var protect: [String] = []
-    /// Restore protected paths from the snapshot even when a live copy exists.
-    public var overwriteProtected = false
-    public var workers: Int = max(2, Parallel.cores)
-
-    public init(snapshot: String, target: String) { self.snapshot = snapshot; self.target = target }
-}
-
-public struct RestoreResult: Sendable {
-    public let snapshotID: String
-    public let destination: String
-    /// Where the previous content of the destination now is, if there was any.
-    public let previous: String?
-    public let removedStaging: [String]
-    /// Previous trees found under a staging name (a crash between the swap and its rename), now
-    /// kept under a `.pre-restore-` name.
-    public let keptFromInterruptedSwap: [String]
-    public let files: UInt64
-    public let directories: UInt64
-    public let bytesFetched: UInt64
-    public let bytesReused: UInt64
-    public let durationSeconds: Double
-    /// Protected files whose live copy was kept.
-    public let protectedKept: [String]
-    /// Protected files restored from the snapshot (no live copy, or --overwrite-protected).
-    public let protectedFromSnapshot: [String]
-    /// Metadata that could not be set (an extended attribute namespace this user may not write).
-    public let warnings: [String]
-}
-
 /// Restore: stage beside the destination, check every chunk as it is written, sync, then swap the
 /// staged tree in atomically. What was there is kept, never deleted.
 public final class Restorer {
@@ -107,84 +65,60 @@ public final class Restorer {
             unit.xattrs = attributes
         }
 
+        destination = try resolveTarget(destination)
+        try refuseUnsafeTarget(destination, source: record.snapshot.source)
         self.destination = destination
         let existing = try Posix.lstat(destination)
         let destinationIsDirectory = existing.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
-        var nonEmpty = existing != nil
-        if destinationIsDirectory { nonEmpty = !(try DirectoryListing.names(destination)).isEmpty }
-        if nonEmpty && !options.delta && !options.force {
-            throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
-                             hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
-        }
-
-        let parent = Path.parent(destination)
-        try Posix.mkdirs(parent)
-        let (removed, recovered) = try handleLeftoverStaging(for: destination)
         let stamp = Self.stamp(started)
-        let staging = destination + ".chainvault-staging-" + stamp + "-" + Hex.encode(SecureRandom.bytes(3))
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
         writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
                               applyOwner: applyOwner, metadata: metadata, progress: progress)
-        previousRoot = options.delta && existing != nil ? destination : nil
-
-        var stagedRoot: DirectoryCursor?
-        do {
-            stagedRoot = try stage(unit, at: staging, previousRoot: previousRoot)
-        } catch {
-            stagingRoot = -1   // closed with the cursor that held it
-            _ = try? writer.finish()
-            try? Posix.removeTree(staging)
-            throw error
+        defer { _ = try? writer.finish() }
+        var recovery = Recovery()
+        if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
+        else if options.rollback { throw VaultError(.usage, "\(destination) has no interrupted restore to roll back") }
+        var result = RestoreResult(snapshotID: record.id, destination: destination)
+        result.completedJournal = recovery.rolledBack ? nil : recovery.snapshotID
+        result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
+        if options.rollback {
+            result.durationSeconds = Date().timeIntervalSince(started)
+            return result
         }
-        do { try writer.finish() } catch {
-            stagedRoot = nil
-            stagingRoot = -1
-            try? Posix.removeTree(staging)
-            throw error
-        }
-
-        // Everything staged is on disk before its marker goes and the swap makes it live. A sync
-        // that fails leaves the staging directory marked unfinished: removed here, or else by the
-        // next run, never kept as if it were the previous content.
-        let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
-        defer { Posix.close(syncFD) }
-        do { try Posix.syncFileSystem(syncFD, path: staging) } catch {
-            stagedRoot = nil
-            stagingRoot = -1
-            try? Posix.removeTree(staging)
-            throw error
-        }
-        if let stagedRoot {
-            // The root's own metadata last: removing the marker changes its mtime. Synced before
-            // the swap, so a power cut cannot leave the marker inside the live tree.
-            try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false, display: Self.incompleteMarker)
-            try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".")
-            try Posix.fsync(stagedRoot.rootFD, path: staging)
-        }
-        stagedRoot = nil
-        stagingRoot = -1
-
-        var previous: String?
-        if existing != nil && !(destinationIsDirectory && !nonEmpty) {
-            // One atomic step: the live name points at the old tree or the new, never at a mix.
-            try Posix.exchange(staging, destination)
-            do {
-                previous = try keep(staging, as: destination + ".pre-restore-" + stamp)
-            } catch {
-                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staging)",
-                                 cause: (error as? VaultError)?.message, hint: "rename \(staging) yourself; chainvault will not delete it")
-            }
+        var nonEmpty = existing != nil
+        if destinationIsDirectory { nonEmpty = !(try DirectoryListing.names(destination)).isEmpty }
+        let mountPoint = destinationIsDirectory && Self.isMountPoint(destination)
+        if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint) && (!options.force || mountPoint) {
+            let outcome = try restoreInPlace(unit, snapshotID: record.id, full: options.force, stamp: stamp)
+            try writer.finish()
+            result.mode = options.force ? "in-place-full" : "in-place"
+            result.previous = outcome.previous ?? recovery.previous
+            result.filesUnchanged = outcome.plan.filesUnchanged
+            result.filesHashed = outcome.plan.filesHashed
+            result.entriesReplaced = UInt64(outcome.plan.steps.filter { $0.kind != .meta }.count)
+            result.bytesWritten = outcome.plan.bytesToWrite
         } else {
-            if existing != nil { _ = rmdir(destination) }
-            try Posix.rename(staging, destination)
+            if nonEmpty && !options.delta && !options.force {
+                throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
+                                 hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
+            }
+            let swap = try restoreStaged(unit, existing: existing != nil, replaceable: !(destinationIsDirectory && !nonEmpty),
+                                         stamp: stamp)
+            result.previous = swap.previous
+            result.removedStaging = swap.removed
+            result.keptFromInterruptedSwap = swap.kept
+            result.bytesWritten = writer.bytesFetched + writer.bytesReused
         }
-        try Posix.fsyncDirectory(parent)
-        return RestoreResult(snapshotID: record.id, destination: destination, previous: previous, removedStaging: removed, keptFromInterruptedSwap: recovered,
-                             files: files, directories: directoryCount, bytesFetched: writer.bytesFetched,
-                             bytesReused: writer.bytesReused, durationSeconds: Date().timeIntervalSince(started),
-                             protectedKept: protectedKept, protectedFromSnapshot: protectedFromSnapshot,
-                             warnings: metadata.warnings)
+        result.files = files
+        result.directories = directoryCount
+        result.bytesFetched = writer.bytesFetched
+        result.bytesReused = writer.bytesReused
+        result.durationSeconds = Date().timeIntervalSince(started)
+        result.protectedKept = protectedKept
+        result.protectedFromSnapshot = protectedFromSnapshot
+        result.warnings = metadata.warnings
+        return result
     }
 
     static func stamp(_ date: Date) -> String {
@@ -216,40 +150,6 @@ public final class Restorer {
         return (node, names)
     }
 
-    /// Inside a staging directory until it is complete; a leftover staging directory with it was
-    /// never swapped in and may be deleted. One without it is a previous tree that a crash left
-    /// between the swap and its rename: it is kept, never deleted.
-    static let incompleteMarker = ".chainvault-incomplete"
-
-    private func handleLeftoverStaging(for destination: String) throws -> ([String], [String]) {
-        let prefix = Path.base(destination) + ".chainvault-staging-"
-        var removed: [String] = [], kept: [String] = []
-        for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
-            let path = Path.parent(destination) + "/" + name
-            if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil {
-                try Posix.removeTree(path)
-                removed.append(path)
-            } else {
-                kept.append(try keep(path, as: destination + ".pre-restore-" + String(name.dropFirst(prefix.count).prefix(16))))
-            }
-        }
-        return (removed, kept)
-    }
-
-    /// Renames without ever replacing: `name`, then `name-2`, `name-3`…; returns the name used.
-    private func keep(_ path: String, as name: String) throws -> String {
-        var candidate = name
-        for n in 2...1000 {
-            do {
-                try Posix.renameNoReplace(path, candidate)
-                return candidate
-            } catch let e as VaultError where e.code == .alreadyExists || e.cause?.contains("not empty") == true {
-                candidate = name + "-\(n)"
-            }
-        }
-        throw VaultError(.storageFailure, "no free name to keep \(path) as \(name)")
-    }
-
     /// Restores one file into the staged directory `dirFD` (index `directory` of `stagedDirectories`).
     /// `relative` is its path below the restored unit, as bytes.
     func restoreFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8]) throws {
@@ -259,12 +159,20 @@ public final class Restorer {
         let snapshotPath = [unitPath, relativePath].filter { !$0.isEmpty }.joined(separator: "/")
         if !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) {
             let live = relative.isEmpty ? Array(destination.utf8) : Array(destination.utf8) + [47] + relative
-            if !options.overwriteProtected, try copyLive(live, into: dirFD, name: name, relativePath: relativePath) {
+            if !options.overwriteProtected, try copyLive(node, live, into: dirFD, name: name, relativePath: relativePath) {
                 protectedKept.append(snapshotPath)
                 return
             }
             protectedFromSnapshot.append(snapshotPath)
         }
+        try writeFile(node, in: dirFD, directory: directory, relative: relative)
+    }
+
+    /// Writes one file's content from the repository (reusing the live file's matching chunks in a
+    /// delta restore) and queues its chunks; metadata follows when the last one is written.
+    func writeFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8]) throws {
+        let name = node.name
+        let relativePath = FileName.display(relative)
         let linkKey = "\(node.device):\(node.inode)"
         if node.links > 1, node.inode != 0, let first = hardlinks[linkKey] {
             if try link(node, to: first, in: dirFD) { return }
@@ -311,7 +219,9 @@ public final class Restorer {
         var previousFD: Int32 = -1
         if let previous = previousRoot, node.size > 0 {
             // The live file at the same place; a path past PATH_MAX just fails to open (nothing reused).
-            previousFD = FileName.withCString(Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative)) { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+            // Only a regular file is read: non-blocking (a fifo cannot hang the restore), then fstat.
+            previousFD = try LiveFile.openRegular(AT_FDCWD, Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative),
+                                                  display: Path.join(previous, relativePath))
         }
         var pieces: [Piece] = []
         pieces.reserveCapacity(node.chunks.count)
@@ -333,13 +243,13 @@ public final class Restorer {
 
     /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
     /// Returns false when there is no live regular file to keep.
-    private func copyLive(_ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
+    private func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
         let live = FileName.display(livePath)
-        let src = FileName.withCString(livePath) { Glibc.open($0, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        let src = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
         if src < 0 { return false }
         defer { Posix.close(src) }
         var st = stat()
-        guard fstat(src, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
+        guard fstat(src, &st) == 0, try choosesLive(node, liveFD: src, path: relativePath) else { return false }
         let dst = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
         defer { Posix.close(dst) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)

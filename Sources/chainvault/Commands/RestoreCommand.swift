@@ -9,16 +9,20 @@ enum RestoreCommand: Command {
     Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
                               [--host NAME] [--source PATH] [--policy NAME|FILE] [--tag TAG]
 
-    Restores into a staging directory beside DIR, checks every chunk against its SHA-256 as it
-    is written, syncs, then swaps it in with one atomic rename. Existing content is never
-    deleted: it is kept as DIR.pre-restore-<time> (reported). SNAPSHOT is an id, a unique
-    prefix, or 'latest': the newest snapshot whose source is DIR, from this host when it has
-    one; when the selection leaves snapshots of several sources, 'latest' is refused
-    and their newest are listed.
+    An empty or new DIR gets a staged copy, synced, then renamed in. A non-empty DIR is restored
+    in place: unchanged files stay, files that differ are rebuilt beside themselves from the
+    chunks that differ, and a journal in DIR/.chainvault-restore lets the next run complete an
+    interrupted restore. Every chunk is checked against its SHA-256. Existing content is never
+    deleted: what was replaced is kept as DIR.pre-restore-<time> (reported). SNAPSHOT is an id,
+    a unique prefix, or 'latest': the newest snapshot whose source is DIR, from this host when
+    it has one; when the selection leaves snapshots of several sources, 'latest' is refused and
+    their newest are listed.
     \(SnapshotSelectionOptions.help)
       --path SUBPATH  restore only this part of the snapshot, to DIR/SUBPATH
-      --delta         reuse bytes already in DIR that match; fetch only what differs
-      --force         replace a non-empty DIR (still kept as DIR.pre-restore-<time>)
+      --delta         restore in place (the default for a non-empty DIR; also for a single file)
+      --verify-all    in place: hash every file, not only those whose size or mtime differ
+      --force         a full staged copy swapped in whole (kept as DIR.pre-restore-<time>)
+      --rollback      undo an interrupted in-place restore of DIR instead of completing it
       --protect GLOB  never roll this path back: keep the live copy in DIR if there is one
                       (a validator's signing state, e.g. data/priv_validator_state.json)
       --policy FILE   a policy file (a path with '/' or ending in .json): restore that policy's
@@ -27,12 +31,16 @@ enum RestoreCommand: Command {
       --overwrite-protected  restore protected paths from the snapshot anyway (a validator
                       whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect"]).union(SnapshotSelectionOptions.valued), flags: ["--delta", "--force", "--overwrite-protected"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect"]).union(SnapshotSelectionOptions.valued),
+                                   flags: ["--delta", "--force", "--overwrite-protected", "--verify-all", "--rollback"],
+                                   positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String; let destination: String; let previous: String?
         let protectedKept: [String]; let protectedFromSnapshot: [String]
         let files: UInt64; let directories: UInt64; let bytesFetched: UInt64; let bytesReused: UInt64; let durationSeconds: Double
+        let mode: String; let bytesWritten: UInt64; let filesUnchanged: UInt64; let filesHashed: UInt64
+        let entriesReplaced: UInt64; let completedInterrupted: String?; let rolledBack: String?
     }
 
     static func run(_ c: Context) throws -> Int32 {
@@ -54,6 +62,11 @@ enum RestoreCommand: Command {
         options.force = c.args.has("--force")
         options.protect = c.args.all("--protect") + (policy?.protect ?? [])
         options.overwriteProtected = c.args.has("--overwrite-protected")
+        options.verifyAll = c.args.has("--verify-all")
+        options.rollback = c.args.has("--rollback")
+        // The repository (when local) and the state directory are never restore targets.
+        options.refusedTargets = [try c.repositoryPath()].filter { !$0.contains("://") }
+            + (c.environment["STATE_DIRECTORY"]?.split(separator: ":").map(String.init) ?? [])
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
@@ -67,14 +80,22 @@ enum RestoreCommand: Command {
             let paths = record.snapshot.incomplete ?? []
             c.out.warning("snapshot \(record.shortID) is partial: \(paths.count) file(s) were not read completely at backup time and are restored incomplete: \(paths.prefix(10).joined(separator: ", "))\(paths.count > 10 ? ", …" : "")")
         }
+        if let s = r.completedJournal { c.out.warning("completed the interrupted restore of snapshot \(s.prefix(8)) in \(r.destination) first") }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
             c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous,
                               protectedKept: r.protectedKept, protectedFromSnapshot: r.protectedFromSnapshot, files: r.files,
-                              directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds))
+                              directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds,
+                              mode: r.mode, bytesWritten: r.bytesWritten, filesUnchanged: r.filesUnchanged, filesHashed: r.filesHashed,
+                              entriesReplaced: r.entriesReplaced, completedInterrupted: r.completedJournal, rolledBack: r.rolledBack))
+        } else if let s = r.rolledBack {
+            c.out.line("rolled back the interrupted restore of snapshot \(s.prefix(8)) in \(r.destination): it is as it was before")
         } else {
             c.out.line("restored snapshot \(r.snapshotID.prefix(8)) to \(r.destination)")
             c.out.line("  \(r.files) files, \(r.directories) directories, \(Format.bytes(r.bytesFetched)) fetched, \(Format.bytes(r.bytesReused)) reused from the target, \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesFetched + r.bytesReused, r.durationSeconds)))")
+            if r.mode != "staged" {
+                c.out.line("  in place: \(r.filesUnchanged) files unchanged (\(r.filesHashed) hashed to compare), \(r.entriesReplaced) entries replaced or removed, \(Format.bytes(r.bytesWritten)) written")
+            }
             if let p = r.previous { c.out.line("  the previous content is kept at \(p); remove it once the node runs well") }
         }
         return 0

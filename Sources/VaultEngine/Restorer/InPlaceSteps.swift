@@ -1,0 +1,134 @@
+import Glibc
+import VaultCore
+
+/// Carries out or undoes the steps of an in-place restore journal. Each action first looks at
+/// the file system (is `new/<index>` still there? is `rollback/<path>` there?), and every move is
+/// one `renameat2(RENAME_NOREPLACE)`, so running a step twice, or again after a crash inside it,
+/// has the effect of running it once. Nothing is opened but directories: metadata of files and
+/// fifos is set through their parent, so a fifo or a device in the target is never opened.
+struct InPlaceSteps {
+    /// The target directory and its work directory `.chainvault-restore`; owned by the caller.
+    let target: Int32
+    let work: Int32
+    let display: String
+    let applyOwner: Bool
+
+    static let newName: [UInt8] = Array("new".utf8)
+    static let rollbackName: [UInt8] = Array("rollback".utf8)
+
+    func forward(_ step: InPlaceStep) throws {
+        let parts = step.components
+        switch step.kind {
+        case .install:
+            let newDir = try open(work, [Self.newName], create: false)
+            defer { Posix.close(newDir) }
+            let staged = Array(String(step.index).utf8)
+            guard Posix.lstatAt(newDir, staged) != nil else { return }   // already installed
+            let parent = try open(target, parts.dropLast(), create: false)
+            defer { Posix.close(parent) }
+            if step.hadOld, Posix.lstatAt(parent, parts[parts.count - 1]) != nil {
+                try moveAside(parent, parts)
+            }
+            guard Posix.renameAt(newDir, staged, parent, parts[parts.count - 1]) else {
+                throw Posix.error("install the restored", name(step.path))
+            }
+        case .remove:
+            let parent = try open(target, parts.dropLast(), create: false)
+            defer { Posix.close(parent) }
+            if Posix.lstatAt(parent, parts[parts.count - 1]) != nil { try moveAside(parent, parts) }
+        case .meta, .dir:
+            if let new = step.new { try set(new, step) }
+        }
+    }
+
+    func backward(_ step: InPlaceStep) throws {
+        let parts = step.components
+        switch step.kind {
+        case .install:
+            let newDir = try open(work, [Self.newName], create: false)
+            defer { Posix.close(newDir) }
+            let staged = Array(String(step.index).utf8)
+            let parent = try open(target, parts.dropLast(), create: false)
+            defer { Posix.close(parent) }
+            let last = parts[parts.count - 1]
+            if Posix.lstatAt(newDir, staged) == nil, Posix.lstatAt(parent, last) != nil,
+               !Posix.renameAt(parent, last, newDir, staged) {
+                throw Posix.error("take back the restored", name(step.path))
+            }
+            if step.hadOld { try putBack(parent, parts) }
+        case .remove:
+            let parent = try open(target, parts.dropLast(), create: false)
+            defer { Posix.close(parent) }
+            try putBack(parent, parts)
+        case .meta, .dir:
+            if let old = step.old { try set(old, step) }
+        }
+    }
+
+    /// Moves the live entry to `rollback/<path>`, creating the directories above it there.
+    private func moveAside(_ parent: Int32, _ parts: [[UInt8]]) throws {
+        let aside = try open(work, [Self.rollbackName] + parts.dropLast(), create: true)
+        defer { Posix.close(aside) }
+        let last = parts[parts.count - 1]
+        guard Posix.renameAt(parent, last, aside, last) else {
+            throw Posix.error("move aside", name(Array(parts.joined(separator: [47]))))
+        }
+    }
+
+    private func putBack(_ parent: Int32, _ parts: [[UInt8]]) throws {
+        guard let aside = try? open(work, [Self.rollbackName] + parts.dropLast(), create: false) else { return }
+        defer { Posix.close(aside) }
+        let last = parts[parts.count - 1]
+        if Posix.lstatAt(aside, last) != nil, !Posix.renameAt(aside, last, parent, last) {
+            throw Posix.error("put back", name(Array(parts.joined(separator: [47]))))
+        }
+    }
+
+    /// Owner, mode and mtime; a directory is opened (never a file: it could be a fifo).
+    private func set(_ a: EntryAttributes, _ step: InPlaceStep) throws {
+        var times = [Glibc.timespec](repeating: RestoreFile.time(a.mtimeNanos), count: 2)
+        let parts = step.components
+        if step.kind == .dir {
+            let fd = try open(target, parts[...], create: false)
+            defer { Posix.close(fd) }
+            if applyOwner { _ = fchown(fd, a.uid, a.gid) }
+            if fchmod(fd, mode_t(a.mode)) != 0 || futimens(fd, &times) != 0 {
+                throw Posix.error("set the metadata of", name(step.path))
+            }
+            return
+        }
+        let parent = try open(target, parts.dropLast(), create: false)
+        defer { Posix.close(parent) }
+        let r = FileName.withCString(parts[parts.count - 1]) { n -> Int32 in
+            if applyOwner { _ = fchownat(parent, n, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) }
+            if fchmodat(parent, n, mode_t(a.mode), 0) != 0 { return -1 }
+            return utimensat(parent, n, &times, AT_SYMLINK_NOFOLLOW)
+        }
+        if r != 0 { throw Posix.error("set the metadata of", name(step.path)) }
+    }
+
+    /// Opens `root/parts…` one component at a time, never through a symlink; with `create`,
+    /// missing components are made (mode 0700: only the rollback directory is created so).
+    func open<C: Collection>(_ root: Int32, _ parts: C, create: Bool) throws -> Int32 where C.Element == [UInt8] {
+        try openChain(root, Array(parts), create: create)
+    }
+
+    private func openChain(_ root: Int32, _ parts: [[UInt8]], create: Bool) throws -> Int32 {
+        var fd = dup(root)
+        if fd < 0 { throw Posix.error("open", display) }
+        for part in parts {
+            var next = Posix.tryOpenAt(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            if next < 0 && errno == ENOENT && create {
+                _ = FileName.withCString(part) { mkdirat(fd, $0, 0o700) }
+                next = Posix.tryOpenAt(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            }
+            let e = errno
+            Posix.close(fd)
+            if next < 0 { throw Posix.error("open directory", display + "/" + FileName.display(part), errno: e) }
+            fd = next
+        }
+        return fd
+    }
+
+    private func name(_ path: [UInt8]) -> String { path.isEmpty ? display : display + "/" + FileName.display(path) }
+}

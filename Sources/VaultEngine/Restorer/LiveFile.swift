@@ -1,0 +1,74 @@
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// A file in the live target that a restore reads (to compare it with the snapshot or reuse its
+/// bytes). Only regular files are read: the open is non-blocking (a fifo or a device put there
+/// after the `lstat` cannot hang the restore), and `fstat` of the opened descriptor decides.
+enum LiveFile {
+    /// The descriptor of `name` in `dirFD` if it is a regular file; -1 when it is anything else or
+    /// is gone. A file that exists but cannot be opened (permissions, I/O error) throws: a restore
+    /// that cannot read the target must not change it.
+    static func openRegular(_ dirFD: Int32, _ name: [UInt8], display: @autoclosure () -> String) throws -> Int32 {
+        let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY)
+        if fd < 0 {
+            if errno == ENOENT || errno == ELOOP || errno == ENXIO { return -1 }
+            throw VaultError(.storageFailure, "cannot read \(display()) in the restore target",
+                             cause: String(cString: strerror(errno)),
+                             hint: "make it readable to this user (or move it away) and run the restore again; nothing was changed")
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            Posix.close(fd)
+            return -1
+        }
+        return fd
+    }
+
+    /// True when the live file holds exactly the node's content: same size, each chunk's bytes at
+    /// its offset hash to its id, each zero run reads as zeros. `offsets` come from the index
+    /// (`Node.chunkOffsets`).
+    static func matches(_ fd: Int32, _ node: Node, offsets: [UInt64], lengths: [UInt64], path: String,
+                        buffer: inout [UInt8]) throws -> Bool {
+        var st = stat()
+        guard fstat(fd, &st) == 0, UInt64(st.st_size) == node.size else { return false }
+        for (i, id) in node.chunks.enumerated() {
+            let length = Int(lengths[i])
+            guard try read(fd, offset: Int(offsets[i]), length: length, path: path, &buffer) else { return false }
+            if buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) != id { return false }
+        }
+        for run in node.zeroRuns {
+            var at = run.offset
+            while at < run.end {
+                let length = Int(min(run.end - at, 1 << 20))
+                guard try read(fd, offset: Int(at), length: length, path: path, &buffer) else { return false }
+                if buffer.withUnsafeBytes({ b in b[0..<length].contains { $0 != 0 } }) { return false }
+                at += UInt64(length)
+            }
+        }
+        return true
+    }
+
+    private static func read(_ fd: Int32, offset: Int, length: Int, path: String, _ buffer: inout [UInt8]) throws -> Bool {
+        if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
+        var done = 0
+        while done < length {
+            let n = try buffer.withUnsafeMutableBytes {
+                try Posix.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done..<length]), offset: offset + done, path: path)
+            }
+            if n == 0 { return false }
+            done += n
+        }
+        return true
+    }
+
+    /// At most `limit` bytes of a small live file (a protected file for the chooser); nil when it
+    /// is larger or not a regular file.
+    static func readSmall(_ fd: Int32, limit: Int, path: String) throws -> [UInt8]? {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size <= limit else { return nil }
+        var buffer = [UInt8]()
+        guard try read(fd, offset: 0, length: Int(st.st_size), path: path, &buffer) else { return nil }
+        return Array(buffer[0..<Int(st.st_size)])
+    }
+}

@@ -1,0 +1,69 @@
+import VaultCore
+
+public struct RestoreOptions: Sendable {
+    public var snapshot: String
+    public var target: String
+    /// Restore only this path of the snapshot, into the same place under the target.
+    public var subpath: String?
+    /// Reuse the live target's bytes where they already match. A non-empty directory target is
+    /// always restored in place (FORMAT.md, "In-place restore"); this also allows a non-empty
+    /// single-file target.
+    public var delta = false
+    /// Replace a non-empty target with a fully staged copy (kept as `<target>.pre-restore-<time>`).
+    public var force = false
+    /// In-place restores: hash every live file, not only those whose size or mtime differ.
+    public var verifyAll = false
+    /// Undo an interrupted in-place restore of the target instead of completing it.
+    public var rollback = false
+    /// Paths (globs, relative to the snapshot root) never rolled back: when the target has a live
+    /// copy, the restored tree gets the live copy, not the snapshot's older one. A validator's
+    /// signing state only moves forward; an older one lets it sign twice.
+    public var protect: [String] = []
+    /// Restore protected paths from the snapshot even when a live copy exists.
+    public var overwriteProtected = false
+    /// Decides between a protected file's live copy and the snapshot's (both at most 1 MiB) when both
+    /// exist; nil keeps the live copy. A chain's rule goes here (CometBFT: the higher height/round/step).
+    public var protectedChooser: (@Sendable (_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice)?
+    /// Directories a target must not be inside of or contain (the repository, the state directory).
+    public var refusedTargets: [String] = []
+    public var workers: Int = max(2, Parallel.cores)
+
+    public init(snapshot: String, target: String) { self.snapshot = snapshot; self.target = target }
+}
+
+public struct RestoreResult: Sendable {
+    public let snapshotID: String
+    public let destination: String
+    /// "staged" (a full copy swapped in), "in-place" or "in-place-full" (`--force` on a mount point).
+    public internal(set) var mode = "staged"
+    /// Where the previous content of the destination now is, if there was any (in place: only
+    /// what was replaced or removed).
+    public internal(set) var previous: String?
+    public internal(set) var removedStaging: [String] = []
+    /// Previous trees found under a staging name (a crash between the swap and its rename), now
+    /// kept under a `.pre-restore-` name.
+    public internal(set) var keptFromInterruptedSwap: [String] = []
+    /// The snapshot of an interrupted in-place restore that this run completed first.
+    public internal(set) var completedJournal: String?
+    /// The snapshot of an interrupted in-place restore that `--rollback` undid.
+    public internal(set) var rolledBack: String?
+    public internal(set) var files: UInt64 = 0
+    public internal(set) var directories: UInt64 = 0
+    public internal(set) var bytesFetched: UInt64 = 0
+    public internal(set) var bytesReused: UInt64 = 0
+    /// Bytes of file content written (in place: the files rebuilt; the extra disk used).
+    public internal(set) var bytesWritten: UInt64 = 0
+    /// In place: files left as they were, files read to compare them, entries replaced or removed.
+    public internal(set) var filesUnchanged: UInt64 = 0
+    public internal(set) var filesHashed: UInt64 = 0
+    public internal(set) var entriesReplaced: UInt64 = 0
+    public internal(set) var durationSeconds: Double = 0
+    /// Protected files whose live copy was kept.
+    public internal(set) var protectedKept: [String] = []
+    /// Protected files restored from the snapshot (no live copy, or --overwrite-protected).
+    public internal(set) var protectedFromSnapshot: [String] = []
+    /// Metadata that could not be set (an extended attribute namespace this user may not write).
+    public internal(set) var warnings: [String] = []
+
+    init(snapshotID: String, destination: String) { self.snapshotID = snapshotID; self.destination = destination }
+}

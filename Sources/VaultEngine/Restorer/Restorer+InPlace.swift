@@ -1,0 +1,153 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// The in-place restore (FORMAT.md, "In-place restore"): plan (read only), check the free space,
+/// build what differs in `<target>/.chainvault-restore/new`, sync, write the journal, carry out its
+/// steps, then keep what was replaced as one rollback directory.
+extension Restorer {
+    static let workName: [UInt8] = Array(".chainvault-restore".utf8)
+    static let journalName: [UInt8] = Array("journal".utf8)
+    static let doneName: [UInt8] = Array("done".utf8)
+
+    struct InPlaceOutcome {
+        var previous: String?
+        var plan: InPlacePlan
+    }
+
+    func restoreInPlace(_ unit: Node, snapshotID: String, full: Bool, stamp: String) throws -> InPlaceOutcome {
+        let targetFD = try Posix.open(destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        defer { Posix.close(targetFD) }
+        previousRoot = full ? nil : destination
+        let plan = try planInPlace(unit, targetFD: targetFD, full: full)
+        files = plan.files
+        directoryCount = plan.directories
+        if plan.stepCount == 0 { return InPlaceOutcome(previous: nil, plan: plan) }
+        try checkSpace(targetFD, needed: plan.bytesToWrite + UInt64(plan.stepCount) * 256 + (64 << 10))
+
+        _ = FileName.withCString(Self.workName) { mkdirat(targetFD, $0, 0o700) }
+        let workFD = try Posix.openAt(targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                                      display: display(Self.workName))
+        defer { Posix.close(workFD) }
+        do {
+            try build(plan, workFD: workFD)
+            try writer.finish()
+            try Posix.syncFileSystem(workFD, path: destination)
+            let journal = InPlaceJournal(snapshotID: snapshotID, steps: plan.steps + plan.directorySteps)
+            try writeJournal(journal, workFD: workFD)
+        } catch {
+            _ = try? writer.finish()
+            discardUnfinished(workFD: workFD, targetFD: targetFD)
+            throw error
+        }
+        Failpoint.stop("restore-in-place-journal")
+        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+        for (i, step) in plan.steps.enumerated() {
+            try steps.forward(step)
+            if i == 0 { Failpoint.stop("restore-in-place-step") }
+        }
+        // Extended attributes of directories are not in the journal: a run that completes a
+        // journal restores the snapshot again, which sets them.
+        for (step, node) in zip(plan.directorySteps, plan.directoryNodes) where !node.xattrs.isEmpty {
+            if let fd = try? steps.open(targetFD, step.components, create: false) {
+                defer { Posix.close(fd) }
+                try metadata.setXattrs(node, fd: fd, path: display(step.path))
+            }
+        }
+        for step in plan.directorySteps { try steps.forward(step) }
+        let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp)
+        return InPlaceOutcome(previous: previous, plan: plan)
+    }
+
+    /// Statistics of the file system holding the target: too little room fails before anything is written.
+    private func checkSpace(_ fd: Int32, needed: UInt64) throws {
+        var s = statvfs()
+        guard fstatvfs(fd, &s) == 0 else { return }
+        let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
+        if free < needed {
+            throw VaultError(.storageFull, "restore target \(destination) has \(Self.mebibytes(free)) free, the restore needs \(Self.mebibytes(needed)) (\(needed) bytes) to rebuild what differs",
+                             hint: "free at least \(Self.mebibytes(needed - free)) on its file system and run the restore again; nothing was changed")
+        }
+    }
+
+    static func mebibytes(_ n: UInt64) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }
+
+    private func build(_ plan: InPlacePlan, workFD: Int32) throws {
+        _ = FileName.withCString(InPlaceSteps.newName) { mkdirat(workFD, $0, 0o700) }
+        let newFD = try Posix.openAt(workFD, InPlaceSteps.newName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                                     display: destination + "/.chainvault-restore/new")
+        defer { Posix.close(newFD) }
+        Failpoint.stop("restore-in-place-build")
+        for b in plan.builds {
+            try cancellation.check()
+            if let e = writer.error { throw e }
+            var named = b.node
+            named.name = Array(String(b.index).utf8)
+            let shown = display(b.path)
+            // A leftover of an earlier failed build is this restore's own unfinished work.
+            if Posix.lstatAt(newFD, named.name) != nil { try Posix.removeTree(destination + "/.chainvault-restore/new/\(b.index)") }
+            switch b.node.kind {
+            case .file: try writeFile(named, in: newFD, directory: 0, relative: b.path)
+            case .directory: try Posix.mkdirAt(newFD, named.name, mode: 0o700, display: shown)
+            case .symlink: try restoreSymlink(named, in: newFD) { shown }
+            case .fifo: try metadata.makeFifo(named, in: newFD, relativePath: shown, applyOwner: applyOwner)
+            }
+        }
+    }
+
+    private func writeJournal(_ journal: InPlaceJournal, workFD: Int32) throws {
+        let temp: [UInt8] = Array("journal.tmp".utf8)
+        let bytes = journal.encoded()
+        let fd = try Posix.openAt(workFD, temp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600, display: "journal")
+        do {
+            defer { Posix.close(fd) }
+            try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: destination + "/.chainvault-restore/journal") }
+            try Posix.fsync(fd, path: destination + "/.chainvault-restore/journal")
+        }
+        let r = FileName.withCString(temp) { t in FileName.withCString(Self.journalName) { renameat(workFD, t, workFD, $0) } }
+        if r != 0 { throw Posix.error("write the journal", destination + "/.chainvault-restore/journal") }
+        try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
+    }
+
+    /// Before the journal exists nothing live was touched: the work directory's `new` goes.
+    func discardUnfinished(workFD: Int32, targetFD: Int32) {
+        try? Posix.removeTree(destination + "/.chainvault-restore/new")
+        _ = FileName.withCString(Array("journal.tmp".utf8)) { unlinkat(workFD, $0, 0) }
+        _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+    }
+
+    /// Every step is done: sync, mark it done, then keep the rollback directory under its final
+    /// name and remove the work directory.
+    func finishJournal(targetFD: Int32, workFD: Int32, stamp: String) throws -> String? {
+        try Posix.syncFileSystem(targetFD, path: destination)
+        if Posix.lstatAt(workFD, Self.journalName) != nil {
+            let r = FileName.withCString(Self.journalName) { j in FileName.withCString(Self.doneName) { renameat(workFD, j, workFD, $0) } }
+            if r != 0 { throw Posix.error("mark done the journal of", destination) }
+            try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
+        }
+        let previous = try keepRollback(targetFD: targetFD, workFD: workFD, stamp: stamp)
+        _ = FileName.withCString(Self.doneName) { unlinkat(workFD, $0, 0) }
+        _ = FileName.withCString(InPlaceSteps.newName) { unlinkat(workFD, $0, AT_REMOVEDIR) }
+        _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+        try Posix.fsync(targetFD, path: destination)
+        return previous
+    }
+
+    /// The rollback directory goes beside the target when that is the same file system (as the
+    /// staged restore keeps `<target>.pre-restore-<time>`); on a mount point it stays inside, as
+    /// `.chainvault-restore/previous-<time>`. Never deleted.
+    private func keepRollback(targetFD: Int32, workFD: Int32, stamp: String) throws -> String? {
+        guard Posix.lstatAt(workFD, InPlaceSteps.rollbackName) != nil else { return nil }
+        let work = destination + "/.chainvault-restore"
+        var own = stat(), parent = stat()
+        if fstat(targetFD, &own) == 0, fstatat(AT_FDCWD, Path.parent(destination), &parent, 0) == 0, own.st_dev == parent.st_dev,
+           destination != "/" {
+            if let kept = try? keep(work + "/rollback", as: destination + ".pre-restore-" + stamp) {
+                try Posix.fsyncDirectory(Path.parent(destination))
+                return kept
+            }
+        }
+        return try keep(work + "/rollback", as: work + "/previous-" + stamp)
+    }
+}

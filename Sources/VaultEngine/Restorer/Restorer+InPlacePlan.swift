@@ -1,0 +1,134 @@
+import Glibc
+import VaultCore
+import VaultRepository
+
+extension Restorer {
+    private struct PlanFrame {
+        let nodes: [Node]
+        var next = 0
+        let path: [UInt8]
+        let node: Node
+        /// The live directory exists and the cursor is in it.
+        let live: Bool
+        /// Live attributes (nil: the restore creates the directory).
+        let old: EntryAttributes?
+        /// An entry directly inside is installed or moved aside (its mtime changes).
+        var changed = false
+    }
+
+    /// Compares the snapshot's `unit` with the live directory `targetFD` and lists the steps that
+    /// make it equal, reading only. A file whose size and mtime (ns) match the snapshot is taken
+    /// as unchanged without reading it, unless `verifyAll`; any other regular file is read and each
+    /// chunk's SHA-256 compared, so only files whose content differs are rebuilt. With `full`
+    /// (`--force` where the target cannot be swapped whole) every file is rebuilt.
+    func planInPlace(_ unit: Node, targetFD: Int32, full: Bool) throws -> InPlacePlan {
+        var plan = InPlacePlan()
+        guard let rootTree = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
+        let cursor = try DirectoryCursor(rootFD: dup(targetFD), display: destination)
+        var rootStat = stat()
+        fstat(targetFD, &rootStat)
+        var stack = [PlanFrame(nodes: try repository.loadTree(rootTree, codec: codec).nodes, path: [], node: unit,
+                               live: true, old: EntryAttributes(rootStat))]
+        try planRemovals(&plan, &stack[0], fd: try cursor.current())
+        plan.directories = 1
+        var buffer: [UInt8] = []
+        while !stack.isEmpty {
+            try cancellation.check()
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].nodes.count else {
+                let done = stack.removeLast()
+                let new = EntryAttributes(done.node)
+                if done.old == nil || done.changed || !done.node.xattrs.isEmpty || !sameAttributes(done.old!, new) {
+                    plan.directorySteps.append(InPlaceStep(kind: .dir, path: done.path, old: done.old, new: new))
+                    plan.directoryNodes.append(done.node)
+                }
+                if done.live && !stack.isEmpty { cursor.leave() }
+                continue
+            }
+            let child = stack[top].nodes[stack[top].next]
+            stack[top].next += 1
+            let path = stack[top].path.isEmpty ? child.name : stack[top].path + [47] + child.name
+            let fd = stack[top].live ? try cursor.current() : -1
+            let st = fd >= 0 ? Posix.lstatAt(fd, child.name) : nil
+            let type = st.map { $0.st_mode & S_IFMT }
+            switch child.kind {
+            case .directory:
+                guard let sub = child.subtree else { throw VaultError(.corrupt, "directory \(display(path)) has no tree") }
+                let nodes = try repository.loadTree(sub, codec: codec).nodes
+                plan.directories += 1
+                if let st, type == S_IFDIR {
+                    try cursor.enter(child.name)
+                    stack.append(PlanFrame(nodes: nodes, path: path, node: child, live: true, old: EntryAttributes(st)))
+                    try planRemovals(&plan, &stack[stack.count - 1], fd: try cursor.current())
+                } else {
+                    plan.install(child, at: path, hadOld: st != nil)
+                    stack[top].changed = true
+                    stack.append(PlanFrame(nodes: nodes, path: path, node: child, live: false, old: nil))
+                }
+                continue
+            case .file:
+                plan.files += 1
+                if try keepsLive(child, path: path, in: fd, liveIsFile: type == S_IFREG) { continue }
+                if let st, type == S_IFREG {
+                    if !full, try sameContent(child, st, in: fd, path: path, plan: &plan, buffer: &buffer) {
+                        plan.filesUnchanged += 1
+                        planMeta(&plan, child, st, path: path)
+                        continue
+                    }
+                }
+            case .symlink:
+                if !full, type == S_IFLNK, Posix.readLinkAt(fd, child.name) == child.linkTarget { continue }
+            case .fifo:
+                if !full, let st, type == S_IFIFO {
+                    planMeta(&plan, child, st, path: path)
+                    continue
+                }
+            }
+            plan.install(child, at: path, hadOld: st != nil)
+            stack[top].changed = true
+        }
+        return plan
+    }
+
+    /// Live entries the snapshot does not have are moved aside (the work directory excepted).
+    private func planRemovals(_ plan: inout InPlacePlan, _ frame: inout PlanFrame, fd: Int32) throws {
+        let wanted = Set(frame.nodes.map(\.name))
+        for name in try DirectoryListing.entries(of: fd, path: display(frame.path)).sorted(by: { $0.lexicographicallyPrecedes($1) })
+        where !wanted.contains(name) && !(frame.path.isEmpty && name == Self.workName) {
+            plan.steps.append(InPlaceStep(kind: .remove, path: frame.path.isEmpty ? name : frame.path + [47] + name))
+            frame.changed = true
+        }
+    }
+
+    private func sameAttributes(_ live: EntryAttributes, _ new: EntryAttributes) -> Bool {
+        var live = live
+        if !applyOwner { live.uid = new.uid; live.gid = new.gid }
+        return live == new
+    }
+
+    private func planMeta(_ plan: inout InPlacePlan, _ node: Node, _ st: stat, path: [UInt8]) {
+        let old = EntryAttributes(st), new = EntryAttributes(node)
+        if !sameAttributes(old, new) { plan.steps.append(InPlaceStep(kind: .meta, path: path, old: old, new: new)) }
+    }
+
+    /// The quick check (size and mtime in ns), then, if it fails or `--verify-all`, every chunk.
+    private func sameContent(_ node: Node, _ st: stat, in dirFD: Int32, path: [UInt8], plan: inout InPlacePlan,
+                             buffer: inout [UInt8]) throws -> Bool {
+        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        if !options.verifyAll, UInt64(st.st_size) == node.size, mtime == node.mtimeNanos { return true }
+        guard UInt64(st.st_size) == node.size else { return false }
+        var lengths: [UInt64] = []
+        for id in node.chunks {
+            guard let location = repository.index.lookup(id) else { return false }   // rebuilt: its error says what is missing
+            lengths.append(UInt64(location.entry.rawLength))
+        }
+        guard let offsets = node.chunkOffsets(rawLengths: lengths) else { return false }
+        let fd = try LiveFile.openRegular(dirFD, node.name, display: display(path))
+        if fd < 0 { return false }
+        defer { Posix.close(fd) }
+        plan.filesHashed += 1
+        return try LiveFile.matches(fd, node, offsets: offsets, lengths: lengths, path: display(path), buffer: &buffer)
+    }
+
+    func display(_ path: [UInt8]) -> String { path.isEmpty ? destination : destination + "/" + FileName.display(path) }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Glibc
+import VaultCore
+
+/// What a crash left of an in-place restore, found at the start of the next restore into the same
+/// target: no journal, nothing live was touched (the unfinished `new` goes); a journal, every step
+/// is carried out (rolled forward) or, with `--rollback`, undone in reverse order.
+extension Restorer {
+    struct Recovery {
+        /// The snapshot whose journal was completed or rolled back, if any.
+        var snapshotID: String?
+        var rolledBack = false
+        var previous: String?
+    }
+
+    func recoverInPlace(stamp: String, rollback: Bool) throws -> Recovery {
+        let targetFD = try Posix.open(destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        defer { Posix.close(targetFD) }
+        let workFD = Posix.tryOpenAt(targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        if workFD < 0 {
+            if rollback { throw nothingToRollBack() }
+            return Recovery()
+        }
+        defer { Posix.close(workFD) }
+        let work = destination + "/.chainvault-restore"
+        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+        if Posix.lstatAt(workFD, Self.journalName) == nil {
+            if rollback { throw nothingToRollBack() }
+            let wasDone = Posix.lstatAt(workFD, Self.doneName) != nil
+            if !wasDone { discardUnfinished(workFD: workFD, targetFD: targetFD) }
+            return Recovery(previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp))
+        }
+        let bytes = try Posix.readFile(work + "/journal")
+        guard let journal = InPlaceJournal.decode(bytes) else {
+            throw VaultError(.corrupt, "the journal of an interrupted restore, \(work)/journal, is damaged",
+                             hint: "nothing was changed by this run; look at \(work) (new: restored entries, rollback: the previous ones) and move them by hand")
+        }
+        if rollback {
+            for step in journal.steps.reversed() { try steps.backward(step) }
+            try Posix.syncFileSystem(targetFD, path: destination)
+            _ = FileName.withCString(Self.journalName) { unlinkat(workFD, $0, 0) }
+            try Posix.fsync(workFD, path: work)
+            // Every entry moved aside is back; what is left in `rollback` are the directories made
+            // to hold them, and `new` holds only what this restore wrote.
+            try? Posix.removeTree(work + "/new")
+            // Removed only if nothing but directories is left: anything else is previous content.
+            let left = FileManager.default.enumerator(atPath: work + "/rollback")?.allObjects as? [String] ?? []
+            if left.allSatisfy({ (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }.map { ($0.st_mode & S_IFMT) == S_IFDIR } == true }) {
+                try? Posix.removeTree(work + "/rollback")
+            }
+            _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+            try Posix.fsync(targetFD, path: destination)
+            return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
+        }
+        for step in journal.steps { try steps.forward(step) }
+        return Recovery(snapshotID: journal.snapshotID,
+                        previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp))
+    }
+
+    private func nothingToRollBack() -> VaultError {
+        VaultError(.usage, "\(destination) has no interrupted restore to roll back",
+                   hint: "--rollback undoes a restore that was interrupted; a finished one kept the previous content (reported as 'previous')")
+    }
+}

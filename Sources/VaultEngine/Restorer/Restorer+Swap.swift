@@ -1,0 +1,128 @@
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// The staged restore: a complete copy beside the destination, synced, then swapped in with one
+/// `renameat2(RENAME_EXCHANGE)`; the previous content is kept as `<target>.pre-restore-<time>`.
+/// Every staging directory holds the unfinished marker from before its first byte until it is
+/// synced; a single file (or symlink, fifo) is staged as `entry` inside such a directory.
+extension Restorer {
+    /// Inside a staging directory until it is complete; a leftover staging directory with it was
+    /// never swapped in and may be deleted. One without it is a previous tree that a crash left
+    /// between the swap and its rename: it is kept, never deleted.
+    static let incompleteMarker = ".chainvault-incomplete"
+    /// Inside the staging directory of a single entry (named `entry`): whatever `entry` is when the
+    /// marker above is gone, it is what the swap put there (the previous content).
+    static let singleMarker = ".chainvault-single"
+    static let entryName = "entry"
+
+    struct Swap {
+        var previous: String?
+        var removed: [String]
+        var kept: [String]
+    }
+
+    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, stamp: String) throws -> Swap {
+        let parent = Path.parent(destination)
+        try Posix.mkdirs(parent)
+        let (removed, recovered) = try handleLeftoverStaging(for: destination)
+        let staging = destination + ".chainvault-staging-" + stamp + "-" + Hex.encode(SecureRandom.bytes(3))
+        let single = unit.kind != .directory
+        let staged = single ? staging + "/" + Self.entryName : staging
+        previousRoot = options.delta && existing ? destination : nil
+        var stagedRoot: DirectoryCursor?
+        do {
+            stagedRoot = try stage(unit, at: staging, previousRoot: previousRoot)
+            try writer.finish()
+            Failpoint.stop("restore-staged-written")
+            // Everything staged is on disk before its marker goes and the swap makes it live. A sync
+            // that fails leaves the staging directory marked unfinished: removed here, or else by
+            // the next run, never kept as if it were the previous content.
+            let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
+            defer { Posix.close(syncFD) }
+            try Posix.syncFileSystem(syncFD, path: staging)
+            if let stagedRoot {
+                // The root's own metadata last: removing the marker changes its mtime. Synced
+                // before the swap, so a power cut cannot leave the marker inside the live tree.
+                try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false,
+                                   display: Self.incompleteMarker)
+                if !single { try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".") }
+                try Posix.fsync(stagedRoot.rootFD, path: staging)
+            }
+        } catch {
+            // Nothing of it was swapped in: whether still marked or not, it is this run's copy.
+            stagedRoot = nil
+            stagingRoot = -1
+            _ = try? writer.finish()
+            try? Posix.removeTree(staging)
+            throw error
+        }
+        stagedRoot = nil
+        stagingRoot = -1
+
+        var previous: String?
+        if existing && replaceable {
+            // One atomic step: the live name points at the old tree or the new, never at a mix.
+            do { try Posix.exchange(staged, destination) } catch {
+                try? Posix.removeTree(staging)
+                throw error
+            }
+            do {
+                previous = try keep(staged, as: destination + ".pre-restore-" + stamp)
+            } catch {
+                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staged)",
+                                 cause: (error as? VaultError)?.message, hint: "rename \(staged) yourself; chainvault will not delete it")
+            }
+        } else {
+            if existing { _ = rmdir(destination) }
+            try Posix.rename(staged, destination)
+        }
+        if single {
+            _ = try Posix.unlink(staging + "/" + Self.singleMarker)
+            _ = rmdir(staging)
+        }
+        try Posix.fsyncDirectory(parent)
+        return Swap(previous: previous, removed: removed, kept: recovered)
+    }
+
+    /// Leftovers of interrupted staged restores beside the destination: marked (or still empty)
+    /// ones are removed; a single entry's staging keeps its `entry` (the previous content after a
+    /// swap) as `.pre-restore-`; an unmarked tree is a previous tree and is kept.
+    private func handleLeftoverStaging(for destination: String) throws -> ([String], [String]) {
+        let prefix = Path.base(destination) + ".chainvault-staging-"
+        var removed: [String] = [], kept: [String] = []
+        for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
+            let path = Path.parent(destination) + "/" + name
+            let keptName = destination + ".pre-restore-" + String(name.dropFirst(prefix.count).prefix(16))
+            let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+            if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
+                || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
+                try Posix.removeTree(path)
+                removed.append(path)
+            } else if try Posix.lstat(path + "/" + Self.singleMarker) != nil {
+                if try Posix.lstat(path + "/" + Self.entryName) != nil {
+                    kept.append(try keep(path + "/" + Self.entryName, as: keptName))
+                }
+                _ = try Posix.unlink(path + "/" + Self.singleMarker)
+                _ = rmdir(path)
+            } else {
+                kept.append(try keep(path, as: keptName))
+            }
+        }
+        return (removed, kept)
+    }
+
+    /// Renames without ever replacing: `name`, then `name-2`, `name-3`…; returns the name used.
+    func keep(_ path: String, as name: String) throws -> String {
+        var candidate = name
+        for n in 2...1000 {
+            do {
+                try Posix.renameNoReplace(path, candidate)
+                return candidate
+            } catch let e as VaultError where e.code == .alreadyExists || e.cause?.contains("not empty") == true {
+                candidate = name + "-\(n)"
+            }
+        }
+        throw VaultError(.storageFailure, "no free name to keep \(path) as \(name)")
+    }
+}
