@@ -8,7 +8,7 @@ let version = "0.1.0"
 let commands: [Command.Type] = [
     InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
     VerifyCommand.self, ForgetCommand.self, CopyCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
-    PolicyCommand.self, DaemonCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
+    PolicyCommand.self, ChainCommand.self, DaemonCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
 ]
 
 func topLevelHelp() -> String {
