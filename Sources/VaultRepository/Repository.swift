@@ -260,7 +260,7 @@ public final class Repository: @unchecked Sendable {
     public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
         if reference == "latest" {
             let all = try listSnapshots().filter { (source == nil || $0.snapshot.source == source) && (host == nil || $0.snapshot.hostname == host) }
-            guard let last = all.last(where: { !$0.snapshot.isPartial }) else {
+            guard let last = all.last(where: { !$0.snapshot.isPartial && !$0.snapshot.chainCheckFailed }) else {
                 if let partial = all.last {
                     throw VaultError(.unknownSnapshot, "the repository has only partial snapshots\(source.map { " of \($0)" } ?? ""): some files could not be read completely",
                                      hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); 'chainvault snapshots' lists them")

@@ -41,6 +41,7 @@ enum RestoreCommand: Command {
         options.force = c.args.has("--force")
         options.protect = c.args.all("--protect")
         options.overwriteProtected = c.args.has("--overwrite-protected")
+        if let warning = ChainCheckWarning.text(for: options.snapshot, in: repo) { c.out.warning(warning) }
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
