@@ -62,7 +62,10 @@ enum BackupCommand: Command {
         }
         // A required check reads the whole chain: an incremental one sees a rewrite before its mark
         // only inside the checkpoint window, and a bit flipped in an old block must not pass.
-        if options.chainCheck == .recorded {
+        // The incremental state is kept only where a state directory is configured (the service's
+        // $STATE_DIRECTORY, or $CHAINVAULT_STATE_DIRECTORY): a backup run by hand leaves nothing behind.
+        let configured = c.environment["CHAINVAULT_STATE_DIRECTORY"] ?? c.environment["STATE_DIRECTORY"]
+        if options.chainCheck == .recorded, let configured, !configured.isEmpty {
             options.chainStatePath = ChainCheckRunner.defaultStatePath(
                 for: options.source, stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment))
         }
@@ -78,7 +81,9 @@ enum BackupCommand: Command {
         if result.snapshot.isPartial {
             c.out.warning("snapshot \(result.snapshotID.prefix(8)) is partial: \(result.snapshot.incomplete?.count ?? 0) file(s) could not be read completely; it will not be 'latest'")
         }
-        if let check = result.snapshot.chainCheck, !check.valid {
+        // A detected profile under the default `recorded` is reported in the summary only: the source
+        // may merely look like a chain directory. A named profile or a required check warns.
+        if let check = result.snapshot.chainCheck, !check.valid, check.required || options.chain != nil {
             let flag = check.required ? "; the check is required, so it will not be 'latest'" : ""
             c.out.warning("chain check (\(check.profile)) of snapshot \(result.snapshotID.prefix(8)) failed with "
                           + "\(check.problems) problem(s)\(flag): " + check.firstProblems.joined(separator: "; "))
