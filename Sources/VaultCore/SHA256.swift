@@ -52,4 +52,12 @@ public final class SHA256Hasher {
         precondition(EVP_DigestInit_ex(ctx, SHA256.md, nil) == 1)
         return SHA256Digest(bytes: out)
     }
+
+    /// Writes the 32-byte digest to `out` and starts over: no allocation, for callers that hash
+    /// millions of small messages (transaction ids) with one reused context.
+    public func finalize(into out: UnsafeMutableRawPointer) {
+        var length: UInt32 = 0
+        precondition(EVP_DigestFinal_ex(ctx, out.assumingMemoryBound(to: UInt8.self), &length) == 1 && length == 32)
+        precondition(EVP_DigestInit_ex(ctx, SHA256.md, nil) == 1)
+    }
 }

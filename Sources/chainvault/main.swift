@@ -9,7 +9,7 @@ let commands: [Command.Type] = [
     InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
     VerifyCommand.self, ForgetCommand.self, CopyCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
     DiffCommand.self, FindCommand.self, DumpCommand.self,
-    PolicyCommand.self, DaemonCommand.self, NodeCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
+    PolicyCommand.self, ChainCommand.self, DaemonCommand.self, NodeCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
 ]
 
 func topLevelHelp() -> String {

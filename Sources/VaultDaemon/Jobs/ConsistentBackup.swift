@@ -29,6 +29,8 @@ public enum ConsistentBackup {
         options.includes = policy.include ?? []
         options.tags = policy.tags ?? []
         options.policy = policy.name
+        options.chain = policy.chain
+        options.chainCheck = policy.chainCheck.flatMap(ChainCheckMode.init(rawValue:)) ?? .recorded
         let timeout = Double(policy.consistency.timeoutSeconds ?? defaultHookTimeout)
 
         func pass(_ o: BackupOptions) throws -> BackupResult {

@@ -71,10 +71,15 @@ public struct Policy: Codable, Sendable, Equatable {
     /// policy is copied to after the backup, with the same retention. It must be initialised with
     /// the daemon's key (`chainvault init --repo REPO --key-file <the same key>`).
     public var copyTo: String?
+    /// The chain profile of the source ("bitcoind"), or "none"; absent: detected from the layout.
+    public var chain: String?
+    /// "required" (a snapshot whose chain check fails is flagged and never `latest`), "recorded"
+    /// (the default: the result is recorded), or "off".
+    public var chainCheck: String?
 
     /// The field names each object accepts: anything else is a typo and an error.
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo"],
+        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo", "chain", "chainCheck"],
         "consistency": ["mode", "pre", "post", "timeoutSeconds"],
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],

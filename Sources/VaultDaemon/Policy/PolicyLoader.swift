@@ -154,6 +154,9 @@ public enum PolicyValidator {
             if !(1...366).contains(v.readAllWithinDays) { problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)") }
         }
         if let d = p.restoreDrill, (try? Duration.parse(d.every)) == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
+        if let mode = p.chainCheck, !["required", "recorded", "off"].contains(mode) {
+            problem("chainCheck", "'\(mode)' must be required, recorded or off")
+        }
         for (i, path) in (p.protect ?? []).enumerated() {
             if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
                 problem("protect[\(i)]", "'\(path)' must be a path relative to the source, without '..'")

@@ -173,7 +173,7 @@ extension Daemon {
             case "delta": options.delta = true
             default: return HTTPResponse(status: 400, text: "mode must be new, force or delta")
             }
-            options.protect = policy.protect ?? []
+            options.protect = (policy.protect ?? []) + RestoreOptions.alwaysProtected
             let id = enqueue("restore:" + Hex.encode(SecureRandom.bytes(6)), actor: "api", restore: options, policy: body.policy)
             return json(202, ["job": id])
         case (_, 3) where segments[0] == "v1" && segments[1] == "jobs":

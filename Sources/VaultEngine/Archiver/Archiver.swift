@@ -18,6 +18,11 @@ public struct BackupOptions: Sendable {
     /// Write an index file every this many packs (~512 MiB): the most a killed backup re-uploads
     /// if its packs could not be recovered.
     public var indexEvery: Int = 32
+    /// The chain profile to check the source with: nil detects it, "none" checks nothing.
+    public var chain: String?
+    public var chainCheck: ChainCheckMode = .recorded
+    /// The incremental chain-check state of this source; nil checks the whole chain each time.
+    public var chainStatePath: String?
 
     public init(source: String) { self.source = source }
 }
@@ -133,6 +138,7 @@ public final class Archiver {
             snapshot.incomplete = incomplete + (incompleteDropped > 0 ? ["… and \(incompleteDropped) more"] : [])
         }
         snapshot.root = .init(rootNode)
+        snapshot.chainCheck = try BackupChainCheck.run(source: source, options: options)
         let id = try repository.saveSnapshot(snapshot)
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
                                   notices: notices, skippedSockets: skippedSockets)

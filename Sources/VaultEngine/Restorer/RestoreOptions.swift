@@ -1,3 +1,4 @@
+import VaultChain
 import VaultCore
 
 public struct RestoreOptions: Sendable {
@@ -22,8 +23,20 @@ public struct RestoreOptions: Sendable {
     /// Restore protected paths from the snapshot even when a live copy exists.
     public var overwriteProtected = false
     /// Decides between a protected file's live copy and the snapshot's (both at most 1 MiB) when both
-    /// exist; nil keeps the live copy. A chain's rule goes here (CometBFT: the higher height/round/step).
-    public var protectedChooser: (@Sendable (_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice)?
+    /// exist; nil keeps the live copy. By default the chains' rules: CometBFT's validator state keeps
+    /// the higher (height, round, step) of the two; any other protected file keeps its live copy.
+    public var protectedChooser: (@Sendable (_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice)? =
+        RestoreOptions.chainRules
+
+    @Sendable public static func chainRules(_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice {
+        ValidatorSigningState.choose(relativePath: relativePath, live: live, snapshot: snapshot).choice == .takeSnapshot
+            ? .takeSnapshot : .keepLive
+    }
+
+    /// Paths every restore protects whether or not it is asked to (`--overwrite-protected` aside):
+    /// a validator's signing state. With `chainRules`, the snapshot's copy is still taken when it
+    /// is the higher one, so protecting it never loses a newer state.
+    public static let alwaysProtected = [CometBFTProfile.statePath]
     /// Directories a target must not be inside of or contain (the repository, the state directory).
     public var refusedTargets: [String] = []
     public var workers: Int = max(2, Parallel.cores)

@@ -44,6 +44,8 @@ public struct Snapshot: Codable, Sendable {
     /// paths are in `incomplete` (at most 1,000, like `stats.skipped`). Absent means complete.
     public var partial: Bool?
     public var incomplete: [String]?
+    /// The chain check of the data this snapshot stored; absent in older snapshots and with `--chain none`.
+    public var chainCheck: ChainCheck?
 
     public struct RootMetadata: Codable, Sendable {
         public var mode: UInt32

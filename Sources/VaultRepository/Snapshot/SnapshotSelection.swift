@@ -54,7 +54,13 @@ public struct SnapshotSelection: Sendable {
             if order.count > 1 { throw ambiguous(order.compactMap { newestOf[$0] }) }
         }
         let what = filter.described
-        guard let last = chosen.last(where: { !$0.snapshot.isPartial }) else {
+        // A partial snapshot, or one whose required chain check failed, is never `latest`.
+        guard let last = chosen.last(where: { !$0.snapshot.isPartial && !$0.snapshot.chainCheckFailed }) else {
+            if let failed = chosen.last(where: { $0.snapshot.chainCheckFailed }), !failed.snapshot.isPartial {
+                throw VaultError(.unknownSnapshot, "the repository has only snapshots\(what) whose required chain check failed",
+                                 hint: "'chainvault snapshots' shows their problems; name one by its id to use it anyway "
+                                     + "(e.g. \(failed.shortID))")
+            }
             if let partial = chosen.last {
                 throw VaultError(.unknownSnapshot,
                                  "the repository has only partial snapshots\(what): "

@@ -19,9 +19,13 @@ enum BackupCommand: Command {
       --tag T          label the snapshot (repeatable)
       --host H         host name to record (default: this machine's)
       --parent ID      compare against this snapshot instead of the latest of SOURCE on this host
-    Exit 0 on success, 3 when some files could not be read (listed; the snapshot was written).
+      --chain NAME     check the chain in SOURCE with this profile (bitcoind), or none (default: detect)
+      --chain-check M  required (a failed check keeps the snapshot but never makes it 'latest'),
+                       recorded (default: the result is recorded and reported), or off
+    Exit 0 on success, 3 when some files could not be read (listed; the snapshot was written), 14 when a
+    required chain check failed (the snapshot was written and flagged).
     """
-    static let spec = ArgumentSpec(valued: ["--exclude", "--include", "--tag", "--host", "--parent", "--policy"], positionalsAllowed: 1...1)
+    static let spec = ArgumentSpec(valued: ["--exclude", "--include", "--tag", "--host", "--parent", "--policy", "--chain", "--chain-check"], positionalsAllowed: 1...1)
 
     struct Result: Encodable {
         let snapshot: String
@@ -35,6 +39,7 @@ enum BackupCommand: Command {
         let throughputBytesPerSecond: Double
         let partial: Bool
         let incomplete: [String]
+        let chainCheck: ChainCheck?
     }
 
     static func run(_ c: Context) throws -> Int32 {
@@ -48,6 +53,22 @@ enum BackupCommand: Command {
         if let h = c.args.value("--host") { options.hostname = h }
         options.parent = c.args.value("--parent")
         options.policy = c.args.value("--policy")
+        options.chain = c.args.value("--chain")
+        if let mode = c.args.value("--chain-check") {
+            guard let m = ChainCheckMode(rawValue: mode) else {
+                throw VaultError(.usage, "--chain-check must be required, recorded or off, got '\(mode)'")
+            }
+            options.chainCheck = m
+        }
+        // A required check reads the whole chain: an incremental one sees a rewrite before its mark
+        // only inside the checkpoint window, and a bit flipped in an old block must not pass.
+        // The incremental state is kept only where a state directory is configured (the service's
+        // $STATE_DIRECTORY, or $CHAINVAULT_STATE_DIRECTORY): a backup run by hand leaves nothing behind.
+        let configured = c.environment["CHAINVAULT_STATE_DIRECTORY"] ?? c.environment["STATE_DIRECTORY"]
+        if options.chainCheck == .recorded, let configured, !configured.isEmpty {
+            options.chainStatePath = ChainCheckRunner.defaultStatePath(
+                for: options.source, stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment))
+        }
         let result = try c.withProgress("backup") {
             try Archiver(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
@@ -60,11 +81,19 @@ enum BackupCommand: Command {
         if result.snapshot.isPartial {
             c.out.warning("snapshot \(result.snapshotID.prefix(8)) is partial: \(result.snapshot.incomplete?.count ?? 0) file(s) could not be read completely; it will not be 'latest'")
         }
+        // A detected profile under the default `recorded` is reported in the summary only: the source
+        // may merely look like a chain directory. A named profile or a required check warns.
+        if let check = result.snapshot.chainCheck, !check.valid, check.required || options.chain != nil {
+            let flag = check.required ? "; the check is required, so it will not be 'latest'" : ""
+            c.out.warning("chain check (\(check.profile)) of snapshot \(result.snapshotID.prefix(8)) failed with "
+                          + "\(check.problems) problem(s)\(flag): " + check.firstProblems.joined(separator: "; "))
+        }
         if c.out.json {
             c.out.emit(Result(snapshot: result.snapshotID, parent: result.parentID, source: result.snapshot.source, stats: s,
                               recoveredPacks: result.recoveredPacks, skippedSockets: result.skippedSockets,
                               throughputBytesPerSecond: s.durationSeconds > 0 ? Double(s.bytesTotal) / s.durationSeconds : 0,
-                              partial: result.snapshot.isPartial, incomplete: result.snapshot.incomplete ?? []))
+                              partial: result.snapshot.isPartial, incomplete: result.snapshot.incomplete ?? [],
+                              chainCheck: result.snapshot.chainCheck))
         } else {
             if result.recoveredPacks > 0 { c.out.line("reused \(result.recoveredPacks) packs left by an interrupted backup") }
             c.out.line("snapshot \(result.snapshotID.prefix(8)) saved\(result.parentID.map { " (parent \($0.prefix(8)))" } ?? "")")
@@ -74,8 +103,13 @@ enum BackupCommand: Command {
             if !result.skippedSockets.isEmpty {
                 c.out.line("  skipped    \(result.skippedSockets.count) sockets (by design: their programs recreate them)")
             }
+            if let check = result.snapshot.chainCheck {
+                c.out.line("  chain      \(check.profile) height \(check.height.map(String.init) ?? "unknown"), "
+                           + (check.valid ? "valid" : "INVALID (\(check.problems) problems)"))
+            }
             c.out.line("  duration   \(Format.duration(s.durationSeconds)), \(Format.rate(s.bytesTotal, s.durationSeconds))")
         }
+        if result.snapshot.chainCheckFailed { return ErrorCode.corrupt.rawValue }
         return result.warnings.isEmpty ? 0 : ErrorCode.partial.rawValue
     }
 }

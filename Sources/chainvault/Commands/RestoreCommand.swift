@@ -60,13 +60,14 @@ enum RestoreCommand: Command {
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
-        options.protect = c.args.all("--protect") + (policy?.protect ?? [])
+        options.protect = c.args.all("--protect") + (policy?.protect ?? []) + RestoreOptions.alwaysProtected
         options.overwriteProtected = c.args.has("--overwrite-protected")
         options.verifyAll = c.args.has("--verify-all")
         options.rollback = c.args.has("--rollback")
         // The repository (when local) and the state directory are never restore targets.
         options.refusedTargets = [try c.repositoryPath()].filter { !$0.contains("://") }
             + (c.environment["STATE_DIRECTORY"]?.split(separator: ":").map(String.init) ?? [])
+        if let warning = ChainCheckWarning.text(for: options.snapshot, in: repo) { c.out.warning(warning) }
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }

@@ -33,7 +33,11 @@ enum SnapshotsCommand: Command {
             let s = r.snapshot
             let tags = s.tags.isEmpty ? "" : "  [\(s.tags.joined(separator: ","))]"
             let policy = s.policy.map { "  policy \($0)" } ?? ""
-            let partial = s.isPartial ? "  (partial: \(s.incomplete?.count ?? 0) incomplete file(s))" : ""
+            var partial = s.isPartial ? "  (partial: \(s.incomplete?.count ?? 0) incomplete file(s))" : ""
+            if let check = s.chainCheck {
+                partial += "  \(check.profile) height \(check.height.map(String.init) ?? "?")"
+                if !check.valid { partial += s.chainCheckFailed ? " (CHAIN CHECK FAILED: not latest)" : " (chain check failed)" }
+            }
             c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(policy)\(tags)\(partial)")
         }
         c.out.line("\(all.count) snapshot(s)")

@@ -1,0 +1,29 @@
+import VaultChain
+import VaultCore
+import VaultRepository
+
+/// How a backup treats the chain check of its source (a policy's `chainCheck`).
+public enum ChainCheckMode: String, Codable, Sendable {
+    /// Checked and recorded; a failed check marks the snapshot: never `latest`, restore warns.
+    case required
+    /// Checked and recorded; a failed check is only reported.
+    case recorded
+    /// Not checked.
+    case off
+}
+
+/// The chain check a backup runs: the incremental check of the source directory right after the
+/// archiver has read the snapshot's files and before the snapshot is written (FORMAT.md), so the
+/// snapshot records what the chain looked like when its bytes were read.
+enum BackupChainCheck {
+    static func run(source: String, options: BackupOptions) throws -> ChainCheck? {
+        guard options.chainCheck != .off else { return nil }
+        let directory = DirectoryChainSource(source)
+        guard let profile = try ChainCheckRunner.profile(named: options.chain, for: directory) else { return nil }
+        let report = try ChainCheckRunner.run(profile, source: directory, statePath: options.chainStatePath)
+        let bad = report.problems.filter { $0.kind != .info }
+        return ChainCheck(profile: profile.name, height: report.height, tipHash: report.tipHash, valid: report.valid,
+                          problems: bad.count, firstProblems: bad.prefix(10).map(\.line),
+                          bytesChecked: report.bytesChecked, required: options.chainCheck == .required)
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import VaultChain
+import VaultCore
+
+/// Runs a chain profile over a data source with its incremental state: loads the state file (a
+/// missing or unreadable one means a full check), runs the profile, and saves the new state
+/// atomically (write-then-rename, fsync of file and directory), so a crash mid-save keeps the old one.
+public enum ChainCheckRunner {
+    /// Which profile `--chain` (or a policy) names: nil = detect, "none" = no chain check.
+    public static func profile(named name: String?, for source: ChainDataSource) throws -> ChainProfile? {
+        ChainProfiles.registerBuiltins()
+        guard let name else { return ChainProfiles.detect(source) }
+        if name == "none" { return nil }
+        guard let p = ChainProfiles.named(name) else {
+            let known = ChainProfiles.all.map(\.name).joined(separator: ", ")
+            throw VaultError(.usage, "unknown chain profile '\(name)'", hint: "use one of: \(known), or none")
+        }
+        return p
+    }
+
+    /// `statePath` nil: no state (a full check, nothing saved).
+    public static func run(_ profile: ChainProfile, source: ChainDataSource, statePath: String?) throws -> ChainReport {
+        var state = ChainVerifyState(profile: profile.name)
+        if let statePath, let bytes = try? Posix.readFile(statePath),
+           let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)), loaded.profile == profile.name {
+            state = loaded
+        }
+        let report = try profile.verify(source, state: &state)
+        if let statePath {
+            try Posix.mkdirs(Path.parent(statePath), mode: 0o750)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(state)
+            try data.withUnsafeBytes { try Posix.writeFileAtomically(statePath, $0, mode: 0o640) }
+        }
+        return report
+    }
+
+    /// The default state file of a data directory: keyed by its real path, so two spellings of one
+    /// directory share their state and two directories never do.
+    public static func defaultStatePath(for directory: String, stateDirectory: String) -> String {
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let real = realpath(directory, &resolved) != nil ? String(cString: resolved) : Path.absolute(directory)
+        return stateDirectory + "/chain/" + String(SHA256.hash(real).hex.prefix(32)) + ".json"
+    }
+
+    /// $CHAINVAULT_STATE_DIRECTORY, systemd's $STATE_DIRECTORY, then /var/lib/chainvault for root and
+    /// $XDG_STATE_HOME/chainvault (or ~/.local/state/chainvault) for other users.
+    public static func stateDirectory(environment: [String: String]) -> String {
+        if let d = environment["CHAINVAULT_STATE_DIRECTORY"], !d.isEmpty { return d }
+        if let d = environment["STATE_DIRECTORY"]?.split(separator: ":").first { return String(d) }
+        if getuid() == 0 { return "/var/lib/chainvault" }
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return x + "/chainvault" }
+        return (environment["HOME"] ?? "/tmp") + "/.local/state/chainvault"
+    }
+}
