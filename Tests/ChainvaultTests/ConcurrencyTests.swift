@@ -31,7 +31,17 @@ struct ConcurrencyTests {
         let backupA = try launch(["backup", w.path("a"), "--tag", "again"])
         let backupB = try launch(["backup", w.path("b")])
         let verify = try launch(["verify", "--read-data"])
-        usleep(100_000)
+        // Prune only once each of the three holds its shared lock or has already finished: on a
+        // loaded machine a fixed pause let prune take the exclusive lock before a backup took its
+        // shared one, and that backup then (rightly) failed as locked. Wait on what the repository
+        // shows (its lock files), bounded, never on a guess of how long start-up takes.
+        let running = [backupA, backupB, verify]
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let held = ((try? FileManager.default.contentsOfDirectory(atPath: w.repo + "/locks")) ?? []).filter { !$0.hasPrefix(".") }.count
+            if held + running.filter({ !$0.isRunning }).count >= running.count { break }
+            usleep(10_000)
+        }
         // Prune needs the exclusive lock: while the others hold shared locks it must refuse (exit
         // 12, naming who holds it); if they have all finished by now it may run, and loses nothing.
         let prune = try w.run(["forget", "--keep-last", "5", "--prune"])
