@@ -30,6 +30,8 @@ extension Daemon {
         let verifyWindowReadShare: Double?
         let verifyOldestUnreadSeconds: Double?
         let retentionPending: Bool
+        /// The last backup's chain check: profile, height, tip and whether the chain was valid.
+        let chain: ChainCheck?
     }
 
     struct Status: Encodable {
@@ -91,7 +93,7 @@ extension Daemon {
                                     nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots,
                                     lastVerifyPacksRead: s.lastVerifyPacksRead, verifyWindowReadShare: s.verifyCoverage?.share,
                                     verifyOldestUnreadSeconds: s.verifyCoverage?.oldestUnreadAge(now: now),
-                                    retentionPending: s.retentionPending ?? false)
+                                    retentionPending: s.retentionPending ?? false, chain: s.chainCheck)
             }
             var scheduled: [String: String] = [:]
             for key in scheduler.keys { scheduled[key] = iso(scheduler.entry(key)?.nextRun.timeIntervalSince1970) }

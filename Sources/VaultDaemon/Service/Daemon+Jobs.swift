@@ -141,6 +141,17 @@ extension Daemon {
                 result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
             }
             let stats = result.backup.snapshot.stats
+            lock.withLock { state.policies[policy.name, default: PolicyState()].chainCheck = result.backup.snapshot.chainCheck }
+            // A snapshot whose required chain check failed is kept (flagged, never `latest`) but is
+            // no good backup either: the job fails, so the RPO and last-backup alerts fire.
+            if result.backup.snapshot.chainCheckFailed, let check = result.backup.snapshot.chainCheck {
+                throw VaultError(.corrupt,
+                                 "backup of \(policy.name): the \(check.profile) chain check of the source failed "
+                                 + "(\(check.problems) problem(s): \(check.firstProblems.first ?? "see 'chainvault chain verify'")); "
+                                 + "snapshot \(result.backup.snapshotID.prefix(8)) is kept but is not 'latest'",
+                                 hint: "run 'chainvault chain verify \(policy.source)' to see every problem, repair the node's data "
+                                     + "(or restore the newest valid snapshot), then back up again")
+            }
             // A partial snapshot (files cut short by read errors) is kept but is no good backup: it
             // never counts for the RPO, never drives retention (which could drop the last complete
             // snapshot), and the job is retried with backoff as a failure.

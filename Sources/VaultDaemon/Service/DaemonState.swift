@@ -1,5 +1,6 @@
 import Foundation
 import VaultCore
+import VaultRepository
 
 /// What the daemon remembers across restarts, per policy, in `<state>/state.json` (written
 /// atomically after every job), and what /metrics and /v1/status report.
@@ -16,6 +17,9 @@ public struct PolicyState: Codable, Sendable {
     public var lastBytesAdded: UInt64 = 0
     public var lastBytesStored: UInt64 = 0
     public var lastDowntimeSeconds: Double?
+    /// The chain check of the last backup: its profile, the best chain's height and tip, and whether
+    /// the chain was valid (absent when no profile checked the source).
+    public var chainCheck: ChainCheck?
     public var lastVerifyStart: Double?
     public var lastVerifySuccess: Double?
     public var lastVerifyErrors = 0

@@ -84,6 +84,13 @@ public enum DaemonMetrics {
         }
         perPolicy("chainvault_restore_drill_last_duration_seconds", "gauge",
                   "Duration of the last restore drill: the recovery time to expect (RTO estimate).") { $0.state.lastDrillSeconds }
+        perPolicy("chainvault_chain_height", "gauge", "Height of the best chain the last backup's chain check found.") {
+            $0.state.chainCheck?.height.map { Double($0) }
+        }
+        perPolicy("chainvault_chain_check_failed", "gauge",
+                  "1 when the last backup's chain check found the source's chain invalid, 0 when it was valid.") {
+            $0.state.chainCheck.map { $0.valid ? 0 : 1 }
+        }
         perPolicy("chainvault_restore_drill_last_bytes_per_second", "gauge",
                   "Snapshot bytes per second the last restore drill fetched and checked.") {
             $0.state.lastDrillBytesPerSecond
