@@ -10,7 +10,7 @@ final class ChainScratch {
     static let fixtures: String = {
         var dir = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { dir.deleteLastPathComponent() }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/fixtures/chain").path
+        return dir.appendingPathComponent("Tests/ChainFixtures").path
     }()
 
     init() throws {

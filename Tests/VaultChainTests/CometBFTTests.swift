@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import VaultChain
 
-@Suite(.enabled(if: ChainFixtures.present, "shared chain fixtures (../shared/fixtures/chain) are absent"))
+@Suite(.enabled(if: ChainFixtures.present, "the chain fixtures (Tests/ChainFixtures) are absent"))
 struct CometBFTTests {
     static func state(_ name: String) throws -> [UInt8] {
         try ChainFixtures.bytes("priv_validator_state." + name + ".json")

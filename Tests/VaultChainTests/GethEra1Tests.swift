@@ -4,7 +4,7 @@ import VaultCore
 @testable import VaultChain
 
 /// The real Sepolia era1 file (blocks 0..8191) from the shared fixtures, and damaged copies.
-@Suite(.enabled(if: ChainFixtures.present, "shared chain fixtures (../shared/fixtures/chain) are absent"))
+@Suite(.enabled(if: ChainFixtures.present, "the chain fixtures (Tests/ChainFixtures) are absent"))
 struct GethEra1Tests {
     static let genesis = EthHash(hex: "25a5cc106eea7138acab33231d7160d69cb777ee0c2c553fcddf5138993e6dd9")!
     /// Hash of Sepolia block 8191: keccak-256 of the fixture's last header, computed once outside

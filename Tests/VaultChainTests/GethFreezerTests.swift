@@ -65,7 +65,7 @@ struct FreezerTestWriter {
     }
 }
 
-@Suite(.enabled(if: ChainFixtures.present, "shared chain fixtures (../shared/fixtures/chain) are absent"))
+@Suite(.enabled(if: ChainFixtures.present, "the chain fixtures (Tests/ChainFixtures) are absent"))
 struct GethFreezerTests {
     static func verify(_ d: TempDir, state: inout ChainVerifyState) throws -> ChainReport {
         try GethProfile().verify(DirectorySource(root: d.path), state: &state)

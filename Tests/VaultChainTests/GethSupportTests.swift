@@ -10,7 +10,7 @@ enum ChainFixtures {
         if let env = ProcessInfo.processInfo.environment["CHAINVAULT_CHAIN_FIXTURES"] { return env }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let path = repo.deletingLastPathComponent().appendingPathComponent("shared/fixtures/chain").path
+        let path = repo.appendingPathComponent("Tests/ChainFixtures").path
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }()
 

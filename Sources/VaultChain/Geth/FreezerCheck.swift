@@ -30,7 +30,8 @@ public struct FreezerCheck {
         let head = tables.values.map(\.index.head).min() ?? 0
         for (name, t) in tables.sorted(by: { $0.key < $1.key }) where t.index.head != head {
             let extra = Int(t.index.head - head)
-            let firstExtra = 6 * (t.index.count - extra + 1)
+            // Counts come from files: never let them go negative (a damaged index is reported, not a trap).
+            let firstExtra = 6 * max(0, t.index.count - extra + 1)
             let kind: ChainProblem.Kind = t.tolerated(indexOffset: firstExtra) ? .info : .gap
             problems.append(ChainProblem(kind, file: t.index.indexPath, offset: UInt64(firstExtra), height: head,
                                          "freezer table \(name) holds \(t.index.head) items, "
@@ -40,7 +41,8 @@ public struct FreezerCheck {
         for name in Self.tableNames {
             guard let t = tables[name] else { continue }
             let start = startItem(t, state: &state)
-            let end = Int(min(t.index.head, head) - min(t.index.tail, head))
+            let upper = min(t.index.head, head), lower = min(t.index.tail, head)
+            let end = upper > lower ? Int(upper - lower) : 0
             let before = problems.count
             if start < end { try items.check(name, t, from: start, to: end, problems: &problems) }
             let clean = !problems[before...].contains { $0.kind != .info }

@@ -17,10 +17,20 @@ public enum ChainCheckMode: String, Codable, Sendable {
 /// snapshot records what the chain looked like when its bytes were read.
 enum BackupChainCheck {
     static func run(source: String, options: BackupOptions) throws -> ChainCheck? {
-        guard options.chainCheck != .off else { return nil }
+        // Only a chain that is named (a policy's "chain", `backup --chain NAME`) is checked: a
+        // backup of any other directory must not depend on a parser of some client's format
+        // that its data merely resembles. `chain verify` still detects profiles by layout.
+        guard options.chainCheck != .off, let name = options.chain, name != "none" else { return nil }
         let directory = DirectoryChainSource(source)
-        guard let profile = try ChainCheckRunner.profile(named: options.chain, for: directory) else { return nil }
-        let report = try ChainCheckRunner.run(profile, source: directory, statePath: options.chainStatePath)
+        guard let profile = try ChainCheckRunner.profile(named: name, for: directory) else { return nil }
+        let report: ChainReport
+        do { report = try ChainCheckRunner.run(profile, source: directory, statePath: options.chainStatePath) } catch let e as VaultError {
+            // A source that cannot be read is the backup's problem (reported as partial), not the
+            // chain's: the check is recorded as not valid, with the reason.
+            return ChainCheck(profile: profile.name, height: nil, tipHash: nil, valid: false, problems: 1,
+                              firstProblems: ["unreadable: \(e.message)"], bytesChecked: 0,
+                              required: options.chainCheck == .required)
+        }
         let bad = report.problems.filter { $0.kind != .info }
         return ChainCheck(profile: profile.name, height: report.height, tipHash: report.tipHash, valid: report.valid,
                           problems: bad.count, firstProblems: bad.prefix(10).map(\.line),
