@@ -170,7 +170,7 @@ extension Daemon {
             if let refused = restoreTarget(policy).refusal(body.target) { return HTTPResponse(status: 403, text: refused) }
             var options = RestoreOptions(snapshot: body.snapshot ?? "latest", target: body.target)
             switch body.mode ?? "new" {
-            case "new": break
+            case "new": options.requireEmpty = true
             case "force": options.force = true
             case "delta": options.delta = true
             default: return HTTPResponse(status: 400, text: "mode must be new, force or delta")

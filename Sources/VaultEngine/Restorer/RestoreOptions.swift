@@ -14,6 +14,9 @@ public struct RestoreOptions: Sendable {
     public var force = false
     /// In-place restores: hash every live file, not only those whose size or mtime differ.
     public var verifyAll = false
+    /// Refuse a non-empty target instead of restoring in place (the API's mode "new": overwriting
+    /// a live directory must be asked for by name, as "delta" or "force").
+    public var requireEmpty = false
     /// Undo an interrupted in-place restore of the target instead of completing it.
     public var rollback = false
     /// Paths (globs, relative to the snapshot root) never rolled back: when the target has a live

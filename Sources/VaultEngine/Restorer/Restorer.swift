@@ -89,6 +89,10 @@ public final class Restorer {
         var nonEmpty = existing != nil
         if destinationIsDirectory { nonEmpty = !(try DirectoryListing.names(destination)).isEmpty }
         let mountPoint = destinationIsDirectory && Self.isMountPoint(destination)
+        if options.requireEmpty && nonEmpty {
+            throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
+                             hint: "restore into an empty or new directory, or ask for mode \"delta\" (in place) or \"force\"")
+        }
         if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint) && (!options.force || mountPoint) {
             let outcome = try restoreInPlace(unit, snapshotID: record.id, full: options.force, stamp: stamp)
             try writer.finish()
