@@ -15,10 +15,13 @@ enum SnapshotSelectionOptions {
       --tag TAG       only snapshots with this tag (repeatable: all of them)
     """
 
-    /// `policyName` replaces `--policy` when that named a policy file (restore).
+    /// A `--policy` that names a policy file (restore: a path with '/' or ending in .json) is not a
+    /// filter: its source is the target, and snapshots of that source made without the policy
+    /// (a CLI backup) are as much that node's.
     static func filter(_ args: Arguments, policyName: String? = nil) -> SnapshotFilter {
-        SnapshotFilter(host: args.value("--host"), source: args.value("--source").map(Path.absolute),
-                       policy: policyName ?? args.value("--policy"), tags: args.all("--tag"))
+        let named = args.value("--policy").flatMap { $0.contains("/") || $0.hasSuffix(".json") ? nil : $0 }
+        return SnapshotFilter(host: args.value("--host"), source: args.value("--source").map(Path.absolute),
+                              policy: named, tags: args.all("--tag"))
     }
 
     /// What `restore latest --target DIR` means: a snapshot of DIR (as given, or where a symlink
