@@ -16,6 +16,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case unsafeInput = 20       // a snapshot entry that would escape the restore target, a hostile name
     case insecureFile = 21      // a key or token file readable by others
     case missing = 22           // an object the repository references is not in storage
+    case rollback = 23          // snapshots this client saw are gone or replayed (the repository went backwards)
     case interrupted = 130
 
     public var name: String {
@@ -36,6 +37,7 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
         case .unsafeInput: return "unsafe-input"
         case .insecureFile: return "insecure-file"
         case .missing: return "missing"
+        case .rollback: return "rollback"
         case .interrupted: return "interrupted"
         }
     }

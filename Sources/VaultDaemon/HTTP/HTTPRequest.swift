@@ -31,8 +31,8 @@ public struct HTTPResponse: Sendable {
 
     public init(status: Int, text: String) { self.init(status: status, body: Array((text + "\n").utf8)) }
 
-    static let reasons: [Int: String] = [200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-                                         405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large",
+    static let reasons: [Int: String] = [200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                                         405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone", 413: "Content Too Large",
                                          414: "URI Too Long", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
                                          501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"]
 

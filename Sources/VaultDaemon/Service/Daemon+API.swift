@@ -49,7 +49,7 @@ extension Daemon {
         let policies: [PolicyStatus]
     }
 
-    private func json<T: Encodable>(_ status: Int, _ value: T) -> HTTPResponse {
+    func json<T: Encodable>(_ status: Int, _ value: T) -> HTTPResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return HTTPResponse(status: status, contentType: "application/json", body: Array((try? encoder.encode(value)) ?? Data()) + [10])
@@ -115,76 +115,37 @@ extension Daemon {
         }
     }
 
-    /// Mutations need `Authorization: Bearer <token>`, compared in constant time.
-    func authorized(_ request: HTTPRequest) -> HTTPResponse? {
-        guard let token = lock.withLock({ apiToken }) else {
-            return HTTPResponse(status: 401, text: "the API is disabled: no token configured (apiTokenFile, or the credential api.token)")
-        }
-        guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
-              constantTimeEqual(Array(header.dropFirst(7).utf8), token) else {
-            return HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: Array("a valid bearer token is required\n".utf8),
-                                extraHeaders: [("WWW-Authenticate", "Bearer")])
-        }
-        return nil
+    func liveness() -> HTTPResponse {
+        let age = Date().timeIntervalSince(lock.withLock { lastTick })
+        return age < 10 ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 503, text: "main loop stalled for \(Int(age)) s")
     }
 
-    struct RestoreBody: Decodable { let policy: String; let snapshot: String?; let target: String; let mode: String? }
+    func readinessResponse(_ request: HTTPRequest) -> HTTPResponse {
+        let checks = readiness()
+        let ok = checks.allSatisfy(\.1)
+        let text = request.query.split(separator: "&").contains("verbose")
+            ? checks.map { "[\($0.1 ? "+" : "-")]\($0.0): \($0.2)" }.joined(separator: "\n") + "\n" + (ok ? "ready" : "not ready")
+            : (ok ? "ready" : "not ready: " + checks.filter { !$0.1 }.map { "\($0.0) (\($0.2))" }.joined(separator: ", "))
+        return HTTPResponse(status: ok ? 200 : 503, text: text)
+    }
 
-    /// Routes one request. Runs on the HTTP thread: only memory, never the repository.
-    func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let read = request.method == "GET" || request.method == "HEAD"
-        let segments = request.path.split(separator: "/").map(String.init)
-        switch (request.path, segments.count) {
-        case ("/livez", _), ("/healthz", _):
-            guard read else { return HTTPResponse(status: 405, text: "use GET") }
-            let age = Date().timeIntervalSince(lock.withLock { lastTick })
-            return age < 10 ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 503, text: "main loop stalled for \(Int(age)) s")
-        case ("/readyz", _):
-            guard read else { return HTTPResponse(status: 405, text: "use GET") }
-            let checks = readiness()
-            let ok = checks.allSatisfy(\.1)
-            let text = request.query.split(separator: "&").contains("verbose")
-                ? checks.map { "[\($0.1 ? "+" : "-")]\($0.0): \($0.2)" }.joined(separator: "\n") + "\n" + (ok ? "ready" : "not ready")
-                : (ok ? "ready" : "not ready: " + checks.filter { !$0.1 }.map { "\($0.0) (\($0.2))" }.joined(separator: ", "))
-            return HTTPResponse(status: ok ? 200 : 503, text: text)
-        case ("/metrics", _):
-            guard read else { return HTTPResponse(status: 405, text: "use GET") }
-            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
-        case ("/v1/status", _):
-            guard read else { return HTTPResponse(status: 405, text: "use GET") }
-            return json(200, status())
-        case (_, 4) where segments[0] == "v1" && segments[1] == "policies" && (segments[3] == "backup" || segments[3] == "verify"):
-            guard request.method == "POST" else { return HTTPResponse(status: 405, text: "use POST") }
-            if let denied = authorized(request) { return denied }
-            guard lock.withLock({ policies[segments[2]] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(segments[2])") }
-            let id = enqueue("\(segments[3]):\(segments[2])", actor: "api")
-            return json(202, ["job": id])
-        case ("/v1/restores", _):
-            guard request.method == "POST" else { return HTTPResponse(status: 405, text: "use POST") }
-            if let denied = authorized(request) { return denied }
-            guard let body = try? JSONDecoder().decode(RestoreBody.self, from: Data(request.body)) else {
-                return HTTPResponse(status: 400, text: "expected JSON {\"policy\": …, \"target\": …, \"snapshot\": \"latest\", \"mode\": \"force\"|\"delta\"}")
-            }
-            guard let policy = lock.withLock({ policies[body.policy] }) else { return HTTPResponse(status: 404, text: "no policy \(body.policy)") }
-            guard body.target.hasPrefix("/"), !body.target.split(separator: "/").contains("..") else { return HTTPResponse(status: 400, text: "target must be an absolute path without '..'") }
-            if let refused = restoreTarget(policy).refusal(body.target) { return HTTPResponse(status: 403, text: refused) }
-            var options = RestoreOptions(snapshot: body.snapshot ?? "latest", target: body.target)
-            switch body.mode ?? "new" {
-            case "new": options.requireEmpty = true
-            case "force": options.force = true
-            case "delta": options.delta = true
-            default: return HTTPResponse(status: 400, text: "mode must be new, force or delta")
-            }
-            options.protect = (policy.protect ?? []) + RestoreOptions.alwaysProtected
-            let id = enqueue("restore:" + Hex.encode(SecureRandom.bytes(6)), actor: "api", restore: options, policy: body.policy)
-            return json(202, ["job": id])
-        case (_, 3) where segments[0] == "v1" && segments[1] == "jobs":
-            guard read else { return HTTPResponse(status: 405, text: "use GET") }
-            if let denied = authorized(request) { return denied }
-            guard let job = lock.withLock({ withProgress(jobs[segments[2]]) }) else { return HTTPResponse(status: 404, text: "no job \(segments[2])") }
-            return json(200, job)
-        default:
-            return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status")
+    func metricsResponse() -> HTTPResponse {
+        HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(metrics().utf8))
+    }
+
+    func jobResponse(_ id: String) -> HTTPResponse {
+        guard let job = lock.withLock({ withProgress(jobs[id]) }) else { return HTTPResponse(status: 404, text: "no job \(id)") }
+        return json(200, job)
+    }
+
+    /// A backup or verify of one policy, now.
+    func trigger(_ kind: String, _ request: APIRequest) -> HTTPResponse {
+        let name = request["name"]
+        guard lock.withLock({ policies[name] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
+        if lock.withLock({ state.disabledPolicies?.contains(name) == true }) {
+            return HTTPResponse(status: 409, text: "policy \(name) is disabled; enable it with POST /v1/policies/\(name)/enable")
         }
+        let id = enqueue("\(kind):\(name)", actor: request.caller?.actor ?? "api")
+        return json(202, ["job": id])
     }
 }

@@ -60,6 +60,8 @@ extension Daemon {
         queue.finish(key)
         var auditDetails = detail
         auditDetails["job"] = id
+        // An approved action's entry names its approvers next to its requester (the actor).
+        if let approvers = lock.withLock({ jobs[id]?.detail["approvedBy"] }) { auditDetails["approvedBy"] = approvers }
         if let errorText { auditDetails["error"] = errorText }
         _ = try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
                           subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
@@ -112,6 +114,7 @@ extension Daemon {
         let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
         let remove = policy.retentionPolicy.apply(mine).remove
         for s in remove { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
+        rememberForgotten(remove, in: repo)
         return (mine.count - remove.count, remove.count)
     }
 
@@ -233,6 +236,16 @@ extension Daemon {
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
+        case "forget":
+            // Through the API (and its approvals): the same retention a backup applies.
+            let policy = try policyNamed(parts[1])
+            if lock.withLock({ config.appendOnly == true }) { throw VaultError(.usage, "this daemon is append-only: it never forgets") }
+            let (kept, removed) = try applyRetention(policy, in: try openForJob())
+            lock.withLock {
+                state.policies[policy.name, default: PolicyState()].snapshots = kept
+                state.policies[policy.name, default: PolicyState()].retentionPending = nil
+            }
+            return ["kept": "\(kept)", "forgotten": "\(removed)"]
         case "prune":
             if lock.withLock({ config.appendOnly == true }) {
                 log(6, "event=prune result=skipped reason=append-only")

@@ -35,7 +35,32 @@ extension Daemon {
                              + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
                              hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
         }
+        try checkRollback(repo)
         return ["packsRead": "\(report.packsRead)", "windowReadShare": String(format: "%.3f", next.share),
                 "windowUnread": "\(next.unreadInWindow)"]
+    }
+
+    /// The repository against what this daemon saw of it before (FORMAT.md §8, "Rollback
+    /// detection"). A rollback fails the verify job and stays reported until reviewed with
+    /// `chainvault verify --accept-rollback` run with this state directory.
+    func checkRollback(_ repo: Repository) throws {
+        let path = SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id)
+        let memory = try SnapshotMemory.load(path)
+        let listed = Set(try repo.backend.list(.snapshot).map(\.name))
+        let current = try repo.listSnapshotsReportingDamage().0
+        let problems = memory.rollbacks(current, listed: listed)
+        guard problems.isEmpty else {
+            throw VaultError(.rollback, "the repository went backwards: " + problems.prefix(5).joined(separator: "; "),
+                             hint: "someone who can write the storage may have deleted or replayed snapshots; review, then run "
+                                 + "'CHAINVAULT_STATE_DIRECTORY=\(stateDirectory) chainvault verify --accept-rollback'")
+        }
+        try memory.updated(current, listed: listed).save(path)
+    }
+
+    /// Remembers that this daemon's retention removed `removed` (no rollback).
+    func rememberForgotten(_ removed: [SnapshotRecord], in repo: Repository) {
+        let path = SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id)
+        guard !removed.isEmpty, let memory = try? SnapshotMemory.load(path), let remaining = try? repo.listSnapshotsReportingDamage().0 else { return }
+        try? memory.forgetting(removed, remaining: remaining).save(path)
     }
 }

@@ -22,7 +22,9 @@ public final class Daemon: @unchecked Sendable {
     var state: DaemonState
     var stateDirectory: String
     var credential: Credential
-    var apiToken: [UInt8]?
+    var apiTokens: APITokens
+    var approvals: ApprovalStore
+    let approvalClock: Clock
     var repositoryOpenedAt: Date?
     var repositoryError: String?
     var lastContact: Date?
@@ -61,7 +63,9 @@ public final class Daemon: @unchecked Sendable {
         state = DaemonState.load(stateDirectory + "/state.json")
         audit = AuditLog(path: stateDirectory + "/audit.log")
         credential = try Self.credential(config, environment)
-        apiToken = try Self.apiToken(config, environment)
+        apiTokens = try Self.apiTokens(config, environment)
+        approvals = ApprovalStore(path: stateDirectory + "/approvals.json")
+        approvalClock = ApprovalClock(offsetFile: environment["CHAINVAULT_TEST_CLOCK_FILE"])
         if state.created == nil { state.created = Date().timeIntervalSince1970 }
         if let killed = state.runningJob {
             // The previous daemon died during this job (SIGKILL, power loss, a crash on the job
@@ -103,11 +107,18 @@ public final class Daemon: @unchecked Sendable {
         throw VaultError(.usage, "the config names no key", hint: "set keyFile or passwordFile, or LoadCredential=chainvault.key in the unit")
     }
 
-    static func apiToken(_ config: DaemonConfig, _ env: [String: String]) throws -> [UInt8]? {
-        let path = config.apiTokenFile ?? env["CREDENTIALS_DIRECTORY"].map { $0 + "/api.token" }
-        guard let path, (try? Posix.lstat(path)) != nil else { return nil }
-        guard case .keyFile(let secret) = try Credential.keyFile(path) else { return nil }
-        return secret.copyBytes()
+    /// The API tokens, and the approval rules checked against the admin tokens they name.
+    static func apiTokens(_ config: DaemonConfig, _ env: [String: String]) throws -> APITokens {
+        let tokens = try APITokens.load(config, env)
+        let admins = Set(tokens.entries.filter { $0.role == .admin }.map(\.name))
+        let problems = (config.approvals ?? [:]).sorted { $0.key < $1.key }.flatMap { action, rule in
+            rule.problems(admins: admins).map { "approvals.\(action): \($0)" }
+        }
+        guard problems.isEmpty else {
+            throw VaultError(.usage, "the approval rules cannot be met:\n  " + problems.joined(separator: "\n  "),
+                             hint: "name admin tokens in 'tokens' and in each rule's 'of', with 'required' at most their number")
+        }
+        return tokens
     }
 
     func log(_ priority: Int, _ message: String) {
@@ -177,9 +188,9 @@ public final class Daemon: @unchecked Sendable {
         do {
             let (newConfig, newPolicies) = try Self.loadConfiguration(configPath)
             let newCredential = try Self.credential(newConfig, environment)
-            let newToken = try Self.apiToken(newConfig, environment)
+            let newTokens = try Self.apiTokens(newConfig, environment)
             lock.withLock {
-                config = newConfig; policies = newPolicies; credential = newCredential; apiToken = newToken
+                config = newConfig; policies = newPolicies; credential = newCredential; apiTokens = newTokens
                 repositoryOpenedAt = nil
             }
             schedule()
@@ -209,7 +220,7 @@ public final class Daemon: @unchecked Sendable {
             scheduler.add(key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
                           lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
         }
-        for (name, p) in policies {
+        for (name, p) in policies where !(state.disabledPolicies ?? []).contains(name) {
             guard let s = try? Schedule.parse(p.schedule) else { continue }
             let jitter = p.schedule.jitter.flatMap { try? Duration.parse($0) } ?? 0
             // Retries fit several times within the RPO: at most a quarter of it apart.
@@ -252,13 +263,14 @@ public final class Daemon: @unchecked Sendable {
 
     /// Queues a job once; returns its id (the waiting or running one if already there).
     @discardableResult
-    func enqueue(_ key: String, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil) -> String {
+    func enqueue(_ key: String, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
+                 detail: [String: String] = [:]) -> String {
         lock.withLock {
             if let id = jobIDForKey[key], let j = jobs[id], j.state == "queued" || j.state == "running" { return id }
             let id = Hex.encode(SecureRandom.bytes(6))
             let parts = key.split(separator: ":", maxSplits: 1)
             jobs[id] = JobRecord(id: id, kind: String(parts[0]), policy: restorePolicy ?? (parts.count > 1 && parts[0] != "restore" ? String(parts[1]) : nil),
-                                 state: "queued", queued: Date().timeIntervalSince1970, detail: ["requestedBy": actor])
+                                 state: "queued", queued: Date().timeIntervalSince1970, detail: detail.merging(["requestedBy": actor]) { $1 })
             jobOrder.append(id)
             if jobOrder.count > 500 { jobs[jobOrder.removeFirst()] = nil }
             jobIDForKey[key] = id

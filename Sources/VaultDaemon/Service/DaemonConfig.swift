@@ -18,8 +18,14 @@ public struct DaemonConfig: Codable, Sendable {
     public var restoreRoots: [String]?
     /// The node never deletes: retention and prune are skipped (they run on the pruning host).
     public var appendOnly: Bool?
+    /// Named API tokens, each with a role (APIAccess).
+    public var tokens: [APITokenConfig]?
+    /// Per destructive action ("restore-live", "forget", "prune", "policy-disable"), the approvals it waits for.
+    public var approvals: [String: ApprovalRule]?
 
-    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery", "restoreRoots", "appendOnly"]]
+    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery", "restoreRoots", "appendOnly", "tokens", "approvals"],
+                                                  "approvals": Set(ApprovalAction.allCases.map(\.rawValue))]
+        .merging(ApprovalAction.allCases.map { ("approvals." + $0.rawValue, ApprovalRule.knownKeys) }) { a, _ in a }
 
     public static func load(_ path: String) throws -> DaemonConfig {
         let bytes: [UInt8]

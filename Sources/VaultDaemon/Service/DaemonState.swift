@@ -66,6 +66,8 @@ public struct DaemonState: Codable, Sendable {
     public var created: Double?
     /// Per job key ("backup:node", "prune"), while its last attempt did not succeed.
     public var attempts: [String: JobAttempts]?
+    /// Policies disabled through the API: none of their jobs is scheduled or triggered.
+    public var disabledPolicies: [String]?
     public init() {}
 
     public static func load(_ path: String) -> DaemonState {

@@ -72,6 +72,14 @@ enum ForgetCommand: Command {
             c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)")
             if !dry { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
         }
+        if !dry && !removed.isEmpty {
+            // This client's own forget is no rollback: its memory says so (FORMAT.md §8).
+            let path = SnapshotMemory.path(stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
+                                           repositoryID: repo.config.id)
+            if let memory = try? SnapshotMemory.load(path), let remaining = try? repo.listSnapshotsReportingDamage().0 {
+                try? memory.forgetting(removed, remaining: remaining).save(path)
+            }
+        }
         var summary: PruneSummary?
         if c.args.has("--prune") {
             let pruner = Pruner(repository: repo)

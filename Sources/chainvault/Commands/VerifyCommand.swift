@@ -16,8 +16,11 @@ enum VerifyCommand: Command {
     its check is read a second time before it is called damaged. Exit 0 when clean, 14 when
     anything is damaged, 16 when nothing was found damaged but something could not be read
     (the storage failed after every retry: run verify again).
+    It also compares the snapshots with those this client saw before (its state directory): a
+    source's newest snapshot gone with nothing newer, or a removed snapshot back, is a rollback
+    (exit 23); --accept-rollback reports it as a warning and remembers the repository as it is.
     """
-    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data"])
+    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data", "--accept-rollback"])
 
     struct Result: Encodable {
         let clean: Bool; let snapshots: Int; let trees: Int; let files: Int; let packs: Int; let packsRead: Int
@@ -41,6 +44,7 @@ enum VerifyCommand: Command {
         let lock = try c.readLock(repo)
         defer { lock?.release() }
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
+        let rollback = try checkRollback(c, repo, accept: c.args.has("--accept-rollback"))
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
                               bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, unreadable: r.unreadable, affected: r.affected,
@@ -78,6 +82,7 @@ enum VerifyCommand: Command {
             }
             return ErrorCode.corrupt.rawValue
         }
+        if !rollback.isEmpty { return reportRollback(rollback) }
         return 0
     }
 }
