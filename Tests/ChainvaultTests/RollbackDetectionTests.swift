@@ -81,3 +81,32 @@ struct RollbackDetectionTests {
         #expect(r.stderr.contains("snapshot \(oldest.prefix(8))") && r.stderr.contains("was removed and is back"), "\(r.stderr)")
     }
 }
+
+extension RollbackDetectionTests {
+    @Test func theDaemonsVerifyJobReportsASnapshotDeletedByHand() throws {
+        let w = try Workspace()
+        let access = DaemonAccessTests()
+        let (port, _) = try access.prepare(w)
+        try w.write("node/later-file", SecureRandom.bytes(10_000))
+        try w.ok(["backup", w.path("node"), "--policy", "demo"])
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
+        try w.write("policies/demo.json", Array("""
+        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
+         "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"rpo":"2d","retention":{"keepLast":5},
+         "verify":{"every":"1s","readAllWithinDays":1}}
+        """.utf8))
+        let p = try access.start(w, port)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        let verifies = { access.audit(w).filter { $0.action == "verify" } }
+        #expect(access.d.waitFor(60) { verifies().contains { $0.result == "succeeded" } }, "a clean verify remembers the snapshots")
+        let newest = try #require(try snapshots(w).last)
+        try FileManager.default.removeItem(atPath: w.repo + "/snapshots/" + newest)
+        #expect(access.d.waitFor(60) {
+            verifies().contains { $0.result == "failed" && $0.details["error"]?.contains("went backwards") == true
+                && $0.details["error"]?.contains(String(newest.prefix(8))) == true }
+        }, "\(verifies().map { "\($0.result) \($0.details["error"] ?? "")" })")
+        access.stop(p)
+    }
+}
