@@ -35,6 +35,14 @@ install -m 0644 Policies/*.json "$pkg/usr/share/chainvault/policies/"
 install -m 0644 systemd/monitoring/* "$pkg/usr/share/chainvault/monitoring/"
 install -D -m 0644 systemd/debian/chainvault.json "$pkg/etc/chainvault/chainvault.json"
 install -D -m 0644 systemd/debian/copyright "$pkg/usr/share/doc/chainvault/copyright"
+# The man page and completions come from the binary's own command table (what --help prints).
+install -d -m 0755 "$pkg/usr/share/man/man1" "$pkg/usr/share/bash-completion/completions" \
+    "$pkg/usr/share/zsh/vendor-completions"
+"$binary" man | gzip -9n > "$pkg/usr/share/man/man1/chainvault.1.gz"
+"$binary" completion bash > "$pkg/usr/share/bash-completion/completions/chainvault"
+"$binary" completion zsh > "$pkg/usr/share/zsh/vendor-completions/_chainvault"
+chmod 0644 "$pkg/usr/share/man/man1/chainvault.1.gz" "$pkg/usr/share/bash-completion/completions/chainvault" \
+    "$pkg/usr/share/zsh/vendor-completions/_chainvault"
 sed "s/@VERSION@/$version/; s/@DATE@/$(date -R -u -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")/" \
     systemd/debian/changelog | gzip -9n > "$pkg/usr/share/doc/chainvault/changelog.gz"
 chmod 0644 "$pkg/usr/share/doc/chainvault/changelog.gz"

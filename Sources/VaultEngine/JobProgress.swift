@@ -7,6 +7,7 @@ public final class JobProgress: @unchecked Sendable {
     private var _bytes: UInt64 = 0
     private var _total: UInt64 = 0
     private var _current = ""
+    private var _phase = ""
     public let started = Date()
 
     public init() {}
@@ -15,7 +16,16 @@ public final class JobProgress: @unchecked Sendable {
     public func setTotal(_ total: UInt64) { lock.withLock { _total = total } }
     public func setCurrent(_ path: String) { lock.withLock { _current = path } }
 
-    public var snapshot: (files: UInt64, bytes: UInt64, total: UInt64, current: String, elapsed: Double) {
-        lock.withLock { (_files, _bytes, _total, _current, Date().timeIntervalSince(started)) }
+    /// The step the job is in (restore: "fetching", "syncing", "swapping"). With `total`, the
+    /// phase has its own amount of work: the counters start again from zero against it.
+    public func setPhase(_ phase: String, total: UInt64? = nil) {
+        lock.withLock {
+            _phase = phase
+            if let total { _total = total; _files = 0; _bytes = 0 }
+        }
+    }
+
+    public var snapshot: (files: UInt64, bytes: UInt64, total: UInt64, current: String, elapsed: Double, phase: String) {
+        lock.withLock { (_files, _bytes, _total, _current, Date().timeIntervalSince(started), _phase) }
     }
 }

@@ -189,7 +189,7 @@ public final class Repository: @unchecked Sendable {
     /// `<host>-<last sequence number>`; older copies of the same host are removed after the new one
     /// is durable.
     public func mirrorAudit(host: String, lastSequence: Int, log: [UInt8]) throws {
-        let safeHost = String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
+        let safeHost = Self.auditHost(host)
         let name = "\(safeHost)-\(String(format: "%012d", lastSequence))"
         let handle = ObjectHandle(.audit, name)
         if try backend.stat(handle) == nil {
@@ -198,6 +198,11 @@ public final class Repository: @unchecked Sendable {
         for old in try backend.list(.audit) where old.name.hasPrefix(safeHost + "-") && old.name < name {
             try backend.delete(ObjectHandle(.audit, old.name))
         }
+    }
+
+    /// A host name as it appears in audit mirror names (and in `mirroredAudits`).
+    public static func auditHost(_ host: String) -> String {
+        String(host.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." ? $0 : "_" })
     }
 
     /// The newest mirrored audit log of each host.

@@ -10,6 +10,7 @@ let commands: [Command.Type] = [
     VerifyCommand.self, ForgetCommand.self, CopyCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
     DiffCommand.self, FindCommand.self, DumpCommand.self,
     PolicyCommand.self, ChainCommand.self, DaemonCommand.self, NodeCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
+    CompletionCommand.self, ManCommand.self,
 ]
 
 func topLevelHelp() -> String {

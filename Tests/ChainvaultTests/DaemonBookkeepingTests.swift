@@ -69,7 +69,7 @@ extension DaemonTests {
         defer { held.release() }
         let locked = runAPIJob(port, token: token, "/v1/policies/demo/backup")
         #expect(locked["state"] as? String == "succeeded", "\(locked)")
-        #expect((locked["detail"] as? [String: String])?["retention"] == "deferred", "\(locked)")
+        #expect((locked["detail"] as? [String: Any])?["retention"] as? String == "deferred", "\(locked)")
         let demo = policyStatus(port, "demo")
         #expect(demo["lastOutcome"] as? String == "succeeded" && demo["late"] as? Bool == false && demo["retentionPending"] as? Bool == true, "\(demo)")
         let metrics = get(port, "/metrics").1
@@ -80,7 +80,7 @@ extension DaemonTests {
 
         held.release()
         let after = runAPIJob(port, token: token, "/v1/policies/demo/backup")
-        #expect((after["detail"] as? [String: String])?["retention"] == "applied", "\(after)")
+        #expect((after["detail"] as? [String: Any])?["retention"] as? String == "applied", "\(after)")
         #expect(policyStatus(port, "demo")["retentionPending"] as? Bool == false)
         #expect(snapshotCount(w) == 1, "keepLast 1 applied")
     }

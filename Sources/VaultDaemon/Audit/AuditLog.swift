@@ -11,8 +11,8 @@ import VaultRepository
 /// and the JSON carries a sequence number and the previous line's hash (64 zeros for the first),
 /// so removing, reordering or altering any entry breaks the chain at that line. The hash covers
 /// the exact bytes written, so verification never depends on re-encoding. Truncating the newest
-/// entries is detectable only against a copy of the last hash kept elsewhere (the daemon mirrors
-/// the log into the repository).
+/// entries is detectable only against a copy of the head kept elsewhere: `AuditAnchor` beside the
+/// log (updated by every append) and the copy the daemon mirrors into the repository.
 public final class AuditLog: @unchecked Sendable {
     public struct Entry: Codable, Sendable, Equatable {
         public var seq: Int
@@ -29,6 +29,8 @@ public final class AuditLog: @unchecked Sendable {
         public var entries = 0
         public var lastHash = String(repeating: "0", count: 64)
         public var problems: [String] = []
+        /// Each complete entry's hash by sequence number, to check anchors against.
+        public var hashes: [Int: String] = [:]
         public var intact: Bool { problems.isEmpty }
     }
 
@@ -62,6 +64,7 @@ public final class AuditLog: @unchecked Sendable {
             try line.withUnsafeBytes { try Posix.writeAll(fd, $0, path: path) }
             try Posix.fsync(fd, path: path)
             if created { try Posix.fsyncDirectory(Path.parent(path)) }
+            try AuditAnchor(entries: entry.seq, lastHash: SHA256.hash(body).hex).save(for: path)
             return entry
         }
     }
@@ -115,6 +118,7 @@ public final class AuditLog: @unchecked Sendable {
             if entry.seq != expectedSeq { report.problems.append("line \(number): sequence number \(entry.seq), expected \(expectedSeq)") }
             expectedSeq = entry.seq + 1
             report.lastHash = hash
+            report.hashes[entry.seq] = hash
             report.entries += 1
         }
         return report

@@ -106,6 +106,7 @@ public final class Archiver {
 
         var rootID: BlobID?
         var failure: Error?
+        progress?.setPhase("reading")
         do {
             rootID = try saveTree(root: rootFD, parentTree: parentTree, included: options.includes.isEmpty)
         } catch {
@@ -121,6 +122,7 @@ public final class Archiver {
             for path in r.incomplete { markIncomplete(path) }
         }
         do { try saver.finish() } catch { failure = failure ?? error }
+        progress?.setPhase("saving")
         do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
         if let failure { throw failure }
 

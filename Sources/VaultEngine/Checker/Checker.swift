@@ -157,7 +157,7 @@ public final class Checker {
         // Files and trees on one stack, so files are visited in depth-first canonical order.
         var stack: [(BlobID?, Node?, String)] = [(root, nil, path)]
         while let (item, file, path) = stack.popLast() {
-            if let file { visit(file, path); continue }
+            if let file { visit(file, path); progress?.add(files: 1); continue }
             guard let id = item, visitedTrees.insert(id).inserted else { continue }
             report.trees += 1
             let tree: Tree
@@ -202,7 +202,7 @@ public final class Checker {
         default:
             break
         }
-        progress?.setTotal(names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
+        progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
             checkPack(name, indexed: indexed[name])
         }
@@ -244,7 +244,7 @@ public final class Checker {
             problems.append(Problem(object: object, message: "cannot be read: \(message)"))
             return (problems, Set(indexed?.entries.map(\.id) ?? []), 0)
         }
-        progress?.add(bytes: UInt64(bytes.count))
+        progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
             problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
         }

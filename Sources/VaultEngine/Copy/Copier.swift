@@ -49,6 +49,8 @@ public final class Copier {
             ? try source.listSnapshots().sorted { $0.snapshot.time < $1.snapshot.time }
             : try options.snapshots.map { try source.resolveSnapshot($0) }
         var present = Set(try destination.listSnapshots().flatMap { [$0.id, $0.snapshot.original].compactMap { $0 } })
+        let toCopy = wanted.filter { !present.contains($0.snapshot.original ?? $0.id) && !present.contains($0.id) }
+        progress?.setPhase("copying", total: toCopy.reduce(0) { $0 + $1.snapshot.stats.bytesTotal })
 
         for record in wanted {
             if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
@@ -64,6 +66,7 @@ public final class Copier {
         // The destination checks what it now holds: every blob of every copied snapshot indexed
         // and in a pack that exists.
         if !result.copied.isEmpty {
+            progress?.setPhase("verifying")
             var verify = VerifyOptions()
             verify.snapshots = result.copied.map(\.destination)
             let report = try Checker(repository: destination, options: verify).run()
@@ -85,7 +88,8 @@ public final class Copier {
         let collector = IndexCollector(repository: destination, every: 8)
         let saver = ChunkSaver(repository: destination, dedup: dedup, collector: collector, workers: Parallel.cores)
         let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
-                                  threads: max(2, source.backend.preferredConcurrency), cancellation: cancellation)
+                                  threads: max(2, source.backend.preferredConcurrency), cancellation: cancellation,
+                                  progress: progress)
         let treeCodec = destination.makeCodec()
         var treeWriter: PackWriter?
         var failure: Error?
@@ -104,6 +108,8 @@ public final class Copier {
                 for node in tree.nodes {
                     if let sub = node.subtree { pending.append(sub) }
                     for chunk in node.chunks { fetcher.fetch(chunk) }
+                    // A file counts as done once its chunks are queued; bytes move as they arrive.
+                    if node.kind == .file { progress?.add(files: 1) }
                 }
                 if dedup.claim(id) {
                     if treeWriter == nil { treeWriter = try destination.newPackWriter(type: .tree) }
@@ -144,9 +150,12 @@ final class BlobFetcher: @unchecked Sendable {
     private var queued = Set<BlobID>()
     private var firstError: Error?
     private let group = DispatchGroup()
+    private let progress: JobProgress?
 
-    init(source: Repository, destination: MasterIndex, saver: ChunkSaver, threads: Int, cancellation: Cancellation) {
+    init(source: Repository, destination: MasterIndex, saver: ChunkSaver, threads: Int, cancellation: Cancellation,
+         progress: JobProgress?) {
         self.source = source; self.destination = destination; self.saver = saver; self.cancellation = cancellation
+        self.progress = progress
         pool = WorkerPool(capacity: threads * 4)
         pool.start(threads, name: "blob-fetch") { [self] in
             let codec = source.makeCodec()
@@ -158,8 +167,11 @@ final class BlobFetcher: @unchecked Sendable {
 
     /// Queues `id` unless the destination has it or it is already queued.
     func fetch(_ id: BlobID) {
-        if destination.contains(id) { return }
-        guard lock.withLock({ queued.insert(id).inserted }) else { return }
+        if destination.contains(id) || !lock.withLock({ queued.insert(id).inserted }) {
+            // Nothing to fetch, but this much of the snapshot is done.
+            progress?.add(bytes: UInt64(source.index.lookup(id)?.entry.rawLength ?? 0))
+            return
+        }
         pool.queue.push(id)
     }
 
@@ -167,6 +179,7 @@ final class BlobFetcher: @unchecked Sendable {
         if error != nil || saver.error != nil || cancellation.isCancelled { return }
         do {
             let plain = try source.readBlob(id, codec: codec)
+            progress?.add(bytes: UInt64(plain.count))
             saver.budget.acquire(plain.count)
             group.enter()
             // readBlob has checked the plaintext against `id`: the saver need not hash it again.

@@ -32,7 +32,10 @@ public final class Pruner {
 
     public init(repository: Repository) { self.repository = repository }
 
-    public func run(dryRun: Bool = false) throws -> PruneResult {
+    /// `forgetting`: snapshot ids to treat as already deleted. A dry run of `forget --prune` deletes
+    /// no snapshot, yet must count what the real run frees once they are gone; the real run deletes
+    /// them first, so the set changes nothing there.
+    public func run(dryRun: Bool = false, forgetting: Set<String> = []) throws -> PruneResult {
         var result = PruneResult()
         let codec = repository.makeCodec()
         let oldIndexNames = try repository.backend.list(.index).map(\.name)
@@ -52,7 +55,7 @@ public final class Pruner {
         // (FORMAT.md, "Prune"). Each tree remembers the first snapshot that reached it, to name it.
         var used = Set<BlobID>()
         var stack: [(BlobID, String)] = []
-        let snapshots = try repository.listSnapshots()
+        let snapshots = try repository.listSnapshots().filter { !forgetting.contains($0.id) }
         for s in snapshots {
             guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
             stack.append((root, s.shortID))
@@ -103,12 +106,13 @@ public final class Pruner {
         result.packsDeleted = delete.count + orphans.count
         result.packsRepacked = repack.count
         result.packsKept = keep.count
+        // Which blobs move is decided here, before the dry run returns, so both report one plan.
+        let moves = Self.repackPlan(keep: keep, repack: repack, used: used)
+        result.blobsRepacked = moves.count
         if dryRun { return result }
         try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
 
         // Repack: copy each still-used blob (read back and hash-checked) into new packs.
-        var written = Set<BlobID>()
-        for pack in keep { for e in pack.entries { written.insert(e.id) } }
         var newPacks: [IndexedPack] = []
         var writers: [BlobType: PackWriter] = [:]
         func flush(_ type: BlobType) throws {
@@ -118,15 +122,11 @@ public final class Pruner {
             newPacks.append(finished.indexed)
             writers[type] = nil
         }
-        for pack in repack {
-            for e in pack.entries where used.contains(e.id) && !written.contains(e.id) {
-                let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
-                if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
-                _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
-                written.insert(e.id)
-                result.blobsRepacked += 1
-                if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }
-            }
+        for (pack, e) in moves {
+            let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
+            if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
+            _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
+            if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }
         }
         try flush(.data)
         try flush(.tree)
@@ -139,6 +139,19 @@ public final class Pruner {
         try repository.confirmLocksHeld()
         for id in delete + repack.map(\.id) + orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
         return result
+    }
+
+    /// The still-used blobs of the packs to repack, each once (a blob may sit in several packs) and
+    /// none a kept pack already holds, in the order they are copied.
+    static func repackPlan(keep: [IndexedPack], repack: [IndexedPack],
+                           used: Set<BlobID>) -> [(IndexedPack, PackEntry)] {
+        var written = Set<BlobID>()
+        for pack in keep { for e in pack.entries { written.insert(e.id) } }
+        var moves: [(IndexedPack, PackEntry)] = []
+        for pack in repack {
+            for e in pack.entries where used.contains(e.id) && written.insert(e.id).inserted { moves.append((pack, e)) }
+        }
+        return moves
     }
 
     /// Before anything is written or deleted, the listings the marking relied on are read again and

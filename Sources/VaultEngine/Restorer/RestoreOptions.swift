@@ -23,6 +23,10 @@ public struct RestoreOptions: Sendable {
     /// copy, the restored tree gets the live copy, not the snapshot's older one. A validator's
     /// signing state only moves forward; an older one lets it sign twice.
     public var protect: [String] = []
+    /// Paths (backup's `--exclude` globs, relative to the snapshot root) the restore leaves alone:
+    /// not written from the snapshot, and a live copy in the target is neither replaced nor moved
+    /// aside as an entry the snapshot lacks.
+    public var excludes: [String] = []
     /// Restore protected paths from the snapshot even when a live copy exists.
     public var overwriteProtected = false
     /// Decides between a protected file's live copy and the snapshot's (both at most 1 MiB) when both

@@ -20,6 +20,7 @@ extension Restorer {
         let targetFD = try Posix.open(destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         defer { Posix.close(targetFD) }
         previousRoot = full ? nil : destination
+        progress?.setPhase("comparing")
         let plan = try planInPlace(unit, targetFD: targetFD, full: full)
         files = plan.files
         directoryCount = plan.directories
@@ -31,8 +32,10 @@ extension Restorer {
                                       display: display(Self.workName))
         defer { Posix.close(workFD) }
         do {
+            progress?.setPhase("rebuilding", total: plan.bytesToWrite)
             try build(plan, workFD: workFD)
             try writer.finish()
+            progress?.setPhase("syncing")
             try Posix.syncFileSystem(workFD, path: destination)
             let journal = InPlaceJournal(snapshotID: snapshotID, steps: plan.steps + plan.directorySteps)
             try writeJournal(journal, workFD: workFD)
@@ -42,6 +45,7 @@ extension Restorer {
             throw error
         }
         Failpoint.stop("restore-in-place-journal")
+        progress?.setPhase("swapping")
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
         for (i, step) in plan.steps.enumerated() {
             try steps.forward(step)

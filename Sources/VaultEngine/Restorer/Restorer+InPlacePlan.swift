@@ -48,6 +48,7 @@ extension Restorer {
             let child = stack[top].nodes[stack[top].next]
             stack[top].next += 1
             let path = stack[top].path.isEmpty ? child.name : stack[top].path + [47] + child.name
+            if isExcluded(path, name: child.name) { continue }
             let fd = stack[top].live ? try cursor.current() : -1
             let st = fd >= 0 ? Posix.lstatAt(fd, child.name) : nil
             let type = st.map { $0.st_mode & S_IFMT }
@@ -90,12 +91,15 @@ extension Restorer {
         return plan
     }
 
-    /// Live entries the snapshot does not have are moved aside (the work directory excepted).
+    /// Live entries the snapshot does not have are moved aside (the work directory and excluded
+    /// paths excepted).
     private func planRemovals(_ plan: inout InPlacePlan, _ frame: inout PlanFrame, fd: Int32) throws {
         let wanted = Set(frame.nodes.map(\.name))
         for name in try DirectoryListing.entries(of: fd, path: display(frame.path)).sorted(by: { $0.lexicographicallyPrecedes($1) })
         where !wanted.contains(name) && !(frame.path.isEmpty && name == Self.workName) {
-            plan.steps.append(InPlaceStep(kind: .remove, path: frame.path.isEmpty ? name : frame.path + [47] + name))
+            let path = frame.path.isEmpty ? name : frame.path + [47] + name
+            if isExcluded(path, name: name) { continue }
+            plan.steps.append(InPlaceStep(kind: .remove, path: path))
             frame.changed = true
         }
     }

@@ -75,6 +75,7 @@ extension Restorer {
             }
             let child = stack[top].nodes[stack[top].next]
             stack[top].next += 1
+            if isExcluded(cursor.relativeBytes(child.name), name: child.name) { continue }
             let fd = try cursor.current()
             switch child.kind {
             case .directory:

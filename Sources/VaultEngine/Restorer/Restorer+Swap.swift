@@ -32,6 +32,7 @@ extension Restorer {
         previousRoot = options.delta && existing ? destination : nil
         var stagedRoot: DirectoryCursor?
         do {
+            progress?.setPhase("fetching")
             stagedRoot = try stage(unit, at: staging, previousRoot: previousRoot)
             try writer.finish()
             Failpoint.stop("restore-staged-written")
@@ -40,6 +41,7 @@ extension Restorer {
             // the next run, never kept as if it were the previous content.
             let syncFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
             defer { Posix.close(syncFD) }
+            progress?.setPhase("syncing")
             try Posix.syncFileSystem(syncFD, path: staging)
             if let stagedRoot {
                 // The root's own metadata last: removing the marker changes its mtime. Synced
@@ -60,6 +62,7 @@ extension Restorer {
         stagedRoot = nil
         stagingRoot = -1
 
+        progress?.setPhase("swapping")
         var previous: String?
         if existing && replaceable {
             // One atomic step: the live name points at the old tree or the new, never at a mix.

@@ -11,7 +11,10 @@ enum AuditCommand: Command {
 
     Shows the hash-chained audit log (default: $STATE_DIRECTORY/audit.log, else
     /var/lib/chainvault/audit.log). --verify checks every entry's hash, its link to the entry
-    before it and its sequence number, and exits 14 naming each broken line.
+    before it and its sequence number, that the log reaches its anchor (PATH.head, written
+    with every entry) and, with --repo, the copy this host's daemon last mirrored into the
+    repository: a log cut short is a valid chain, so these show what is missing. Exits 14
+    naming each problem.
     --from-repository reads the copies the daemon mirrors into the repository after each job
     (the newest per host), for when the server itself is lost.
     """
@@ -41,7 +44,8 @@ enum AuditCommand: Command {
             throw VaultError(.usage, "no audit log at \(file)", hint: "pass --file PATH; the daemon writes it in its state directory")
         }
         if c.args.has("--verify") {
-            let r = try AuditLog.verify(file)
+            var r = try AuditLog.verify(file)
+            r.problems += AuditAnchorCheck.problems(c, file: file, report: r)
             if c.out.json { c.out.emit(Result(file: file, entries: r.entries, intact: r.intact, lastHash: r.lastHash, problems: r.problems)) }
             else if r.intact { c.out.line("\(file): \(r.entries) entries, chain intact, last hash \(r.lastHash)") }
             for p in r.problems { FileHandleStderr.write("\(file): \(p)\n") }

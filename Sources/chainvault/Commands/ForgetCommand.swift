@@ -24,7 +24,7 @@ enum ForgetCommand: Command {
     struct Result: Encodable { let kept: [String]; let removed: [String]; let prune: PruneSummary? }
     struct PruneSummary: Encodable {
         let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64
-        let youngPacksKept: Int
+        let youngPacksKept: Int; let blobsRepacked: Int
     }
 
     /// `CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS`: how old (by the store's clock) a pack in no index
@@ -84,9 +84,11 @@ enum ForgetCommand: Command {
         if c.args.has("--prune") {
             let pruner = Pruner(repository: repo)
             pruner.youngPackMargin = try youngPackMargin(c)
-            let r = try pruner.run(dryRun: dry)
+            // A dry run deleted no snapshot: the pruner counts those it would have as gone.
+            let r = try pruner.run(dryRun: dry, forgetting: dry ? Set(removed.map(\.id)) : [])
             summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
-                                   bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept)
+                                   bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept,
+                                   blobsRepacked: r.blobsRepacked)
             c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
             if r.youngPacksKept > 0 {
                 let margin = Format.duration(pruner.youngPackMargin)

@@ -6,7 +6,7 @@ enum RestoreCommand: Command {
     static let name = "restore"
     static let summary = "restore a snapshot into a directory, atomically"
     static let help = """
-    Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--delta | --force]
+    Usage: chainvault restore SNAPSHOT --target DIR [--path SUBPATH] [--exclude GLOB]... [--delta | --force]
                               [--host NAME] [--source PATH] [--policy NAME|FILE] [--tag TAG]
 
     An empty or new DIR gets a staged copy, synced, then renamed in. A non-empty DIR is restored
@@ -23,6 +23,8 @@ enum RestoreCommand: Command {
       --verify-all    in place: hash every file, not only those whose size or mtime differ
       --force         a full staged copy swapped in whole (kept as DIR.pre-restore-<time>)
       --rollback      undo an interrupted in-place restore of DIR instead of completing it
+      --exclude GLOB  leave matching paths alone (backup's --exclude rules): not restored, and
+                      in place a live copy is neither replaced nor moved aside
       --protect GLOB  never roll this path back: keep the live copy in DIR if there is one
                       (a validator's signing state, e.g. data/priv_validator_state.json)
       --policy FILE   a policy file (a path with '/' or ending in .json): restore that policy's
@@ -31,7 +33,7 @@ enum RestoreCommand: Command {
       --overwrite-protected  restore protected paths from the snapshot anyway (a validator
                       whose signing state goes back can double-sign: be sure it cannot run)
     """
-    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect"]).union(SnapshotSelectionOptions.valued),
+    static let spec = ArgumentSpec(valued: Set(["--target", "--path", "--protect", "--exclude"]).union(SnapshotSelectionOptions.valued),
                                    flags: ["--delta", "--force", "--overwrite-protected", "--verify-all", "--rollback"],
                                    positionalsAllowed: 1...1)
 
@@ -60,6 +62,12 @@ enum RestoreCommand: Command {
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
         options.force = c.args.has("--force")
+        options.excludes = c.args.all("--exclude")
+        if options.force && !options.excludes.isEmpty {
+            throw VaultError(.usage, "--exclude cannot be combined with --force",
+                             hint: "--force moves the whole target aside, excluded paths included; "
+                                 + "restore in place (without --force) to leave excluded paths where they are")
+        }
         options.protect = c.args.all("--protect") + (policy?.protect ?? []) + RestoreOptions.alwaysProtected
         options.overwriteProtected = c.args.has("--overwrite-protected")
         options.verifyAll = c.args.has("--verify-all")

@@ -58,7 +58,11 @@ struct Context {
                                  + "run it without --no-lock")
         }
         let lock: RepositoryLock
-        do { lock = try repository.lock(exclusive: exclusive, command: command) } catch {
+        do {
+            lock = try LockRetry(args).attempt(exclusive ? "exclusive" : "shared", out: out, cancellation: cancellation) {
+                try repository.lock(exclusive: exclusive, command: command)
+            }
+        } catch {
             guard repository.backend.isWriteRefusal(error) else { throw error }
             let e = VaultError.wrap(error, .storageFailure, "cannot write a lock")
             throw VaultError(e.code,
@@ -80,7 +84,10 @@ struct Context {
                         + "and may delete data this \(command) reads")
             return nil
         }
-        guard let lock = try repository.lockForReading(command: command) else {
+        let taken = try LockRetry(args).attempt("shared", out: out, cancellation: cancellation) {
+            try repository.lockForReading(command: command)
+        }
+        guard let lock = taken else {
             out.warning("\(repository.backend.location) refuses writes (read-only), so \(command) runs without a lock: "
                         + "a concurrent prune is not excluded")
             return nil
@@ -89,12 +96,17 @@ struct Context {
         return lock
     }
 
-    /// Runs a job with a progress line on a terminal, removed when the job ends however it ends.
-    func withProgress<T>(_ verb: String, _ body: (JobProgress) throws -> T) rethrows -> T {
+    /// Runs a job with progress on stderr (`ProgressReporter`): a line on a terminal, removed when
+    /// the job ends however it ends; elsewhere lines every interval and a final one on success.
+    func withProgress<T>(_ verb: String, _ body: (JobProgress) throws -> T) throws -> T {
         let progress = JobProgress()
-        out.startProgress(progress, verb: verb)
-        defer { out.stopProgress() }
-        return try body(progress)
+        let reporter = try ProgressReporter(progress, verb: verb, out: out, args: args, environment: environment)
+        out.reporter = reporter
+        var succeeded = false
+        defer { reporter?.stop(succeeded: succeeded); out.reporter = nil }
+        let result = try body(progress)
+        succeeded = true
+        return result
     }
 }
 
@@ -115,8 +127,14 @@ Global options:
   --json                 machine-readable output on stdout
   --quiet                only errors
   --no-progress          no progress line on a terminal
+  --progress-interval DURATION
+                         progress as plain lines on stderr every DURATION (also
+                         CHAINVAULT_PROGRESS_INTERVAL; default 60s when stderr is not a
+                         terminal), JSON records with --json, and a final line at the end
   --append-only          never delete anything (a node whose credential may not delete);
                          forget, prune and unlock then run on another host
   --no-lock              read without taking a lock (restore, verify): a concurrent
                          prune is then not excluded
+  --retry-lock DURATION  when the repository is locked, wait and retry (with backoff) for
+                         up to DURATION (30s, 5m) before failing with exit 12
 """

@@ -7,13 +7,9 @@ import VaultEngine
 final class Output {
     let json: Bool
     let quiet: Bool
-    let showProgress: Bool
-    private var timer: DispatchSourceTimer?
-    private var progressShown = false
 
     init(json: Bool, quiet: Bool, noProgress: Bool) {
         self.json = json; self.quiet = quiet
-        showProgress = !json && !quiet && !noProgress && isatty(2) == 1
     }
 
     /// Set once stdout's reader has gone (EPIPE): the rest of the output is dropped, the command
@@ -42,36 +38,10 @@ final class Output {
         if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)); flushStdout() }
     }
 
-    /// A progress line on stderr, redrawn twice a second, only on a terminal.
-    func startProgress(_ progress: JobProgress, verb: String) {
-        guard showProgress else { return }
-        let t = DispatchSource.makeTimerSource(queue: .global())
-        t.schedule(deadline: .now() + 0.5, repeating: 0.5)
-        t.setEventHandler { [weak self] in
-            let p = progress.snapshot
-            let rate = p.elapsed > 0 ? Double(p.bytes) / p.elapsed : 0
-            var text = "\(verb) \(p.files) files, \(Format.bytes(p.bytes))"
-            if p.total > 0 {
-                text += " of \(Format.bytes(p.total)) (\(Int(100 * Double(p.bytes) / Double(max(p.total, 1))))%)"
-                if rate > 0, p.total > p.bytes { text += ", ETA \(Format.duration(Double(p.total - p.bytes) / rate))" }
-            }
-            text += ", \(Format.bytes(UInt64(rate)))/s, \(Format.duration(p.elapsed))"
-            FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
-            self?.progressShown = true
-        }
-        t.resume()
-        timer = t
-    }
+    /// The running command's progress reporter: a warning first clears its terminal line.
+    var reporter: ProgressReporter?
 
-    func stopProgress() {
-        timer?.cancel()
-        timer = nil
-        clearProgress()
-    }
-
-    private func clearProgress() {
-        if progressShown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)); progressShown = false }
-    }
+    private func clearProgress() { reporter?.clear() }
 }
 
 enum Format {
