@@ -26,7 +26,14 @@ struct MonitoringFilesTests {
         let rules = try String(contentsOfFile: Self.directory + "/chainvault.rules.yml", encoding: .utf8)
         let tests = try String(contentsOfFile: Self.directory + "/chainvault.rules.test.yml", encoding: .utf8)
         let alerts = Self.values(after: "- alert:", in: rules)
-        #expect(alerts.count >= 7)
+        #expect(alerts.count >= 15)
+        // Issue 15's list: backup late and failed, verify errors and coverage, drill failing and
+        // slow (RTO), copy lagging, daemon down, readiness failing.
+        for alert in ["ChainvaultBackupLate", "ChainvaultBackupFailed", "ChainvaultVerifyErrors", "ChainvaultVerifyCoverageBehind",
+                      "ChainvaultRestoreDrillFailed", "ChainvaultRestoreDrillSlow", "ChainvaultCopyLagging", "ChainvaultDaemonDown",
+                      "ChainvaultNotReady"] {
+            #expect(alerts.contains(alert), "no rule \(alert)")
+        }
         for alert in alerts {
             #expect(tests.contains("alertname: \(alert)\n        exp_alerts:\n          - exp_labels"), "no firing test for \(alert)")
         }
@@ -48,6 +55,17 @@ struct MonitoringFilesTests {
         let exported = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
             .compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) })
         #expect(exported.contains("chainvault_ready"), "\(metrics)")
+        // The series issue 15 added are on the page even before their jobs ran (as TYPE lines).
+        for name in ["chainvault_restore_drill_last_outcome", "chainvault_verify_last_outcome", "chainvault_copy_lag_seconds",
+                     "chainvault_prune_last_outcome", "chainvault_config_last_reload_successful", "chainvault_repository_locks_held",
+                     "chainvault_webhook_failures_total", "chainvault_webhook_dropped_total", "process_resident_memory_bytes",
+                     "process_open_fds", "process_max_fds", "process_cpu_seconds_total", "process_start_time_seconds"] {
+            #expect(exported.contains(name), "\(name) is not exported")
+        }
+        // The check below can fail: a misspelt name in an expression is caught.
+        #expect(Self.metricNames(in: "time() - chainvault_backup_last_sucess_timestamp_seconds > 3600")
+            .subtracting(exported) == ["chainvault_backup_last_sucess_timestamp_seconds"])
+        #expect(Self.metricNames(in: "rate(process_cpu_second_total[5m])").subtracting(exported) == ["process_cpu_second_total"])
 
         let rules = try String(contentsOfFile: Self.directory + "/chainvault.rules.yml", encoding: .utf8)
         let named = Self.metricNames(in: Self.values(after: "expr:", in: rules).joined(separator: "\n"))
@@ -102,12 +120,12 @@ struct MonitoringFilesTests {
         }
     }
 
-    /// `chainvault_*` identifiers in PromQL expressions.
+    /// `chainvault_*` and `process_*` identifiers in PromQL expressions.
     static func metricNames(in expressions: String) -> Set<String> {
         var names = Set<String>(), current = ""
         for c in expressions + " " {
             if c.isLetter || c.isNumber || c == "_" { current.append(c); continue }
-            if current.hasPrefix("chainvault_") { names.insert(current) }
+            if current.hasPrefix("chainvault_") || current.hasPrefix("process_") { names.insert(current) }
             current = ""
         }
         return names

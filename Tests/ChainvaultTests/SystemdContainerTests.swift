@@ -43,6 +43,14 @@ struct SystemdContainerTests {
         #expect(c.sh("systemctl is-enabled chainvault.service").out.trimmed == "disabled")
         #expect(c.sh("systemctl is-active chainvault.service").out.trimmed == "inactive")
         _ = ok("id chainvault && stat -c '%U:%G %a' /var/backups/chainvault /etc/chainvault", "user and directories")
+        // The monitoring files where the README says, working as installed (issue 15).
+        _ = ok("""
+            set -e
+            cd /usr/share/chainvault/monitoring
+            for f in chainvault.rules.yml chainvault.rules.test.yml chainvault-dashboard.json icinga2-chainvault.conf \\
+                nagios-chainvault.cfg; do test -s "$f"; done
+            if command -v promtool >/dev/null; then promtool test rules chainvault.rules.test.yml; fi
+            """, "the monitoring files in /usr/share/chainvault/monitoring")
 
         // The README's steps: a node (here a dummy bitcoind that sleeps), key, token, policy, and
         // the repository initialised as the daemon's user so that it owns it.

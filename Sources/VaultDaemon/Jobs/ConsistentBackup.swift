@@ -23,7 +23,7 @@ public enum ConsistentBackup {
     public static let defaultHookTimeout = 300
 
     public static func run(_ policy: Policy, repository: Repository, cancellation: Cancellation = Cancellation(),
-                           progress: JobProgress? = nil, log: (String) -> Void = { _ in }) throws -> Result {
+                           progress: JobProgress? = nil, logger: DaemonLogger? = nil) throws -> Result {
         var options = BackupOptions(source: policy.source)
         options.excludes = policy.exclude ?? []
         options.includes = policy.include ?? []
@@ -49,7 +49,8 @@ public enum ConsistentBackup {
                 liveOptions.tags.append("chainvault:live-pass")
                 livePass = try pass(liveOptions)
                 livePassSeconds = Date().timeIntervalSince(t0)
-                log("policy=\(policy.name) phase=live snapshot=\(livePass!.snapshotID.prefix(8)) seconds=\(String(format: "%.1f", livePassSeconds!))")
+                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", String(livePass!.snapshotID.prefix(8))),
+                                                ("seconds", String(format: "%.1f", livePassSeconds!))])
                 options.parent = livePass!.snapshotID
             }
             defer {
@@ -58,7 +59,9 @@ public enum ConsistentBackup {
             }
             let stopStarted = Date()
             let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)
-            log("policy=\(policy.name) hook=pre result=\"\(pre.summary)\" seconds=\(String(format: "%.1f", pre.seconds))")
+            pre.logOutput(logger, policy: policy.name, hook: "pre")
+            logger?.log(pre.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "pre"), ("result", pre.summary),
+                                                        ("seconds", String(format: "%.1f", pre.seconds))])
             var outcome: Swift.Result<BackupResult, Error>
             if pre.succeeded {
                 do { outcome = .success(try pass(options)) } catch { outcome = .failure(error) }
@@ -69,7 +72,9 @@ public enum ConsistentBackup {
             // Always start the node again.
             let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
             let downtime = Date().timeIntervalSince(stopStarted)
-            log("policy=\(policy.name) hook=post result=\"\(post.summary)\" downtime_seconds=\(String(format: "%.1f", downtime))")
+            post.logOutput(logger, policy: policy.name, hook: "post")
+            logger?.log(post.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "post"), ("result", post.summary),
+                                                         ("downtime_seconds", String(format: "%.1f", downtime))])
             if !post.succeeded {
                 throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) \(post.summary): THE NODE MAY STILL BE STOPPED",
                                  cause: post.output.isEmpty ? nil : post.output, hint: "start the node by hand now, then fix the hook")

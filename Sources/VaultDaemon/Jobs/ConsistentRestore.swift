@@ -33,7 +33,7 @@ public enum ConsistentRestore {
     }
 
     public static func run(_ policy: Policy, target: String, report: (Report) -> Void,
-                           log: (String) -> Void = { _ in }, restore: () throws -> RestoreResult) throws -> Result {
+                           logger: DaemonLogger? = nil, restore: () throws -> RestoreResult) throws -> Result {
         var state = Report()
         func begin(_ name: String) {
             state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970))
@@ -61,8 +61,9 @@ public enum ConsistentRestore {
         let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)
         let stopped = Date()
         end(pre.succeeded ? nil : "pre-hook \(pre.summary)")
-        log("policy=\(policy.name) restore hook=pre result=\"\(pre.summary)\" "
-            + "seconds=\(String(format: "%.1f", pre.seconds))")
+        pre.logOutput(logger, policy: policy.name, hook: "restore-pre")
+        logger?.log(pre.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "restore-pre"), ("result", pre.summary),
+                                                    ("seconds", String(format: "%.1f", pre.seconds))])
         var outcome: Swift.Result<RestoreResult, Error>
         if pre.succeeded {
             begin("restoring")
@@ -78,8 +79,9 @@ public enum ConsistentRestore {
         let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
         state.downtimeSeconds = Date().timeIntervalSince(stopped)
         end(post.succeeded ? nil : "post-hook \(post.summary)")
-        log("policy=\(policy.name) restore hook=post result=\"\(post.summary)\" "
-            + "downtime_seconds=\(String(format: "%.1f", state.downtimeSeconds ?? 0))")
+        post.logOutput(logger, policy: policy.name, hook: "restore-post")
+        logger?.log(post.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "restore-post"), ("result", post.summary),
+                                                     ("downtime_seconds", String(format: "%.1f", state.downtimeSeconds ?? 0))])
         if !post.succeeded {
             let failed = outcome.failureMessage.map { "; the restore failed too: " + $0 } ?? ""
             throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "

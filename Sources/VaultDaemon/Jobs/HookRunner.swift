@@ -11,6 +11,8 @@ public enum HookRunner {
         public var timedOut: Bool
         public var seconds: Double
         public var output: String
+        /// The same tail as bytes, exactly as the hook wrote them (logged as escaped events).
+        public var outputBytes: [UInt8] = []
         public var succeeded: Bool { exitCode == 0 && !timedOut }
 
         public var summary: String {
@@ -93,7 +95,20 @@ public enum HookRunner {
         close(pipeFDs[0])
         let exitCode: Int32? = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : nil
         let signal: Int32? = (status & 0x7F) != 0 ? status & 0x7F : nil
+        let tail = Array(output.suffix(outputTail))
         return Result(exitCode: exitCode, signal: signal, timedOut: timedOut, seconds: Date().timeIntervalSince(start),
-                      output: String(decoding: output.suffix(outputTail), as: UTF8.self))
+                      output: String(decoding: tail, as: UTF8.self), outputBytes: tail)
+    }
+}
+
+extension HookRunner.Result {
+    /// Each line the hook printed as its own `event=hook_output` record, its bytes escaped (never
+    /// a continuation line in the journal, whatever it printed).
+    public func logOutput(_ logger: DaemonLogger?, policy: String, hook: String) {
+        guard let logger else { return }
+        for line in outputBytes.split(separator: 0x0A) where !line.isEmpty {
+            logger.log(succeeded ? 6 : 4, "hook_output",
+                       bytes: [("policy", Array(policy.utf8)), ("hook", Array(hook.utf8)), ("line", Array(line))])
+        }
     }
 }

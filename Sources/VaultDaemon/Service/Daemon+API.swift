@@ -59,12 +59,13 @@ extension Daemon {
 
     /// Readiness checks, each with a reason; all must pass.
     func readiness() -> [(String, Bool, String)] {
-        lock.withLock {
-            let contact = lastContact.map { Date().timeIntervalSince($0) } ?? .infinity
-            return [
+        // The probe's answer is memory too: it runs on its own thread (ReadinessProbe).
+        let (probeOK, probeWhy) = lock.withLock { probe }?.check() ?? (false, "not started")
+        return lock.withLock {
+            [
                 ("config", true, "\(policies.count) policies loaded"),
                 ("repository", repositoryOpenedAt != nil, repositoryError ?? (repositoryOpenedAt != nil ? "open, key accepted" : "not opened yet")),
-                ("recent-contact", repositoryOpenedAt != nil && contact < 3600, contact.isFinite ? "last contact \(Int(contact)) s ago" : "never"),
+                ("probe", probeOK, probeWhy),
                 ("not-stopping", !stopping, stopping ? "stopping" : "running"),
             ]
         }
@@ -112,6 +113,7 @@ extension Daemon {
                                          state: state.policies[p.name] ?? PolicyState())
             }
             return DaemonMetrics.render(version: Self.version, policies: views, state: state, now: Date().timeIntervalSince1970, running: running, ready: ready)
+                + monitoringMetrics()
         }
     }
 

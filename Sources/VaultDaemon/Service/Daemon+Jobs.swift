@@ -66,8 +66,9 @@ extension Daemon {
         _ = try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
                           subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
         mirrorAudit()
-        log(outcome == "succeeded" ? 6 : 3, "event=job job=\(id) kind=\(key) result=\(outcome) seconds=\(String(format: "%.1f", seconds))"
-            + detail.sorted { $0.key < $1.key }.map { " \($0.key)=\($0.value)" }.joined() + (errorText.map { " error=\"\($0)\"" } ?? ""))
+        log(outcome == "succeeded" ? 6 : 3, "job", [("job", id), ("kind", key), ("result", outcome), ("seconds", String(format: "%.1f", seconds))]
+            + detail.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + (errorText.map { [("error", $0)] } ?? []))
+        jobFinished(key, id: id, outcome: outcome, error: errorText, detail: detail, seconds: seconds)
         notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome)")
         // Last: "finished" means the job thread is done, audit mirror (and its key use) included.
         lock.withLock { jobsFinished += 1 }
@@ -81,7 +82,7 @@ extension Daemon {
             let last = AuditLog.tail(bytes).0
             try openForJob().mirrorAudit(host: ProcessInfo.processInfo.hostName, lastSequence: last, log: bytes)
         } catch {
-            log(4, "event=audit-mirror result=failed error=\"\((error as? VaultError)?.message ?? "\(error)")\"")
+            log(4, "audit-mirror", [("result", "failed"), ("error", (error as? VaultError)?.message ?? "\(error)")])
         }
     }
 
@@ -102,7 +103,8 @@ extension Daemon {
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
         let removed = appendOnly ? 0 : try applyRetention(policy, in: secondary).removed
-        log(6, "event=copy policy=\(policy.name) target=\"\(secondary.backend.location)\" copied=\(copied.copied.count) bytes=\(copied.bytesCopied) forgotten=\(removed)")
+        log(6, "copy", [("policy", policy.name), ("target", secondary.backend.location), ("copied", "\(copied.copied.count)"),
+                        ("bytes", "\(copied.bytesCopied)"), ("forgotten", "\(removed)")])
         return ["copiedTo": secondary.backend.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
     }
 
@@ -121,7 +123,7 @@ extension Daemon {
     func openForJob() throws -> Repository {
         let (path, credential, appendOnly) = lock.withLock { (config.repository, self.credential, config.appendOnly == true) }
         let repo = try Repository.open(try openBackend(path, appendOnly: appendOnly), credential: credential)
-        for w in repo.openWarnings { log(4, "event=repository-open warning=\"\(w)\"") }
+        for w in repo.openWarnings { log(4, "repository-open", [("warning", w)]) }
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
         return repo
     }
@@ -135,13 +137,14 @@ extension Daemon {
         let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
         switch parts[0] {
         case "backup":
+            let backupStarted = Date().timeIntervalSince1970
             let policy = try policyNamed(parts[1])
             let repo = try openForJob()
             var result: ConsistentBackup.Result
             do {
                 let shared = try repo.lock(exclusive: false, command: "daemon backup \(policy.name)")
                 defer { shared.release() }
-                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }) { log(6, $0) }
+                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }, logger: logger)
             }
             let stats = result.backup.snapshot.stats
             lock.withLock { state.policies[policy.name, default: PolicyState()].chainCheck = result.backup.snapshot.chainCheck }
@@ -171,7 +174,7 @@ extension Daemon {
             var retention = "applied"
             if lock.withLock({ config.appendOnly == true }) {
                 retention = "skipped"
-                log(6, "event=retention policy=\(policy.name) result=skipped reason=append-only")
+                log(6, "retention", [("policy", policy.name), ("result", "skipped"), ("reason", "append-only")])
             } else { do {
                 let (kept, forgotten) = try applyRetention(policy, in: repo)
                 removed = forgotten
@@ -182,7 +185,7 @@ extension Daemon {
             } catch let e as VaultError where e.code == .locked {
                 retention = "deferred"
                 lock.withLock { state.policies[policy.name, default: PolicyState()].retentionPending = true }
-                log(4, "event=retention policy=\(policy.name) result=deferred error=\"\(e.message)\"")
+                log(4, "retention", [("policy", policy.name), ("result", "deferred"), ("error", e.message)])
             } }
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
@@ -201,7 +204,13 @@ extension Daemon {
             if let target = policy.copyTo {
                 do {
                     for (k, v) in try copyOffSite(policy, target: target, from: repo, cancellation: cancellation) { detail[k] = v }
+                    lock.withLock {
+                        state.policies[policy.name, default: PolicyState()].lastCopyOutcome = "succeeded"
+                        state.policies[policy.name, default: PolicyState()].lastCopySuccess = Date().timeIntervalSince1970
+                        state.policies[policy.name, default: PolicyState()].lastCopiedSnapshotTime = backupStarted
+                    }
                 } catch {
+                    lock.withLock { state.policies[policy.name, default: PolicyState()].lastCopyOutcome = "failed" }
                     // The local snapshot stands; the job fails so monitoring sees the missing copy.
                     let e = VaultError.wrap(error, .storageFailure, "copy failed")
                     throw VaultError(e.code, "snapshot \(result.backup.snapshotID.prefix(8)) is saved locally, but copying it to \(target) failed: \(e.message)",
@@ -248,7 +257,7 @@ extension Daemon {
             return ["kept": "\(kept)", "forgotten": "\(removed)"]
         case "prune":
             if lock.withLock({ config.appendOnly == true }) {
-                log(6, "event=prune result=skipped reason=append-only")
+                log(6, "prune", [("result", "skipped"), ("reason", "append-only")])
                 return ["skipped": "append-only"]
             }
             let repo = try openForJob()
@@ -280,7 +289,7 @@ extension Daemon {
                     jobs[id]?.phases = report.phases
                     jobs[id]?.downtimeSeconds = report.downtimeSeconds
                 }
-            }, log: { log(6, $0) }) {
+            }, logger: logger) {
                 try Restorer(repository: repo, options: options, progress: lock.withLock { jobProgress },
                              cancellation: cancellation).run()
             }

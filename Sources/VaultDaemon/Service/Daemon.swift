@@ -45,6 +45,14 @@ public final class Daemon: @unchecked Sendable {
     let queue = JobQueue()
     var audit: AuditLog
     var server: HTTPServer?
+    let logger: DaemonLogger
+    let webhooks: WebhookDispatcher
+    var probe: ReadinessProbe?
+    /// The last reload (or the start, which is the first load): whether it worked, and when one last did.
+    var lastReloadSucceeded = true
+    var lastReloadSuccess = Date().timeIntervalSince1970
+    /// Policies a `late` webhook event was sent for, until their next good backup.
+    var lateNotified = Set<String>()
     private var jobThread: Thread?
     private let jobDone = DispatchSemaphore(value: 0)
     private var reloadRequested = false
@@ -55,7 +63,10 @@ public final class Daemon: @unchecked Sendable {
         self.environment = environment
         self.stopRequested = stopRequested
         notifier = SystemdNotifier(environment: environment)
+        logger = DaemonLogger(environment: environment)
+        webhooks = WebhookDispatcher(logger: logger)
         let (config, policies) = try Self.loadConfiguration(configPath)
+        webhooks.configure(try Self.webhookTargets(config, environment))
         self.config = config
         self.policies = policies
         stateDirectory = config.stateDirectoryPath(environment: environment)
@@ -121,9 +132,7 @@ public final class Daemon: @unchecked Sendable {
         return tokens
     }
 
-    func log(_ priority: Int, _ message: String) {
-        FileHandle.standardError.write(Data("<\(priority)>\(message)\n".utf8))
-    }
+    func log(_ priority: Int, _ event: String, _ fields: [(String, String)] = []) { logger.log(priority, event, fields) }
 
     // MARK: The loop
 
@@ -134,7 +143,7 @@ public final class Daemon: @unchecked Sendable {
         options.maxConnections = budget.connectionCap
         let server = HTTPServer(host: host, port: port, options: options) { [unowned self] in self.handle($0) }
         do { try server.start() } catch {
-            log(3, "event=start error=\"\((error as? VaultError)?.message ?? "\(error)")\"")
+            log(3, "start", [("error", (error as? VaultError)?.message ?? "\(error)")])
             return ErrorCode.usage.rawValue
         }
         self.server = server
@@ -144,9 +153,11 @@ public final class Daemon: @unchecked Sendable {
         hup.resume()
         schedule()
         openRepository()
+        startMonitoring()
         _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
-        log(raised ? 7 : 6, "event=descriptors limit=\(budget.limit) connectionCap=\(budget.connectionCap) raised=\(raised)")
-        log(6, "event=ready listen=\(host):\(server.port) policies=\(policies.keys.sorted().joined(separator: ",")) repository=\(config.repository)")
+        log(raised ? 7 : 6, "descriptors", [("limit", "\(budget.limit)"), ("connectionCap", "\(budget.connectionCap)"), ("raised", "\(raised)")])
+        log(6, "ready", [("listen", "\(host):\(server.port)"), ("policies", policies.keys.sorted().joined(separator: ",")),
+                         ("repository", config.repository)])
         notifier.ready(status: "\(policies.count) policies, idle")
         let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }
         var lastPing = Date.distantPast
@@ -157,6 +168,7 @@ public final class Daemon: @unchecked Sendable {
             if stopRequested.isCancelled { break }
             if lock.withLock({ reloadRequested }) { reload() }
             if lock.withLock({ repositoryOpenedAt == nil }) && Date().timeIntervalSince(lock.withLock { lastContact } ?? .distantPast) > 30 { openRepository() }
+            checkLateness()
             for key in scheduler.due() where lock.withLock({ running != key }) {
                 enqueue(key, actor: "schedule")
             }
@@ -168,13 +180,14 @@ public final class Daemon: @unchecked Sendable {
         }
 
         // SIGTERM: stop the running job at its next safe point, then leave.
-        log(6, "event=stopping running=\(lock.withLock { running } ?? "none")")
+        log(6, "stopping", [("running", lock.withLock { running } ?? "none")])
         notifier.stopping(status: "stopping")
         // Cancel first, then report stopping: whoever sees "stopping" knows the job is cancelled.
         lock.withLock { jobCancellation }.cancel()
         lock.withLock { stopping = true }
         if jobThread != nil { jobDone.wait() }
         server.stop()
+        stopMonitoring()
         try? lock.withLock { try state.save(stateDirectory + "/state.json") }
         _ = try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
         hup.cancel()
@@ -189,18 +202,23 @@ public final class Daemon: @unchecked Sendable {
             let (newConfig, newPolicies) = try Self.loadConfiguration(configPath)
             let newCredential = try Self.credential(newConfig, environment)
             let newTokens = try Self.apiTokens(newConfig, environment)
+            let newWebhooks = try Self.webhookTargets(newConfig, environment)
             lock.withLock {
                 config = newConfig; policies = newPolicies; credential = newCredential; apiTokens = newTokens
                 repositoryOpenedAt = nil
+                lastReloadSucceeded = true; lastReloadSuccess = Date().timeIntervalSince1970
             }
+            webhooks.configure(newWebhooks)
+            restartProbe()
             schedule()
             lock.withLock { reloads += 1 }
             openRepository()
-            log(6, "event=reload result=succeeded policies=\(newPolicies.keys.sorted().joined(separator: ","))")
+            log(6, "reload", [("result", "succeeded"), ("policies", newPolicies.keys.sorted().joined(separator: ","))])
             _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
         } catch {
             let message = (error as? VaultError)?.description ?? "\(error)"
-            log(3, "event=reload result=failed kept=previous-config error=\"\(message.replacingOccurrences(of: "\n", with: " | "))\"")
+            lock.withLock { lastReloadSucceeded = false }
+            log(3, "reload", [("result", "failed"), ("kept", "previous-config"), ("error", message)])
             _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed", details: ["error": message])
         }
         notifier.ready(status: "\(lock.withLock { policies.count }) policies")
@@ -255,7 +273,7 @@ public final class Daemon: @unchecked Sendable {
         } catch {
             let message = (error as? VaultError)?.message ?? "\(error)"
             lock.withLock { repositoryError = message; lastContact = Date() }
-            log(3, "event=repository result=failed error=\"\(message)\"")
+            log(3, "repository", [("result", "failed"), ("error", message)])
         }
     }
 
@@ -298,6 +316,7 @@ public final class Daemon: @unchecked Sendable {
             if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
         }
         scheduler.ran(key, at: Date())
+        jobStarted(key, id: lock.withLock { jobIDForKey[key] })
         notifier.status("running \(key)")
         let t = Thread { [self] in
             execute(key, cancellation: cancellation)

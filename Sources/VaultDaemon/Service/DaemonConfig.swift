@@ -22,9 +22,17 @@ public struct DaemonConfig: Codable, Sendable {
     public var tokens: [APITokenConfig]?
     /// Per destructive action ("restore-live", "forget", "prune", "policy-disable"), the approvals it waits for.
     public var approvals: [String: ApprovalRule]?
+    /// The background readiness probe: how often it looks at the repository ("15s") and how long
+    /// one look may take ("10s").
+    public var readinessProbeEvery: String?
+    public var readinessProbeTimeout: String?
+    /// Push notifications (WebhookSpec).
+    public var webhooks: [WebhookSpec]?
 
-    static let knownKeys: [String: Set<String>] = ["": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery", "restoreRoots", "appendOnly", "tokens", "approvals"],
-                                                  "approvals": Set(ApprovalAction.allCases.map(\.rawValue))]
+    static let knownKeys: [String: Set<String>] = [
+        "": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery",
+             "restoreRoots", "appendOnly", "tokens", "approvals", "readinessProbeEvery", "readinessProbeTimeout", "webhooks"],
+        "approvals": Set(ApprovalAction.allCases.map(\.rawValue))]
         .merging(ApprovalAction.allCases.map { ("approvals." + $0.rawValue, ApprovalRule.knownKeys) }) { a, _ in a }
 
     public static func load(_ path: String) throws -> DaemonConfig {
@@ -45,6 +53,14 @@ public struct DaemonConfig: Codable, Sendable {
         if let c = config {
             if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: PolicyLoader.line(of: "listen", in: text))) }
             if let p = c.pruneEvery, (try? Duration.parse(p)) == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: PolicyLoader.line(of: "pruneEvery", in: text))) }
+            for (field, value) in [("readinessProbeEvery", c.readinessProbeEvery), ("readinessProbeTimeout", c.readinessProbeTimeout)] {
+                if let v = value, (try? Duration.parse(v)) == nil {
+                    problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: PolicyLoader.line(of: field, in: text)))
+                }
+            }
+        }
+        for problem in WebhookSpec.problems(object) {
+            problems.append(PolicyProblem(field: "", message: problem, line: PolicyLoader.line(of: "webhooks", in: text)))
         }
         guard let c = config, problems.isEmpty else {
             throw VaultError(.usage, "config \(path) is not valid:\n  " + problems.map { "\(path):\($0.line ?? 1): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }.joined(separator: "\n  "),

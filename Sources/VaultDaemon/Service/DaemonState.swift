@@ -41,6 +41,13 @@ public struct PolicyState: Codable, Sendable {
     /// The last successful restore drill: the bytes a restore writes, and that per second.
     public var lastDrillBytes: UInt64?
     public var lastDrillBytesPerSecond: Double?
+    /// Outcomes (succeeded, failed, interrupted) and last successes for the metrics issue 15 asked for.
+    public var lastVerifyOutcome: String?
+    public var lastDrillSuccess: Double?
+    public var lastCopyOutcome: String?
+    public var lastCopySuccess: Double?
+    /// When the newest snapshot known to be off-site was taken (its job's start).
+    public var lastCopiedSnapshotTime: Double?
     public init() {}
 }
 
@@ -68,6 +75,7 @@ public struct DaemonState: Codable, Sendable {
     public var attempts: [String: JobAttempts]?
     /// Policies disabled through the API: none of their jobs is scheduled or triggered.
     public var disabledPolicies: [String]?
+    public var lastPruneOutcome: String?
     public init() {}
 
     public static func load(_ path: String) -> DaemonState {

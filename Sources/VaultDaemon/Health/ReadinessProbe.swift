@@ -1,0 +1,123 @@
+import Dispatch
+import Foundation
+import Synchronization
+import VaultCore
+import VaultStorage
+
+/// Readiness from a recent, real look at the repository, made on a thread of its own every
+/// `every` seconds and never on a request: a fresh backend (so a moved or unmounted directory is
+/// noticed, not hidden behind a descriptor opened at start-up), the config object's size, and
+/// one listing of the small `locks/` prefix. Bounded cost: two requests, no key work. A probe
+/// that takes longer than `timeout` counts as failed; the next waits until it has returned, so a
+/// hung store never piles up threads. `/readyz` is 503 when the last probe failed or is older
+/// than `maxAge`.
+public final class ReadinessProbe: Sendable {
+    public struct Outcome: Sendable {
+        public var at: Date
+        public var ok: Bool
+        public var detail: String
+        public var seconds: Double
+        /// Lock objects the probe saw (this daemon's and other processes').
+        public var locks: Int?
+    }
+
+    struct State { var last: Outcome?; var inFlight = false; var stopped = false }
+
+    public let every: Double
+    public let timeout: Double
+    private let location: @Sendable () -> String
+    private let onChange: @Sendable (Outcome) -> Void
+    private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+
+    /// Older than three periods and a timeout: the probe thread itself is stuck or gone.
+    public var maxAge: Double { 3 * every + timeout }
+
+    public init(every: Double, timeout: Double, location: @escaping @Sendable () -> String,
+                onChange: @escaping @Sendable (Outcome) -> Void) {
+        self.every = every; self.timeout = timeout; self.location = location; self.onChange = onChange
+    }
+
+    public func start() {
+        let t = Thread { [self] in
+            while !state.withLock({ $0.stopped }) {
+                probeOnce()
+                _ = wake.wait(timeout: .now() + every)
+            }
+        }
+        t.name = "readiness-probe"
+        t.start()
+    }
+
+    public func stop() {
+        state.withLock { $0.stopped = true }
+        wake.signal()
+    }
+
+    /// Runs one probe now and records its outcome (also used to probe at once after a reload).
+    public func probeOnce() {
+        let busy = state.withLock { s -> Bool in
+            if s.inFlight { return true }
+            s.inFlight = true
+            return false
+        }
+        if busy {
+            record(Outcome(at: Date(), ok: false, detail: "the previous probe has not returned after \(Int(timeout)) s",
+                           seconds: timeout, locks: nil))
+            return
+        }
+        let finished = DispatchSemaphore(value: 0)
+        let result = Mutex<Outcome?>(nil)
+        let path = location()
+        let started = Date()
+        let worker = Thread { [self] in
+            let outcome = Self.look(path, started: started)
+            result.withLock { $0 = outcome }
+            state.withLock { $0.inFlight = false }
+            finished.signal()
+        }
+        worker.name = "readiness-look"
+        worker.start()
+        if finished.wait(timeout: .now() + timeout) == .timedOut {
+            record(Outcome(at: Date(), ok: false, detail: "the repository did not answer within \(Int(timeout)) s",
+                           seconds: timeout, locks: nil))
+            return
+        }
+        if let outcome = result.withLock({ $0 }) { record(outcome) }
+    }
+
+    static func look(_ path: String, started: Date) -> Outcome {
+        do {
+            let backend = try openBackend(path)
+            guard let size = try backend.stat(.config), size > 0 else {
+                return Outcome(at: Date(), ok: false, detail: "no config object at \(path)",
+                               seconds: Date().timeIntervalSince(started), locks: nil)
+            }
+            let locks = try backend.list(.lock).count
+            return Outcome(at: Date(), ok: true, detail: "config and locks/ readable",
+                           seconds: Date().timeIntervalSince(started), locks: locks)
+        } catch {
+            let text = (error as? VaultError)?.message ?? "\(error)"
+            return Outcome(at: Date(), ok: false, detail: text, seconds: Date().timeIntervalSince(started), locks: nil)
+        }
+    }
+
+    private func record(_ outcome: Outcome) {
+        let before = state.withLock { s -> Outcome? in
+            let b = s.last
+            s.last = outcome
+            return b
+        }
+        if before?.ok != outcome.ok || before?.detail != outcome.detail { onChange(outcome) }
+    }
+
+    public var last: Outcome? { state.withLock { $0.last } }
+
+    /// (ready, why) for /readyz.
+    public func check(now: Date = Date()) -> (Bool, String) {
+        guard let last else { return (false, "no probe yet") }
+        let age = now.timeIntervalSince(last.at)
+        if age > maxAge { return (false, "last probe \(Int(age)) s ago (older than \(Int(maxAge)) s)") }
+        return (last.ok, last.ok ? "\(last.detail) \(Int(age)) s ago" : "failed \(Int(age)) s ago: \(last.detail)")
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import VaultCore
+
+/// What the daemon tells monitoring besides /metrics' job state: the readiness probe, webhook
+/// events (job started and finished, a policy late against its RPO), and the outcomes of
+/// verify, drill and prune for their metrics.
+extension Daemon {
+    static let defaultProbeEvery = 15.0
+    static let defaultProbeTimeout = 10.0
+
+    func startMonitoring() { restartProbe() }
+
+    func stopMonitoring() {
+        lock.withLock { probe }?.stop()
+        webhooks.stop()
+    }
+
+    /// A new probe with the (re)loaded config's period; the old one stops after its current look.
+    func restartProbe() {
+        let (everyText, timeoutText) = lock.withLock { (config.readinessProbeEvery, config.readinessProbeTimeout) }
+        let every = everyText.flatMap { try? Duration.parse($0) } ?? Self.defaultProbeEvery
+        let timeout = timeoutText.flatMap { try? Duration.parse($0) } ?? Self.defaultProbeTimeout
+        let probe = ReadinessProbe(every: max(every, 0.5), timeout: max(timeout, 0.5),
+                                   location: { [unowned self] in lock.withLock { config.repository } },
+                                   onChange: { [unowned self] outcome in
+            if outcome.ok { lock.withLock { lastContact = outcome.at } }
+            log(outcome.ok ? 6 : 3, "readiness-probe", [("result", outcome.ok ? "succeeded" : "failed"),
+                                                         ("detail", outcome.detail),
+                                                         ("seconds", String(format: "%.3f", outcome.seconds))])
+        })
+        let old = lock.withLock { () -> ReadinessProbe? in
+            let old = self.probe
+            self.probe = probe
+            return old
+        }
+        old?.stop()
+        probe.start()
+    }
+
+    static func webhookTargets(_ config: DaemonConfig, _ env: [String: String]) throws -> [WebhookDispatcher.Target] {
+        try (config.webhooks ?? []).map { WebhookDispatcher.Target(spec: $0, url: try $0.resolveURL(environment: env)) }
+    }
+
+    func jobStarted(_ key: String, id: String?) {
+        let (kind, policy) = Self.split(key)
+        webhooks.post(event: "started", policy: policy, job: id, kind: kind)
+    }
+
+    /// After a job's record is written: outcome metrics of verify, drill and prune, and webhooks.
+    func jobFinished(_ key: String, id: String, outcome: String, error: String?, detail: [String: String],
+                     seconds: Double) {
+        let (kind, policy) = Self.split(key)
+        lock.withLock {
+            let now = Date().timeIntervalSince1970
+            switch kind {
+            case "verify": if let policy { state.policies[policy, default: PolicyState()].lastVerifyOutcome = outcome }
+            case "drill":
+                if let policy {
+                    state.policies[policy, default: PolicyState()].lastDrillOutcome = outcome
+                    if outcome == "succeeded" { state.policies[policy, default: PolicyState()].lastDrillSuccess = now }
+                }
+            case "prune": state.lastPruneOutcome = outcome
+            case "backup": if outcome == "succeeded", let policy { lateNotified.remove(policy) }
+            default: break
+            }
+            try? state.save(stateDirectory + "/state.json")
+        }
+        webhooks.post(event: outcome, policy: policy, job: id, kind: kind, outcome: outcome, error: error,
+                      snapshot: detail["snapshot"], seconds: seconds)
+        // A verify's failure that is about the data (not the store being away) is its own event.
+        if kind == "verify", outcome == "failed", error?.hasPrefix("verify found") == true {
+            webhooks.post(event: "verify_errors", policy: policy, job: id, kind: kind, outcome: outcome, error: error)
+        }
+    }
+
+    /// Once per breach: a policy whose last good backup (or, never backed up, the state's
+    /// creation) is older than its RPO gets a `late` event; its next good backup re-arms it.
+    func checkLateness() {
+        let now = Date().timeIntervalSince1970
+        let late: [String] = lock.withLock {
+            var found: [String] = []
+            for (name, p) in policies where !lateNotified.contains(name) {
+                guard let rpo = try? Duration.parse(p.rpo) else { continue }
+                let since = state.policies[name]?.lastSuccess ?? state.created ?? now
+                if now - since > rpo { found.append(name); lateNotified.insert(name) }
+            }
+            return found
+        }
+        for name in late {
+            log(4, "late", [("policy", name)])
+            webhooks.post(event: "late", policy: name, job: nil, kind: "backup",
+                          error: "no good backup of \(name) within its RPO")
+        }
+    }
+
+    static func split(_ key: String) -> (String, String?) {
+        let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
+        return (parts[0], parts.count > 1 && parts[0] != "restore" ? parts[1] : nil)
+    }
+}
