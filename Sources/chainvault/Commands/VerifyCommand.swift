@@ -6,6 +6,7 @@ enum VerifyCommand: Command {
     static let summary = "prove snapshots are complete and unaltered"
     static let help = """
     Usage: chainvault verify [SNAPSHOT...] [--read-data | --read-data-subset N% | --read-data-subset K/N]
+                             [--chain [NAME|none]]
 
     Always checks structure: every snapshot's trees load, every chunk they reference is indexed,
     every indexed pack exists with the right size. With --read-data every pack is downloaded,
@@ -16,12 +17,18 @@ enum VerifyCommand: Command {
     its check is read a second time before it is called damaged. Exit 0 when clean, 14 when
     anything is damaged, 16 when nothing was found damaged but something could not be read
     (the storage failed after every retry: run verify again).
+    With --chain the chain inside each snapshot (all of them unless SNAPSHOTs are named) is also
+    checked, streamed from the repository without a restore, every chunk checked against its hash:
+    with the profile NAME, else the one the snapshot recorded, else the one its layout fits.
+    Every chain problem is named (file, offset, height, block hash, what failed); exit 14.
     """
-    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data"])
+    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data"],
+                                   optionalValued: ["--chain": ["bitcoind", "geth", "cometbft", "none"]])
 
     struct Result: Encodable {
         let clean: Bool; let snapshots: Int; let trees: Int; let files: Int; let packs: Int; let packsRead: Int
         let bytesRead: UInt64; let unindexedPacks: [String]; let problems: [Problem]; let unreadable: [Problem]; let affected: [AffectedFile]; let durationSeconds: Double
+        var chain: [ChainOutcome]? = nil
     }
 
     static func readData(_ c: Context) throws -> ReadData {
@@ -41,17 +48,21 @@ enum VerifyCommand: Command {
         let lock = try c.readLock(repo)
         defer { lock?.release() }
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
+        // A chain check reads the data through the index: only over a repository found sound.
+        let chain = c.args.has("--chain") && r.problems.isEmpty && r.unreadable.isEmpty
+            ? try checkChains(c, repo, options.snapshots) : nil
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
                               bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, unreadable: r.unreadable, affected: r.affected,
-                              durationSeconds: r.durationSeconds))
+                              durationSeconds: r.durationSeconds, chain: chain))
         } else {
             c.out.line("checked \(r.snapshots) snapshot(s), \(r.trees) trees, \(r.files) files, \(r.packs) packs")
             if options.readData != .none { c.out.line("read \(r.packsRead) packs, \(Format.bytes(r.bytesRead)) in \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesRead, r.durationSeconds)))") }
             if !r.unindexedPacks.isEmpty {
                 c.out.line("note: \(r.unindexedPacks.count) pack(s) are in no index (left by an interrupted backup, or an index file was lost: the next backup or 'chainvault repair index' indexes them)")
             }
-            if r.clean { c.out.line("no problems found") }
+            if let chain { printChains(c, chain) }
+            if r.clean && chain?.allSatisfy({ $0.valid }) != false { c.out.line("no problems found") }
         }
         if !r.unreadable.isEmpty {
             FileHandleStderr.write("error: verify could not read \(r.unreadable.count) object(s); they were not checked\n")
@@ -78,6 +89,7 @@ enum VerifyCommand: Command {
             }
             return ErrorCode.corrupt.rawValue
         }
+        if let chain, !chain.allSatisfy({ $0.valid }) { return reportChainFailure(chain) }
         return 0
     }
 }
