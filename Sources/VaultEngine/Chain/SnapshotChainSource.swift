@@ -20,6 +20,8 @@ public final class SnapshotChainSource: ChainDataSource {
     private let lastChunk = Mutex<[String: (offset: UInt64, bytes: [UInt8])]>([:])
     private let codecs = Mutex<[BlobCodec]>([])
     private let fetched = Atomic<UInt64>(0)
+    /// Files whose last chunk is kept: more than the workers that read files in parallel.
+    static let cachedFiles = 4 * Parallel.cores
 
     /// `root` is the snapshot's root tree; `snapshot` names it in errors.
     public init(repository: Repository, root: Tree, snapshot: String) {
@@ -67,7 +69,12 @@ public final class SnapshotChainSource: ChainDataSource {
         defer { codecs.withLock { $0.append(codec) } }
         let bytes = try repository.readBlob(at: p.location, codec: codec)
         fetched.add(UInt64(bytes.count), ordering: .relaxed)
-        lastChunk.withLock { $0[path] = (p.offset, bytes) }
+        // Bounded: a mainnet node has thousands of block files, and one cached chunk (up to
+        // 4 MiB) per file ever read would grow without limit; a few files are read at a time.
+        lastChunk.withLock {
+            if $0.count >= Self.cachedFiles && $0[path] == nil { $0.removeAll(keepingCapacity: true) }
+            $0[path] = (p.offset, bytes)
+        }
         return bytes
     }
 
