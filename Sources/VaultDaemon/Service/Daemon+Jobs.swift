@@ -148,6 +148,25 @@ extension Daemon {
             }
             let stats = result.backup.snapshot.stats
             lock.withLock { state.policies[policy.name, default: PolicyState()].chainCheck = result.backup.snapshot.chainCheck }
+            // A failed chain check is an event of its own in the audit log (who backed up what, and
+            // that the node's chain was broken then), whatever the job's outcome.
+            if let check = result.backup.snapshot.chainCheck, !check.valid {
+                _ = try? audit.append(actor: "daemon", action: "chain-check", subject: "policy \(policy.name)", result: "failed",
+                                      details: ["snapshot": result.backup.snapshotID, "profile": check.profile,
+                                                "problems": "\(check.problems)", "required": "\(check.required)",
+                                                "firstProblem": check.firstProblems.first ?? ""])
+            }
+            // A partial snapshot (files cut short by read errors) is kept but is no good backup: it
+            // never counts for the RPO, never drives retention (which could drop the last complete
+            // snapshot), and the job is retried with backoff as a failure. Checked before the chain:
+            // a source that could not be read fails its chain check too, but the cause is the read error.
+            if result.backup.snapshot.isPartial {
+                let paths = result.backup.snapshot.incomplete ?? []
+                throw VaultError(.sourceUnreadable,
+                                 "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.prefix(8)) lacks part of "
+                                 + "\(paths.count) file(s) (\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""))",
+                                 hint: "the source could not be read completely (see the journal); the last complete snapshot stays 'latest'")
+            }
             // A snapshot whose required chain check failed is kept (flagged, never `latest`) but is
             // no good backup either: the job fails, so the RPO and last-backup alerts fire.
             if result.backup.snapshot.chainCheckFailed, let check = result.backup.snapshot.chainCheck {
@@ -157,16 +176,6 @@ extension Daemon {
                                  + "snapshot \(result.backup.snapshotID.prefix(8)) is kept but is not 'latest'",
                                  hint: "run 'chainvault chain verify \(policy.source)' to see every problem, repair the node's data "
                                      + "(or restore the newest valid snapshot), then back up again")
-            }
-            // A partial snapshot (files cut short by read errors) is kept but is no good backup: it
-            // never counts for the RPO, never drives retention (which could drop the last complete
-            // snapshot), and the job is retried with backoff as a failure.
-            if result.backup.snapshot.isPartial {
-                let paths = result.backup.snapshot.incomplete ?? []
-                throw VaultError(.sourceUnreadable,
-                                 "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.prefix(8)) lacks part of "
-                                 + "\(paths.count) file(s) (\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""))",
-                                 hint: "the source could not be read completely (see the journal); the last complete snapshot stays 'latest'")
             }
             // The snapshot is saved: the backup succeeded. Retention that finds the repository
             // locked by another command waits for the next prune or backup instead of failing it.

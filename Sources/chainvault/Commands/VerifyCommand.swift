@@ -6,6 +6,7 @@ enum VerifyCommand: Command {
     static let summary = "prove snapshots are complete and unaltered"
     static let help = """
     Usage: chainvault verify [SNAPSHOT...] [--read-data | --read-data-subset N% | --read-data-subset K/N]
+                             [--chain [NAME|none]]
 
     Always checks structure: every snapshot's trees load, every chunk they reference is indexed,
     every indexed pack exists with the right size. With --read-data every pack is downloaded,
@@ -19,12 +20,18 @@ enum VerifyCommand: Command {
     It also compares the snapshots with those this client saw before (its state directory): a
     source's newest snapshot gone with nothing newer, or a removed snapshot back, is a rollback
     (exit 23); --accept-rollback reports it as a warning and remembers the repository as it is.
+    With --chain the chain inside each snapshot (all of them unless SNAPSHOTs are named) is also
+    checked, streamed from the repository without a restore, every chunk checked against its hash:
+    with the profile NAME, else the one the snapshot recorded, else the one its layout fits.
+    Every chain problem is named (file, offset, height, block hash, what failed); exit 14.
     """
-    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data", "--accept-rollback"])
+    static let spec = ArgumentSpec(valued: ["--read-data-subset"], flags: ["--read-data", "--accept-rollback"],
+                                   optionalValued: ["--chain": ["bitcoind", "geth", "cometbft", "none"]])
 
     struct Result: Encodable {
         let clean: Bool; let snapshots: Int; let trees: Int; let files: Int; let packs: Int; let packsRead: Int
         let bytesRead: UInt64; let unindexedPacks: [String]; let problems: [Problem]; let unreadable: [Problem]; let affected: [AffectedFile]; let durationSeconds: Double
+        var chain: [ChainOutcome]? = nil
     }
 
     static func readData(_ c: Context) throws -> ReadData {
@@ -45,17 +52,21 @@ enum VerifyCommand: Command {
         defer { lock?.release() }
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
         let rollback = try checkRollback(c, repo, accept: c.args.has("--accept-rollback"))
+        // A chain check reads the data through the index: only over a repository found sound.
+        let chain = c.args.has("--chain") && r.problems.isEmpty && r.unreadable.isEmpty
+            ? try checkChains(c, repo, options.snapshots) : nil
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
                               bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, unreadable: r.unreadable, affected: r.affected,
-                              durationSeconds: r.durationSeconds))
+                              durationSeconds: r.durationSeconds, chain: chain))
         } else {
             c.out.line("checked \(r.snapshots) snapshot(s), \(r.trees) trees, \(r.files) files, \(r.packs) packs")
             if options.readData != .none { c.out.line("read \(r.packsRead) packs, \(Format.bytes(r.bytesRead)) in \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesRead, r.durationSeconds)))") }
             if !r.unindexedPacks.isEmpty {
                 c.out.line("note: \(r.unindexedPacks.count) pack(s) are in no index (left by an interrupted backup, or an index file was lost: the next backup or 'chainvault repair index' indexes them)")
             }
-            if r.clean { c.out.line("no problems found") }
+            if let chain { printChains(c, chain) }
+            if r.clean && chain?.allSatisfy({ $0.valid }) != false { c.out.line("no problems found") }
         }
         if !r.unreadable.isEmpty {
             FileHandleStderr.write("error: verify could not read \(r.unreadable.count) object(s); they were not checked\n")
@@ -82,6 +93,7 @@ enum VerifyCommand: Command {
             }
             return ErrorCode.corrupt.rawValue
         }
+        if let chain, !chain.allSatisfy({ $0.valid }) { return reportChainFailure(chain) }
         if !rollback.isEmpty { return reportRollback(rollback) }
         return 0
     }

@@ -7,6 +7,10 @@ struct ArgumentSpec {
     var positionalsAllowed = 0...Int.max
     /// Short aliases, e.g. "-w" → "--warning".
     var aliases: [String: String] = [:]
+    /// Options whose value is optional: `--opt=VALUE`, or `--opt WORD` when WORD is one of the
+    /// listed words; otherwise the option stands alone (recorded as a flag) and the next token is
+    /// left alone (`verify --chain SNAPSHOT` vs `verify --chain bitcoind SNAPSHOT`).
+    var optionalValued: [String: Set<String>] = [:]
 }
 
 /// Parsed command line: `--name value`, `--name=value`, flags, `--` ends options.
@@ -31,7 +35,13 @@ struct Arguments {
                 inline = String(arg[arg.index(after: eq)...])
                 arg = String(arg[..<eq])
             }
-            if spec.valued.contains(arg) || Self.global.valued.contains(arg) {
+            if let words = spec.optionalValued[arg] {
+                flags.insert(arg)
+                if let inline { values[arg, default: []].append(inline) } else if i < raw.count, words.contains(raw[i]) {
+                    values[arg, default: []].append(raw[i])
+                    i += 1
+                }
+            } else if spec.valued.contains(arg) || Self.global.valued.contains(arg) {
                 guard let value = inline ?? (i < raw.count ? raw[i] : nil) else {
                     throw VaultError(.usage, "\(arg) needs a value", hint: "see 'chainvault \(command) --help'")
                 }

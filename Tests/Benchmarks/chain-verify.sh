@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Speed of the bitcoind chain check (issue 13 "Speed"): a valid regtest chain of ~1 MB blocks
+# (`chainvault chain generate`: 2,500 transactions each, obfuscated with xor.dat, 128 MiB files),
+# then the median of ROUNDS (default 3) of `chain verify --full` (from the page cache: the goal is
+# the check's own speed, >= 700 MB/s on 2 cores), then ~a day of blocks (144) appended and the
+# median of ROUNDS incremental runs from the state the full check left (goal: under 1 s).
+#
+#   bash Tests/Benchmarks/chain-verify.sh [BLOCKS] [ROUNDS]      (BLOCKS default 1000: ~1 GiB)
+set -euo pipefail
+BLOCKS=${1:-1000}; ROUNDS=${2:-3}; DAY=144
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CV=${CHAINVAULT_BINARY:-"$ROOT/.build/release/chainvault"}
+W=${BENCH_DIR:-$(mktemp -d /var/tmp/chainvault-chain-verify.XXXXXX)}
+[ -x "$CV" ] || (cd "$ROOT" && swift build -c release >/dev/null)
+mkdir -p "$W"; trap 'rm -rf "$W"' EXIT
+export CHAINVAULT_STATE_DIRECTORY="$W/state"
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+"$CV" chain generate "$W/node" --blocks "$BLOCKS" >/dev/null
+bytes=$(cat "$W"/node/blocks/*.dat | wc -c)
+cat "$W"/node/blocks/* > /dev/null                       # into the page cache
+: > "$W/full.txt"
+for _ in $(seq 1 "$ROUNDS"); do
+    t0=$(now)
+    out=$(/usr/bin/time -f '%U %S' -o "$W/cpu" "$CV" chain verify "$W/node" --full --json --state "$W/full.json")
+    t1=$(now)
+    [ "$(echo "$out" | json height)" = "$BLOCKS" ] || { echo "wrong height: $out" >&2; exit 1; }
+    echo "$(echo "$t1 - $t0" | bc) $(awk '{print $1 + $2}' "$W/cpu")" >> "$W/full.txt"
+done
+full=$(cut -d' ' -f1 < "$W/full.txt" | median)
+cpu=$(cut -d' ' -f2 < "$W/full.txt" | median)
+
+# The same seed writes the same bytes: generating more blocks over the directory appends a day.
+"$CV" chain generate "$W/node" --blocks $((BLOCKS + DAY)) >/dev/null
+cat "$W"/node/blocks/* > /dev/null
+: > "$W/inc.txt"
+for _ in $(seq 1 "$ROUNDS"); do
+    cp "$W/full.json" "$W/inc.json"
+    t0=$(now); out=$("$CV" chain verify "$W/node" --json --state "$W/inc.json"); t1=$(now)
+    [ "$(echo "$out" | json height)" = "$((BLOCKS + DAY))" ] || { echo "wrong height: $out" >&2; exit 1; }
+    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesChecked)" >> "$W/inc.txt"
+done
+inc=$(cut -d' ' -f1 < "$W/inc.txt" | median)
+incBytes=$(head -1 "$W/inc.txt" | cut -d' ' -f2)
+
+printf 'chain verify --full: %d blocks, %d MB in %.2f s = %.0f MB/s (median of %d)\n' \
+    "$BLOCKS" $((bytes / 1000000)) "$full" "$(echo "$bytes / $full / 1000000" | bc -l)" "$ROUNDS"
+# On a loaded machine wall time says little: CPU time says what two idle cores would do.
+printf '  CPU %.2f s (user+sys): %.0f MB per CPU-second\n' "$cpu" "$(echo "$bytes / $cpu / 1000000" | bc -l)"
+printf 'incremental after %d appended blocks: %.3f s, %d MB checked (median of %d)\n' \
+    "$DAY" "$inc" $((incBytes / 1000000)) "$ROUNDS"
