@@ -8,10 +8,12 @@
 # and the ratios. Goals: delta >= 20x faster and >= 20x fewer bytes, extra disk <= 2 % of the tree.
 #
 #   bash Tests/Benchmarks/restore-delta.sh [SIZE_MIB] [ROUNDS]
+#
+# CHAINVAULT_BIN=path measures another build (an older one, for a before/after).
 set -euo pipefail
 SIZE=${1:-2048}; ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CV="$ROOT/.build/release/chainvault"
+CV=${CHAINVAULT_BIN:-$ROOT/.build/release/chainvault}
 W=${BENCH_DIR:-/var/tmp/chainvault-restore-delta}
 [ -x "$CV" ] || (cd "$ROOT" && swift build -c release >/dev/null)
 rm -rf "$W"; mkdir -p "$W"; trap 'rm -rf "$W"' EXIT
@@ -26,6 +28,20 @@ files=$(find "$W/node" -type f | wc -l)
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 now() { date +%s.%N; }
 : > "$W/delta.txt"; : > "$W/full.txt"
+delta() {
+    local t0 t1 out
+    sync
+    t0=$(now); out=$("$CV" restore latest --target "$W/node" --json); t1=$(now)
+    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesFetched) $(echo "$out" | json bytesWritten)" >> "$W/delta.txt"
+    rm -rf "$W"/node.pre-restore-*
+}
+full() {
+    local t0 t1 out
+    sync
+    t0=$(now); out=$("$CV" restore latest --target "$W/full" --json); t1=$(now)
+    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesFetched) $(echo "$out" | json bytesWritten)" >> "$W/full.txt"
+    rm -rf "$W/full"
+}
 for r in $(seq 1 "$ROUNDS"); do
     # 1 % of the files, a different 1 % each round: one 4 KiB write in the middle of each.
     find "$W/node" -type f -size +64k | sort | awk -v r="$r" 'NR % 100 == r' | while read -r f; do
@@ -33,13 +49,8 @@ for r in $(seq 1 "$ROUNDS"); do
         head -c 4096 /dev/urandom | dd of="$f" bs=4096 seek=$(( size / 8192 )) conv=notrunc 2>/dev/null
     done
     sync
-    t0=$(now); out=$("$CV" restore latest --target "$W/node" --json); t1=$(now)
-    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesFetched) $(echo "$out" | json bytesWritten)" >> "$W/delta.txt"
-    rm -rf "$W"/node.pre-restore-*
-    sync
-    t0=$(now); out=$("$CV" restore latest --target "$W/full" --json); t1=$(now)
-    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesFetched) $(echo "$out" | json bytesWritten)" >> "$W/full.txt"
-    rm -rf "$W/full"
+    # The two modes alternate which goes first, so neither always gets the warmer cache.
+    if (( r % 2 )); then delta; full; else full; delta; fi
 done
 median() { sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print v[int((NR + 1) / 2)] }'; }
 dt=$(median "$W/delta.txt" 1); db=$(median "$W/delta.txt" 2); dw=$(median "$W/delta.txt" 3)

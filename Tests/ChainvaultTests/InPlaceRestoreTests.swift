@@ -38,8 +38,8 @@ struct InPlaceRestoreTests {
         #expect(r["mode"] as? String == "in-place")
         #expect(try treeDifferences(src, w.path("node")) == [])
         #expect(Self.inode(w.path("node/blocks/blk00000.dat")) == bigInode, "an unchanged file is not copied")
-        // text.log (640 KB) and hardlink.log share the damaged inode: both names are rebuilt; the
-        // 3 MB file is neither fetched nor written.
+        // text.log (640 KB) and hardlink.log share the damaged inode: rebuilt once, both names
+        // linked to it (InPlaceHardlinkTests); the 3 MB file is neither fetched nor written.
         #expect((r["bytesFetched"] as? Int ?? .max) <= 1_280_000, "only the damaged files: \(r)")
         #expect((r["bytesWritten"] as? Int ?? .max) <= 1_280_000, "the extra disk is the damaged files, not the tree: \(r)")
         let previous = r["previous"] as? String ?? ""

@@ -6,7 +6,7 @@ import VaultRepository
 /// chunks that lie back to back), every blob in it opened (authenticated, decompressed, hashed)
 /// and then dropped. The first error stops the work and names the chunk and its file.
 final class DrillReader: @unchecked Sendable {
-    struct Piece { let id: BlobID; let location: BlobLocation }
+    struct Piece: PackPlaced { let id: BlobID; let location: BlobLocation }
     struct Job { let path: String; let pieces: [Piece] }
 
     private let pool: WorkerPool<Job>
@@ -67,28 +67,5 @@ final class DrillReader: @unchecked Sendable {
             throw VaultError(e.code, "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(pack)): "
                              + e.message, cause: e.cause, hint: e.hint)
         }
-    }
-
-    /// Groups one file's chunks: with `span` 0 each chunk alone (a local disk reads a blob with one
-    /// pread anyway); otherwise chunks back to back in one pack, up to `span` bytes per read.
-    static func plan(_ pieces: [Piece], span: Int) -> [[Piece]] {
-        guard span > 0, pieces.count > 1 else { return pieces.map { [$0] } }
-        var groups: [[Piece]] = []
-        for (_, inPack) in Dictionary(grouping: pieces, by: { $0.location.pack }) {
-            var run: [Piece] = []
-            for piece in inPack.sorted(by: { $0.location.entry.offset < $1.location.entry.offset }) {
-                let e = piece.location.entry
-                if let last = run.last?.location.entry, let first = run.first?.location.entry,
-                   last.offset + UInt64(last.storedLength) == e.offset,
-                   e.offset + UInt64(e.storedLength) - first.offset <= UInt64(span) {
-                    run.append(piece)
-                } else {
-                    if !run.isEmpty { groups.append(run) }
-                    run = [piece]
-                }
-            }
-            if !run.isEmpty { groups.append(run) }
-        }
-        return groups
     }
 }

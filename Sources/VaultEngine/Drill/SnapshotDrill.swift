@@ -111,7 +111,7 @@ public final class SnapshotDrill {
                              hint: "the snapshot is damaged: restore from another one")
         }
         progress?.add(files: 1)
-        for group in DrillReader.plan(pieces, span: repository.backend.preferredConcurrency > 1 ? 8 << 20 : 0) {
+        for group in PackRangePlanner.plan(pieces, span: PackRangePlanner.span(for: repository)) {
             reader.queue.push(DrillReader.Job(path: path, pieces: group))
         }
     }

@@ -41,41 +41,19 @@ final class RestoreFile: @unchecked Sendable {
 }
 
 /// One chunk of a file: where it goes in the file, and where it is in the repository.
-struct Piece {
+struct Piece: PackPlaced {
+    /// What this run already knows of the live file's bytes at `offset`.
+    enum Live { case unknown, matches, differs }
     let offset: Int
     let id: BlobID
     let location: BlobLocation
+    var live = Live.unknown
 }
 
-/// Chunks of one file that a single read fetches: one chunk, or (from a network store) chunks
-/// lying back to back in one pack, read with one range request.
+/// Chunks of one file that a single read fetches (grouped by `PackRangePlanner`).
 struct WriteJob {
     let file: RestoreFile
     let pieces: [Piece]
-
-    /// Groups a file's chunks into jobs. With `span` 0 every chunk is its own job (a local disk
-    /// reads each blob with one pread anyway). Otherwise chunks of the same pack that lie back to
-    /// back are merged up to `span` bytes: a backup's workers fill packs in file order, so a large
-    /// file's chunks come in runs, and each run costs one round trip instead of one per chunk.
-    static func plan(_ pieces: [Piece], span: Int) -> [[Piece]] {
-        guard span > 0, pieces.count > 1 else { return pieces.map { [$0] } }
-        var groups: [[Piece]] = []
-        for (_, inPack) in Dictionary(grouping: pieces, by: { $0.location.pack }) {
-            var run: [Piece] = []
-            for piece in inPack.sorted(by: { $0.location.entry.offset < $1.location.entry.offset }) {
-                if let last = run.last, let first = run.first,
-                   last.location.entry.offset + UInt64(last.location.entry.storedLength) == piece.location.entry.offset,
-                   piece.location.entry.offset + UInt64(piece.location.entry.storedLength) - first.location.entry.offset <= UInt64(span) {
-                    run.append(piece)
-                } else {
-                    if !run.isEmpty { groups.append(run) }
-                    run = [piece]
-                }
-            }
-            if !run.isEmpty { groups.append(run) }
-        }
-        return groups
-    }
 }
 
 /// Worker threads that fetch chunks (or reuse them from the live file), check each against its
@@ -124,15 +102,18 @@ final class FileRestorer: @unchecked Sendable {
         }
     }
 
-    /// Delta: the live file's bytes at the same offset, if they hash to the chunk id.
+    /// Delta: the live file's bytes at the same offset, if they hash to the chunk id. A chunk the
+    /// in-place plan hashed in this run (the live file unchanged since) is not hashed again.
     private func reuse(_ piece: Piece, of file: RestoreFile, _ local: inout [UInt8]) throws -> Bool {
-        guard file.previousFD >= 0 else { return false }
+        guard file.previousFD >= 0, piece.live != .differs else { return false }
         let length = Int(piece.location.entry.rawLength)
         if local.count < length { local = [UInt8](repeating: 0, count: length) }
         let n = try local.withUnsafeMutableBytes {
             try Posix.pread(file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
         }
-        guard n == length, local.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == piece.id else { return false }
+        guard n == length else { return false }
+        if piece.live == .unknown,
+           local.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) != piece.id { return false }
         try local.withUnsafeBytes { try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path) }
         lock.withLock { bytesReused += UInt64(length) }
         progress?.add(bytes: UInt64(length))

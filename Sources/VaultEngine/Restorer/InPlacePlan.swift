@@ -11,7 +11,28 @@ struct InPlacePlan {
         let index: Int
         let node: Node
         let path: [UInt8]
+        var link: Link? = nil
     }
+    /// A name of a hardlinked file whose inode the restore has already decided: `new/<index>`
+    /// becomes one more name of it instead of a rebuilt copy (as a full restore links them).
+    enum Link {
+        /// The build of the first name (rebuilt once).
+        case built(Int)
+        /// A live name of the target that is kept unchanged (its path).
+        case live([UInt8])
+    }
+    /// The names seen so far of each hardlinked inode of the snapshot ("device:inode"): the build of
+    /// the first, or the live inode that was kept for it.
+    struct LinkGroup {
+        let chunks: [BlobID]
+        let size: UInt64
+        var build: Int?
+        var live: (device: UInt64, inode: UInt64, path: [UInt8])?
+    }
+    var linkGroups: [String: LinkGroup] = [:]
+    /// Damaged files that were compared chunk by chunk, by the index of their build: the rebuild
+    /// copies the chunks that matched instead of hashing them a second time.
+    var comparisons: [Int: LiveComparison] = [:]
     /// install, remove and meta steps in walk order (a directory before what goes into it).
     var steps: [InPlaceStep] = []
     /// Directories whose metadata is set after every entry is in place, children before parents.
@@ -28,15 +49,20 @@ struct InPlacePlan {
 
     var stepCount: Int { steps.count + directorySteps.count }
 
-    mutating func install(_ node: Node, at path: [UInt8], hadOld: Bool) {
+    mutating func install(_ node: Node, at path: [UInt8], hadOld: Bool, link: Link? = nil) {
         let index = builds.count
-        builds.append(Build(index: index, node: node, path: path))
+        builds.append(Build(index: index, node: node, path: path, link: link))
         steps.append(InPlaceStep(kind: .install, path: path, index: index, hadOld: hadOld))
-        if node.kind == .file {
+        if node.kind == .file && link == nil {
             let holes = node.zeroRuns.filter { !$0.allocated }.reduce(UInt64(0)) { $0 &+ $1.length }
             bytesToWrite &+= node.size > holes ? node.size - holes : 0
         }
     }
+}
+
+extension Node {
+    /// The key of a hardlinked file's inode in the snapshot; nil for a file with one name.
+    var linkKey: String? { links > 1 && inode != 0 ? "\(device):\(inode)" : nil }
 }
 
 extension EntryAttributes {

@@ -43,6 +43,10 @@ struct InPlaceSteps {
 
     func backward(_ step: InPlaceStep) throws {
         let parts = step.components
+        // A parent that is gone was installed by an earlier step that a power cut undid (its
+        // rename never reached the disk): nothing of this step happened either.
+        if step.kind == .install || step.kind == .remove,
+           (try? open(target, parts.dropLast(), create: false)).map({ Posix.close($0) }) == nil { return }
         switch step.kind {
         case .install:
             let newDir = try open(work, [Self.newName], create: false)

@@ -25,28 +25,35 @@ enum LiveFile {
         return fd
     }
 
-    /// True when the live file holds exactly the node's content: same size, each chunk's bytes at
-    /// its offset hash to its id, each zero run reads as zeros. `offsets` come from the index
-    /// (`Node.chunkOffsets`).
-    static func matches(_ fd: Int32, _ node: Node, offsets: [UInt64], lengths: [UInt64], path: String,
-                        buffer: inout [UInt8]) throws -> Bool {
+    /// Compares the live file with the node's content, every chunk: whether each chunk's bytes at
+    /// its offset hash to its id, and whether each zero run reads as zeros. A file that differs is
+    /// rebuilt from this answer (the chunks that matched are copied, not hashed again), so the
+    /// comparison does not stop at the first difference. nil when the size differs. `offsets` come
+    /// from the index (`Node.chunkOffsets`).
+    static func compare(_ fd: Int32, _ node: Node, offsets: [UInt64], lengths: [UInt64], path: String,
+                        buffer: inout [UInt8]) throws -> LiveComparison? {
         var st = stat()
-        guard fstat(fd, &st) == 0, UInt64(st.st_size) == node.size else { return false }
+        guard fstat(fd, &st) == 0, UInt64(st.st_size) == node.size else { return nil }
+        var matches = [Bool](repeating: false, count: node.chunks.count)
         for (i, id) in node.chunks.enumerated() {
             let length = Int(lengths[i])
-            guard try read(fd, offset: Int(offsets[i]), length: length, path: path, &buffer) else { return false }
-            if buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) != id { return false }
+            guard try read(fd, offset: Int(offsets[i]), length: length, path: path, &buffer) else { return nil }
+            matches[i] = buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == id
         }
-        for run in node.zeroRuns {
+        var zeros = true
+        runs: for run in node.zeroRuns {
             var at = run.offset
             while at < run.end {
                 let length = Int(min(run.end - at, 1 << 20))
-                guard try read(fd, offset: Int(at), length: length, path: path, &buffer) else { return false }
-                if buffer.withUnsafeBytes({ b in b[0..<length].contains { $0 != 0 } }) { return false }
+                guard try read(fd, offset: Int(at), length: length, path: path, &buffer),
+                      !buffer.withUnsafeBytes({ b in b[0..<length].contains { $0 != 0 } }) else {
+                    zeros = false
+                    break runs
+                }
                 at += UInt64(length)
             }
         }
-        return true
+        return LiveComparison(matches: matches, zerosMatch: zeros, identity: LiveIdentity(st))
     }
 
     private static func read(_ fd: Int32, offset: Int, length: Int, path: String, _ buffer: inout [UInt8]) throws -> Bool {
@@ -71,4 +78,25 @@ enum LiveFile {
         guard try read(fd, offset: 0, length: Int(st.st_size), path: path, &buffer) else { return nil }
         return Array(buffer[0..<Int(st.st_size)])
     }
+}
+
+/// What changes when a file's content is written: if a live file still has the identity it had
+/// when it was compared, the comparison still holds (ctime cannot be set back by anyone).
+struct LiveIdentity: Equatable {
+    let device: UInt64, inode: UInt64, size: Int64, mtime: Int64, ctime: Int64
+
+    init(_ st: stat) {
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+    }
+}
+
+/// A live file compared with the snapshot, chunk by chunk.
+struct LiveComparison {
+    let matches: [Bool]
+    let zerosMatch: Bool
+    let identity: LiveIdentity
+
+    var same: Bool { zerosMatch && !matches.contains(false) }
 }

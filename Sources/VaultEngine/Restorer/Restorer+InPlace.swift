@@ -33,7 +33,7 @@ extension Restorer {
         defer { Posix.close(workFD) }
         do {
             progress?.setPhase("rebuilding", total: plan.bytesToWrite)
-            try build(plan, workFD: workFD)
+            try build(plan, targetFD: targetFD, workFD: workFD)
             try writer.finish()
             progress?.setPhase("syncing")
             try Posix.syncFileSystem(workFD, path: destination)
@@ -59,7 +59,10 @@ extension Restorer {
                 try metadata.setXattrs(node, fd: fd, path: display(step.path))
             }
         }
-        for step in plan.directorySteps { try steps.forward(step) }
+        for (i, step) in plan.directorySteps.enumerated() {
+            if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
+            try steps.forward(step)
+        }
         let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp)
         return InPlaceOutcome(previous: previous, plan: plan)
     }
@@ -77,7 +80,7 @@ extension Restorer {
 
     static func mebibytes(_ n: UInt64) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }
 
-    private func build(_ plan: InPlacePlan, workFD: Int32) throws {
+    private func build(_ plan: InPlacePlan, targetFD: Int32, workFD: Int32) throws {
         _ = FileName.withCString(InPlaceSteps.newName) { mkdirat(workFD, $0, 0o700) }
         let newFD = try Posix.openAt(workFD, InPlaceSteps.newName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                      display: destination + "/.chainvault-restore/new")
@@ -91,13 +94,36 @@ extension Restorer {
             let shown = display(b.path)
             // A leftover of an earlier failed build is this restore's own unfinished work.
             if Posix.lstatAt(newFD, named.name) != nil { try Posix.removeTree(destination + "/.chainvault-restore/new/\(b.index)") }
+            if let link = b.link {
+                try buildLink(link, named.name, in: newFD, targetFD: targetFD, workFD: workFD, shown: shown)
+                continue
+            }
             switch b.node.kind {
-            case .file: try writeFile(named, in: newFD, directory: 0, relative: b.path)
+            case .file:
+                try writeFile(named, in: newFD, directory: 0, relative: b.path, comparison: plan.comparisons[b.index])
             case .directory: try Posix.mkdirAt(newFD, named.name, mode: 0o700, display: shown)
             case .symlink: try restoreSymlink(named, in: newFD) { shown }
             case .fifo: try metadata.makeFifo(named, in: newFD, relativePath: shown, applyOwner: applyOwner)
             }
         }
+    }
+
+    /// One more name of an inode this restore rebuilds (`new/<index>`) or keeps live: a full
+    /// restore gives hardlinked names one inode, and so does this one.
+    private func buildLink(_ link: InPlacePlan.Link, _ name: [UInt8], in newFD: Int32, targetFD: Int32, workFD: Int32,
+                           shown: String) throws {
+        let linked: Bool
+        switch link {
+        case .built(let first):
+            linked = Posix.linkAt(newFD, Array(String(first).utf8), newFD, name)
+        case .live(let path):
+            let parts = path.split(separator: 47).map(Array.init)
+            let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+            let parent = try steps.open(targetFD, parts.dropLast(), create: false)
+            defer { Posix.close(parent) }
+            linked = Posix.linkAt(parent, parts[parts.count - 1], newFD, name)
+        }
+        if !linked { throw Posix.error("link the restored", shown) }
     }
 
     private func writeJournal(_ journal: InPlaceJournal, workFD: Int32) throws {

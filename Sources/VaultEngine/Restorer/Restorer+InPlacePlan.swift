@@ -70,12 +70,27 @@ extension Restorer {
             case .file:
                 plan.files += 1
                 if try keepsLive(child, path: path, in: fd, liveIsFile: type == S_IFREG) { continue }
+                let key = child.linkKey
+                if let key, let group = plan.linkGroups[key], group.chunks == child.chunks, group.size == child.size {
+                    if planLinked(&plan, child, group, live: type == S_IFREG ? st : nil, hadOld: st != nil, path: path) {
+                        stack[top].changed = true
+                    }
+                    continue
+                }
                 if let st, type == S_IFREG {
                     if !full, try sameContent(child, st, in: fd, path: path, plan: &plan, buffer: &buffer) {
                         plan.filesUnchanged += 1
                         planMeta(&plan, child, st, path: path)
+                        if let key, plan.linkGroups[key] == nil {
+                            plan.linkGroups[key] = InPlacePlan.LinkGroup(chunks: child.chunks, size: child.size,
+                                                                         live: (UInt64(st.st_dev), UInt64(st.st_ino), path))
+                        }
                         continue
                     }
+                }
+                if let key, plan.linkGroups[key] == nil {
+                    plan.linkGroups[key] = InPlacePlan.LinkGroup(chunks: child.chunks, size: child.size,
+                                                                 build: plan.builds.count)
                 }
             case .symlink:
                 if !full, type == S_IFLNK, Posix.readLinkAt(fd, child.name) == child.linkTarget { continue }
@@ -89,6 +104,25 @@ extension Restorer {
             stack[top].changed = true
         }
         return plan
+    }
+
+    /// A further name of a hardlinked inode whose first name is planned: one more link to the
+    /// first name's rebuild, nothing when the live name already is the kept inode, else a link
+    /// to the kept live name. Never hashed again. True when it installs.
+    private func planLinked(_ plan: inout InPlacePlan, _ node: Node, _ group: InPlacePlan.LinkGroup, live st: stat?,
+                            hadOld: Bool, path: [UInt8]) -> Bool {
+        if let build = group.build {
+            plan.install(node, at: path, hadOld: hadOld, link: .built(build))
+            return true
+        }
+        guard let live = group.live else { return false }
+        if let st, UInt64(st.st_dev) == live.device, UInt64(st.st_ino) == live.inode {
+            plan.filesUnchanged += 1
+            planMeta(&plan, node, st, path: path)
+            return false
+        }
+        plan.install(node, at: path, hadOld: hadOld, link: .live(live.path))
+        return true
     }
 
     /// Live entries the snapshot does not have are moved aside (the work directory and excluded
@@ -131,7 +165,10 @@ extension Restorer {
         if fd < 0 { return false }
         defer { Posix.close(fd) }
         plan.filesHashed += 1
-        return try LiveFile.matches(fd, node, offsets: offsets, lengths: lengths, path: display(path), buffer: &buffer)
+        guard let comparison = try LiveFile.compare(fd, node, offsets: offsets, lengths: lengths, path: display(path),
+                                                    buffer: &buffer) else { return false }
+        if !comparison.same { plan.comparisons[plan.builds.count] = comparison }
+        return comparison.same
     }
 
     func display(_ path: [UInt8]) -> String { path.isEmpty ? destination : destination + "/" + FileName.display(path) }

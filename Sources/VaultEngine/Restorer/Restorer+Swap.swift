@@ -48,6 +48,7 @@ extension Restorer {
                 // before the swap, so a power cut cannot leave the marker inside the live tree.
                 try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false,
                                    display: Self.incompleteMarker)
+                try Failpoint.fail("restore-last-metadata", staging)
                 if !single { try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".") }
                 try Posix.fsync(stagedRoot.rootFD, path: staging)
             }

@@ -174,7 +174,8 @@ public final class Restorer {
 
     /// Writes one file's content from the repository (reusing the live file's matching chunks in a
     /// delta restore) and queues its chunks; metadata follows when the last one is written.
-    func writeFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8]) throws {
+    func writeFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8],
+                   comparison: LiveComparison? = nil) throws {
         let name = node.name
         let relativePath = FileName.display(relative)
         let linkKey = "\(node.device):\(node.inode)"
@@ -227,15 +228,20 @@ public final class Restorer {
             previousFD = try LiveFile.openRegular(AT_FDCWD, Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative),
                                                   display: Path.join(previous, relativePath))
         }
+        // What the in-place plan found chunk by chunk holds while the live file is as it saw it.
+        var known = comparison
+        var live = stat()
+        if let c = comparison, previousFD < 0 || fstat(previousFD, &live) != 0 || LiveIdentity(live) != c.identity
+            || c.matches.count != node.chunks.count {
+            known = nil
+        }
         var pieces: [Piece] = []
         pieces.reserveCapacity(node.chunks.count)
         for (i, (id, location)) in zip(node.chunks, locations).enumerated() {
-            pieces.append(Piece(offset: Int(offsets[i]), id: id, location: location))
+            let state = known.map { $0.matches[i] ? Piece.Live.matches : .differs } ?? .unknown
+            pieces.append(Piece(offset: Int(offsets[i]), id: id, location: location, live: state))
         }
-        // From a network store, chunks back to back in a pack come in one range read of up to
-        // 8 MiB (a local disk gains nothing from it and would only hold more memory).
-        let span = repository.backend.preferredConcurrency > 1 ? 8 << 20 : 0
-        let groups = WriteJob.plan(pieces, span: span)
+        let groups = PackRangePlanner.plan(pieces, span: PackRangePlanner.span(for: repository))
         let file = RestoreFile(fd: fd, node: node, path: relativePath, previousFD: previousFD, jobs: groups.count)
         if groups.isEmpty {
             try file.finish(applyOwner: applyOwner, metadata: metadata)
