@@ -127,10 +127,7 @@ public final class Daemon: @unchecked Sendable {
             return ErrorCode.usage.rawValue
         }
         self.server = server
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        signal(SIGHUP, SIG_IGN)
-        hup.setEventHandler { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
-        hup.resume()
+        SignalWatcher.on(SIGHUP) { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
         schedule()
         openRepository()
         _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
@@ -166,7 +163,6 @@ public final class Daemon: @unchecked Sendable {
         server.stop()
         try? lock.withLock { try state.save(stateDirectory + "/state.json") }
         _ = try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
-        hup.cancel()
         return 0
     }
 

@@ -8,7 +8,7 @@ final class Output {
     let json: Bool
     let quiet: Bool
     let showProgress: Bool
-    private var timer: DispatchSourceTimer?
+    private var timer: RepeatingTimer?
     private var progressShown = false
 
     init(json: Bool, quiet: Bool, noProgress: Bool) {
@@ -45,9 +45,7 @@ final class Output {
     /// A progress line on stderr, redrawn twice a second, only on a terminal.
     func startProgress(_ progress: JobProgress, verb: String) {
         guard showProgress else { return }
-        let t = DispatchSource.makeTimerSource(queue: .global())
-        t.schedule(deadline: .now() + 0.5, repeating: 0.5)
-        t.setEventHandler { [weak self] in
+        timer = RepeatingTimer(interval: 0.5, name: "progress") { [weak self] in
             let p = progress.snapshot
             let rate = p.elapsed > 0 ? Double(p.bytes) / p.elapsed : 0
             var text = "\(verb) \(p.files) files, \(Format.bytes(p.bytes))"
@@ -59,8 +57,6 @@ final class Output {
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(text)".utf8))
             self?.progressShown = true
         }
-        t.resume()
-        timer = t
     }
 
     func stopProgress() {
