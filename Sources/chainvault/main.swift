@@ -25,15 +25,10 @@ func topLevelHelp() -> String {
 signal(SIGPIPE, SIG_IGN)
 
 /// SIGINT/SIGTERM stop the running job at its next safe point; nothing half-written is referenced.
+/// The watcher starts before any other thread, so that it is the only one the signals reach.
+SignalWatcher.start()
 let cancellation = Cancellation()
-var signalSources: [DispatchSourceSignal] = []
-for sig in [SIGINT, SIGTERM] {
-    signal(sig, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    source.setEventHandler { cancellation.cancel() }
-    source.resume()
-    signalSources.append(source)
-}
+for sig in [SIGINT, SIGTERM] { SignalWatcher.on(sig) { cancellation.cancel() } }
 
 func main() -> Int32 {
     var raw = Array(CommandLine.arguments.dropFirst())

@@ -147,10 +147,7 @@ public final class Daemon: @unchecked Sendable {
             return ErrorCode.usage.rawValue
         }
         self.server = server
-        let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        signal(SIGHUP, SIG_IGN)
-        hup.setEventHandler { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
-        hup.resume()
+        SignalWatcher.on(SIGHUP) { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
         schedule()
         openRepository()
         startMonitoring()
@@ -190,7 +187,6 @@ public final class Daemon: @unchecked Sendable {
         stopMonitoring()
         try? lock.withLock { try state.save(stateDirectory + "/state.json") }
         _ = try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
-        hup.cancel()
         return 0
     }
 

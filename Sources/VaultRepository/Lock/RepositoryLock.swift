@@ -38,7 +38,7 @@ public final class RepositoryLock: @unchecked Sendable {
     var name: String
     var document: Document
     var lease: ObjectLease?
-    var timer: DispatchSourceTimer?
+    var timer: RepeatingTimer?
     var released = false
     /// Set when the lock object was found gone or replaced: nothing may be committed under it.
     var lostName: String?
@@ -137,11 +137,7 @@ public final class RepositoryLock: @unchecked Sendable {
     }
 
     private func startRefreshing() {
-        let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
-        t.schedule(deadline: .now() + Self.refreshEvery, repeating: Self.refreshEvery)
-        t.setEventHandler { [weak self] in self?.refresh() }
-        t.resume()
-        timer = t
+        timer = RepeatingTimer(interval: Self.refreshEvery, name: "lock-refresh") { [weak self] in self?.refresh() }
     }
 
     public func release() {

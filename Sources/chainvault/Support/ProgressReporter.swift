@@ -17,7 +17,7 @@ final class ProgressReporter: @unchecked Sendable {
     private let verb: String
     private let terminal: Bool
     private let json: Bool
-    private var timer: DispatchSourceTimer?
+    private var timer: RepeatingTimer?
     private var lastPhase = ""
     private var shown = false
     /// Off a terminal: seconds between lines, and when the next one is due.
@@ -38,14 +38,11 @@ final class ProgressReporter: @unchecked Sendable {
         every = terminal ? 0.5 : (interval ?? Self.defaultInterval)
         nextLine = Date().addingTimeInterval(every)
         self.progress = progress; self.verb = verb; json = out.json
-        let t = DispatchSource.makeTimerSource(queue: queue)
         // Off a terminal the timer ticks often, but a line is written only every `every` seconds
-        // or when the phase changes.
+        // or when the phase changes. A plain thread, not a dispatch timer (see RepeatingTimer).
         let tick = terminal ? 0.5 : min(every, 0.05)
-        t.schedule(deadline: .now() + tick, repeating: tick)
-        t.setEventHandler { [weak self] in self?.tick() }
-        t.resume()
-        timer = t
+        let queue = self.queue
+        timer = RepeatingTimer(interval: tick, name: "progress") { [weak self] in queue.sync { self?.tick() } }
     }
 
     private func tick() {
