@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import VaultCore
 
 /// A repository in an S3-compatible bucket, under an optional key prefix, with the same layout
@@ -14,6 +15,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// Set once, before the backend is shared (openBackend): every delete is refused.
     public var appendOnly = false
     public var preferredConcurrency: Int { connections }
+    /// The bucket's versioning, once asked (`isVersioned`).
+    let versioningState = Mutex<Bool?>(nil)
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
                 connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
@@ -189,14 +192,24 @@ public final class S3Backend: Backend, @unchecked Sendable {
     private func hashFile(_ path: String) throws -> String { SHA256.hash(try Posix.readFile(path)).hex }
 
     private func put(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws {
+        if Self.needsExclusiveCreate(handle, payloadHash: payloadHash), try isVersioned() {
+            try putOnce(handle, key: key(handle)) { try putRequest(handle, body: body, payloadHash: payloadHash) }
+            return
+        }
+        try putRequest(handle, body: body, payloadHash: payloadHash)
+    }
+
+    /// One PUT with `If-None-Match: *`, which every store honours on an unversioned bucket.
+    @discardableResult
+    private func putRequest(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws -> HTTPResponse {
         let outcome = try client.send("PUT", key: key(handle), headers: [("if-none-match", "*")], body: body,
                                       payloadHash: payloadHash, what: "writing \(handle)")
         let r = outcome.response
-        if (200..<300).contains(r.status) { return }
+        if (200..<300).contains(r.status) { return r }
         if r.status == 412 || r.status == 409 {
             // On a retry, the object may be our own earlier attempt whose answer was lost: names are
             // content hashes or random, so an object that exists by then is that attempt.
-            if outcome.attempts > 1 { return }
+            if outcome.attempts > 1 { return r }
             throw VaultError(.alreadyExists, "\(handle) already exists at \(location)")
         }
         if r.status == 400, S3XML.value("Code", in: String(decoding: r.body, as: UTF8.self)) == "XAmzContentSHA256Mismatch" {
