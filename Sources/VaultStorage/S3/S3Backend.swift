@@ -15,6 +15,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// Set once, before the backend is shared (openBackend): every delete is refused.
     public var appendOnly = false
     public var preferredConcurrency: Int { connections }
+    /// Retention set on every object written but locks (`?object-lock=MODE:DAYS`), or none.
+    public var objectLock: S3ObjectLock?
     /// The bucket's versioning, once asked (`isVersioned`).
     let versioningState = Mutex<Bool?>(nil)
 
@@ -31,6 +33,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// `CHAINVAULT_S3_TIMEOUT` (seconds without progress, default 60), `CHAINVAULT_S3_CA_FILE`
     /// (PEM certificates trusted besides the system store, for a private CA).
     public static func open(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Backend {
+        let (spec, objectLock) = try S3ObjectLock.split(spec)
         let location = try S3Location.parse(spec, environment: environment)
         let credentials = try S3Credentials.resolve(environment)
         func number(_ name: String, _ fallback: Int) throws -> Int {
@@ -47,9 +50,12 @@ public final class S3Backend: Backend, @unchecked Sendable {
                                  hint: "point it at a readable PEM file of CA certificates")
             }
         }
-        return S3Backend(location: location, credentials: credentials, connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
-                         retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
-                         timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
+        let backend = S3Backend(location: location, credentials: credentials,
+                                connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
+                                retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
+                                timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
+        backend.objectLock = objectLock
+        return backend
     }
 
     private func key(_ handle: ObjectHandle) -> String { client.location.key(handle.relativePath) }
@@ -202,7 +208,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// One PUT with `If-None-Match: *`, which every store honours on an unversioned bucket.
     @discardableResult
     private func putRequest(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws -> HTTPResponse {
-        let outcome = try client.send("PUT", key: key(handle), headers: [("if-none-match", "*")], body: body,
+        var headers = [("if-none-match", "*")]
+        if let objectLock, handle.kind != .lock { headers += objectLock.headers(payloadHash: payloadHash) }
+        let outcome = try client.send("PUT", key: key(handle), headers: headers, body: body,
                                       payloadHash: payloadHash, what: "writing \(handle)")
         let r = outcome.response
         if (200..<300).contains(r.status) { return r }
