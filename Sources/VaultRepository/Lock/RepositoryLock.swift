@@ -107,10 +107,10 @@ public final class RepositoryLock: @unchecked Sendable {
     /// The live locks that conflict with one of ours (`exclusive`), and our own lock's listing entry.
     /// Stale locks met on the way are removed where the store lets us (and only then reported).
     static func conflicts(_ backend: Backend, exclusive: Bool, own: String?,
-                          stale: inout [String]) throws -> (mine: ObjectInfo?, others: [(info: ObjectInfo, doc: Document)]) {
+                          stale: inout [String]) throws -> (mine: ObjectInfo?, others: [Conflict]) {
         var storeNow: Date??
         var mine: ObjectInfo?
-        var others: [(info: ObjectInfo, doc: Document)] = []
+        var others: [Conflict] = []
         for info in try backend.list(.lock) {
             if info.name == own { mine = info; continue }
             let handle = ObjectHandle(.lock, info.name)
@@ -131,6 +131,8 @@ public final class RepositoryLock: @unchecked Sendable {
         }
         return (mine, others)
     }
+
+    typealias Conflict = (info: ObjectInfo, doc: Document)
 
     static func lockedError(_ doc: Document) -> VaultError {
         VaultError(.locked,

@@ -9,23 +9,25 @@ import VaultCore
 // its PUT, and if an older version exists it removes its own and reports the object as existing
 // (FORMAT.md §1, "What each object needs from the store").
 extension S3Backend {
-    /// Whether a PUT of this object relies on `If-None-Match: *` to stay unique.
+    /// Whether a PUT of this object relies on `If-None-Match: *` to stay unique: the config (every
+    /// other kind is named by its SHA-256, at random, or by its one writer; FORMAT.md §1).
     static func needsExclusiveCreate(_ handle: ObjectHandle, payloadHash: String) -> Bool {
-        handle.kind != .lock && handle.kind != .audit && payloadHash != handle.name
+        handle.kind == .config
     }
 
     /// GET ?versioning, once per backend: Enabled or Suspended (versions exist) counts as versioned;
     /// an answer this credential may not read counts as versioned too (the safe side).
     func isVersioned() throws -> Bool {
         if let known = versioningState.withLock({ $0 }) { return known }
-        let r = try client.send("GET", key: nil, query: [("versioning", "")], what: "checking the bucket's versioning").response
+        let what = "checking the bucket's versioning"
+        let r = try client.send("GET", key: nil, query: [("versioning", "")], what: what).response
         let versioned: Bool
         switch r.status {
         case 200:
             let status = S3XML.value("Status", in: String(decoding: r.body, as: UTF8.self))
             versioned = status == "Enabled" || status == "Suspended"
         case 403: versioned = true
-        default: throw client.error(r, what: "checking the bucket's versioning")
+        default: throw client.error(r, what: what)
         }
         versioningState.withLock { $0 = versioned }
         return versioned
@@ -40,7 +42,8 @@ extension S3Backend {
         guard let mine = r.headers["x-amz-version-id"], !mine.isEmpty, mine != "null" else { return }
         let versions = try currentVersions(key, what: "checking \(handle) after writing it")
         guard let first = versions.last, first != mine else { return }
-        _ = try? client.send("DELETE", key: key, query: [("versionId", mine)], what: "removing the second version of \(handle)")
+        _ = try? client.send("DELETE", key: key, query: [("versionId", mine)],
+                             what: "removing the second version of \(handle)")
         throw exists(handle)
     }
 
@@ -59,7 +62,8 @@ extension S3Backend {
             let r = try client.send("GET", key: nil, query: query, what: what).response
             guard r.status == 200 else { throw client.error(r, what: what) }
             let xml = String(decoding: r.body, as: UTF8.self)
-            for entry in S3XML.elements(["Version", "DeleteMarker"], in: xml) where S3XML.value("Key", in: entry.body) == key {
+            let entries = S3XML.elements(["Version", "DeleteMarker"], in: xml)
+            for entry in entries where S3XML.value("Key", in: entry.body) == key {
                 if entry.name == "DeleteMarker" { break pages }
                 if let id = S3XML.value("VersionId", in: entry.body) { ids.append(id) }
             }

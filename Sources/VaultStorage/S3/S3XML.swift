@@ -25,8 +25,10 @@ enum S3XML {
     static func elements(_ names: [String], in xml: String) -> [(name: String, body: String)] {
         var out: [(name: String, body: String)] = []
         var rest = xml[...]
-        while let (name, start) = names.compactMap({ n in rest.range(of: "<\(n)>").map { (n, $0) } })
-                .min(by: { $0.1.lowerBound < $1.1.lowerBound }) {
+        func next() -> (String, Range<Substring.Index>)? {
+            names.compactMap { n in rest.range(of: "<\(n)>").map { (n, $0) } }.min { $0.1.lowerBound < $1.1.lowerBound }
+        }
+        while let (name, start) = next() {
             guard let end = rest[start.upperBound...].range(of: "</\(name)>") else { break }
             out.append((name, String(rest[start.upperBound..<end.lowerBound])))
             rest = rest[end.upperBound...]
