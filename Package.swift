@@ -27,7 +27,7 @@ let package = Package(
                           swiftSettings: swift5),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
-        .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py"], swiftSettings: swift5),
+        .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift5),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),

@@ -3,16 +3,16 @@ import Glibc
 import Testing
 import S3TestSupport
 
-/// The built binary against a real S3 server (moto_server with signature checks on 127.0.0.1),
-/// directly and through a proxy that injects failures.
+/// The built binary against real S3 servers on 127.0.0.1 (moto_server with signature checks, and
+/// Ceph RGW), directly and (moto only) through a proxy that injects failures.
 struct S3Tests {
-    func workspace(endpoint: String? = nil) throws -> (Workspace, MotoS3, String) {
-        let moto = try MotoS3.shared()
+    func workspace(_ kind: S3StoreKind = .moto, endpoint: String? = nil) throws -> (Workspace, any S3Server, String) {
+        let store = try s3Server(kind)
         let w = try Workspace()
-        for (k, v) in moto.environment { w.environment[k] = v }
-        let repo = moto.newRepository("e2e", endpoint: endpoint)
+        for (k, v) in store.environment { w.environment[k] = v }
+        let repo = try store.newRepository("e2e", endpoint: endpoint)
         w.environment["CHAINVAULT_REPOSITORY"] = repo
-        return (w, moto, repo)
+        return (w, store, repo)
     }
 
     /// A workspace whose repository is reached through a fault proxy, with a generated node and
@@ -26,8 +26,9 @@ struct S3Tests {
         return (w, proxy)
     }
 
-    @Test func everyCommandWorksOnS3() throws {
-        let (w, _, _) = try workspace()
+    @Test(arguments: S3StoreKind.allCases)
+    func everyCommandWorksOnS3(_ kind: S3StoreKind) throws {
+        let (w, _, _) = try workspace(kind)
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         let first = try w.ok(["backup", src, "--json"]).json
@@ -47,8 +48,9 @@ struct S3Tests {
         #expect(try treeDifferences(src, w.path("out2")).isEmpty)
     }
 
-    @Test func copyGoesLocalToS3AndBackOnlySendingWhatIsMissing() throws {
-        let (w, _, s3) = try workspace()
+    @Test(arguments: S3StoreKind.allCases)
+    func copyGoesLocalToS3AndBackOnlySendingWhatIsMissing(_ kind: S3StoreKind) throws {
+        let (w, _, s3) = try workspace(kind)
         let src = try w.makeSourceTree()
         let local = w.path("local-repo"), back = w.path("back-repo")
         try w.ok(["init", "--repo", local])
@@ -78,8 +80,9 @@ struct S3Tests {
         #expect(try treeDifferences(src, w.path("out")).isEmpty)
     }
 
-    @Test func aWrongSecretIsReportedClearly() throws {
-        let (w, _, _) = try workspace()
+    @Test(arguments: S3StoreKind.allCases)
+    func aWrongSecretIsReportedClearly(_ kind: S3StoreKind) throws {
+        let (w, _, _) = try workspace(kind)
         w.environment["AWS_SECRET_ACCESS_KEY"] = "definitely-wrong"
         let r = try w.run(["init"])
         #expect(r.code == 16)
@@ -184,8 +187,9 @@ extension S3Tests {
 extension S3Tests {
     /// From S3 a restore reads runs of chunks with one range request; a delta restore still
     /// reuses each matching chunk of the live copy and fetches only the rest.
-    @Test func deltaRestoreFromS3ReusesTheLiveCopyAndFetchesTheRest() throws {
-        let (w, _, _) = try workspace()
+    @Test(arguments: S3StoreKind.allCases)
+    func deltaRestoreFromS3ReusesTheLiveCopyAndFetchesTheRest(_ kind: S3StoreKind) throws {
+        let (w, _, _) = try workspace(kind)
         try w.ok(["demo", "--generate", w.path("node"), "--size", "24M"])
         try w.ok(["init"])
         try w.ok(["backup", w.path("node")])

@@ -3,7 +3,8 @@ import Foundation
 /// A moto_server on 127.0.0.1 with signature checks on, one per test process, started on first
 /// use by `moto_launcher.py` (which also stops it when this process ends, however it ends).
 /// Tests isolate themselves by key prefix inside one bucket.
-public struct MotoS3: Sendable {
+public struct MotoS3: S3Server, Sendable {
+    public var kind: S3StoreKind { .moto }
     public let endpoint: String
     public let port: Int
     public let accessKey: String
@@ -139,7 +140,7 @@ public struct SupportError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-private func readLine(_ handle: FileHandle) -> String {
+func readLine(_ handle: FileHandle) -> String {
     var bytes: [UInt8] = []
     while true {
         let chunk = handle.readData(ofLength: 1)

@@ -4,10 +4,10 @@ import VaultCore
 import VaultStorage
 import S3TestSupport
 
-/// One conformance suite, run against every backend: a local directory, memory, and S3 (a real
-/// moto_server on 127.0.0.1 that checks signatures).
+/// One conformance suite, run against every backend: a local directory, memory, and S3 on two
+/// stores on 127.0.0.1: moto_server (checks signatures) and Ceph RGW (`rgw`, a real object store).
 enum BackendUnderTest: String, CaseIterable, CustomTestStringConvertible {
-    case local, memory, s3
+    case local, memory, s3, rgw
     var testDescription: String { rawValue }
 
     func make() throws -> Backend {
@@ -19,6 +19,9 @@ enum BackendUnderTest: String, CaseIterable, CustomTestStringConvertible {
         case .s3:
             let moto = try MotoS3.shared()
             return try S3Backend.open(moto.newRepository("conformance"), environment: moto.environment)
+        case .rgw:
+            let rgw = try s3Server(.rgw)
+            return try S3Backend.open(rgw.newRepository("conformance", endpoint: nil), environment: rgw.environment)
         }
     }
 }

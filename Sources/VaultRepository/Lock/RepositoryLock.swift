@@ -76,9 +76,9 @@ public final class RepositoryLock: @unchecked Sendable {
             throw error
         }
         let held = RepositoryLock(backend: backend, name: written.name, document: doc, lease: written.lease)
-        // Re-check after writing: two processes that both passed the first check now see each other,
-        // and both back off (never both proceed).
-        do { try checkConflicts(backend, exclusive: exclusive, ignoring: written.name, stale: &stale) } catch {
+        // Re-check after writing: of two processes that both passed the first check and now see
+        // each other, the younger backs off and the older waits for it to (FORMAT.md §9).
+        do { try settle(backend, exclusive: exclusive, own: written.name, stale: &stale) } catch {
             held.release()
             throw error
         }
@@ -99,8 +99,20 @@ public final class RepositoryLock: @unchecked Sendable {
 
     private static func checkConflicts(_ backend: Backend, exclusive: Bool, ignoring own: String?,
                                        stale: inout [String]) throws {
+        if let first = try conflicts(backend, exclusive: exclusive, own: own, stale: &stale).others.first {
+            throw lockedError(first.doc)
+        }
+    }
+
+    /// The live locks that conflict with one of ours (`exclusive`), and our own lock's listing entry.
+    /// Stale locks met on the way are removed where the store lets us (and only then reported).
+    static func conflicts(_ backend: Backend, exclusive: Bool, own: String?,
+                          stale: inout [String]) throws -> (mine: ObjectInfo?, others: [Conflict]) {
         var storeNow: Date??
-        for info in try backend.list(.lock) where info.name != own {
+        var mine: ObjectInfo?
+        var others: [Conflict] = []
+        for info in try backend.list(.lock) {
+            if info.name == own { mine = info; continue }
             let handle = ObjectHandle(.lock, info.name)
             guard let bytes = try? backend.read(handle) else { continue } // released meanwhile
             guard let doc = try? JSONDecoder().decode(Document.self, from: Data(bytes)) else {
@@ -115,14 +127,19 @@ public final class RepositoryLock: @unchecked Sendable {
                 stale.append("\(doc.command) pid \(doc.pid) on \(doc.hostname) since \(doc.time) (\(why))")
                 continue
             }
-            if exclusive || doc.exclusive {
-                throw VaultError(.locked,
-                                 "the repository is locked \(doc.exclusive ? "exclusively" : "(shared)") by '\(doc.command)' (pid \(doc.pid) on \(doc.hostname), user \(doc.username)) since \(doc.time), last refreshed \(doc.refreshed)",
-                                 hint: "wait for it to finish; if that process is gone, the lock becomes stale as soon as that "
-                                     + "is seen (same host), else 45 minutes after its last refresh by the store's clock; "
-                                     + "or remove it now with 'chainvault unlock --remove-all'")
-            }
+            if exclusive || doc.exclusive { others.append((info, doc)) }
         }
+        return (mine, others)
+    }
+
+    typealias Conflict = (info: ObjectInfo, doc: Document)
+
+    static func lockedError(_ doc: Document) -> VaultError {
+        VaultError(.locked,
+                   "the repository is locked \(doc.exclusive ? "exclusively" : "(shared)") by '\(doc.command)' (pid \(doc.pid) on \(doc.hostname), user \(doc.username)) since \(doc.time), last refreshed \(doc.refreshed)",
+                   hint: "wait for it to finish; if that process is gone, the lock becomes stale as soon as that "
+                       + "is seen (same host), else 45 minutes after its last refresh by the store's clock; "
+                       + "or remove it now with 'chainvault unlock --remove-all'")
     }
 
     static func judge(_ doc: Document, _ info: ObjectInfo, backend: Backend, storeNow: Date?) -> LockStaleness.Verdict {
@@ -136,7 +153,7 @@ public final class RepositoryLock: @unchecked Sendable {
                                    procIsOwn: ProcessIdentity.procMatchesNamespace)
     }
 
-    private func startRefreshing() {
+    func startRefreshing() {
         timer = RepeatingTimer(interval: Self.refreshEvery, name: "lock-refresh") { [weak self] in self?.refresh() }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import VaultCore
 
 /// A repository in an S3-compatible bucket, under an optional key prefix, with the same layout
@@ -14,6 +15,10 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// Set once, before the backend is shared (openBackend): every delete is refused.
     public var appendOnly = false
     public var preferredConcurrency: Int { connections }
+    /// Retention set on every object written but locks (`?object-lock=MODE:DAYS`), or none.
+    public var objectLock: S3ObjectLock?
+    /// The bucket's versioning, once asked (`isVersioned`).
+    let versioningState = Mutex<Bool?>(nil)
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
                 connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
@@ -28,6 +33,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// `CHAINVAULT_S3_TIMEOUT` (seconds without progress, default 60), `CHAINVAULT_S3_CA_FILE`
     /// (PEM certificates trusted besides the system store, for a private CA).
     public static func open(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Backend {
+        let (spec, objectLock) = try S3ObjectLock.split(spec)
         let location = try S3Location.parse(spec, environment: environment)
         let credentials = try S3Credentials.resolve(environment)
         func number(_ name: String, _ fallback: Int) throws -> Int {
@@ -44,9 +50,12 @@ public final class S3Backend: Backend, @unchecked Sendable {
                                  hint: "point it at a readable PEM file of CA certificates")
             }
         }
-        return S3Backend(location: location, credentials: credentials, connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
-                         retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
-                         timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
+        let backend = S3Backend(location: location, credentials: credentials,
+                                connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
+                                retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
+                                timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
+        backend.objectLock = objectLock
+        return backend
     }
 
     private func key(_ handle: ObjectHandle) -> String { client.location.key(handle.relativePath) }
@@ -189,14 +198,26 @@ public final class S3Backend: Backend, @unchecked Sendable {
     private func hashFile(_ path: String) throws -> String { SHA256.hash(try Posix.readFile(path)).hex }
 
     private func put(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws {
-        let outcome = try client.send("PUT", key: key(handle), headers: [("if-none-match", "*")], body: body,
+        if Self.needsExclusiveCreate(handle, payloadHash: payloadHash), try isVersioned() {
+            try putOnce(handle, key: key(handle)) { try putRequest(handle, body: body, payloadHash: payloadHash) }
+            return
+        }
+        try putRequest(handle, body: body, payloadHash: payloadHash)
+    }
+
+    /// One PUT with `If-None-Match: *`, which every store honours on an unversioned bucket.
+    @discardableResult
+    private func putRequest(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws -> HTTPResponse {
+        var headers = [("if-none-match", "*")]
+        if let objectLock, handle.kind != .lock { headers += objectLock.headers(payloadHash: payloadHash) }
+        let outcome = try client.send("PUT", key: key(handle), headers: headers, body: body,
                                       payloadHash: payloadHash, what: "writing \(handle)")
         let r = outcome.response
-        if (200..<300).contains(r.status) { return }
+        if (200..<300).contains(r.status) { return r }
         if r.status == 412 || r.status == 409 {
             // On a retry, the object may be our own earlier attempt whose answer was lost: names are
             // content hashes or random, so an object that exists by then is that attempt.
-            if outcome.attempts > 1 { return }
+            if outcome.attempts > 1 { return r }
             throw VaultError(.alreadyExists, "\(handle) already exists at \(location)")
         }
         if r.status == 400, S3XML.value("Code", in: String(decoding: r.body, as: UTF8.self)) == "XAmzContentSHA256Mismatch" {

@@ -20,6 +20,22 @@ enum S3XML {
         return out
     }
 
+    /// The blocks of any of `names`, in document order, with the name of each (the `<Version>` and
+    /// `<DeleteMarker>` records of a version listing are interleaved).
+    static func elements(_ names: [String], in xml: String) -> [(name: String, body: String)] {
+        var out: [(name: String, body: String)] = []
+        var rest = xml[...]
+        func next() -> (String, Range<Substring.Index>)? {
+            names.compactMap { n in rest.range(of: "<\(n)>").map { (n, $0) } }.min { $0.1.lowerBound < $1.1.lowerBound }
+        }
+        while let (name, start) = next() {
+            guard let end = rest[start.upperBound...].range(of: "</\(name)>") else { break }
+            out.append((name, String(rest[start.upperBound..<end.lowerBound])))
+            rest = rest[end.upperBound...]
+        }
+        return out
+    }
+
     static func unescape(_ text: String) -> String {
         guard text.contains("&") else { return text }
         var out = ""

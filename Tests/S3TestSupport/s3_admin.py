@@ -1,0 +1,33 @@
+"""What a bucket's administrator does outside chainvault, for the tests (boto3, path style).
+
+usage: python3 s3_admin.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND ARGS...
+  lock-bucket NAME          creates NAME with Object Lock enabled
+  delete-versions BUCKET P  tries DELETE with the versionId of every object version under P
+                            (except locks/) and prints {"versions", "locked", "deleted", "refused"}
+"""
+import json, sys
+
+import boto3
+from botocore.config import Config
+
+endpoint, ak, sk, command, *args = sys.argv[1:]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=ak,
+                  aws_secret_access_key=sk, config=Config(s3={"addressing_style": "path"}))
+if command == "lock-bucket":
+    s3.create_bucket(Bucket=args[0], ObjectLockEnabledForBucket=True)
+    print(json.dumps({"ok": True}))
+elif command == "delete-versions":
+    bucket, prefix = args
+    versions = [v for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+                for v in page.get("Versions", []) if "/locks/" not in v["Key"]]
+    out = {"versions": len(versions), "locked": 0, "deleted": [], "refused": 0}
+    for v in versions:
+        head = s3.head_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+        if head.get("ObjectLockMode"):
+            out["locked"] += 1
+        try:
+            s3.delete_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+            out["deleted"].append(v["Key"])
+        except s3.exceptions.ClientError as e:
+            out["refused"] += 1
+    print(json.dumps(out))
