@@ -14,16 +14,7 @@ struct DaemonAccessTests {
 
     /// Any method, with or without a token; the status and the body.
     func call(_ port: UInt16, _ method: String, _ path: String, _ token: String?, _ body: String = "") -> (Int, String) {
-        let fd = d.connectTo(port)
-        defer { close(fd) }
-        var request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
-        if let token { request += "Authorization: Bearer \(token)\r\n" }
-        request += "\r\n" + body
-        _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
-        while true { let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break }; out += buffer[0..<n] }
-        let text = String(decoding: out, as: UTF8.self)
-        return (Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0, text.components(separatedBy: "\r\n\r\n").dropFirst().joined())
+        d.request(port, method, path, token: token, body: body)
     }
 
     func object(_ text: String) -> [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:] }

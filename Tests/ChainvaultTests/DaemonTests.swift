@@ -32,9 +32,14 @@ struct DaemonTests {
     }
 
     func post(_ port: UInt16, _ path: String, token: String?, body: String = "") -> (Int, String) {
+        request(port, "POST", path, token: token, body: body)
+    }
+
+    /// Any method, with or without a token, on a connection of its own; the status and the body.
+    func request(_ port: UInt16, _ method: String, _ path: String, token: String?, body: String = "") -> (Int, String) {
         let fd = connectTo(port)
         defer { close(fd) }
-        var request = "POST \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
+        var request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
         request += "\r\n" + body
         _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

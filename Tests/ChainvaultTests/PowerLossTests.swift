@@ -179,7 +179,7 @@ struct PowerLossTests {
                     if acknowledged >= initStep { fail("\(repo): initialised, but its config is gone") }
                     continue
                 }
-                let verify = try w.run(["verify", "--read-data", "--repo", path], env: ["CHAINVAULT_KEY_FILE": treeKey])
+                let verify = try w.run(["verify", "--read-data", "--repo", path], env: freshClient(treeKey, under: w.root))
                 if verify.code != 0 { fail("\(repo): verify --read-data exited \(verify.code): \(verify.stderr)") }
                 let ids = try snapshotIDs(w, repo: path, key: treeKey) ?? []
                 if repo == "repo" {
@@ -202,7 +202,7 @@ struct PowerLossTests {
             }
             let next = try w.run(["backup", source, "--repo", path], env: ["CHAINVAULT_KEY_FILE": treeKey])
             if next.code != 0 { fail("the next backup exited \(next.code): \(next.stderr)") }
-            let verify = try w.run(["verify", "--read-data", "--repo", path], env: ["CHAINVAULT_KEY_FILE": treeKey])
+            let verify = try w.run(["verify", "--read-data", "--repo", path], env: freshClient(treeKey, under: w.root))
             if verify.code != 0 { fail("verify after the next backup exited \(verify.code): \(verify.stderr)") }
         }
         print("power loss: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems")
@@ -247,4 +247,13 @@ struct PowerLossTests {
         print("power loss, restore: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems")
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(8).joined(separator: "\n"))")
     }
+}
+
+/// The environment of a client that has never seen the repository: its rollback memory (state
+/// directory) is empty. The model checks each cut's repository on its own; the traced run's client
+/// remembers snapshots of later steps, which a cut before them did not keep, and would (rightly,
+/// for a real client) call that a rollback.
+func freshClient(_ key: String, under root: String) -> [String: String] {
+    let state = root + "/state-" + UUID().uuidString.prefix(8)
+    return ["CHAINVAULT_KEY_FILE": key, "CHAINVAULT_STATE_DIRECTORY": state]
 }

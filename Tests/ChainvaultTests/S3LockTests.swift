@@ -16,14 +16,22 @@ struct S3LockTests {
         let repo = try (store as? RGWS3)?.newRepository("locks", versioned: true) ?? store.newRepository("locks", endpoint: nil)
         let rendezvous = Rendezvous(parties: 2)
         let outcomes = Mutex<[Result<RepositoryLock, VaultError>]>([])
-        DispatchQueue.concurrentPerform(iterations: 2) { _ in
-            let result: Result<RepositoryLock, VaultError>
-            do {
-                let backend = RendezvousBackend(try S3Backend.open(repo, environment: store.environment), rendezvous)
-                result = .success(try RepositoryLock.acquire(backend, exclusive: true, command: "prune"))
-            } catch let e as VaultError { result = .failure(e) } catch { result = .failure(VaultError(.failure, "\(error)")) }
-            outcomes.withLock { $0.append(result) }
+        // Two threads of their own: concurrentPerform may run both iterations one after the other
+        // on a busy machine, and then the first waits for a second party that has not started.
+        let done = DispatchGroup()
+        for _ in 0..<2 {
+            done.enter()
+            Thread {
+                let result: Result<RepositoryLock, VaultError>
+                do {
+                    let backend = RendezvousBackend(try S3Backend.open(repo, environment: store.environment), rendezvous)
+                    result = .success(try RepositoryLock.acquire(backend, exclusive: true, command: "prune"))
+                } catch let e as VaultError { result = .failure(e) } catch { result = .failure(VaultError(.failure, "\(error)")) }
+                outcomes.withLock { $0.append(result) }
+                done.leave()
+            }.start()
         }
+        done.wait()
         let all = outcomes.withLock { $0 }
         #expect(rendezvous.met, "both locks were written before either was checked")
         let winners = all.compactMap { try? $0.get() }
