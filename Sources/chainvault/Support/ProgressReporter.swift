@@ -26,6 +26,7 @@ final class ProgressReporter: @unchecked Sendable {
     /// The interval was asked for (option or environment), not the default.
     private let explicit: Bool
     private var printed = false
+    private var stopped = false
 
     static let defaultInterval = 60.0
 
@@ -46,6 +47,8 @@ final class ProgressReporter: @unchecked Sendable {
     }
 
     private func tick() {
+        // A tick already under way when `stop` cancelled the timer runs after it: nothing then.
+        if stopped { return }
         let p = progress.snapshot
         if terminal { draw(p); return }
         if (explicit && p.phase != lastPhase) || Date() >= nextLine {
@@ -59,6 +62,7 @@ final class ProgressReporter: @unchecked Sendable {
     func stop(succeeded: Bool) {
         timer?.cancel()
         queue.sync {
+            stopped = true
             if terminal { if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) } }
             else if succeeded && (explicit || printed) { write(progress.snapshot, done: true) }
         }
