@@ -84,13 +84,30 @@ public final class Repository: @unchecked Sendable {
     /// Loads every index file (in parallel). Superseded files are skipped once their replacement is
     /// loaded; a damaged file is an error naming it.
     public func loadIndex() throws {
-        let names = try backend.list(.index).map(\.name).sorted()
-        let files = try Parallel.map(names) { try readIndexFile($0) }
-        let superseded = Set(files.flatMap { $0.supersedes.map(\.hex) })
-        for (name, file) in zip(names, files) where !superseded.contains(name) {
-            for pack in file.packs { index.add(pack) }
+        let listed = try backend.list(.index).sorted { $0.name < $1.name }
+        let names = listed.map(\.name)
+        // Each entry takes 50 plaintext bytes, so this bounds the count (reserved, not touched).
+        index.reserve(blobs: listed.reduce(0) { $0 + $1.size } / PackEntry.encodedSize)
+        var superseded = Set<String>()
+        try loadIndexFiles(names) { superseded.formUnion($0.supersedes.map(\.hex)) }
+        // Only a prune stopped between its new index and deleting the old ones leaves superseded
+        // files behind: rare enough to read the rest a second time rather than keep every file.
+        if names.contains(where: superseded.contains) {
+            index.removeAll()
+            try loadIndexFiles(names.filter { !superseded.contains($0) }) { _ in }
         }
+        index.seal()
         indexFileNames = names
+    }
+
+    /// Decodes index files a batch at a time into the index, so that only a batch of decoded files
+    /// is held beside it, never all of them (issue 17: memory per blob).
+    private func loadIndexFiles(_ names: [String], seen: (IndexFile) -> Void) throws {
+        let batch = max(1, Parallel.cores) * 2
+        for start in stride(from: 0, to: names.count, by: batch) {
+            let files = try Parallel.map(Array(names[start..<min(start + batch, names.count)])) { try readIndexFile($0) }
+            for file in files { seen(file); index.load(file.packs) }
+        }
     }
 
     @discardableResult

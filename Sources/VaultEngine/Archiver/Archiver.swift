@@ -95,7 +95,7 @@ public final class Archiver {
         if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
 
         dedup = DedupSet(index: repository.index)
-        collector = IndexCollector(repository: repository, every: options.indexEvery)
+        collector = IndexCollector(repository: repository, every: options.indexEvery, dedup: dedup)
         saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers)
         // Two readers: one for files new since the parent snapshot, one for changed files it knew.
         // A first backup is bound by compression (all data is new), so one reader keeps up and

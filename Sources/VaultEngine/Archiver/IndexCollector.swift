@@ -9,19 +9,30 @@ final class IndexCollector: @unchecked Sendable {
     private let lock = NSLock()
     private let repository: Repository
     private let every: Int
+    private let dedup: DedupSet?
     private var pending: [IndexedPack] = []
+    private var pendingBlobs = 0
     private(set) var storedBytes: UInt64 = 0
 
-    init(repository: Repository, every: Int) { self.repository = repository; self.every = every }
+    /// An index file holds at most this many blobs as well: packs of small blobs hold ~60,000 each,
+    /// and a reader decodes a whole file at once (3 MiB of entries here).
+    static let maxBlobsPerFile = 65536
+
+    init(repository: Repository, every: Int, dedup: DedupSet? = nil) {
+        self.repository = repository; self.every = every; self.dedup = dedup
+    }
 
     func add(_ pack: FinishedPack) throws {
         // Tests pause here: a pack is durable, nothing references it yet (FORMAT.md, "Prune").
         Failpoint.stop("pack-stored")
         try lock.withLock {
             repository.index.add(pack.indexed)
+            // Now in the index, its blobs need no claim any more (which keeps the claims small).
+            dedup?.settle(pack.indexed)
             pending.append(pack.indexed)
+            pendingBlobs += pack.indexed.entries.count
             storedBytes += UInt64(pack.size)
-            if pending.count >= every { try flushLocked() }
+            if pending.count >= every || pendingBlobs >= Self.maxBlobsPerFile { try flushLocked() }
         }
     }
 
@@ -46,10 +57,13 @@ final class IndexCollector: @unchecked Sendable {
         guard !pending.isEmpty else { return }
         try repository.writeIndex(IndexFile(packs: pending))
         pending.removeAll()
+        pendingBlobs = 0
     }
 }
 
-/// Blob ids already stored or being stored by this backup: the deduplication decision.
+/// Blob ids already stored or being stored by this backup: the deduplication decision. A claim
+/// lasts until the blob's pack is in the index (`settle`), so `claimed` holds only blobs in flight
+/// (open packs and the tree pack), not every blob of a first backup (issue 17: memory per blob).
 final class DedupSet: @unchecked Sendable {
     private let lock = NSLock()
     private let index: MasterIndex
@@ -64,5 +78,10 @@ final class DedupSet: @unchecked Sendable {
             claimed.insert(id)
             return true
         }
+    }
+
+    /// Called once `pack` is in the index: `index.contains` answers for its blobs from now on.
+    func settle(_ pack: IndexedPack) {
+        lock.withLock { for e in pack.entries { claimed.remove(e.id) } }
     }
 }

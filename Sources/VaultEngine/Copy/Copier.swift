@@ -85,7 +85,7 @@ public final class Copier {
             throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid root tree id")
         }
         let dedup = DedupSet(index: destination.index)
-        let collector = IndexCollector(repository: destination, every: 8)
+        let collector = IndexCollector(repository: destination, every: 8, dedup: dedup)
         let saver = ChunkSaver(repository: destination, dedup: dedup, collector: collector, workers: Parallel.cores)
         let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
                                   threads: max(2, source.backend.preferredConcurrency), cancellation: cancellation,
