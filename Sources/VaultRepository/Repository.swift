@@ -103,7 +103,7 @@ public final class Repository: @unchecked Sendable {
     /// Decodes index files a batch at a time into the index, so that only a batch of decoded files
     /// is held beside it, never all of them (issue 17: memory per blob).
     private func loadIndexFiles(_ names: [String], seen: (IndexFile) -> Void) throws {
-        let batch = max(1, Parallel.cores) * 2
+        let batch = max(1, Parallel.cores)
         for start in stride(from: 0, to: names.count, by: batch) {
             let files = try Parallel.map(Array(names[start..<min(start + batch, names.count)])) { try readIndexFile($0) }
             for file in files { seen(file); index.load(file.packs) }

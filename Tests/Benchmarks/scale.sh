@@ -2,13 +2,16 @@
 # Memory at scale: back up and restore a tree of FILES small files (default 1,000,000), and
 # report wall time and peak RSS of each step, with RSS per file over a 10,000-file baseline, so
 # growth with the file count shows (it should only be the index and the current directory).
+# Every file (64 to 575 bytes) is one chunk and one index entry, so the last column is also the
+# memory per chunk: the in-memory index's budget is 64 bytes per chunk (issue 17).
 #
 #   bash Tests/Benchmarks/scale.sh [FILES]
+#   CHAINVAULT=/path/to/other/chainvault bash Tests/Benchmarks/scale.sh [FILES]   # another build
 set -euo pipefail
 FILES=${1:-1000000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CV="$ROOT/.build/release/chainvault"
-W=${BENCH_DIR:-/tmp/chainvault-scale}
+CV=${CHAINVAULT:-"$ROOT/.build/release/chainvault"}
+W=${BENCH_DIR:-$(mktemp -d /tmp/chainvault-scale.XXXXXX)}
 [ -x "$CV" ] || (cd "$ROOT" && swift build -c release >/dev/null)
 rm -rf "$W"; mkdir -p "$W"; trap 'rm -rf "$W"' EXIT
 head -c 32 /dev/urandom > "$W/key"; chmod 600 "$W/key"
@@ -40,8 +43,8 @@ printf '%s\n' "${results[@]}" | python3 -c '
 import sys
 rows = [l.split() for l in sys.stdin if l.strip()]
 base = {op: int(rss) for n, op, wall, rss in rows if n == "10000"}
-print("%10s %-17s %9s %11s %16s" % ("files", "step", "wall s", "peak MiB", "bytes/file above 10k"))
+print("%10s %-17s %9s %11s %22s" % ("files", "step", "wall s", "peak MiB", "bytes/chunk above 10k"))
 for n, op, wall, rss in rows:
     extra = (int(rss) - base[op]) * 1024 / (int(n) - 10000) if int(n) > 10000 else 0
-    print("%10s %-17s %9.1f %11.1f %16.0f" % (n, op, float(wall), int(rss) / 1024, extra))
+    print("%10s %-17s %9.1f %11.1f %22.0f" % (n, op, float(wall), int(rss) / 1024, extra))
 '

@@ -15,8 +15,8 @@ final class IndexCollector: @unchecked Sendable {
     private(set) var storedBytes: UInt64 = 0
 
     /// An index file holds at most this many blobs as well: packs of small blobs hold ~60,000 each,
-    /// and a reader decodes a whole file at once (3 MiB of entries here).
-    static let maxBlobsPerFile = 65536
+    /// and a reader decodes a whole file at once (~2.5 MiB of sealed, plain and decoded entries).
+    static let maxBlobsPerFile = 16384
 
     init(repository: Repository, every: Int, dedup: DedupSet? = nil) {
         self.repository = repository; self.every = every; self.dedup = dedup

@@ -31,7 +31,7 @@ public final class MasterIndex: @unchecked Sendable {
     private var wide: [WideOffsetKey: UInt64] = [:]
 
     /// Below this many recent blobs no merge happens (a merge moves the whole table).
-    static let minimumRecent = 65536
+    static let minimumRecent = 16384
 
     public init() {}
 
