@@ -74,29 +74,94 @@ public final class BlobCodec {
     /// back from a repository goes through here.
     public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
                      pack: String) throws -> [UInt8] {
-        var payload: [UInt8] = []
-        let ok = entry.aad.withUnsafeBytes { a in
-            gcm.open(key: key, nonce: AESGCM.nonce(counter: entry.offset), aad: a, sealed: sealed, appendingTo: &payload)
-        }
-        guard ok else {
-            throw VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
-                             hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
-        }
-        var plain: [UInt8]
-        switch entry.compression {
-        case .none:
-            plain = payload
-        case .zstd:
-            plain = []
-            plain.reserveCapacity(Int(entry.rawLength))
-            guard payload.withUnsafeBytes({ decompressor.decompress($0, expectedSize: Int(entry.rawLength), appendingTo: &plain) }) else {
-                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(entry.rawLength) bytes")
-            }
-        }
-        guard plain.count == Int(entry.rawLength), SHA256.hash(plain) == entry.id else {
-            throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
-                             hint: "run 'chainvault verify --read-data' to see what is affected")
-        }
+        var plain: [UInt8] = []
+        _ = try open(sealed, entry: entry, key: key, pack: pack, into: &plain)
         return plain
     }
+
+    /// `open` into `out`, which the caller keeps from blob to blob: its first `rawLength` bytes are
+    /// the checked plaintext (the returned count); it only grows, so a worker that restores
+    /// thousands of chunks allocates its buffers once. Nothing in `out` may be used on a throw.
+    public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
+                     pack: String, into out: inout [UInt8]) throws -> Int {
+        let raw = Int(entry.rawLength)
+        guard sealed.count >= AESGCM.tagSize else { throw authenticationFailure(entry, pack) }
+        let bodyCount = sealed.count - AESGCM.tagSize
+        let nonce = AESGCM.nonce(counter: entry.offset)
+        // A raw blob's payload is its plaintext: decrypted straight into `out`. Anything else (and
+        // a raw blob whose lengths disagree, which then fails its hash check as before) goes
+        // through the scratch buffer.
+        let direct = entry.compression == .none && bodyCount == raw
+        let ok: Bool = entry.aad.withUnsafeBytes { a in
+            if direct {
+                Self.grow(&out, to: raw)
+                return out.withUnsafeMutableBytes { o in
+                    gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
+                             into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                }
+            }
+            Self.grow(&scratch, to: bodyCount)
+            return scratch.withUnsafeMutableBytes { s in
+                gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
+                         into: UnsafeMutableRawBufferPointer(rebasing: s[0..<bodyCount]))
+            }
+        }
+        guard ok else { throw authenticationFailure(entry, pack) }
+        switch entry.compression {
+        case .none where !direct:
+            throw hashMismatch(entry, pack)
+        case .none:
+            break
+        case .zstd:
+            Self.grow(&out, to: raw)
+            let decompressed = scratch.withUnsafeBytes { s in
+                out.withUnsafeMutableBytes { o in
+                    decompressor.decompress(UnsafeRawBufferPointer(rebasing: s[0..<bodyCount]),
+                                            into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                }
+            }
+            guard decompressed else {
+                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(raw) bytes")
+            }
+        }
+        guard out.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<raw])) }) == entry.id else {
+            throw hashMismatch(entry, pack)
+        }
+        return raw
+    }
+
+    private func hashMismatch(_ entry: PackEntry, _ pack: String) -> VaultError {
+        VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
+                   hint: "run 'chainvault verify --read-data' to see what is affected")
+    }
+
+    private func authenticationFailure(_ entry: PackEntry, _ pack: String) -> VaultError {
+        VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
+                   hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
+    }
+
+    /// Grows (never shrinks) a reused buffer; what it held is not kept (every caller overwrites it).
+    private static func grow(_ buffer: inout [UInt8], to count: Int) {
+        if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
+    }
+
+    // MARK: Pack subkeys
+
+    /// The subkeys of the packs this worker read last, so a pack's key is derived once for all its
+    /// blobs instead of once per blob (restore reads a pack's chunks one after another).
+    /// Each entry holds its master key, so an entry can only ever match the key it was derived from.
+    private var subkeys: [(master: SecretBytes, salt: [UInt8], key: SecretBytes)] = []
+    static let subkeysKept = 16
+
+    public func subkey(master: SecretBytes, salt: [UInt8]) -> SecretBytes {
+        if let hit = subkeys.first(where: { $0.master === master && $0.salt == salt }) { return hit.key }
+        let key = PackFormat.subkey(master: master, salt: salt)
+        if subkeys.count == Self.subkeysKept { subkeys.removeFirst() }
+        subkeys.append((master, salt, key))
+        subkeyDerivations += 1
+        return key
+    }
+
+    /// How many subkeys this codec derived (tests prove a pack's key is derived once).
+    public private(set) var subkeyDerivations = 0
 }
