@@ -56,4 +56,23 @@ import VaultStorage
     static func range(_ location: BlobLocation) -> Range<Int> {
         Int(location.entry.offset)..<Int(location.entry.offset) + Int(location.entry.storedLength)
     }
+
+    /// A 1 MiB chunk whose middle is random but whose other three quarters are text: the old
+    /// chooser judged the whole chunk by a 16 KiB sample from its middle and stored it raw.
+    @Test func aChunkWhoseMiddleLooksRandomIsStillCompressed() throws {
+        let (repo, _) = try newRepository()
+        var rng = SplitMix64(seed: 3)
+        var noise = [UInt8](); rng.fill(&noise, count: 256 << 10)
+        var text: [UInt8] = []
+        var line = 0
+        while text.count < 384 << 10 {
+            text += Array("height=\(800_000 + line) peers=\(line % 9) status=synced tip=\(line * 7919 % 100_003)\n".utf8)
+            line += 1
+        }
+        let chunk = Array(text[0..<(384 << 10)]) + noise + Array(text[0..<(384 << 10)])
+        let pack = try writePack(repo, [chunk])
+        #expect(pack.entries[0].compression == .zstd)
+        #expect(Int(pack.entries[0].storedLength) < chunk.count * 4 / 10, "three quarters of it are text")
+        #expect(try repo.readBlob(SHA256.hash(chunk), codec: repo.makeCodec()) == chunk)
+    }
 }

@@ -16,24 +16,30 @@ public final class BlobCodec {
     static let alwaysTryBelow = 64 << 10
     static let sampleSize = 16 << 10
 
-    /// Chooses how to store a chunk from a 16 KiB sample taken from its middle:
-    /// - nil (stored raw) when level 1 does not shrink the sample by 1/16: high-entropy data
-    ///   (LevelDB tables, compressed blocks, keys), where zstd would spend time for nothing;
-    /// - the configured level when it shrinks the sample at least 0.1% more than level 1 (logs,
-    ///   text, JSON);
-    /// - otherwise level 1: on mixed data such as block files, level 3 gives the same ratio as
-    ///   level 1 at a third of the speed (measured: 1.231x both, 200 vs 600 MB/s).
-    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32? {
+    /// Chooses the zstd level for a chunk from a 16 KiB sample taken from its middle:
+    /// - the configured level when level 3 shrinks the sample at least 0.1% more than level 1
+    ///   (logs, text, JSON, undo data);
+    /// - level 1 when the sample shrinks by 1/16 at level 1 and level 3 does no better: on mixed
+    ///   data such as block files level 3 then gives the same ratio at a third of the speed;
+    /// - the configured level for the whole chunk when the sample does not shrink by 1/16. Up to
+    ///   session 6 such a chunk was stored raw, which lost 3-7 % on freezer and table files whose
+    ///   repetition lies outside the sample or beyond level 1's reach (bytes-by-type.py, FORMAT.md
+    ///   "Compression"); zstd passes through truly random data at about half the cost of SHA-256,
+    ///   so trying costs little where it cannot pay.
+    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32 {
         let configured = compressor.level
-        if p.count < Self.alwaysTryBelow { return configured }
+        if p.count < Self.alwaysTryBelow || configured <= 1 { return configured }
         let start = (p.count / 2) & ~4095
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
         let fast = compressor.compress(piece, into: &sample, level: 1)
-        if fast >= piece.count - piece.count / 16 { return nil }
-        if configured <= 1 { return configured }
+        if fast >= piece.count - piece.count / 16 { return configured }
         let strong = compressor.compress(piece, into: &sample, level: configured)
         return strong < fast - fast / 1024 ? configured : 1
     }
+
+    /// zstd output is kept when it saves at least 1/256 of the chunk: below that the frame would
+    /// cost a decompression for almost nothing (and a raw chunk is decrypted straight into place).
+    static let keepSavingAtLeast = 256
 
     /// Seals `plaintext` as the blob at `offset` of a pack and hands the sealed bytes to `emit` (in
     /// one or two pieces). `plaintext` is overwritten: a raw blob is encrypted in place, so the hot
@@ -42,13 +48,11 @@ public final class BlobCodec {
               offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
-        if let level = chooseLevel(UnsafeRawBufferPointer(plaintext)) {
-            let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
-            // Keep zstd output only when it saves at least 1/32: decompression is not free either.
-            if n < plaintext.count - plaintext.count / 32 {
-                compression = .zstd
-                payloadCount = n
-            }
+        let level = chooseLevel(UnsafeRawBufferPointer(plaintext))
+        let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
+        if n < plaintext.count - plaintext.count / Self.keepSavingAtLeast {
+            compression = .zstd
+            payloadCount = n
         }
         let entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
                               storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
