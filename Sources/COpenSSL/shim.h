@@ -16,14 +16,14 @@
 
 // HKDF goes through EVP_KDF, which takes an OSSL_PARAM array; the OSSL_PARAM_construct_* helpers
 // return structs by value with unions inside, awkward from Swift, so the whole call lives here.
-static inline int COpenSSL_hkdf_sha256(const unsigned char *ikm, size_t ikm_len,
+// The caller fetches `kdf` once (EVP_KDF_fetch is a provider lookup under a lock: fetched per call
+// it cost more than the derivation itself on the restore path, which derives a key per pack).
+static inline int COpenSSL_hkdf_sha256(EVP_KDF *kdf, const unsigned char *ikm, size_t ikm_len,
                                        const unsigned char *salt, size_t salt_len,
                                        const unsigned char *info, size_t info_len,
                                        unsigned char *out, size_t out_len) {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     if (kdf == NULL) return 0;
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
-    EVP_KDF_free(kdf);
     if (ctx == NULL) return 0;
     OSSL_PARAM params[5];
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);

@@ -34,7 +34,7 @@ public final class AESGCM {
                      plaintext: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) {
         precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: plaintext.count + Self.tagSize))
+        out.appendZeros(plaintext.count + Self.tagSize)
         out.withUnsafeMutableBytes { o in
             let dst = o.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
             var len: Int32 = 0
@@ -88,15 +88,27 @@ public final class AESGCM {
     /// Appends the plaintext to `out`; returns false (and leaves `out` as it was) when authentication fails.
     public func open(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
                      sealed: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Bool {
-        precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
         guard sealed.count >= Self.tagSize else { return false }
-        let bodyCount = sealed.count - Self.tagSize
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: bodyCount))
-        // EVP_CTRL_GCM_SET_TAG takes a non-const pointer, so the tag needs a mutable copy.
-        var tag = Array(sealed[bodyCount...])
-        let ok: Bool = out.withUnsafeMutableBytes { o in
-            let dst = o.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
+        out.appendZeros(sealed.count - Self.tagSize)
+        let ok = out.withUnsafeMutableBytes { o in
+            open(key: key, nonce: nonce, aad: aad, sealed: sealed, into: UnsafeMutableRawBufferPointer(rebasing: o[start...]))
+        }
+        if !ok { out.removeSubrange(start...) }
+        return ok
+    }
+
+    /// Decrypts into `destination` (exactly `sealed.count - tagSize` bytes, which a caller reuses
+    /// from blob to blob: the restore path allocates nothing per blob). False when authentication
+    /// fails; `destination` then holds unauthenticated bytes the caller must not use.
+    public func open(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+                     sealed: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
+        guard sealed.count >= Self.tagSize, destination.count == sealed.count - Self.tagSize else { return false }
+        let bodyCount = destination.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.tagSize) { tag in
+            // EVP_CTRL_GCM_SET_TAG takes a non-const pointer, so the tag needs a mutable copy.
+            _ = tag.initialize(from: UnsafeRawBufferPointer(rebasing: sealed[bodyCount...]))
             var len: Int32 = 0
             let initOK = nonce.withUnsafeBytes { n in
                 EVP_DecryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
@@ -108,19 +120,22 @@ public final class AESGCM {
                                         Int32(aad.count)) == 1 else { return false }
             }
             var written = 0
+            let dst = destination.baseAddress?.assumingMemoryBound(to: UInt8.self)
             if bodyCount > 0 {
                 guard EVP_DecryptUpdate(ctx, dst, &len, sealed.baseAddress!.assumingMemoryBound(to: UInt8.self),
                                         Int32(bodyCount)) == 1 else { return false }
                 written = Int(len)
             }
-            let tagOK = tag.withUnsafeMutableBytes {
-                EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagSize), $0.baseAddress)
+            guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagSize), tag.baseAddress) == 1 else {
+                return false
             }
-            guard tagOK == 1 else { return false }
-            // GCM reports a bad tag only here.
-            return EVP_DecryptFinal_ex(ctx, dst + written, &len) == 1
+            // GCM reports a bad tag only here. A zero-length body has no destination pointer; GCM
+            // writes nothing at the end anyway, so a scratch byte serves.
+            var spare: UInt8 = 0
+            let finalOK = withUnsafeMutablePointer(to: &spare) { p in
+                EVP_DecryptFinal_ex(ctx, dst.map { $0 + written } ?? p, &len)
+            }
+            return finalOK == 1
         }
-        if !ok { out.removeSubrange(start...) }
-        return ok
     }
 }

@@ -1,13 +1,19 @@
 internal import COpenSSL
 
 public enum HKDF {
+    // Fetched once, like SHA256.md: an implicit fetch per derivation is a provider lookup each time.
+    nonisolated(unsafe) static let kdf: OpaquePointer = {
+        guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { fatalError("OpenSSL has no HKDF") }
+        return kdf
+    }()
+
     /// HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes.
     public static func sha256(ikm: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8], length: Int) -> SecretBytes {
         var buffer = [UInt8](repeating: 0, count: length)
         let ok = salt.withUnsafeBufferPointer { s in
             info.withUnsafeBufferPointer { i in
                 buffer.withUnsafeMutableBufferPointer { o in
-                    COpenSSL_hkdf_sha256(ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count,
+                    COpenSSL_hkdf_sha256(kdf, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count,
                                          s.baseAddress, s.count, i.baseAddress, i.count, o.baseAddress, length)
                 }
             }

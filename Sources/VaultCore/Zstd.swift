@@ -45,14 +45,20 @@ public final class ZstdDecompressor {
     /// malformed or has another size (never trust a length an attacker could have written).
     public func decompress(_ source: UnsafeRawBufferPointer, expectedSize: Int, appendingTo out: inout [UInt8]) -> Bool {
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: expectedSize))
-        let n = out.withUnsafeMutableBytes { o in
-            ZSTD_decompressDCtx(dctx, o.baseAddress!.advanced(by: start), expectedSize, source.baseAddress, source.count)
+        out.appendZeros(expectedSize)
+        let ok = out.withUnsafeMutableBytes { o in decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: o[start...])) }
+        if !ok { out.removeSubrange(start...) }
+        return ok
+    }
+
+    /// Decompresses into exactly `destination.count` bytes (a buffer the caller reuses), or returns
+    /// false if the frame is malformed or decompresses to another size.
+    public func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        var spare: UInt8 = 0
+        let n = withUnsafeMutablePointer(to: &spare) { p in
+            ZSTD_decompressDCtx(dctx, destination.baseAddress ?? UnsafeMutableRawPointer(p), destination.count,
+                                source.baseAddress, source.count)
         }
-        if ZSTD_isError(n) != 0 || n != expectedSize {
-            out.removeSubrange(start...)
-            return false
-        }
-        return true
+        return ZSTD_isError(n) == 0 && n == destination.count
     }
 }

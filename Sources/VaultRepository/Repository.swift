@@ -189,9 +189,20 @@ public final class Repository: @unchecked Sendable {
 
     /// Authenticates, decompresses and hash-checks a blob's sealed bytes, read by the caller (one
     /// range read may carry several blobs of a pack).
+    /// The pack's subkey comes from the codec's cache: derived once per pack, not once per blob.
     public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
-        let key = PackFormat.subkey(master: master, salt: location.salt)
+        let key = codec.subkey(master: master, salt: location.salt)
         return try key.withUnsafeBytes { k in try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex) }
+    }
+
+    /// `openBlob` into a buffer the caller reuses (see `BlobCodec.open(_:entry:key:pack:into:)`);
+    /// returns the plaintext's length.
+    public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec,
+                         into out: inout [UInt8]) throws -> Int {
+        let key = codec.subkey(master: master, salt: location.salt)
+        return try key.withUnsafeBytes { k in
+            try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex, into: &out)
+        }
     }
 
     public func loadTree(_ id: BlobID, codec: BlobCodec) throws -> Tree {

@@ -1,128 +1,171 @@
 #!/usr/bin/env bash
-# chainvault vs restic vs borg vs tar|zstd|openssl on the same generated chain data, in one go.
+# chainvault vs restic vs borg on the same data, in one go, the tool order alternating per round.
 #
-#   bash Tests/Benchmarks/compare.sh [SIZE] [ROUNDS]        (defaults: 2G 3)
+#   bash Tests/Benchmarks/compare.sh [--data DIR | --gen ours|other] [--size 1G] [--rounds 5]
+#                                    [--tmpfs DIR] [--work DIR] [--tools "chainvault restic borg"]
 #
-# Every round regenerates the same data (fixed seed), then runs each operation for every tool,
-# rotating the tool order each round so no tool always runs on a warmer cache. Reports medians of
-# wall time, MB/s (of the source size), CPU seconds (user+sys), peak RSS, and repository size, and
-# each tool's wall-time ratio to restic. Tools that are not installed are skipped with a note
-# (apt-get install restic borgbackup). Needs /usr/bin/time (Debian package 'time').
-# Work happens in $BENCH_DIR (default /tmp/chainvault-bench), removed at the end.
+# --data DIR   any directory (copied to the work area each round, so the day's changes never touch
+#              it); a "day" then appends 1.5 % of each of the three largest files' own bytes to them
+#              and rewrites one small file (--advance CMD replaces that: CMD runs with the copy as $1)
+# --gen ours   `chainvault demo --generate` data of --size, a day = `chainvault demo --advance`
+# --gen other  Tests/Benchmarks/othergen.py data (a generator that is not ours), a day = its --advance
+# Each round: fresh repositories, then per tool (order rotated each round, so nobody always runs on
+# a cache the previous tool warmed or emptied): first backup, backup after a day, unchanged backup,
+# restore onto tmpfs and onto disk. Every backup starts with the source in the page cache (read just
+# before). chainvault's restore syncs before its swap; restic's and borg's do not sync.
+# Prints per measure the median, the spread (min-max) and the ratios chainvault/restic and
+# chainvault/borg (< 1: chainvault takes less time or space), and the load average during the run.
+# Needs restic and borg (apt-get install -y restic borgbackup; a missing one is skipped with a note)
+# and /usr/bin/time (apt-get install -y time).
 set -euo pipefail
-SIZE=${1:-2G}
-ROUNDS=${2:-3}
-SMALL_FILES=${SMALL_FILES:-100000}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CV="$ROOT/.build/release/chainvault"
-W=${BENCH_DIR:-/tmp/chainvault-bench}
+CV=${CHAINVAULT:-$ROOT/.build/release/chainvault}  # CHAINVAULT=/path/to/binary compares another build
+DATA= GEN=ours SIZE=1G ROUNDS=5 ADVANCE= TMPFS=/dev/shm WORK=${BENCH_DIR:-} TOOLS_WANTED="chainvault restic borg"
+while [ $# -gt 0 ]; do
+    case $1 in
+        --data) DATA=$(cd "$2" && pwd); GEN=; shift 2 ;;
+        --gen) GEN=$2; shift 2 ;;
+        --size) SIZE=$2; shift 2 ;;
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --advance) ADVANCE=$2; shift 2 ;;
+        --tmpfs) TMPFS=$2; shift 2 ;;
+        --work) WORK=$2; shift 2 ;;
+        --tools) TOOLS_WANTED=$2; shift 2 ;;
+        *) sed -n '2,20p' "$0"; exit 2 ;;
+    esac
+done
 [ -x "$CV" ] || (cd "$ROOT" && swift build -c release >/dev/null)
-[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install time)"; exit 1; }
-rm -rf "$W"; mkdir -p "$W"
-trap 'rm -rf "$W"' EXIT
+[ -x /usr/bin/time ] || { echo "needs /usr/bin/time (apt-get install -y time)"; exit 1; }
+W=$(mktemp -d "${WORK:-/tmp}/chainvault-compare.XXXXXX")
+T=$(mktemp -d "$TMPFS/chainvault-compare.XXXXXX")
+trap 'rm -rf "$W" "$T"' EXIT
 
-TOOLS=(chainvault)
-command -v restic >/dev/null && TOOLS+=(restic) || echo "note: restic not installed, skipped"
-command -v borg >/dev/null && TOOLS+=(borg) || echo "note: borg not installed, skipped"
-command -v zstd >/dev/null && command -v openssl >/dev/null && TOOLS+=(tar-zstd-openssl)
+TOOLS=()
+for t in $TOOLS_WANTED; do
+    if [ "$t" = chainvault ] || command -v "$t" >/dev/null; then TOOLS+=("$t")
+    else echo "note: $t is not installed, skipped (apt-get install -y restic borgbackup)"; fi
+done
 
 head -c 32 /dev/urandom > "$W/key"; chmod 600 "$W/key"
-export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
+export RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes RESTIC_CACHE_DIR="$W/restic-cache" BORG_BASE_DIR="$W/borg-base"
 RESULTS="$W/results.tsv"; : > "$RESULTS"
+LOADS="$W/load"; : > "$LOADS"
 
-# measure TOOL OP SOURCE_BYTES CMD...: appends "tool op wall cpu rss_kb bytes" to the results.
-# Every backup starts with the source in the page cache (read just before), so no tool pays for
-# pages that another tool's writes pushed out of memory: the figures compare the tools, not the
-# disk and the luck of the cache.
-measure() {
-    local tool=$1 op=$2 bytes=$3; shift 3
-    case $op in backup*) find "$W/data" -type f -exec cat {} + >/dev/null ;; esac
-    sync
-    /usr/bin/time -f "%e %U %S %M" -o "$W/time.out" "$@" >/dev/null 2>"$W/err.out" || { echo "FAILED: $tool $op"; cat "$W/err.out"; exit 1; }
-    read -r wall user sys rss < "$W/time.out"
-    echo -e "$tool\t$op\t$wall\t$(echo "$user + $sys" | bc)\t$rss\t$bytes" >> "$RESULTS"
+# The pristine source: generated once (the same for every round and tool), copied per round.
+case $GEN in
+    ours) "$CV" demo --generate "$W/pristine" --size "$SIZE" >/dev/null ;;
+    other) python3 "$ROOT/Tests/Benchmarks/othergen.py" "$W/pristine" --size "$SIZE" ;;
+    "") cp -a "$DATA" "$W/pristine" ;;
+    *) echo "--gen ours|other"; exit 2 ;;
+esac
+
+advance() {
+    if [ -n "$ADVANCE" ]; then bash -c "$ADVANCE" advance "$1"
+    elif [ "$GEN" = ours ]; then "$CV" demo --advance "$1" --size "$SIZE" >/dev/null
+    elif [ "$GEN" = other ]; then python3 "$ROOT/Tests/Benchmarks/othergen.py" "$1" --size "$SIZE" --advance
+    else
+        find "$1" -type f -printf '%s %p\n' | sort -rn | head -3 | while read -r size path; do
+            head -c $((size * 15 / 1000)) "$path" > "$W/piece"; cat "$W/piece" >> "$path"
+        done
+        f=$(find "$1" -type f -size -64k | head -1); [ -n "$f" ] && date >> "$f"
+    fi
 }
 
-repo_size() { du -sb "$1" | cut -f1; }
+# measure TOOL OP CMD...: appends "tool op wall cpu rss_kb" to the results.
+measure() {
+    local tool=$1 op=$2; shift 2
+    case $op in backup*) find "$W/data" -type f -exec cat {} + >/dev/null ;; esac
+    sync
+    cut -d' ' -f1 /proc/loadavg >> "$LOADS"
+    /usr/bin/time -f "%e %U %S %M" -o "$W/time.out" "$@" >/dev/null 2>"$W/err.out" \
+        || { echo "FAILED: $tool $op"; cat "$W/err.out"; exit 1; }
+    read -r wall user sys rss < "$W/time.out"
+    echo -e "$tool\t$op\t$wall\t$(echo "$user + $sys" | bc)\t$rss" >> "$RESULTS"
+}
+
+restore_to() { # TOOL OP DIR
+    local t=$1 op=$2 out=$3/out
+    rm -rf "$out"
+    case $t in
+        chainvault) measure "$t" "$op" "$CV" restore latest --target "$out" --repo "$W/cv" --key-file "$W/key" --quiet ;;
+        restic) measure "$t" "$op" restic restore -q -r "$W/restic" latest --target "$out" ;;
+        borg) mkdir -p "$out"; local last; last=$(borg list --short "$W/borg" | tail -1)
+              (cd "$out" && measure "$t" "$op" borg extract "$W/borg::$last") ;;
+    esac
+    rm -rf "$out"
+}
 
 run_tool() { # TOOL OP
-    local t=$1 op=$2 src="$W/data" bytes=$SRC_BYTES
+    local t=$1 op=$2 src="$W/data"
     case "$t:$op" in
         chainvault:init) "$CV" init --repo "$W/cv" --key-file "$W/key" --quiet ;;
-        chainvault:backup*) measure "$t" "$op" "$bytes" "$CV" backup "$src" --repo "$W/cv" --key-file "$W/key" --quiet ;;
-        chainvault:verify) measure "$t" "$op" "$bytes" "$CV" verify --read-data --repo "$W/cv" --key-file "$W/key" --quiet ;;
-        chainvault:restore) rm -rf "$W/out"; measure "$t" "$op" "$bytes" "$CV" restore latest --target "$W/out" --repo "$W/cv" --key-file "$W/key" --quiet ;;
+        chainvault:backup*) measure "$t" "$op" "$CV" backup "$src" --repo "$W/cv" --key-file "$W/key" --quiet ;;
         restic:init) restic init -q -r "$W/restic" >/dev/null ;;
-        restic:backup*) measure "$t" "$op" "$bytes" restic backup -q -r "$W/restic" "$src" ;;
-        restic:verify) measure "$t" "$op" "$bytes" restic check --read-data -q -r "$W/restic" ;;
-        restic:restore) rm -rf "$W/out"; measure "$t" "$op" "$bytes" restic restore -q -r "$W/restic" latest --target "$W/out" ;;
-        borg:init) borg init -e repokey "$W/borg" ;;
-        borg:backup*) measure "$t" "$op" "$bytes" borg create -C zstd,3 "$W/borg::$op-$RANDOM$RANDOM" "$src" ;;
-        borg:verify) measure "$t" "$op" "$bytes" borg check --verify-data "$W/borg" ;;
-        borg:restore) rm -rf "$W/out"; mkdir -p "$W/out"; local last; last=$(borg list --short "$W/borg" | tail -1)
-                      (cd "$W/out" && measure "$t" "$op" "$bytes" borg extract "$W/borg::$last") ;;
-        tar-zstd-openssl:backup-first) measure "$t" "$op" "$bytes" bash -c \
-            "tar cf - -C '$W' data | zstd -3 -T2 -q | openssl enc -aes-256-ctr -pbkdf2 -pass file:'$W/key' -out '$W/tar.zst.enc'" ;;
-        *) ;;
+        restic:backup*) measure "$t" "$op" restic backup -q -r "$W/restic" "$src" ;;
+        borg:init) borg init -e repokey "$W/borg" >/dev/null 2>&1 ;;
+        borg:backup*) measure "$t" "$op" borg create -C zstd,3 "$W/borg::$op-$RANDOM$RANDOM" "$src" ;;
+        *:restore-tmpfs) restore_to "$t" "$op" "$T" ;;
+        *:restore-disk) restore_to "$t" "$op" "$W" ;;
     esac
 }
 
-repo_path() { case $1 in chainvault) echo "$W/cv";; restic) echo "$W/restic";; borg) echo "$W/borg";; tar-zstd-openssl) echo "$W/tar.zst.enc";; esac; }
+# The bytes of a repository's files: `du -sb` also counts directory inodes, 1 MiB for the 256
+# data/XX directories that chainvault and restic both have, which would swamp small data sets.
+file_bytes() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
 
+repo_path() { case $1 in chainvault) echo "$W/cv";; restic) echo "$W/restic";; borg) echo "$W/borg";; esac; }
+
+echo "source: ${DATA:-generated ($GEN, $SIZE)}, $(du -sb "$W/pristine" | cut -f1) bytes; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq 1 "$ROUNDS"); do
-    echo "round $round of $ROUNDS: generating $SIZE of chain data"
-    rm -rf "$W/data" "$W/cv" "$W/restic" "$W/borg" "$W/tar.zst.enc"
-    "$CV" demo --generate "$W/data" --size "$SIZE"
-    SRC_BYTES=$(du -sb "$W/data" | cut -f1)
     n=${#TOOLS[@]}
     order=("${TOOLS[@]:$(( (round - 1) % n ))}" "${TOOLS[@]:0:$(( (round - 1) % n ))}")
+    echo "round $round of $ROUNDS: ${order[*]}"
+    rm -rf "$W/data" "$W/cv" "$W/restic" "$W/borg"
+    cp -a "$W/pristine" "$W/data"
     for t in "${order[@]}"; do run_tool "$t" init; done
-    for t in "${order[@]}"; do run_tool "$t" backup-first; echo -e "$t\trepo-bytes\t0\t0\t0\t$(repo_size "$(repo_path "$t")")" >> "$RESULTS"; done
-    "$CV" demo --advance "$W/data" --size "$SIZE"
-    SRC_BYTES=$(du -sb "$W/data" | cut -f1)
-    for t in "${order[@]}"; do run_tool "$t" backup-after-changes; done
+    for t in "${order[@]}"; do
+        run_tool "$t" backup-first
+        echo -e "$t\trepository-bytes\t$(file_bytes "$(repo_path "$t")")\t0\t0" >> "$RESULTS"
+    done
+    advance "$W/data"
+    for t in "${order[@]}"; do run_tool "$t" backup-after-a-day; done
     for t in "${order[@]}"; do run_tool "$t" backup-unchanged; done
-    for t in "${order[@]}"; do run_tool "$t" verify; done
-    for t in "${order[@]}"; do run_tool "$t" restore; done
+    for t in "${order[@]}"; do run_tool "$t" restore-tmpfs; done
+    for t in "${order[@]}"; do run_tool "$t" restore-disk; done
 done
 
-if [ "$SMALL_FILES" -gt 0 ]; then
-    echo "unchanged re-backup of a $SMALL_FILES-file tree"
-    rm -rf "$W/data" "$W/cv" "$W/restic" "$W/borg" "$W/out"
-    python3 - "$W/data" "$SMALL_FILES" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = os.path.join(root, "d%03d" % (i % 1000 // 10), "e%02d" % (i % 10))
-    if i < 1000: os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "f%06d.dat" % i), "wb") as f: f.write(os.urandom(64 + i % 512))
-PY
-    SRC_BYTES=$(du -sb "$W/data" | cut -f1)
-    for t in "${TOOLS[@]}"; do [ "$t" = tar-zstd-openssl ] && continue; run_tool "$t" init; run_tool "$t" backup-files-first; done
-    for round in $(seq 1 "$ROUNDS"); do for t in "${TOOLS[@]}"; do [ "$t" = tar-zstd-openssl ] && continue; run_tool "$t" backup-files-unchanged; done; done
-fi
-
-python3 - "$RESULTS" <<'PY'
+python3 - "$RESULTS" "$LOADS" "$(du -sb "$W/pristine" | cut -f1)" <<'PY'
 import sys, statistics
 from collections import defaultdict
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+loads = [float(l) for l in open(sys.argv[2]) if l.strip()]
+source = int(sys.argv[3])
 d = defaultdict(list)
-for tool, op, wall, cpu, rss, b in rows: d[(tool, op)].append((float(wall), float(cpu), int(rss), int(b)))
-tools = sorted({t for t, _ in d}, key=lambda t: ["chainvault", "restic", "borg", "tar-zstd-openssl"].index(t))
-ops = ["backup-first", "backup-after-changes", "backup-unchanged", "verify", "restore", "backup-files-unchanged"]
-med = lambda xs: statistics.median(xs)
-print("\nmedians (%s)" % ", ".join(tools))
-print("%-24s %-17s %9s %9s %9s %10s %9s  %s" % ("operation", "tool", "wall s", "MB/s", "CPU s", "RSS MiB", "vs restic", "each round's wall s"))
+for tool, op, wall, cpu, rss in rows: d[(tool, op)].append((float(wall), float(cpu), int(rss)))
+tools = [t for t in ("chainvault", "restic", "borg") if any(k[0] == t for k in d)]
+ops = ["backup-first", "backup-after-a-day", "backup-unchanged", "restore-tmpfs", "restore-disk", "repository-bytes"]
+med = statistics.median
+print("\n%d rounds; source %d bytes; load average (1 min) during the run: median %.1f, %.1f-%.1f" % (
+    len(d.get(("chainvault", "backup-first"), [])), source, med(loads), min(loads), max(loads)))
+print("%-20s %-11s %12s %25s %8s %9s   %s" % ("measure", "tool", "median", "spread (min-max)", "CPU s", "RSS MiB",
+                                            "chainvault / " + ", ".join(t for t in tools if t != "chainvault")))
 for op in ops:
+    unit = "B" if op == "repository-bytes" else "s"
     for t in tools:
         v = d.get((t, op))
         if not v: continue
-        wall = med([x[0] for x in v]); cpu = med([x[1] for x in v]); rss = med([x[2] for x in v]) / 1024; b = v[0][3]
-        r = d.get(("restic", op)); ratio = (med([x[0] for x in r]) / wall) if r and wall > 0 else float("nan")
-        rounds = " ".join("%.2f" % x[0] for x in v)
-        print("%-24s %-17s %9.2f %9.1f %9.2f %10.1f %8.2fx  %s" % (op, t, wall, b / 1e6 / wall if wall else 0, cpu, rss, ratio, rounds))
-print("\nrepository size after the first backup (bytes)")
-for t in tools:
-    v = d.get((t, "repo-bytes"))
-    if v: print("  %-17s %14d" % (t, int(med([x[3] for x in v]))))
+        x = [r[0] for r in v]
+        fmt = (lambda a: "%d" % a) if unit == "B" else (lambda a: "%.2f" % a)
+        ratios = ""
+        if t == "chainvault":
+            rs = []
+            for other in tools[1:]:
+                o = d.get((other, op))
+                rs.append("%.3f" % (med(x) / med([r[0] for r in o])) if o and med([r[0] for r in o]) > 0 else "-")
+            ratios = "  ".join(rs)
+        cpu = "" if unit == "B" else "%.2f" % med([r[1] for r in v])
+        rss = "" if unit == "B" else "%.0f" % (med([r[2] for r in v]) / 1024)
+        print("%-20s %-11s %12s %25s %8s %9s   %s" % (op, t, fmt(med(x)) + " " + unit,
+                                                   fmt(min(x)) + "-" + fmt(max(x)), cpu, rss, ratios))
 PY

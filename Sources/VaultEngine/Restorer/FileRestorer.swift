@@ -82,6 +82,7 @@ final class FileRestorer: @unchecked Sendable {
     private func work() {
         let codec = repository.makeCodec()
         var local: [UInt8] = []
+        var plain: [[UInt8]] = []
         while let job = queue.pop() {
             if error == nil {
                 do {
@@ -90,7 +91,7 @@ final class FileRestorer: @unchecked Sendable {
                         if try reuse(piece, of: job.file, &local) { continue }
                         fetch.append(piece)
                     }
-                    try fetchAndWrite(fetch, to: job.file, codec)
+                    try fetchAndWrite(fetch, to: job.file, codec, &plain)
                 } catch {
                     fail(VaultError.wrap(error, .failure, "cannot restore \(job.file.path)"))
                 }
@@ -121,27 +122,34 @@ final class FileRestorer: @unchecked Sendable {
     }
 
     /// One range read for the pieces (back to back in one pack), then each blob authenticated,
-    /// decompressed and hash-checked before a byte of it is written.
-    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec) throws {
+    /// decompressed and hash-checked before a byte of it is written. `plain` is the worker's own
+    /// buffers, one per piece of a group, reused from job to job (no allocation per blob).
+    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]]) throws {
         guard let first = pieces.first, let last = pieces.last else { return }
         let start = Int(first.location.entry.offset)
         let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
+        while plain.count < pieces.count { plain.append([]) }
         // Every piece is opened before any is written, so a damaged read is fetched again whole.
-        let plain: [[UInt8]] = try repository.readPackRange(first.location.pack, start..<end) { sealed in
+        try repository.readPackRange(first.location.pack, start..<end) { sealed in
             try sealed.withUnsafeBytes { all in
-                try pieces.map { piece in
+                for (i, piece) in pieces.enumerated() {
                     let from = Int(piece.location.entry.offset) - start
-                    return try repository.openBlob(
+                    _ = try repository.openBlob(
                         UnsafeRawBufferPointer(rebasing: all[from..<from + Int(piece.location.entry.storedLength)]),
-                        at: piece.location, codec: codec)
+                        at: piece.location, codec: codec, into: &plain[i])
                 }
             }
         }
-        for (piece, bytes) in zip(pieces, plain) {
-            try bytes.withUnsafeBytes { try Posix.pwriteAll(file.fd, $0, offset: piece.offset, path: file.path) }
-            lock.withLock { bytesFetched += UInt64(bytes.count) }
-            progress?.add(bytes: UInt64(bytes.count))
+        var written: UInt64 = 0
+        for (i, piece) in pieces.enumerated() {
+            let length = Int(piece.location.entry.rawLength)
+            try plain[i].withUnsafeBytes {
+                try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
+            }
+            written += UInt64(length)
         }
+        lock.withLock { bytesFetched += written }
+        progress?.add(bytes: written)
     }
 
     func finish() throws {

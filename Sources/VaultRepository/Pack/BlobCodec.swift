@@ -16,24 +16,30 @@ public final class BlobCodec {
     static let alwaysTryBelow = 64 << 10
     static let sampleSize = 16 << 10
 
-    /// Chooses how to store a chunk from a 16 KiB sample taken from its middle:
-    /// - nil (stored raw) when level 1 does not shrink the sample by 1/16: high-entropy data
-    ///   (LevelDB tables, compressed blocks, keys), where zstd would spend time for nothing;
-    /// - the configured level when it shrinks the sample at least 0.1% more than level 1 (logs,
-    ///   text, JSON);
-    /// - otherwise level 1: on mixed data such as block files, level 3 gives the same ratio as
-    ///   level 1 at a third of the speed (measured: 1.231x both, 200 vs 600 MB/s).
-    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32? {
+    /// Chooses the zstd level for a chunk from a 16 KiB sample taken from its middle:
+    /// - the configured level when level 3 shrinks the sample at least 0.1% more than level 1
+    ///   (logs, text, JSON, undo data);
+    /// - level 1 when the sample shrinks by 1/16 at level 1 and level 3 does no better: on mixed
+    ///   data such as block files level 3 then gives the same ratio at a third of the speed;
+    /// - the configured level for the whole chunk when the sample does not shrink by 1/16. Up to
+    ///   session 6 such a chunk was stored raw, which lost 3-7 % on freezer and table files whose
+    ///   repetition lies outside the sample or beyond level 1's reach (bytes-by-type.py, FORMAT.md
+    ///   "Compression"); zstd passes through truly random data at about half the cost of SHA-256,
+    ///   so trying costs little where it cannot pay.
+    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32 {
         let configured = compressor.level
-        if p.count < Self.alwaysTryBelow { return configured }
+        if p.count < Self.alwaysTryBelow || configured <= 1 { return configured }
         let start = (p.count / 2) & ~4095
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
         let fast = compressor.compress(piece, into: &sample, level: 1)
-        if fast >= piece.count - piece.count / 16 { return nil }
-        if configured <= 1 { return configured }
+        if fast >= piece.count - piece.count / 16 { return configured }
         let strong = compressor.compress(piece, into: &sample, level: configured)
         return strong < fast - fast / 1024 ? configured : 1
     }
+
+    /// zstd output is kept when it saves at least 1/256 of the chunk: below that the frame would
+    /// cost a decompression for almost nothing (and a raw chunk is decrypted straight into place).
+    static let keepSavingAtLeast = 256
 
     /// Seals `plaintext` as the blob at `offset` of a pack and hands the sealed bytes to `emit` (in
     /// one or two pieces). `plaintext` is overwritten: a raw blob is encrypted in place, so the hot
@@ -42,13 +48,11 @@ public final class BlobCodec {
               offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
-        if let level = chooseLevel(UnsafeRawBufferPointer(plaintext)) {
-            let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
-            // Keep zstd output only when it saves at least 1/32: decompression is not free either.
-            if n < plaintext.count - plaintext.count / 32 {
-                compression = .zstd
-                payloadCount = n
-            }
+        let level = chooseLevel(UnsafeRawBufferPointer(plaintext))
+        let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
+        if n < plaintext.count - plaintext.count / Self.keepSavingAtLeast {
+            compression = .zstd
+            payloadCount = n
         }
         let entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
                               storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
@@ -74,29 +78,94 @@ public final class BlobCodec {
     /// back from a repository goes through here.
     public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
                      pack: String) throws -> [UInt8] {
-        var payload: [UInt8] = []
-        let ok = entry.aad.withUnsafeBytes { a in
-            gcm.open(key: key, nonce: AESGCM.nonce(counter: entry.offset), aad: a, sealed: sealed, appendingTo: &payload)
-        }
-        guard ok else {
-            throw VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
-                             hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
-        }
-        var plain: [UInt8]
-        switch entry.compression {
-        case .none:
-            plain = payload
-        case .zstd:
-            plain = []
-            plain.reserveCapacity(Int(entry.rawLength))
-            guard payload.withUnsafeBytes({ decompressor.decompress($0, expectedSize: Int(entry.rawLength), appendingTo: &plain) }) else {
-                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(entry.rawLength) bytes")
-            }
-        }
-        guard plain.count == Int(entry.rawLength), SHA256.hash(plain) == entry.id else {
-            throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
-                             hint: "run 'chainvault verify --read-data' to see what is affected")
-        }
+        var plain: [UInt8] = []
+        _ = try open(sealed, entry: entry, key: key, pack: pack, into: &plain)
         return plain
     }
+
+    /// `open` into `out`, which the caller keeps from blob to blob: its first `rawLength` bytes are
+    /// the checked plaintext (the returned count); it only grows, so a worker that restores
+    /// thousands of chunks allocates its buffers once. Nothing in `out` may be used on a throw.
+    public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
+                     pack: String, into out: inout [UInt8]) throws -> Int {
+        let raw = Int(entry.rawLength)
+        guard sealed.count >= AESGCM.tagSize else { throw authenticationFailure(entry, pack) }
+        let bodyCount = sealed.count - AESGCM.tagSize
+        let nonce = AESGCM.nonce(counter: entry.offset)
+        // A raw blob's payload is its plaintext: decrypted straight into `out`. Anything else (and
+        // a raw blob whose lengths disagree, which then fails its hash check as before) goes
+        // through the scratch buffer.
+        let direct = entry.compression == .none && bodyCount == raw
+        let ok: Bool = entry.aad.withUnsafeBytes { a in
+            if direct {
+                Self.grow(&out, to: raw)
+                return out.withUnsafeMutableBytes { o in
+                    gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
+                             into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                }
+            }
+            Self.grow(&scratch, to: bodyCount)
+            return scratch.withUnsafeMutableBytes { s in
+                gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
+                         into: UnsafeMutableRawBufferPointer(rebasing: s[0..<bodyCount]))
+            }
+        }
+        guard ok else { throw authenticationFailure(entry, pack) }
+        switch entry.compression {
+        case .none where !direct:
+            throw hashMismatch(entry, pack)
+        case .none:
+            break
+        case .zstd:
+            Self.grow(&out, to: raw)
+            let decompressed = scratch.withUnsafeBytes { s in
+                out.withUnsafeMutableBytes { o in
+                    decompressor.decompress(UnsafeRawBufferPointer(rebasing: s[0..<bodyCount]),
+                                            into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                }
+            }
+            guard decompressed else {
+                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(raw) bytes")
+            }
+        }
+        guard out.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<raw])) }) == entry.id else {
+            throw hashMismatch(entry, pack)
+        }
+        return raw
+    }
+
+    private func hashMismatch(_ entry: PackEntry, _ pack: String) -> VaultError {
+        VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
+                   hint: "run 'chainvault verify --read-data' to see what is affected")
+    }
+
+    private func authenticationFailure(_ entry: PackEntry, _ pack: String) -> VaultError {
+        VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
+                   hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
+    }
+
+    /// Grows (never shrinks) a reused buffer; what it held is not kept (every caller overwrites it).
+    private static func grow(_ buffer: inout [UInt8], to count: Int) {
+        if buffer.count < count { buffer = [UInt8](repeating: 0, count: count) }
+    }
+
+    // MARK: Pack subkeys
+
+    /// The subkeys of the packs this worker read last, so a pack's key is derived once for all its
+    /// blobs instead of once per blob (restore reads a pack's chunks one after another).
+    /// Each entry holds its master key, so an entry can only ever match the key it was derived from.
+    private var subkeys: [(master: SecretBytes, salt: [UInt8], key: SecretBytes)] = []
+    static let subkeysKept = 16
+
+    public func subkey(master: SecretBytes, salt: [UInt8]) -> SecretBytes {
+        if let hit = subkeys.first(where: { $0.master === master && $0.salt == salt }) { return hit.key }
+        let key = PackFormat.subkey(master: master, salt: salt)
+        if subkeys.count == Self.subkeysKept { subkeys.removeFirst() }
+        subkeys.append((master, salt, key))
+        subkeyDerivations += 1
+        return key
+    }
+
+    /// How many subkeys this codec derived (tests prove a pack's key is derived once).
+    public private(set) var subkeyDerivations = 0
 }
