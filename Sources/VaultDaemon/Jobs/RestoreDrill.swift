@@ -19,10 +19,18 @@ public enum RestoreDrill {
         public var bytesPerSecond: Double
     }
 
-    public static func run(_ repo: Repository, snapshot: SnapshotRecord, progress: JobProgress?,
-                           cancellation: Cancellation) throws -> Result {
+    /// `scratch`: the policy's scratch directory (restored there, compared, removed), else none.
+    /// `refused`: what a restore into scratch must never overlap (the repository, the state).
+    public static func run(_ repo: Repository, snapshot: SnapshotRecord, scratch: String? = nil, refused: [String] = [],
+                           progress: JobProgress?, cancellation: Cancellation) throws -> Result {
         let started = Date()
-        let drilled = try SnapshotDrill(repository: repo, progress: progress, cancellation: cancellation).run(snapshot)
+        let drilled: DrillResult
+        if let scratch {
+            drilled = try ScratchDrill(repository: repo, scratch: scratch, refused: refused, progress: progress,
+                                       cancellation: cancellation).run(snapshot)
+        } else {
+            drilled = try SnapshotDrill(repository: repo, progress: progress, cancellation: cancellation).run(snapshot)
+        }
         let stored = try storedFiles(repo, snapshot: snapshot)
         guard drilled.files == stored else {
             throw VaultError(.corrupt, "restore drill of \(snapshot.shortID) checked \(drilled.files) files, "

@@ -46,8 +46,11 @@ public struct Policy: Codable, Sendable, Equatable {
     }
 
     public struct RestoreDrill: Codable, Sendable, Equatable {
-        /// How often to restore the latest snapshot into a scratch directory and check it ("7d").
+        /// How often to prove that the latest snapshot restores ("7d").
         public var every: String
+        /// An absolute directory to restore the snapshot into, read back, compare and remove;
+        /// absent: the drill streams the snapshot through the checks and writes no tree.
+        public var scratch: String?
     }
 
     public var name: String
@@ -84,7 +87,7 @@ public struct Policy: Codable, Sendable, Equatable {
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],
         "verify": ["every", "readAllWithinDays"],
-        "restoreDrill": ["every"],
+        "restoreDrill": ["every", "scratch"],
     ]
 
     public var retentionPolicy: RetentionPolicy {

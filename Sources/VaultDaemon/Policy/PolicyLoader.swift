@@ -154,6 +154,9 @@ public enum PolicyValidator {
             if !(1...366).contains(v.readAllWithinDays) { problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)") }
         }
         if let d = p.restoreDrill, (try? Duration.parse(d.every)) == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
+        if let s = p.restoreDrill?.scratch, !s.hasPrefix("/") {
+            problem("restoreDrill.scratch", "'\(s)' is not an absolute path")
+        }
         if let mode = p.chainCheck, !["required", "recorded", "off"].contains(mode) {
             problem("chainCheck", "'\(mode)' must be required, recorded or off")
         }

@@ -240,7 +240,9 @@ extension Daemon {
             let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
             let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
-            let drill = try RestoreDrill.run(repo, snapshot: latest, progress: lock.withLock { jobProgress },
+            let refused = [lock.withLock { config.repository }, stateDirectory].filter { !$0.contains("://") }
+            let drill = try RestoreDrill.run(repo, snapshot: latest, scratch: policy.restoreDrill?.scratch,
+                                             refused: refused, progress: lock.withLock { jobProgress },
                                              cancellation: cancellation)
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]

@@ -26,7 +26,9 @@ extension Restorer {
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
         let (removed, recovered) = try handleLeftoverStaging(for: destination)
-        let staging = destination + ".chainvault-staging-" + stamp + "-" + Hex.encode(SecureRandom.bytes(3))
+        // Beside the destination under a name that fits NAME_MAX whatever the destination's is.
+        let staging = DerivedName.sibling(of: destination) + ".chainvault-staging-" + stamp + "-"
+            + Hex.encode(SecureRandom.bytes(3))
         let single = unit.kind != .directory
         let staged = single ? staging + "/" + Self.entryName : staging
         previousRoot = options.delta && existing ? destination : nil
@@ -72,7 +74,7 @@ extension Restorer {
                 throw error
             }
             do {
-                previous = try keep(staged, as: destination + ".pre-restore-" + stamp)
+                previous = try keep(staged, as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp)
             } catch {
                 throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staged)",
                                  cause: (error as? VaultError)?.message, hint: "rename \(staged) yourself; chainvault will not delete it")
@@ -93,11 +95,13 @@ extension Restorer {
     /// ones are removed; a single entry's staging keeps its `entry` (the previous content after a
     /// swap) as `.pre-restore-`; an unmarked tree is a previous tree and is kept.
     private func handleLeftoverStaging(for destination: String) throws -> ([String], [String]) {
-        let prefix = Path.base(destination) + ".chainvault-staging-"
+        // The same stem as the staging name: a long destination's leftovers are found too.
+        let prefix = DerivedName.stem(Path.base(destination)) + ".chainvault-staging-"
         var removed: [String] = [], kept: [String] = []
         for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
             let path = Path.parent(destination) + "/" + name
-            let keptName = destination + ".pre-restore-" + String(name.dropFirst(prefix.count).prefix(16))
+            let keptName = DerivedName.sibling(of: destination) + ".pre-restore-"
+                + String(name.dropFirst(prefix.count).prefix(16))
             let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
             if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
                 || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {

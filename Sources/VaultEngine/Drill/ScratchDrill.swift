@@ -1,0 +1,71 @@
+import Foundation
+import Glibc
+import VaultCore
+import VaultRepository
+
+/// A restore drill into a scratch directory that the policy names (`restoreDrill.scratch`,
+/// FORMAT.md §8 "Drills"): checked for free space before anything is written, the snapshot
+/// restored there by the restorer itself (every chunk fetched, authenticated and hash-checked as
+/// it is written), the restored tree read back and compared with the snapshot, and removed
+/// afterwards whatever happened. What `SnapshotDrill` proves without a disk, plus the writing.
+public final class ScratchDrill {
+    private let repository: Repository
+    private let scratch: String
+    private let progress: JobProgress?
+    private let cancellation: Cancellation
+    private let refused: [String]
+
+    /// `refused`: directories a restore must never write into (the repository, the state directory).
+    public init(repository: Repository, scratch: String, refused: [String] = [], progress: JobProgress? = nil,
+                cancellation: Cancellation = Cancellation()) {
+        self.repository = repository; self.scratch = scratch; self.refused = refused
+        self.progress = progress; self.cancellation = cancellation
+    }
+
+    /// Per directory entry beyond its bytes (inode, directory block): counted in the space needed.
+    static let entryOverhead: UInt64 = 4096
+
+    public func run(_ record: SnapshotRecord) throws -> DrillResult {
+        let started = Date()
+        guard let st = try Posix.lstat(scratch), (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw VaultError(.usage, "restore drill scratch directory \(scratch) does not exist or is not a directory",
+                             hint: "create it (on a disk with room for a whole snapshot) or change restoreDrill.scratch")
+        }
+        let stats = record.snapshot.stats
+        let needed = stats.bytesTotal &+ (stats.files &+ stats.directories) &* Self.entryOverhead
+        var fs = statvfs()
+        let scratchFD = try Posix.open(scratch, O_RDONLY | O_DIRECTORY)
+        defer { Posix.close(scratchFD) }
+        if fstatvfs(scratchFD, &fs) == 0 {
+            let free = UInt64(fs.f_bavail) &* UInt64(fs.f_frsize)
+            if free < needed {
+                throw VaultError(.storageFull, "restore drill of \(record.shortID) needs \(Self.mebibytes(needed)) "
+                                 + "(\(needed) bytes) in scratch directory \(scratch), which has \(Self.mebibytes(free)) free",
+                                 hint: "free at least \(Self.mebibytes(needed - free)) there or name a larger scratch "
+                                     + "directory in restoreDrill.scratch; nothing was written")
+            }
+        }
+        let target = scratch + "/chainvault-drill-" + Restorer.stamp(started) + "-" + Hex.encode(SecureRandom.bytes(3))
+        // Removed whether the drill passes or not: a scratch directory must not fill up with drills.
+        defer { try? Posix.removeTree(target) }
+        var options = RestoreOptions(snapshot: record.id, target: target)
+        options.requireEmpty = true
+        options.refusedTargets = refused
+        let restored = try Restorer(repository: repository, options: options, progress: progress,
+                                    cancellation: cancellation).run()
+        progress?.setPhase("comparing")
+        let compared = try RestoredTreeComparison(repository: repository, root: target, cancellation: cancellation)
+            .compare(record)
+        if !compared.problems.isEmpty {
+            throw VaultError(.corrupt, "restore drill of \(record.shortID): \(compared.problems.count) entries restored "
+                             + "into \(scratch) differ from the snapshot: "
+                             + compared.problems.prefix(3).joined(separator: "; "),
+                             hint: "run 'chainvault verify --read-data \(record.shortID)' and restore from another snapshot")
+        }
+        return DrillResult(snapshotID: record.id, files: compared.files, directories: compared.directories,
+                           bytes: compared.bytes, chunks: UInt64(compared.chunks.count), bytesFetched: restored.bytesFetched,
+                           seconds: Date().timeIntervalSince(started))
+    }
+
+    static func mebibytes(_ n: UInt64) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }
+}
