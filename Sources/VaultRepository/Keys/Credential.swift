@@ -2,15 +2,18 @@ import Glibc
 import VaultCore
 
 /// What an operator holds to open a repository: a passphrase (from a file, never the command
-/// line) or a raw key file (for example a systemd credential).
+/// line) or a raw key file (for example a systemd credential), or for a recovery ceremony the
+/// keys of several named operators, which open only a threshold key (ThresholdKey.swift).
 public enum Credential {
     case password(SecretBytes)
     case keyFile(SecretBytes)
+    case operators([OperatorKey])
 
     public var kind: String {
         switch self {
         case .password: return "password"
         case .keyFile: return "keyfile"
+        case .operators: return "threshold"
         }
     }
 
@@ -82,6 +85,53 @@ public enum Credential {
         if info.st_uid != me && info.st_uid != 0 {
             throw VaultError(.insecureFile, "\(what) \(path) is owned by another user (uid \(info.st_uid)), not by uid \(me) or root",
                              hint: "a key another user owns is theirs to replace: run 'chown \(me) \(path)' if you trust its contents, else create a new one")
+        }
+    }
+}
+
+/// One operator's share of a recovery ceremony: their name in the threshold key and their own
+/// passphrase or key file.
+public struct OperatorKey {
+    public let name: String
+    public let credential: Credential
+
+    public init(name: String, credential: Credential) throws {
+        guard OperatorKey.isValidName(name) else { throw OperatorKey.nameError(name) }
+        if case .operators = credential { preconditionFailure("an operator's key is a passphrase or a key file") }
+        self.name = name; self.credential = credential
+    }
+
+    /// Names are joined with "," into the slot labels (FORMAT.md §2.1), so they never hold one.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return (1...32).contains(bytes.count) && bytes.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+        }
+    }
+
+    static func nameError(_ name: String) -> VaultError {
+        VaultError(.usage, "operator name '\(name)' is not 1 to 32 letters, digits, '.', '_' or '-'",
+                   hint: "name each operator like a user name, e.g. alice=/path/to/alice.key")
+    }
+
+    /// `NAME=FILE` as given on the command line, read as a key file or a password file.
+    public static func parse(_ text: String, password: Bool, option: String) throws -> OperatorKey {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else {
+            throw VaultError(.usage, "\(option) needs NAME=FILE, got '\(text)'",
+                             hint: "e.g. \(option) alice=/media/alice/alice.key")
+        }
+        let name = String(text[..<eq]), path = String(text[text.index(after: eq)...])
+        guard isValidName(name) else { throw nameError(name) }
+        return try OperatorKey(name: name, credential: password ? try .passwordFile(path) : try .keyFile(path))
+    }
+
+    /// Refuses an operator named twice: one person's key must not count as two of the M.
+    public static func checkDistinct(_ keys: [OperatorKey]) throws {
+        var seen = Set<String>()
+        for k in keys where !seen.insert(k.name).inserted {
+            throw VaultError(.usage, "operator \(k.name) is given more than once",
+                             hint: "give each operator's key once; M different operators open a threshold key")
         }
     }
 }

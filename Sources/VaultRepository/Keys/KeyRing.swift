@@ -28,6 +28,9 @@ public struct KeyInfo: Sendable {
     public let created: String
     public let hostname: String
     public let username: String
+    /// For a threshold key: M, and its operators' names (empty otherwise).
+    public var threshold: Int? = nil
+    public var operators: [String] = []
 }
 
 /// Adds, opens, lists and removes the key files of a repository.
@@ -39,9 +42,16 @@ public enum KeyRing {
         guard let salt = Hex.decode(doc.salt), salt.count == 32 else {
             throw VaultError(.corrupt, "key file has a malformed salt")
         }
+        return try deriveKEK(credential, kdf: doc.kdf, salt: salt, keyFileInfo: keyFileInfo)
+    }
+
+    /// A passphrase's scrypt or a key file's HKDF, as the key's `kdf` says; shared by ordinary keys
+    /// and each operator of a threshold key (which uses its own `keyFileInfo` label).
+    static func deriveKEK(_ credential: Credential, kdf: KeyDocument.KDF, salt: [UInt8],
+                          keyFileInfo: [UInt8]) throws -> SecretBytes {
         switch credential {
         case .password(let secret):
-            guard doc.kdf.name == "scrypt", let n = doc.kdf.n, let r = doc.kdf.r, let p = doc.kdf.p else {
+            guard kdf.name == "scrypt", let n = kdf.n, let r = kdf.r, let p = kdf.p else {
                 throw VaultError(.corrupt, "key file has invalid scrypt parameters")
             }
             let parameters = ScryptParameters(n: n, r: r, p: p)
@@ -53,11 +63,17 @@ public enum KeyRing {
             }
         case .keyFile(let secret):
             return secret.withUnsafeBytes { HKDF.sha256(ikm: $0, salt: salt, info: keyFileInfo, length: 32) }
+        case .operators:
+            throw VaultError(.wrongKey, "operator keys open only a threshold key")
         }
     }
 
     static func wrap(_ master: SecretBytes, _ credential: Credential,
                      scrypt: ScryptParameters = .standard) throws -> [UInt8] {
+        if case .operators = credential {
+            throw VaultError(.usage, "operator keys open a threshold key; they cannot be a new repository's or key's credential",
+                             hint: "give --key-file or --password-file; 'chainvault key add-threshold' makes a threshold key")
+        }
         var doc = KeyDocument(version: 1, kind: credential.kind, created: Timestamp.now(),
                               hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
                               kdf: .init(name: credential.kind == "password" ? "scrypt" : "hkdf-sha256"),
@@ -80,6 +96,8 @@ public enum KeyRing {
 
     /// nil when the credential is not the one this key was made with.
     static func unwrap(_ bytes: [UInt8], _ credential: Credential, id: String) throws -> SecretBytes? {
+        // A threshold key (ThresholdKey.swift) has another layout and opens only with operator keys.
+        if ThresholdKey.isThreshold(bytes) { return nil }
         guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
             throw VaultError(.corrupt, "key file keys/\(id) is not valid JSON", hint: "it was damaged; open the repository with another key, then remove this one")
         }
@@ -136,6 +154,10 @@ public enum KeyRing {
                 warn("skipped damaged key file keys/\(info.name.prefix(8)): \(error.message)")
             }
         }
+        if case .operators(let given) = credential {
+            return try ThresholdKey.open(candidates.map { ($0.name, $0.bytes) }, given, location: backend.location,
+                                         damaged: damaged)
+        }
         for key in candidates.sorted(by: { ($0.cost, $0.name) < ($1.cost, $1.name) }) {
             do {
                 if let master = try unwrap(key.bytes, credential, id: key.name) { return (master, key.name) }
@@ -174,6 +196,13 @@ public enum KeyRing {
     public static func list(_ backend: Backend) throws -> [KeyInfo] {
         try backend.list(.key).map { info in
             let bytes = try backend.read(ObjectHandle(.key, info.name))
+            if ThresholdKey.isThreshold(bytes) {
+                guard let doc = try? JSONDecoder().decode(ThresholdDocument.self, from: Data(bytes)) else {
+                    return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
+                }
+                return KeyInfo(id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname,
+                               username: doc.username, threshold: doc.threshold, operators: doc.operators.map(\.name))
+            }
             guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
                 return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
             }

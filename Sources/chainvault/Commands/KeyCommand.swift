@@ -8,16 +8,29 @@ enum KeyCommand: Command {
     static let help = """
     Usage: chainvault key list
            chainvault key add (--new-key-file FILE | --new-password-file FILE)
+           chainvault key add-threshold --threshold M
+                  (--new-operator-key NAME=FILE | --new-operator-password NAME=FILE)...
            chainvault key remove ID
            chainvault key generate --output FILE
 
     Several keys open one repository. 'add' needs a working key (--key-file/--password-file).
     'remove' refuses the last key and the key it was opened with. 'generate' writes a new 256-bit
     key (64 hex digits) to a new file with mode 0600.
-    """
-    static let spec = ArgumentSpec(valued: ["--new-key-file", "--new-password-file", "--output"], positionalsAllowed: 1...2)
 
-    struct Row: Encodable { let id: String; let kind: String; let created: String; let host: String; let user: String; let current: Bool }
+    'add-threshold' makes a key for a recovery ceremony: it opens the repository only with the keys
+    of M of the N operators named (2 to 8, each with their own key file or passphrase, all given
+    once now). To open with it, give each of M operators' keys with the global options
+    --operator-key NAME=FILE or --operator-password NAME=FILE (instead of --key-file).
+    """
+    static let spec = ArgumentSpec(valued: ["--new-key-file", "--new-password-file", "--output", "--threshold",
+                                            "--new-operator-key", "--new-operator-password"],
+                                   positionalsAllowed: 1...2)
+
+    struct Row: Encodable {
+        let id: String; let kind: String; let created: String; let host: String; let user: String; let current: Bool
+        var threshold: Int? = nil
+        var operators: [String]? = nil
+    }
 
     static func run(_ c: Context) throws -> Int32 {
         let action = c.args.positionals[0]
@@ -42,12 +55,21 @@ enum KeyCommand: Command {
         case "list":
             let repo = try c.openRepository()
             let rows = try KeyRing.list(repo.backend).map {
-                Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID)
+                Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID,
+                    threshold: $0.threshold, operators: $0.threshold == nil ? nil : $0.operators)
             }
             if c.out.json { c.out.emit(rows) } else {
-                for r in rows { c.out.line("\(r.current ? "*" : " ") \(r.id.prefix(12))  \(r.kind.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.created.prefix(19))  \(r.user)@\(r.host)") }
+                for r in rows {
+                    // A threshold key shows as M-of-N, which fits the 8-column kind.
+                    let kind = r.threshold.map { "\($0)-of-\(r.operators?.count ?? 0)" } ?? r.kind
+                    var line = "\(r.current ? "*" : " ") \(r.id.prefix(12))  \(kind.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.created.prefix(19))  \(r.user)@\(r.host)"
+                    if let ops = r.operators { line += "  threshold: \(ops.joined(separator: ", "))" }
+                    c.out.line(line)
+                }
             }
             return 0
+        case "add-threshold":
+            return try addThreshold(c)
         case "add":
             let repo = try c.openRepository()
             let new: Credential
@@ -68,7 +90,27 @@ enum KeyCommand: Command {
             c.out.line("removed key \(c.args.positionals[1])")
             return 0
         default:
-            throw VaultError(.usage, "unknown key action '\(action)'", hint: "use list, add, remove or generate")
+            throw VaultError(.usage, "unknown key action '\(action)'", hint: "use list, add, add-threshold, remove or generate")
         }
+    }
+
+    static func addThreshold(_ c: Context) throws -> Int32 {
+        guard let m = c.args.value("--threshold") else {
+            throw VaultError(.usage, "key add-threshold needs --threshold M", hint: "e.g. --threshold 2 with three operators")
+        }
+        guard let threshold = Int(m), threshold >= 1 else { throw VaultError(.usage, "--threshold needs a whole number from 1, got '\(m)'") }
+        let given = c.args.all("--new-operator-key").map { ($0, false) } + c.args.all("--new-operator-password").map { ($0, true) }
+        let operators = try given.map {
+            try OperatorKey.parse($0.0, password: $0.1, option: $0.1 ? "--new-operator-password" : "--new-operator-key")
+        }
+        try OperatorKey.checkDistinct(operators)
+        let repo = try c.openRepository()
+        let id = try ThresholdKey.add(repo.backend, master: repo.master, threshold: threshold, operators: operators)
+        let names = operators.map(\.name).sorted()
+        let slots = ThresholdKey.slotCount(operators.count, threshold)
+        struct Added: Encodable { let added: String; let threshold: Int; let operators: [String]; let slots: Int }
+        if c.out.json { c.out.emit(Added(added: id, threshold: threshold, operators: names, slots: slots)); return 0 }
+        c.out.line("added threshold key \(id.prefix(12)): any \(threshold) of \(names.joined(separator: ", ")) open it (\(slots) slots)")
+        return 0
     }
 }

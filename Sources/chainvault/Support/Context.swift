@@ -30,6 +30,7 @@ struct Context {
     /// --key-file, --password-file, CHAINVAULT_KEY_FILE, CHAINVAULT_PASSWORD_FILE, then the systemd
     /// credential $CREDENTIALS_DIRECTORY/chainvault.key. Never a secret on the command line.
     func credential() throws -> Credential {
+        if let operators = try operatorKeys() { return .operators(operators) }
         if let k = args.value("--key-file") { return try Credential.keyFile(k) }
         if let p = args.value("--password-file") { return try Credential.passwordFile(p) }
         if let k = environment["CHAINVAULT_KEY_FILE"], !k.isEmpty { return try Credential.keyFile(k) }
@@ -39,6 +40,20 @@ struct Context {
         }
         throw VaultError(.usage, "no key given",
                          hint: "pass --key-file FILE or --password-file FILE (or set CHAINVAULT_KEY_FILE / CHAINVAULT_PASSWORD_FILE, or LoadCredential=chainvault.key under systemd)")
+    }
+
+    /// --operator-key NAME=FILE / --operator-password NAME=FILE, each once per operator, for a
+    /// recovery ceremony that opens a threshold key; nil when none is given.
+    func operatorKeys() throws -> [OperatorKey]? {
+        let given = args.all("--operator-key").map { ($0, false) } + args.all("--operator-password").map { ($0, true) }
+        guard !given.isEmpty else { return nil }
+        guard args.value("--key-file") == nil, args.value("--password-file") == nil else {
+            throw VaultError(.usage, "operator keys and --key-file/--password-file cannot be given together",
+                             hint: "open with one key, or with the operators' keys of a threshold key")
+        }
+        let keys = try given.map { try OperatorKey.parse($0.0, password: $0.1, option: $0.1 ? "--operator-password" : "--operator-key") }
+        try OperatorKey.checkDistinct(keys)
+        return keys
     }
 
     func openRepository() throws -> Repository {
@@ -124,6 +139,9 @@ Global options:
   --key-file FILE        raw key file, 32+ bytes, mode 0600 (or CHAINVAULT_KEY_FILE,
                          or $CREDENTIALS_DIRECTORY/chainvault.key)
   --password-file FILE   passphrase on the first line (or CHAINVAULT_PASSWORD_FILE)
+  --operator-key NAME=FILE, --operator-password NAME=FILE
+                         one operator's key file or passphrase, once for each of the M
+                         operators who open a threshold key (see 'chainvault key')
   --json                 machine-readable output on stdout
   --quiet                only errors
   --no-progress          no progress line on a terminal
