@@ -4,6 +4,9 @@ usage: python3 s3_admin.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND ARGS...
   lock-bucket NAME          creates NAME with Object Lock enabled
   delete-versions BUCKET P  tries DELETE with the versionId of every object version under P
                             (except locks/) and prints {"versions", "locked", "deleted", "refused"}
+  versioned-bucket NAME     creates NAME with versioning enabled
+  versions BUCKET P         every version under P (but locks/) with its retain-until, and the
+                            number of delete markers
 """
 import json, sys
 
@@ -30,4 +33,24 @@ elif command == "delete-versions":
             out["deleted"].append(v["Key"])
         except s3.exceptions.ClientError as e:
             out["refused"] += 1
+    print(json.dumps(out))
+elif command == "versioned-bucket":
+    s3.create_bucket(Bucket=args[0])
+    s3.put_bucket_versioning(Bucket=args[0], VersioningConfiguration={"Status": "Enabled"})
+    print(json.dumps({"ok": True}))
+elif command == "versions":
+    # Every version under P (but locks/): its key, whether it is the current one, its retain-until
+    # (ISO, or null), and the number of delete markers.
+    bucket, prefix = args
+    pages = list(s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix))
+    out = {"versions": [], "deleteMarkers": 0}
+    for page in pages:
+        out["deleteMarkers"] += len([m for m in page.get("DeleteMarkers", []) if "/locks/" not in m["Key"]])
+        for v in page.get("Versions", []):
+            if "/locks/" in v["Key"]:
+                continue
+            head = s3.head_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])
+            until = head.get("ObjectLockRetainUntilDate")
+            out["versions"].append({"key": v["Key"][len(prefix):], "latest": v["IsLatest"],
+                                    "until": until.timestamp() if until else None})
     print(json.dumps(out))

@@ -12,6 +12,9 @@ public struct PruneResult: Sendable {
     public var indexFilesReplaced = 0
     /// Packs in no index that are younger than `youngPackMargin`: kept, they may be a running backup's.
     public var youngPacksKept = 0
+    /// Kept objects whose Object Lock retention was asked about, and lengthened (RetentionRenewal).
+    public var retentionChecked = 0
+    public var retentionExtended = 0
 }
 
 /// Removes data no snapshot references. Must run under an exclusive lock. Order (FORMAT.md,
@@ -29,6 +32,9 @@ public final class Pruner {
     /// killed backup still go at the next prune.
     public var youngPackMargin: TimeInterval = Pruner.defaultYoungPackMargin
     public static let defaultYoungPackMargin: TimeInterval = 2 * 3600
+
+    /// Added to the store's clock for the retention renewal only (tests: `CHAINVAULT_TEST_CLOCK_FILE`).
+    public var clockOffset: TimeInterval = 0
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -98,7 +104,9 @@ public final class Pruner {
         let known = Set(packs.keys)
         let now = repository.backend.storeNowOrLocal()
         var orphans: [SHA256Digest] = []
+        var packWritten: [String: Date] = [:]
         for info in try repository.backend.list(.pack) {
+            packWritten[info.name] = info.modified
             guard let id = SHA256Digest(hex: info.name), !known.contains(id) else { continue }
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin { orphans.append(id) }
             else { result.youngPacksKept += 1 }
@@ -111,6 +119,14 @@ public final class Pruner {
         result.blobsRepacked = moves.count
         if dryRun { return result }
         try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
+        // Before anything is written or deleted: a refusal leaves the repository as it was.
+        if let renewal = RetentionRenewal(repository.backend, now: now.addingTimeInterval(clockOffset)) {
+            let objects = try RetentionRenewal.keptObjects(repository.backend, snapshots: Set(snapshots.map(\.id)),
+                                                           packs: keep.map(\.id), packWritten: packWritten)
+            let outcome = try renewal.run(objects)
+            result.retentionChecked = outcome.checked
+            result.retentionExtended = outcome.extended
+        }
 
         // Repack: copy each still-used blob (read back and hash-checked) into new packs.
         var newPacks: [IndexedPack] = []

@@ -19,6 +19,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
     public var objectLock: S3ObjectLock?
     /// The bucket's versioning, once asked (`isVersioned`).
     let versioningState = Mutex<Bool?>(nil)
+    /// DELETEs answered with a delete marker (S3Backend+Retention.swift).
+    let hiddenDeletes = Mutex(0)
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
                 connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
@@ -230,7 +232,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
     public func delete(_ handle: ObjectHandle) throws {
         if appendOnly { throw AppendOnly.refusal(handle, location: location) }
         let r = try client.send("DELETE", key: key(handle), what: "deleting \(handle)").response
-        if (200..<300).contains(r.status) || r.status == 404 { return }
+        if (200..<300).contains(r.status) { recordDelete(r); return }
+        if r.status == 404 { return }
         throw client.error(r, what: "deleting \(handle)")
     }
 

@@ -25,6 +25,17 @@ enum ForgetCommand: Command {
     struct PruneSummary: Encodable {
         let packsDeleted: Int; let packsRepacked: Int; let packsKept: Int; let bytesFreed: UInt64
         let youngPacksKept: Int; let blobsRepacked: Int
+        var retentionExtended = 0
+        /// Deletes of this command that a versioned bucket answered with a delete marker.
+        var hiddenByDeleteMarkers = 0
+    }
+
+    /// The seconds in `$CHAINVAULT_TEST_CLOCK_FILE` (as the daemon's approvals read it): tests move
+    /// the retention renewal's clock instead of waiting days.
+    static func testClockOffset(_ c: Context) -> TimeInterval {
+        guard let file = c.environment["CHAINVAULT_TEST_CLOCK_FILE"], !file.isEmpty,
+              let bytes = try? Posix.readFile(file) else { return 0 }
+        return Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
     /// `CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS`: how old (by the store's clock) a pack in no index
@@ -56,6 +67,7 @@ enum ForgetCommand: Command {
         }
         let repo = try c.openRepository()
         let lock = try c.lock(repo, exclusive: true)
+        let hiddenAtStart = (repo.backend as? DeleteMarkerCounting)?.deletesHidden ?? 0
         defer { lock.release() }
         let dry = c.args.has("--dry-run")
         var removed: [SnapshotRecord] = []
@@ -84,17 +96,29 @@ enum ForgetCommand: Command {
         if c.args.has("--prune") {
             let pruner = Pruner(repository: repo)
             pruner.youngPackMargin = try youngPackMargin(c)
+            pruner.clockOffset = testClockOffset(c)
             // A dry run deleted no snapshot: the pruner counts those it would have as gone.
             let r = try pruner.run(dryRun: dry, forgetting: dry ? Set(removed.map(\.id)) : [])
             summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
                                    bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept,
-                                   blobsRepacked: r.blobsRepacked)
+                                   blobsRepacked: r.blobsRepacked, retentionExtended: r.retentionExtended)
             c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
             if r.youngPacksKept > 0 {
                 let margin = Format.duration(pruner.youngPackMargin)
                 c.out.line("  kept \(r.youngPacksKept) unindexed pack(s) younger than \(margin): "
                            + "they may belong to a backup still running")
             }
+            if r.retentionChecked > 0 {
+                c.out.line("  extended the Object Lock retention of \(r.retentionExtended) of \(r.retentionChecked) kept "
+                           + "object(s) whose retention ends within half the period")
+            }
+        }
+        let hidden = ((repo.backend as? DeleteMarkerCounting)?.deletesHidden ?? 0) - hiddenAtStart
+        if hidden > 0 {
+            summary?.hiddenByDeleteMarkers = hidden
+            c.out.line("\(hidden) deleted object(s) are only hidden behind delete markers: the bucket is versioned and "
+                       + "keeps (and bills) their versions; set a lifecycle rule that expires noncurrent versions "
+                       + "(README, \"Versioned buckets: delete markers\")")
         }
         if c.out.json { c.out.emit(Result(kept: kept.map(\.id), removed: removed.map(\.id), prune: summary)) }
         return 0

@@ -1,0 +1,57 @@
+import Foundation
+import VaultCore
+import VaultRepository
+import VaultStorage
+
+/// Lengthens the Object Lock retention of what the kept snapshots need (config, keys, kept
+/// snapshots, kept packs) before it runs out: an object whose retention ends within half the
+/// configured period gets `now + period`. So as long as prune runs at least every half period, a
+/// kept backup is never deletable; what is no longer referenced is left to expire. An object
+/// written less than half a period ago is not asked about: its retention was set to `written +
+/// period` by its PUT (FORMAT.md §1, "Object Lock").
+struct RetentionRenewal {
+    let backend: Backend & RetentionExtending
+    let period: TimeInterval
+    let now: Date
+
+    init?(_ backend: Backend, now: Date) {
+        guard let store = backend as? Backend & RetentionExtending, let period = store.retentionPeriod else { return nil }
+        self.backend = store; self.period = period; self.now = now
+    }
+
+    struct Outcome { var checked = 0; var extended = 0 }
+
+    /// `objects`: each with the time the store says it was written (nil: unknown, so it is asked).
+    func run(_ objects: [(ObjectHandle, Date?)]) throws -> Outcome {
+        var outcome = Outcome()
+        let horizon = now.addingTimeInterval(period / 2)
+        for (handle, written) in objects {
+            if let written, written.addingTimeInterval(period) >= horizon { continue }
+            outcome.checked += 1
+            do {
+                if let until = try backend.retainUntil(handle), until >= horizon { continue }
+                try backend.extendRetention(handle, until: now.addingTimeInterval(period))
+                outcome.extended += 1
+            } catch let error as VaultError {
+                throw VaultError(error.code, "prune stopped: the Object Lock retention of \(handle), which a kept snapshot "
+                                     + "needs, could not be extended", cause: error.message,
+                                 hint: "the pruning credential needs s3:GetObjectRetention and s3:PutObjectRetention "
+                                     + "on the bucket; nothing was deleted")
+            }
+        }
+        return outcome
+    }
+}
+
+extension RetentionRenewal {
+    /// What the kept snapshots need, with the store's write times: the config (time unknown),
+    /// every key, the kept snapshots and the kept packs.
+    static func keptObjects(_ backend: Backend, snapshots: Set<String>, packs: [SHA256Digest],
+                            packWritten: [String: Date]) throws -> [(ObjectHandle, Date?)] {
+        var out: [(ObjectHandle, Date?)] = [(.config, nil)]
+        out += try backend.list(.key).map { (ObjectHandle(.key, $0.name), $0.modified) }
+        out += try backend.list(.snapshot).filter { snapshots.contains($0.name) }.map { (ObjectHandle(.snapshot, $0.name), $0.modified) }
+        out += packs.map { (ObjectHandle(.pack, $0.hex), packWritten[$0.hex]) }
+        return out
+    }
+}
