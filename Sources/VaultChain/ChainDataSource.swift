@@ -6,6 +6,15 @@ public protocol ChainDataSource: Sendable {
     func files(in directory: String) throws -> [ChainFile]
     /// Reads up to `buffer.count` bytes at `offset`; returns the bytes read (short only at end of file).
     func read(_ path: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// Bytes from the start of `path` that the caller proved identical to the bytes the earlier
+    /// check (the one that left the state) read, e.g. by equal chunk ids at equal offsets in a
+    /// backup and its parent snapshot; nil when nothing is known (the profile then relies on its
+    /// own checkpoints). A profile re-parses everything from the last record start below it.
+    func unchangedPrefix(_ path: String) -> UInt64?
+}
+
+extension ChainDataSource {
+    public func unchangedPrefix(_ path: String) -> UInt64? { nil }
 }
 
 public struct ChainFile: Sendable, Equatable {

@@ -17,8 +17,11 @@ public struct ChainVerifyState: Codable, Sendable, Equatable {
         public var verifiedThrough: UInt64
         /// SHA-256 (hex) of the last verified record or window, to notice a rewrite before the mark.
         public var checkpoint: String
-        public init(verifiedThrough: UInt64, checkpoint: String) {
-            self.verifiedThrough = verifiedThrough; self.checkpoint = checkpoint
+        /// Offsets of verified record starts, about one per `recordStartSpacing` bytes, below
+        /// `verifiedThrough`: where a check can restart mid-file when only later bytes changed.
+        public var recordStarts: [UInt64]?
+        public init(verifiedThrough: UInt64, checkpoint: String, recordStarts: [UInt64]? = nil) {
+            self.verifiedThrough = verifiedThrough; self.checkpoint = checkpoint; self.recordStarts = recordStarts
         }
     }
 
@@ -26,6 +29,13 @@ public struct ChainVerifyState: Codable, Sendable, Equatable {
     public var files: [String: FileMark] = [:]
     /// Profile-specific carry-over (e.g. the best chain's tip and height), opaque to callers.
     public var extra: [String: String] = [:]
+    /// The root tree of the snapshot whose bytes this state verified (backups only): the next
+    /// backup trusts it only when that snapshot is its parent, whose chunk ids then prove which
+    /// bytes are unchanged.
+    public var tree: String?
+
+    /// A record start is kept about every MiB: a restart re-parses at most that much before a change.
+    public static let recordStartSpacing: UInt64 = 1 << 20
 
     public init(profile: String) { self.profile = profile }
 }

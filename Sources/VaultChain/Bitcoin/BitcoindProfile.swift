@@ -32,7 +32,7 @@ public struct BitcoindProfile: ChainProfile {
         var problemParents: [(Int, Hash32)] = []
         var newPending: [Int: [UndoMatcher.Candidate]] = [:]
         for (n, r) in zip(numbers, results) {
-            for b in r.blocks where b.failure == nil { walk.add(b.summary.hash, prev: b.summary.prev, bits: b.summary.bits) }
+            for b in r.blocks where b.failure == nil && !b.known { walk.add(b.summary.hash, prev: b.summary.prev, bits: b.summary.bits) }
             for (i, parent) in r.problemParents { problemParents.append((report.problems.count + i, parent)) }
             report.problems += r.problems
             report.bytesChecked += r.bytesChecked

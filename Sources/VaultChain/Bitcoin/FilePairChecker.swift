@@ -6,6 +6,8 @@ struct ScannedBlock: Sendable {
     var file: String
     var offset: UInt64
     var failure: String?
+    /// Below the file's old mark: walked by an earlier check, so not added to the walk again.
+    var known = false
 }
 
 /// What checking one `blkNNNNN.dat` and its `revNNNNN.dat` found (heights are added later, by the
@@ -36,82 +38,103 @@ struct FilePairChecker {
                pending: [UndoMatcher.Candidate]) throws -> FilePairResult {
         var result = FilePairResult()
         var candidates = pending
-        if let blk {
-            let window = RecordWindow(source: source, path: blk.path, size: blk.size, key: key)
-            let start = try resume(window, marks[blk.path], into: &result)
+        let blkWindow = blk.map { RecordWindow(source: source, path: $0.path, size: $0.size, key: key) }
+        let revWindow = rev.map { RecordWindow(source: source, path: $0.path, size: $0.size, key: key) }
+        let revStart = try revWindow.map { try resume($0, marks[$0.path], into: &result) }
+        // Undo records re-read below their mark need their blocks as candidates: all of the file.
+        let revReread = revStart.map { $0.start < $0.known } ?? false
+        if let blkWindow {
+            var (start, known) = try resume(blkWindow, marks[blkWindow.path], into: &result)
+            if revReread { start = 0 }
             let checker = BlockChecker(network: network)
-            let scanner = RecordScanner(window: window, magic: network.magic, isActive: isActive,
+            let scanner = RecordScanner(window: blkWindow, magic: network.magic, isActive: isActive,
                                         maxPayload: 4_000_000, trailer: 0)
+            var starts = RecordStarts(marks[blkWindow.path], below: start)
             // A file's mark never passes a bad record, so every later run reports it again.
             var firstBad: UInt64?
             let (end, problems) = try scanner.scan(from: start) { offset, payload, _ in
+                starts.note(offset)
                 let (summary, failure) = checker.check(payload)
                 guard let summary else {
                     firstBad = firstBad ?? offset
-                    result.problems.append(ChainProblem(.corrupt, file: blk.path, offset: offset, failure ?? "bad block"))
+                    result.problems.append(ChainProblem(.corrupt, file: blkWindow.path, offset: offset,
+                                                        failure ?? "bad block"))
                     return
                 }
-                result.blocks.append(ScannedBlock(summary: summary, file: blk.path, offset: offset, failure: failure))
+                // Below the old mark a block was walked and its undo matched by an earlier check:
+                // it is checked again (its bytes changed) but not counted twice.
+                let isKnown = offset < known
+                result.blocks.append(ScannedBlock(summary: summary, file: blkWindow.path, offset: offset,
+                                                  failure: failure, known: isKnown))
                 if let failure {
                     firstBad = firstBad ?? offset
                     result.problemParents[result.problems.count] = summary.prev
-                    result.problems.append(ChainProblem(.corrupt, file: blk.path, offset: offset,
+                    result.problems.append(ChainProblem(.corrupt, file: blkWindow.path, offset: offset,
                                                         blockHash: summary.hash.hex, failure))
                 }
                 // A block that failed keeps its undo record's owner: only the block is reported.
-                if summary.hash != network.genesis {
+                if summary.hash != network.genesis && (!isKnown || revReread) {
                     candidates.append(.init(prev: summary.prev, hash: summary.hash, txCount: summary.txCount))
                 }
             }
             result.problems += problems
-            result.marks[blk.path] = try mark(window, min(end, firstBad ?? end))
+            result.marks[blkWindow.path] = try mark(blkWindow, min(end, firstBad ?? end), starts)
             result.bytesChecked += end - start
         }
         let matcher = UndoMatcher(candidates: candidates)
-        if let rev {
-            let window = RecordWindow(source: source, path: rev.path, size: rev.size, key: key)
-            let start = try resume(window, marks[rev.path], into: &result)
-            let scanner = RecordScanner(window: window, magic: network.magic, isActive: isActive,
+        if let revWindow, let start = revStart?.start {
+            let scanner = RecordScanner(window: revWindow, magic: network.magic, isActive: isActive,
                                         maxPayload: 32 << 20, trailer: 32)
+            var starts = RecordStarts(marks[revWindow.path], below: start)
             var firstBad: UInt64?
             let (end, problems) = try scanner.scan(from: start) { offset, undo, checksum in
+                starts.note(offset)
                 let (block, expected) = matcher.match(undo: undo, checksum: checksum)
                 if block != nil { return }
                 firstBad = firstBad ?? offset
                 if let expected { result.problemParents[result.problems.count] = expected.prev }
                 result.problems.append(ChainProblem(
-                    .corrupt, file: rev.path, offset: offset, blockHash: expected?.hash.hex,
+                    .corrupt, file: revWindow.path, offset: offset, blockHash: expected?.hash.hex,
                     "undo checksum matches no block of the same-numbered block file"
                         + (expected.map { _ in " (expected: this block's)" } ?? "")))
             }
             result.problems += problems
-            result.marks[rev.path] = try mark(window, min(end, firstBad ?? end))
+            result.marks[revWindow.path] = try mark(revWindow, min(end, firstBad ?? end), starts)
             result.bytesChecked += end - start
         }
         result.unmatchedUndo = matcher.unmatched
         return result
     }
 
-    /// Where to start in a file: its mark when the bytes before it are unchanged, else 0.
+    /// Where to start in a file, and `known`: the offset below which an earlier check verified it.
+    /// When the source proves how much of the file is unchanged (chunk ids), the check restarts at
+    /// the last record start at or below that; otherwise at the mark when the checkpoint bytes
+    /// before it are unchanged, else at 0 with the rewrite reported.
     private func resume(_ window: RecordWindow, _ mark: ChainVerifyState.FileMark?,
-                        into result: inout FilePairResult) throws -> UInt64 {
-        guard let mark, mark.verifiedThrough > 0 else { return 0 }
+                        into result: inout FilePairResult) throws -> (start: UInt64, known: UInt64) {
+        guard let mark, mark.verifiedThrough > 0 else { return (0, 0) }
         guard mark.verifiedThrough <= window.size else {
             result.problems.append(ChainProblem(.corrupt, file: window.path, offset: window.size,
                                                 "the file is shorter (\(window.size) bytes) than the "
                                                     + "\(mark.verifiedThrough) bytes verified before: it was cut"))
-            return 0
+            return (0, 0)
         }
-        if try checkpoint(window, mark.verifiedThrough) == mark.checkpoint { return mark.verifiedThrough }
-        let from = mark.verifiedThrough - min(mark.verifiedThrough, Self.checkpointWindow)
+        let known = mark.verifiedThrough
+        if let proven = source.unchangedPrefix(window.path) {
+            if proven >= known { return (known, known) }
+            return ((mark.recordStarts ?? []).last { $0 <= proven } ?? 0, known)
+        }
+        if try checkpoint(window, known) == mark.checkpoint { return (known, known) }
+        let from = known - min(known, Self.checkpointWindow)
         result.problems.append(ChainProblem(.corrupt, file: window.path, offset: from,
-                                            "bytes before offset \(mark.verifiedThrough), verified by an earlier "
+                                            "bytes before offset \(known), verified by an earlier "
                                                 + "check, have changed since: the file was rewritten"))
-        return 0
+        return (0, 0)
     }
 
-    private func mark(_ window: RecordWindow, _ end: UInt64) throws -> ChainVerifyState.FileMark {
-        ChainVerifyState.FileMark(verifiedThrough: end, checkpoint: try checkpoint(window, end))
+    private func mark(_ window: RecordWindow, _ end: UInt64, _ starts: RecordStarts) throws -> ChainVerifyState.FileMark {
+        ChainVerifyState.FileMark(verifiedThrough: end, checkpoint: try checkpoint(window, end),
+                                  recordStarts: starts.offsets.filter { $0 <= end })
     }
 
     /// SHA-256 of the plain bytes just before `offset`.
@@ -120,5 +143,19 @@ struct FilePairChecker {
         guard n > 0 else { return "" }
         guard let bytes = try window.bytes(at: offset - n, count: Int(n)) else { return "" }
         return SHA256.hash(bytes).hex
+    }
+}
+
+/// The record starts a file's mark keeps (`ChainVerifyState.recordStartSpacing` apart): those of
+/// the old mark below where this run started, then the ones this run passes.
+struct RecordStarts {
+    private(set) var offsets: [UInt64]
+
+    init(_ mark: ChainVerifyState.FileMark?, below start: UInt64) {
+        offsets = (mark?.recordStarts ?? []).filter { $0 < start }
+    }
+
+    mutating func note(_ offset: UInt64) {
+        if offset >= (offsets.last ?? 0) + ChainVerifyState.recordStartSpacing { offsets.append(offset) }
     }
 }

@@ -15,6 +15,9 @@ public final class RegtestChainWriter {
     public let key: [UInt8]
     public let maxFileSize: Int
     public let preallocate: Bool
+    /// Blocks up to this height are already on disk (an earlier run, same seed): rebuilt to carry
+    /// the chain on, not written again, so old bytes and mtimes stay as a node leaves them.
+    public let existingHeight: UInt64?
     public private(set) var height: UInt64 = 0
     public private(set) var tipHash: String = ""
     /// Where each block's record starts (index = height), paths relative to `directory`.
@@ -29,16 +32,17 @@ public final class RegtestChainWriter {
     private let sha = DoubleSHA256()
     private static let magic: [UInt8] = [0xfa, 0xbf, 0xb5, 0xda]
 
-    /// `key` nil: no xor.dat (Bitcoin Core before v28).
+    /// `key` nil: no xor.dat (Bitcoin Core before v28). `existingHeight`: see the property.
     public init(directory: String, key: [UInt8]?, seed: UInt64 = 1, maxFileSize: Int = 128 << 20,
-                preallocate: Bool = false) throws {
+                preallocate: Bool = false, existingHeight: UInt64? = nil) throws {
         self.directory = directory
+        self.existingHeight = existingHeight
         self.key = key ?? [UInt8](repeating: 0, count: 8)
         self.maxFileSize = maxFileSize
         self.preallocate = preallocate
         builder = RegtestBlockBuilder(seed: seed)
         try Posix.mkdirs(directory)
-        if let key { try key.withUnsafeBytes { try Posix.writeFileAtomically(directory + "/xor.dat", $0) } }
+        if let key, existingHeight == nil { try key.withUnsafeBytes { try Posix.writeFileAtomically(directory + "/xor.dat", $0) } }
         let genesis = builder.genesis()
         tip = genesis.prefix(80).withUnsafeBytes { sha.hash($0) }
         tipHash = tip.hex
@@ -93,6 +97,7 @@ public final class RegtestChainWriter {
     }
 
     private func appendRaw(_ file: String, at offset: Int, _ plain: [UInt8], step: Int) throws {
+        if let existingHeight, height <= existingHeight { return }
         var disk = plain
         for i in 0..<disk.count { disk[i] ^= key[(offset + i) % 8] }
         let path = directory + "/" + file

@@ -140,7 +140,9 @@ public final class Archiver {
             snapshot.incomplete = incomplete + (incompleteDropped > 0 ? ["… and \(incompleteDropped) more"] : [])
         }
         snapshot.root = .init(rootNode)
-        snapshot.chainCheck = try BackupChainCheck.run(source: source, options: options)
+        let parentRoot = parentTree.flatMap { tree in parent.map { (tree: tree, id: $0.snapshot.tree) } }
+        snapshot.chainCheck = try BackupChainCheck.run(source: source, options: options, repository: repository,
+                                                       parent: parentRoot, tree: rootID!)
         let id = try repository.saveSnapshot(snapshot)
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
                                   notices: notices, skippedSockets: skippedSockets)

@@ -18,15 +18,20 @@ public enum ChainCheckRunner {
         return p
     }
 
-    /// `statePath` nil: no state (a full check, nothing saved).
-    public static func run(_ profile: ChainProfile, source: ChainDataSource, statePath: String?) throws -> ChainReport {
+    /// `statePath` nil: no state (a full check, nothing saved). `tree` binds the state to snapshots
+    /// (backups): a loaded state is used only when it was saved for `tree.parent` (whose chunk ids
+    /// the source compares), and the saved one records `tree.current`.
+    public static func run(_ profile: ChainProfile, source: ChainDataSource, statePath: String?,
+                           tree: (parent: String?, current: String)? = nil) throws -> ChainReport {
         var state = ChainVerifyState(profile: profile.name)
         if let statePath, let bytes = try? Posix.readFile(statePath),
-           let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)), loaded.profile == profile.name {
+           let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)), loaded.profile == profile.name,
+           tree == nil || (tree?.parent != nil && loaded.tree == tree?.parent) {
             state = loaded
         }
         let report = try profile.verify(source, state: &state)
         if let statePath {
+            state.tree = tree?.current
             try Posix.mkdirs(Path.parent(statePath), mode: 0o750)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

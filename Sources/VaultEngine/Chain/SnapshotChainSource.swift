@@ -78,6 +78,13 @@ public final class SnapshotChainSource: ChainDataSource {
         return bytes
     }
 
+    /// The file's size and sorted chunk placements (checked by `chunkLayout`), nil when the snapshot
+    /// has no such file.
+    func placements(of path: String) throws -> (size: UInt64, chunks: [ChunkPlacement])? {
+        guard let node = try node(path), node.kind == .file else { return nil }
+        return (node.size, try layout(of: path))
+    }
+
     private func layout(of path: String) throws -> [ChunkPlacement] {
         if let known = layouts.withLock({ $0[path] }) { return known }
         guard let node = try node(path), node.kind == .file else {

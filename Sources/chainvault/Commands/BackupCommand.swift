@@ -60,12 +60,12 @@ enum BackupCommand: Command {
             }
             options.chainCheck = m
         }
-        // A required check reads the whole chain: an incremental one sees a rewrite before its mark
-        // only inside the checkpoint window, and a bit flipped in an old block must not pass.
         // The incremental state is kept only where a state directory is configured (the service's
         // $STATE_DIRECTORY, or $CHAINVAULT_STATE_DIRECTORY): a backup run by hand leaves nothing behind.
+        // A backup trusts it only for bytes whose chunk ids equal the parent snapshot's, so a
+        // required check can use it too: a bit flipped in an old block changes a chunk id.
         let configured = c.environment["CHAINVAULT_STATE_DIRECTORY"] ?? c.environment["STATE_DIRECTORY"]
-        if options.chainCheck == .recorded, let configured, !configured.isEmpty {
+        if options.chainCheck != .off, let configured, !configured.isEmpty {
             options.chainStatePath = ChainCheckRunner.defaultStatePath(
                 for: options.source, stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment))
         }
