@@ -9,10 +9,11 @@ import VaultCore
 /// - `.strict`: only what was made durable survives (POSIX's promise and nothing more): a file's
 ///   bytes as of its last fsync, a directory's entries as of its last fsync (a rename or create
 ///   not followed by an fsync of the directory is lost), everything after a syncfs.
-/// - `.random`: the strict state plus an arbitrary part of what was not yet synced: for each
-///   directory a prefix (in order) of its unsynced entry changes, for each file a random subset
-///   of its unsynced writes. This is what a journal flushed at an arbitrary moment, with data
-///   blocks written back in any order, leaves behind.
+/// - `.random`: the strict state plus an arbitrary part of what was not yet synced: the unsynced
+///   entry changes of every directory up to one point in the order they were made (a rename is
+///   one change of both its directories: never half there), and for each file a random subset
+///   of its unsynced writes. This is what a metadata journal committed up to an arbitrary moment,
+///   with data blocks written back in any order, leaves behind.
 ///
 /// File contents come from copies of the real tree taken after each traced step (objects are
 /// written once under their final name, so the copy holds the bytes the writes put there), or
@@ -26,7 +27,9 @@ final class DurabilityModel {
         let kind: Kind
         var entries: [String: Node] = [:]
         var durableEntries: [String: Node] = [:]
-        var unsynced: [(name: String, node: Node?)] = []
+        /// `op`: the model's count of entry changes when this one was made (both halves of a
+        /// rename share one).
+        var unsynced: [(name: String, node: Node?, op: Int)] = []
         var size = 0, durableSize = 0
         var extents: [(offset: Int, length: Int, bytes: [UInt8]?)] = []
         var durableExtents = 0
@@ -36,9 +39,9 @@ final class DurabilityModel {
         init(id: Int, kind: Kind) { self.id = id; self.kind = kind }
         var isDirectory: Bool { if case .directory = kind { return true }; return false }
 
-        func set(_ name: String, _ node: Node?) {
+        func set(_ name: String, _ node: Node?, op: Int) {
             entries[name] = node
-            unsynced.append((name, node))
+            unsynced.append((name, node, op))
         }
 
         func sync() {
@@ -52,6 +55,8 @@ final class DurabilityModel {
     let rootPath: String
     private(set) var root: Node
     private var all: [Node] = []
+    /// Entry changes made so far: the order the random mode cuts.
+    private var ops = 0
 
     /// `copy` is a copy of `root` taken before the trace: what it holds counts as durable.
     init(root: String, initialCopy copy: String) throws {
@@ -68,6 +73,9 @@ final class DurabilityModel {
         return n
     }
 
+    /// Files of the initial copy with more than one name, by (device, inode): one node each.
+    private var linkedInCopy: [String: Node] = [:]
+
     private func scan(_ dir: Node, copy: String) throws {
         for name in try FileManager.default.contentsOfDirectory(atPath: copy).sorted() {
             var st = stat()
@@ -80,7 +88,13 @@ final class DurabilityModel {
             case S_IFLNK:
                 node = newNode(.symlink(try FileManager.default.destinationOfSymbolicLink(atPath: copy + "/" + name)))
             default:
+                let key = "\(st.st_dev):\(st.st_ino)"
+                if st.st_nlink > 1, let first = linkedInCopy[key] {
+                    dir.entries[name] = first
+                    continue
+                }
                 node = newNode(.file)
+                if st.st_nlink > 1 { linkedInCopy[key] = node }
                 node.size = Int(st.st_size)
                 node.extents = [(0, node.size, nil)]
                 node.source = copy + "/" + name
@@ -108,15 +122,16 @@ final class DurabilityModel {
 
     /// Applies one effect to the current (not yet durable) state.
     func apply(_ effect: FileEffect) {
+        ops += 1
         switch effect {
         case .create(let path, let truncate):
             if let existing = lookup(path) {
                 if truncate { existing.size = 0; existing.extents = [] }
             } else if let (dir, name) = split(path) {
-                dir.set(name, newNode(.file))
+                dir.set(name, newNode(.file), op: ops)
             }
         case .makeDirectory(let path):
-            if let (dir, name) = split(path) { dir.set(name, newNode(.directory)) }
+            if let (dir, name) = split(path) { dir.set(name, newNode(.directory), op: ops) }
         case .write(let path, let offset, let length, let bytes):
             guard let n = lookup(path) else { return }
             let at = offset ?? n.size
@@ -132,14 +147,14 @@ final class DurabilityModel {
         case .rename(let from, let to, let exchange):
             guard let (a, an) = split(from), let (b, bn) = split(to), let moving = a.entries[an] else { return }
             let other = b.entries[bn]
-            a.set(an, exchange ? other : nil)
-            b.set(bn, moving)
+            a.set(an, exchange ? other : nil, op: ops)
+            b.set(bn, moving, op: ops)
         case .remove(let path):
-            if let (dir, name) = split(path) { dir.set(name, nil) }
+            if let (dir, name) = split(path) { dir.set(name, nil, op: ops) }
         case .link(let from, let to):
-            if let n = lookup(from), let (dir, name) = split(to) { dir.set(name, n) }
+            if let n = lookup(from), let (dir, name) = split(to) { dir.set(name, n, op: ops) }
         case .symlink(let target, let path):
-            if let (dir, name) = split(path) { dir.set(name, newNode(.symlink(target))) }
+            if let (dir, name) = split(path) { dir.set(name, newNode(.symlink(target)), op: ops) }
         }
     }
 
@@ -168,21 +183,31 @@ final class DurabilityModel {
 
     /// Writes the tree as it would be found after a power cut now, at `path` (which must not exist).
     func materialize(at path: String, mode: Mode, rng: inout SplitMix64, sources: [Int: String]) throws {
-        try write(root, at: path, mode: mode, rng: &rng, sources: sources)
+        var written: [Int: String] = [:]
+        // Random: every unsynced entry change made before one point survives, none after it.
+        let pending = Set(all.flatMap { $0.unsynced.map(\.op) }).sorted()
+        let cut = (pending + [ops + 1])[Int(rng.next() % UInt64(pending.count + 1))]
+        try write(root, at: path, mode: mode, cut: cut, rng: &rng, sources: sources, written: &written)
     }
 
-    private func write(_ node: Node, at path: String, mode: Mode, rng: inout SplitMix64, sources: [Int: String]) throws {
+    /// `written`: where each file node was written first. A file reachable under several names
+    /// (a hardlink) is one inode on disk, as it was before the cut, not copies of it.
+    private func write(_ node: Node, at path: String, mode: Mode, cut: Int, rng: inout SplitMix64,
+                       sources: [Int: String], written: inout [Int: String]) throws {
+        if case .file = node.kind, let first = written[node.id] {
+            guard link(first, path) == 0 else { throw Posix.error("link", path) }
+            return
+        }
         switch node.kind {
         case .directory:
             guard mkdir(path, 0o700) == 0 else { throw Posix.error("mkdir", path) }
             var entries = node.durableEntries
-            if mode == .random, !node.unsynced.isEmpty {
-                for change in node.unsynced.prefix(Int(rng.next() % UInt64(node.unsynced.count + 1))) {
-                    entries[change.name] = change.node
-                }
+            if mode == .random {
+                for change in node.unsynced where change.op < cut { entries[change.name] = change.node }
             }
             for (name, child) in entries.sorted(by: { $0.key < $1.key }) {
-                try write(child, at: path + "/" + name, mode: mode, rng: &rng, sources: sources)
+                try write(child, at: path + "/" + name, mode: mode, cut: cut, rng: &rng, sources: sources,
+                          written: &written)
             }
         case .symlink(let target):
             guard symlink(target, path) == 0 else { throw Posix.error("symlink", path) }
@@ -198,6 +223,7 @@ final class DurabilityModel {
             }
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
             guard fd >= 0 else { throw Posix.error("create", path) }
+            written[node.id] = path
             defer { close(fd) }
             let source = sources[node.id] ?? node.source
             let sourceFD = source.map { open($0, O_RDONLY) } ?? -1

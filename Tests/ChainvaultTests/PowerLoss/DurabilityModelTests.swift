@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 import VaultCore
 
@@ -73,5 +74,52 @@ struct DurabilityModelTests {
         var rng = SplitMix64(seed: 2)
         try model.materialize(at: w.path("strict"), mode: .strict, rng: &rng, sources: [:])
         #expect(FileManager.default.contents(atPath: w.path("strict/f")) == Data())
+    }
+
+    /// A file with two names is one inode in every tree written out, whether the names were in
+    /// the tree before the trace (the initial copy) or made by a traced `link`: a restorer that
+    /// keeps hardlinks as one inode is checked against the tree it really left.
+    @Test func hardlinksStayOneInode() throws {
+        let w = try Workspace()
+        try w.write("copy/a", [1, 2, 3])
+        #expect(link(w.path("copy/a"), w.path("copy/b")) == 0)
+        let (model, _) = try replay(w) { r in
+            [.create(r + "/c", truncate: false), .write(r + "/c", offset: nil, length: 2, bytes: [4, 5]), .sync(r + "/c"),
+             .link(r + "/c", r + "/d"), .sync(r)]
+        }
+        var rng = SplitMix64(seed: 3)
+        for mode in [DurabilityModel.Mode.strict, .random] {
+            let out = w.path("tree-\(mode)")
+            try model.materialize(at: out, mode: mode, rng: &rng, sources: [:])
+            for (x, y) in [("a", "b"), ("c", "d")] {
+                var sx = stat(), sy = stat()
+                #expect(lstat(out + "/" + x, &sx) == 0 && lstat(out + "/" + y, &sy) == 0)
+                #expect(sx.st_ino == sy.st_ino && sx.st_nlink == 2, "\(mode): \(x) and \(y) are one inode")
+            }
+            #expect(FileManager.default.contents(atPath: out + "/b") == Data([1, 2, 3]))
+            #expect(FileManager.default.contents(atPath: out + "/d") == Data([4, 5]))
+        }
+    }
+
+    /// A rename from one directory to another is one change: a random tree has the entry under
+    /// its old name or its new one, never both and never neither (a metadata journal commits it
+    /// whole). The old model cut each directory's changes on its own and lost entries so.
+    @Test func aRenameAcrossDirectoriesIsNeverHalfThere() throws {
+        let w = try Workspace()
+        let (model, _) = try replay(w) { r in
+            [.makeDirectory(r + "/a"), .makeDirectory(r + "/b"), .create(r + "/a/x", truncate: false),
+             .write(r + "/a/x", offset: nil, length: 1, bytes: [9]), .sync(r + "/a/x"), .sync(r + "/a"), .sync(r + "/b"),
+             .sync(r), .rename(r + "/a/x", r + "/b/x", exchange: false), .create(r + "/b/later", truncate: false)]
+        }
+        var rng = SplitMix64(seed: 4)
+        var seen = Set<[Bool]>()
+        for i in 0..<32 {
+            let out = w.path("random-\(i)")
+            try model.materialize(at: out, mode: .random, rng: &rng, sources: [:])
+            let found = [FileManager.default.fileExists(atPath: out + "/a/x"), FileManager.default.fileExists(atPath: out + "/b/x")]
+            #expect(found == [true, false] || found == [false, true], "tree \(i): in a \(found[0]), in b \(found[1])")
+            seen.insert(found)
+        }
+        #expect(seen.count == 2, "both outcomes occur")
     }
 }
