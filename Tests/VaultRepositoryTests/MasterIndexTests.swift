@@ -18,22 +18,28 @@ struct MasterIndexTests {
         }
     }
 
-    static func digest(_ g: inout Seeded) -> SHA256Digest { SHA256Digest(w0: g.next(), w1: g.next(), w2: g.next(), w3: g.next()) }
+    static func digest(_ g: inout Seeded) -> SHA256Digest {
+        SHA256Digest(w0: g.next(), w1: g.next(), w2: g.next(), w3: g.next())
+    }
 
     static func pack(_ g: inout Seeded, ids: [BlobID]) -> IndexedPack {
         let entries = ids.enumerated().map { i, id in
-            PackEntry(type: g.next() % 5 == 0 ? .tree : .data, compression: g.next() % 2 == 0 ? .zstd : .none, id: id,
+            PackEntry(type: g.next() % 5 == 0 ? .tree : .data, compression: g.next() % 2 == 0 ? .zstd : .none,
+                      id: id,
                       offset: UInt64(i) * 4096 + g.next() % 4096, storedLength: UInt32(g.next() % (4 << 20)),
                       rawLength: UInt32(g.next() % (4 << 20)))
         }
-        return IndexedPack(id: digest(&g), salt: (0..<32).map { _ in UInt8(truncatingIfNeeded: g.next()) }, entries: entries)
+        let salt = (0..<32).map { _ in UInt8(truncatingIfNeeded: g.next()) }
+        return IndexedPack(id: digest(&g), salt: salt, entries: entries)
     }
 
     /// What the old dictionary answered: the first pack that listed a blob wins.
     struct Reference {
         var locations: [BlobID: BlobLocation] = [:]
         mutating func add(_ p: IndexedPack) {
-            for e in p.entries where locations[e.id] == nil { locations[e.id] = BlobLocation(pack: p.id, salt: p.salt, entry: e) }
+            for e in p.entries where locations[e.id] == nil {
+                locations[e.id] = BlobLocation(pack: p.id, salt: p.salt, entry: e)
+            }
         }
     }
 
@@ -41,11 +47,13 @@ struct MasterIndexTests {
                            sourceLocation: SourceLocation = #_sourceLocation) {
         var wrong = 0
         for (id, want) in reference.locations {
-            guard let got = index.lookup(id), got.pack == want.pack, got.salt == want.salt, got.entry == want.entry else {
+            guard let got = index.lookup(id), got.pack == want.pack, got.salt == want.salt,
+                  got.entry == want.entry else {
                 wrong += 1; continue
             }
         }
-        #expect(wrong == 0, "\(wrong) of \(reference.locations.count) blobs answered wrongly", sourceLocation: sourceLocation)
+        #expect(wrong == 0, "\(wrong) of \(reference.locations.count) blobs answered wrongly",
+                sourceLocation: sourceLocation)
         #expect(absent.allSatisfy { !index.contains($0) && index.lookup($0) == nil }, sourceLocation: sourceLocation)
         #expect(index.blobCount == reference.locations.count, sourceLocation: sourceLocation)
         let bytes = reference.locations.values.reduce(UInt64(0)) { $0 + UInt64($1.entry.storedLength) }
@@ -59,7 +67,11 @@ struct MasterIndexTests {
         let index = MasterIndex()
         var reference = Reference()
         var known: [BlobID] = []
-        func fresh(_ n: Int) -> [BlobID] { let ids = (0..<n).map { _ in Self.digest(&g) }; known += ids; return ids }
+        func fresh(_ n: Int) -> [BlobID] {
+            let ids = (0..<n).map { _ in Self.digest(&g) }
+            known += ids
+            return ids
+        }
         func copies(_ n: Int) -> [BlobID] { (0..<n).map { _ in known[Int(g.next() % UInt64(known.count))] } }
 
         var loaded: [IndexedPack] = []
@@ -96,7 +108,8 @@ struct MasterIndexTests {
     @Test func anOffsetBeyondFourGiBIsKeptExactly() {
         var g = Seeded(state: 5)
         let id = Self.digest(&g)
-        let wide = PackEntry(type: .tree, compression: .none, id: id, offset: 5 << 30 | 12345, storedLength: 7, rawLength: 9)
+        let wide = PackEntry(type: .tree, compression: .none, id: id, offset: 5 << 30 | 12345, storedLength: 7,
+                             rawLength: 9)
         let pack = IndexedPack(id: Self.digest(&g), salt: Array(repeating: 1, count: 32), entries: [wide])
         for viaLoad in [true, false] {
             let index = MasterIndex()
