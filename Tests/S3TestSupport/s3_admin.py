@@ -4,6 +4,7 @@ usage: python3 s3_admin.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND ARGS...
   lock-bucket NAME          creates NAME with Object Lock enabled
   delete-versions BUCKET P  tries DELETE with the versionId of every object version under P
                             (except locks/) and prints {"versions", "locked", "deleted", "refused"}
+  delete-prefix BUCKET P    deletes every object under P (an unversioned bucket) and prints {"deleted"}
 """
 import json, sys
 
@@ -31,3 +32,10 @@ elif command == "delete-versions":
         except s3.exceptions.ClientError as e:
             out["refused"] += 1
     print(json.dumps(out))
+elif command == "delete-prefix":
+    bucket, prefix = args
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+    print(json.dumps({"deleted": len(keys)}))
