@@ -136,21 +136,26 @@ public final class Repository: @unchecked Sendable {
         return (good.count, good.reduce(0) { $0 + $1.entries.count })
     }
 
-    /// Reads a pack's preamble and header (two range reads) and authenticates the header.
+    /// Reads a pack's preamble and header (two range reads) and authenticates the header; a
+    /// header that fails is read again (`Reread.twice`) before it is called damaged.
     public func readPackHeader(name: String, size: Int) throws -> IndexedPack {
         let handle = ObjectHandle(.pack, name)
         let what = "pack \(name.prefix(8))"
         guard size > PackFormat.preambleSize + 4 else { throw VaultError(.corrupt, "\(what) is too short (\(size) bytes)") }
-        let salt = try PackFormat.checkPreamble(try backend.read(handle, range: 0..<PackFormat.preambleSize), what: what)
-        let tailSize = min(size - PackFormat.preambleSize, 64 << 10)
-        var tail = try backend.read(handle, range: (size - tailSize)..<size)
-        let headerLength = Int(tail.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self)) })
-        if headerLength + 4 > tail.count, headerLength + 4 + PackFormat.preambleSize <= size {
-            tail = try backend.read(handle, range: (size - headerLength - 4)..<size)
-        }
-        let entries = try PackFormat.parseHeader(tail: tail, packSize: size, salt: salt, master: master, what: what)
         guard let id = SHA256Digest(hex: name) else { throw VaultError(.corrupt, "\(what) has a name that is not a SHA-256") }
-        return IndexedPack(id: id, salt: salt, entries: entries)
+        return try Reread.twice(backend) { read in
+            let salt = try PackFormat.checkPreamble(try read(handle, 0..<PackFormat.preambleSize), what: what)
+            let tailSize = min(size - PackFormat.preambleSize, 64 << 10)
+            var tail = try read(handle, (size - tailSize)..<size)
+            let headerLength = Int(tail.withUnsafeBytes {
+                UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self))
+            })
+            if headerLength + 4 > tail.count, headerLength + 4 + PackFormat.preambleSize <= size {
+                tail = try read(handle, (size - headerLength - 4)..<size)
+            }
+            let entries = try PackFormat.parseHeader(tail: tail, packSize: size, salt: salt, master: master, what: what)
+            return IndexedPack(id: id, salt: salt, entries: entries)
+        }
     }
 
     /// Hands a finished pack to the backend. Its index entry must be written only after this.

@@ -3,8 +3,8 @@ import VaultStorage
 
 /// The one place where a read that looks damaged is tried again. One flipped bit on the way (a
 /// NIC, a proxy, a cache) is not damage in storage: every object the repository checks (its
-/// SHA-256 name, its authentication tag, its JSON) is fetched a second time, with a fresh GET,
-/// before it is called corrupt. Only a second read that arrives whole and still fails its check
+/// SHA-256 name, its authentication tag, its JSON) is fetched a second time, with a fresh GET on
+/// a new connection (`Backend.reread`), before it is called corrupt. Only a second read that arrives whole and still fails its check
 /// confirms the damage. Failures to read (`.storageFailure`, `.missing`) are not retried here:
 /// the backend has already retried them, and they say nothing about the stored bytes.
 public enum Reread {
@@ -14,7 +14,7 @@ public enum Reread {
                                _ decode: ([UInt8]) throws -> T) throws -> T {
         let first = try backend.read(handle, range: range)
         do { return try decode(first) } catch let e as VaultError where e.code == .corrupt {
-            return try decode(try backend.read(handle, range: range))
+            return try decode(try backend.reread(handle, range: range))
         }
     }
 
@@ -24,7 +24,17 @@ public enum Reread {
                             intact: ([UInt8]) -> Bool) throws -> (bytes: [UInt8], intact: Bool) {
         let first = try backend.read(handle, range: range)
         if intact(first) { return (first, true) }
-        let second = try backend.read(handle, range: range)
+        let second = try backend.reread(handle, range: range)
         return (second, intact(second))
+    }
+
+    /// For what takes several reads (a pack's header: its preamble, then its tail): runs `body`
+    /// with the backend's `read`; when what it read proves damaged (`.corrupt`), runs it once more
+    /// with `reread`, and the second outcome stands.
+    public static func twice<T>(_ backend: Backend,
+                                _ body: (_ read: (ObjectHandle, Range<Int>) throws -> [UInt8]) throws -> T) throws -> T {
+        do { return try body { try backend.read($0, range: $1) } } catch let e as VaultError where e.code == .corrupt {
+            return try body { try backend.reread($0, range: $1) }
+        }
     }
 }

@@ -68,6 +68,12 @@ public protocol Backend: AnyObject, Sendable {
     /// `.corrupt` if the range lies outside it. Safe to retry.
     func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8]
 
+    /// Reads again, after the bytes of an earlier `read` failed their check: like `read`, but
+    /// sharing nothing with that read that could hand back the same bad bytes. For S3 a new
+    /// connection, never a pooled keep-alive one (a damaging connection, proxy or middlebox state
+    /// would repeat the damage); a local file is opened again, as every `read` does.
+    func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8]
+
     /// Creates the object durably and atomically: when this returns, the whole object survives a
     /// crash or power loss; if it throws, the object is absent or whole (never partial). Throws
     /// `.alreadyExists` if it exists: objects are never overwritten. Retrying after a failure is
@@ -103,6 +109,9 @@ extension Backend {
     }
 
     public func read(_ handle: ObjectHandle) throws -> [UInt8] { try read(handle, range: nil) }
+
+    /// A backend whose every read starts afresh (a local file opened again, memory) has nothing to bypass.
+    public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try read(handle, range: range) }
 
     /// Writes a content-addressed object: if it already exists it holds the same bytes (its name is
     /// their hash), so that is success.

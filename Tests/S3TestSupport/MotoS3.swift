@@ -121,7 +121,32 @@ public final class FaultProxy: @unchecked Sendable {
     public func fail(_ pathPart: String) { command("fail \(pathPart)") }
     /// The next GET whose path contains `pathPart` gets one bit of its body flipped.
     public func flipOnce(_ pathPart: String) { command("flip-once \(pathPart)") }
+    /// The connection that carries the next GET whose path contains `pathPart` goes bad: every
+    /// such GET on it gets the same bit flipped; other connections carry the bytes unchanged.
+    public func flipOnConnection(_ pathPart: String) { command("flip-connection \(pathPart)") }
+    /// Every GET whose path contains `pathPart` gets one bit flipped, as stored damage would.
+    public func flipAlways(_ pathPart: String) { command("flip-always \(pathPart)") }
     public func clear() { command("clear") }
+
+    /// One GET the proxy forwarded: its path, its Range header, which client connection carried it
+    /// (numbered in the order the proxy accepted them) and whether its body got a bit flipped.
+    public struct Get: Sendable {
+        public let path: String
+        public let range: String?
+        public let connection: Int
+        public let flipped: Bool
+    }
+
+    /// Every GET so far, in the order the proxy answered them.
+    public func gets() -> [Get] {
+        let line = ask("gets")
+        let rows = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [[Any]] ?? []
+        return rows.compactMap { row in
+            guard row.count == 4, let path = row[0] as? String, let connection = row[2] as? Int,
+                  let flipped = row[3] as? Bool else { return nil }
+            return Get(path: path, range: row[1] as? String, connection: connection, flipped: flipped)
+        }
+    }
 
     /// Every request fails (connection closed) while down.
     public func setDown(_ down: Bool) { command(down ? "down" : "up") }

@@ -22,6 +22,14 @@ Commands on stdin, one a line, each answered with one line 'ok' on stdout once i
   fail SUBSTRING          every request whose path contains SUBSTRING gets 503 SlowDown
   flip-once SUBSTRING     the next GET whose path contains SUBSTRING gets one bit of its body
                           flipped (once)
+  flip-connection SUBSTRING
+                          the connection that carries the next GET whose path contains SUBSTRING
+                          goes bad: every GET of such a path on it gets the same bit flipped (a
+                          middlebox or connection state that damages what one connection carries)
+  flip-always SUBSTRING   every GET whose path contains SUBSTRING gets one bit flipped (damage
+                          that every read sees, as stored damage is)
+  gets                    answered with every GET so far as one JSON line: a list of
+                          [path, range, connection number, flipped]
   clear                   all of the above off
   counts                  answered with the counts of each fault as one JSON line instead
 Counts of each fault are also printed on stderr when the proxy stops.
@@ -34,7 +42,10 @@ mode = sys.argv[5] if len(sys.argv) > 5 else "mixed"
 rng = random.Random(seed)
 lock = threading.Lock()
 counts = {"forwarded": 0, "503": 0, "500": 0, "cut": 0, "delay": 0, "down": 0, "reset": 0}
-state = {"down": False, "truncate": False, "repeat": False, "fail": None, "flip": None, "page": None}
+state = {"down": False, "truncate": False, "repeat": False, "fail": None, "flip": None, "page": None,
+         "flip_connection": None, "bad_connection": None, "flip_always": None}
+gets = []  # [path, range, connection, flipped] of every GET, for tests that look at connections
+connections = [0]  # connections accepted so far; each handler (one per connection) takes the next number
 REPEATED = "chainvault-test-repeated-token"
 resets_left = {}  # object path -> resets still to do (reset-uploads mode)
 
@@ -71,6 +82,27 @@ class Proxy(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        with lock:
+            connections[0] += 1
+            self.connection_number = connections[0]
+
+    def flips(self):
+        """Whether this GET's body gets a bit flipped; called with the lock held."""
+        if self.command != "GET":
+            return False
+        flip = state["flip"] is not None and state["flip"] in self.path
+        if flip:
+            state["flip"] = None
+        if state["flip_always"] is not None and state["flip_always"] in self.path:
+            flip = True
+        if state["flip_connection"] is not None and state["flip_connection"] in self.path:
+            if state["bad_connection"] is None:
+                state["bad_connection"] = self.connection_number
+            flip = flip or state["bad_connection"] == self.connection_number
+        return flip
+
     def send_error_document(self, status, code, text):
         payload = f"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{text}</Message></Error>".encode()
         self.send_response(status)
@@ -92,10 +124,11 @@ class Proxy(BaseHTTPRequestHandler):
         is_list = self.command == "GET" and "list-type=2" in self.path
         with lock:
             failing = state["fail"] is not None and state["fail"] in self.path
-            flip = self.command == "GET" and state["flip"] is not None and state["flip"] in self.path
+            flip = self.flips()
             if flip:
-                state["flip"] = None
                 counts["flipped"] = counts.get("flipped", 0) + 1
+            if self.command == "GET":
+                gets.append([self.path, self.headers.get("Range"), self.connection_number, flip])
             repeat_page = state["page"] if state["repeat"] and is_list and REPEATED in self.path else None
         if failing:
             with lock:
@@ -193,6 +226,9 @@ def commands():
             if words[0] == "counts":
                 print(json.dumps(counts), flush=True)
                 continue
+            if words[0] == "gets":
+                print(json.dumps(gets), flush=True)
+                continue
             if words[0] in ("down", "up"):
                 state["down"] = words[0] == "down"
             elif words[0] == "truncate-list":
@@ -203,8 +239,13 @@ def commands():
                 state["fail"] = words[1]
             elif words[0] == "flip-once":
                 state["flip"] = words[1]
+            elif words[0] == "flip-connection":
+                state.update(flip_connection=words[1], bad_connection=None)
+            elif words[0] == "flip-always":
+                state["flip_always"] = words[1]
             elif words[0] == "clear":
-                state.update(down=False, truncate=False, repeat=False, fail=None, flip=None, page=None)
+                state.update(down=False, truncate=False, repeat=False, fail=None, flip=None, page=None,
+                             flip_connection=None, bad_connection=None, flip_always=None)
         print("ok", flush=True)
 
 

@@ -7,6 +7,7 @@ usage: python3 s3_admin.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND ARGS...
   versioned-bucket NAME     creates NAME with versioning enabled
   versions BUCKET P         every version under P (but locks/) with its retain-until, and the
                             number of delete markers
+  delete-prefix BUCKET P    deletes every object under P (an unversioned bucket) and prints {"deleted"}
 """
 import json, sys
 
@@ -54,3 +55,10 @@ elif command == "versions":
             out["versions"].append({"key": v["Key"][len(prefix):], "latest": v["IsLatest"],
                                     "until": until.timestamp() if until else None})
     print(json.dumps(out))
+elif command == "delete-prefix":
+    bucket, prefix = args
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+    print(json.dumps({"deleted": len(keys)}))

@@ -28,13 +28,18 @@ public final class HTTP1Transport: HTTPTransport, Sendable {
 
     public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
                      responseLimit: Int) throws -> HTTPResponse {
+        try send(method: method, url: url, headers: headers, body: body, responseLimit: responseLimit, freshConnection: false)
+    }
+
+    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+                     responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse {
         let endpoint = try HTTPEndpoint(url)
         let request = try HTTPRequestHead(method: method, endpoint: endpoint, headers: headers, body: body)
         // A pooled connection the server closed a moment ago fails before any response byte:
         // that is no fault of the request, so it goes again at once on a fresh connection. Not
         // a PUT that was sent whole: the server may have stored it, and the S3 client must see
         // a second attempt to read its 412 as "our own earlier write".
-        if let pooled = pool.take(endpoint.key) {
+        if !freshConnection, let pooled = pool.take(endpoint.key) {
             do {
                 return try exchange(on: pooled, endpoint, request, body, responseLimit)
             } catch let failure as ExchangeFailure where failure.staleConnection {}

@@ -38,6 +38,10 @@ public protocol HTTPTransport: Sendable {
     /// whatever its Content-Length says.
     func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
               responseLimit: Int) throws -> HTTPResponse
+    /// `freshConnection`: on a connection opened for this exchange, never a pooled one (the
+    /// second read of bytes that arrived damaged).
+    func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+              responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse
 }
 
 extension HTTPTransport {
@@ -45,5 +49,11 @@ extension HTTPTransport {
     public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
                      responseLimit: Int) throws -> HTTPResponse {
         try send(method: method, url: url, headers: headers, body: body)
+    }
+
+    /// Fakes keep no connections: every exchange is a fresh one.
+    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+                     responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse {
+        try send(method: method, url: url, headers: headers, body: body, responseLimit: responseLimit)
     }
 }

@@ -126,6 +126,14 @@ public final class S3Backend: Backend, @unchecked Sendable {
     }
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+        try get(handle, range: range, freshConnection: false)
+    }
+
+    public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+        try get(handle, range: range, freshConnection: true)
+    }
+
+    private func get(_ handle: ObjectHandle, range: Range<Int>?, freshConnection: Bool) throws -> [UInt8] {
         var headers: [(String, String)] = []
         if let range {
             guard range.lowerBound >= 0, !range.isEmpty else { return [] }
@@ -135,7 +143,8 @@ public final class S3Backend: Backend, @unchecked Sendable {
         // its end); a whole object at most what a reader of this repository ever asks for.
         let limit = range.map { max($0.upperBound, 64 << 10) } ?? ObjectLimits.maximum(handle.kind)
         let outcome = try client.send("GET", key: key(handle), headers: headers, responseLimit: limit,
-                                      isComplete: { Self.isComplete($0, range: range) }, what: "reading \(handle)")
+                                      isComplete: { Self.isComplete($0, range: range) },
+                                      freshConnection: freshConnection, what: "reading \(handle)")
         let r = outcome.response
         switch r.status {
         case 200, 206:

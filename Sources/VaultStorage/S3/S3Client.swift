@@ -50,10 +50,12 @@ public final class S3Client: @unchecked Sendable {
     /// (the caller interprets 4xx); throws when every attempt failed.
     /// `isComplete`: false for a 2xx whose body was cut short, which is retried.
     /// `responseLimit`: the most body bytes accepted (an object's range, or error documents).
+    /// `freshConnection`: every attempt on a new connection (a re-read after damage).
     func send(_ method: String, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [],
               body: HTTPBody = .none, payloadHash: String = SigV4.emptyPayloadHash,
               responseLimit: Int = HTTP1Transport.defaultResponseLimit,
-              isComplete: ((HTTPResponse) -> Bool)? = nil, what: String) throws -> Outcome {
+              isComplete: ((HTTPResponse) -> Bool)? = nil, freshConnection: Bool = false,
+              what: String) throws -> Outcome {
         let path = location.path(forKey: key)
         let url = location.url(path: path, query: query)
         var lastProblem = ""
@@ -72,7 +74,8 @@ public final class S3Client: @unchecked Sendable {
             sent.append(("Authorization", signer.authorization(request, amzDate: date)))
             let response: HTTPResponse
             do {
-                response = try transport.send(method: method, url: url, headers: sent, body: body, responseLimit: responseLimit)
+                response = try transport.send(method: method, url: url, headers: sent, body: body,
+                                              responseLimit: responseLimit, freshConnection: freshConnection)
             } catch let error as TransportError where error.isPermanent {
                 throw VaultError(.storageFailure, "\(what) failed at \(location): \(error.description)",
                                  hint: location.scheme == "https"

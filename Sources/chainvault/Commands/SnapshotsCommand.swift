@@ -22,11 +22,8 @@ enum SnapshotsCommand: Command {
         let filter = SnapshotSelectionOptions.filter(c.args)
         let all = listed.filter { filter.matches($0.snapshot) }
         for e in damaged { c.out.warning(e.message) }
-        // The store's clock is approximated by this host's (S3 refuses requests skewed by 15 min).
-        let now = Date().addingTimeInterval(300)
-        for r in all where r.snapshot.date > now {
-            c.out.warning("snapshot \(r.shortID) is dated \(r.snapshot.time), ahead of this host's clock: the clock of \(r.snapshot.hostname) runs fast; snapshots are ordered by what each backup saw, not by time alone")
-        }
+        // Judged on the store's clock: this host's may be as wrong as the writer's.
+        for line in SnapshotClock.judge(all, backend: repo.backend).warnings { c.out.warning(line) }
         if c.out.json { c.out.emit(all.map { Row(id: $0.id, snapshot: $0.snapshot) }); return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue }
         c.out.line("ID        Time                 Host              Size        Source")
         for r in all {

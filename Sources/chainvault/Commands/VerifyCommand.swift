@@ -1,5 +1,6 @@
 import VaultCore
 import VaultEngine
+import VaultRepository
 
 enum VerifyCommand: Command {
     static let name = "verify"
@@ -52,6 +53,11 @@ enum VerifyCommand: Command {
         defer { lock?.release() }
         let r = try c.withProgress("verify") { try Checker(repository: repo, options: options, progress: $0).run() }
         let rollback = try checkRollback(c, repo, accept: c.args.has("--accept-rollback"))
+        // Not damage, but a writer's clock that runs fast (FORMAT.md §8); a listing that fails here
+        // was already reported by the check.
+        if let listed = try? repo.listSnapshotsReportingDamage().0 {
+            for line in SnapshotClock.judge(listed, backend: repo.backend).warnings { c.out.warning(line) }
+        }
         // A chain check reads the data through the index: only over a repository found sound.
         let chain = c.args.has("--chain") && r.problems.isEmpty && r.unreadable.isEmpty
             ? try checkChains(c, repo, options.snapshots) : nil
