@@ -39,6 +39,9 @@ struct ProgressTests {
         let b = Self.records(backup.stderr, command: "backup")
         Self.checkMonotonic(b)
         #expect(b.last?.bytes == real && b.last?.files == sizes.count, "\(b)")
+        // A first backup has no parent: its total comes from the size walk beside it.
+        #expect(b.last?.total == real, "a first backup's total: \(b)")
+        #expect(b.allSatisfy { $0.total == nil || $0.total == real }, "\(b)")
 
         // A second backup knows its total from the parent.
         let again = try w.run(["backup", w.path("src"), "--json"], env: env)
@@ -79,5 +82,33 @@ struct ProgressTests {
         let plain = try w.run(["verify"], env: env)
         #expect(plain.stderr.contains("progress: verify"), "\(plain.stderr)")
         #expect(plain.stderr.split(separator: "\n").last?.hasSuffix(", done") == true, "\(plain.stderr)")
+    }
+
+    /// `forget --prune` reports its phases in order (listing, marking, repacking, deleting) and
+    /// ends in "deleting" with every pack it removed (deleted or repacked) counted, bytes = total.
+    /// The old prune showed no progress at all.
+    @Test func pruneReportsItsPhasesAndCountsThePacksItRemoves() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.write("src/a.dat", SecureRandom.bytes(3_000_000))
+        try w.write("src/b.dat", SecureRandom.bytes(3_000_000))
+        try w.ok(["backup", w.path("src")])
+        try w.write("src/a.dat", SecureRandom.bytes(3_000_000))
+        try w.ok(["backup", w.path("src")])
+
+        let run = try w.run(["forget", "--keep-last", "1", "--prune", "--json"], env: ["CHAINVAULT_PROGRESS_INTERVAL": "0.01s"])
+        #expect(run.code == 0, "\(run.stderr)")
+        let prune = run.json["prune"] as? [String: Any] ?? [:]
+        let removed = (prune["packsDeleted"] as? Int ?? 0) + (prune["packsRepacked"] as? Int ?? 0)
+        #expect(prune["packsRepacked"] as? Int ?? 0 > 0, "the scenario must repack: \(run.stdout)")
+        let p = Self.records(run.stderr, command: "prune")
+        Self.checkMonotonic(p)
+        let order = ["listing", "marking", "repacking", "deleting"]
+        let seen = p.map(\.phase).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
+        #expect(seen.allSatisfy(order.contains) && seen == seen.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! },
+                "phases out of order: \(seen)")
+        let last = try #require(p.last)
+        #expect(last.phase == "deleting" && last.files == removed && last.total == last.bytes && last.bytes > 2_000_000,
+                "\(last), prune \(prune)")
     }
 }

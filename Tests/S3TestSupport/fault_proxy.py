@@ -87,6 +87,7 @@ class Proxy(BaseHTTPRequestHandler):
         with lock:
             connections[0] += 1
             self.connection_number = connections[0]
+            counts["connections"] = counts.get("connections", 0) + 1
 
     def flips(self):
         """Whether this GET's body gets a bit flipped; called with the lock held."""
@@ -172,7 +173,9 @@ class Proxy(BaseHTTPRequestHandler):
         for k, v in response.getheaders():
             if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                 self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
+        # A HEAD answer has no body but the object's length, which the client reads as its size.
+        length = response.getheader("Content-Length") if self.command == "HEAD" else None
+        self.send_header("Content-Length", length if length is not None else str(len(data)))
         self.end_headers()
         if self.command == "HEAD":
             return

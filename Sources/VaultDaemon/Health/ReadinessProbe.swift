@@ -5,9 +5,12 @@ import VaultCore
 import VaultStorage
 
 /// Readiness from a recent, real look at the repository, made on a thread of its own every
-/// `every` seconds and never on a request: a fresh backend (so a moved or unmounted directory is
-/// noticed, not hidden behind a descriptor opened at start-up), the config object's size, and
-/// one listing of the small `locks/` prefix. Bounded cost: two requests, no key work. A probe
+/// `every` seconds and never on a request: the config object's size and one listing of the small
+/// `locks/` prefix. Bounded cost: two requests, no key work, and no new connection (for S3 no TLS
+/// handshake) while the store stays healthy: one backend is kept between looks. It is opened
+/// afresh after a failed look and every `reopenEvery` seconds, so nothing opened once (a
+/// descriptor, a keep-alive connection to a balancer) can hide a dead store for long; a pooled
+/// connection the store has dropped is retried on a new one within the same look. A probe
 /// that takes longer than `timeout` counts as failed; the next waits until it has returned, so a
 /// hung store never piles up threads. `/readyz` is 503 when the last probe failed or is older
 /// than `maxAge`.
@@ -21,10 +24,17 @@ public final class ReadinessProbe: Sendable {
         public var locks: Int?
     }
 
-    struct State { var last: Outcome?; var inFlight = false; var stopped = false }
+    struct State {
+        var last: Outcome?
+        var inFlight = false
+        var stopped = false
+        /// The backend of the last good look, its location and when it was opened.
+        var kept: (location: String, opened: Date, backend: Backend)?
+    }
 
     public let every: Double
     public let timeout: Double
+    public let reopenEvery: Double
     private let location: @Sendable () -> String
     private let onChange: @Sendable (Outcome) -> Void
     private let state = Mutex(State())
@@ -33,9 +43,10 @@ public final class ReadinessProbe: Sendable {
     /// Older than three periods and a timeout: the probe thread itself is stuck or gone.
     public var maxAge: Double { 3 * every + timeout }
 
-    public init(every: Double, timeout: Double, location: @escaping @Sendable () -> String,
+    public init(every: Double, timeout: Double, reopenEvery: Double = 300, location: @escaping @Sendable () -> String,
                 onChange: @escaping @Sendable (Outcome) -> Void) {
-        self.every = every; self.timeout = timeout; self.location = location; self.onChange = onChange
+        self.every = every; self.timeout = timeout; self.reopenEvery = reopenEvery
+        self.location = location; self.onChange = onChange
     }
 
     public func start() {
@@ -71,7 +82,7 @@ public final class ReadinessProbe: Sendable {
         let path = location()
         let started = Date()
         let worker = Thread { [self] in
-            let outcome = Self.look(path, started: started)
+            let outcome = look(path, started: started)
             result.withLock { $0 = outcome }
             state.withLock { $0.inFlight = false }
             finished.signal()
@@ -86,19 +97,37 @@ public final class ReadinessProbe: Sendable {
         if let outcome = result.withLock({ $0 }) { record(outcome) }
     }
 
-    static func look(_ path: String, started: Date) -> Outcome {
+    /// The kept backend while the last look was good and it is younger than `reopenEvery`,
+    /// else a fresh one; a failed look drops it, so the next opens afresh.
+    func look(_ path: String, started: Date) -> Outcome {
+        let reuse = state.withLock { s -> Backend? in
+            guard let k = s.kept, k.location == path, s.last?.ok == true,
+                  started.timeIntervalSince(k.opened) < reopenEvery else { return nil }
+            return k.backend
+        }
+        let outcome = Self.look(path, reuse: reuse, started: started)
+        state.withLock { s in
+            if outcome.0.ok, let b = outcome.1 { s.kept = (path, reuse == nil ? started : s.kept?.opened ?? started, b) }
+            else { s.kept = nil }
+        }
+        return outcome.0
+    }
+
+    static func look(_ path: String, reuse: Backend?, started: Date) -> (Outcome, Backend?) {
+        var opened: Backend?
         do {
-            let backend = try openBackend(path)
+            let backend = try reuse ?? openBackend(path)
+            opened = backend
             guard let size = try backend.stat(.config), size > 0 else {
-                return Outcome(at: Date(), ok: false, detail: "no config object at \(path)",
-                               seconds: Date().timeIntervalSince(started), locks: nil)
+                return (Outcome(at: Date(), ok: false, detail: "no config object at \(path)",
+                                seconds: Date().timeIntervalSince(started), locks: nil), nil)
             }
             let locks = try backend.list(.lock).count
-            return Outcome(at: Date(), ok: true, detail: "config and locks/ readable",
-                           seconds: Date().timeIntervalSince(started), locks: locks)
+            return (Outcome(at: Date(), ok: true, detail: "config and locks/ readable",
+                            seconds: Date().timeIntervalSince(started), locks: locks), opened)
         } catch {
             let text = (error as? VaultError)?.message ?? "\(error)"
-            return Outcome(at: Date(), ok: false, detail: text, seconds: Date().timeIntervalSince(started), locks: nil)
+            return (Outcome(at: Date(), ok: false, detail: text, seconds: Date().timeIntervalSince(started), locks: nil), nil)
         }
     }
 

@@ -91,7 +91,8 @@ extension Daemon {
     func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
         let credential = lock.withLock { self.credential }
         let appendOnly = lock.withLock { config.appendOnly == true }
-        let secondary = try Repository.open(try openBackend(target, appendOnly: appendOnly), credential: credential)
+        let backend = try openBackend(target, appendOnly: appendOnly, limits: bandwidth.limits(target))
+        let secondary = try Repository.open(backend, credential: credential)
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
         var options = CopyOptions()
@@ -122,7 +123,8 @@ extension Daemon {
 
     func openForJob() throws -> Repository {
         let (path, credential, appendOnly) = lock.withLock { (config.repository, self.credential, config.appendOnly == true) }
-        let repo = try Repository.open(try openBackend(path, appendOnly: appendOnly), credential: credential)
+        let backend = try openBackend(path, appendOnly: appendOnly, limits: bandwidth.limits(path))
+        let repo = try Repository.open(backend, credential: credential)
         for w in repo.openWarnings { log(4, "repository-open", [("warning", w)]) }
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
         return repo
@@ -282,7 +284,9 @@ extension Daemon {
             }
             let exclusive = try repo.lock(exclusive: true, command: "daemon prune")
             defer { exclusive.release() }
-            let r = try Pruner(repository: repo).run()
+            let pruner = Pruner(repository: repo)
+            pruner.progress = lock.withLock { jobProgress }
+            let r = try pruner.run()
             lock.withLock { state.lastPrune = Date().timeIntervalSince1970 }
             return ["packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)", "bytesFreed": "\(r.bytesFreed)"]
         case "restore":

@@ -10,10 +10,17 @@ extension Daemon {
 
     func startMonitoring() { restartProbe() }
 
+    /// At SIGTERM the last job's events are usually still queued: they get up to
+    /// `webhookFlushSeconds` to go out, and whatever did not is logged as dropped.
     func stopMonitoring() {
         lock.withLock { probe }?.stop()
-        webhooks.stop()
+        for (name, left) in webhooks.flush(within: Self.webhookFlushSeconds) {
+            log(left == 0 ? 7 : 4, "webhook_flush", [("webhook", name), ("result", left == 0 ? "flushed" : "timeout"),
+                                                     ("dropped", "\(left)")])
+        }
     }
+
+    static let webhookFlushSeconds = 5.0
 
     /// A new probe with the (re)loaded config's period; the old one stops after its current look.
     func restartProbe() {

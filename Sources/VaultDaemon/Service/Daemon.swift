@@ -48,6 +48,7 @@ public final class Daemon: @unchecked Sendable {
     let logger: DaemonLogger
     let webhooks: WebhookDispatcher
     var probe: ReadinessProbe?
+    let bandwidth = DaemonBandwidth()
     /// The last reload (or the start, which is the first load): whether it worked, and when one last did.
     var lastReloadSucceeded = true
     var lastReloadSuccess = Date().timeIntervalSince1970
@@ -69,6 +70,7 @@ public final class Daemon: @unchecked Sendable {
         webhooks.configure(try Self.webhookTargets(config, environment))
         self.config = config
         self.policies = policies
+        bandwidth.configure(config.bandwidth, repository: config.repository)
         stateDirectory = config.stateDirectoryPath(environment: environment)
         try Posix.mkdirs(stateDirectory, mode: 0o750)
         state = DaemonState.load(stateDirectory + "/state.json")
@@ -205,6 +207,7 @@ public final class Daemon: @unchecked Sendable {
                 lastReloadSucceeded = true; lastReloadSuccess = Date().timeIntervalSince1970
             }
             webhooks.configure(newWebhooks)
+            bandwidth.configure(newConfig.bandwidth, repository: newConfig.repository)
             restartProbe()
             schedule()
             lock.withLock { reloads += 1 }
@@ -258,7 +261,7 @@ public final class Daemon: @unchecked Sendable {
     func openRepository() {
         let (path, credential) = lock.withLock { (config.repository, self.credential) }
         do {
-            let repo = try Repository.open(try openBackend(path), credential: credential)
+            let repo = try Repository.open(try openBackend(path, limits: bandwidth.limits(path)), credential: credential)
             try repo.loadIndex()
             let snapshots = try repo.listSnapshots()
             lock.withLock {

@@ -28,11 +28,15 @@ public struct DaemonConfig: Codable, Sendable {
     public var readinessProbeTimeout: String?
     /// Push notifications (WebhookSpec).
     public var webhooks: [WebhookSpec]?
+    /// Bandwidth limits for the repository and copy targets (BandwidthConfig).
+    public var bandwidth: BandwidthConfig?
 
     static let knownKeys: [String: Set<String>] = [
         "": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery",
-             "restoreRoots", "appendOnly", "tokens", "approvals", "readinessProbeEvery", "readinessProbeTimeout", "webhooks"],
-        "approvals": Set(ApprovalAction.allCases.map(\.rawValue))]
+             "restoreRoots", "appendOnly", "tokens", "approvals", "readinessProbeEvery", "readinessProbeTimeout", "webhooks",
+             "bandwidth"],
+        "approvals": Set(ApprovalAction.allCases.map(\.rawValue)),
+        "bandwidth": BandwidthConfig.knownKeys]
         .merging(ApprovalAction.allCases.map { ("approvals." + $0.rawValue, ApprovalRule.knownKeys) }) { a, _ in a }
 
     public static func load(_ path: String) throws -> DaemonConfig {
@@ -58,6 +62,9 @@ public struct DaemonConfig: Codable, Sendable {
                     problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: PolicyLoader.line(of: field, in: text)))
                 }
             }
+        }
+        for problem in BandwidthConfig.unknownTargetKeys(object) + (config?.bandwidth?.problems() ?? []) {
+            problems.append(PolicyProblem(field: "", message: problem, line: PolicyLoader.line(of: "bandwidth", in: text)))
         }
         for problem in WebhookSpec.problems(object) {
             problems.append(PolicyProblem(field: "", message: problem, line: PolicyLoader.line(of: "webhooks", in: text)))

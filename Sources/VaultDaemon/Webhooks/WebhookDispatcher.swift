@@ -92,6 +92,17 @@ public final class WebhookDispatcher: Sendable {
     }
 
     public func stop() { lanes.withLock { $0.values.forEach { $0.stop() } } }
+
+    /// At SIGTERM: every lane goes on delivering its queue (retries included) until it is empty or
+    /// `seconds` have passed, then all stop. Returns, per webhook, the calls left undelivered
+    /// (still queued, or sent and not answered), so the daemon can say what it dropped.
+    public func flush(within seconds: Double) -> [(webhook: String, undelivered: Int)] {
+        let deadline = DispatchTime.now() + seconds
+        let all = lanes.withLock { Array($0.values) }.sorted { $0.name < $1.name }
+        let left = all.map { (webhook: $0.name, undelivered: $0.drain(until: deadline)) }
+        all.forEach { $0.stop() }
+        return left
+    }
 }
 
 /// One webhook's queue and delivery thread.
@@ -100,12 +111,17 @@ final class WebhookLane: Sendable {
         var queue: [WebhookDispatcher.Call] = []
         var counters = WebhookDispatcher.Counters()
         var stopped = false
+        /// A call taken off the queue and not yet finished (delivered, failed or given up).
+        var inFlight = false
+        var unfinished: Int { queue.count + (inFlight ? 1 : 0) }
     }
 
     let name: String
     private let logger: DaemonLogger
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    /// Signalled each time a call finishes: what `drain` waits on, rather than on time.
+    private let finished = DispatchSemaphore(value: 0)
 
     init(name: String, logger: DaemonLogger) { self.name = name; self.logger = logger }
 
@@ -132,12 +148,16 @@ final class WebhookLane: Sendable {
                 let next = state.withLock { s -> Next in
                     if s.stopped { return .stop }
                     if s.queue.isEmpty { return .idle }
+                    s.inFlight = true
                     return .deliver(s.queue.removeFirst())
                 }
                 switch next {
                 case .stop: return
                 case .idle: continue
-                case .deliver(let call): deliver(call)
+                case .deliver(let call):
+                    deliver(call)
+                    state.withLock { $0.inFlight = false }
+                    finished.signal()
                 }
             }
         }
@@ -148,6 +168,16 @@ final class WebhookLane: Sendable {
     func stop() {
         state.withLock { $0.stopped = true }
         wake.signal()
+    }
+
+    /// Waits until the queue is empty and no call is under way, or until `deadline`; returns how
+    /// many calls were still unfinished then (0: all delivered or finally failed).
+    func drain(until deadline: DispatchTime) -> Int {
+        while true {
+            let left = state.withLock { $0.unfinished }
+            if left == 0 { return 0 }
+            if finished.wait(timeout: deadline) == .timedOut { return state.withLock { $0.unfinished } }
+        }
     }
 
     func deliver(_ call: WebhookDispatcher.Call) {

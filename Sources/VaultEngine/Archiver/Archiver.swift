@@ -93,6 +93,13 @@ public final class Archiver {
         let parentTree = loadParentTree(parent)
         // The previous snapshot's size is the best estimate of this one's, for the ETA.
         if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
+        // A first backup has no such estimate: a walk of sizes only, running beside it (SizeWalk).
+        let sizeWalk = parent != nil ? nil : progress.flatMap { progress in
+            SizeWalk(root: rootFD, display: Path.absolute(options.source), filter: filter, include: include,
+                     rootIncluded: options.includes.isEmpty) { progress.setTotal($0) }
+        }
+        var succeeded = false
+        defer { if succeeded { sizeWalk?.finish() } else { sizeWalk?.stop() } }
 
         dedup = DedupSet(index: repository.index)
         collector = IndexCollector(repository: repository, every: options.indexEvery, dedup: dedup)
@@ -125,6 +132,9 @@ public final class Archiver {
         progress?.setPhase("saving")
         do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
         if let failure { throw failure }
+        // The walk's total stands in the final progress record: wait for it (it is usually done).
+        succeeded = true
+        sizeWalk?.finish()
 
         if warningsDropped > 0 { stats.skipped.append("… and \(warningsDropped) more problems not listed") }
         stats.bytesNew = saver.newBytes

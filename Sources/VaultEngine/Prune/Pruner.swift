@@ -35,6 +35,10 @@ public final class Pruner {
 
     /// Added to the store's clock for the retention renewal only (tests: `CHAINVAULT_TEST_CLOCK_FILE`).
     public var clockOffset: TimeInterval = 0
+    /// Phases and counts for a progress line: "listing" (index files read), "marking" (trees
+    /// read), "repacking" (blobs and their stored bytes copied, of the plan's total), "deleting"
+    /// (packs removed and their bytes, of the total to free).
+    public var progress: JobProgress?
 
     public init(repository: Repository) { self.repository = repository }
 
@@ -44,8 +48,12 @@ public final class Pruner {
     public func run(dryRun: Bool = false, forgetting: Set<String> = []) throws -> PruneResult {
         var result = PruneResult()
         let codec = repository.makeCodec()
+        progress?.setPhase("listing", total: 0)
         let oldIndexNames = try repository.backend.list(.index).map(\.name)
-        let indexFiles = try oldIndexNames.map { try repository.readIndexFile($0) }
+        let indexFiles = try oldIndexNames.map { name in
+            defer { progress?.add(files: 1) }
+            return try repository.readIndexFile(name)
+        }
         let superseded = Set(indexFiles.flatMap { $0.supersedes.map(\.hex) })
         var packs: [SHA256Digest: IndexedPack] = [:]
         for (name, file) in zip(oldIndexNames, indexFiles) where !superseded.contains(name) {
@@ -62,6 +70,7 @@ public final class Pruner {
         var used = Set<BlobID>()
         var stack: [(BlobID, String)] = []
         let snapshots = try repository.listSnapshots().filter { !forgetting.contains($0.id) }
+        progress?.setPhase("marking", total: 0)
         for s in snapshots {
             guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
             stack.append((root, s.shortID))
@@ -76,6 +85,7 @@ public final class Pruner {
                                  hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
                                      + "if it cannot be repaired; nothing was deleted")
             }
+            progress?.add(files: 1)
             for node in tree.nodes {
                 if let sub = node.subtree { stack.append((sub, snapshot)) }
                 for c in node.chunks {
@@ -105,10 +115,14 @@ public final class Pruner {
         let now = repository.backend.storeNowOrLocal()
         var orphans: [SHA256Digest] = []
         var packWritten: [String: Date] = [:]
+        var orphanBytes: UInt64 = 0
         for info in try repository.backend.list(.pack) {
             packWritten[info.name] = info.modified
             guard let id = SHA256Digest(hex: info.name), !known.contains(id) else { continue }
-            if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin { orphans.append(id) }
+            if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {
+                orphans.append(id)
+                orphanBytes += UInt64(info.size)
+            }
             else { result.youngPacksKept += 1 }
         }
         result.packsDeleted = delete.count + orphans.count
@@ -138,7 +152,9 @@ public final class Pruner {
             newPacks.append(finished.indexed)
             writers[type] = nil
         }
+        progress?.setPhase("repacking", total: moves.reduce(0) { $0 + UInt64($1.1.storedLength) })
         for (pack, e) in moves {
+            defer { progress?.add(files: 1, bytes: UInt64(e.storedLength)) }
             let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
             if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
             _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
@@ -153,7 +169,18 @@ public final class Pruner {
         for name in oldIndexNames { try repository.backend.delete(ObjectHandle(.index, name)) }
         result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()
-        for id in delete + repack.map(\.id) + orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
+        // Counted by what the index says each pack holds (stored bytes; orphans by their size).
+        var packBytes: [SHA256Digest: UInt64] = [:]
+        for pack in repack + delete.compactMap({ packs[$0] }) {
+            packBytes[pack.id] = pack.entries.reduce(0) { $0 + UInt64($1.storedLength) }
+        }
+        progress?.setPhase("deleting", total: packBytes.values.reduce(orphanBytes, +))
+        for id in delete + repack.map(\.id) {
+            try repository.backend.delete(ObjectHandle(.pack, id.hex))
+            progress?.add(files: 1, bytes: packBytes[id] ?? 0)
+        }
+        for id in orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
+        progress?.add(files: UInt64(orphans.count), bytes: orphanBytes)
         return result
     }
 

@@ -41,8 +41,11 @@ enum CopyCommand: Command {
         if let k = c.args.value("--from-key-file") { sourceCredential = try Credential.keyFile(k) }
         else if let p = c.args.value("--from-password-file") { sourceCredential = try Credential.passwordFile(p) }
         else { sourceCredential = try c.credential() }
-        let source = try Repository.open(try openBackend(from, environment: c.environment), credential: sourceCredential)
-        let destination = try Repository.open(try openBackend(to, environment: c.environment), credential: try c.credential())
+        let limits = try c.limits()
+        let source = try Repository.open(try openBackend(from, environment: c.environment, limits: limits),
+                                         credential: sourceCredential)
+        let destination = try Repository.open(try openBackend(to, environment: c.environment, limits: limits),
+                                              credential: try c.credential())
         let sourceLock = try c.lock(source, exclusive: false)
         defer { sourceLock.release() }
         let destinationLock = try c.lock(destination, exclusive: false)

@@ -98,7 +98,10 @@ enum ForgetCommand: Command {
             pruner.youngPackMargin = try youngPackMargin(c)
             pruner.clockOffset = testClockOffset(c)
             // A dry run deleted no snapshot: the pruner counts those it would have as gone.
-            let r = try pruner.run(dryRun: dry, forgetting: dry ? Set(removed.map(\.id)) : [])
+            let r = try c.withProgress("prune") { progress in
+                pruner.progress = progress
+                return try pruner.run(dryRun: dry, forgetting: dry ? Set(removed.map(\.id)) : [])
+            }
             summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
                                    bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept,
                                    blobsRepacked: r.blobsRepacked, retentionExtended: r.retentionExtended)

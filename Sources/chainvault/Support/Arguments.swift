@@ -19,7 +19,10 @@ struct Arguments {
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
 
-    static let global = ArgumentSpec(valued: ["--repo", "--key-file", "--password-file", "--operator-key", "--operator-password", "--retry-lock", "--progress-interval"], flags: ["--json", "--quiet", "--help", "-h", "--no-progress", "--no-lock", "--append-only"])
+    static let global = ArgumentSpec(
+        valued: ["--repo", "--key-file", "--password-file", "--operator-key", "--operator-password", "--retry-lock",
+                 "--progress-interval", "--limit-upload", "--limit-download"],
+        flags: ["--json", "--quiet", "--help", "-h", "--no-progress", "--no-lock", "--append-only"])
 
     init(_ raw: [String], spec: ArgumentSpec, command: String) throws {
         var i = 0

@@ -12,6 +12,7 @@ struct Context {
     let out: Output
     let cancellation: Cancellation
     let environment = ProcessInfo.processInfo.environment
+    private let bandwidth = BandwidthOptions()
 
     func repositoryPath() throws -> String {
         guard let repo = args.value("--repo") ?? environment["CHAINVAULT_REPOSITORY"], !repo.isEmpty else {
@@ -21,8 +22,12 @@ struct Context {
     }
 
     func backend() throws -> Backend {
-        try openBackend(try repositoryPath(), environment: environment, appendOnly: appendOnly)
+        try openBackend(try repositoryPath(), environment: environment, appendOnly: appendOnly, limits: try limits())
     }
+
+    /// --limit-upload / --limit-download KiB/s: one pair of buckets for the whole command, shared
+    /// by every backend it opens (copy's source and destination) and all their threads.
+    func limits() throws -> BandwidthLimits { try bandwidth.limits(args) }
 
     /// --append-only or CHAINVAULT_APPEND_ONLY=1: this client never deletes (AppendOnly).
     var appendOnly: Bool { args.has("--append-only") || environment["CHAINVAULT_APPEND_ONLY"] == "1" }
@@ -60,7 +65,7 @@ struct Context {
         let b = try backend()
         let repo = try Repository.open(b, credential: try credential())
         for w in repo.openWarnings { out.warning(w) }
-        (b as? LocalBackend)?.removeStaleTemporaries()
+        (b.unthrottled as? LocalBackend)?.removeStaleTemporaries()
         return repo
     }
 
@@ -155,4 +160,6 @@ Global options:
                          prune is then not excluded
   --retry-lock DURATION  when the repository is locked, wait and retry (with backoff) for
                          up to DURATION (30s, 5m) before failing with exit 12
+  --limit-upload KIB     send at most KIB KiB/s to repositories (all threads together)
+  --limit-download KIB   receive at most KIB KiB/s from repositories
 """
