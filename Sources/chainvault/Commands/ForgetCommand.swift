@@ -156,8 +156,6 @@ enum UnlockCommand: Command {
 }
 
 enum RepairCommand: Command {
-    struct RepairResult: Encodable { let packs: Int; let packsIndexed: Int; let blobs: Int; let indexFilesReplaced: Int }
-
     static let name = "repair"
     static let summary = "rebuild the index from the packs"
     static let help = """
@@ -165,6 +163,8 @@ enum RepairCommand: Command {
 
     Reads every pack's authenticated header and writes a new index that supersedes all old
     index files, then deletes them. Use it when verify reports a damaged or missing index file.
+    A pack whose header cannot be read keeps the entries an old index file gave it, and an
+    unreadable old index file is kept while such a pack found its entries nowhere else.
     """
     static let spec = ArgumentSpec(positionalsAllowed: 1...1)
 
@@ -173,22 +173,13 @@ enum RepairCommand: Command {
         let repo = try c.openRepository()
         let lock = try c.lock(repo, exclusive: true)
         defer { lock.release() }
-        let packs = try repo.backend.list(.pack)
-        var good: [IndexedPack] = []
-        for p in packs {
-            do { good.append(try repo.readPackHeader(name: p.name, size: p.size)) } catch {
-                c.out.warning("pack \(p.name.prefix(8)) skipped: \((error as? VaultError)?.message ?? "\(error)")")
-            }
-        }
-        let old = try repo.backend.list(.index).map(\.name)
-        try repo.writeIndex(IndexFile(packs: good, supersedes: old.compactMap { SHA256Digest(hex: $0) }))
-        for name in old { try repo.backend.delete(ObjectHandle(.index, name)) }
-        let blobs = good.reduce(0) { $0 + $1.entries.count }
-        if c.out.json {
-            c.out.emit(RepairResult(packs: packs.count, packsIndexed: good.count, blobs: blobs, indexFilesReplaced: old.count))
-            return 0
-        }
-        c.out.line("rebuilt the index from \(good.count) of \(packs.count) packs (\(blobs) blobs); replaced \(old.count) index file(s)")
+        let r = try repo.rebuildIndex { name, error in c.out.warning("pack \(name.prefix(8)) skipped: \(error.message)") }
+        if c.out.json { c.out.emit(r); return 0 }
+        var line = "rebuilt the index from \(r.packsIndexed) of \(r.packs) packs (\(r.blobs) blobs); "
+            + "replaced \(r.indexFilesReplaced) index file(s)"
+        if r.packsCarried > 0 { line += "; \(r.packsCarried) pack(s) with an unreadable header kept their old entries" }
+        if r.indexFilesKept > 0 { line += "; kept \(r.indexFilesKept) unreadable index file(s) that may hold the rest" }
+        c.out.line(line)
         return 0
     }
 }
