@@ -116,6 +116,15 @@ public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unch
         return bytes
     }
 
+    /// The second read of damaged bytes must reach the inner backend's own `reread` (a new S3
+    /// connection), not the protocol's default that reads through the pool again.
+    public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+        if let range { limits.download?.take(range.count) }
+        let bytes = try inner.reread(handle, range: range)
+        if range == nil { limits.download?.take(bytes.count) }
+        return bytes
+    }
+
     public func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
         limits.upload?.take(bytes.count)
         try inner.write(handle, bytes)
@@ -134,6 +143,25 @@ public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unch
     }
 
     public func isWriteRefusal(_ error: Error) -> Bool { inner.isWriteRefusal(error) }
+}
+
+/// What prune asks of the store beside objects passes through a limit unchanged: a limited prune
+/// still extends Object Lock retention and still counts deletes that only hid an object.
+extension ThrottledBackend: RetentionExtending, DeleteMarkerCounting {
+    public var retentionPeriod: TimeInterval? { (inner as? RetentionExtending)?.retentionPeriod }
+
+    public func retainUntil(_ handle: ObjectHandle) throws -> Date? {
+        try (inner as? RetentionExtending)?.retainUntil(handle)
+    }
+
+    public func extendRetention(_ handle: ObjectHandle, until: Date) throws {
+        guard let store = inner as? RetentionExtending else {
+            throw VaultError(.storageFailure, "\(location) keeps no retention to extend")
+        }
+        try store.extendRetention(handle, until: until)
+    }
+
+    public var deletesHidden: Int { (inner as? DeleteMarkerCounting)?.deletesHidden ?? 0 }
 }
 
 final class ThrottledLockingBackend: ThrottledBackend, @unchecked Sendable, KernelLocking {
