@@ -103,3 +103,16 @@ struct StorageRereadTests {
         }
     }
 }
+
+extension StorageRereadTests {
+    /// `key list` read each key file once: a connection that damaged it showed an intact key as
+    /// "damaged" (found checking issue 19's "re-fetch once before failing, everywhere").
+    @Test func keyListReadsADamagedKeyFileAgainBeforeCallingItDamaged() throws {
+        let (w, proxy) = try faults.s3Repository(snapshots: 1)
+        defer { proxy.stop() }
+        proxy.flipOnce("/keys/", skipping: 1)  // the open reads the one key file first
+        let list = try w.ok(["key", "list"])
+        #expect(!list.stdout.contains("damaged"), "\(list.stdout)")
+        #expect(proxy.gets().contains { $0.path.contains("/keys/") && $0.flipped }, "the proxy damaged no key read")
+    }
+}

@@ -124,6 +124,8 @@ public final class FaultProxy: @unchecked Sendable {
     /// The connection that carries the next GET whose path contains `pathPart` goes bad: every
     /// such GET on it gets the same bit flipped; other connections carry the bytes unchanged.
     public func flipOnConnection(_ pathPart: String) { command("flip-connection \(pathPart)") }
+    /// Like `flipOnce`, after `skipping` matching GETs have passed unchanged.
+    public func flipOnce(_ pathPart: String, skipping: Int) { command("flip-after \(skipping) \(pathPart)") }
     /// Every GET whose path contains `pathPart` gets one bit flipped, as stored damage would.
     public func flipAlways(_ pathPart: String) { command("flip-always \(pathPart)") }
     public func clear() { command("clear") }

@@ -26,6 +26,7 @@ Commands on stdin, one a line, each answered with one line 'ok' on stdout once i
                           the connection that carries the next GET whose path contains SUBSTRING
                           goes bad: every GET of such a path on it gets the same bit flipped (a
                           middlebox or connection state that damages what one connection carries)
+  flip-after N SUBSTRING  like flip-once, but the first N matching GETs pass unchanged
   flip-always SUBSTRING   every GET whose path contains SUBSTRING gets one bit flipped (damage
                           that every read sees, as stored damage is)
   gets                    answered with every GET so far as one JSON line: a list of
@@ -43,7 +44,7 @@ rng = random.Random(seed)
 lock = threading.Lock()
 counts = {"forwarded": 0, "503": 0, "500": 0, "cut": 0, "delay": 0, "down": 0, "reset": 0}
 state = {"down": False, "truncate": False, "repeat": False, "fail": None, "flip": None, "page": None,
-         "flip_connection": None, "bad_connection": None, "flip_always": None}
+         "flip_connection": None, "bad_connection": None, "flip_always": None, "flip_after": None}
 gets = []  # [path, range, connection, flipped] of every GET, for tests that look at connections
 connections = [0]  # connections accepted so far; each handler (one per connection) takes the next number
 REPEATED = "chainvault-test-repeated-token"
@@ -98,6 +99,12 @@ class Proxy(BaseHTTPRequestHandler):
             state["flip"] = None
         if state["flip_always"] is not None and state["flip_always"] in self.path:
             flip = True
+        if state["flip_after"] is not None and state["flip_after"][1] in self.path:
+            if state["flip_after"][0] == 0:
+                state["flip_after"] = None
+                flip = True
+            else:
+                state["flip_after"][0] -= 1
         if state["flip_connection"] is not None and state["flip_connection"] in self.path:
             if state["bad_connection"] is None:
                 state["bad_connection"] = self.connection_number
@@ -244,11 +251,13 @@ def commands():
                 state["flip"] = words[1]
             elif words[0] == "flip-connection":
                 state.update(flip_connection=words[1], bad_connection=None)
+            elif words[0] == "flip-after":
+                state["flip_after"] = [int(words[1]), words[2]]
             elif words[0] == "flip-always":
                 state["flip_always"] = words[1]
             elif words[0] == "clear":
                 state.update(down=False, truncate=False, repeat=False, fail=None, flip=None, page=None,
-                             flip_connection=None, bad_connection=None, flip_always=None)
+                             flip_connection=None, bad_connection=None, flip_always=None, flip_after=None)
         print("ok", flush=True)
 
 

@@ -195,7 +195,12 @@ public enum KeyRing {
 
     public static func list(_ backend: Backend) throws -> [KeyInfo] {
         try backend.list(.key).map { info in
-            let bytes = try backend.read(ObjectHandle(.key, info.name))
+            // A key file's name is the SHA-256 of its bytes: one damaged read is read again before
+            // the key is shown as damaged, as when a key opens the repository.
+            let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) {
+                SHA256.hash($0).hex == info.name
+            }
+            guard intact else { return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "") }
             if ThresholdKey.isThreshold(bytes) {
                 guard let doc = try? JSONDecoder().decode(ThresholdDocument.self, from: Data(bytes)) else {
                     return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
