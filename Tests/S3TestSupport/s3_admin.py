@@ -8,6 +8,7 @@ usage: python3 s3_admin.py ENDPOINT ACCESS_KEY SECRET_KEY COMMAND ARGS...
   versions BUCKET P         every version under P (but locks/) with its retain-until, and the
                             number of delete markers
   delete-prefix BUCKET P    deletes every object under P (an unversioned bucket) and prints {"deleted"}
+  size BUCKET P             the current objects under P (but locks/): {"objects", "bytes"}
 """
 import json, sys
 
@@ -62,3 +63,8 @@ elif command == "delete-prefix":
     for key in keys:
         s3.delete_object(Bucket=bucket, Key=key)
     print(json.dumps({"deleted": len(keys)}))
+elif command == "size":
+    bucket, prefix = args
+    sizes = [o["Size"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+             for o in page.get("Contents", []) if "/locks/" not in o["Key"]]
+    print(json.dumps({"objects": len(sizes), "bytes": sum(sizes)}))
