@@ -166,6 +166,12 @@ public final class Pruner {
         // The new index first (it supersedes every old one), then deletions.
         let oldIDs = oldIndexNames.compactMap { SHA256Digest(hex: $0) }
         try repository.writeIndex(IndexFile(packs: keep + newPacks, supersedes: oldIDs))
+        if let renewal = RetentionRenewal(repository.backend, now: now.addingTimeInterval(clockOffset)) {
+            let current = try RetentionRenewal.currentIndexFiles(repository.backend, superseded: Set(oldIndexNames))
+            let outcome = try renewal.run(current)
+            result.retentionChecked += outcome.checked
+            result.retentionExtended += outcome.extended
+        }
         for name in oldIndexNames { try repository.backend.delete(ObjectHandle(.index, name)) }
         result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()

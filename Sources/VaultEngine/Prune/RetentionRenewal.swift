@@ -4,11 +4,11 @@ import VaultRepository
 import VaultStorage
 
 /// Lengthens the Object Lock retention of what the kept snapshots need (config, keys, kept
-/// snapshots, kept packs) before it runs out: an object whose retention ends within half the
-/// configured period gets `now + period`. So as long as prune runs at least every half period, a
-/// kept backup is never deletable; what is no longer referenced is left to expire. An object
-/// written less than half a period ago is not asked about: its retention was set to `written +
-/// period` by its PUT (FORMAT.md §1, "Object Lock").
+/// snapshots, kept packs, the index files still current after the prune) before it runs out: an
+/// object whose retention ends within half the configured period gets `now + period`. So as long
+/// as prune runs at least every half period, a kept backup is never deletable; what is no longer
+/// referenced is left to expire. An object written less than half a period ago is not asked
+/// about: its retention was set to `written + period` by its PUT (FORMAT.md §1, "Object Lock").
 struct RetentionRenewal {
     let backend: Backend & RetentionExtending
     let period: TimeInterval
@@ -53,5 +53,15 @@ extension RetentionRenewal {
         out += try backend.list(.snapshot).filter { snapshots.contains($0.name) }.map { (ObjectHandle(.snapshot, $0.name), $0.modified) }
         out += packs.map { (ObjectHandle(.pack, $0.hex), packWritten[$0.hex]) }
         return out
+    }
+}
+
+extension RetentionRenewal {
+    /// The index files that stay current after the prune: all listed but those it supersedes. Asked
+    /// after the prune's new index is written and before the old ones go. A lost index is rebuilt from
+    /// pack headers, yet an admin credential must not be able to delete it early either.
+    static func currentIndexFiles(_ backend: Backend, superseded: Set<String>) throws -> [(ObjectHandle, Date?)] {
+        try backend.list(.index).filter { !superseded.contains($0.name) }
+            .map { (ObjectHandle(.index, $0.name), $0.modified) }
     }
 }
