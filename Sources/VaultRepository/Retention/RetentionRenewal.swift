@@ -1,7 +1,6 @@
 import Foundation
 import VaultCore
-import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// Lengthens the Object Lock retention of what the kept snapshots need (config, keys, kept
 /// snapshots, kept packs) before it runs out: an object whose retention ends within half the
@@ -40,6 +39,20 @@ struct RetentionRenewal {
             }
         }
         return outcome
+    }
+}
+
+extension Repository {
+    /// Before a prune deletes anything: lengthens the Object Lock retention of what the kept
+    /// snapshots need (`RetentionRenewal`). Nil when the store keeps no retention; a refusal
+    /// throws, naming the permission. `packWritten`: the store's write time of each pack by name.
+    public func extendRetention(keptSnapshots: Set<String>, keptPacks: [SHA256Digest], packWritten: [String: Date],
+                                now: Date) throws -> (checked: Int, extended: Int)? {
+        guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
+        let objects = try RetentionRenewal.keptObjects(backend, snapshots: keptSnapshots, packs: keptPacks,
+                                                       packWritten: packWritten)
+        let outcome = try renewal.run(objects)
+        return (outcome.checked, outcome.extended)
     }
 }
 
