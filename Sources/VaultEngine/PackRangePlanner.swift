@@ -19,7 +19,7 @@ public enum PackRangePlanner {
     /// A network store gets ranges of up to 8 MiB: at ~100 MB/s and a 20-50 ms round trip the
     /// request overhead is then a few percent, and a worker holds at most one such range.
     public static func span(for repository: Repository) -> Int {
-        repository.backend.preferredConcurrency > 1 ? 8 << 20 : 0
+        repository.preferredConcurrency > 1 ? 8 << 20 : 0
     }
 
     public static func plan<P: PackPlaced>(_ pieces: [P], span: Int) -> [[P]] {

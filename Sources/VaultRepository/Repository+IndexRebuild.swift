@@ -1,5 +1,5 @@
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// What `rebuildIndex` did, for the operator's summary and `--json`.
 public struct IndexRebuildResult: Sendable, Encodable {
@@ -51,7 +51,7 @@ extension Repository {
         replaced.removeAll { kept.contains($0) }
         result.blobs = rebuilt.reduce(0) { $0 + $1.entries.count }
         try writeIndex(IndexFile(packs: rebuilt, supersedes: replaced.compactMap { SHA256Digest(hex: $0) }))
-        for name in replaced { try backend.delete(ObjectHandle(.index, name)) }
+        try deleteIndexFiles(replaced)
         result.indexFilesReplaced = replaced.count
         result.indexFilesKept = kept.count
         return result

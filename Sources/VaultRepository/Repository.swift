@@ -1,15 +1,17 @@
 import Foundation
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// An opened repository: its backend, master key, config and (once loaded) index.
 public final class Repository: @unchecked Sendable {
-    public let backend: Backend
+    /// The store and the master key stay inside VaultRepository (issue 16: the repository is the
+    /// only writer, so FORMAT.md §10's write order has one owner). Tests that must reach them
+    /// (fault injection, key comparisons) use `@_spi(Testing) import VaultRepository`.
+    @_spi(Testing) public let backend: Backend
     public let config: RepositoryConfig
-    public let master: SecretBytes
+    @_spi(Testing) public let master: SecretBytes
     public let keyID: String
     public let index = MasterIndex()
-    public private(set) var indexFileNames: [String] = []
     /// Locks taken on this repository; confirmed before each commit (Repository+Locks.swift).
     public let heldLocks = HeldLocks()
     /// What opening found but worked around (damaged key files skipped), for the caller to show.
@@ -78,35 +80,6 @@ public final class Repository: @unchecked Sendable {
         return try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
                               hint: "rebuild the index from the packs with 'chainvault repair index'") {
             try IndexFile.decode($0, what: what)
-        }
-    }
-
-    /// Loads every index file (in parallel). Superseded files are skipped once their replacement is
-    /// loaded; a damaged file is an error naming it.
-    public func loadIndex() throws {
-        let listed = try backend.list(.index).sorted { $0.name < $1.name }
-        let names = listed.map(\.name)
-        // Each entry takes 50 plaintext bytes, so this bounds the count (reserved, not touched).
-        index.reserve(blobs: listed.reduce(0) { $0 + $1.size } / PackEntry.encodedSize)
-        var superseded = Set<String>()
-        try loadIndexFiles(names) { superseded.formUnion($0.supersedes.map(\.hex)) }
-        // Only a prune stopped between its new index and deleting the old ones leaves superseded
-        // files behind: rare enough to read the rest a second time rather than keep every file.
-        if names.contains(where: superseded.contains) {
-            index.removeAll()
-            try loadIndexFiles(names.filter { !superseded.contains($0) }) { _ in }
-        }
-        index.seal()
-        indexFileNames = names
-    }
-
-    /// Decodes index files a batch at a time into the index, so that only a batch of decoded files
-    /// is held beside it, never all of them (issue 17: memory per blob).
-    private func loadIndexFiles(_ names: [String], seen: (IndexFile) -> Void) throws {
-        let batch = max(1, Parallel.cores)
-        for start in stride(from: 0, to: names.count, by: batch) {
-            let files = try Parallel.map(Array(names[start..<min(start + batch, names.count)])) { try readIndexFile($0) }
-            for file in files { seen(file); index.load(file.packs) }
         }
     }
 

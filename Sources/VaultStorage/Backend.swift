@@ -20,7 +20,9 @@ public struct ObjectHandle: Hashable, Sendable, CustomStringConvertible {
     public let kind: ObjectKind
     public let name: String
 
-    public init(_ kind: ObjectKind, _ name: String) { self.kind = kind; self.name = name }
+    /// Naming a stored object is VaultRepository's business alone (issue 16): the layers above
+    /// never construct a handle; backends and their tests opt in with `@_spi(Repository) import`.
+    @_spi(Repository) public init(_ kind: ObjectKind, _ name: String) { self.kind = kind; self.name = name }
 
     public static let config = ObjectHandle(.config, "config")
 

@@ -67,7 +67,7 @@ func memoryRepository() throws -> Repository {
     let error = #expect(throws: VaultError.self) { try ConsistentBackup.run(p, repository: repo) }
     #expect(error?.message.contains("pre-hook") == true && error?.cause == "cannot stop\n")
     #expect(FileManager.default.fileExists(atPath: dir + "/started-again"))
-    #expect(try repo.backend.list(.snapshot).isEmpty)
+    #expect(try repo.listSnapshotIDs().isEmpty)
 }
 
 @Test func aFailedPostHookIsLoud() throws {
@@ -90,7 +90,7 @@ func memoryRepository() throws -> Repository {
     #expect((r.downtimeSeconds ?? 0) >= 0.2)
     #expect(r.backup.snapshot.stats.bytesRead == 8, "the stopped pass read only the file written at stop time")
     #expect(r.backup.snapshot.stats.filesUnchanged == 1)
-    #expect(try repo.backend.list(.snapshot).map(\.name) == [r.backup.snapshotID], "the live pass's snapshot is removed")
+    #expect(try repo.listSnapshotIDs() == [r.backup.snapshotID], "the live pass's snapshot is removed")
     let restored = try Restorer(repository: repo, options: RestoreOptions(snapshot: "latest", target: dir + "/out")).run()
     #expect(restored.files == 2)
     #expect(FileManager.default.contents(atPath: dir + "/out/CURRENT") == Data("flushed\n".utf8))

@@ -3,7 +3,7 @@ import Testing
 import VaultCore
 import VaultEngine
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 func tempDir() -> String {
     let p = NSTemporaryDirectory() + "cv-engine-" + UUID().uuidString.prefix(8)

@@ -3,7 +3,7 @@ import Testing
 import VaultCore
 import VaultEngine
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A pack of `bytes` stored in the repository; indexed or not (as a running backup leaves it).
 private func storePack(_ repo: Repository, _ bytes: [UInt8], indexed: Bool) throws -> FinishedPack {

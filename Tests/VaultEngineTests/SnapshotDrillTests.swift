@@ -4,7 +4,7 @@ import Testing
 import VaultCore
 import VaultEngine
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// Every path under `root` with its type and size: what a drill must leave exactly as it was.
 private func listing(_ root: String) -> [String: String] {

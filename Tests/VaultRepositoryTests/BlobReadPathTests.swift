@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VaultCore
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// The restore read path (issue 17): a pack's subkey derived once for all its blobs, plaintext
 /// opened into buffers a worker reuses, and what the compression chooser stores.

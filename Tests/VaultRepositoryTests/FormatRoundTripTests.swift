@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VaultCore
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 func keyCredential(_ byte: UInt8 = 7) -> Credential {
     var raw = [UInt8](repeating: byte, count: 32)

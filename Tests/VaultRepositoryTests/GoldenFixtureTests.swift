@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VaultCore
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A repository written by format v1 and committed (Fixtures/golden-v1). Every future chainvault
 /// must keep reading it: change the format only with a new version and a reader for this one.

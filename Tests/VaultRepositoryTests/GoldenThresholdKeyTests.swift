@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultRepository
+@_spi(Testing) import VaultRepository
 import VaultStorage
 
 /// A 2-of-3 threshold key for the golden repository's master key, committed (Fixtures/threshold-v1).

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultRepository
-import VaultStorage
+@_spi(Testing) import VaultRepository
+@_spi(Repository) import VaultStorage
 
 @Test func wrongKeyFailsCleanlyAndARightOneOpens() throws {
     let (_, backend) = try newRepository()

@@ -3,7 +3,7 @@ import Glibc
 import Testing
 import VaultCore
 import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 // The staleness rules of FORMAT.md "Locks", one row per rule, judged with injected evidence.
 

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultRepository
-import VaultStorage
+@_spi(Testing) import VaultRepository
+@_spi(Repository) import VaultStorage
 
 /// Threshold key slots (issue 14): M of N operators' keys open a recovery key; fewer never do.
 struct ThresholdKeyTests {

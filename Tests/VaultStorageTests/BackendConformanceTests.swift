@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 import S3TestSupport
 
 /// One conformance suite, run against every backend: a local directory, memory, and S3 on two

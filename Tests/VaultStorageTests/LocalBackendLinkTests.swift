@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// Hostile storage (issue 14): whoever can write a repository's disk replaces one of its
 /// directories by a symlink to a directory of their choice. No operation may read, list, write or

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 import S3TestSupport
 
 @Test func s3LocationsParse() throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// Canned answers in place of the network: what is retried, what is not, and what the operator
 /// is told for each S3 error a real server gives.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 import S3TestSupport
 
 /// The S3 backend over TLS: the fault proxy terminates TLS in front of moto with a throwaway

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A bandwidth limit wraps the backend; what the store offers beside objects must pass through it.
 /// Found when the limits, the second-connection re-read and the Object Lock renewal met in one

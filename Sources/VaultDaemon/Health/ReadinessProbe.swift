@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import VaultCore
+import VaultRepository
 import VaultStorage
 
 /// Readiness from a recent, real look at the repository, made on a thread of its own every
@@ -118,11 +119,12 @@ public final class ReadinessProbe: Sendable {
         do {
             let backend = try reuse ?? openBackend(path)
             opened = backend
-            guard let size = try backend.stat(.config), size > 0 else {
+            let seen = try Repository.probe(backend)
+            guard seen.configBytes != nil else {
                 return (Outcome(at: Date(), ok: false, detail: "no config object at \(path)",
                                 seconds: Date().timeIntervalSince(started), locks: nil), nil)
             }
-            let locks = try backend.list(.lock).count
+            let locks = seen.locks
             return (Outcome(at: Date(), ok: true, detail: "config and locks/ readable",
                             seconds: Date().timeIntervalSince(started), locks: locks), opened)
         } catch {

@@ -55,7 +55,7 @@ public enum ConsistentBackup {
             }
             defer {
                 // The live pass was only a parent; its data is shared with the final snapshot.
-                if let live = livePass { try? repository.backend.delete(ObjectHandle(.snapshot, live.snapshotID)) }
+                if let live = livePass { try? repository.forget([repository.loadSnapshot(live.snapshotID)]) }
             }
             let stopStarted = Date()
             let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)

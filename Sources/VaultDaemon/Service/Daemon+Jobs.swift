@@ -104,20 +104,19 @@ extension Daemon {
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
         let removed = appendOnly ? 0 : try applyRetention(policy, in: secondary).removed
-        log(6, "copy", [("policy", policy.name), ("target", secondary.backend.location), ("copied", "\(copied.copied.count)"),
+        log(6, "copy", [("policy", policy.name), ("target", secondary.location), ("copied", "\(copied.copied.count)"),
                         ("bytes", "\(copied.bytesCopied)"), ("forgotten", "\(removed)")])
-        return ["copiedTo": secondary.backend.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
+        return ["copiedTo": secondary.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
     }
 
     /// Forgets this policy's snapshots that its retention no longer keeps (their data goes at
     /// the next prune), under an exclusive lock. Returns how many are kept and removed.
     func applyRetention(_ policy: Policy, in repo: Repository) throws -> (kept: Int, removed: Int) {
-        let exclusive = try RepositoryLock.acquire(repo.backend, exclusive: true, command: "daemon forget \(policy.name)")
+        let exclusive = try repo.lock(exclusive: true, command: "daemon forget \(policy.name)")
         defer { exclusive.release() }
         let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
         let remove = policy.retentionPolicy.apply(mine).remove
-        for s in remove { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
-        rememberForgotten(remove, in: repo)
+        try repo.forget(remove, memory: SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id))
         return (mine.count - remove.count, remove.count)
     }
 
@@ -232,14 +231,14 @@ extension Daemon {
         case "verify":
             let policy = try policyNamed(parts[1])
             let repo = try openForJob()
-            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon verify \(policy.name)")
+            let shared = try repo.lock(exclusive: false, command: "daemon verify \(policy.name)")
             defer { shared.release() }
             return try rollingVerify(policy, repo: repo)
         case "drill":
             // A test restore of the latest snapshot into scratch space: its duration is the measured RTO.
             let policy = try policyNamed(parts[1])
             let repo = try openForJob()
-            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon drill \(policy.name)")
+            let shared = try repo.lock(exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
             let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
             let refused = [lock.withLock { config.repository }, stateDirectory].filter { !$0.contains("://") }
@@ -294,7 +293,7 @@ extension Daemon {
             let (id, policyName) = lock.withLock { (jobIDForKey[key], jobIDForKey[key].flatMap { jobs[$0]?.policy }) }
             let policy = try policyNamed(policyName ?? "")
             let repo = try openForJob()
-            let shared = try RepositoryLock.acquire(repo.backend, exclusive: false, command: "daemon restore")
+            let shared = try repo.lock(exclusive: false, command: "daemon restore")
             defer { shared.release() }
             // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.
             options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id

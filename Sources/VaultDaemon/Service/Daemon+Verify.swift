@@ -11,7 +11,7 @@ extension Daemon {
     func rollingVerify(_ policy: Policy, repo: Repository) throws -> [String: String] {
         let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
         let every = (try? Duration.parse(v.every)) ?? 86_400
-        let packs = try repo.backend.list(.pack).map(\.name)
+        let packs = try repo.listPacks().map(\.name)
         let coverage = lock.withLock { state.policies[policy.name]?.verifyCoverage }
         let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,
                                                 window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
@@ -46,7 +46,7 @@ extension Daemon {
     func checkRollback(_ repo: Repository) throws {
         let path = SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id)
         let memory = try SnapshotMemory.load(path)
-        let listed = Set(try repo.backend.list(.snapshot).map(\.name))
+        let listed = Set(try repo.listSnapshotIDs())
         let current = try repo.listSnapshotsReportingDamage().0
         let problems = memory.rollbacks(current, listed: listed)
         guard problems.isEmpty else {
@@ -55,12 +55,5 @@ extension Daemon {
                                  + "'CHAINVAULT_STATE_DIRECTORY=\(stateDirectory) chainvault verify --accept-rollback'")
         }
         try memory.updated(current, listed: listed).save(path)
-    }
-
-    /// Remembers that this daemon's retention removed `removed` (no rollback).
-    func rememberForgotten(_ removed: [SnapshotRecord], in repo: Repository) {
-        let path = SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id)
-        guard !removed.isEmpty, let memory = try? SnapshotMemory.load(path), let remaining = try? repo.listSnapshotsReportingDamage().0 else { return }
-        try? memory.forgetting(removed, remaining: remaining).save(path)
     }
 }

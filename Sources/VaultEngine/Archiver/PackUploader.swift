@@ -16,7 +16,7 @@ final class PackUploader: @unchecked Sendable {
 
     init(repository: Repository, collector: IndexCollector) {
         self.repository = repository; self.collector = collector
-        let n = repository.backend.preferredConcurrency
+        let n = repository.preferredConcurrency
         if n > 1 {
             let pool = WorkerPool<FinishedPack>(capacity: n)
             self.pool = pool
@@ -42,7 +42,7 @@ final class PackUploader: @unchecked Sendable {
         }
     }
 
-    /// The index entry is added only once the pack is durable in the backend.
+    /// The index entry is added only once the pack is durable in storage.
     private func store(_ pack: FinishedPack) throws {
         try repository.storePack(pack)
         try collector.add(pack)

@@ -84,23 +84,19 @@ public final class Checker {
     public func run() throws -> VerifyReport {
         let started = Date()
         let codec = repository.makeCodec()
-        let packs = Dictionary(try repository.backend.list(.pack).map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
+        let packs = Dictionary(try repository.listPacks().map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
         report.packs = packs.count
 
         // Index files one by one, so a damaged one is reported instead of stopping everything.
         var indexedPacks: [String: IndexedPack] = [:]
-        let indexNames = try repository.backend.list(.index).map(\.name).sorted()
-        let files: [Result<IndexFile, VaultError>] = try Parallel.map(indexNames) { name in
-            do { return .success(try repository.readIndexFile(name)) } catch let e as VaultError { return .failure(e) }
-        }
-        let superseded = Set(files.compactMap { try? $0.get() }.flatMap { $0.supersedes.map(\.hex) })
-        for (name, result) in zip(indexNames, files) where !superseded.contains(name) {
-            switch result {
-            case .success(let file):
-                for p in file.packs { repository.index.add(p); indexedPacks[p.id.hex] = p }
-            case .failure(let e) where Self.isReadFailure(e):
+        let loaded = try repository.loadIndex(reportingDamage: true, visit: { file in
+            for p in file.packs { indexedPacks[p.id.hex] = p }
+        }, restart: { indexedPacks = [:] })
+        for damaged in loaded.damaged {
+            let (name, e) = (damaged.name, damaged.error)
+            if Self.isReadFailure(e) {
                 report.unreadable.append(Problem(object: "index/\(name.prefix(8))", message: "cannot be read: " + e.message))
-            case .failure(let e):
+            } else {
                 problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
             }
         }
@@ -203,7 +199,7 @@ public final class Checker {
             break
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
-        let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
+        let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
             checkPack(name, indexed: indexed[name])
         }
         for (problems, bad, bytes) in results {
@@ -234,7 +230,7 @@ public final class Checker {
         let object = "pack \(name.prefix(8))"
         let bytes: [UInt8], intact: Bool
         do {
-            (bytes, intact) = try Reread.read(repository.backend, ObjectHandle(.pack, name)) { SHA256.hash($0).hex == name }
+            (bytes, intact) = try repository.readPack(name)
         } catch {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
@@ -250,8 +246,7 @@ public final class Checker {
         }
         // The header: authenticated, and it must agree with the index.
         do {
-            let salt = try PackFormat.checkPreamble(bytes, what: object)
-            let header = try PackFormat.parseHeader(tail: bytes, packSize: bytes.count, salt: salt, master: repository.master, what: object)
+            let (salt, header) = try repository.openPackHeader(bytes, what: object)
             if let indexed, header != indexed.entries || salt != indexed.salt {
                 problems.append(Problem(object: object, message: "header does not agree with the index"))
             }
@@ -261,13 +256,13 @@ public final class Checker {
         guard let indexed else { return (problems, bad, UInt64(bytes.count)) }
         // Every blob: authenticate, decompress, re-hash (this is what names the damaged files).
         let codec = repository.makeCodec()
-        let key = PackFormat.subkey(master: repository.master, salt: indexed.salt)
         for e in indexed.entries {
             let start = Int(e.offset), end = start + Int(e.storedLength)
             guard end <= bytes.count else { bad.insert(e.id); continue }
             do {
-                _ = try key.withUnsafeBytes { k in
-                    try bytes.withUnsafeBytes { try codec.open(UnsafeRawBufferPointer(rebasing: $0[start..<end]), entry: e, key: k, pack: name) }
+                let location = BlobLocation(pack: indexed.id, salt: indexed.salt, entry: e)
+                _ = try bytes.withUnsafeBytes {
+                    try repository.openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
                 }
             } catch {
                 bad.insert(e.id)

@@ -71,7 +71,7 @@ public final class Copier {
             verify.snapshots = result.copied.map(\.destination)
             let report = try Checker(repository: destination, options: verify).run()
             guard report.clean else {
-                throw VaultError(.corrupt, "the destination \(destination.backend.location) failed verification after the copy: "
+                throw VaultError(.corrupt, "the destination \(destination.location) failed verification after the copy: "
                                  + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
                                  hint: "run 'chainvault verify' on the destination for the full list, then copy again")
             }
@@ -88,7 +88,7 @@ public final class Copier {
         let collector = IndexCollector(repository: destination, every: 8, dedup: dedup)
         let saver = ChunkSaver(repository: destination, dedup: dedup, collector: collector, workers: Parallel.cores)
         let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
-                                  threads: max(2, source.backend.preferredConcurrency), cancellation: cancellation,
+                                  threads: max(2, source.preferredConcurrency), cancellation: cancellation,
                                   progress: progress)
         let treeCodec = destination.makeCodec()
         var treeWriter: PackWriter?

@@ -49,19 +49,11 @@ public final class Pruner {
         var result = PruneResult()
         let codec = repository.makeCodec()
         progress?.setPhase("listing", total: 0)
-        let oldIndexNames = try repository.backend.list(.index).map(\.name)
-        let indexFiles = try oldIndexNames.map { name in
-            defer { progress?.add(files: 1) }
-            return try repository.readIndexFile(name)
-        }
-        let superseded = Set(indexFiles.flatMap { $0.supersedes.map(\.hex) })
         var packs: [SHA256Digest: IndexedPack] = [:]
-        for (name, file) in zip(oldIndexNames, indexFiles) where !superseded.contains(name) {
-            for p in file.packs where packs[p.id] == nil {
-                packs[p.id] = p
-                repository.index.add(p)
-            }
-        }
+        let oldIndexNames = try repository.loadIndex(visit: { file in
+            progress?.add(files: 1)
+            for p in file.packs where packs[p.id] == nil { packs[p.id] = p }
+        }, restart: { packs = [:] }).listed
 
         // Everything the remaining (kept) snapshots use. An unreadable tree of a kept snapshot
         // aborts: what it references is unknown, and deleting on a guess loses data. Snapshots
@@ -112,11 +104,11 @@ public final class Pruner {
         // Packs no index knows: left by killed backups, or written by one still running. Only those
         // the store's clock says are old enough go; a pack of unknown age stays.
         let known = Set(packs.keys)
-        let now = repository.backend.storeNowOrLocal()
+        let now = repository.storeNow()
         var orphans: [SHA256Digest] = []
         var packWritten: [String: Date] = [:]
         var orphanBytes: UInt64 = 0
-        for info in try repository.backend.list(.pack) {
+        for info in try repository.listPacks() {
             packWritten[info.name] = info.modified
             guard let id = SHA256Digest(hex: info.name), !known.contains(id) else { continue }
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {
@@ -134,10 +126,8 @@ public final class Pruner {
         if dryRun { return result }
         try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
         // Before anything is written or deleted: a refusal leaves the repository as it was.
-        if let renewal = RetentionRenewal(repository.backend, now: now.addingTimeInterval(clockOffset)) {
-            let objects = try RetentionRenewal.keptObjects(repository.backend, snapshots: Set(snapshots.map(\.id)),
-                                                           packs: keep.map(\.id), packWritten: packWritten)
-            let outcome = try renewal.run(objects)
+        if let outcome = try repository.extendRetention(keptSnapshots: Set(snapshots.map(\.id)), keptPacks: keep.map(\.id),
+                                                        packWritten: packWritten, now: now.addingTimeInterval(clockOffset)) {
             result.retentionChecked = outcome.checked
             result.retentionExtended = outcome.extended
         }
@@ -166,13 +156,12 @@ public final class Pruner {
         // The new index first (it supersedes every old one), then deletions.
         let oldIDs = oldIndexNames.compactMap { SHA256Digest(hex: $0) }
         try repository.writeIndex(IndexFile(packs: keep + newPacks, supersedes: oldIDs))
-        if let renewal = RetentionRenewal(repository.backend, now: now.addingTimeInterval(clockOffset)) {
-            let current = try RetentionRenewal.currentIndexFiles(repository.backend, superseded: Set(oldIndexNames))
-            let outcome = try renewal.run(current)
+        if let outcome = try repository.extendRetentionOfCurrentIndexFiles(
+            superseded: Set(oldIndexNames), now: now.addingTimeInterval(clockOffset)) {
             result.retentionChecked += outcome.checked
             result.retentionExtended += outcome.extended
         }
-        for name in oldIndexNames { try repository.backend.delete(ObjectHandle(.index, name)) }
+        try repository.deleteIndexFiles(oldIndexNames)
         result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()
         // Counted by what the index says each pack holds (stored bytes; orphans by their size).
@@ -181,11 +170,8 @@ public final class Pruner {
             packBytes[pack.id] = pack.entries.reduce(0) { $0 + UInt64($1.storedLength) }
         }
         progress?.setPhase("deleting", total: packBytes.values.reduce(orphanBytes, +))
-        for id in delete + repack.map(\.id) {
-            try repository.backend.delete(ObjectHandle(.pack, id.hex))
-            progress?.add(files: 1, bytes: packBytes[id] ?? 0)
-        }
-        for id in orphans { try repository.backend.delete(ObjectHandle(.pack, id.hex)) }
+        try repository.deletePacks(delete + repack.map(\.id)) { progress?.add(files: 1, bytes: packBytes[$0] ?? 0) }
+        try repository.deletePacks(orphans)
         progress?.add(files: UInt64(orphans.count), bytes: orphanBytes)
         return result
     }
@@ -208,8 +194,8 @@ public final class Pruner {
     /// an eventually consistent listing) would otherwise make used packs look unreferenced. Under
     /// the exclusive lock nothing may add or remove snapshots or index files meanwhile.
     private func crossCheck(snapshots: Set<String>, indexFiles: Set<String>) throws {
-        let snapshotsNow = Set(try repository.backend.list(.snapshot).map(\.name))
-        let indexNow = Set(try repository.backend.list(.index).map(\.name))
+        let snapshotsNow = Set(try repository.listSnapshotIDs())
+        let indexNow = Set(try repository.listIndexFileNames())
         guard snapshotsNow == snapshots, indexNow == indexFiles else {
             let differ = snapshotsNow.symmetricDifference(snapshots).union(indexNow.symmetricDifference(indexFiles))
             throw VaultError(.storageFailure, "prune stopped: two listings of the repository disagree (\(differ.count) object(s) listed once only), so what is unused cannot be known",

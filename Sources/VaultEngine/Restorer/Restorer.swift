@@ -73,7 +73,7 @@ public final class Restorer {
         let stamp = Self.stamp(started)
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
-        writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
+        writer = FileRestorer(repository: repository, workers: max(options.workers, repository.preferredConcurrency),
                               applyOwner: applyOwner, metadata: metadata, progress: progress)
         defer { _ = try? writer.finish() }
         var recovery = Recovery()

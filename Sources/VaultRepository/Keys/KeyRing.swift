@@ -1,6 +1,6 @@
 import Foundation
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A wrapped master key, stored as JSON in `keys/<id>` where id is the SHA-256 of the file's
 /// bytes (tampering is visible without any key).

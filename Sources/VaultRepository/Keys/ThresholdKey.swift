@@ -1,6 +1,6 @@
 import Foundation
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A key that opens the repository only with M of its N operators' keys, for a recovery ceremony
 /// (FORMAT.md §2.1). Built from OpenSSL primitives alone, no secret sharing over a hand-written

@@ -1,6 +1,6 @@
 import Foundation
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 // What a holder does while it holds: refresh its lock, and prove it still holds it before it
 // commits anything that references new data. A lock can vanish under its holder (another host

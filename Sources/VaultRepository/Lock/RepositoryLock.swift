@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// A lock object in `locks/<random id>` (plain JSON: it must be readable by anyone who finds the
 /// repository locked, before any key is loaded). Shared locks (backup, verify, restore) coexist;

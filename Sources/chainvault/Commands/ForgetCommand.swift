@@ -67,7 +67,7 @@ enum ForgetCommand: Command {
         }
         let repo = try c.openRepository()
         let lock = try c.lock(repo, exclusive: true)
-        let hiddenAtStart = (repo.backend as? DeleteMarkerCounting)?.deletesHidden ?? 0
+        let hiddenAtStart = repo.deletesHiddenByMarkers
         defer { lock.release() }
         let dry = c.args.has("--dry-run")
         var removed: [SnapshotRecord] = []
@@ -80,17 +80,14 @@ enum ForgetCommand: Command {
             kept = decision.keep.map(\.0)
             for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
         }
-        for s in removed {
+        func line(_ s: SnapshotRecord) {
             c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)")
-            if !dry { try repo.backend.delete(ObjectHandle(.snapshot, s.id)) }
         }
-        if !dry && !removed.isEmpty {
+        if dry { removed.forEach(line) } else {
             // This client's own forget is no rollback: its memory says so (FORMAT.md §8).
-            let path = SnapshotMemory.path(stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
-                                           repositoryID: repo.config.id)
-            if let memory = try? SnapshotMemory.load(path), let remaining = try? repo.listSnapshotsReportingDamage().0 {
-                try? memory.forgetting(removed, remaining: remaining).save(path)
-            }
+            let memory = SnapshotMemory.path(stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
+                                             repositoryID: repo.config.id)
+            try repo.forget(removed, memory: memory, removing: line)
         }
         var summary: PruneSummary?
         if c.args.has("--prune") {
@@ -116,7 +113,7 @@ enum ForgetCommand: Command {
                            + "object(s) whose retention ends within half the period")
             }
         }
-        let hidden = ((repo.backend as? DeleteMarkerCounting)?.deletesHidden ?? 0) - hiddenAtStart
+        let hidden = repo.deletesHiddenByMarkers - hiddenAtStart
         if hidden > 0 {
             summary?.hiddenByDeleteMarkers = hidden
             c.out.line("\(hidden) deleted object(s) are only hidden behind delete markers: the bucket is versioned and "

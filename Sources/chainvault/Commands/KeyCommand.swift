@@ -54,7 +54,7 @@ enum KeyCommand: Command {
             return 0
         case "list":
             let repo = try c.openRepository()
-            let rows = try KeyRing.list(repo.backend).map {
+            let rows = try repo.listKeys().map {
                 Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID,
                     threshold: $0.threshold, operators: $0.threshold == nil ? nil : $0.operators)
             }
@@ -76,7 +76,7 @@ enum KeyCommand: Command {
             if let f = c.args.value("--new-key-file") { new = try Credential.keyFile(f) }
             else if let f = c.args.value("--new-password-file") { new = try Credential.passwordFile(f) }
             else { throw VaultError(.usage, "key add needs --new-key-file FILE or --new-password-file FILE") }
-            let id = try KeyRing.add(repo.backend, master: repo.master, credential: new)
+            let id = try repo.addKey(new)
             if c.out.json { c.out.emit(["added": id]); return 0 }
             c.out.line("added key \(id.prefix(12))")
             return 0
@@ -85,7 +85,7 @@ enum KeyCommand: Command {
             let repo = try c.openRepository()
             let lock = try c.lock(repo, exclusive: true)
             defer { lock.release() }
-            try KeyRing.remove(repo.backend, id: c.args.positionals[1], current: repo.keyID)
+            try repo.removeKey(c.args.positionals[1])
             if c.out.json { c.out.emit(["removed": c.args.positionals[1]]); return 0 }
             c.out.line("removed key \(c.args.positionals[1])")
             return 0
@@ -105,7 +105,7 @@ enum KeyCommand: Command {
         }
         try OperatorKey.checkDistinct(operators)
         let repo = try c.openRepository()
-        let id = try ThresholdKey.add(repo.backend, master: repo.master, threshold: threshold, operators: operators)
+        let id = try repo.addThresholdKey(threshold: threshold, operators: operators)
         let names = operators.map(\.name).sorted()
         let slots = ThresholdKey.slotCount(operators.count, threshold)
         struct Added: Encodable { let added: String; let threshold: Int; let operators: [String]; let slots: Int }

@@ -23,7 +23,7 @@ enum SnapshotsCommand: Command {
         let all = listed.filter { filter.matches($0.snapshot) }
         for e in damaged { c.out.warning(e.message) }
         // Judged on the store's clock: this host's may be as wrong as the writer's.
-        for line in SnapshotClock.judge(all, backend: repo.backend).warnings { c.out.warning(line) }
+        for line in repo.judgeSnapshotClock(all).warnings { c.out.warning(line) }
         if c.out.json { c.out.emit(all.map { Row(id: $0.id, snapshot: $0.snapshot) }); return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue }
         c.out.line("ID        Time                 Host              Size        Source")
         for r in all {

@@ -11,7 +11,7 @@ extension VerifyCommand {
         let path = SnapshotMemory.path(stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
                                        repositoryID: repo.config.id)
         let memory = try SnapshotMemory.load(path)
-        let listed = Set(try repo.backend.list(.snapshot).map(\.name))
+        let listed = Set(try repo.listSnapshotIDs())
         let current = try repo.listSnapshotsReportingDamage().0
         let problems = memory.rollbacks(current, listed: listed)
         if problems.isEmpty || accept {

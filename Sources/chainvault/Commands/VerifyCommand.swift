@@ -56,7 +56,7 @@ enum VerifyCommand: Command {
         // Not damage, but a writer's clock that runs fast (FORMAT.md §8); a listing that fails here
         // was already reported by the check.
         if let listed = try? repo.listSnapshotsReportingDamage().0 {
-            for line in SnapshotClock.judge(listed, backend: repo.backend).warnings { c.out.warning(line) }
+            for line in repo.judgeSnapshotClock(listed).warnings { c.out.warning(line) }
         }
         // A chain check reads the data through the index: only over a repository found sound.
         let chain = c.args.has("--chain") && r.problems.isEmpty && r.unreadable.isEmpty

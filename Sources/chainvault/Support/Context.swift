@@ -83,10 +83,10 @@ struct Context {
                 try repository.lock(exclusive: exclusive, command: command)
             }
         } catch {
-            guard repository.backend.isWriteRefusal(error) else { throw error }
+            guard repository.isWriteRefusal(error) else { throw error }
             let e = VaultError.wrap(error, .storageFailure, "cannot write a lock")
             throw VaultError(e.code,
-                             "\(repository.backend.location) refuses writes (read-only), and \(command) must write to it",
+                             "\(repository.location) refuses writes (read-only), and \(command) must write to it",
                              cause: e.message,
                              hint: "mount it read-write or use credentials that may write; "
                                  + "restore, verify, snapshots and ls work on a read-only repository")
@@ -108,7 +108,7 @@ struct Context {
             try repository.lockForReading(command: command)
         }
         guard let lock = taken else {
-            out.warning("\(repository.backend.location) refuses writes (read-only), so \(command) runs without a lock: "
+            out.warning("\(repository.location) refuses writes (read-only), so \(command) runs without a lock: "
                         + "a concurrent prune is not excluded")
             return nil
         }

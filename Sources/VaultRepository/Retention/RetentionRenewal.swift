@@ -1,7 +1,6 @@
 import Foundation
 import VaultCore
-import VaultRepository
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// Lengthens the Object Lock retention of what the kept snapshots need (config, keys, kept
 /// snapshots, kept packs, the index files still current after the prune) before it runs out: an
@@ -40,6 +39,29 @@ struct RetentionRenewal {
             }
         }
         return outcome
+    }
+}
+
+extension Repository {
+    /// Before a prune deletes anything: lengthens the Object Lock retention of what the kept
+    /// snapshots need (`RetentionRenewal`). Nil when the store keeps no retention; a refusal
+    /// throws, naming the permission. `packWritten`: the store's write time of each pack by name.
+    public func extendRetention(keptSnapshots: Set<String>, keptPacks: [SHA256Digest], packWritten: [String: Date],
+                                now: Date) throws -> (checked: Int, extended: Int)? {
+        guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
+        let objects = try RetentionRenewal.keptObjects(backend, snapshots: keptSnapshots, packs: keptPacks,
+                                                       packWritten: packWritten)
+        let outcome = try renewal.run(objects)
+        return (outcome.checked, outcome.extended)
+    }
+
+    /// After a prune's new index is written and before the old ones go: lengthens the retention
+    /// of every index file that stays current (all listed but `superseded`). Nil as above.
+    public func extendRetentionOfCurrentIndexFiles(superseded: Set<String>,
+                                                   now: Date) throws -> (checked: Int, extended: Int)? {
+        guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
+        let outcome = try renewal.run(try RetentionRenewal.currentIndexFiles(backend, superseded: superseded))
+        return (outcome.checked, outcome.extended)
     }
 }
 
