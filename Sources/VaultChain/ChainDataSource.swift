@@ -11,10 +11,15 @@ public protocol ChainDataSource: Sendable {
     /// backup and its parent snapshot; nil when nothing is known (the profile then relies on its
     /// own checkpoints). A profile re-parses everything from the last record start below it.
     func unchangedPrefix(_ path: String) -> UInt64?
+    /// True when a read of a few bytes costs about that (a local file), so a profile may walk
+    /// record headers ahead of parsing to split a file between cores; false for a source that
+    /// fetches whole chunks per read (a stored snapshot), where that walk would fetch them twice.
+    var smallReadsAreCheap: Bool { get }
 }
 
 extension ChainDataSource {
     public func unchangedPrefix(_ path: String) -> UInt64? { nil }
+    public var smallReadsAreCheap: Bool { false }
 }
 
 public struct ChainFile: Sendable, Equatable {

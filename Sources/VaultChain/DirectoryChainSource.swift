@@ -8,6 +8,8 @@ public struct DirectoryChainSource: ChainDataSource {
 
     public init(_ root: String) { self.root = root }
 
+    public var smallReadsAreCheap: Bool { true }
+
     public func files(in directory: String) throws -> [ChainFile] {
         let dir = directory.isEmpty ? root : root + "/" + directory
         guard let st = try Posix.lstat(dir), (st.st_mode & S_IFMT) == S_IFDIR else { return [] }

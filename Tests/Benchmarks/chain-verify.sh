@@ -38,16 +38,21 @@ cat "$W"/node/blocks/* > /dev/null
 : > "$W/inc.txt"
 for _ in $(seq 1 "$ROUNDS"); do
     cp "$W/full.json" "$W/inc.json"
-    t0=$(now); out=$("$CV" chain verify "$W/node" --json --state "$W/inc.json"); t1=$(now)
+    t0=$(now)
+    out=$(/usr/bin/time -f '%U %S' -o "$W/cpu" "$CV" chain verify "$W/node" --json --state "$W/inc.json")
+    t1=$(now)
     [ "$(echo "$out" | json height)" = "$((BLOCKS + DAY))" ] || { echo "wrong height: $out" >&2; exit 1; }
-    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesChecked)" >> "$W/inc.txt"
+    echo "$(echo "$t1 - $t0" | bc) $(echo "$out" | json bytesChecked) $(awk '{print $1 + $2}' "$W/cpu")" >> "$W/inc.txt"
 done
 inc=$(cut -d' ' -f1 < "$W/inc.txt" | median)
+incCpu=$(cut -d' ' -f3 < "$W/inc.txt" | median)
 incBytes=$(head -1 "$W/inc.txt" | cut -d' ' -f2)
 
 printf 'chain verify --full: %d blocks, %d MB in %.2f s = %.0f MB/s (median of %d)\n' \
     "$BLOCKS" $((bytes / 1000000)) "$full" "$(echo "$bytes / $full / 1000000" | bc -l)" "$ROUNDS"
 # On a loaded machine wall time says little: CPU time says what two idle cores would do.
-printf '  CPU %.2f s (user+sys): %.0f MB per CPU-second\n' "$cpu" "$(echo "$bytes / $cpu / 1000000" | bc -l)"
-printf 'incremental after %d appended blocks: %.3f s, %d MB checked (median of %d)\n' \
-    "$DAY" "$inc" $((incBytes / 1000000)) "$ROUNDS"
+printf '  CPU %.2f s (user+sys): %.0f MB per CPU-second, %.2f CPU-seconds per GB\n' "$cpu" \
+    "$(echo "$bytes / $cpu / 1000000" | bc -l)" "$(echo "$cpu * 1000000000 / $bytes" | bc -l)"
+printf 'incremental after %d appended blocks: %.3f s, %.2f CPU-seconds, %d MB checked (median of %d)\n' \
+    "$DAY" "$inc" "$incCpu" $((incBytes / 1000000)) "$ROUNDS"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) on $(nproc) cores"

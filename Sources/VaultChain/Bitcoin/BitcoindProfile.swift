@@ -4,8 +4,15 @@ import VaultCore
 /// witness commitment, the undo records' checksums, and the best chain from the genesis block.
 public struct BitcoindProfile: ChainProfile {
     public let name = "bitcoind"
+    /// Block files are checked in pieces about this large, spread over the cores with the other
+    /// files' pieces: a few large files (or the one an incremental run appends to) keep every core
+    /// busy. 16 MiB is ~16 mainnet blocks: the per-piece set-up is well under 1 % of its check.
+    let pieceSize: UInt64
 
-    public init() {}
+    public init() { pieceSize = 16 << 20 }
+
+    /// For tests: pieces of another size (0: each file in one piece).
+    init(pieceSize: UInt64) { self.pieceSize = pieceSize }
 
     public func detect(_ source: ChainDataSource) -> Bool { BitcoindLayout.find(source) != nil }
 
@@ -23,9 +30,16 @@ public struct BitcoindProfile: ChainProfile {
         let numbers = Array(Set(layout.blk.keys).union(layout.rev.keys)).sorted()
         let marks = state.files
         let pending = carried.pendingUndo
-        let results = try Parallel.map(numbers) { n in
-            try FilePairChecker(source: source, network: network, key: key, isActive: n == active)
-                .check(blk: layout.blk[n], rev: layout.rev[n], marks: marks, pending: pending[n] ?? [])
+        let pairs = numbers.map { FilePairChecker(source: source, network: network, key: key, isActive: $0 == active) }
+        let plans = try Parallel.map(Array(numbers.indices)) { i in
+            try pairs[i].plan(blk: layout.blk[numbers[i]], rev: layout.rev[numbers[i]], marks: marks, pieceSize: pieceSize)
+        }
+        let jobs = plans.indices.flatMap { i in plans[i].pieces.indices.map { (pair: i, piece: $0) } }
+        let checked = try Parallel.map(jobs) { try pairs[$0.pair].checkPiece(plans[$0.pair], $0.piece) }
+        var pieces = [[BlockRangeChecker.Result]](repeating: [], count: numbers.count)
+        for (job, piece) in zip(jobs, checked) { pieces[job.pair].append(piece) }
+        let results = try Parallel.map(Array(numbers.indices)) { i in
+            try pairs[i].finish(plans[i], pieces: pieces[i], marks: marks, pending: pending[numbers[i]] ?? [])
         }
         var walk = ChainWalk()
         for (hash, prev, bits) in carried.orphans { walk.add(hash, prev: prev, bits: bits) }

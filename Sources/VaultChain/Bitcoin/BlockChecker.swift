@@ -10,7 +10,7 @@ struct BlockSummary: Sendable {
 /// (SHA256d of the 80-byte header), proof of work against the target its nBits claims (and nBits
 /// no easier than the network's limit), the merkle root over the txids (non-witness
 /// serialisation), and for blocks with witness data the coinbase's witness commitment (BIP 141).
-/// One instance per worker: its hash context and txid buffers are reused from block to block.
+/// One instance per worker: its txid buffers are reused from block to block.
 final class BlockChecker {
     private let sha = DoubleSHA256()
     private var txids: [Hash32] = []
@@ -84,12 +84,10 @@ final class BlockChecker {
                 hasWitness = true
             }
             try c.skip(4)
-            var txid = Hash32()
+            let txid: Hash32
             if segwit {
-                sha.update(c.slice(start, start + 4))
-                sha.update(c.slice(bodyStart, bodyEnd))
-                sha.update(c.slice(c.position - 4, c.position))
-                withUnsafeMutableBytes(of: &txid) { sha.finalize(into: $0.baseAddress!) }
+                txid = sha.hash(c.slice(start, start + 4), c.slice(bodyStart, bodyEnd),
+                                c.slice(c.position - 4, c.position))
                 wtxids.append(i == 0 ? .zero : sha.hash(c.slice(start, c.position)))
             } else {
                 txid = sha.hash(c.slice(start, c.position))
@@ -101,10 +99,9 @@ final class BlockChecker {
         guard hasWitness else { return nil }
         guard let commitment else { return "witness data without a witness commitment in the coinbase" }
         guard let reserved else { return "coinbase witness reserved value missing" }
-        let witnessRoot = merkleRoot(&wtxids)
-        var pair = witnessRoot.bytes + Array(UnsafeRawBufferPointer(rebasing: block[reserved..<reserved + 32]))
-        let expected = pair.withUnsafeBytes { sha.hash($0) }
-        pair.removeAll()
+        var witnessRoot = merkleRoot(&wtxids)
+        let reservedValue = UnsafeRawBufferPointer(rebasing: block[reserved..<reserved + 32])
+        let expected = withUnsafeBytes(of: &witnessRoot) { sha.hash($0, reservedValue) }
         if expected != Hash32(block, at: commitment) { return "witness commitment mismatch: the witness data was altered" }
         return nil
     }
@@ -121,12 +118,7 @@ final class BlockChecker {
         if count == 0 { return .zero }
         while count > 1 {
             if count % 2 == 1 { if leaves.count == count { leaves.append(leaves[count - 1]) } else { leaves[count] = leaves[count - 1] }; count += 1 }
-            leaves.withUnsafeMutableBytes { raw in
-                for i in 0..<(count / 2) {
-                    sha.update(UnsafeRawBufferPointer(rebasing: raw[(i * 64)..<(i * 64 + 64)]))
-                    sha.finalize(into: raw.baseAddress! + i * 32)
-                }
-            }
+            leaves.withUnsafeMutableBytes { sha.merkleLevel($0.baseAddress!, pairs: count / 2) }
             count /= 2
         }
         return leaves[0]

@@ -25,6 +25,9 @@ struct FilePairResult: Sendable {
 /// Checks one numbered pair of block and undo files from their verified offsets (their marks),
 /// and returns new marks. A mark whose checkpoint no longer matches the bytes before it means the
 /// file was rewritten below what was verified: that is reported and the file is checked in full.
+/// In three steps, so that pieces of one large block file run on several cores: `plan` (where each
+/// file starts, the pieces of the block file), `BlockRangeChecker` per piece, then `finish` (the
+/// pieces joined in file order, the undo file checked against the blocks).
 struct FilePairChecker {
     let source: ChainDataSource
     let network: BitcoinNetwork
@@ -34,55 +37,87 @@ struct FilePairChecker {
     /// Bytes before a mark that its checkpoint covers.
     static let checkpointWindow: UInt64 = 4096
 
-    func check(blk: ChainFile?, rev: ChainFile?, marks: [String: ChainVerifyState.FileMark],
-               pending: [UndoMatcher.Candidate]) throws -> FilePairResult {
+    /// Where the files of a pair start, decided before any block is checked.
+    struct Plan: Sendable {
+        var blk: ChainFile?
+        var rev: ChainFile?
+        var blkStart: UInt64 = 0
+        var blkKnown: UInt64 = 0
+        var revStart: UInt64 = 0
+        /// Undo records are read again below their mark: every block is an undo candidate.
+        var revReread = false
+        /// Found while deciding (a file rewritten or cut below its mark).
+        var problems: [ChainProblem] = []
+        /// Starts of the block file's pieces, the first at `blkStart`; each runs to the next one's.
+        var pieces: [UInt64] = []
+    }
+
+    /// `pieceSize`: the block file is split about this far apart when the source's small reads are
+    /// cheap (0: one piece).
+    func plan(blk: ChainFile?, rev: ChainFile?, marks: [String: ChainVerifyState.FileMark],
+              pieceSize: UInt64) throws -> Plan {
+        var plan = Plan(blk: blk, rev: rev)
+        if let rev {
+            let window = RecordWindow(source: source, path: rev.path, size: rev.size, key: key,
+                                      readSize: Int(Self.checkpointWindow))
+            let (start, known) = try resume(window, marks[rev.path], into: &plan.problems)
+            plan.revStart = start
+            plan.revReread = start < known
+        }
+        if let blk {
+            let window = RecordWindow(source: source, path: blk.path, size: blk.size, key: key,
+                                      readSize: Int(Self.checkpointWindow))
+            (plan.blkStart, plan.blkKnown) = try resume(window, marks[blk.path], into: &plan.problems)
+            if plan.revReread { plan.blkStart = 0 }
+            plan.pieces = [plan.blkStart]
+            if pieceSize > 0 && source.smallReadsAreCheap {
+                let headers = RecordWindow(source: source, path: blk.path, size: blk.size, key: key, readSize: 8)
+                plan.pieces = try RecordScanner(window: headers, magic: network.magic, isActive: isActive,
+                                                maxPayload: 4_000_000, trailer: 0)
+                    .pieceStarts(from: plan.blkStart, spacing: pieceSize)
+            }
+        }
+        return plan
+    }
+
+    /// Checks piece `index` of the plan's block file.
+    func checkPiece(_ plan: Plan, _ index: Int) throws -> BlockRangeChecker.Result {
+        let to = index + 1 < plan.pieces.count ? plan.pieces[index + 1] : nil
+        return try BlockRangeChecker(source: source, network: network, key: key, isActive: isActive)
+            .check(plan.blk!, from: plan.pieces[index], to: to, known: plan.blkKnown, allUndo: plan.revReread)
+    }
+
+    /// Joins the pieces in file order (as one scan of the whole file: a piece that ended before
+    /// the next one's start ends the file there), then checks the undo file against the blocks.
+    func finish(_ plan: Plan, pieces: [BlockRangeChecker.Result], marks: [String: ChainVerifyState.FileMark],
+                pending: [UndoMatcher.Candidate]) throws -> FilePairResult {
         var result = FilePairResult()
+        result.problems = plan.problems
         var candidates = pending
-        let blkWindow = blk.map { RecordWindow(source: source, path: $0.path, size: $0.size, key: key) }
-        let revWindow = rev.map { RecordWindow(source: source, path: $0.path, size: $0.size, key: key) }
-        let revStart = try revWindow.map { try resume($0, marks[$0.path], into: &result) }
-        // Undo records re-read below their mark need their blocks as candidates: all of the file.
-        let revReread = revStart.map { $0.start < $0.known } ?? false
-        if let blkWindow {
-            var (start, known) = try resume(blkWindow, marks[blkWindow.path], into: &result)
-            if revReread { start = 0 }
-            let checker = BlockChecker(network: network)
-            let scanner = RecordScanner(window: blkWindow, magic: network.magic, isActive: isActive,
-                                        maxPayload: 4_000_000, trailer: 0)
-            var starts = RecordStarts(marks[blkWindow.path], below: start)
+        if let blk = plan.blk {
+            var starts = RecordStarts(marks[blk.path], below: plan.blkStart)
             // A file's mark never passes a bad record, so every later run reports it again.
             var firstBad: UInt64?
-            let (end, problems) = try scanner.scan(from: start) { offset, payload, _ in
-                starts.note(offset)
-                let (summary, failure) = checker.check(payload)
-                guard let summary else {
-                    firstBad = firstBad ?? offset
-                    result.problems.append(ChainProblem(.corrupt, file: blkWindow.path, offset: offset,
-                                                        failure ?? "bad block"))
-                    return
-                }
-                // Below the old mark a block was walked and its undo matched by an earlier check:
-                // it is checked again (its bytes changed) but not counted twice.
-                let isKnown = offset < known
-                result.blocks.append(ScannedBlock(summary: summary, file: blkWindow.path, offset: offset,
-                                                  failure: failure, known: isKnown))
-                if let failure {
-                    firstBad = firstBad ?? offset
-                    result.problemParents[result.problems.count] = summary.prev
-                    result.problems.append(ChainProblem(.corrupt, file: blkWindow.path, offset: offset,
-                                                        blockHash: summary.hash.hex, failure))
-                }
-                // A block that failed keeps its undo record's owner: only the block is reported.
-                if summary.hash != network.genesis && (!isKnown || revReread) {
-                    candidates.append(.init(prev: summary.prev, hash: summary.hash, txCount: summary.txCount))
-                }
+            var end = plan.blkStart
+            for (i, piece) in pieces.enumerated() {
+                for offset in piece.offsets { starts.note(offset) }
+                result.blocks += piece.blocks
+                for (k, parent) in piece.parents { result.problemParents[result.problems.count + k] = parent }
+                result.problems += piece.blockProblems + piece.endProblems
+                firstBad = firstBad ?? piece.firstBad
+                candidates += piece.candidates
+                end = piece.end
+                if i + 1 < plan.pieces.count && piece.end != plan.pieces[i + 1] { break }
             }
-            result.problems += problems
-            result.marks[blkWindow.path] = try mark(blkWindow, min(end, firstBad ?? end), starts)
-            result.bytesChecked += end - start
+            let window = RecordWindow(source: source, path: blk.path, size: blk.size, key: key,
+                                      readSize: Int(Self.checkpointWindow))
+            result.marks[blk.path] = try mark(window, min(end, firstBad ?? end), starts)
+            result.bytesChecked += end - plan.blkStart
         }
         let matcher = UndoMatcher(candidates: candidates)
-        if let revWindow, let start = revStart?.start {
+        if let rev = plan.rev {
+            let revWindow = RecordWindow(source: source, path: rev.path, size: rev.size, key: key)
+            let start = plan.revStart
             let scanner = RecordScanner(window: revWindow, magic: network.magic, isActive: isActive,
                                         maxPayload: 32 << 20, trailer: 32)
             var starts = RecordStarts(marks[revWindow.path], below: start)
@@ -111,12 +146,12 @@ struct FilePairChecker {
     /// the last record start at or below that; otherwise at the mark when the checkpoint bytes
     /// before it are unchanged, else at 0 with the rewrite reported.
     private func resume(_ window: RecordWindow, _ mark: ChainVerifyState.FileMark?,
-                        into result: inout FilePairResult) throws -> (start: UInt64, known: UInt64) {
+                        into problems: inout [ChainProblem]) throws -> (start: UInt64, known: UInt64) {
         guard let mark, mark.verifiedThrough > 0 else { return (0, 0) }
         guard mark.verifiedThrough <= window.size else {
-            result.problems.append(ChainProblem(.corrupt, file: window.path, offset: window.size,
-                                                "the file is shorter (\(window.size) bytes) than the "
-                                                    + "\(mark.verifiedThrough) bytes verified before: it was cut"))
+            problems.append(ChainProblem(.corrupt, file: window.path, offset: window.size,
+                                         "the file is shorter (\(window.size) bytes) than the "
+                                             + "\(mark.verifiedThrough) bytes verified before: it was cut"))
             return (0, 0)
         }
         let known = mark.verifiedThrough
@@ -126,9 +161,9 @@ struct FilePairChecker {
         }
         if try checkpoint(window, known) == mark.checkpoint { return (known, known) }
         let from = known - min(known, Self.checkpointWindow)
-        result.problems.append(ChainProblem(.corrupt, file: window.path, offset: from,
-                                            "bytes before offset \(known), verified by an earlier "
-                                                + "check, have changed since: the file was rewritten"))
+        problems.append(ChainProblem(.corrupt, file: window.path, offset: from,
+                                     "bytes before offset \(known), verified by an earlier "
+                                         + "check, have changed since: the file was rewritten"))
         return (0, 0)
     }
 

@@ -38,27 +38,53 @@ struct Hash32: Hashable, Sendable {
     var hex: String { Hex.encode(bytes.reversed()) }
 }
 
-/// SHA256d (SHA-256 twice, Bitcoin's `Hash`) through OpenSSL with one reused context per worker,
-/// so hashing a transaction allocates nothing.
+/// SHA256d (SHA-256 twice, Bitcoin's `Hash`) with one reused context per worker: through OpenSSL's
+/// low-level SHA-256 (`LowLevelSHA256`), else through EVP. Hashing a transaction allocates nothing.
 final class DoubleSHA256 {
-    private let hasher = SHA256Hasher()
-    private let first = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+    private let functions = LowLevelSHA256.functions
+    private let context = UnsafeMutableRawPointer.allocate(byteCount: LowLevelSHA256.contextSize, alignment: 16)
+    private let first = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+    private lazy var evp = SHA256Hasher()
 
-    deinit { first.deallocate() }
+    deinit { context.deallocate(); first.deallocate() }
 
-    func update(_ data: UnsafeRawBufferPointer) { hasher.update(data) }
+    func hash(_ data: UnsafeRawBufferPointer) -> Hash32 { hash(data, .init(start: nil, count: 0)) }
 
-    /// Finishes the message fed through `update` and writes SHA256d of it to `out` (32 bytes).
-    func finalize(into out: UnsafeMutableRawPointer) {
-        hasher.finalize(into: first.baseAddress!)
-        hasher.update(UnsafeRawBufferPointer(first))
-        hasher.finalize(into: out)
+    /// SHA256d of the pieces one after the other (a segwit txid skips the marker and witnesses).
+    func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+              _ c: UnsafeRawBufferPointer = .init(start: nil, count: 0)) -> Hash32 {
+        var h = Hash32()
+        withUnsafeMutableBytes(of: &h) { digest(a, b, c, into: $0.baseAddress!) }
+        return h
     }
 
-    func hash(_ data: UnsafeRawBufferPointer) -> Hash32 {
-        update(data)
-        var h = Hash32()
-        withUnsafeMutableBytes(of: &h) { finalize(into: $0.baseAddress!) }
-        return h
+    /// One merkle level in place over 32-byte nodes: node i = SHA256d(node 2i ‖ node 2i+1) for i in
+    /// 0..<pairs. Node i is written only after its two children were hashed in, and over nodes no
+    /// later i reads.
+    func merkleLevel(_ nodes: UnsafeMutableRawPointer, pairs: Int) {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        for i in 0..<pairs {
+            digest(UnsafeRawBufferPointer(start: nodes + 64 * i, count: 64), empty, empty, into: nodes + 32 * i)
+        }
+    }
+
+    /// Writes SHA256d(a ‖ b ‖ c) to `out` (32 bytes), after every input byte was read.
+    private func digest(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer,
+                        into out: UnsafeMutableRawPointer) {
+        guard let f = functions else {
+            evp.update(a); evp.update(b); evp.update(c)
+            evp.finalize(into: first)
+            evp.update(UnsafeRawBufferPointer(start: first, count: 32))
+            evp.finalize(into: out)
+            return
+        }
+        _ = f.initialize(context)
+        if a.count > 0 { _ = f.update(context, a.baseAddress, a.count) }
+        if b.count > 0 { _ = f.update(context, b.baseAddress, b.count) }
+        if c.count > 0 { _ = f.update(context, c.baseAddress, c.count) }
+        _ = f.final(first, context)
+        _ = f.initialize(context)
+        _ = f.update(context, first, 32)
+        _ = f.final(out.assumingMemoryBound(to: UInt8.self), context)
     }
 }

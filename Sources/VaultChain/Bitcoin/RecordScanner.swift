@@ -13,15 +13,17 @@ struct RecordScanner {
     /// Bytes after the payload that belong to the record (the undo checksum).
     let trailer: Int
 
-    /// Calls `body(recordOffset, payload, trailer)` per complete record; returns the offset after
-    /// the last complete record and the problems that ended the walk early.
-    func scan(from start: UInt64,
+    /// Calls `body(recordOffset, payload, trailer)` per complete record that starts before `limit`
+    /// (nil: the end of the file); returns the offset after the last complete record and the
+    /// problems that ended the walk early.
+    func scan(from start: UInt64, to limit: UInt64? = nil,
               _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void)
         throws -> (end: UInt64, problems: [ChainProblem]) {
         var offset = start
         let size = window.size
         let file = window.path
-        while offset < size {
+        let stop = min(limit ?? size, size)
+        while offset < stop {
             let headerLength = Int(min(8, size - offset))
             guard let header = try window.bytes(at: offset, count: headerLength) else { break }
             if window.isRawZero(header, at: offset) {
@@ -49,6 +51,26 @@ struct RecordScanner {
             offset += UInt64(total)
         }
         return (offset, [])
+    }
+
+    /// `start` and record starts after it about `spacing` apart, from the record headers alone (8
+    /// bytes read per record): where a file can be split so that pieces are checked in parallel.
+    /// It stops quietly at anything `scan` would report (a bad header, a record past the end of
+    /// the file, the zero tail): the piece that reaches it reports it.
+    func pieceStarts(from start: UInt64, spacing: UInt64) throws -> [UInt64] {
+        var starts = [start]
+        var offset = start
+        while offset + 8 <= window.size {
+            guard let header = try window.bytes(at: offset, count: 8), !window.isRawZero(header, at: offset),
+                  UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)) == magic else { break }
+            let length = Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            guard length > 0, length <= maxPayload else { break }
+            let next = offset + UInt64(8 + length + trailer)
+            guard next < window.size else { break }
+            if next - starts.last! >= spacing { starts.append(next) }
+            offset = next
+        }
+        return starts
     }
 
     private func cutShort(_ offset: UInt64, _ what: String) -> ChainProblem {

@@ -10,14 +10,21 @@ final class RecordWindow {
     private var start: UInt64 = 0     // file offset of buffer[0]
     private var filled = 0
     private(set) var bytesRead: UInt64 = 0
+    private let readSize: Int
+    private let readLimit: UInt64
 
     /// Reads in pieces of this size: large enough that per-call costs vanish (an 8 MiB pread).
     static let readSize = 8 << 20
 
-    init(source: ChainDataSource, path: String, size: UInt64, key: [UInt8]) {
+    /// `readSize`: how much one read fetches at least (small for a walk over record headers);
+    /// `readLimit`: reads fetch nothing past it unless asked to (the end of a piece of the file).
+    init(source: ChainDataSource, path: String, size: UInt64, key: [UInt8], readSize: Int = RecordWindow.readSize,
+         readLimit: UInt64? = nil) {
         self.source = source; self.path = path; self.size = size
         self.key = key.count == 8 ? key : [UInt8](repeating: 0, count: 8)
-        buffer = .allocate(byteCount: Self.readSize, alignment: 16)
+        self.readSize = readSize
+        self.readLimit = min(readLimit ?? size, size)
+        buffer = .allocate(byteCount: readSize, alignment: 16)
     }
 
     deinit { buffer.deallocate() }
@@ -41,7 +48,7 @@ final class RecordWindow {
     func restIsRawZero(from offset: UInt64) throws -> Bool {
         var at = offset
         while at < size {
-            let n = Int(min(UInt64(Self.readSize / 2), size - at))
+            let n = Int(min(UInt64(max(readSize / 2, 1)), size - at))
             guard let piece = try bytes(at: at, count: n), isRawZero(piece, at: at) else { return false }
             at += UInt64(n)
         }
@@ -49,7 +56,7 @@ final class RecordWindow {
     }
 
     private func load(_ offset: UInt64, _ count: Int) throws {
-        let want = max(count, Int(min(UInt64(Self.readSize), size - offset)))
+        let want = max(count, Int(min(UInt64(readSize), readLimit > offset ? readLimit - offset : 0)))
         if want > buffer.count {
             buffer.deallocate()
             buffer = .allocate(byteCount: want, alignment: 16)

@@ -48,10 +48,6 @@ final class UndoMatcher {
 
     private func checksum(prev: Hash32, _ undo: UnsafeRawBufferPointer) -> Hash32 {
         var p = prev
-        withUnsafeBytes(of: &p) { sha.update($0) }
-        sha.update(undo)
-        var out = Hash32()
-        withUnsafeMutableBytes(of: &out) { sha.finalize(into: $0.baseAddress!) }
-        return out
+        return withUnsafeBytes(of: &p) { sha.hash($0, undo) }
     }
 }

@@ -22,7 +22,10 @@ public enum ConsistentBackup {
 
     public static let defaultHookTimeout = 300
 
-    public static func run(_ policy: Policy, repository: Repository, cancellation: Cancellation = Cancellation(),
+    /// `chainStateDirectory`: where the policy's incremental chain state lives (`PolicyChainState`);
+    /// nil checks the whole chain on every backup.
+    public static func run(_ policy: Policy, repository: Repository, chainStateDirectory: String? = nil,
+                           cancellation: Cancellation = Cancellation(),
                            progress: JobProgress? = nil, logger: DaemonLogger? = nil) throws -> Result {
         var options = BackupOptions(source: policy.source)
         options.excludes = policy.exclude ?? []
@@ -31,6 +34,10 @@ public enum ConsistentBackup {
         options.policy = policy.name
         options.chain = policy.chain
         options.chainCheck = policy.chainCheck.flatMap(ChainCheckMode.init(rawValue:)) ?? .recorded
+        if let chainStateDirectory, options.chainCheck != .off, policy.chain != nil {
+            options.chainStatePath = PolicyChainState.prepare(policy: policy.name, source: policy.source,
+                                                              stateDirectory: chainStateDirectory)
+        }
         let timeout = Double(policy.consistency.timeoutSeconds ?? defaultHookTimeout)
 
         func pass(_ o: BackupOptions) throws -> BackupResult {

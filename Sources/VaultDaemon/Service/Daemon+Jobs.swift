@@ -145,7 +145,8 @@ extension Daemon {
             do {
                 let shared = try repo.lock(exclusive: false, command: "daemon backup \(policy.name)")
                 defer { shared.release() }
-                result = try ConsistentBackup.run(policy, repository: repo, cancellation: cancellation, progress: lock.withLock { jobProgress }, logger: logger)
+                result = try ConsistentBackup.run(policy, repository: repo, chainStateDirectory: stateDirectory,
+                                                  cancellation: cancellation, progress: lock.withLock { jobProgress }, logger: logger)
             }
             let stats = result.backup.snapshot.stats
             lock.withLock { state.policies[policy.name, default: PolicyState()].chainCheck = result.backup.snapshot.chainCheck }

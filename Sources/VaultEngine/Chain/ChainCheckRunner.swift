@@ -24,12 +24,21 @@ public enum ChainCheckRunner {
     public static func run(_ profile: ChainProfile, source: ChainDataSource, statePath: String?,
                            tree: (parent: String?, current: String)? = nil) throws -> ChainReport {
         var state = ChainVerifyState(profile: profile.name)
+        var incremental = false
         if let statePath, let bytes = try? Posix.readFile(statePath),
            let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)), loaded.profile == profile.name,
            tree == nil || (tree?.parent != nil && loaded.tree == tree?.parent) {
             state = loaded
+            incremental = true
         }
-        let report = try profile.verify(source, state: &state)
+        var report = try profile.verify(source, state: &state)
+        // A backup's incremental check that found a problem checks the whole chain again: blocks
+        // re-parsed below the old tip have no height in an incremental walk, and the operator
+        // (audit log, job error) needs the failing block's height and every other problem.
+        if incremental, tree != nil, !report.valid {
+            state = ChainVerifyState(profile: profile.name)
+            report = try profile.verify(source, state: &state)
+        }
         if let statePath {
             state.tree = tree?.current
             try Posix.mkdirs(Path.parent(statePath), mode: 0o750)
@@ -44,9 +53,15 @@ public enum ChainCheckRunner {
     /// The default state file of a data directory: keyed by its real path, so two spellings of one
     /// directory share their state and two directories never do.
     public static func defaultStatePath(for directory: String, stateDirectory: String) -> String {
+        stateDirectory + "/chain/" + directoryKey(directory) + ".json"
+    }
+
+    /// 32 hex digits of SHA-256 of the directory's real path (the absolute path when it cannot be
+    /// resolved): a file name for state kept per data directory.
+    public static func directoryKey(_ directory: String) -> String {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let real = realpath(directory, &resolved) != nil ? String(cString: resolved) : Path.absolute(directory)
-        return stateDirectory + "/chain/" + String(SHA256.hash(real).hex.prefix(32)) + ".json"
+        return String(SHA256.hash(real).hex.prefix(32))
     }
 
     /// $CHAINVAULT_STATE_DIRECTORY, systemd's $STATE_DIRECTORY, then /var/lib/chainvault for root and

@@ -19,6 +19,8 @@ final class ChunkProvenSource: ChainDataSource {
 
     func files(in directory: String) throws -> [ChainFile] { try self.directory.files(in: directory) }
 
+    var smallReadsAreCheap: Bool { true }      // reads go to the source directory
+
     func read(_ path: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try directory.read(path, offset: offset, into: buffer)
     }
