@@ -77,7 +77,7 @@ struct DaemonAccessTests {
         let cases: [(route: String, method: String, path: String, body: String)] = [
             ("GET /livez open", "GET", "/livez", ""), ("GET /healthz open", "GET", "/healthz", ""),
             ("GET /readyz open", "GET", "/readyz", ""), ("GET /metrics open", "GET", "/metrics", ""),
-            ("GET /v1/status open", "GET", "/v1/status", ""),
+            ("GET /v1/status monitor", "GET", "/v1/status", ""),
             ("GET /v1/jobs/{id} monitor", "GET", "/v1/jobs/nosuch", ""),
             ("POST /v1/policies/{name}/backup operator", "POST", "/v1/policies/demo/backup", ""),
             ("POST /v1/policies/{name}/verify operator", "POST", "/v1/policies/nosuch/verify", ""),
@@ -106,6 +106,13 @@ struct DaemonAccessTests {
                 }
             }
         }
+        // /v1/status shows nothing without a token (issue 14): policies, jobs and errors are the
+        // monitor role's; a monitor token reads it whole.
+        let (anonymous, shown) = call(port, "GET", "/v1/status", nil)
+        #expect(anonymous == 401 && !shown.contains("demo") && !shown.contains("policies"), "\(anonymous) \(shown)")
+        let (monitored, status) = call(port, "GET", "/v1/status", tokens["mon"])
+        let policies = object(status)["policies"] as? [[String: Any]]
+        #expect(monitored == 200 && policies?.first?["name"] as? String == "demo", "\(monitored) \(status)")
         // The audit log names the token that asked, never the token itself.
         #expect(d.waitFor(60) {
             let entries = audit(w)
@@ -201,11 +208,11 @@ extension DaemonAccessTests {
         let snapshots = try JSONSerialization.jsonObject(with: Data(try w.ok(["snapshots", "--json"]).stdout.utf8)) as? [Any]
         #expect(snapshots?.count == 2, "nothing was forgotten")
 
-        #expect(object(d.get(port, "/v1/status").1)["scheduled"].map { ($0 as? [String: Any])?["backup:demo"] != nil } == true)
+        #expect(object(call(port, "GET", "/v1/status", tokens["mon"]).1)["scheduled"].map { ($0 as? [String: Any])?["backup:demo"] != nil } == true)
         let disable = object(call(port, "POST", "/v1/policies/demo/disable", tokens["alice"]).1)
         let (status, text) = approve(port, tokens["bob"], disable["pending"] as? String ?? "", disable["digest"] as? String ?? "")
         #expect(status == 200 && text.contains("disabled"), "\(text)")
-        #expect(object(d.get(port, "/v1/status").1)["scheduled"].map { ($0 as? [String: Any])?["backup:demo"] == nil } == true)
+        #expect(object(call(port, "GET", "/v1/status", tokens["mon"]).1)["scheduled"].map { ($0 as? [String: Any])?["backup:demo"] == nil } == true)
         #expect(call(port, "POST", "/v1/policies/demo/backup", tokens["op"]).0 == 409)
         stop(p)
         let entries = audit(w)

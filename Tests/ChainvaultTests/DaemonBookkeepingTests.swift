@@ -10,7 +10,7 @@ import VaultStorage
 /// interrupted jobs, issue 19's prune timer): every wait is on a state the daemon reports.
 extension DaemonTests {
     func statusJSON(_ port: UInt16) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8))) as? [String: Any] ?? [:]
+        (try? JSONSerialization.jsonObject(with: Data(status(port).1.utf8))) as? [String: Any] ?? [:]
     }
 
     func policyStatus(_ port: UInt16, _ name: String) -> [String: Any] {
@@ -174,7 +174,7 @@ extension DaemonTests {
         let second = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(second.processIdentifier, SIGKILL); second.waitUntilExit() }
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
-        let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
         #expect(health.code == 0 && health.stdout.hasPrefix("CHAINVAULT OK:"), "\(health.code) \(health.stdout)")
         let lastStart = attempt["lastStart"] as? Double ?? 0
         let next = (statusJSON(port)["scheduled"] as? [String: String])?["backup:demo"].flatMap(Timestamp.parse)?.timeIntervalSince1970 ?? 0

@@ -26,7 +26,8 @@ extension DaemonTests {
         let port = TestPorts.take()
         try w.write("config.json", Array("""
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("daemon-state"))"}
+         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
+         "stateDirectory":"\(w.path("daemon-state"))"}
         """.utf8))
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
@@ -40,7 +41,7 @@ extension DaemonTests {
             return last
         }
         func policyStatus() -> [String: Any]? {
-            let body = get(port, "/v1/status").1
+            let body = status(port).1
             let status = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
             return (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "btc" }
         }

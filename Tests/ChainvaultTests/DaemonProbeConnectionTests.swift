@@ -42,7 +42,8 @@ extension DaemonTests {
         try w.write("token", Array("token-\(UUID().uuidString)".utf8), mode: 0o600)
         try w.write("config.json", Array("""
         {"repository":"\(repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))","readinessProbeEvery":"1s","readinessProbeTimeout":"5s"}
+         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
+         "stateDirectory":"\(w.path("state"))","readinessProbeEvery":"1s","readinessProbeTimeout":"5s"}
         """.utf8))
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }

@@ -72,7 +72,7 @@ extension DaemonTests {
         let port = TestPorts.take()
         try w.write("config.json", Array("""
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))",
+         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],"stateDirectory":"\(w.path("state"))",
          "restoreRoots":["\(w.root)"]}
         """.utf8))
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
@@ -111,7 +111,7 @@ extension DaemonTests {
         // Drills: bytes and rate in /v1/status and /metrics, checked by promtool; no tree written.
         var drilled: [String: Any]?
         #expect(waitFor(30) {
-            let status = try? JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8)) as? [String: Any]
+            let status = try? JSONSerialization.jsonObject(with: Data(self.status(port).1.utf8)) as? [String: Any]
             drilled = (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "bitcoind" }
             return drilled?["lastDrillBytesPerSecond"] != nil
         }, "a drill ran")

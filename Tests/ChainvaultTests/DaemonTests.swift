@@ -31,6 +31,21 @@ struct DaemonTests {
         return (r?.status ?? 0, r.map { String(decoding: $0.body, as: UTF8.self) } ?? "")
     }
 
+    /// The monitor token every daemon these tests configure accepts (`monitorTokenEntry`):
+    /// /v1/status needs the monitor role (issue 14).
+    static let monitorToken = "monitor-" + String(repeating: "3c", count: 20)
+
+    /// Writes `monitor.token` (mode 0600) and returns the config's `tokens` entry naming it.
+    func monitorTokenEntry(_ w: Workspace) throws -> String {
+        try w.write("monitor.token", Array(Self.monitorToken.utf8), mode: 0o600)
+        return "{\"name\":\"monitor\",\"role\":\"monitor\",\"file\":\"\(w.path("monitor.token"))\"}"
+    }
+
+    /// GET /v1/status with the monitor token; the status and the body.
+    func status(_ port: UInt16) -> (Int, String) {
+        request(port, "GET", "/v1/status", token: Self.monitorToken)
+    }
+
     func post(_ port: UInt16, _ path: String, token: String?, body: String = "") -> (Int, String) {
         request(port, "POST", path, token: token, body: body)
     }
@@ -65,8 +80,9 @@ struct DaemonTests {
         return condition()
     }
 
-    /// A node of `nodeSize`, a repository, an API token, the policy `policies/demo.json` and
-    /// `config.json` naming them all; returns the port, the token and the config text.
+    /// A node of `nodeSize`, a repository, an API token (admin), the monitor token, the policy
+    /// `policies/demo.json` and `config.json` naming them all; returns the port, the admin token
+    /// and the config text.
     func prepareDaemon(_ w: Workspace, nodeSize: String, policy: String) throws -> (UInt16, String, String) {
         try w.ok(["demo", "--generate", w.path("node"), "--size", nodeSize])
         try w.ok(["init"])
@@ -76,7 +92,8 @@ struct DaemonTests {
         try w.write("policies/demo.json", Array(policy.utf8))
         let config = """
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("state"))","restoreRoots":["\(w.root)"]}
+         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
+         "stateDirectory":"\(w.path("state"))","restoreRoots":["\(w.root)"]}
         """
         try w.write("config.json", Array(config.utf8))
         return (port, token, config)
@@ -122,7 +139,7 @@ struct DaemonTests {
             let (code, out, err) = try runTool(promtool, ["check", "metrics"], stdin: metrics)
             #expect(code == 0, "promtool: \(out) \(err)")
         }
-        let status = try JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8)) as? [String: Any]
+        let status = try JSONSerialization.jsonObject(with: Data(self.status(port).1.utf8)) as? [String: Any]
         #expect(((status?["policies"] as? [[String: Any]])?.first?["late"] as? Bool) == false)
         #expect(get(port, "/nope").0 == 404)
         #expect(post(port, "/livez", token: nil).0 == 405)
@@ -143,7 +160,7 @@ struct DaemonTests {
         }, "the API restore finishes")
         #expect(try treeDifferences(w.path("node"), w.path("restored")) == [])
 
-        let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
         #expect(health.code == 0 && health.stdout.hasPrefix("CHAINVAULT OK:"), "\(health.stdout)")
 
         // A bad config on SIGHUP keeps the old one running.
@@ -168,7 +185,7 @@ struct DaemonTests {
         // The repository holds a copy of the log, for when the server is lost.
         let mirrored = try w.ok(["audit", "--from-repository", "--verify"])
         #expect(mirrored.stdout.contains("chain intact"), "\(mirrored.stdout)")
-        let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)"])
+        let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
         #expect(unknown.code == 3 && unknown.stdout.hasPrefix("CHAINVAULT UNKNOWN:"))
 
         // Killed during a job: the next start records it as interrupted (not failed: it is retried).

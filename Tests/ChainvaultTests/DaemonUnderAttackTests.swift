@@ -97,9 +97,9 @@ extension DaemonTests {
         #expect(keyCopies == 1, "the key file's bytes are in the daemon's memory \(keyCopies) time(s); only the credential should hold them")
         print("secrets in the idle daemon's memory: master key \(masterCopies) copies, key file \(keyCopies)")
         // Nor in what it shows or writes: status, metrics, the audit log.
-        let shown = get(port, "/v1/status").1 + get(port, "/metrics").1
+        let shown = status(port).1 + get(port, "/metrics").1
             + ((try? String(contentsOfFile: w.path("state/audit.log"), encoding: .utf8)) ?? "")
-        for secret in [token, Hex.encode(key), Hex.encode(master)] { #expect(!shown.contains(secret), "a secret in status, metrics or audit log") }
+        for secret in [token, Self.monitorToken, Hex.encode(key), Hex.encode(master)] { #expect(!shown.contains(secret), "a secret in status, metrics or audit log") }
     }
 
     func status(of pid: pid_t, _ field: String) -> Int {

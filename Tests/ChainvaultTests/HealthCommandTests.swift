@@ -6,13 +6,14 @@ import Testing
 /// `chainvault health` through the binary, against a stand-in daemon that serves a fixed
 /// /v1/status, so each verdict is exact.
 struct HealthCommandTests {
-    /// Answers every connection with `body` as /v1/status, until stopped.
+    /// Answers every connection with `body` as /v1/status, until stopped; with `token`, as the
+    /// daemon does since /v1/status needs the monitor role: 401 and no body without that bearer token.
     final class StatusServer {
         let port: UInt16
         private let fd: Int32
         private let thread: Thread
 
-        init(body: String) throws {
+        init(body: String, token: String? = nil) throws {
             let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             let port = TestPorts.take()
             var one: Int32 = 1
@@ -25,12 +26,16 @@ struct HealthCommandTests {
             }
             guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
             let response = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+            let refused = Array("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             thread = Thread {
                 while true {
                     let client = accept(listener, nil, nil)
                     if client < 0 { return }   // the listener was shut down
                     var buffer = [UInt8](repeating: 0, count: 4096)
-                    _ = recv(client, &buffer, buffer.count, 0)
+                    let n = max(0, recv(client, &buffer, buffer.count, 0))
+                    let request = String(decoding: buffer[0..<n], as: UTF8.self)
+                    let allowed = token.map { request.contains("\r\nAuthorization: Bearer \($0)\r\n") } ?? true
+                    let response = allowed ? response : refused
                     _ = response.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                     close(client)
                 }

@@ -107,10 +107,33 @@ struct MonitoringFilesTests {
             let option = String(line.prefix { $0 != "\"" })
             return option.hasPrefix("-") ? option : nil
         }
-        #expect(Set(options) == ["--url", "--policy", "-w", "-c"], "\(options)")
-        let r = try w.run(["health", "--url", "http://127.0.0.1:1", "--policy", "bitcoind", "-w", "6h", "-c", "12h"])
+        #expect(Set(options) == ["--url", "--token-file", "--policy", "-w", "-c"], "\(options)")
+        try w.write("monitor.token", Array(HealthCommandTests.token.utf8), mode: 0o600)
+        let r = try w.run(["health", "--url", "http://127.0.0.1:1", "--token-file", w.path("monitor.token"),
+                           "--policy", "bitcoind", "-w", "6h", "-c", "12h"])
         #expect(r.code == 3, "\(r.stdout) \(r.stderr)")
-        #expect(r.stdout.hasPrefix("CHAINVAULT UNKNOWN:"), "\(r.stdout)")
+        #expect(r.stdout.hasPrefix("CHAINVAULT UNKNOWN: the daemon at 127.0.0.1:1 cannot be reached"), "\(r.stdout)")
+    }
+
+    /// Both definitions pass a monitor token (/v1/status needs one, issue 14): the Nagios command
+    /// line as shipped, its token file moved into the workspace, gets a verdict from a daemon
+    /// that answers 401 without the token.
+    @Test func theNagiosAndIcingaCommandsPassAMonitorToken() throws {
+        let w = try Workspace()
+        let nagios = try String(contentsOfFile: Self.directory + "/nagios-chainvault.cfg", encoding: .utf8)
+        let icinga = try String(contentsOfFile: Self.directory + "/icinga2-chainvault.conf", encoding: .utf8)
+        let shipped = "/etc/chainvault-monitor.token"
+        #expect(icinga.contains("vars.chainvault_token_file = \"\(shipped)\""), "\(icinga)")
+        let line = try #require(Self.values(after: "command_line", in: nagios).first)
+        let server = try HealthCommandTests.StatusServer(body: HealthCommandTests.status, token: HealthCommandTests.token)
+        try w.write("monitor.token", Array(HealthCommandTests.token.utf8), mode: 0o640)
+        let words = line.replacingOccurrences(of: "$ARG1$", with: "--policy demo")
+            .replacingOccurrences(of: shipped, with: w.path("monitor.token"))
+            .replacingOccurrences(of: "127.0.0.1:9797", with: "127.0.0.1:\(server.port)")
+            .split(separator: " ").map(String.init)
+        #expect(words.first == "/usr/bin/chainvault" && words.contains("--token-file"), "\(words)")
+        let r = try w.run(Array(words.dropFirst()))
+        #expect(r.code == 0 && r.stdout.hasPrefix("CHAINVAULT OK:"), "\(words) \(r.stdout) \(r.stderr)")
     }
 
     /// The text after `marker` on every line that contains it.

@@ -17,9 +17,16 @@ let builtPackage: String = {
                 "no package: run 'bash systemd/build-deb.sh' (bash .ci/run does)"))
 struct SystemdContainerTests {
     static var deb: String { builtPackage }
+    /// Read from the container once its install steps wrote it.
+    /// Safe unsynchronised: the suite has one test, which writes it once before any read.
+    nonisolated(unsafe) static var token: [UInt8]?
+    var monitorToken: [UInt8]? { Self.token }
 
+    /// /v1/status with the monitoring host's token (the README's "Monitoring token" steps set it
+    /// up in the container; /v1/status needs the monitor role).
     func status(_ port: UInt16) -> [String: Any] {
-        guard let r = HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", timeout: 5) else { return [:] }
+        guard let token = monitorToken,
+              let r = HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", bearer: token, timeout: 5) else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
     }
 
@@ -72,6 +79,19 @@ struct SystemdContainerTests {
             systemctl daemon-reload
             systemctl enable --now chainvault-hook.socket
             """, "the README's install steps")
+        // The README's "Monitoring token": a token the monitoring user's group may read, loaded
+        // by the daemon as the credential monitor.token and named in its config with the role monitor.
+        _ = ok("""
+            set -e
+            (umask 027; head -c 32 /dev/urandom | base64 > /etc/chainvault-monitor.token)
+            chgrp nogroup /etc/chainvault-monitor.token
+            printf '[Service]\\nLoadCredential=monitor.token:/etc/chainvault-monitor.token\\n' \\
+                > /etc/systemd/system/chainvault.service.d/monitor-token.conf
+            sed -i 's|"pruneEvery"|"tokens": [{"name": "monitoring", "role": "monitor", "credential": "monitor.token"}], "pruneEvery"|' \\
+                /etc/chainvault/chainvault.json
+            systemctl daemon-reload
+            """, "the README's monitoring token steps")
+        Self.token = Array(ok("cat /etc/chainvault-monitor.token", "monitor token").trimmed.utf8)
         let firstNode = c.sh("systemctl show -p InvocationID --value bitcoind").out.trimmed
 
         // Type=notify: start returns once READY=1 came, under the shipped hardening.
@@ -95,6 +115,17 @@ struct SystemdContainerTests {
         #expect(secondNode != firstNode && c.sh("systemctl is-active bitcoind").out.trimmed == "active",
                 "bitcoind was stopped and started again: \(firstNode) → \(secondNode)")
         #expect(HTTPClient.get(host: "127.0.0.1", port: port, path: "/readyz", timeout: 5)?.status == 200)
+        // /v1/status: nothing without the token; `chainvault health` as the monitoring user
+        // (nobody, group nogroup) with the shipped Nagios definition's --token-file, and from a
+        // unit with the credential.
+        #expect(HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", timeout: 5)?.status == 401)
+        let health = c.sh("setpriv --reuid=nobody --regid=nogroup --clear-groups chainvault health "
+                          + "--url http://127.0.0.1:\(port) --token-file /etc/chainvault-monitor.token")
+        #expect(health.code == 0 && health.out.hasPrefix("CHAINVAULT OK:"), "\(health.out) \(health.err)")
+        let fromUnit = c.sh("systemd-run --quiet --wait --pipe -p User=nobody "
+                            + "-p LoadCredential=monitor.token:/etc/chainvault-monitor.token "
+                            + "chainvault health --url http://127.0.0.1:\(port)")
+        #expect(fromUnit.code == 0 && fromUnit.out.hasPrefix("CHAINVAULT OK:"), "\(fromUnit.out) \(fromUnit.err)")
         let token = ok("cat /etc/chainvault/api.token", "token").trimmed
         #expect(ok("""
             bash <<'EOF'

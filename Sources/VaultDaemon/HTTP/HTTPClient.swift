@@ -1,12 +1,15 @@
 import Foundation
 import Glibc
+import VaultCore
 
 /// A minimal HTTP/1.1 GET over loopback, for `chainvault health` (no URLSession: it must answer
 /// within its deadline even when the daemon is wedged).
 public enum HTTPClient {
     public struct Response: Sendable { public let status: Int; public let body: [UInt8] }
 
-    public static func get(host: String, port: UInt16, path: String, timeout: TimeInterval = 5) -> Response? {
+    /// With `bearer`, sends `Authorization: Bearer <bearer>` (visible ASCII: `MonitorToken` checks it).
+    public static func get(host: String, port: UInt16, path: String, bearer: [UInt8]? = nil,
+                           timeout: TimeInterval = 5) -> Response? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -19,7 +22,10 @@ public enum HTTPClient {
         guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { return nil }
         let connected = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+        var request = Array("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n".utf8)
+        if let bearer { request += Array("Authorization: Bearer ".utf8) + bearer + [13, 10] }
+        request += [13, 10]
+        defer { wipe(&request) }   // it holds the token
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
         var data: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 16 << 10)
         while data.count < 8 << 20 {

@@ -45,8 +45,9 @@ extension Daemon {
         APIRoute("GET", "/healthz", nil) { d, _ in d.liveness() },
         APIRoute("GET", "/readyz", nil) { d, r in d.readinessResponse(r.http) },
         APIRoute("GET", "/metrics", nil) { d, _ in d.metricsResponse() },
-        // Open like /readyz: `chainvault health` and the monitoring stack read it without a token.
-        APIRoute("GET", "/v1/status", nil) { d, _ in d.json(200, d.status()) },
+        // Policies, jobs and their errors: the monitor role's (issue 14); `chainvault health`
+        // presents a monitor token. Probes and Prometheus keep the open routes above.
+        APIRoute("GET", "/v1/status", .monitor) { d, _ in d.json(200, d.status()) },
         APIRoute("GET", "/v1/jobs/{id}", .monitor) { d, r in d.jobResponse(r["id"]) },
         APIRoute("POST", "/v1/policies/{name}/backup", .operator) { d, r in d.trigger("backup", r) },
         APIRoute("POST", "/v1/policies/{name}/verify", .operator) { d, r in d.trigger("verify", r) },

@@ -10,7 +10,7 @@ enum DaemonCommand: Command {
     Usage: chainvault daemon --config /etc/chainvault/chainvault.json
 
     Runs every policy in the config's policies directory on its schedule, one job at a time;
-    serves /livez, /readyz, /metrics and /v1/status (and the token-protected API) on the listen
+    serves /livez, /readyz, /metrics (open) and /v1/status (monitor token) and the API on the listen
     address (default 127.0.0.1:9797); notifies systemd (Type=notify, watchdog); writes the
     hash-chained audit log in the state directory. SIGTERM stops the running job at a safe
     point; SIGHUP reloads config and policies (a bad new config keeps the old one running).
