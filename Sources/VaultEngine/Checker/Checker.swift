@@ -47,6 +47,11 @@ public struct VerifyReport: Sendable {
     /// checked either, so the run is not clean.
     public var unreadable: [Problem] = []
     public var affected: [AffectedFile] = []
+    /// Packs whose file is damaged (its SHA-256, its header) while every blob the index lists in
+    /// them is intact: nothing is lost, and `repair packs` rewrites them (full ids).
+    public var repairablePacks: [String] = []
+    /// Blobs found damaged or unreachable: what the affected files are made of.
+    public var damagedBlobs = 0
     public var durationSeconds = 0.0
     public var clean: Bool { problems.isEmpty && unreadable.isEmpty }
 }
@@ -142,6 +147,7 @@ public final class Checker {
             try readPacks(indexedPacks, sizes: packs)
         }
         if !badBlobs.isEmpty { report.affected = affectedFiles(selected, codec: codec) }
+        report.damagedBlobs = badBlobs.count
         report.durationSeconds = Date().timeIntervalSince(started)
         return report
     }
@@ -206,11 +212,14 @@ public final class Checker {
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
             checkPack(name, indexed: indexed[name])
         }
-        for (problems, bad, bytes) in results {
-            if let first = problems.first, first.message.hasPrefix(Self.unreadableMessage) { report.unreadable += problems; continue }
-            report.problems += problems
-            badBlobs.formUnion(bad)
-            report.bytesRead += bytes
+        for (name, check) in zip(names, results) {
+            if let first = check.problems.first, first.message.hasPrefix(Self.unreadableMessage) {
+                report.unreadable += check.problems; continue
+            }
+            report.problems += check.problems
+            badBlobs.formUnion(check.bad)
+            report.bytesRead += check.bytes
+            if check.repairable { report.repairablePacks.append(name) }
         }
         report.packsRead = names.count
     }
@@ -222,7 +231,13 @@ public final class Checker {
         Int((UInt64(pack.prefix(16), radix: 16) ?? 0) % UInt64(max(count, 1))) + 1
     }
 
-    typealias PackCheck = ([Problem], Set<BlobID>, UInt64)
+    struct PackCheck {
+        var problems: [Problem]
+        var bad: Set<BlobID>
+        var bytes: UInt64
+        /// The file is damaged, every blob the index lists in it is intact (`repair packs`).
+        var repairable = false
+    }
     static let unreadableMessage = "cannot be read after every retry"
 
     /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
@@ -239,10 +254,11 @@ public final class Checker {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
                 // Nothing is known about these blobs: they are neither damaged nor checked.
-                return ([Problem(object: object, message: "\(Self.unreadableMessage): \(message)")], [], 0)
+                return PackCheck(problems: [Problem(object: object, message: "\(Self.unreadableMessage): \(message)")],
+                                 bad: [], bytes: 0)
             }
             problems.append(Problem(object: object, message: "cannot be read: \(message)"))
-            return (problems, Set(indexed?.entries.map(\.id) ?? []), 0)
+            return PackCheck(problems: problems, bad: Set(indexed?.entries.map(\.id) ?? []), bytes: 0)
         }
         progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
@@ -258,7 +274,8 @@ public final class Checker {
         } catch {
             problems.append(Problem(object: object, message: (error as? VaultError)?.message ?? "\(error)"))
         }
-        guard let indexed else { return (problems, bad, UInt64(bytes.count)) }
+        guard let indexed else { return PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count)) }
+        let fileDamaged = !intact  // a damaged header, or bytes between blobs: the name no longer matches
         // Every blob: authenticate, decompress, re-hash (this is what names the damaged files).
         let codec = repository.makeCodec()
         let key = PackFormat.subkey(master: repository.master, salt: indexed.salt)
@@ -274,7 +291,16 @@ public final class Checker {
                 problems.append(Problem(object: "blob \(e.id.shortHex)", message: (error as? VaultError)?.message ?? "\(error)"))
             }
         }
-        return (problems, bad, UInt64(bytes.count))
+        var check = PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count))
+        // The blobs are what snapshots use: a damaged header or stray bytes around intact blobs
+        // lose nothing yet, and forgetting snapshots for them would destroy intact data.
+        if fileDamaged, bad.isEmpty, !indexed.entries.isEmpty {
+            check.repairable = true
+            check.problems.append(Problem(object: object, message: "all \(indexed.entries.count) blobs the index lists in it "
+                                          + "are intact (each authenticated and re-hashed): only the pack file around them "
+                                          + "is damaged, so no snapshot uses damaged data"))
+        }
+        return check
     }
 
     /// Every file (and directory, for bad trees) of the selected snapshots that uses a bad blob.
