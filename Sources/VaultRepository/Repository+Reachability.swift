@@ -19,7 +19,9 @@ extension Repository {
         let codec = makeCodec()
         var visited = Set<BlobID>()
         var missing = Set<BlobID>()
-        for s in try listSnapshots() {
+        // A damaged snapshot file is verify's to report (nothing in the index can mend it, and
+        // what it references cannot be known): the readable ones are walked.
+        for s in try listSnapshotsReportingDamage().0 {
             guard let root = s.snapshot.treeID else { continue }
             var stack = [root]
             while let id = stack.popLast() {
