@@ -64,15 +64,21 @@ public final class Checker {
     let repository: Repository
     let options: VerifyOptions
     let progress: JobProgress?
-    private var report = VerifyReport()
-    private var badBlobs = Set<BlobID>()
-    private var visitedTrees = Set<BlobID>()
+    var report = VerifyReport()
+    /// Damaged or unreachable blobs: few (bounded by the damage), so a set.
+    var badBlobs = Set<BlobID>()
+    /// The index, every pack and copy (~53 bytes a blob; issue 17), its mark bit meaning "a
+    /// snapshot references this blob" (or "this tree was walked").
+    let table = PackTable()
+    /// Referenced blobs that no index names (each is damage, so few).
+    private var unindexed = Set<BlobID>()
+    private var referencedChunks = 0
 
     public init(repository: Repository, options: VerifyOptions, progress: JobProgress? = nil) {
         self.repository = repository; self.options = options; self.progress = progress
     }
 
-    private func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
+    func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
 
     /// A failure to read is reported apart from damage: its cure is to read again, never to forget.
     static func isReadFailure(_ error: Error) -> Bool {
@@ -92,59 +98,50 @@ public final class Checker {
         let packs = Dictionary(try repository.backend.list(.pack).map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
         report.packs = packs.count
 
-        // Index files one by one, so a damaged one is reported instead of stopping everything.
-        var indexedPacks: [String: IndexedPack] = [:]
-        let indexNames = try repository.backend.list(.index).map(\.name).sorted()
-        let files: [Result<IndexFile, VaultError>] = try Parallel.map(indexNames) { name in
-            do { return .success(try repository.readIndexFile(name)) } catch let e as VaultError { return .failure(e) }
-        }
-        let superseded = Set(files.compactMap { try? $0.get() }.flatMap { $0.supersedes.map(\.hex) })
-        for (name, result) in zip(indexNames, files) where !superseded.contains(name) {
-            switch result {
-            case .success(let file):
-                for p in file.packs { repository.index.add(p); indexedPacks[p.id.hex] = p }
-            case .failure(let e) where Self.isReadFailure(e):
-                report.unreadable.append(Problem(object: "index/\(name.prefix(8))", message: "cannot be read: " + e.message))
-            case .failure(let e):
-                problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
-            }
-        }
-        for (name, pack) in indexedPacks.sorted(by: { $0.key < $1.key }) {
+        // Index files a batch at a time, so a damaged one is reported instead of stopping everything.
+        try loadIndex(try repository.backend.list(.index).map(\.name).sorted())
+        for k in (0..<table.packCount).sorted(by: { table.packID($0) < table.packID($1) }) {
+            let name = table.packID(k).hex, blobs = table.blobRange(k)
             guard let size = packs[name] else {
-                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(pack.entries.count) blobs in it")
-                badBlobs.formUnion(pack.entries.map(\.id))
+                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(blobs.count) blobs in it")
+                for i in blobs { badBlobs.insert(table.id(at: i)) }
                 continue
             }
-            let end = pack.entries.map { $0.offset + UInt64($0.storedLength) }.max() ?? 0
+            let ends = blobs.map { (i: $0, end: table.entry(at: $0).offset + UInt64(table.storedLength(at: $0))) }
+            let end = ends.map(\.end).max() ?? 0
             if end > UInt64(size) {
                 problem("pack \(name.prefix(8))", "pack is \(size) bytes but the index places blobs up to byte \(end): it was truncated")
-                badBlobs.formUnion(pack.entries.filter { $0.offset + UInt64($0.storedLength) > UInt64(size) }.map(\.id))
+                for e in ends where e.end > UInt64(size) { badBlobs.insert(table.id(at: e.i)) }
             }
         }
-        report.unindexedPacks = packs.keys.filter { indexedPacks[$0] == nil }.sorted()
+        report.unindexedPacks = packs.keys.filter { SHA256Digest(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
 
         // Snapshots and their trees.
         let (all, damaged) = try repository.listSnapshotsReportingDamage()
         for e in damaged { record(e, "snapshot", e.message) }
         let selected = try selectSnapshots(all)
         report.snapshots = selected.count
-        var referenced = Set<BlobID>()
         for s in selected {
             guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
             walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
                 report.files += 1
                 for c in node.chunks {
-                    if referenced.insert(c).inserted, !repository.index.contains(c) {
+                    switch table.mark(c) {
+                    case .new: referencedChunks += 1
+                    case .already: break
+                    case .absent:
+                        guard unindexed.insert(c).inserted else { break }
+                        referencedChunks += 1
                         badBlobs.insert(c)
                         problem("blob \(c.shortHex)", "data blob referenced by a snapshot is not in any index")
                     }
                 }
             }
         }
-        report.blobsReferenced = referenced.count + visitedTrees.count
+        report.blobsReferenced = referencedChunks + report.trees
 
         if options.readData != .none {
-            try readPacks(indexedPacks, sizes: packs)
+            try readPacks(sizes: packs)
         }
         if !badBlobs.isEmpty { report.affected = affectedFiles(selected, codec: codec) }
         report.damagedBlobs = badBlobs.count
@@ -164,10 +161,10 @@ public final class Checker {
         var stack: [(BlobID?, Node?, String)] = [(root, nil, path)]
         while let (item, file, path) = stack.popLast() {
             if let file { visit(file, path); progress?.add(files: 1); continue }
-            guard let id = item, visitedTrees.insert(id).inserted else { continue }
+            guard let id = item, firstVisit(id) else { continue }
             report.trees += 1
             let tree: Tree
-            do { tree = try repository.loadTree(id, codec: codec) } catch {
+            do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
                 if !Self.isReadFailure(error) { badBlobs.insert(id) }
                 record(error, "tree \(id.shortHex)",
                        "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
@@ -187,12 +184,21 @@ public final class Checker {
         }
     }
 
+    /// True the first time a tree is met in this run (indexed or not).
+    private func firstVisit(_ id: BlobID) -> Bool {
+        switch table.mark(id) {
+        case .new: return true
+        case .already: return false
+        case .absent: return unindexed.insert(id).inserted
+        }
+    }
+
     /// A printable path: names are bytes, shown with invalid UTF-8 escaped.
     static func join(_ path: String, _ name: [UInt8]) -> String {
         path.isEmpty ? FileName.display(name) : path + "/" + FileName.display(name)
     }
 
-    private func readPacks(_ indexed: [String: IndexedPack], sizes: [String: Int]) throws {
+    private func readPacks(sizes: [String: Int]) throws {
         var names = sizes.keys.sorted()
         switch options.readData {
         case .fraction(let f):
@@ -210,7 +216,7 @@ public final class Checker {
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.backend.preferredConcurrency)) { name in
-            checkPack(name, indexed: indexed[name])
+            checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack))
         }
         for (name, check) in zip(names, results) {
             if let first = check.problems.first, first.message.hasPrefix(Self.unreadableMessage) {
@@ -301,27 +307,5 @@ public final class Checker {
                                           + "is damaged, so no snapshot uses damaged data"))
         }
         return check
-    }
-
-    /// Every file (and directory, for bad trees) of the selected snapshots that uses a bad blob.
-    private func affectedFiles(_ snapshots: [SnapshotRecord], codec: BlobCodec) -> [AffectedFile] {
-        var affected: [AffectedFile] = []
-        for s in snapshots {
-            guard let root = s.snapshot.treeID else { continue }
-            var seen = Set<BlobID>()
-            // Files and trees on one stack, so paths come out in depth-first canonical order.
-            var stack: [(BlobID?, String)] = [(root, "")]
-            while let (item, path) = stack.popLast() {
-                guard let id = item else { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path)); continue }
-                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); continue }
-                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, codec: codec) else { continue }
-                for node in tree.nodes.reversed() {
-                    let child = Self.join(path, node.name)
-                    if node.kind == .directory, let sub = node.subtree { stack.append((sub, child)) }
-                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) { stack.append((nil, child)) }
-                }
-            }
-        }
-        return affected
     }
 }
