@@ -27,32 +27,37 @@ extension Repository {
     /// deleting the old ones leaves them), the index is emptied, `restart` is called so the
     /// caller drops what it kept, and the files that count are loaded again.
     @discardableResult
-    public func loadIndex(reportingDamage: Bool = false, visit: (IndexFile) -> Void = { _ in },
+    /// `intoMemory: false` leaves the in-memory index alone and only visits: verify and prune hold
+    /// the index in their own `PackTable` and must not pay for it twice.
+    public func loadIndex(reportingDamage: Bool = false, intoMemory: Bool = true, visit: (IndexFile) -> Void = { _ in },
                           restart: () -> Void = {}) throws -> IndexLoad {
         let listed = try backend.list(.index).sorted { $0.name < $1.name }
-        // What storage says replaces what memory held: a verify after a copy checks the stored index.
-        index.removeAll()
         let names = listed.map(\.name)
-        // Each entry takes 50 plaintext bytes, so this bounds the count (reserved, not touched).
-        index.reserve(blobs: listed.reduce(0) { $0 + $1.size } / PackEntry.encodedSize)
+        if intoMemory {
+            // What storage says replaces what memory held: a verify after a copy checks the stored index.
+            index.removeAll()
+            // Each entry takes 50 plaintext bytes, so this bounds the count (reserved, not touched).
+            index.reserve(blobs: listed.reduce(0) { $0 + $1.size } / PackEntry.encodedSize)
+        }
         var superseded = Set<String>()
-        var damaged = try loadIndexFiles(names) { file in
+        var damaged = try loadIndexFiles(names, intoMemory: intoMemory) { file in
             superseded.formUnion(file.supersedes.map(\.hex))
             visit(file)
         }
         if names.contains(where: superseded.contains) {
-            index.removeAll()
+            if intoMemory { index.removeAll() }
             restart()
-            damaged = try loadIndexFiles(names.filter { !superseded.contains($0) }, visit)
+            damaged = try loadIndexFiles(names.filter { !superseded.contains($0) }, intoMemory: intoMemory, visit)
         }
         damaged.removeAll { superseded.contains($0.name) }
         if !reportingDamage, let first = damaged.first { throw first.error }
-        index.seal()
+        if intoMemory { index.seal() }
         return IndexLoad(listed: names, damaged: damaged)
     }
 
     /// Decodes index files a batch at a time into the index; returns those that failed.
-    private func loadIndexFiles(_ names: [String], _ seen: (IndexFile) -> Void) throws -> [DamagedIndexFile] {
+    private func loadIndexFiles(_ names: [String], intoMemory: Bool,
+                                _ seen: (IndexFile) -> Void) throws -> [DamagedIndexFile] {
         let batch = max(1, Parallel.cores)
         var damaged: [DamagedIndexFile] = []
         for start in stride(from: 0, to: names.count, by: batch) {
@@ -62,7 +67,7 @@ extension Repository {
             }
             for (name, result) in zip(chunk, files) {
                 switch result {
-                case .success(let file): seen(file); index.load(file.packs)
+                case .success(let file): seen(file); if intoMemory { index.load(file.packs) }
                 case .failure(let e): damaged.append(DamagedIndexFile(name: name, error: e))
                 }
             }

@@ -47,10 +47,36 @@ import VaultCore
             chmod(indexDir + "/" + name, 0o600)
             _ = FileManager.default.createFile(atPath: indexDir + "/" + name, contents: Data([1, 2, 3]))
         }
-        damageHeader(try #require(try packFiles(w).first))
-        let r = try w.ok(["repair", "index"])
+        let pack = try #require(try packFiles(w).first)
+        damageHeader(pack)
+        // Data stays unreachable (the pack's entries were only in the unreadable files): that is
+        // not a success. Exit 0 was returned here before, with the snapshot still broken.
+        let r = try w.run(["repair", "index"])
+        #expect(r.code == 14, "exit \(r.code)\n\(r.stderr)")
         #expect(r.stdout.contains("kept \(old.count) unreadable index file(s)"), "\(r.stdout)")
+        let name = String(pack.split(separator: "/").last!.prefix(8))
+        #expect(r.stderr.contains("still unreachable") && r.stderr.contains("pack \(name)"), "\(r.stderr)")
+        #expect(r.stderr.contains("HINT: ") && r.stderr.contains("chainvault verify"), "\(r.stderr)")
         let now = Set(try FileManager.default.contentsOfDirectory(atPath: indexDir))
         #expect(now.isSuperset(of: old), "an old index file that may be the only record of a pack is not deleted")
     }
+
+    /// Exit 0 means every blob the snapshots reference is reachable through the new index.
+    @Test func repairIndexSucceedsOnlyWhenEverySnapshotIsReachable() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        let r = try w.ok(["repair", "index", "--json"])
+        #expect(r.json["unreachableBlobs"] as? Int == 0, "\(r.stdout)")
+        // The only pack holding the snapshot's trees gone: the index is rebuilt, the data is not.
+        let packs = try packFiles(w)
+        let trees = try #require(packs.min { size($0) < size($1) })
+        try FileManager.default.removeItem(atPath: trees)
+        let missing = try w.run(["repair", "index", "--json"])
+        #expect(missing.code == 14, "exit \(missing.code)\n\(missing.stderr)")
+        #expect((missing.json["unreachableBlobs"] as? Int ?? 0) > 0, "\(missing.stdout)")
+    }
+
+    func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
 }

@@ -44,7 +44,10 @@ extension Archiver {
             for (i, chunks) in frame.pending {
                 frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size; frame.nodes[i].zeroRuns = chunks.zeroRuns
             }
-            let id = try saveTree(Tree(nodes: frame.nodes))
+            let id = try saveTree(Tree(nodes: frame.nodes)) {
+                "/" + (stack.compactMap(\.node) + [frame.node].compactMap { $0 }).map { FileName.display($0.name) }
+                    .joined(separator: "/")
+            }
             guard var node = frame.node else { return id }
             cursor.leave()
             node.subtree = id

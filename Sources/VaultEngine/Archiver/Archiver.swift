@@ -240,8 +240,15 @@ public final class Archiver {
         }
     }
 
-    func saveTree(_ tree: Tree) throws -> BlobID {
+    /// `directory` names the directory (for the error) when its tree is over the format's bound.
+    func saveTree(_ tree: Tree, directory: () -> String = { "/" }) throws -> BlobID {
         let bytes = tree.encode()
+        // Readers refuse a larger tree (FORMAT.md §7): storing one would make the snapshot unreadable.
+        guard bytes.count <= Tree.maxEncodedSize else {
+            throw VaultError(.failure, "directory \(directory()) is too large to store: its tree takes \(bytes.count) "
+                             + "bytes, more than the \(Tree.maxEncodedSize >> 20) MiB a tree may hold",
+                             hint: "exclude part of it (--exclude) or split it into subdirectories; nothing was stored")
+        }
         let id = SHA256.hash(bytes)
         guard dedup.claim(id) else { return id }
         if treeWriter == nil { treeWriter = try repository.newPackWriter(type: .tree) }

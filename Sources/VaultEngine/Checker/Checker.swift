@@ -47,6 +47,11 @@ public struct VerifyReport: Sendable {
     /// checked either, so the run is not clean.
     public var unreadable: [Problem] = []
     public var affected: [AffectedFile] = []
+    /// Packs whose file is damaged (its SHA-256, its header) while every blob the index lists in
+    /// them is intact: nothing is lost, and `repair packs` rewrites them (full ids).
+    public var repairablePacks: [String] = []
+    /// Blobs found damaged or unreachable: what the affected files are made of.
+    public var damagedBlobs = 0
     public var durationSeconds = 0.0
     public var clean: Bool { problems.isEmpty && unreadable.isEmpty }
 }
@@ -59,15 +64,21 @@ public final class Checker {
     let repository: Repository
     let options: VerifyOptions
     let progress: JobProgress?
-    private var report = VerifyReport()
-    private var badBlobs = Set<BlobID>()
-    private var visitedTrees = Set<BlobID>()
+    var report = VerifyReport()
+    /// Damaged or unreachable blobs: few (bounded by the damage), so a set.
+    var badBlobs = Set<BlobID>()
+    /// The index, every pack and copy (~53 bytes a blob; issue 17), its mark bit meaning "a
+    /// snapshot references this blob" (or "this tree was walked").
+    let table = PackTable()
+    /// Referenced blobs that no index names (each is damage, so few).
+    private var unindexed = Set<BlobID>()
+    private var referencedChunks = 0
 
     public init(repository: Repository, options: VerifyOptions, progress: JobProgress? = nil) {
         self.repository = repository; self.options = options; self.progress = progress
     }
 
-    private func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
+    func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
 
     /// A failure to read is reported apart from damage: its cure is to read again, never to forget.
     static func isReadFailure(_ error: Error) -> Bool {
@@ -87,11 +98,12 @@ public final class Checker {
         let packs = Dictionary(try repository.listPacks().map { ($0.name, $0.size) }, uniquingKeysWith: { a, _ in a })
         report.packs = packs.count
 
-        // Index files one by one, so a damaged one is reported instead of stopping everything.
-        var indexedPacks: [String: IndexedPack] = [:]
-        let loaded = try repository.loadIndex(reportingDamage: true, visit: { file in
-            for p in file.packs { indexedPacks[p.id.hex] = p }
-        }, restart: { indexedPacks = [:] })
+        // Index files a batch at a time (one rule for superseded files: Repository.loadIndex), into
+        // `table` only, so that a damaged one is reported instead of stopping everything.
+        let loaded = try repository.loadIndex(reportingDamage: true, intoMemory: false, visit: { file in
+            for p in file.packs { table.add(p) }
+        }, restart: { table.removeAll() })
+        table.seal()
         for damaged in loaded.damaged {
             let (name, e) = (damaged.name, damaged.error)
             if Self.isReadFailure(e) {
@@ -100,44 +112,51 @@ public final class Checker {
                 problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
             }
         }
-        for (name, pack) in indexedPacks.sorted(by: { $0.key < $1.key }) {
+        for k in (0..<table.packCount).sorted(by: { table.packID($0) < table.packID($1) }) {
+            let name = table.packID(k).hex, blobs = table.blobRange(k)
             guard let size = packs[name] else {
-                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(pack.entries.count) blobs in it")
-                badBlobs.formUnion(pack.entries.map(\.id))
+                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(blobs.count) blobs in it")
+                for i in blobs { badBlobs.insert(table.id(at: i)) }
                 continue
             }
-            let end = pack.entries.map { $0.offset + UInt64($0.storedLength) }.max() ?? 0
+            let ends = blobs.map { (i: $0, end: table.entry(at: $0).offset + UInt64(table.storedLength(at: $0))) }
+            let end = ends.map(\.end).max() ?? 0
             if end > UInt64(size) {
                 problem("pack \(name.prefix(8))", "pack is \(size) bytes but the index places blobs up to byte \(end): it was truncated")
-                badBlobs.formUnion(pack.entries.filter { $0.offset + UInt64($0.storedLength) > UInt64(size) }.map(\.id))
+                for e in ends where e.end > UInt64(size) { badBlobs.insert(table.id(at: e.i)) }
             }
         }
-        report.unindexedPacks = packs.keys.filter { indexedPacks[$0] == nil }.sorted()
+        report.unindexedPacks = packs.keys.filter { SHA256Digest(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
 
         // Snapshots and their trees.
         let (all, damaged) = try repository.listSnapshotsReportingDamage()
         for e in damaged { record(e, "snapshot", e.message) }
         let selected = try selectSnapshots(all)
         report.snapshots = selected.count
-        var referenced = Set<BlobID>()
         for s in selected {
             guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
             walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
                 report.files += 1
                 for c in node.chunks {
-                    if referenced.insert(c).inserted, !repository.index.contains(c) {
+                    switch table.mark(c) {
+                    case .new: referencedChunks += 1
+                    case .already: break
+                    case .absent:
+                        guard unindexed.insert(c).inserted else { break }
+                        referencedChunks += 1
                         badBlobs.insert(c)
                         problem("blob \(c.shortHex)", "data blob referenced by a snapshot is not in any index")
                     }
                 }
             }
         }
-        report.blobsReferenced = referenced.count + visitedTrees.count
+        report.blobsReferenced = referencedChunks + report.trees
 
         if options.readData != .none {
-            try readPacks(indexedPacks, sizes: packs)
+            try readPacks(sizes: packs)
         }
         if !badBlobs.isEmpty { report.affected = affectedFiles(selected, codec: codec) }
+        report.damagedBlobs = badBlobs.count
         report.durationSeconds = Date().timeIntervalSince(started)
         return report
     }
@@ -154,10 +173,10 @@ public final class Checker {
         var stack: [(BlobID?, Node?, String)] = [(root, nil, path)]
         while let (item, file, path) = stack.popLast() {
             if let file { visit(file, path); progress?.add(files: 1); continue }
-            guard let id = item, visitedTrees.insert(id).inserted else { continue }
+            guard let id = item, firstVisit(id) else { continue }
             report.trees += 1
             let tree: Tree
-            do { tree = try repository.loadTree(id, codec: codec) } catch {
+            do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
                 if !Self.isReadFailure(error) { badBlobs.insert(id) }
                 record(error, "tree \(id.shortHex)",
                        "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
@@ -177,12 +196,21 @@ public final class Checker {
         }
     }
 
+    /// True the first time a tree is met in this run (indexed or not).
+    private func firstVisit(_ id: BlobID) -> Bool {
+        switch table.mark(id) {
+        case .new: return true
+        case .already: return false
+        case .absent: return unindexed.insert(id).inserted
+        }
+    }
+
     /// A printable path: names are bytes, shown with invalid UTF-8 escaped.
     static func join(_ path: String, _ name: [UInt8]) -> String {
         path.isEmpty ? FileName.display(name) : path + "/" + FileName.display(name)
     }
 
-    private func readPacks(_ indexed: [String: IndexedPack], sizes: [String: Int]) throws {
+    private func readPacks(sizes: [String: Int]) throws {
         var names = sizes.keys.sorted()
         switch options.readData {
         case .fraction(let f):
@@ -200,13 +228,16 @@ public final class Checker {
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
-            checkPack(name, indexed: indexed[name])
+            checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack))
         }
-        for (problems, bad, bytes) in results {
-            if let first = problems.first, first.message.hasPrefix(Self.unreadableMessage) { report.unreadable += problems; continue }
-            report.problems += problems
-            badBlobs.formUnion(bad)
-            report.bytesRead += bytes
+        for (name, check) in zip(names, results) {
+            if let first = check.problems.first, first.message.hasPrefix(Self.unreadableMessage) {
+                report.unreadable += check.problems; continue
+            }
+            report.problems += check.problems
+            badBlobs.formUnion(check.bad)
+            report.bytesRead += check.bytes
+            if check.repairable { report.repairablePacks.append(name) }
         }
         report.packsRead = names.count
     }
@@ -218,7 +249,13 @@ public final class Checker {
         Int((UInt64(pack.prefix(16), radix: 16) ?? 0) % UInt64(max(count, 1))) + 1
     }
 
-    typealias PackCheck = ([Problem], Set<BlobID>, UInt64)
+    struct PackCheck {
+        var problems: [Problem]
+        var bad: Set<BlobID>
+        var bytes: UInt64
+        /// The file is damaged, every blob the index lists in it is intact (`repair packs`).
+        var repairable = false
+    }
     static let unreadableMessage = "cannot be read after every retry"
 
     /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
@@ -235,10 +272,11 @@ public final class Checker {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
                 // Nothing is known about these blobs: they are neither damaged nor checked.
-                return ([Problem(object: object, message: "\(Self.unreadableMessage): \(message)")], [], 0)
+                return PackCheck(problems: [Problem(object: object, message: "\(Self.unreadableMessage): \(message)")],
+                                 bad: [], bytes: 0)
             }
             problems.append(Problem(object: object, message: "cannot be read: \(message)"))
-            return (problems, Set(indexed?.entries.map(\.id) ?? []), 0)
+            return PackCheck(problems: problems, bad: Set(indexed?.entries.map(\.id) ?? []), bytes: 0)
         }
         progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
@@ -253,7 +291,8 @@ public final class Checker {
         } catch {
             problems.append(Problem(object: object, message: (error as? VaultError)?.message ?? "\(error)"))
         }
-        guard let indexed else { return (problems, bad, UInt64(bytes.count)) }
+        guard let indexed else { return PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count)) }
+        let fileDamaged = !intact  // a damaged header, or bytes between blobs: the name no longer matches
         // Every blob: authenticate, decompress, re-hash (this is what names the damaged files).
         let codec = repository.makeCodec()
         for e in indexed.entries {
@@ -269,28 +308,15 @@ public final class Checker {
                 problems.append(Problem(object: "blob \(e.id.shortHex)", message: (error as? VaultError)?.message ?? "\(error)"))
             }
         }
-        return (problems, bad, UInt64(bytes.count))
-    }
-
-    /// Every file (and directory, for bad trees) of the selected snapshots that uses a bad blob.
-    private func affectedFiles(_ snapshots: [SnapshotRecord], codec: BlobCodec) -> [AffectedFile] {
-        var affected: [AffectedFile] = []
-        for s in snapshots {
-            guard let root = s.snapshot.treeID else { continue }
-            var seen = Set<BlobID>()
-            // Files and trees on one stack, so paths come out in depth-first canonical order.
-            var stack: [(BlobID?, String)] = [(root, "")]
-            while let (item, path) = stack.popLast() {
-                guard let id = item else { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path)); continue }
-                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); continue }
-                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, codec: codec) else { continue }
-                for node in tree.nodes.reversed() {
-                    let child = Self.join(path, node.name)
-                    if node.kind == .directory, let sub = node.subtree { stack.append((sub, child)) }
-                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) { stack.append((nil, child)) }
-                }
-            }
+        var check = PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count))
+        // The blobs are what snapshots use: a damaged header or stray bytes around intact blobs
+        // lose nothing yet, and forgetting snapshots for them would destroy intact data.
+        if fileDamaged, bad.isEmpty, !indexed.entries.isEmpty {
+            check.repairable = true
+            check.problems.append(Problem(object: object, message: "all \(indexed.entries.count) blobs the index lists in it "
+                                          + "are intact (each authenticated and re-hashed): only the pack file around them "
+                                          + "is damaged, so no snapshot uses damaged data"))
         }
-        return affected
+        return check
     }
 }

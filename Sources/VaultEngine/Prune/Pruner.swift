@@ -18,9 +18,11 @@ public struct PruneResult: Sendable {
 }
 
 /// Removes data no snapshot references. Must run under an exclusive lock. Order (FORMAT.md,
-/// "Prune"): repacked blobs are written to new packs; one new index naming every kept blob (and
-/// superseding all old index files) is written; only then are old index files and packs deleted.
-/// Killed at any point, nothing still referenced is gone.
+/// "Prune"): repacked blobs are written to new packs; a new index naming every kept blob is written
+/// in files of bounded size, the last superseding all old index files; only then are old index
+/// files and packs deleted. Killed at any point, nothing still referenced is gone.
+/// Memory: the index as a `PackTable` (~53 bytes a blob, a mark bit for "used"), whatever the
+/// repository's size; the trees are read one at a time.
 public final class Pruner {
     let repository: Repository
     /// Repack a partly used pack when at least this share of its bytes is unused.
@@ -49,17 +51,17 @@ public final class Pruner {
         var result = PruneResult()
         let codec = repository.makeCodec()
         progress?.setPhase("listing", total: 0)
-        var packs: [SHA256Digest: IndexedPack] = [:]
-        let oldIndexNames = try repository.loadIndex(visit: { file in
+        let table = PackTable()
+        let oldIndexNames = try repository.loadIndex(intoMemory: false, visit: { file in
             progress?.add(files: 1)
-            for p in file.packs where packs[p.id] == nil { packs[p.id] = p }
-        }, restart: { packs = [:] }).listed
+            for p in file.packs { table.add(p) }
+        }, restart: { table.removeAll() }).listed
+        table.seal()
 
         // Everything the remaining (kept) snapshots use. An unreadable tree of a kept snapshot
         // aborts: what it references is unknown, and deleting on a guess loses data. Snapshots
         // being forgotten were deleted before this walk, so their damaged trees block nothing
         // (FORMAT.md, "Prune"). Each tree remembers the first snapshot that reached it, to name it.
-        var used = Set<BlobID>()
         var stack: [(BlobID, String)] = []
         let snapshots = try repository.listSnapshots().filter { !forgetting.contains($0.id) }
         progress?.setPhase("marking", total: 0)
@@ -68,9 +70,9 @@ public final class Pruner {
             stack.append((root, s.shortID))
         }
         while let (id, snapshot) = stack.popLast() {
-            guard used.insert(id).inserted else { continue }
+            guard table.mark(id) != .already else { continue }
             let tree: Tree
-            do { tree = try repository.loadTree(id, codec: codec) } catch {
+            do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
                 throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
                                  + "so what it references is unknown",
                                  cause: (error as? VaultError)?.message,
@@ -80,37 +82,40 @@ public final class Pruner {
             progress?.add(files: 1)
             for node in tree.nodes {
                 if let sub = node.subtree { stack.append((sub, snapshot)) }
-                for c in node.chunks {
-                    guard repository.index.contains(c) else {
-                        throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
-                                         hint: "run 'chainvault verify'; nothing was deleted")
-                    }
-                    used.insert(c)
+                for c in node.chunks where table.mark(c) == .absent {
+                    throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
+                                     hint: "run 'chainvault verify'; nothing was deleted")
                 }
             }
         }
+        // A blob is used wherever a copy of it lies (as the set of used ids said before).
+        table.markCopies()
 
-        var keep: [IndexedPack] = []
-        var delete: [SHA256Digest] = []
-        var repack: [IndexedPack] = []
-        for pack in packs.values.sorted(by: { $0.id < $1.id }) {
-            let total = pack.entries.reduce(0) { $0 + UInt64($1.storedLength) }
-            let unused = pack.entries.filter { !used.contains($0.id) }.reduce(0) { $0 + UInt64($1.storedLength) }
-            if unused == 0 { keep.append(pack) }
-            else if unused == total { delete.append(pack.id); result.bytesFreed += total }
-            else if Double(unused) >= repackThreshold * Double(total) { repack.append(pack); result.bytesFreed += unused }
-            else { keep.append(pack) }
+        var keep: [Int] = []
+        var delete: [Int] = []
+        var repack: [Int] = []
+        var isKept = [Bool](repeating: false, count: table.packCount)
+        for k in (0..<table.packCount).sorted(by: { table.packID($0) < table.packID($1) }) {
+            var total: UInt64 = 0, unused: UInt64 = 0
+            for i in table.blobRange(k) {
+                let n = UInt64(table.storedLength(at: i))
+                total += n
+                if !table.isMarked(i) { unused += n }
+            }
+            if unused == 0 { keep.append(k); isKept[k] = true }
+            else if unused == total { delete.append(k); result.bytesFreed += total }
+            else if Double(unused) >= repackThreshold * Double(total) { repack.append(k); result.bytesFreed += unused }
+            else { keep.append(k); isKept[k] = true }
         }
         // Packs no index knows: left by killed backups, or written by one still running. Only those
         // the store's clock says are old enough go; a pack of unknown age stays.
-        let known = Set(packs.keys)
         let now = repository.storeNow()
         var orphans: [SHA256Digest] = []
         var packWritten: [String: Date] = [:]
         var orphanBytes: UInt64 = 0
         for info in try repository.listPacks() {
             packWritten[info.name] = info.modified
-            guard let id = SHA256Digest(hex: info.name), !known.contains(id) else { continue }
+            guard let id = SHA256Digest(hex: info.name), table.ordinal(of: id) == nil else { continue }
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {
                 orphans.append(id)
                 orphanBytes += UInt64(info.size)
@@ -121,12 +126,12 @@ public final class Pruner {
         result.packsRepacked = repack.count
         result.packsKept = keep.count
         // Which blobs move is decided here, before the dry run returns, so both report one plan.
-        let moves = Self.repackPlan(keep: keep, repack: repack, used: used)
+        let moves = Self.repackPlan(table, isKept: isKept, repack: repack)
         result.blobsRepacked = moves.count
         if dryRun { return result }
         try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
         // Before anything is written or deleted: a refusal leaves the repository as it was.
-        if let outcome = try repository.extendRetention(keptSnapshots: Set(snapshots.map(\.id)), keptPacks: keep.map(\.id),
+        if let outcome = try repository.extendRetention(keptSnapshots: Set(snapshots.map(\.id)), keptPacks: keep.map(table.packID),
                                                         packWritten: packWritten, now: now.addingTimeInterval(clockOffset)) {
             result.retentionChecked = outcome.checked
             result.retentionExtended = outcome.extended
@@ -142,10 +147,11 @@ public final class Pruner {
             newPacks.append(finished.indexed)
             writers[type] = nil
         }
-        progress?.setPhase("repacking", total: moves.reduce(0) { $0 + UInt64($1.1.storedLength) })
-        for (pack, e) in moves {
+        progress?.setPhase("repacking", total: moves.reduce(0) { $0 + UInt64(table.storedLength(at: $1)) })
+        for position in moves {
+            let location = table.location(at: position), e = location.entry
             defer { progress?.add(files: 1, bytes: UInt64(e.storedLength)) }
-            let bytes = try repository.readBlob(at: BlobLocation(pack: pack.id, salt: pack.salt, entry: e), codec: codec)
+            let bytes = try repository.readBlob(at: location, codec: codec)
             if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
             _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
             if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }
@@ -153,38 +159,44 @@ public final class Pruner {
         try flush(.data)
         try flush(.tree)
 
-        // The new index first (it supersedes every old one), then deletions.
-        let oldIDs = oldIndexNames.compactMap { SHA256Digest(hex: $0) }
-        try repository.writeIndex(IndexFile(packs: keep + newPacks, supersedes: oldIDs))
-        if let outcome = try repository.extendRetentionOfCurrentIndexFiles(
-            superseded: Set(oldIndexNames), now: now.addingTimeInterval(clockOffset)) {
-            result.retentionChecked += outcome.checked
-            result.retentionExtended += outcome.extended
+        // The new index first (its last file supersedes every old one), then deletions. Kept packs
+        // are turned back into entries one at a time, as each index file is encoded. Before the old
+        // files go, the index files that stay current get their Object Lock retention lengthened.
+        let kept = [AnySequence(keep.lazy.map(table.pack)), AnySequence(newPacks)].joined()
+        try repository.replaceIndex(with: kept, superseding: oldIndexNames) { _ in
+            if let outcome = try repository.extendRetentionOfCurrentIndexFiles(
+                superseded: Set(oldIndexNames), now: now.addingTimeInterval(clockOffset)) {
+                result.retentionChecked += outcome.checked
+                result.retentionExtended += outcome.extended
+            }
         }
-        try repository.deleteIndexFiles(oldIndexNames)
         result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()
         // Counted by what the index says each pack holds (stored bytes; orphans by their size).
+        let doomed = delete + repack
         var packBytes: [SHA256Digest: UInt64] = [:]
-        for pack in repack + delete.compactMap({ packs[$0] }) {
-            packBytes[pack.id] = pack.entries.reduce(0) { $0 + UInt64($1.storedLength) }
+        for k in doomed {
+            packBytes[table.packID(k)] = table.blobRange(k).reduce(UInt64(0)) { $0 + UInt64(table.storedLength(at: $1)) }
         }
         progress?.setPhase("deleting", total: packBytes.values.reduce(orphanBytes, +))
-        try repository.deletePacks(delete + repack.map(\.id)) { progress?.add(files: 1, bytes: packBytes[$0] ?? 0) }
+        try repository.deletePacks(doomed.map(table.packID)) { progress?.add(files: 1, bytes: packBytes[$0] ?? 0) }
         try repository.deletePacks(orphans)
         progress?.add(files: UInt64(orphans.count), bytes: orphanBytes)
         return result
     }
 
-    /// The still-used blobs of the packs to repack, each once (a blob may sit in several packs) and
-    /// none a kept pack already holds, in the order they are copied.
-    static func repackPlan(keep: [IndexedPack], repack: [IndexedPack],
-                           used: Set<BlobID>) -> [(IndexedPack, PackEntry)] {
-        var written = Set<BlobID>()
-        for pack in keep { for e in pack.entries { written.insert(e.id) } }
-        var moves: [(IndexedPack, PackEntry)] = []
-        for pack in repack {
-            for e in pack.entries where used.contains(e.id) && written.insert(e.id).inserted { moves.append((pack, e)) }
+    /// The still-used blobs of the packs to repack (their table positions), each once (a blob may
+    /// sit in several packs) and none a kept pack already holds, in the order they are copied.
+    static func repackPlan(_ table: PackTable, isKept: [Bool], repack: [Int]) -> [Int] {
+        var moved = Set<BlobID>()
+        var moves: [Int] = []
+        for k in repack {
+            for i in table.blobRange(k) where table.isMarked(i) {
+                guard table.hasCopiesOfBlobs else { moves.append(i); continue }
+                let id = table.id(at: i)
+                if table.positions(of: id).contains(where: { isKept[table.packOrdinal(at: $0)] }) { continue }
+                if moved.insert(id).inserted { moves.append(i) }
+            }
         }
         return moves
     }

@@ -11,6 +11,14 @@ public final class BlobCodec {
 
     public init(level: Int32) { compressor = ZstdCompressor(level: level) }
 
+    /// The most plaintext a data blob may claim: the chunker's largest allowed maximum chunk size
+    /// (`ChunkerParameters.validate`, 64 MiB), whatever this repository's chunker uses, so a blob
+    /// copied from a repository with larger chunks still opens.
+    public static let maxDataBlob = 64 << 20
+    /// The most plaintext a tree blob may claim: the tree writer refuses a directory whose
+    /// encoding is larger (`Tree.maxEncodedSize`).
+    public static let maxTreeBlob = Tree.maxEncodedSize
+
     /// Below this a blob is always given to zstd at the configured level (cheap, and trees and
     /// small files often shrink).
     static let alwaysTryBelow = 64 << 10
@@ -89,7 +97,17 @@ public final class BlobCodec {
     public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
                      pack: String, into out: inout [UInt8]) throws -> Int {
         let raw = Int(entry.rawLength)
-        guard sealed.count >= AESGCM.tagSize else { throw authenticationFailure(entry, pack) }
+        // The lengths are not authenticated (only type, compression and id are): bound them by the
+        // type before any buffer is sized from them, so a forged entry cannot cost gigabytes.
+        let limit = entry.type == .data ? Self.maxDataBlob : Self.maxTreeBlob
+        guard raw <= limit else {
+            throw VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) claims \(raw) "
+                             + "bytes, more than a \(entry.type.name) blob can hold (\(limit))",
+                             hint: "the index entry or pack header is damaged or forged; run 'chainvault verify --read-data'")
+        }
+        guard sealed.count >= AESGCM.tagSize, sealed.count <= limit + AESGCM.tagSize else {
+            throw authenticationFailure(entry, pack)
+        }
         let bodyCount = sealed.count - AESGCM.tagSize
         let nonce = AESGCM.nonce(counter: entry.offset)
         // A raw blob's payload is its plaintext: decrypted straight into `out`. Anything else (and

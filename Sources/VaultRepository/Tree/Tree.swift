@@ -18,6 +18,11 @@ public struct Tree: Sendable, Equatable {
     static let magic2: [UInt8] = Array("CVT2".utf8)
     /// A bound against hostile trees; real directories (a Solana accounts dir) stay far below.
     static let maxEntries = 10_000_000
+    /// The largest encoded tree a writer stores and a reader opens: 512 MiB holds ~2 million
+    /// entries of a typical size (500,000 entries of a big chain directory take ~60-130 MiB), or
+    /// 16 million chunk ids of one file (16 TiB at the 1 MiB average), and a pack holding such a
+    /// blob stays under the 1 GiB limit of a pack read whole (FORMAT.md §1).
+    public static let maxEncodedSize = 512 << 20
 
     public var version: Int { nodes.allSatisfy(\.fitsVersion1) ? 1 : 2 }
 

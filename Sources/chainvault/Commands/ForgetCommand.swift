@@ -151,32 +151,3 @@ enum UnlockCommand: Command {
         return 0
     }
 }
-
-enum RepairCommand: Command {
-    static let name = "repair"
-    static let summary = "rebuild the index from the packs"
-    static let help = """
-    Usage: chainvault repair index
-
-    Reads every pack's authenticated header and writes a new index that supersedes all old
-    index files, then deletes them. Use it when verify reports a damaged or missing index file.
-    A pack whose header cannot be read keeps the entries an old index file gave it, and an
-    unreadable old index file is kept while such a pack found its entries nowhere else.
-    """
-    static let spec = ArgumentSpec(positionalsAllowed: 1...1)
-
-    static func run(_ c: Context) throws -> Int32 {
-        guard c.args.positionals[0] == "index" else { throw VaultError(.usage, "only 'repair index' exists") }
-        let repo = try c.openRepository()
-        let lock = try c.lock(repo, exclusive: true)
-        defer { lock.release() }
-        let r = try repo.rebuildIndex { name, error in c.out.warning("pack \(name.prefix(8)) skipped: \(error.message)") }
-        if c.out.json { c.out.emit(r); return 0 }
-        var line = "rebuilt the index from \(r.packsIndexed) of \(r.packs) packs (\(r.blobs) blobs); "
-            + "replaced \(r.indexFilesReplaced) index file(s)"
-        if r.packsCarried > 0 { line += "; \(r.packsCarried) pack(s) with an unreadable header kept their old entries" }
-        if r.indexFilesKept > 0 { line += "; kept \(r.indexFilesKept) unreadable index file(s) that may hold the rest" }
-        c.out.line(line)
-        return 0
-    }
-}

@@ -32,6 +32,7 @@ enum VerifyCommand: Command {
     struct Result: Encodable {
         let clean: Bool; let snapshots: Int; let trees: Int; let files: Int; let packs: Int; let packsRead: Int
         let bytesRead: UInt64; let unindexedPacks: [String]; let problems: [Problem]; let unreadable: [Problem]; let affected: [AffectedFile]; let durationSeconds: Double
+        let repairablePacks: [String]
         var chain: [ChainOutcome]? = nil
     }
 
@@ -64,7 +65,7 @@ enum VerifyCommand: Command {
         if c.out.json {
             c.out.emit(Result(clean: r.clean, snapshots: r.snapshots, trees: r.trees, files: r.files, packs: r.packs, packsRead: r.packsRead,
                               bytesRead: r.bytesRead, unindexedPacks: r.unindexedPacks, problems: r.problems, unreadable: r.unreadable, affected: r.affected,
-                              durationSeconds: r.durationSeconds, chain: chain))
+                              durationSeconds: r.durationSeconds, repairablePacks: r.repairablePacks, chain: chain))
         } else {
             c.out.line("checked \(r.snapshots) snapshot(s), \(r.trees) trees, \(r.files) files, \(r.packs) packs")
             if options.readData != .none { c.out.line("read \(r.packsRead) packs, \(Format.bytes(r.bytesRead)) in \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesRead, r.durationSeconds)))") }
@@ -94,14 +95,30 @@ enum VerifyCommand: Command {
             if !r.unindexedPacks.isEmpty, r.problems.contains(where: { $0.message.contains("not in the index") }) {
                 // The data may all be there, only unindexed: pruning now would be the wrong move.
                 FileHandleStderr.write("HINT: \(r.unindexedPacks.count) pack(s) are in no index and the snapshots need blobs the index lacks: run 'chainvault repair index' (it rebuilds the index from the packs' authenticated headers), then verify again; do not prune before that\n")
-            } else {
+            } else if r.damagedBlobs > 0 || r.problems.contains(where: { $0.object.hasPrefix("snapshot") }) {
                 FileHandleStderr.write("HINT: restore affected files from a snapshot that does not use the damaged data, or run a new backup so their current content is stored again; then 'chainvault forget --prune' the damaged snapshots\n")
+                if !r.repairablePacks.isEmpty { FileHandleStderr.write(repairPacksHint(r) + "\n") }
+            } else {
+                // Damage that no snapshot depends on: forgetting snapshots would destroy intact data.
+                FileHandleStderr.write("no snapshot or file is affected: every blob the snapshots use is intact\n")
+                FileHandleStderr.write(r.repairablePacks.isEmpty
+                    ? "HINT: do not forget or prune snapshots for it; follow the advice given with each problem above\n"
+                    : repairPacksHint(r) + "; do not forget or prune snapshots for it\n")
             }
             return ErrorCode.corrupt.rawValue
         }
         if let chain, !chain.allSatisfy({ $0.valid }) { return reportChainFailure(chain) }
         if !rollback.isEmpty { return reportRollback(rollback) }
         return 0
+    }
+}
+
+extension VerifyCommand {
+    /// The command that rewrites damaged pack files whose blobs are all intact.
+    static func repairPacksHint(_ r: VerifyReport) -> String {
+        "HINT: run 'chainvault repair packs \(r.repairablePacks.map { String($0.prefix(8)) }.joined(separator: " "))' "
+            + "to rewrite the intact blobs of the damaged pack file(s) into new packs (each blob is checked before the "
+            + "old pack is deleted), then verify again"
     }
 }
 
