@@ -27,7 +27,7 @@ struct Context {
 
     /// --limit-upload / --limit-download KiB/s: one pair of buckets for the whole command, shared
     /// by every backend it opens (copy's source and destination) and all their threads.
-    func limits() throws -> BandwidthLimits { try bandwidth.limits(args) }
+    func limits() throws -> BandwidthLimits { try bandwidth.limits(args, cancellation: cancellation) }
 
     /// --append-only or CHAINVAULT_APPEND_ONLY=1: this client never deletes (AppendOnly).
     var appendOnly: Bool { args.has("--append-only") || environment["CHAINVAULT_APPEND_ONLY"] == "1" }
@@ -119,7 +119,8 @@ struct Context {
     /// Runs a job with progress on stderr (`ProgressReporter`): a line on a terminal, removed when
     /// the job ends however it ends; elsewhere lines every interval and a final one on success.
     func withProgress<T>(_ verb: String, _ body: (JobProgress) throws -> T) throws -> T {
-        let progress = JobProgress()
+        // Nobody sees a total without a reporter: a first backup then skips its size walk.
+        let progress = JobProgress(totalWanted: !out.quiet && !args.has("--no-progress"))
         let reporter = try ProgressReporter(progress, verb: verb, out: out, args: args, environment: environment)
         out.reporter = reporter
         var succeeded = false
