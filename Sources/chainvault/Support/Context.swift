@@ -13,6 +13,7 @@ struct Context {
     let cancellation: Cancellation
     let environment = ProcessInfo.processInfo.environment
     private let bandwidth = BandwidthOptions()
+    let operatorSecrets = OperatorSecrets()
 
     func repositoryPath() throws -> String {
         guard let repo = args.value("--repo") ?? environment["CHAINVAULT_REPOSITORY"], !repo.isEmpty else {
@@ -48,7 +49,8 @@ struct Context {
     }
 
     /// --operator-key NAME=FILE / --operator-password NAME=FILE, each once per operator, for a
-    /// recovery ceremony that opens a threshold key; nil when none is given.
+    /// recovery ceremony that opens a threshold key (NAME=- and NAME alone: OperatorSecrets);
+    /// nil when none is given.
     func operatorKeys() throws -> [OperatorKey]? {
         let given = args.all("--operator-key").map { ($0, false) } + args.all("--operator-password").map { ($0, true) }
         guard !given.isEmpty else { return nil }
@@ -56,7 +58,8 @@ struct Context {
             throw VaultError(.usage, "operator keys and --key-file/--password-file cannot be given together",
                              hint: "open with one key, or with the operators' keys of a threshold key")
         }
-        let keys = try given.map { try OperatorKey.parse($0.0, password: $0.1, option: $0.1 ? "--operator-password" : "--operator-key") }
+        let keys = try operatorSecrets.parse(given.map { ($0.0, $0.1, $0.1 ? "--operator-password" : "--operator-key") },
+                                             environment: environment)
         try OperatorKey.checkDistinct(keys)
         return keys
     }
@@ -147,7 +150,9 @@ Global options:
   --password-file FILE   passphrase on the first line (or CHAINVAULT_PASSWORD_FILE)
   --operator-key NAME=FILE, --operator-password NAME=FILE
                          one operator's key file or passphrase, once for each of the M
-                         operators who open a threshold key (see 'chainvault key')
+                         operators who open a threshold key (see 'chainvault key');
+                         NAME=- reads it from stdin (one operator only; typed without
+                         echo on a terminal), NAME alone reads $CREDENTIALS_DIRECTORY/NAME
   --json                 machine-readable output on stdout
   --quiet                only errors
   --no-progress          no progress line on a terminal
