@@ -69,18 +69,53 @@ public final class ByteBudget: @unchecked Sendable {
     }
 }
 
-/// A flag set from a signal handler or another thread, polled at safe points.
+/// A flag set from a signal handler or another thread, polled at safe points, and a sleep that
+/// ends when it is set (a bandwidth limit's wait, which may last minutes).
 public final class Cancellation: @unchecked Sendable {
-    private let lock = NSLock()
+    // Safe: `cancelled` is only read and written under `condition`.
+    private let condition = NSCondition()
     private var cancelled = false
     public init() {}
-    public var isCancelled: Bool { lock.withLock { cancelled } }
-    public func cancel() { lock.withLock { cancelled = true } }
+    public var isCancelled: Bool { condition.withLock { cancelled } }
+
+    public func cancel() {
+        condition.withLock {
+            cancelled = true
+            condition.broadcast()
+        }
+    }
 
     public func check() throws {
-        if isCancelled {
-            throw VaultError(.interrupted, "interrupted", hint: "run the command again; work already stored is reused")
+        if isCancelled { throw Self.interrupted }
+    }
+
+    static var interrupted: VaultError {
+        VaultError(.interrupted, "interrupted", hint: "run the command again; work already stored is reused")
+    }
+
+    /// Returns after `seconds` of the monotonic clock, or throws `interrupted` as soon as this is
+    /// cancelled (also when it already was). A wait on the condition `cancel` broadcasts, not a
+    /// poll; the time left is taken from the monotonic clock after every wake-up, so an early or
+    /// spurious one, or the wall clock moving, only costs another wait.
+    public func sleep(_ seconds: Double) throws {
+        let end = Monotonic.nanoseconds() &+ UInt64(max(0, seconds) * 1e9)
+        condition.lock()
+        defer { condition.unlock() }
+        while !cancelled {
+            let now = Monotonic.nanoseconds()
+            if now >= end { return }
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(end - now) / 1e9))
         }
+        throw Self.interrupted
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: durations that the wall clock's steps do not change.
+public enum Monotonic {
+    public static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }
 

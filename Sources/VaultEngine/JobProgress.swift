@@ -9,8 +9,11 @@ public final class JobProgress: @unchecked Sendable {
     private var _current = ""
     private var _phase = ""
     public let started = Date()
+    /// Whether anyone shows a total (a progress line, the daemon's status): when nobody does, a
+    /// first backup skips the size walk that would find it (`--quiet`, `--no-progress`).
+    public let totalWanted: Bool
 
-    public init() {}
+    public init(totalWanted: Bool = true) { self.totalWanted = totalWanted }
 
     public func add(files: UInt64 = 0, bytes: UInt64 = 0) { lock.withLock { _files += files; _bytes += bytes } }
     public func setTotal(_ total: UInt64) { lock.withLock { _total = total } }

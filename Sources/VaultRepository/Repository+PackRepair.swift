@@ -1,5 +1,5 @@
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// What `repairPacks` did, for the operator's summary and `--json`.
 public struct PackRepairResult: Sendable, Encodable {

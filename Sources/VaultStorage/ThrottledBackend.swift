@@ -1,92 +1,13 @@
 import Foundation
-import Glibc
-import Synchronization
 import VaultCore
 
-/// A transfer rate in bytes per second, shared by every thread (and every backend) that moves
-/// bytes through it, so `--limit-upload 2048` caps the whole command, not each worker. A token
-/// bucket with debt: a transfer takes its size at once and, when that leaves the bucket below
-/// zero, its thread sleeps exactly as long as the debt takes to refill. No polling, and a
-/// transfer larger than the burst is allowed (objects are written whole), its cost paid by the
-/// wait that follows. The rate can change under way (a daemon reload).
-public final class TokenBucket: Sendable {
-    struct State {
-        var rate: Double
-        var tokens: Double
-        var last: UInt64
-    }
-
-    private let state: Mutex<State>
-
-    /// What may pass at full speed after an idle moment: a quarter second's worth, at least 64 KiB.
-    static func burst(_ rate: Double) -> Double { max(rate / 4, 65_536) }
-
-    public init(bytesPerSecond: Double) {
-        state = Mutex(State(rate: bytesPerSecond, tokens: Self.burst(bytesPerSecond), last: Self.now()))
-    }
-
-    public var bytesPerSecond: Double { state.withLock { $0.rate } }
-
-    public func setRate(_ bytesPerSecond: Double) {
-        state.withLock { s in
-            Self.refill(&s)
-            s.rate = bytesPerSecond
-            s.tokens = min(s.tokens, Self.burst(bytesPerSecond))
-        }
-    }
-
-    /// Takes `count` bytes' worth and returns when the rate allows them.
-    public func take(_ count: Int) {
-        guard count > 0 else { return }
-        let wait = state.withLock { s -> Double in
-            Self.refill(&s)
-            s.tokens -= Double(count)
-            return s.tokens < 0 ? -s.tokens / s.rate : 0
-        }
-        guard wait > 0 else { return }
-        var t = timespec(tv_sec: Int(wait), tv_nsec: Int((wait - wait.rounded(.down)) * 1e9))
-        var left = timespec()
-        // nanosleep leaves the time still to sleep in `left` when a signal interrupts it.
-        while nanosleep(&t, &left) == -1 && errno == EINTR { t = left }
-    }
-
-    private static func refill(_ s: inout State) {
-        let now = now()
-        s.tokens = min(burst(s.rate), s.tokens + Double(now &- s.last) / 1e9 * s.rate)
-        s.last = now
-    }
-
-    private static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}
-
-/// The bandwidth limits of a command or a daemon's repository: nil is unlimited.
-public struct BandwidthLimits: Sendable {
-    public var upload: TokenBucket?
-    public var download: TokenBucket?
-    public init(upload: TokenBucket? = nil, download: TokenBucket? = nil) { self.upload = upload; self.download = download }
-
-    public static let none = BandwidthLimits()
-    public var isEmpty: Bool { upload == nil && download == nil }
-
-    /// A limit as the command line and the config write it: KiB/s, a positive number.
-    public static func kibPerSecond(_ text: String, option: String) throws -> Double {
-        guard let v = Double(text), v.isFinite, v > 0 else {
-            throw VaultError(.usage, "\(option) '\(text)' is not a rate in KiB/s",
-                             hint: "give a positive number of KiB per second, e.g. \(option) 2048 for 2 MiB/s")
-        }
-        return v * 1024
-    }
-}
-
 /// Any backend with bandwidth limits (openBackend's `limits`): uploads (`write`, `writeFile`) take
-/// their size from the upload bucket before they start; downloads (`read`) take theirs from the
-/// download bucket, before a ranged read and after a whole one (its size is known only then).
-/// Listings, stats and deletes are small and pass. The one place limits are applied, for a local
-/// directory and S3 alike; what the backend can do beyond storing objects is passed through.
+/// their size from the upload buckets before they start; downloads (`read`) take theirs from the
+/// download buckets, before a ranged read and after a whole one (its size is known only then).
+/// Listings, stats and deletes are small and pass. A wait ends early when the limits'
+/// cancellation is cancelled: the transfer throws `interrupted` (a ranged read or an upload
+/// does not start). The one place limits are applied, for a local directory and S3 alike; what
+/// the backend can do beyond storing objects is passed through.
 public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unchecked Sendable {
     // Safe: all stored properties are immutable and themselves thread-safe.
     public let inner: Backend
@@ -110,28 +31,28 @@ public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unch
     public func stat(_ handle: ObjectHandle) throws -> Int? { try inner.stat(handle) }
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
-        if let range { limits.download?.take(range.count) }
+        if let range { try limits.takeDownload(range.count) }
         let bytes = try inner.read(handle, range: range)
-        if range == nil { limits.download?.take(bytes.count) }
+        if range == nil { try limits.takeDownload(bytes.count) }
         return bytes
     }
 
     /// The second read of damaged bytes must reach the inner backend's own `reread` (a new S3
     /// connection), not the protocol's default that reads through the pool again.
     public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
-        if let range { limits.download?.take(range.count) }
+        if let range { try limits.takeDownload(range.count) }
         let bytes = try inner.reread(handle, range: range)
-        if range == nil { limits.download?.take(bytes.count) }
+        if range == nil { try limits.takeDownload(bytes.count) }
         return bytes
     }
 
     public func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
-        limits.upload?.take(bytes.count)
+        try limits.takeUpload(bytes.count)
         try inner.write(handle, bytes)
     }
 
     public func writeFile(_ handle: ObjectHandle, path: String) throws {
-        if let upload = limits.upload, let st = try Posix.lstat(path) { upload.take(Int(st.st_size)) }
+        if !limits.uploads.isEmpty, let st = try Posix.lstat(path) { try limits.takeUpload(Int(st.st_size)) }
         try inner.writeFile(handle, path: path)
     }
 
@@ -169,7 +90,7 @@ final class ThrottledLockingBackend: ThrottledBackend, @unchecked Sendable, Kern
     private var locking: KernelLocking { inner as! KernelLocking }
 
     func writeHeld(_ handle: ObjectHandle, _ bytes: [UInt8]) throws -> ObjectLease {
-        limits.upload?.take(bytes.count)
+        try limits.takeUpload(bytes.count)
         return try locking.writeHeld(handle, bytes)
     }
 

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # The cost of a first backup's size walk (SizeWalk, issue 15): first backups of a tree of FILES
-# small files (default 500,000) and of one of 1 GiB in 64 MiB random files, by this build and by
-# a build without the walk (OLD, e.g. the main branch's binary), alternated, RUNS times each
-# (default 3); prints the median wall time of each and the difference.
+# small files (default 500,000) and of one of 1 GiB in 64 MiB random files, with the walk
+# (progress lines asked for: `--progress-interval 1h`) and without it (`--no-progress`: nobody
+# shows a total, so no walk runs), by this build, alternated, RUNS times each (default 3);
+# prints the median wall time of each and the difference, and the load.
 #
-#   bash Tests/Benchmarks/size-walk.sh OLD_BINARY [FILES] [RUNS]
+#   bash Tests/Benchmarks/size-walk.sh [FILES] [RUNS]
 set -euo pipefail
-OLD=$1
-FILES=${2:-500000}
-RUNS=${3:-3}
+FILES=${1:-500000}
+RUNS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CV="$ROOT/.build/release/chainvault"
+CV=${CHAINVAULT_BINARY:-$ROOT/.build/release/chainvault}
 W=${BENCH_DIR:-$(mktemp -d /tmp/chainvault-size-walk.XXXXXX)}
 [ -x "$CV" ] || (cd "$ROOT" && swift build -c release >/dev/null)
 mkdir -p "$W"; trap 'rm -rf "$W"' EXIT
@@ -32,10 +32,11 @@ rows=()
 for tree in small big; do
     for run in $(seq 1 "$RUNS"); do
         for which in new old; do
-            bin=$CV; [ "$which" = old ] && bin=$OLD
+            progress=(--progress-interval 1h); [ "$which" = old ] && progress=(--no-progress)
             rm -rf "$W/repo"
-            "$bin" init --repo "$W/repo" --key-file "$W/key" --quiet
-            rows+=("$tree $which $(measure "$tree-$which" "$bin" backup "$W/$tree" --repo "$W/repo" --key-file "$W/key" --quiet)")
+            "$CV" init --repo "$W/repo" --key-file "$W/key" --quiet
+            rows+=("$tree $which $(measure "$tree-$which" "$CV" backup "$W/$tree" --repo "$W/repo" --key-file "$W/key" "${progress[@]}")")
+            uptime >&2
         done
     done
 done

@@ -79,10 +79,15 @@ public struct Policy: Codable, Sendable, Equatable {
     /// "required" (a snapshot whose chain check fails is flagged and never `latest`), "recorded"
     /// (the default: the result is recorded), or "off".
     public var chainCheck: String?
+    /// Bandwidth limits in KiB/s for this policy's jobs (backup, verify, drill, copy): they apply
+    /// together with the daemon's repository-wide `bandwidth` limits, so the lower rate wins.
+    public var limitUpload: Double?
+    public var limitDownload: Double?
 
     /// The field names each object accepts: anything else is a typo and an error.
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo", "chain", "chainCheck"],
+        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo", "chain", "chainCheck",
+             "limitUpload", "limitDownload"],
         "consistency": ["mode", "pre", "post", "timeoutSeconds"],
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],
@@ -120,8 +125,17 @@ public struct PolicyProblem: Error, Sendable, Equatable, CustomStringConvertible
     public var field: String
     public var message: String
     public var line: Int?
+    /// Where the offending value starts on its line (1-based), when it is known.
+    public var column: Int?
 
-    public init(field: String, message: String, line: Int? = nil) { self.field = field; self.message = message; self.line = line }
+    public init(field: String, message: String, line: Int? = nil, column: Int? = nil) {
+        self.field = field; self.message = message; self.line = line; self.column = column
+    }
+
+    /// `FILE:LINE: field: what is expected`, with `:COLUMN` after the line when it is known.
+    public func report(in file: String) -> String {
+        "\(file):\(line.map(String.init) ?? "1")\(column.map { ":\($0)" } ?? ""): \(field.isEmpty ? "" : field + ": ")\(message)"
+    }
 
     public var description: String {
         (line.map { "line \($0): " } ?? "") + (field.isEmpty ? "" : "\(field): ") + message

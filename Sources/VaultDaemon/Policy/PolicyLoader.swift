@@ -12,7 +12,7 @@ public enum PolicyLoader {
         }
         let (policy, problems) = check(bytes)
         if let policy, problems.isEmpty { return policy }
-        let list = problems.map { "\(path):\($0.line.map(String.init) ?? "1"): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }
+        let list = problems.map { $0.report(in: path) }
         throw VaultError(.usage, "policy \(path) is not valid:\n  " + list.joined(separator: "\n  "),
                          hint: "fix the fields named above; the README describes every policy field")
     }
@@ -31,7 +31,7 @@ public enum PolicyLoader {
             policy = try JSONDecoder().decode(Policy.self, from: Data(bytes))
         } catch let error as DecodingError {
             problems.append(describe(error, text: text))
-            return (nil, problems)
+            return (nil, withValueColumns(problems, text: text))
         } catch {
             return (nil, problems + [PolicyProblem(field: "", message: "\(error)")])
         }
@@ -40,7 +40,34 @@ public enum PolicyLoader {
             p.line = line(of: p.field, in: text)
             return p
         }
-        return (policy, problems)
+        return (policy, withValueColumns(problems, text: text))
+    }
+
+    /// The fields whose problems also name the column of their value: a rate is a single number,
+    /// so the column points at exactly what is wrong.
+    static let columnFields: Set<String> = ["limitUpload", "limitDownload"]
+
+    static func withValueColumns(_ problems: [PolicyProblem], text: String) -> [PolicyProblem] {
+        problems.map { p in
+            guard columnFields.contains(p.field), let position = valuePosition(of: p.field, in: text) else { return p }
+            var p = p
+            p.line = position.line
+            p.column = position.column
+            return p
+        }
+    }
+
+    /// The line and column (1-based, in characters) where a top-level key's value starts.
+    static func valuePosition(of key: String, in text: String) -> (line: Int, column: Int)? {
+        guard let r = text.range(of: "\"\(key)\"") else { return nil }
+        var i = r.upperBound
+        while i < text.endIndex, text[i] == " " || text[i] == "\t" || text[i] == "\n" || text[i] == "\r" || text[i] == ":" {
+            i = text.index(after: i)
+        }
+        let before = text[..<i]
+        let line = before.reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+        let lineStart = before.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex
+        return (line, text.distance(from: lineStart, to: i) + 1)
     }
 
     static func unknownKeys(_ object: [String: Any], path: String, text: String, known knownKeys: [String: Set<String>]) -> [PolicyProblem] {
@@ -80,6 +107,7 @@ public enum PolicyLoader {
     static func typeName(_ type: Any.Type) -> String {
         switch "\(type)" {
         case "Int": return "a whole number"
+        case "Double": return "a number"
         case "String": return "a string"
         case "Array<String>": return "a list of strings"
         default: return "\(type)".lowercased().hasPrefix("array") ? "a list" : "an object"
@@ -164,6 +192,9 @@ public enum PolicyValidator {
             if path.isEmpty || path.hasPrefix("/") || path.split(separator: "/").contains("..") {
                 problem("protect[\(i)]", "'\(path)' must be a path relative to the source, without '..'")
             }
+        }
+        for (field, value) in [("limitUpload", p.limitUpload), ("limitDownload", p.limitDownload)] {
+            if let v = value, !(v.isFinite && v > 0) { problem(field, "\(v) is not a positive rate in KiB/s") }
         }
         if let target = p.copyTo, !(target.hasPrefix("/") || target.hasPrefix("s3:")) {
             problem("copyTo", "'\(target)' must be an absolute path or an s3: location")

@@ -91,7 +91,8 @@ extension Daemon {
     func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
         let credential = lock.withLock { self.credential }
         let appendOnly = lock.withLock { config.appendOnly == true }
-        let backend = try openBackend(target, appendOnly: appendOnly, limits: bandwidth.limits(target))
+        let backend = try openBackend(target, appendOnly: appendOnly,
+                                      limits: bandwidth.limits(target, policy: policy.name, cancellation: cancellation))
         let secondary = try Repository.open(backend, credential: credential)
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
@@ -120,9 +121,12 @@ extension Daemon {
         return (mine.count - remove.count, remove.count)
     }
 
-    func openForJob() throws -> Repository {
+    /// The repository for a job: under its limits and, for a policy's job, the policy's too; a
+    /// limit's wait ends when `cancellation` does (SIGTERM).
+    func openForJob(_ policy: Policy? = nil, cancellation: Cancellation? = nil) throws -> Repository {
         let (path, credential, appendOnly) = lock.withLock { (config.repository, self.credential, config.appendOnly == true) }
-        let backend = try openBackend(path, appendOnly: appendOnly, limits: bandwidth.limits(path))
+        let limits = bandwidth.limits(path, policy: policy?.name, cancellation: cancellation)
+        let backend = try openBackend(path, appendOnly: appendOnly, limits: limits)
         let repo = try Repository.open(backend, credential: credential)
         for w in repo.openWarnings { log(4, "repository-open", [("warning", w)]) }
         lock.withLock { repositoryOpenedAt = Date(); repositoryError = nil }
@@ -140,7 +144,7 @@ extension Daemon {
         case "backup":
             let backupStarted = Date().timeIntervalSince1970
             let policy = try policyNamed(parts[1])
-            let repo = try openForJob()
+            let repo = try openForJob(policy, cancellation: cancellation)
             var result: ConsistentBackup.Result
             do {
                 let shared = try repo.lock(exclusive: false, command: "daemon backup \(policy.name)")
@@ -231,14 +235,14 @@ extension Daemon {
             return detail
         case "verify":
             let policy = try policyNamed(parts[1])
-            let repo = try openForJob()
+            let repo = try openForJob(policy, cancellation: cancellation)
             let shared = try repo.lock(exclusive: false, command: "daemon verify \(policy.name)")
             defer { shared.release() }
             return try rollingVerify(policy, repo: repo)
         case "drill":
             // A test restore of the latest snapshot into scratch space: its duration is the measured RTO.
             let policy = try policyNamed(parts[1])
-            let repo = try openForJob()
+            let repo = try openForJob(policy, cancellation: cancellation)
             let shared = try repo.lock(exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
             let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
@@ -262,7 +266,7 @@ extension Daemon {
             // Through the API (and its approvals): the same retention a backup applies.
             let policy = try policyNamed(parts[1])
             if lock.withLock({ config.appendOnly == true }) { throw VaultError(.usage, "this daemon is append-only: it never forgets") }
-            let (kept, removed) = try applyRetention(policy, in: try openForJob())
+            let (kept, removed) = try applyRetention(policy, in: try openForJob(cancellation: cancellation))
             lock.withLock {
                 state.policies[policy.name, default: PolicyState()].snapshots = kept
                 state.policies[policy.name, default: PolicyState()].retentionPending = nil
@@ -273,7 +277,7 @@ extension Daemon {
                 log(6, "prune", [("result", "skipped"), ("reason", "append-only")])
                 return ["skipped": "append-only"]
             }
-            let repo = try openForJob()
+            let repo = try openForJob(cancellation: cancellation)
             let pending = lock.withLock { policies.values.filter { state.policies[$0.name]?.retentionPending == true } }
             for policy in pending {
                 let (kept, _) = try applyRetention(policy, in: repo)
@@ -293,7 +297,7 @@ extension Daemon {
             guard var options = lock.withLock({ restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
             let (id, policyName) = lock.withLock { (jobIDForKey[key], jobIDForKey[key].flatMap { jobs[$0]?.policy }) }
             let policy = try policyNamed(policyName ?? "")
-            let repo = try openForJob()
+            let repo = try openForJob(cancellation: cancellation)
             let shared = try repo.lock(exclusive: false, command: "daemon restore")
             defer { shared.release() }
             // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.

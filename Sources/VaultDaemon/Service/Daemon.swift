@@ -70,7 +70,7 @@ public final class Daemon: @unchecked Sendable {
         webhooks.configure(try Self.webhookTargets(config, environment))
         self.config = config
         self.policies = policies
-        bandwidth.configure(config.bandwidth, repository: config.repository)
+        bandwidth.configure(config.bandwidth, repository: config.repository, policies: policies)
         stateDirectory = config.stateDirectoryPath(environment: environment)
         try Posix.mkdirs(stateDirectory, mode: 0o750)
         state = DaemonState.load(stateDirectory + "/state.json")
@@ -207,7 +207,7 @@ public final class Daemon: @unchecked Sendable {
                 lastReloadSucceeded = true; lastReloadSuccess = Date().timeIntervalSince1970
             }
             webhooks.configure(newWebhooks)
-            bandwidth.configure(newConfig.bandwidth, repository: newConfig.repository)
+            bandwidth.configure(newConfig.bandwidth, repository: newConfig.repository, policies: newPolicies)
             restartProbe()
             schedule()
             lock.withLock { reloads += 1 }

@@ -43,16 +43,25 @@ public struct BandwidthConfig: Codable, Sendable, Equatable {
     }
 }
 
-/// The daemon's token buckets, one pair per repository location, kept across reloads so every
-/// job on a repository shares one rate; a reload changes a rate in place (a transfer under way
-/// continues at the new one) and removes a limit the new config no longer sets.
+/// The daemon's token buckets, one pair per repository location and one per policy that sets
+/// its own limits, kept across reloads so every job on a repository (or of a policy) shares one
+/// rate; a reload changes a rate in place (a transfer under way continues at the new one) and
+/// removes a limit the new config or policy no longer sets.
 final class DaemonBandwidth: Sendable {
-    private let buckets = Mutex<[String: BandwidthLimits]>([:])
+    /// Whose limit a pair of buckets is: a repository location's or a policy's.
+    enum Owner: Hashable {
+        case location(String)
+        case policy(String)
+    }
 
-    /// `repository`: the config's repository location, which the top-level limits apply to.
-    func configure(_ config: BandwidthConfig?, repository: String) {
-        var wanted: [String: (Double?, Double?)] = [repository: (config?.limitUpload, config?.limitDownload)]
-        for (target, l) in config?.copyTargets ?? [:] { wanted[target] = (l.limitUpload, l.limitDownload) }
+    private let buckets = Mutex<[Owner: BandwidthLimits]>([:])
+
+    /// `repository`: the config's repository location, which the top-level limits apply to;
+    /// `policies`: each one's `limitUpload`/`limitDownload`, for its own jobs.
+    func configure(_ config: BandwidthConfig?, repository: String, policies: [String: Policy] = [:]) {
+        var wanted: [Owner: (Double?, Double?)] = [.location(repository): (config?.limitUpload, config?.limitDownload)]
+        for (target, l) in config?.copyTargets ?? [:] { wanted[.location(target)] = (l.limitUpload, l.limitDownload) }
+        for (name, p) in policies { wanted[.policy(name)] = (p.limitUpload, p.limitDownload) }
         func bucket(_ old: TokenBucket?, _ kib: Double?) -> TokenBucket? {
             guard let kib else { return nil }
             guard let old else { return TokenBucket(bytesPerSecond: kib * 1024) }
@@ -60,14 +69,24 @@ final class DaemonBandwidth: Sendable {
             return old
         }
         buckets.withLock { all in
-            var next: [String: BandwidthLimits] = [:]
-            for (location, (up, down)) in wanted {
-                let limits = BandwidthLimits(upload: bucket(all[location]?.upload, up), download: bucket(all[location]?.download, down))
-                if !limits.isEmpty { next[location] = limits }
+            var next: [Owner: BandwidthLimits] = [:]
+            for (owner, (up, down)) in wanted {
+                let limits = BandwidthLimits(upload: bucket(all[owner]?.uploads.first, up),
+                                             download: bucket(all[owner]?.downloads.first, down))
+                if !limits.isEmpty { next[owner] = limits }
             }
             all = next
         }
     }
 
-    func limits(_ location: String) -> BandwidthLimits { buckets.withLock { $0[location] } ?? .none }
+    /// The limits of a transfer to or from `location`: its own and, for a policy's job, the
+    /// policy's too (both apply: the lower rate wins); their waits end when `cancellation` is
+    /// cancelled (SIGTERM stops the job within seconds, whatever a limit still owes).
+    func limits(_ location: String, policy: String? = nil, cancellation: Cancellation? = nil) -> BandwidthLimits {
+        buckets.withLock { all in
+            var limits = all[.location(location)] ?? .none
+            if let policy, let own = all[.policy(policy)] { limits = limits.combined(with: own) }
+            return limits.cancelled(by: cancellation)
+        }
+    }
 }

@@ -93,8 +93,10 @@ public final class Archiver {
         let parentTree = loadParentTree(parent)
         // The previous snapshot's size is the best estimate of this one's, for the ETA.
         if let total = parent?.snapshot.stats.bytesTotal { progress?.setTotal(total) }
-        // A first backup has no such estimate: a walk of sizes only, running beside it (SizeWalk).
-        let sizeWalk = parent != nil ? nil : progress.flatMap { progress in
+        // A first backup has no such estimate: a walk of sizes only, running beside it (SizeWalk),
+        // when someone shows the total.
+        let walked = parent == nil ? progress.flatMap { $0.totalWanted ? $0 : nil } : nil
+        let sizeWalk = walked.flatMap { progress in
             SizeWalk(root: rootFD, display: Path.absolute(options.source), filter: filter, include: include,
                      rootIncluded: options.includes.isEmpty) { progress.setTotal($0) }
         }

@@ -20,15 +20,19 @@ public enum Credential {
     /// A passphrase file: its first line, without the line ending.
     public static func passwordFile(_ path: String) throws -> Credential {
         var bytes = try readSecretFile(path, what: "password file")
+        return try password(&bytes, what: "password file \(path)", emptyHint: "write the passphrase on its first line")
+    }
+
+    /// A passphrase given as bytes (a file's or stdin's): the first line, without the line
+    /// ending; `bytes` is wiped. `what` names the source in the error when the line is empty.
+    public static func password(_ bytes: inout [UInt8], what: String, emptyHint: String) throws -> Credential {
         if let newline = bytes.firstIndex(where: { $0 == 10 || $0 == 13 }) {
             var first = Array(bytes[..<newline])
             wipe(&bytes)
             bytes = first
             wipe(&first)
         }
-        guard !bytes.isEmpty else {
-            throw VaultError(.usage, "password file \(path) is empty", hint: "write the passphrase on its first line")
-        }
+        guard !bytes.isEmpty else { throw VaultError(.usage, "\(what) is empty", hint: emptyHint) }
         return .password(SecretBytes(consuming: &bytes))
     }
 
@@ -38,12 +42,19 @@ public enum Credential {
     /// bytes either way.
     public static func keyFile(_ path: String) throws -> Credential {
         var bytes = try readSecretFile(path, what: "key file")
+        return try key(&bytes, what: "key file \(path)", shortHint: "create one with 'chainvault key generate --output \(path)'")
+    }
+
+    /// A key given as bytes (a file's or stdin's), read as `keyFile` reads them; `bytes` is
+    /// consumed. `what` names the source in the error when it is too short.
+    public static func key(_ bytes: inout [UInt8], what: String, shortHint: String) throws -> Credential {
         if isText(bytes) {
             while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
         }
         guard bytes.count >= 32 else {
-            throw VaultError(.usage, "key file \(path) holds \(bytes.count) bytes; at least 32 are needed",
-                             hint: "create one with 'chainvault key generate --output \(path)'")
+            let count = bytes.count
+            wipe(&bytes)
+            throw VaultError(.usage, "\(what) holds \(count) bytes; at least 32 are needed", hint: shortHint)
         }
         return .keyFile(SecretBytes(consuming: &bytes))
     }

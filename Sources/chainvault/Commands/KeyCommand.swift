@@ -100,9 +100,8 @@ enum KeyCommand: Command {
         }
         guard let threshold = Int(m), threshold >= 1 else { throw VaultError(.usage, "--threshold needs a whole number from 1, got '\(m)'") }
         let given = c.args.all("--new-operator-key").map { ($0, false) } + c.args.all("--new-operator-password").map { ($0, true) }
-        let operators = try given.map {
-            try OperatorKey.parse($0.0, password: $0.1, option: $0.1 ? "--new-operator-password" : "--new-operator-key")
-        }
+        let operators = try c.operatorSecrets.parse(
+            given.map { ($0.0, $0.1, $0.1 ? "--new-operator-password" : "--new-operator-key") }, environment: c.environment)
         try OperatorKey.checkDistinct(operators)
         let repo = try c.openRepository()
         let id = try repo.addThresholdKey(threshold: threshold, operators: operators)

@@ -27,7 +27,7 @@ enum PolicyCommand: Command {
                 continue
             }
             let (policy, problems) = PolicyLoader.check(bytes)
-            let lines = problems.map { "\(file):\($0.line.map(String.init) ?? "1"): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }
+            let lines = problems.map { $0.report(in: file) }
             let schedule = policy.flatMap { try? Schedule.parse($0.schedule) }.map { "\($0)" }
             results.append(Result(file: file, valid: policy != nil && problems.isEmpty, problems: lines, schedule: schedule))
         }

@@ -13,6 +13,7 @@ struct Context {
     let cancellation: Cancellation
     let environment = ProcessInfo.processInfo.environment
     private let bandwidth = BandwidthOptions()
+    let operatorSecrets = OperatorSecrets()
 
     func repositoryPath() throws -> String {
         guard let repo = args.value("--repo") ?? environment["CHAINVAULT_REPOSITORY"], !repo.isEmpty else {
@@ -27,7 +28,7 @@ struct Context {
 
     /// --limit-upload / --limit-download KiB/s: one pair of buckets for the whole command, shared
     /// by every backend it opens (copy's source and destination) and all their threads.
-    func limits() throws -> BandwidthLimits { try bandwidth.limits(args) }
+    func limits() throws -> BandwidthLimits { try bandwidth.limits(args, cancellation: cancellation) }
 
     /// --append-only or CHAINVAULT_APPEND_ONLY=1: this client never deletes (AppendOnly).
     var appendOnly: Bool { args.has("--append-only") || environment["CHAINVAULT_APPEND_ONLY"] == "1" }
@@ -48,7 +49,8 @@ struct Context {
     }
 
     /// --operator-key NAME=FILE / --operator-password NAME=FILE, each once per operator, for a
-    /// recovery ceremony that opens a threshold key; nil when none is given.
+    /// recovery ceremony that opens a threshold key (NAME=- and NAME alone: OperatorSecrets);
+    /// nil when none is given.
     func operatorKeys() throws -> [OperatorKey]? {
         let given = args.all("--operator-key").map { ($0, false) } + args.all("--operator-password").map { ($0, true) }
         guard !given.isEmpty else { return nil }
@@ -56,7 +58,8 @@ struct Context {
             throw VaultError(.usage, "operator keys and --key-file/--password-file cannot be given together",
                              hint: "open with one key, or with the operators' keys of a threshold key")
         }
-        let keys = try given.map { try OperatorKey.parse($0.0, password: $0.1, option: $0.1 ? "--operator-password" : "--operator-key") }
+        let keys = try operatorSecrets.parse(given.map { ($0.0, $0.1, $0.1 ? "--operator-password" : "--operator-key") },
+                                             environment: environment)
         try OperatorKey.checkDistinct(keys)
         return keys
     }
@@ -119,7 +122,8 @@ struct Context {
     /// Runs a job with progress on stderr (`ProgressReporter`): a line on a terminal, removed when
     /// the job ends however it ends; elsewhere lines every interval and a final one on success.
     func withProgress<T>(_ verb: String, _ body: (JobProgress) throws -> T) throws -> T {
-        let progress = JobProgress()
+        // Nobody sees a total without a reporter: a first backup then skips its size walk.
+        let progress = JobProgress(totalWanted: !out.quiet && !args.has("--no-progress"))
         let reporter = try ProgressReporter(progress, verb: verb, out: out, args: args, environment: environment)
         out.reporter = reporter
         var succeeded = false
@@ -146,7 +150,9 @@ Global options:
   --password-file FILE   passphrase on the first line (or CHAINVAULT_PASSWORD_FILE)
   --operator-key NAME=FILE, --operator-password NAME=FILE
                          one operator's key file or passphrase, once for each of the M
-                         operators who open a threshold key (see 'chainvault key')
+                         operators who open a threshold key (see 'chainvault key');
+                         NAME=- reads it from stdin (one operator only; typed without
+                         echo on a terminal), NAME alone reads $CREDENTIALS_DIRECTORY/NAME
   --json                 machine-readable output on stdout
   --quiet                only errors
   --no-progress          no progress line on a terminal
