@@ -65,8 +65,12 @@ public final class Restorer {
             unit.xattrs = attributes
         }
 
+        // The source rule is about the target directory: one file restored into the live source
+        // (`--target SOURCE --path blocks/x`) is what an operator does. The rest holds for both.
+        let targetDirectory = try resolveTarget(Path.absolute(options.target))
+        try refuseUnsafeTarget(targetDirectory, source: record.snapshot.source)
         destination = try resolveTarget(destination)
-        try refuseUnsafeTarget(destination, source: record.snapshot.source)
+        if destination != targetDirectory { try refuseUnsafeTarget(destination, source: "") }
         self.destination = destination
         let existing = try Posix.lstat(destination)
         let destinationIsDirectory = existing.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
