@@ -78,7 +78,8 @@ public final class Restorer {
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
         writer = FileRestorer(repository: repository, workers: max(options.workers, repository.backend.preferredConcurrency),
-                              applyOwner: applyOwner, metadata: metadata, progress: progress)
+                              applyOwner: applyOwner, metadata: metadata, progress: progress,
+                              cancellation: cancellation)
         defer { _ = try? writer.finish() }
         var recovery = Recovery()
         if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
@@ -86,6 +87,7 @@ public final class Restorer {
         var result = RestoreResult(snapshotID: record.id, destination: destination)
         result.completedJournal = recovery.rolledBack ? nil : recovery.snapshotID
         result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
+        result.clearedUnfinished = recovery.clearedUnfinished
         if options.rollback {
             result.durationSeconds = Date().timeIntervalSince(started)
             return result
