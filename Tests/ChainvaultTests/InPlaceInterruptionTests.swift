@@ -53,6 +53,46 @@ struct InPlaceInterruptionTests {
         #expect(try treeDifferences(src, w.path("node")) == [])
     }
 
+    /// Issue 11, D2: SIGTERM while a large damaged file is being fetched (the first range read)
+    /// or between two steps of the journal was ignored (the restore finished, exit 0). It stops
+    /// within seconds with exit 130: before the journal the old tree stays and nothing of ours is
+    /// left; after it the journal stays. Either way the next run gives exactly the new tree.
+    @Test(.timeLimit(.minutes(2)), arguments: ["restore-fetch", "restore-in-place-step"])
+    func sigtermInTheRebuildOrTheSwapStopsItAndTheNextRunCompletes(point: String) throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.write("src/blocks/blk00001.dat", SecureRandom.bytes(24 << 20))
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("node")])
+        try w.write("node/blocks/blk00001.dat", SecureRandom.bytes(24 << 20))
+        let old = Self.fingerprint(w.path("node"))
+        let args = ["restore", "latest", "--target", w.path("node")]
+        let p = try InPlaceRestoreTests.startStopping(w, args, at: point)
+        do { try InPlaceRestoreTests.waitStopped(p) } catch {
+            p.waitUntilExit()
+            Issue.record("the restore ran to its end (exit \(p.terminationStatus)) without reaching \(point)")
+            return
+        }
+        kill(p.processIdentifier, SIGTERM)
+        kill(p.processIdentifier, SIGCONT)
+        let deadline = Date() + 10
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!p.isRunning, "a restore stops within 10 s of SIGTERM")
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let journal = FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore/journal"))
+        if point == "restore-fetch" {
+            #expect(!journal && Self.fingerprint(w.path("node")) == old, "stopped in the rebuild: the old tree")
+            #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")), "its build is removed")
+        } else {
+            #expect(journal, "stopped between steps: the journal stays for the next run or --rollback")
+        }
+        try w.ok(args)
+        #expect(try treeDifferences(src, w.path("node")) == [])
+    }
+
     /// Killed after its first step (a mix of old and new on disk): the next restore completes it,
     /// or `--rollback` puts back exactly the old tree.
     @Test(arguments: [false, true])

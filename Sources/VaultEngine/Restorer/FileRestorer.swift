@@ -64,14 +64,17 @@ final class FileRestorer: @unchecked Sendable {
     private let repository: Repository
     private let progress: JobProgress?
     private let applyOwner: Bool
+    private let cancellation: Cancellation
     let metadata: MetadataApplier
     private let lock = NSLock()
     private var firstError: Error?
     private(set) var bytesFetched: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
 
-    init(repository: Repository, workers: Int, applyOwner: Bool, metadata: MetadataApplier, progress: JobProgress?) {
+    init(repository: Repository, workers: Int, applyOwner: Bool, metadata: MetadataApplier, progress: JobProgress?,
+         cancellation: Cancellation) {
         self.repository = repository; self.applyOwner = applyOwner; self.metadata = metadata; self.progress = progress
+        self.cancellation = cancellation
         pool = WorkerPool(capacity: workers * 4)
         pool.start(workers, name: "file-restorer") { [self] in work() }
     }
@@ -84,6 +87,8 @@ final class FileRestorer: @unchecked Sendable {
         var local: [UInt8] = []
         var plain: [[UInt8]] = []
         while let job = queue.pop() {
+            // Checked between fetched ranges: SIGTERM stops a large file's rebuild within one read.
+            if error == nil, cancellation.isCancelled { fail(Self.interrupted()) }
             if error == nil {
                 do {
                     var fetch: [Piece] = []
@@ -126,6 +131,8 @@ final class FileRestorer: @unchecked Sendable {
     /// buffers, one per piece of a group, reused from job to job (no allocation per blob).
     private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]]) throws {
         guard let first = pieces.first, let last = pieces.last else { return }
+        RestoreFailpoint.stop("restore-fetch", until: cancellation)
+        if cancellation.isCancelled { throw Self.interrupted() }
         let start = Int(first.location.entry.offset)
         let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
         while plain.count < pieces.count { plain.append([]) }
@@ -150,6 +157,10 @@ final class FileRestorer: @unchecked Sendable {
         }
         lock.withLock { bytesFetched += written }
         progress?.add(bytes: written)
+    }
+
+    private static func interrupted() -> VaultError {
+        VaultError(.interrupted, "interrupted", hint: "run the command again; nothing of it was swapped in")
     }
 
     func finish() throws {

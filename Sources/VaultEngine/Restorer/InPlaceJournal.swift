@@ -56,6 +56,10 @@ struct InPlaceJournal: Equatable {
     var snapshotID: String
     var steps: [InPlaceStep]
 
+    /// What the target directory itself ends with: the work directory inside it is removed after
+    /// the last step, which changes its mtime, so that is set once more at the very end.
+    var rootAttributes: EntryAttributes? { steps.last { $0.kind == .dir && $0.path.isEmpty }?.new }
+
     func encoded() -> [UInt8] {
         var lines = [Self.header, "snapshot \(snapshotID)"]
         for s in steps {

@@ -37,6 +37,11 @@ final class MetadataApplier: @unchecked Sendable {
         }
     }
 
+    /// A warning for the restore's result, given once per `key`.
+    func warn(once key: String, _ message: String) {
+        lock.withLock { if warned.insert(key).inserted { messages.append(message) } }
+    }
+
     private func cName(_ name: [UInt8]) -> [CChar] { name.map { CChar(bitPattern: $0) } + [0] }
 
     private func failed(_ x: ExtendedAttribute, path: String) throws {

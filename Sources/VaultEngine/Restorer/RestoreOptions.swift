@@ -65,6 +65,9 @@ public struct RestoreResult: Sendable {
     public internal(set) var keptFromInterruptedSwap: [String] = []
     /// The snapshot of an interrupted in-place restore that this run completed first.
     public internal(set) var completedJournal: String?
+    /// The unfinished build (`<target>/.chainvault-restore/new`) of an in-place restore stopped
+    /// before its journal was written, removed by this run (it had changed nothing live).
+    public internal(set) var clearedUnfinished: String?
     /// The snapshot of an interrupted in-place restore that `--rollback` undid.
     public internal(set) var rolledBack: String?
     public internal(set) var files: UInt64 = 0

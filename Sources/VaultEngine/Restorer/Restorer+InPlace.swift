@@ -7,7 +7,7 @@ import VaultRepository
 /// build what differs in `<target>/.chainvault-restore/new`, sync, write the journal, carry out its
 /// steps, then keep what was replaced as one rollback directory.
 extension Restorer {
-    static let workName: [UInt8] = Array(".chainvault-restore".utf8)
+    static let workName = WorkingNames.restoreWork
     static let journalName: [UInt8] = Array("journal".utf8)
     static let doneName: [UInt8] = Array("done".utf8)
 
@@ -48,8 +48,9 @@ extension Restorer {
         progress?.setPhase("swapping")
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
         for (i, step) in plan.steps.enumerated() {
+            try checkCancelledAfterJournal()
             try steps.forward(step)
-            if i == 0 { Failpoint.stop("restore-in-place-step") }
+            if i == 0 { RestoreFailpoint.stop("restore-in-place-step", until: cancellation) }
         }
         // Extended attributes of directories are not in the journal: a run that completes a
         // journal restores the snapshot again, which sets them.
@@ -60,10 +61,12 @@ extension Restorer {
             }
         }
         for (i, step) in plan.directorySteps.enumerated() {
+            try checkCancelledAfterJournal()
             if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
             try steps.forward(step)
         }
-        let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp)
+        let root = InPlaceJournal(snapshotID: snapshotID, steps: plan.directorySteps).rootAttributes
+        let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: root)
         return InPlaceOutcome(previous: previous, plan: plan)
     }
 
@@ -85,7 +88,7 @@ extension Restorer {
         let newFD = try Posix.openAt(workFD, InPlaceSteps.newName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                      display: destination + "/.chainvault-restore/new")
         defer { Posix.close(newFD) }
-        Failpoint.stop("restore-in-place-build")
+        RestoreFailpoint.stop("restore-in-place-build", until: cancellation)
         for b in plan.builds {
             try cancellation.check()
             if let e = writer.error { throw e }
@@ -149,7 +152,7 @@ extension Restorer {
 
     /// Every step is done: sync, mark it done, then keep the rollback directory under its final
     /// name and remove the work directory.
-    func finishJournal(targetFD: Int32, workFD: Int32, stamp: String) throws -> String? {
+    func finishJournal(targetFD: Int32, workFD: Int32, stamp: String, root: EntryAttributes?) throws -> String? {
         try Posix.syncFileSystem(targetFD, path: destination)
         if Posix.lstatAt(workFD, Self.journalName) != nil {
             let r = FileName.withCString(Self.journalName) { j in FileName.withCString(Self.doneName) { renameat(workFD, j, workFD, $0) } }
@@ -160,6 +163,11 @@ extension Restorer {
         _ = FileName.withCString(Self.doneName) { unlinkat(workFD, $0, 0) }
         _ = FileName.withCString(InPlaceSteps.newName) { unlinkat(workFD, $0, AT_REMOVEDIR) }
         _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+        if let root {
+            // Removing the work directory was the target's last change: its mtime is the snapshot's.
+            var times = [Glibc.timespec](repeating: RestoreFile.time(root.mtimeNanos), count: 2)
+            if futimens(targetFD, &times) != 0 { throw Posix.error("set the times of", destination) }
+        }
         try Posix.fsync(targetFD, path: destination)
         return previous
     }

@@ -48,7 +48,7 @@ extension Restorer {
             let child = stack[top].nodes[stack[top].next]
             stack[top].next += 1
             let path = stack[top].path.isEmpty ? child.name : stack[top].path + [47] + child.name
-            if isExcluded(path, name: child.name) { continue }
+            if isExcluded(path, name: child.name) || isOwnWorkingName(child.name, atRoot: top == 0) { continue }
             let fd = stack[top].live ? try cursor.current() : -1
             let st = fd >= 0 ? Posix.lstatAt(fd, child.name) : nil
             let type = st.map { $0.st_mode & S_IFMT }
@@ -102,6 +102,13 @@ extension Restorer {
             }
             plan.install(child, at: path, hadOld: st != nil)
             stack[top].changed = true
+        }
+        // Whenever anything changes, the work directory is made and removed inside the target,
+        // which changes the target's own mtime: it is always set from the snapshot at the end.
+        if plan.stepCount > 0, !plan.directorySteps.contains(where: { $0.path.isEmpty }) {
+            plan.directorySteps.append(InPlaceStep(kind: .dir, path: [], old: EntryAttributes(rootStat),
+                                                   new: EntryAttributes(unit)))
+            plan.directoryNodes.append(unit)
         }
         return plan
     }

@@ -11,6 +11,8 @@ extension Restorer {
         var snapshotID: String?
         var rolledBack = false
         var previous: String?
+        /// The unfinished build of a restore stopped before its journal was durable, now removed.
+        var clearedUnfinished: String?
     }
 
     func recoverInPlace(stamp: String, rollback: Bool) throws -> Recovery {
@@ -25,10 +27,22 @@ extension Restorer {
         let work = destination + "/.chainvault-restore"
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
         if Posix.lstatAt(workFD, Self.journalName) == nil {
-            if rollback { throw nothingToRollBack() }
-            let wasDone = Posix.lstatAt(workFD, Self.doneName) != nil
-            if !wasDone { discardUnfinished(workFD: workFD, targetFD: targetFD) }
-            return Recovery(previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp))
+            if Posix.lstatAt(workFD, Self.doneName) != nil {
+                if rollback { throw nothingToRollBack() }
+                // Every step was carried out; only the clean-up (and the root's mtime) is left.
+                let journal = InPlaceJournal.decode(try Posix.readFile(work + "/done"))
+                return Recovery(previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
+                                                            root: journal?.rootAttributes))
+            }
+            // Stopped before its journal was durable: nothing live was touched, and what it built
+            // (`new`, `journal.tmp`) is only its own work, cleared for this run or a rollback alike.
+            let unfinished = [InPlaceSteps.newName, Array("journal.tmp".utf8)]
+                .contains { Posix.lstatAt(workFD, $0) != nil }
+            if rollback && !unfinished { throw nothingToRollBack() }
+            discardUnfinished(workFD: workFD, targetFD: targetFD)
+            let previous = rollback ? nil
+                : try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: nil)
+            return Recovery(previous: previous, clearedUnfinished: unfinished ? work + "/new" : nil)
         }
         let bytes = try Posix.readFile(work + "/journal")
         guard let journal = InPlaceJournal.decode(bytes) else {
@@ -52,9 +66,22 @@ extension Restorer {
             try Posix.fsync(targetFD, path: destination)
             return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
         }
-        for step in journal.steps { try steps.forward(step) }
+        for step in journal.steps {
+            try checkCancelledAfterJournal()
+            try steps.forward(step)
+        }
         return Recovery(snapshotID: journal.snapshotID,
-                        previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp))
+                        previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
+                                                    root: journal.rootAttributes))
+    }
+
+    /// SIGTERM between two steps of a journal: it stays, so the next run completes the restore
+    /// and `--rollback` undoes it (before the journal, the caller clears what was built instead).
+    func checkCancelledAfterJournal() throws {
+        guard cancellation.isCancelled else { return }
+        throw VaultError(.interrupted, "the restore into \(destination) was interrupted after its journal was written",
+                         hint: "run the same restore again to complete it, "
+                             + "or add --rollback to return to the tree before it")
     }
 
     private func nothingToRollBack() -> VaultError {

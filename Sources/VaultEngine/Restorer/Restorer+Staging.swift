@@ -75,7 +75,8 @@ extension Restorer {
             }
             let child = stack[top].nodes[stack[top].next]
             stack[top].next += 1
-            if isExcluded(cursor.relativeBytes(child.name), name: child.name) { continue }
+            if isExcluded(cursor.relativeBytes(child.name), name: child.name)
+                || isOwnWorkingName(child.name, atRoot: top == 0) { continue }
             let fd = try cursor.current()
             switch child.kind {
             case .directory:

@@ -65,8 +65,12 @@ public final class Restorer {
             unit.xattrs = attributes
         }
 
+        // The source rule is about the target directory: one file restored into the live source
+        // (`--target SOURCE --path blocks/x`) is what an operator does. The rest holds for both.
+        let targetDirectory = try resolveTarget(Path.absolute(options.target))
+        try refuseUnsafeTarget(targetDirectory, source: record.snapshot.source)
         destination = try resolveTarget(destination)
-        try refuseUnsafeTarget(destination, source: record.snapshot.source)
+        if destination != targetDirectory { try refuseUnsafeTarget(destination, source: "") }
         self.destination = destination
         let existing = try Posix.lstat(destination)
         let destinationIsDirectory = existing.map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
@@ -74,7 +78,8 @@ public final class Restorer {
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
         writer = FileRestorer(repository: repository, workers: max(options.workers, repository.preferredConcurrency),
-                              applyOwner: applyOwner, metadata: metadata, progress: progress)
+                              applyOwner: applyOwner, metadata: metadata, progress: progress,
+                              cancellation: cancellation)
         defer { _ = try? writer.finish() }
         var recovery = Recovery()
         if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
@@ -82,6 +87,7 @@ public final class Restorer {
         var result = RestoreResult(snapshotID: record.id, destination: destination)
         result.completedJournal = recovery.rolledBack ? nil : recovery.snapshotID
         result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
+        result.clearedUnfinished = recovery.clearedUnfinished
         if options.rollback {
             result.durationSeconds = Date().timeIntervalSince(started)
             return result

@@ -43,6 +43,7 @@ enum RestoreCommand: Command {
         let files: UInt64; let directories: UInt64; let bytesFetched: UInt64; let bytesReused: UInt64; let durationSeconds: Double
         let mode: String; let bytesWritten: UInt64; let filesUnchanged: UInt64; let filesHashed: UInt64
         let entriesReplaced: UInt64; let completedInterrupted: String?; let rolledBack: String?
+        let clearedUnfinished: String?
     }
 
     static func run(_ c: Context) throws -> Int32 {
@@ -79,6 +80,10 @@ enum RestoreCommand: Command {
         let r = try c.withProgress("restore") {
             try Restorer(repository: repo, options: options, progress: $0, cancellation: c.cancellation).run()
         }
+        if let cleared = r.clearedUnfinished, !options.rollback {
+            c.out.warning("removed \(cleared), the unfinished work of an interrupted restore "
+                          + "(stopped before its journal, it had changed nothing in \(r.destination))")
+        }
         for s in r.removedStaging { c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)") }
         for p in r.protectedKept { c.out.warning("kept the live copy of protected \(p) (the snapshot's may be older)") }
         for p in r.protectedFromSnapshot {
@@ -96,9 +101,13 @@ enum RestoreCommand: Command {
                               protectedKept: r.protectedKept, protectedFromSnapshot: r.protectedFromSnapshot, files: r.files,
                               directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds,
                               mode: r.mode, bytesWritten: r.bytesWritten, filesUnchanged: r.filesUnchanged, filesHashed: r.filesHashed,
-                              entriesReplaced: r.entriesReplaced, completedInterrupted: r.completedJournal, rolledBack: r.rolledBack))
+                              entriesReplaced: r.entriesReplaced, completedInterrupted: r.completedJournal, rolledBack: r.rolledBack,
+                              clearedUnfinished: r.clearedUnfinished))
         } else if let s = r.rolledBack {
             c.out.line("rolled back the interrupted restore of snapshot \(s.prefix(8)) in \(r.destination): it is as it was before")
+        } else if options.rollback, let cleared = r.clearedUnfinished {
+            c.out.line("removed \(cleared), the unfinished work of an interrupted restore: it was stopped before its "
+                       + "journal was written and had changed nothing, so \(r.destination) is as it was before")
         } else {
             c.out.line("restored snapshot \(r.snapshotID.prefix(8)) to \(r.destination)")
             c.out.line("  \(r.files) files, \(r.directories) directories, \(Format.bytes(r.bytesFetched)) fetched, \(Format.bytes(r.bytesReused)) reused from the target, \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesFetched + r.bytesReused, r.durationSeconds)))")

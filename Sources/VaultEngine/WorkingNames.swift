@@ -1,0 +1,47 @@
+import Glibc
+import VaultCore
+
+/// Names chainvault itself makes inside a directory it restores into (FORMAT.md, "chainvault's
+/// own names at a source root"): the in-place restore's working and rollback directory
+/// `.chainvault-restore`, and a staged `--path` restore's marked staging directories
+/// `<name>.chainvault-staging-*`. A backup of that directory must not record them (restoring such a
+/// snapshot would put a stale work directory where the next restore keeps its journal), and a
+/// restore never writes them from a snapshot. Recognised only at the root of a source and only by
+/// what chainvault writes into them, so a user's own entry of such a name is still backed up.
+enum WorkingNames {
+    static let restoreWork: [UInt8] = Array(".chainvault-restore".utf8)
+    private static let staging: [UInt8] = Array(".chainvault-staging-".utf8)
+    /// Everything the in-place restore creates inside `.chainvault-restore` (Restorer+InPlace,
+    /// InPlaceSteps): the build, the rollback, the journal (while written, live, done) and the
+    /// rollback copies a mount point keeps there as `previous-<time>[-N]`.
+    private static let workEntries: Set<[UInt8]> =
+        Set(["new", "rollback", "journal", "journal.tmp", "done"].map { Array($0.utf8) })
+    private static let previousPrefix: [UInt8] = Array("previous-".utf8)
+    private static let stagingMarkers: [[UInt8]] =
+        [".chainvault-incomplete", ".chainvault-single"].map { Array($0.utf8) }
+
+    /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil.
+    static func ours(_ name: [UInt8], in dirFD: Int32) -> String? {
+        guard let st = Posix.lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        if name == restoreWork {
+            guard let entries = list(dirFD, name) else { return nil }
+            let only = entries.allSatisfy { workEntries.contains($0) || $0.starts(with: previousPrefix) }
+            return only ? "the working and rollback directory of an in-place restore" : nil
+        }
+        if contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
+            return "the staging directory of an unfinished restore"
+        }
+        return nil
+    }
+
+    private static func list(_ dirFD: Int32, _ name: [UInt8]) -> [[UInt8]]? {
+        let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+        if fd < 0 { return nil }
+        return try? DirectoryListing.entries(fd: fd, path: FileName.display(name))
+    }
+
+    private static func contains(_ name: [UInt8], _ part: [UInt8]) -> Bool {
+        guard name.count > part.count else { return false }
+        return (1...(name.count - part.count)).contains { name[$0..<$0 + part.count].elementsEqual(part) }
+    }
+}
