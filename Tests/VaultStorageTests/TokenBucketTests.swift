@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VaultCore
-import VaultStorage
+@_spi(Repository) import VaultStorage
 
 /// The token bucket's wait (issue 11 D2): cancelled, it ends at once with `interrupted`, the
 /// transfer it guards never reaches the store and its debt is given back; not cancelled, it keeps the rate, and two limits
