@@ -86,6 +86,7 @@ struct DaemonAccessTests {
             ("POST /v1/prune admin", "POST", "/v1/prune", ""),
             ("POST /v1/policies/{name}/disable admin", "POST", "/v1/policies/nosuch/disable", ""),
             ("POST /v1/policies/{name}/enable admin", "POST", "/v1/policies/nosuch/enable", ""),
+            ("POST /v1/keys/{id}/remove admin", "POST", "/v1/keys/0000/remove", ""),
             ("GET /v1/approvals admin", "GET", "/v1/approvals", ""),
             ("POST /v1/approvals/{id} admin", "POST", "/v1/approvals/nosuch", "{}"),
         ]
@@ -183,6 +184,55 @@ extension DaemonAccessTests {
         #expect(entries.filter { $0.action == "approve" && $0.result == "accepted" }.map(\.actor) == ["api:alice", "api:bob"])
         #expect(entries.contains { $0.action == "approval-request" && $0.actor == "api:rest" && $0.details["digest"] == digest })
         #expect(entries.contains { $0.action == "approved-run" && $0.details["job"] == job })
+        try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
+    }
+
+    /// Removing a key is one of the destructive actions (issue 14): under a 2-of-3 rule it waits
+    /// for two admins other than its requester, then removes exactly that key; the daemon's own
+    /// key and an unknown one are refused without removing anything.
+    @Test func aKeyIsRemovedThroughTheAPIOnlyOnceTwoOtherAdminsApprovedIt() throws {
+        let w = try Workspace()
+        let (port, tokens) = try prepare(w, approvals: """
+        {"key-remove":{"required":2,"of":["alice","bob","carol"],"window":"1h"}}
+        """)
+        try w.write("pass", Array("a second operator's passphrase".utf8), mode: 0o600)
+        let id = object(try w.ok(["key", "add", "--new-password-file", w.path("pass"), "--json"]).stdout)["added"] as? String ?? ""
+        func keys() throws -> [String] {
+            let rows = try JSONSerialization.jsonObject(with: Data(try w.ok(["key", "list", "--json"]).stdout.utf8)) as? [[String: Any]]
+            return (rows ?? []).compactMap { $0["id"] as? String }.sorted()
+        }
+        let before = try keys()
+        #expect(before.count == 2 && before.contains(id), "\(before)")
+        let p = try start(w, port)
+        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+
+        #expect(call(port, "POST", "/v1/keys/\(id)/remove", tokens["rest"]).0 == 403, "a restorer cannot ask")
+        #expect(call(port, "POST", "/v1/keys/NOT-HEX/remove", tokens["alice"]).0 == 400)
+        let (code, text) = call(port, "POST", "/v1/keys/\(id)/remove", tokens["alice"])
+        #expect(code == 202, "\(text)")
+        let pending = object(text)
+        let request = pending["pending"] as? String ?? "", digest = pending["digest"] as? String ?? ""
+        #expect(approve(port, tokens["alice"], request, digest).0 == 403, "the requester cannot approve")
+        #expect(approve(port, tokens["bob"], request, digest).0 == 202)
+        #expect(try keys() == before, "nothing is removed before the second approval")
+        let (ran, body) = approve(port, tokens["carol"], request, digest)
+        #expect(ran == 200 && object(body)["state"] as? String == "removed", "\(ran) \(body)")
+        #expect(try keys() == before.filter { $0 != id })
+
+        // The key the daemon opened the repository with is refused even when approved: 409, kept.
+        let own = try keys()
+        let mine = object(call(port, "POST", "/v1/keys/\(own[0])/remove", tokens["alice"]).1)
+        #expect(approve(port, tokens["bob"], mine["pending"] as? String ?? "", mine["digest"] as? String ?? "").0 == 202)
+        let refused = approve(port, tokens["carol"], mine["pending"] as? String ?? "", mine["digest"] as? String ?? "")
+        #expect(refused.0 == 409 && refused.1.contains("last key"), "\(refused)")
+        #expect(try keys() == own)
+
+        stop(p)
+        let entries = audit(w)
+        #expect(entries.contains { $0.action == "key-remove" && $0.result == "succeeded" && $0.details["approvedBy"] == "bob,carol" },
+                "\(entries.map { "\($0.actor) \($0.action) \($0.result) \($0.details)" })")
+        #expect(entries.contains { $0.action == "approved-run" && $0.result == "done" })
+        #expect(entries.contains { $0.action == "key-remove" && $0.result == "failed" })
         try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
     }
 

@@ -56,6 +56,7 @@ extension Daemon {
         APIRoute("POST", "/v1/prune", .admin) { d, r in d.requestPrune(r) },
         APIRoute("POST", "/v1/policies/{name}/disable", .admin) { d, r in d.requestDisable(r) },
         APIRoute("POST", "/v1/policies/{name}/enable", .admin) { d, r in d.enablePolicy(r) },
+        APIRoute("POST", "/v1/keys/{id}/remove", .admin) { d, r in d.requestKeyRemoval(r) },
         APIRoute("GET", "/v1/approvals", .admin) { d, _ in d.listApprovals() },
         APIRoute("POST", "/v1/approvals/{id}", .admin) { d, r in d.approve(r) },
     ]

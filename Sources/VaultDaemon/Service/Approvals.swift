@@ -10,6 +10,8 @@ public enum ApprovalAction: String, Codable, Sendable, CaseIterable {
     /// Pruning the repository through the API.
     case prune
     case policyDisable = "policy-disable"
+    /// Removing one of the repository's keys (a key file: whoever held only that key is locked out).
+    case keyRemove = "key-remove"
 }
 
 /// `{"required": 2, "of": ["alice", "bob", "carol"], "window": "1h"}`: the action runs once

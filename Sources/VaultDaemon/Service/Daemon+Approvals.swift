@@ -80,11 +80,11 @@ extension Daemon {
         let job = (try? JSONDecoder().decode([String: String].self, from: Data(result.body)))?["job"]
         lock.withLock {
             approvals[id]?.job = job
-            if result.status != 202 { approvals[id]?.state = "failed" }
+            if !(200..<300).contains(result.status) { approvals[id]?.state = "failed" }
             try? approvals.save()
         }
         _ = try? audit.append(actor: "api:\(p.requester)", action: "approved-run", subject: "\(p.action.rawValue) \(id)",
-                              result: result.status == 202 ? "started" : "failed",
+                              result: result.status == 202 ? "started" : (200..<300).contains(result.status) ? "done" : "failed",
                               details: ["approvedBy": approvers.joined(separator: ","), "job": job ?? "",
                                         "status": "\(result.status)", "digest": p.digest])
         return result
@@ -111,6 +111,9 @@ extension Daemon {
             return json(202, ["job": enqueue("prune", actor: actor, detail: detail)])
         case .policyDisable:
             return setPolicy(name, disabled: true, actor: actor, detail: detail)
+        case .keyRemove:
+            if let refused = appendOnlyRefusal("key removal") { return refused }
+            return removeKey(parameters["key"] ?? "", actor: actor, detail: detail)
         }
     }
 
@@ -128,6 +131,40 @@ extension Daemon {
     func requestPrune(_ r: APIRequest) -> HTTPResponse {
         guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
         return submit(.prune, [:], caller: caller)
+    }
+
+    /// `POST /v1/keys/{id}/remove`: the id (or a unique prefix) as `chainvault key list` shows it.
+    func requestKeyRemoval(_ r: APIRequest) -> HTTPResponse {
+        guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
+        let id = r["id"]
+        guard (4...64).contains(id.utf8.count), id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            return HTTPResponse(status: 400, text: "a key id is 4 to 64 lowercase hex digits (see 'chainvault key list')")
+        }
+        return submit(.keyRemove, ["key": id], caller: caller)
+    }
+
+    /// Removes a key under the exclusive lock, with the checks of `chainvault key remove` (never the
+    /// last key, never the one the daemon opened the repository with). Runs on the request.
+    func removeKey(_ id: String, actor: String, detail: [String: String]) -> HTTPResponse {
+        let outcome: (status: Int, text: String)
+        do {
+            let repo = try openForJob()
+            let held = try repo.lock(exclusive: true, command: "daemon key remove")
+            defer { held.release() }
+            try repo.removeKey(id)
+            outcome = (200, "")
+        } catch let e as VaultError {
+            // No such key: 404; the last key or the daemon's own, or the repository busy: 409.
+            let status = e.code == .usage ? (e.message.hasPrefix("no key") ? 404 : 409) : e.code == .locked ? 409 : 500
+            outcome = (status, e.message + (e.hint.map { "; " + $0 } ?? ""))
+        } catch {
+            outcome = (500, "\(error)")
+        }
+        _ = try? audit.append(actor: actor, action: "key-remove", subject: "key \(id)",
+                              result: outcome.status == 200 ? "succeeded" : "failed",
+                              details: outcome.status == 200 ? detail : detail.merging(["error": outcome.text]) { a, _ in a })
+        guard outcome.status == 200 else { return HTTPResponse(status: outcome.status, text: outcome.text) }
+        return json(200, ["key": id, "state": "removed"])
     }
 
     func requestDisable(_ r: APIRequest) -> HTTPResponse {
