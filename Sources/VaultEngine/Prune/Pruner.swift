@@ -88,8 +88,10 @@ public final class Pruner {
                 }
             }
         }
-        // A blob is used wherever a copy of it lies (as the set of used ids said before).
-        table.markCopies()
+        // Only the first copy of a used blob is marked (`PackTable.mark`): further copies, written
+        // by backups that ran at once and each stored the same new data (nodes of one chain backing
+        // up the same new blocks), count as unused, so their packs go or are repacked and the data
+        // is kept once. The new index lists only kept packs, so every reader then finds that copy.
 
         var keep: [Int] = []
         var delete: [Int] = []

@@ -26,7 +26,7 @@ public final class PackTable: @unchecked Sendable {
     private var directory: [UInt32] = [0, 0]
     private var bucketBits = 0
     private var marks: [UInt64] = []
-    /// Some blob is listed more than once (found by `seal`); `markCopies` has work only then.
+    /// Some blob is listed more than once (found by `seal`).
     private var hasCopies = false
 
     public init() {}
@@ -174,20 +174,6 @@ public final class PackTable: @unchecked Sendable {
         return .new
     }
 
+    /// Whether this copy is marked: of several copies of a blob only the first is (`mark`).
     public func isMarked(_ position: Int) -> Bool { marks[position >> 6] & (1 << UInt64(position & 63)) != 0 }
-
-    /// Marks every copy of each marked blob, so that each position answers "is this blob used".
-    public func markCopies() {
-        guard let p = slots, hasCopies else { return }
-        var start = 0
-        while start < byID.count {
-            var end = start + 1
-            let id = p[Int(byID[start])].id
-            while end < byID.count, p[Int(byID[end])].id == id { end += 1 }
-            if end - start > 1, isMarked(Int(byID[start])) {
-                for k in start..<end { let i = Int(byID[k]); marks[i >> 6] |= 1 << UInt64(i & 63) }
-            }
-            start = end
-        }
-    }
 }
