@@ -29,4 +29,25 @@ struct RestoreIntoTheSourceTests {
         let inside = try w.run(["restore", "latest", "--target", w.root, "--path", "blocks", "--delta"])
         #expect(inside.code == 20 && inside.stderr.contains("which chainvault itself uses"), "\(inside.stderr)")
     }
+
+    /// An outside tester's finding: the README says a target overlapping the state directory is
+    /// refused, but only a unit's `$STATE_DIRECTORY` was: with `CHAINVAULT_STATE_DIRECTORY` (or the
+    /// default one) a restore went into it and moved the rollback-detection record aside.
+    @Test func theStateDirectoryIsNeverARestoreTarget() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        w.environment["CHAINVAULT_STATE_DIRECTORY"] = w.path("st")
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["verify"])   // writes the state directory's rollback record
+        let before = PruneDryRunTests.listing(w.path("st"))
+        #expect(!before.isEmpty, "verify wrote nothing into the state directory")
+        for target in [w.path("st/x"), w.path("st")] {
+            let r = try w.run(["restore", "latest", "--target", target])
+            #expect(r.code == 20 && r.stderr.contains("which chainvault itself uses"), "\(target): \(r.code) \(r.stderr)")
+        }
+        #expect(PruneDryRunTests.listing(w.path("st")) == before, "the state directory changed")
+        #expect(access(w.path("st/x"), F_OK) != 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.hasPrefix("st.") } == [])
+    }
 }

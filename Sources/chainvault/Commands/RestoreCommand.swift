@@ -74,7 +74,10 @@ enum RestoreCommand: Command {
         options.verifyAll = c.args.has("--verify-all")
         options.rollback = c.args.has("--rollback")
         // The repository (when local) and the state directory are never restore targets.
+        // The state directory is this command's own (CHAINVAULT_STATE_DIRECTORY, else the unit's, else
+        // the default), plus every directory of a unit's STATE_DIRECTORY list.
         options.refusedTargets = [try c.repositoryPath()].filter { !$0.contains("://") }
+            + [ChainCheckRunner.stateDirectory(environment: c.environment)]
             + (c.environment["STATE_DIRECTORY"]?.split(separator: ":").map(String.init) ?? [])
         if let warning = ChainCheckWarning.text(for: options.snapshot, in: repo) { c.out.warning(warning) }
         let r = try c.withProgress("restore") {
