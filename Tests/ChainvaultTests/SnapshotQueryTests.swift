@@ -113,6 +113,27 @@ import VaultCore
         #expect(try w.ok(["find", "blocks/*.log"]).stdout.contains("2 match(es)"))
         #expect(try w.ok(["find", "nothing-like-this"]).stdout.contains("0 match(es) in 0 of 2"))
     }
+
+    /// An outside tester's finding (issue 11, "`latest` must mean this node's latest"): `ls`,
+    /// `dump` and `diff` took the newest snapshot of any source. Now, as for `restore`, several
+    /// sources make `latest` ambiguous (exit 18, the candidates listed), and the selection options
+    /// choose.
+    @Test func latestInTheReadingCommandsIsOneSourcesNewestOrRefusedAsAmbiguous() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.write("a/who.txt", Array("node a".utf8))
+        try w.write("b/who.txt", Array("node b".utf8))
+        try w.ok(["backup", w.path("a")])
+        try w.ok(["backup", w.path("b")])
+        for args in [["dump", "latest", "/who.txt"], ["ls", "latest"], ["diff", "latest", "latest"]] {
+            let r = try w.run(args)
+            #expect(r.code == 18 && r.stderr.contains("ambiguous") && r.stderr.contains(w.path("a"))
+                    && r.stderr.contains(w.path("b")), "\(args): \(r.code) \(r.stderr)")
+        }
+        #expect(try w.ok(["dump", "latest", "/who.txt", "--source", w.path("a")]).stdout == "node a")
+        #expect(try w.ok(["ls", "latest", "--source", w.path("b")]).stdout.contains("who.txt"))
+        #expect(try w.ok(["diff", "latest", "latest", "--source", w.path("a")]).code == 0)
+    }
 }
 
 /// `unlock`, `repair index` and `key generate/add/remove` printed nothing with `--json`.

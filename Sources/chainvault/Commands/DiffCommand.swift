@@ -14,9 +14,12 @@ enum DiffCommand: Command {
     Lists entries added (+), removed (-), whose content changed (M) or whose type changed (T)
     from SNAPSHOT1 to SNAPSHOT2, with sizes, then a summary. With --metadata, entries whose
     content is the same but whose mode, owner, mtime, link target or attributes changed (U)
-    are listed too. Snapshots are ids, unique id prefixes, or 'latest'.
+    are listed too. Snapshots are ids, unique id prefixes, or 'latest' (the newest snapshot of one
+    source, this host's first; refused with the candidates listed when several sources remain):
+
+    \(SnapshotSelectionOptions.help)
     """
-    static let spec = ArgumentSpec(flags: ["--metadata"], positionalsAllowed: 2...2)
+    static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, flags: ["--metadata"], positionalsAllowed: 2...2)
 
     struct Change: Encodable {
         let change: String
@@ -38,8 +41,9 @@ enum DiffCommand: Command {
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
         try repo.loadIndex()
-        let a = try repo.resolveSnapshot(c.args.positionals[0])
-        let b = try repo.resolveSnapshot(c.args.positionals[1])
+        let selection = SnapshotSelectionOptions.forReading(c.args)
+        let a = try repo.resolveSnapshot(c.args.positionals[0], selecting: selection)
+        let b = try repo.resolveSnapshot(c.args.positionals[1], selecting: selection)
         let codec = repo.makeCodec()
         let load = { (id: BlobID) in try repo.loadTree(id, codec: codec) }
         guard let rootA = a.snapshot.treeID, let rootB = b.snapshot.treeID else {

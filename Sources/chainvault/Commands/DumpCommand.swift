@@ -9,18 +9,22 @@ enum DumpCommand: Command {
     static let name = "dump"
     static let summary = "write one file of a snapshot to stdout"
     static let help = """
-    Usage: chainvault dump SNAPSHOT PATH [> FILE]
+    Usage: chainvault dump SNAPSHOT PATH [--host NAME] [--source PATH] [--policy NAME] [--tag TAG] [> FILE]
 
     Writes the content of the file PATH of SNAPSHOT to stdout, checked chunk by chunk.
     SNAPSHOT is an id, a unique id prefix, or 'latest'; PATH is as 'ls' prints it.
-    Directories are not dumped: use 'restore --path PATH --target DIR'.
+    Directories are not dumped: use 'restore --path PATH --target DIR'. 'latest' is the newest
+    snapshot of one source (this host's first); when several sources remain it is refused with
+    the candidates listed: choose with
+
+    \(SnapshotSelectionOptions.help)
     """
-    static let spec = ArgumentSpec(positionalsAllowed: 2...2)
+    static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, positionalsAllowed: 2...2)
 
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
         try repo.loadIndex()
-        let record = try repo.resolveSnapshot(c.args.positionals[0])
+        let record = try repo.resolveSnapshot(c.args.positionals[0], selecting: SnapshotSelectionOptions.forReading(c.args))
         let codec = repo.makeCodec()
         guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree") }
         let argument = c.args.positionals[1]

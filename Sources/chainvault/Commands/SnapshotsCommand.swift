@@ -46,12 +46,15 @@ enum LsCommand: Command {
     static let name = "ls"
     static let summary = "list the content of a snapshot"
     static let help = """
-    Usage: chainvault ls SNAPSHOT [PATH] [--json]
+    Usage: chainvault ls SNAPSHOT [PATH] [--host NAME] [--source PATH] [--policy NAME] [--tag TAG] [--json]
 
     Lists files under PATH (default: everything) with type, mode, size and mtime.
-    SNAPSHOT is an id, a unique id prefix, or 'latest'.
+    SNAPSHOT is an id, a unique id prefix, or 'latest' (the newest snapshot of one source, this
+    host's first; refused with the candidates listed when several sources remain):
+
+    \(SnapshotSelectionOptions.help)
     """
-    static let spec = ArgumentSpec(positionalsAllowed: 1...2)
+    static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, positionalsAllowed: 1...2)
 
     struct Row: Encodable {
         let path: String; let type: String; let mode: String; let size: UInt64; let mtime: String; let target: String?
@@ -61,7 +64,7 @@ enum LsCommand: Command {
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
         try repo.loadIndex()
-        let record = try repo.resolveSnapshot(c.args.positionals[0])
+        let record = try repo.resolveSnapshot(c.args.positionals[0], selecting: SnapshotSelectionOptions.forReading(c.args))
         let incomplete = Set((record.snapshot.incomplete ?? []).map { "/" + $0 })
         if record.snapshot.isPartial {
             c.out.warning("snapshot \(record.shortID) is partial: files marked 'incomplete' could not be read completely")

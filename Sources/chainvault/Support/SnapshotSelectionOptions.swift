@@ -24,6 +24,14 @@ enum SnapshotSelectionOptions {
                               policy: named, tags: args.all("--tag"))
     }
 
+    /// What `latest` means for a command that only reads (`ls`, `dump`, `diff`, `find --snapshot`,
+    /// `verify --chain`): the newest snapshot of one source, this host's when it has one; several
+    /// sources left after the filters are refused as ambiguous with the candidates listed, as for
+    /// `restore` (issue 11: the newest of any source was another node's data).
+    static func forReading(_ args: Arguments) -> SnapshotSelection {
+        SnapshotSelection(filter: filter(args), preferredHost: ProcessInfo.processInfo.hostName)
+    }
+
     /// What `restore latest --target DIR` means: a snapshot of DIR (as given, or where a symlink
     /// leads), from this host when it has one; refused as ambiguous otherwise.
     static func forRestore(_ args: Arguments, target: String, policyName: String? = nil) -> SnapshotSelection {
