@@ -42,7 +42,8 @@ extension DaemonTests {
         let port = TestPorts.take()
         try w.write("config.json", Array("""
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","stateDirectory":"\(w.path("daemon-state"))"}
+         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
+         "stateDirectory":"\(w.path("daemon-state"))"}
         """.utf8))
         func startDaemon() throws -> Process {
             let daemon = try w.start(["daemon", "--config", w.path("config.json")])
@@ -60,7 +61,7 @@ extension DaemonTests {
             if code == 202, let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"] {
                 _ = waitFor(120) { last = job(port, token, id); return ["succeeded", "failed"].contains(last?["state"] as? String ?? "") }
             }
-            let status = (try? JSONSerialization.jsonObject(with: Data(get(port, "/v1/status").1.utf8))) as? [String: Any]
+            let status = (try? JSONSerialization.jsonObject(with: Data(status(port).1.utf8))) as? [String: Any]
             let btc = (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "btc" }
             return (last, btc?["chain"] as? [String: Any] ?? [:])
         }

@@ -90,7 +90,7 @@ extension DaemonTests {
         let port = TestPorts.take()
         try w.write("config.json", Array("""
         {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "stateDirectory":"\(w.path("daemon-state"))"}
+         "stateDirectory":"\(w.path("daemon-state"))","tokens":[\(try monitorTokenEntry(w))]}
         """.utf8))
         let shim = try SourceAndClockFaultTests().buildShim(w)
         w.environment.merge(["LD_PRELOAD": shim, "EIO_FILE": "blk00000.dat", "EIO_AFTER": "4096"]) { $1 }

@@ -92,6 +92,10 @@ public final class Pruner {
         // by backups that ran at once and each stored the same new data (nodes of one chain backing
         // up the same new blocks), count as unused, so their packs go or are repacked and the data
         // is kept once. The new index lists only kept packs, so every reader then finds that copy.
+        // The copy kept is one the store lists: a pack missing from storage never keeps the mark.
+        let listedPacks = try repository.listPacks()
+        let present = Set(listedPacks.compactMap { SHA256Digest(hex: $0.name) })
+        table.settleMarks(onPacksWhere: { present.contains(table.packID($0)) })
 
         var keep: [Int] = []
         var delete: [Int] = []
@@ -115,7 +119,7 @@ public final class Pruner {
         var orphans: [SHA256Digest] = []
         var packWritten: [String: Date] = [:]
         var orphanBytes: UInt64 = 0
-        for info in try repository.listPacks() {
+        for info in listedPacks {
             packWritten[info.name] = info.modified
             guard let id = SHA256Digest(hex: info.name), table.ordinal(of: id) == nil else { continue }
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {

@@ -174,6 +174,28 @@ public final class PackTable: @unchecked Sendable {
         return .new
     }
 
+    /// Of several copies of a marked blob, moves the mark to a copy whose pack `exists` when the
+    /// marked one's does not: prune keeps only the marked copy, and must never keep the copy in a
+    /// pack the store no longer lists while it deletes the one that is there.
+    public func settleMarks(onPacksWhere exists: (Int) -> Bool) {
+        guard let p = slots, hasCopies else { return }
+        var start = 0
+        while start < byID.count {
+            var end = start + 1
+            let id = p[Int(byID[start])].id
+            while end < byID.count, p[Int(byID[end])].id == id { end += 1 }
+            if end - start > 1 {
+                let copies = (start..<end).map { Int(byID[$0]) }
+                if let marked = copies.first(where: { isMarked($0) }), !exists(Int(p[marked].pack)),
+                   let present = copies.first(where: { exists(Int(p[$0].pack)) }) {
+                    marks[marked >> 6] &= ~(1 << UInt64(marked & 63))
+                    marks[present >> 6] |= 1 << UInt64(present & 63)
+                }
+            }
+            start = end
+        }
+    }
+
     /// Whether this copy is marked: of several copies of a blob only the first is (`mark`).
     public func isMarked(_ position: Int) -> Bool { marks[position >> 6] & (1 << UInt64(position & 63)) != 0 }
 }
