@@ -12,6 +12,10 @@ struct InPlacePlan {
         let node: Node
         let path: [UInt8]
         var link: Link? = nil
+        /// The plan saw a regular file at `path` (through directories only): the build may reuse
+        /// its bytes. Anywhere else (a new directory, a live entry of another type) it must not
+        /// look: the path could lead through a file or a symlink.
+        var liveFile = false
     }
     /// A name of a hardlinked file whose inode the restore has already decided: `new/<index>`
     /// becomes one more name of it instead of a rebuilt copy (as a full restore links them).
@@ -49,9 +53,9 @@ struct InPlacePlan {
 
     var stepCount: Int { steps.count + directorySteps.count }
 
-    mutating func install(_ node: Node, at path: [UInt8], hadOld: Bool, link: Link? = nil) {
+    mutating func install(_ node: Node, at path: [UInt8], hadOld: Bool, link: Link? = nil, liveFile: Bool = false) {
         let index = builds.count
-        builds.append(Build(index: index, node: node, path: path, link: link))
+        builds.append(Build(index: index, node: node, path: path, link: link, liveFile: liveFile))
         steps.append(InPlaceStep(kind: .install, path: path, index: index, hadOld: hadOld))
         if node.kind == .file && link == nil {
             let holes = node.zeroRuns.filter { !$0.allocated }.reduce(UInt64(0)) { $0 &+ $1.length }

@@ -7,12 +7,13 @@ import VaultRepository
 /// after the `lstat` cannot hang the restore), and `fstat` of the opened descriptor decides.
 enum LiveFile {
     /// The descriptor of `name` in `dirFD` if it is a regular file; -1 when it is anything else or
-    /// is gone. A file that exists but cannot be opened (permissions, I/O error) throws: a restore
+    /// is gone (also when a directory on its path is not one). A file that exists but cannot be opened (permissions, I/O error) throws: a restore
     /// that cannot read the target must not change it.
     static func openRegular(_ dirFD: Int32, _ name: [UInt8], display: @autoclosure () -> String) throws -> Int32 {
         let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY)
         if fd < 0 {
-            if errno == ENOENT || errno == ELOOP || errno == ENXIO { return -1 }
+            // ENOTDIR: a directory on the path is now a file, so nothing is there to read.
+            if errno == ENOENT || errno == ELOOP || errno == ENXIO || errno == ENOTDIR { return -1 }
             throw VaultError(.storageFailure, "cannot read \(display()) in the restore target",
                              cause: String(cString: strerror(errno)),
                              hint: "make it readable to this user (or move it away) and run the restore again; nothing was changed")

@@ -89,6 +89,8 @@ extension Restorer {
                                      display: destination + "/.chainvault-restore/new")
         defer { Posix.close(newFD) }
         RestoreFailpoint.stop("restore-in-place-build", until: cancellation)
+        let reuseRoot = previousRoot
+        defer { previousRoot = reuseRoot }
         for b in plan.builds {
             try cancellation.check()
             if let e = writer.error { throw e }
@@ -103,6 +105,7 @@ extension Restorer {
             }
             switch b.node.kind {
             case .file:
+                previousRoot = b.liveFile ? reuseRoot : nil
                 try writeFile(named, in: newFD, directory: 0, relative: b.path, comparison: plan.comparisons[b.index])
             case .directory: try Posix.mkdirAt(newFD, named.name, mode: 0o700, display: shown)
             case .symlink: try restoreSymlink(named, in: newFD) { shown }

@@ -100,7 +100,7 @@ extension Restorer {
                     continue
                 }
             }
-            plan.install(child, at: path, hadOld: st != nil)
+            plan.install(child, at: path, hadOld: st != nil, liveFile: type == S_IFREG)
             stack[top].changed = true
         }
         // Whenever anything changes, the work directory is made and removed inside the target,

@@ -25,6 +25,7 @@ extension Restorer {
     func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, stamp: String) throws -> Swap {
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
+        try lockStagingParent(targetLocks)
         let (removed, recovered) = try handleLeftoverStaging(for: destination)
         // Beside the destination under a name that fits NAME_MAX whatever the destination's is.
         let staging = DerivedName.sibling(of: destination) + ".chainvault-staging-" + stamp + "-"

@@ -31,6 +31,8 @@ public final class Restorer {
     /// The staging root's descriptor while staging (owned by the staging cursor), else -1.
     var stagingRoot: Int32 = -1
     let metadata = MetadataApplier()
+    /// Held for the whole run (`Restorer+Lock.swift`).
+    let targetLocks = TargetLocks()
 
     public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -81,6 +83,9 @@ public final class Restorer {
                               applyOwner: applyOwner, metadata: metadata, progress: progress,
                               cancellation: cancellation)
         defer { _ = try? writer.finish() }
+        // Before the recovery step: another run's live work must not look interrupted to this one.
+        defer { targetLocks.unlockAll() }
+        try lockTarget(targetLocks, targetDirectory: targetDirectory)
         var recovery = Recovery()
         if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
         else if options.rollback { throw VaultError(.usage, "\(destination) has no interrupted restore to roll back") }
