@@ -43,10 +43,17 @@ public enum DirectoryListing {
     /// The entries of the directory `dirfd` (which stays open: a duplicate is listed).
     /// `path` is only evaluated for an error: building it costs the depth of a walk.
     public static func entries(of dirfd: Int32, path: @autoclosure () -> String) throws -> [[UInt8]] {
-        let copy = dup(dirfd)
+        // A new open file description of the same directory, with its own offset. A `dup` shares
+        // the offset with every other duplicate: the backup and the size walk beside it list the
+        // same root through duplicates of one descriptor, and one's rewind made the other read
+        // the directory twice (a tree that repeats names) or not at all (a root saved empty).
+        var copy = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if copy < 0, errno == EACCES {
+            // No search permission on the directory (mode r--): only a duplicate can be read.
+            copy = dup(dirfd)
+            if copy >= 0 { lseek(copy, 0, SEEK_SET) }
+        }
         if copy < 0 { throw Posix.error("list", path()) }
-        // The duplicate shares the file offset: rewind, the directory may have been listed before.
-        lseek(copy, 0, SEEK_SET)
         return try entries(fd: copy, path: path())
     }
 }
