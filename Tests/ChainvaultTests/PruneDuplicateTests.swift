@@ -29,7 +29,9 @@ struct PruneDuplicateTests {
         // a stored its first pack(s) before b ran, b everything: that part of the shared data twice.
         let twice = Self.packBytes(w)
         let single = shared.count + 2 * 100_000
-        #expect(twice > single + 500_000, "the scenario must store part of the shared data twice: \(twice) bytes of packs")
+        // The paused backup stops after its first pack, whose content depends on its workers' timing:
+        // it may hold no shared data, and then nothing is stored twice (seen once in CI).
+        let duplicated = twice > single + 500_000
 
         let dry = try w.ok(["forget", "--prune", "--dry-run", "--json"])
         let real = try w.ok(["forget", "--prune", "--json"])
@@ -38,7 +40,9 @@ struct PruneDuplicateTests {
         let once = Self.packBytes(w)
         // One copy of the shared data and both nodes' own files, plus pack overhead.
         #expect(once < single + single / 20, "after prune \(once) bytes of packs (before \(twice))")
-        #expect((realPrune["bytesFreed"] as? Int ?? 0) >= (twice - single) * 8 / 10, "\(real.stdout)")
+        if duplicated {
+            #expect((realPrune["bytesFreed"] as? Int ?? 0) >= (twice - single) * 8 / 10, "\(real.stdout)")
+        }
 
         for node in ["a", "b"] {
             try w.ok(["restore", "latest", "--source", w.path(node), "--target", w.path("restored-\(node)")])
