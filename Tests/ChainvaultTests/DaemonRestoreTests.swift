@@ -3,6 +3,7 @@ import Glibc
 import S3TestSupport
 import Testing
 import VaultCore
+import VaultDaemon
 
 /// The daemon's API restores, end to end: `latest` is the policy's own, a restore into the
 /// policy's source stops and starts the node around it (the post hook also after a failed
@@ -98,6 +99,13 @@ extension DaemonTests {
         let geth = restoreThroughAPI(port, token, "{\"policy\":\"geth\",\"target\":\"\(w.path("geth-copy"))\"}")
         #expect(geth?["state"] as? String == "succeeded", "\(geth ?? [:])")
         #expect(try treeDifferences(w.path("geth"), w.path("geth-copy")) == [])
+        // The audit log names each restore's policy (a restore's job key names only its request; the
+        // old code took that for the policy: "policy 3f2a…"). Written after the job's record: waited for.
+        func restoreSubjects() -> [String] {
+            ((try? AuditLog.read(w.path("state/audit.log"))) ?? []).filter { $0.action == "restore" }.map(\.subject)
+        }
+        #expect(waitFor(10) { restoreSubjects().count == 3 } && restoreSubjects() == ["policy bitcoind", "policy bitcoind", "policy geth"],
+                "\(restoreSubjects())")
 
         // A restore that fails once the node is stopped (its directory is not empty): the node is
         // started again all the same, and the job says which phase failed.

@@ -52,6 +52,13 @@ struct DaemonTests {
 
     /// Any method, with or without a token, on a connection of its own; the status and the body.
     func request(_ port: UInt16, _ method: String, _ path: String, token: String?, body: String = "") -> (Int, String) {
+        let text = response(port, method, path, token: token, body: body)
+        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined())
+    }
+
+    /// The whole response, status line and headers included.
+    func response(_ port: UInt16, _ method: String, _ path: String, token: String?, body: String = "") -> String {
         let fd = connectTo(port)
         defer { close(fd) }
         var request = "\(method) \(path) HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n"
@@ -60,9 +67,7 @@ struct DaemonTests {
         _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var out: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 4096)
         while true { let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break }; out += buffer[0..<n] }
-        let text = String(decoding: out, as: UTF8.self)
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined())
+        return String(decoding: out, as: UTF8.self)
     }
 
     func connectTo(_ port: UInt16) -> Int32 {
@@ -143,6 +148,13 @@ struct DaemonTests {
         #expect(((status?["policies"] as? [[String: Any]])?.first?["late"] as? Bool) == false)
         #expect(get(port, "/nope").0 == 404)
         #expect(post(port, "/livez", token: nil).0 == 405)
+        // A known path with the wrong method names the methods it has (RFC 9110 §15.5.6), before
+        // any token is asked for; an unknown one is 404 whatever the method.
+        let wrongMethod = response(port, "POST", "/livez", token: nil)
+        #expect(wrongMethod.hasPrefix("HTTP/1.1 405") && wrongMethod.contains("\r\nAllow: GET, HEAD\r\n"), "\(wrongMethod)")
+        let getPrune = response(port, "GET", "/v1/prune", token: nil)
+        #expect(getPrune.hasPrefix("HTTP/1.1 405") && getPrune.contains("\r\nAllow: POST\r\n"), "\(getPrune)")
+        #expect(request(port, "DELETE", "/v1/nope", token: token).0 == 404)
 
         // Mutations: 401 without the token, and nothing runs.
         #expect(post(port, "/v1/policies/demo/backup", token: nil).0 == 401)

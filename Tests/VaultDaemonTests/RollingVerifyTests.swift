@@ -9,7 +9,7 @@ import VaultDaemon
 /// end, was read within it.
 @Test func theRollingVerifyReadsEveryPackOfAWindowWithinIt() {
     let clock = FakeClock("2026-11-01T00:00:00Z")
-    let scheduler = Scheduler(clock: clock)
+    let scheduler = Scheduler<String>(clock: clock)
     scheduler.add("verify:node", schedule: .every(seconds: 86_400))
     var rng = SplitMix64(seed: 30)
     func newPack() -> String { Hex.encode((0..<32).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }

@@ -39,7 +39,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 
 @Test func anIntervalJobThatNeverRanIsDueAtOnceThenEveryInterval() {
     let clock = FakeClock("2026-11-23T00:00:00Z")
-    let s = Scheduler(clock: clock)
+    let s = Scheduler<String>(clock: clock)
     s.add("node", schedule: .every(seconds: 3600))
     #expect(s.due() == ["node"])
     s.ran("node", at: clock.now)
@@ -52,13 +52,13 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 
 @Test func runsMissedWhileDownRunOnceNotOncePerSlot() {
     let clock = FakeClock("2026-11-23T12:00:00Z")
-    let s = Scheduler(clock: clock)
+    let s = Scheduler<String>(clock: clock)
     s.add("node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"))   // 24 slots missed
     #expect(s.due() == ["node"])
     s.ran("node", at: clock.now)
     #expect(s.due().isEmpty, "one catch-up run, then back on schedule")
     #expect(s.entry("node")?.nextRun == utc("2026-11-23T13:00:00Z"))
-    let daily = Scheduler(clock: clock)
+    let daily = Scheduler<String>(clock: clock)
     daily.add("d", schedule: .daily(minuteOfDay: 180), lastRun: utc("2026-11-20T03:00:00Z"))
     #expect(daily.due() == ["d"])
 }
@@ -66,7 +66,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 @Test func jitterStaysWithinItsBound() {
     let clock = FakeClock("2026-11-23T00:00:00Z")
     for r in [0.0, 0.5, 0.999] {
-        let s = Scheduler(clock: clock, random: { r })
+        let s = Scheduler<String>(clock: clock, random: { r })
         s.add("n", schedule: .daily(minuteOfDay: 60), jitter: 600)
         let next = s.entry("n")!.nextRun
         #expect(next >= utc("2026-11-23T01:00:00Z") && next < utc("2026-11-23T01:10:00Z"))
@@ -75,7 +75,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 }
 
 @Test func theQueueRunsOneJobAtATimeInOrderWithoutDuplicates() {
-    let q = JobQueue()
+    let q = JobQueue<String>()
     #expect(q.enqueue("backup:a"))
     #expect(q.enqueue("backup:b"))
     #expect(!q.enqueue("backup:a"), "already waiting")
@@ -92,7 +92,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 /// once; a success puts it back on its schedule.
 @Test func aFailedJobIsRetriedWithBackoffNotAfterAFullPeriod() {
     let clock = FakeClock("2026-11-23T00:00:00Z")
-    let s = Scheduler(clock: clock)
+    let s = Scheduler<String>(clock: clock)
     s.add("backup:node", schedule: .every(seconds: 21_600), retryCap: 900)
     var waits: [Double] = []
     for failures in 1...6 {
@@ -117,7 +117,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 /// the backoff, so a source that crashes the daemon cannot make it crash again every second.
 @Test func aJobThatTookTheDaemonDownWaitsOutItsBackoffAfterARestart() {
     let clock = FakeClock("2026-11-23T12:00:00Z")
-    let s = Scheduler(clock: clock)
+    let s = Scheduler<String>(clock: clock)
     // Last success a day ago (so a run is overdue), and 3 attempts since, the last 10 s ago.
     s.add("backup:node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"),
           failures: 3, lastAttempt: clock.now.addingTimeInterval(-10))
@@ -126,7 +126,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
     clock.advance(230)
     #expect(s.due() == ["backup:node"])
     // Backoff long past (the daemon was down for hours): due now, once.
-    let later = Scheduler(clock: clock)
+    let later = Scheduler<String>(clock: clock)
     later.add("backup:node", schedule: .every(seconds: 3600), failures: 8, lastAttempt: utc("2026-11-23T01:00:00Z"))
     #expect(later.due() == ["backup:node"])
 }

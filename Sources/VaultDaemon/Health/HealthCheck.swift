@@ -83,7 +83,7 @@ public struct HealthCheck: Sendable {
                 raise(.critical, "never backed up")
             }
             if p.lastVerifyErrors > 0 { raise(.critical, "verify found \(p.lastVerifyErrors) problem(s)") }
-            if p.lastOutcome == "failed" { raise(.warning, "last run failed: \(p.lastError ?? "no error recorded")") }
+            if p.lastOutcome == JobState.failed.rawValue { raise(.warning, "last run failed: \(p.lastError ?? "no error recorded")") }
             overall = max(overall, state)
             messages += problems.map { "\(p.name) \($0)" }
             // "U" is the plugin guidelines' value for "no data": a never-backed-up policy has no age.

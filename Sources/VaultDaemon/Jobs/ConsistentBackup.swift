@@ -45,12 +45,12 @@ public enum ConsistentBackup {
         }
 
         switch policy.consistency.mode {
-        case "live":
+        case .live:
             return Result(backup: try pass(options), downtimeSeconds: nil, livePassSeconds: nil)
-        case "stop", "two-phase":
+        case .stop, .twoPhase:
             var livePass: BackupResult?
             var livePassSeconds: Double?
-            if policy.consistency.mode == "two-phase" {
+            if policy.consistency.mode == .twoPhase {
                 let t0 = Date()
                 var liveOptions = options
                 liveOptions.tags.append("chainvault:live-pass")
@@ -87,8 +87,8 @@ public enum ConsistentBackup {
                                  cause: post.output.isEmpty ? nil : post.output, hint: "start the node by hand now, then fix the hook")
             }
             return Result(backup: try outcome.get(), downtimeSeconds: downtime, livePassSeconds: livePassSeconds)
-        default:
-            throw VaultError(.usage, "policy \(policy.name) has an unknown consistency mode '\(policy.consistency.mode)'")
+        case nil:
+            throw VaultError(.usage, "policy \(policy.name) has an unknown consistency mode '\(policy.consistency.modeName)'")
         }
     }
 }

@@ -24,7 +24,7 @@ public enum ConsistentRestore {
     /// policy stops its node for consistency: live-mode policies have no hooks.
     public static func stopsNode(_ policy: Policy, target: String) -> Bool {
         let hooks = (policy.consistency.pre ?? []) + (policy.consistency.post ?? [])
-        guard policy.consistency.mode != "live", !hooks.isEmpty else { return false }
+        guard policy.consistency.mode != .live, !hooks.isEmpty else { return false }
         func names(_ path: String) -> Set<String> {
             let absolute = Path.absolute(path)
             return Set([absolute] + [resolved(absolute)].compactMap { $0 })
@@ -41,7 +41,7 @@ public enum ConsistentRestore {
         }
         func end(_ error: String?) {
             state.phases[state.phases.count - 1].finished = Date().timeIntervalSince1970
-            state.phases[state.phases.count - 1].outcome = error == nil ? "succeeded" : "failed"
+            state.phases[state.phases.count - 1].outcome = (error == nil ? JobState.succeeded : .failed).rawValue
             state.phases[state.phases.count - 1].error = error
             report(state)
         }

@@ -1,17 +1,30 @@
 import VaultCore
 import VaultEngine
 
+/// How a backup gets a consistent copy of a node's data (the policy's `consistency.mode`).
+public enum ConsistencyMode: String, Sendable, CaseIterable {
+    case live
+    case stop
+    case twoPhase = "two-phase"
+}
+
 /// A node's backup policy, as written in `Policies/<name>.json`.
 public struct Policy: Codable, Sendable, Equatable {
     public struct Consistency: Codable, Sendable, Equatable {
         /// `live`: copy while the node runs (append-only data only). `stop`: run `pre` (stop the
         /// node), back up, always run `post` (start it). `two-phase`: a live pass, then `pre`, a
         /// short pass that only picks up what changed, then `post`.
-        public var mode: String
+        /// The mode as the file writes it; `mode` is nil when it names none (the validator says so,
+        /// with the other problems of the file, which a failing decode would hide).
+        public var modeName: String
         /// Commands as argument vectors (no shell), e.g. ["systemctl", "stop", "bitcoind"].
         public var pre: [String]?
         public var post: [String]?
         public var timeoutSeconds: Int?
+
+        public var mode: ConsistencyMode? { ConsistencyMode(rawValue: modeName) }
+
+        enum CodingKeys: String, CodingKey { case modeName = "mode", pre, post, timeoutSeconds }
     }
 
     public struct ScheduleSpec: Codable, Sendable, Equatable {

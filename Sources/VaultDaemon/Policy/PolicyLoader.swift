@@ -148,13 +148,13 @@ public enum PolicyValidator {
         }
         if !p.source.hasPrefix("/") { problem("source", "must be an absolute path, got '\(p.source)'") }
         switch p.consistency.mode {
-        case "live":
+        case .live:
             break
-        case "stop", "two-phase":
-            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.mode)' needs the command that stops the node, e.g. [\"chainvault\", \"node\", \"stop\", \"bitcoind\"]") }
-            if (p.consistency.post ?? []).isEmpty { problem("consistency.post", "mode '\(p.consistency.mode)' needs the command that starts the node again") }
-        default:
-            problem("consistency.mode", "'\(p.consistency.mode)' is not a mode; use \"live\", \"stop\" or \"two-phase\"")
+        case .stop, .twoPhase:
+            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.modeName)' needs the command that stops the node, e.g. [\"chainvault\", \"node\", \"stop\", \"bitcoind\"]") }
+            if (p.consistency.post ?? []).isEmpty { problem("consistency.post", "mode '\(p.consistency.modeName)' needs the command that starts the node again") }
+        case nil:
+            problem("consistency.mode", "'\(p.consistency.modeName)' is not a mode; use \"live\", \"stop\" or \"two-phase\"")
         }
         if let t = p.consistency.timeoutSeconds, !(1...3600).contains(t) { problem("consistency.timeoutSeconds", "must be 1 to 3600, got \(t)") }
 

@@ -16,9 +16,9 @@ public struct SystemClock: Clock {
 /// start-up, never once per missed slot. A failed, interrupted or crashed attempt is retried after
 /// a backoff (1 min, doubling per consecutive failure, capped), never at once in a loop and never
 /// only a full period later.
-public final class Scheduler: @unchecked Sendable {
+public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>: @unchecked Sendable {
     public struct Entry: Sendable {
-        public let key: String
+        public let key: Key
         public let schedule: Schedule
         public let jitter: Double
         /// The longest wait between retries of this job.
@@ -30,7 +30,7 @@ public final class Scheduler: @unchecked Sendable {
     private let clock: Clock
     private let random: @Sendable () -> Double
     private let lock = NSLock()
-    private var entries: [String: Entry] = [:]
+    private var entries: [Key: Entry] = [:]
 
     /// `random` returns values in [0, 1); it spreads runs over the jitter window.
     public init(clock: Clock, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
@@ -40,7 +40,7 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Adds or replaces a job. `lastRun`, and `failures` consecutive unsuccessful attempts the last
     /// of which started at `lastAttempt`, come from the daemon's saved state.
-    public func add(_ key: String, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil,
+    public func add(_ key: Key, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil,
                     failures: Int = 0, lastAttempt: Date? = nil, retryCap: Double = 3600) {
         let now = clock.now
         var next: Date
@@ -62,10 +62,10 @@ public final class Scheduler: @unchecked Sendable {
         lock.withLock { entries[key] = entry }
     }
 
-    public func remove(_ key: String) { _ = lock.withLock { entries.removeValue(forKey: key) } }
+    public func remove(_ key: Key) { _ = lock.withLock { entries.removeValue(forKey: key) } }
 
     /// Every job scheduled now.
-    public var keys: Set<String> { lock.withLock { Set(entries.keys) } }
+    public var keys: Set<Key> { lock.withLock { Set(entries.keys) } }
 
     /// The wait before retrying after `failures` consecutive unsuccessful attempts: 1 minute,
     /// doubling, at most `cap`.
@@ -76,7 +76,7 @@ public final class Scheduler: @unchecked Sendable {
 
     /// Records that the attempt started at `date` failed (or was interrupted), the `failures`-th in
     /// a row: the job is due again after its backoff, or at its regular time if that comes first.
-    public func failed(_ key: String, failures: Int, startedAt date: Date) {
+    public func failed(_ key: Key, failures: Int, startedAt date: Date) {
         lock.withLock {
             guard var e = entries[key] else { return }
             e.nextRun = min(e.nextRun, date.addingTimeInterval(Self.backoff(failures: failures, cap: e.retryCap)))
@@ -88,14 +88,17 @@ public final class Scheduler: @unchecked Sendable {
         schedule.next(after: date).addingTimeInterval(jitter > 0 ? random() * jitter : 0)
     }
 
-    /// Jobs whose time has come, earliest first.
-    public func due() -> [String] {
+    /// Jobs whose time has come, earliest first (ties in the order of their keys' text).
+    public func due() -> [Key] {
         let now = clock.now
-        return lock.withLock { entries.values.filter { $0.nextRun <= now }.sorted { ($0.nextRun, $0.key) < ($1.nextRun, $1.key) }.map(\.key) }
+        return lock.withLock {
+            entries.values.filter { $0.nextRun <= now }
+                .sorted { ($0.nextRun, $0.key.description) < ($1.nextRun, $1.key.description) }.map(\.key)
+        }
     }
 
     /// Records that a job ran (started) at `date`; its next run follows from there.
-    public func ran(_ key: String, at date: Date) {
+    public func ran(_ key: Key, at date: Date) {
         lock.withLock {
             guard var e = entries[key] else { return }
             e.lastRun = date
@@ -106,7 +109,7 @@ public final class Scheduler: @unchecked Sendable {
         }
     }
 
-    public func entry(_ key: String) -> Entry? { lock.withLock { entries[key] } }
+    public func entry(_ key: Key) -> Entry? { lock.withLock { entries[key] } }
 
     /// How long until the earliest job is due (0 when one is due now); nil when there are none.
     public func untilNext() -> TimeInterval? {
@@ -117,16 +120,16 @@ public final class Scheduler: @unchecked Sendable {
 
 /// Jobs waiting for the repository, run one at a time in order. A job already waiting is not
 /// queued twice (a slow backup must not pile up copies of itself).
-public final class JobQueue: @unchecked Sendable {
+public final class JobQueue<Job: Equatable & Sendable>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var waiting: [String] = []
-    private var running: String?
+    private var waiting: [Job] = []
+    private var running: Job?
 
     public init() {}
 
     /// Returns false when the job was already waiting or running.
     @discardableResult
-    public func enqueue(_ job: String) -> Bool {
+    public func enqueue(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         if waiting.contains(job) || running == job { return false }
@@ -136,7 +139,7 @@ public final class JobQueue: @unchecked Sendable {
     }
 
     /// The next job, marked running; nil when none waits or one is still running.
-    public func start() -> String? {
+    public func start() -> Job? {
         condition.lock()
         defer { condition.unlock() }
         guard running == nil, !waiting.isEmpty else { return nil }
@@ -144,12 +147,12 @@ public final class JobQueue: @unchecked Sendable {
         return running
     }
 
-    public func finish(_ job: String) {
+    public func finish(_ job: Job) {
         condition.lock()
         if running == job { running = nil }
         condition.broadcast()
         condition.unlock()
     }
 
-    public var pending: [String] { condition.lock(); defer { condition.unlock() }; return waiting }
+    public var pending: [Job] { condition.lock(); defer { condition.unlock() }; return waiting }
 }

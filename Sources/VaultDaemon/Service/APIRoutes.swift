@@ -49,8 +49,8 @@ extension Daemon {
         // presents a monitor token. Probes and Prometheus keep the open routes above.
         APIRoute("GET", "/v1/status", .monitor) { d, _ in d.json(200, d.status()) },
         APIRoute("GET", "/v1/jobs/{id}", .monitor) { d, r in d.jobResponse(r["id"]) },
-        APIRoute("POST", "/v1/policies/{name}/backup", .operator) { d, r in d.trigger("backup", r) },
-        APIRoute("POST", "/v1/policies/{name}/verify", .operator) { d, r in d.trigger("verify", r) },
+        APIRoute("POST", "/v1/policies/{name}/backup", .operator) { d, r in d.trigger(JobKind.backup(policy:), r) },
+        APIRoute("POST", "/v1/policies/{name}/verify", .operator) { d, r in d.trigger(JobKind.verify(policy:), r) },
         APIRoute("POST", "/v1/restores", .restorer) { d, r in d.requestRestore(r) },
         APIRoute("POST", "/v1/policies/{name}/forget", .admin) { d, r in d.requestForget(r) },
         APIRoute("POST", "/v1/prune", .admin) { d, r in d.requestPrune(r) },
@@ -67,15 +67,42 @@ extension Daemon {
         routes.map { "\($0.method) /\($0.pattern.joined(separator: "/")) \($0.role?.rawValue ?? "open")" }
     }
 
+    /// What the table says about a method and path: the route and its named segments, or why none.
+    enum RouteMatch {
+        case found(APIRoute, [String: String])
+        case notFound
+        /// The path is known, the method is not one of its routes': the methods that are (`HEAD`
+        /// with `GET`), for the 405's `Allow` header.
+        case methodNotAllowed([String])
+    }
+
+    static func resolve(_ method: String, _ path: String) -> RouteMatch {
+        let segments = path.split(separator: "/").map(String.init)
+        let candidates = routes.compactMap { route in route.match(segments).map { (route, $0) } }
+        guard !candidates.isEmpty else { return .notFound }
+        let wanted = method == "HEAD" ? "GET" : method
+        if let (route, named) = candidates.first(where: { $0.0.method == wanted }) { return .found(route, named) }
+        var allowed: [String] = []
+        for (route, _) in candidates where !allowed.contains(route.method) {
+            allowed.append(route.method)
+            if route.method == "GET" { allowed.append("HEAD") }
+        }
+        return .methodNotAllowed(allowed)
+    }
+
     /// Routes one request: match, authenticate, authorise, then the handler. Runs on the HTTP
     /// thread: only memory (and the small approvals file), never the repository.
     func handle(_ request: HTTPRequest) -> HTTPResponse {
-        let segments = request.path.split(separator: "/").map(String.init)
-        let candidates = Self.routes.compactMap { route in route.match(segments).map { (route, $0) } }
-        guard !candidates.isEmpty else { return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status") }
         let method = request.method == "HEAD" ? "GET" : request.method
-        guard let (route, path) = candidates.first(where: { $0.0.method == method }) else {
-            return HTTPResponse(status: 405, text: "use \(candidates[0].0.method)")
+        let (route, path): (APIRoute, [String: String])
+        switch Self.resolve(request.method, request.path) {
+        case .notFound:
+            return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status")
+        case .methodNotAllowed(let allowed):
+            return HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", body: Array("use \(allowed[0])\n".utf8),
+                                extraHeaders: [("Allow", allowed.joined(separator: ", "))])
+        case .found(let r, let named):
+            (route, path) = (r, named)
         }
         guard let required = route.role else { return route.handler(self, APIRequest(http: request, path: path, caller: nil)) }
         let tokens = lock.withLock { apiTokens }

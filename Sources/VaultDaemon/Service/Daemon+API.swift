@@ -73,7 +73,7 @@ extension Daemon {
 
     /// A job record with live progress filled in while it runs. Call with the lock held.
     func withProgress(_ job: JobRecord?) -> JobRecord? {
-        guard var job, job.state == "running", let p = jobProgress?.snapshot else { return job }
+        guard var job, job.state == .running, let p = jobProgress?.snapshot else { return job }
         job.progress = .init(files: p.files, bytes: p.bytes, totalBytes: p.total > 0 ? p.total : nil, elapsedSeconds: p.elapsed)
         return job
     }
@@ -91,15 +91,15 @@ extension Daemon {
                                     lastSnapshot: s.lastSnapshot, lastDurationSeconds: s.lastDurationSeconds, lastDowntimeSeconds: s.lastDowntimeSeconds,
                                     lastVerifySuccess: iso(s.lastVerifySuccess), lastVerifyErrors: s.lastVerifyErrors, lastDrillSeconds: s.lastDrillSeconds,
                                     lastDrillBytes: s.lastDrillBytes, lastDrillBytesPerSecond: s.lastDrillBytesPerSecond,
-                                    nextRun: iso(scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970), snapshots: s.snapshots,
+                                    nextRun: iso(scheduler.entry(.backup(policy: p.name))?.nextRun.timeIntervalSince1970), snapshots: s.snapshots,
                                     lastVerifyPacksRead: s.lastVerifyPacksRead, verifyWindowReadShare: s.verifyCoverage?.share,
                                     verifyOldestUnreadSeconds: s.verifyCoverage?.oldestUnreadAge(now: now),
                                     retentionPending: s.retentionPending ?? false, chain: s.chainCheck)
             }
             var scheduled: [String: String] = [:]
-            for key in scheduler.keys { scheduled[key] = iso(scheduler.entry(key)?.nextRun.timeIntervalSince1970) }
+            for key in scheduler.keys { scheduled[key.description] = iso(scheduler.entry(key)?.nextRun.timeIntervalSince1970) }
             return Status(version: Self.version, ready: ready, stopping: stopping,
-                          running: withProgress(running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] }), queued: queue.pending,
+                          running: withProgress(running.flatMap { jobIDForKey[$0] }.flatMap { jobs[$0] }), queued: queue.pending.map(\.description),
                           jobsStarted: jobsStarted, jobsFinished: jobsFinished, reloads: reloads, scheduled: scheduled, policies: list)
         }
     }
@@ -109,7 +109,7 @@ extension Daemon {
         return lock.withLock {
             let views = policies.values.sorted { $0.name < $1.name }.map { p in
                 DaemonMetrics.PolicyView(name: p.name, rpoSeconds: (try? Duration.parse(p.rpo)) ?? 0,
-                                         nextBackup: scheduler.entry("backup:\(p.name)")?.nextRun.timeIntervalSince1970,
+                                         nextBackup: scheduler.entry(.backup(policy: p.name))?.nextRun.timeIntervalSince1970,
                                          state: state.policies[p.name] ?? PolicyState())
             }
             return DaemonMetrics.render(version: Self.version, policies: views, state: state, now: Date().timeIntervalSince1970, running: running, ready: ready)
@@ -140,14 +140,14 @@ extension Daemon {
         return json(200, job)
     }
 
-    /// A backup or verify of one policy, now.
-    func trigger(_ kind: String, _ request: APIRequest) -> HTTPResponse {
+    /// A backup or verify of one policy, now: `kind` makes the job of the policy the path names.
+    func trigger(_ kind: (String) -> JobKind, _ request: APIRequest) -> HTTPResponse {
         let name = request["name"]
         guard lock.withLock({ policies[name] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
         if lock.withLock({ state.disabledPolicies?.contains(name) == true }) {
             return HTTPResponse(status: 409, text: "policy \(name) is disabled; enable it with POST /v1/policies/\(name)/enable")
         }
-        let id = enqueue("\(kind):\(name)", actor: request.caller?.actor ?? "api")
+        let id = enqueue(kind(name), actor: request.caller?.actor ?? "api")
         return json(202, ["job": id])
     }
 }

@@ -105,10 +105,10 @@ extension Daemon {
         case .forget:
             guard lock.withLock({ policies[name] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
             if let refused = appendOnlyRefusal("forget") { return refused }
-            return json(202, ["job": enqueue("forget:\(name)", actor: actor, detail: detail)])
+            return json(202, ["job": enqueue(.forget(policy: name), actor: actor, detail: detail)])
         case .prune:
             if let refused = appendOnlyRefusal("prune") { return refused }
-            return json(202, ["job": enqueue("prune", actor: actor, detail: detail)])
+            return json(202, ["job": enqueue(.prune, actor: actor, detail: detail)])
         case .policyDisable:
             return setPolicy(name, disabled: true, actor: actor, detail: detail)
         case .keyRemove:

@@ -7,11 +7,11 @@ import VaultStorage
 extension Daemon {
     /// Runs one job on the job thread; records its outcome in memory, in state.json and in the
     /// audit log. Never throws: a failed job is a failed job, the daemon goes on.
-    func execute(_ key: String, cancellation: Cancellation) {
+    func execute(_ key: JobKind, cancellation: Cancellation) {
         let started = Date()
         let id = lock.withLock { jobIDForKey[key] } ?? "?"
         var detail: [String: String] = [:]
-        var outcome = "succeeded"
+        var outcome = JobState.succeeded
         var errorText: String?
         var failures: Int?
         do {
@@ -21,29 +21,28 @@ extension Daemon {
             let e = error as? VaultError
             errorText = e.map { $0.message + ($0.cause.map { " (\($0))" } ?? "") } ?? "\(error)"
             // Stopped by SIGTERM at a safe point: not a failure (health stays OK), retried later.
-            outcome = e?.code == .interrupted ? "interrupted" : "failed"
-            if outcome == "interrupted" { errorText = "interrupted" }
+            outcome = e?.code == .interrupted ? .interrupted : .failed
+            if outcome == .interrupted { errorText = "interrupted" }
         }
         let seconds = Date().timeIntervalSince(started)
-        let policy = key.split(separator: ":", maxSplits: 1).dropFirst().first.map(String.init)
         lock.withLock {
-            if key.hasPrefix("backup:"), let p = policy {
+            if case .backup(let p) = key {
                 var s = state.policies[p, default: PolicyState()]
                 s.lastBackupStart = started.timeIntervalSince1970
                 s.lastDurationSeconds = seconds
-                s.lastOutcome = outcome
+                s.lastOutcome = outcome.rawValue
                 s.lastError = errorText
                 switch outcome {
-                case "succeeded": s.runsSucceeded += 1; s.lastSuccess = Date().timeIntervalSince1970
-                case "interrupted": s.runsInterrupted = (s.runsInterrupted ?? 0) + 1
+                case .succeeded: s.runsSucceeded += 1; s.lastSuccess = Date().timeIntervalSince1970
+                case .interrupted: s.runsInterrupted = (s.runsInterrupted ?? 0) + 1
                 default: s.runsFailed += 1
                 }
                 state.policies[p] = s
             }
-            if outcome == "succeeded" { state.attempts?[key] = nil }
-            failures = state.attempts?[key]?.failures
-            if key.hasPrefix("restore:") {
-                if outcome == "succeeded" { state.restoresSucceeded += 1 } else { state.restoresFailed += 1 }
+            if outcome == .succeeded { state.attempts?[key.description] = nil }
+            failures = state.attempts?[key.description]?.failures
+            if case .restore = key {
+                if outcome == .succeeded { state.restoresSucceeded += 1 } else { state.restoresFailed += 1 }
                 state.lastRestoreSeconds = seconds
             }
             jobs[id]?.state = outcome
@@ -56,20 +55,24 @@ extension Daemon {
             state.runningJob = nil
             try? state.save(stateDirectory + "/state.json")
         }
-        if outcome != "succeeded", let failures { scheduler.failed(key, failures: failures, startedAt: started) }
+        if outcome != .succeeded, let failures { scheduler.failed(key, failures: failures, startedAt: started) }
         queue.finish(key)
         var auditDetails = detail
         auditDetails["job"] = id
         // An approved action's entry names its approvers next to its requester (the actor).
         if let approvers = lock.withLock({ jobs[id]?.detail["approvedBy"] }) { auditDetails["approvedBy"] = approvers }
         if let errorText { auditDetails["error"] = errorText }
-        _ = try? audit.append(actor: lock.withLock { jobs[id]?.detail["requestedBy"] } ?? "daemon", action: String(key.split(separator: ":")[0]),
-                          subject: policy.map { "policy \($0)" } ?? key, result: outcome, details: auditDetails)
+        // The subject names the job's policy (a restore's is in its record: its key names the request).
+        let (requester, policy) = lock.withLock { (jobs[id]?.detail["requestedBy"], jobs[id]?.policy) }
+        _ = try? audit.append(actor: requester ?? "daemon", action: key.action,
+                              subject: policy.map { "policy \($0)" } ?? key.description,
+                              result: outcome.rawValue, details: auditDetails)
         mirrorAudit()
-        log(outcome == "succeeded" ? 6 : 3, "job", [("job", id), ("kind", key), ("result", outcome), ("seconds", String(format: "%.1f", seconds))]
+        log(outcome == .succeeded ? 6 : 3, "job", [("job", id), ("kind", key.description), ("result", outcome.rawValue),
+                                                   ("seconds", String(format: "%.1f", seconds))]
             + detail.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + (errorText.map { [("error", $0)] } ?? []))
         jobFinished(key, id: id, outcome: outcome, error: errorText, detail: detail, seconds: seconds)
-        notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome)")
+        notifier.status("\(lock.withLock { policies.count }) policies, idle; last: \(key) \(outcome.rawValue)")
         // Last: "finished" means the job thread is done, audit mirror (and its key use) included.
         lock.withLock { jobsFinished += 1 }
     }
@@ -138,12 +141,11 @@ extension Daemon {
         return p
     }
 
-    func perform(_ key: String, cancellation: Cancellation) throws -> [String: String] {
-        let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
-        switch parts[0] {
-        case "backup":
+    func perform(_ key: JobKind, cancellation: Cancellation) throws -> [String: String] {
+        switch key {
+        case .backup(let name):
             let backupStarted = Date().timeIntervalSince1970
-            let policy = try policyNamed(parts[1])
+            let policy = try policyNamed(name)
             let repo = try openForJob(policy, cancellation: cancellation)
             var result: ConsistentBackup.Result
             do {
@@ -220,12 +222,15 @@ extension Daemon {
                 do {
                     for (k, v) in try copyOffSite(policy, target: target, from: repo, cancellation: cancellation) { detail[k] = v }
                     lock.withLock {
-                        state.policies[policy.name, default: PolicyState()].lastCopyOutcome = "succeeded"
+                        let succeeded = JobState.succeeded.rawValue
+                        state.policies[policy.name, default: PolicyState()].lastCopyOutcome = succeeded
                         state.policies[policy.name, default: PolicyState()].lastCopySuccess = Date().timeIntervalSince1970
                         state.policies[policy.name, default: PolicyState()].lastCopiedSnapshotTime = backupStarted
                     }
                 } catch {
-                    lock.withLock { state.policies[policy.name, default: PolicyState()].lastCopyOutcome = "failed" }
+                    lock.withLock {
+                        state.policies[policy.name, default: PolicyState()].lastCopyOutcome = JobState.failed.rawValue
+                    }
                     // The local snapshot stands; the job fails so monitoring sees the missing copy.
                     let e = VaultError.wrap(error, .storageFailure, "copy failed")
                     throw VaultError(e.code, "snapshot \(result.backup.snapshotID.prefix(8)) is saved locally, but copying it to \(target) failed: \(e.message)",
@@ -233,15 +238,15 @@ extension Daemon {
                 }
             }
             return detail
-        case "verify":
-            let policy = try policyNamed(parts[1])
+        case .verify(let name):
+            let policy = try policyNamed(name)
             let repo = try openForJob(policy, cancellation: cancellation)
             let shared = try repo.lock(exclusive: false, command: "daemon verify \(policy.name)")
             defer { shared.release() }
             return try rollingVerify(policy, repo: repo)
-        case "drill":
+        case .drill(let name):
             // A test restore of the latest snapshot into scratch space: its duration is the measured RTO.
-            let policy = try policyNamed(parts[1])
+            let policy = try policyNamed(name)
             let repo = try openForJob(policy, cancellation: cancellation)
             let shared = try repo.lock(exclusive: false, command: "daemon drill \(policy.name)")
             defer { shared.release() }
@@ -254,7 +259,7 @@ extension Daemon {
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastDrillStart = drill.started.timeIntervalSince1970
                 s.lastDrillSeconds = drill.seconds
-                s.lastDrillOutcome = "succeeded"
+                s.lastDrillOutcome = JobState.succeeded.rawValue
                 s.lastDrillBytes = drill.bytes
                 s.lastDrillBytesPerSecond = drill.bytesPerSecond
                 state.policies[policy.name] = s
@@ -262,9 +267,9 @@ extension Daemon {
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
-        case "forget":
+        case .forget(let name):
             // Through the API (and its approvals): the same retention a backup applies.
-            let policy = try policyNamed(parts[1])
+            let policy = try policyNamed(name)
             if lock.withLock({ config.appendOnly == true }) { throw VaultError(.usage, "this daemon is append-only: it never forgets") }
             let (kept, removed) = try applyRetention(policy, in: try openForJob(cancellation: cancellation))
             lock.withLock {
@@ -272,7 +277,7 @@ extension Daemon {
                 state.policies[policy.name, default: PolicyState()].retentionPending = nil
             }
             return ["kept": "\(kept)", "forgotten": "\(removed)"]
-        case "prune":
+        case .prune:
             if lock.withLock({ config.appendOnly == true }) {
                 log(6, "prune", [("result", "skipped"), ("reason", "append-only")])
                 return ["skipped": "append-only"]
@@ -293,7 +298,7 @@ extension Daemon {
             let r = try pruner.run()
             lock.withLock { state.lastPrune = Date().timeIntervalSince1970 }
             return ["packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)", "bytesFreed": "\(r.bytesFreed)"]
-        case "restore":
+        case .restore:
             guard var options = lock.withLock({ restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
             let (id, policyName) = lock.withLock { (jobIDForKey[key], jobIDForKey[key].flatMap { jobs[$0]?.policy }) }
             let policy = try policyNamed(policyName ?? "")
@@ -318,8 +323,6 @@ extension Daemon {
             if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }
             if let d = done.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
             return detail
-        default:
-            throw VaultError(.failure, "unknown job \(key)")
         }
     }
 }

@@ -48,35 +48,34 @@ extension Daemon {
         try (config.webhooks ?? []).map { WebhookDispatcher.Target(spec: $0, url: try $0.resolveURL(environment: env)) }
     }
 
-    func jobStarted(_ key: String, id: String?) {
-        let (kind, policy) = Self.split(key)
-        webhooks.post(event: "started", policy: policy, job: id, kind: kind)
+    func jobStarted(_ key: JobKind, id: String?) {
+        webhooks.post(event: "started", policy: key.policy, job: id, kind: key.action)
     }
 
     /// After a job's record is written: outcome metrics of verify, drill and prune, and webhooks.
-    func jobFinished(_ key: String, id: String, outcome: String, error: String?, detail: [String: String],
+    func jobFinished(_ key: JobKind, id: String, outcome: JobState, error: String?, detail: [String: String],
                      seconds: Double) {
-        let (kind, policy) = Self.split(key)
         lock.withLock {
             let now = Date().timeIntervalSince1970
-            switch kind {
-            case "verify": if let policy { state.policies[policy, default: PolicyState()].lastVerifyOutcome = outcome }
-            case "drill":
-                if let policy {
-                    state.policies[policy, default: PolicyState()].lastDrillOutcome = outcome
-                    if outcome == "succeeded" { state.policies[policy, default: PolicyState()].lastDrillSuccess = now }
-                }
-            case "prune": state.lastPruneOutcome = outcome
-            case "backup": if outcome == "succeeded", let policy { lateNotified.remove(policy) }
-            default: break
+            switch key {
+            case .verify(let policy):
+                state.policies[policy, default: PolicyState()].lastVerifyOutcome = outcome.rawValue
+            case .drill(let policy):
+                state.policies[policy, default: PolicyState()].lastDrillOutcome = outcome.rawValue
+                if outcome == .succeeded { state.policies[policy, default: PolicyState()].lastDrillSuccess = now }
+            case .prune: state.lastPruneOutcome = outcome.rawValue
+            case .backup(let policy): if outcome == .succeeded { lateNotified.remove(policy) }
+            case .forget, .restore: break
             }
             try? state.save(stateDirectory + "/state.json")
         }
-        webhooks.post(event: outcome, policy: policy, job: id, kind: kind, outcome: outcome, error: error,
-                      snapshot: detail["snapshot"], seconds: seconds)
+        let (kind, policy) = (key.action, key.policy)
+        webhooks.post(event: outcome.rawValue, policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
+                      error: error, snapshot: detail["snapshot"], seconds: seconds)
         // A verify's failure that is about the data (not the store being away) is its own event.
-        if kind == "verify", outcome == "failed", error?.hasPrefix("verify found") == true {
-            webhooks.post(event: "verify_errors", policy: policy, job: id, kind: kind, outcome: outcome, error: error)
+        if case .verify = key, outcome == .failed, error?.hasPrefix("verify found") == true {
+            webhooks.post(event: "verify_errors", policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
+                          error: error)
         }
     }
 
@@ -98,10 +97,5 @@ extension Daemon {
             webhooks.post(event: "late", policy: name, job: nil, kind: "backup",
                           error: "no good backup of \(name) within its RPO")
         }
-    }
-
-    static func split(_ key: String) -> (String, String?) {
-        let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
-        return (parts[0], parts.count > 1 && parts[0] != "restore" ? parts[1] : nil)
     }
 }

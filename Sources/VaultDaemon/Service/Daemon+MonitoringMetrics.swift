@@ -9,7 +9,7 @@ extension Daemon {
     func monitoringMetrics(now: Double = Date().timeIntervalSince1970) -> String {
         var m = MetricsWriter()
         let sorted = policies.values.sorted { $0.name < $1.name }
-        func outcome(_ text: String?) -> Double? { text.map { $0 == "failed" ? 0 : 1 } }
+        func outcome(_ text: String?) -> Double? { text.map { $0 == JobState.failed.rawValue ? 0 : 1 } }
         func perPolicy(_ name: String, _ help: String, _ value: (Policy, PolicyState) -> Double?) {
             m.family(name, "gauge", help)
             for p in sorted {

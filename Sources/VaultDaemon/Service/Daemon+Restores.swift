@@ -50,7 +50,8 @@ extension Daemon {
         switch restorePlan(parameters) {
         case .failure(let refused): return refused.response
         case .success(let (options, policy)):
-            let id = enqueue("restore:" + Hex.encode(SecureRandom.bytes(6)), actor: actor, restore: options, policy: policy, detail: detail)
+            let id = enqueue(.restore(request: Hex.encode(SecureRandom.bytes(6))), actor: actor, restore: options,
+                             policy: policy, detail: detail)
             return json(202, ["job": id])
         }
     }

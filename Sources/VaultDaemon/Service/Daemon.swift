@@ -30,9 +30,9 @@ public final class Daemon: @unchecked Sendable {
     var lastContact: Date?
     var jobs: [String: JobRecord] = [:]
     var jobOrder: [String] = []
-    var jobIDForKey: [String: String] = [:]
-    var restoreRequests: [String: RestoreOptions] = [:]
-    var running: String?
+    var jobIDForKey: [JobKind: String] = [:]
+    var restoreRequests: [JobKind: RestoreOptions] = [:]
+    var running: JobKind?
     var jobCancellation = Cancellation()
     var jobProgress: JobProgress?
     var stopping = false
@@ -41,8 +41,8 @@ public final class Daemon: @unchecked Sendable {
     var jobsFinished = 0
     var reloads = 0
     var lastTick = Date()
-    let scheduler = Scheduler(clock: SystemClock())
-    let queue = JobQueue()
+    let scheduler = Scheduler<JobKind>(clock: SystemClock())
+    let queue = JobQueue<JobKind>()
     var audit: AuditLog
     var server: HTTPServer?
     let logger: DaemonLogger
@@ -85,15 +85,17 @@ public final class Daemon: @unchecked Sendable {
             // thread): say so, once. Interrupted, not failed: the job is retried after its backoff.
             state.runningJob = nil
             let why = "interrupted (the daemon stopped during the job)"
-            if killed.hasPrefix("backup:") {
-                let name = String(killed.dropFirst(7))
-                state.policies[name, default: PolicyState()].lastOutcome = "interrupted"
+            let kind = JobKind(killed)
+            if case .backup(let name)? = kind {
+                state.policies[name, default: PolicyState()].lastOutcome = JobState.interrupted.rawValue
                 state.policies[name, default: PolicyState()].lastError = why
                 let before = state.policies[name]?.runsInterrupted ?? 0
                 state.policies[name, default: PolicyState()].runsInterrupted = before + 1
             }
-            _ = try? audit.append(actor: "daemon", action: String(killed.split(separator: ":")[0]), subject: killed,
-                                  result: "interrupted", details: ["error": why])
+            // A key this version does not know (an edited or newer state file) is still recorded, as it reads.
+            let action = kind?.action ?? String(killed.prefix { $0 != ":" })
+            _ = try? audit.append(actor: "daemon", action: action, subject: killed,
+                                  result: JobState.interrupted.rawValue, details: ["error": why])
         }
         try? state.save(stateDirectory + "/state.json")
     }
@@ -179,7 +181,7 @@ public final class Daemon: @unchecked Sendable {
         }
 
         // SIGTERM: stop the running job at its next safe point, then leave.
-        log(6, "stopping", [("running", lock.withLock { running } ?? "none")])
+        log(6, "stopping", [("running", lock.withLock { running }?.description ?? "none")])
         notifier.stopping(status: "stopping")
         // Cancel first, then report stopping: whoever sees "stopping" knows the job is cancelled.
         lock.withLock { jobCancellation }.cancel()
@@ -230,10 +232,10 @@ public final class Daemon: @unchecked Sendable {
         let (policies, state, pruneSpec) = lock.withLock { (self.policies, self.state, config.pruneEvery) }
         let created = Date(timeIntervalSince1970: state.created ?? Date().timeIntervalSince1970)
         let date = { (t: Double?) in t.map { Date(timeIntervalSince1970: $0) } }
-        var wanted = Set<String>()
-        func add(_ key: String, _ schedule: Schedule, jitter: Double = 0, lastRun: Date?, retryCap: Double = 3600) {
+        var wanted = Set<JobKind>()
+        func add(_ key: JobKind, _ schedule: Schedule, jitter: Double = 0, lastRun: Date?, retryCap: Double = 3600) {
             wanted.insert(key)
-            let attempts = state.attempts?[key]
+            let attempts = state.attempts?[key.description]
             scheduler.add(key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
                           lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
         }
@@ -242,19 +244,19 @@ public final class Daemon: @unchecked Sendable {
             let jitter = p.schedule.jitter.flatMap { try? Duration.parse($0) } ?? 0
             // Retries fit several times within the RPO: at most a quarter of it apart.
             let rpo = (try? Duration.parse(p.rpo)) ?? 3600
-            add("backup:\(name)", s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
+            add(.backup(policy: name), s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
                 retryCap: max(60, min(3600, rpo / 4)))
             if let v = p.verify, let every = try? Duration.parse(v.every) {
                 let last = date(state.policies[name]?.lastVerifyStart) ?? created
-                add("verify:\(name)", .every(seconds: every), lastRun: last)
+                add(.verify(policy: name), .every(seconds: every), lastRun: last)
             }
             if let d = p.restoreDrill, let every = try? Duration.parse(d.every) {
                 let last = date(state.policies[name]?.lastDrillStart) ?? created
-                add("drill:\(name)", .every(seconds: every), lastRun: last)
+                add(.drill(policy: name), .every(seconds: every), lastRun: last)
             }
         }
         let prune = pruneSpec.flatMap { try? Duration.parse($0) } ?? 86_400
-        add("prune", .every(seconds: prune), lastRun: date(state.lastPrune) ?? created)
+        add(.prune, .every(seconds: prune), lastRun: date(state.lastPrune) ?? created)
         for key in scheduler.keys.subtracting(wanted) { scheduler.remove(key) }
     }
 
@@ -280,14 +282,14 @@ public final class Daemon: @unchecked Sendable {
 
     /// Queues a job once; returns its id (the waiting or running one if already there).
     @discardableResult
-    func enqueue(_ key: String, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
+    func enqueue(_ key: JobKind, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
                  detail: [String: String] = [:]) -> String {
         lock.withLock {
-            if let id = jobIDForKey[key], let j = jobs[id], j.state == "queued" || j.state == "running" { return id }
+            if let id = jobIDForKey[key], let j = jobs[id], j.state.isActive { return id }
             let id = Hex.encode(SecureRandom.bytes(6))
-            let parts = key.split(separator: ":", maxSplits: 1)
-            jobs[id] = JobRecord(id: id, kind: String(parts[0]), policy: restorePolicy ?? (parts.count > 1 && parts[0] != "restore" ? String(parts[1]) : nil),
-                                 state: "queued", queued: Date().timeIntervalSince1970, detail: detail.merging(["requestedBy": actor]) { $1 })
+            jobs[id] = JobRecord(id: id, kind: key.action, policy: restorePolicy ?? key.policy, state: .queued,
+                                 queued: Date().timeIntervalSince1970,
+                                 detail: detail.merging(["requestedBy": actor]) { $1 })
             jobOrder.append(id)
             if jobOrder.count > 500 { jobs[jobOrder.removeFirst()] = nil }
             jobIDForKey[key] = id
@@ -297,22 +299,26 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private func startJob(_ key: String) {
+    private func startJob(_ key: JobKind) {
         let cancellation = Cancellation()
         lock.withLock {
             running = key
             jobCancellation = cancellation
             jobProgress = JobProgress()
-            state.runningJob = key
+            state.runningJob = key.description
             if scheduler.entry(key) != nil {
                 // Counted before it starts: an attempt that takes the daemon down is still counted.
                 var attempts = state.attempts ?? [:]
-                attempts[key] = JobAttempts(failures: (attempts[key]?.failures ?? 0) + 1, lastStart: Date().timeIntervalSince1970)
+                let before = attempts[key.description]?.failures ?? 0
+                attempts[key.description] = JobAttempts(failures: before + 1, lastStart: Date().timeIntervalSince1970)
                 state.attempts = attempts
             }
             jobsStarted += 1
             try? state.save(stateDirectory + "/state.json")
-            if let id = jobIDForKey[key] { jobs[id]?.state = "running"; jobs[id]?.started = Date().timeIntervalSince1970 }
+            if let id = jobIDForKey[key] {
+                jobs[id]?.state = .running
+                jobs[id]?.started = Date().timeIntervalSince1970
+            }
         }
         scheduler.ran(key, at: Date())
         jobStarted(key, id: lock.withLock { jobIDForKey[key] })

@@ -9,6 +9,9 @@ public struct PolicyState: Codable, Sendable {
     public var lastSuccess: Double?
     public var lastSnapshot: String?
     public var lastDurationSeconds: Double?
+    /// A `JobState`'s raw value. The outcomes here stay text: a value this version does not know
+    /// (a newer daemon's, an edit) must not make the whole state file unreadable, which would
+    /// forget disabled policies and backoffs too.
     public var lastOutcome: String?
     public var lastError: String?
     public var runsSucceeded = 0
@@ -65,8 +68,8 @@ public struct DaemonState: Codable, Sendable {
     public var restoresFailed = 0
     public var lastRestoreSeconds: Double?
     public var repositoryBytes: UInt64 = 0
-    /// The job running when this was saved; still set at start-up means the daemon was killed
-    /// during it.
+    /// The job running when this was saved (a `JobKind`'s text); still set at start-up means the
+    /// daemon was killed during it.
     public var runningJob: String?
     /// When this state was first written: the start of every interval schedule that never ran
     /// (prune, verify, drill), so a daemon restarted more often than the interval still runs it.
@@ -93,9 +96,10 @@ public struct DaemonState: Codable, Sendable {
 /// A job's life, kept in memory and queryable through /v1/jobs/{id}.
 public struct JobRecord: Codable, Sendable {
     public var id: String
+    /// The `JobKind`'s action (`backup`, `verify`, `drill`, `forget`, `restore`, `prune`).
     public var kind: String
     public var policy: String?
-    public var state: String            // queued, running, succeeded, failed, interrupted
+    public var state: JobState
     public var queued: Double
     public var started: Double?
     public var finished: Double?

@@ -35,7 +35,7 @@ public enum DaemonMetrics {
         public var state: PolicyState
     }
 
-    public static func render(version: String, policies: [PolicyView], state: DaemonState, now: Double, running: String?, ready: Bool) -> String {
+    public static func render(version: String, policies: [PolicyView], state: DaemonState, now: Double, running: JobKind?, ready: Bool) -> String {
         var m = MetricsWriter()
         m.family("chainvault_build_info", "gauge", "Build information; always 1.")
         m.sample("chainvault_build_info", [("version", version)], 1)
@@ -43,7 +43,7 @@ public enum DaemonMetrics {
         m.sample("chainvault_ready", [], ready ? 1 : 0)
         m.family("chainvault_job_running", "gauge", "1 while a job runs, labelled with its kind.")
         for kind in ["backup", "verify", "drill", "restore", "prune"] {
-            m.sample("chainvault_job_running", [("kind", kind)], running?.hasPrefix(kind + ":") == true ? 1 : 0)
+            m.sample("chainvault_job_running", [("kind", kind)], running?.action == kind ? 1 : 0)
         }
         func perPolicy(_ name: String, _ type: String, _ help: String, _ value: (PolicyView) -> Double?) {
             m.family(name, type, help)
@@ -53,7 +53,7 @@ public enum DaemonMetrics {
         perPolicy("chainvault_backup_last_duration_seconds", "gauge", "Duration of the last backup run.") { $0.state.lastDurationSeconds }
         perPolicy("chainvault_backup_last_outcome", "gauge",
                   "0 if the last backup failed, 1 if it succeeded or was interrupted (stopped, and retried).") { p in
-            p.state.lastOutcome.map { $0 == "failed" ? 0 : 1 }
+            p.state.lastOutcome.map { $0 == JobState.failed.rawValue ? 0 : 1 }
         }
         m.family("chainvault_backup_runs_total", "counter", "Backup runs by result since the state directory was created.")
         for p in policies {
