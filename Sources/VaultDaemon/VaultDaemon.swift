@@ -5,5 +5,5 @@
 //   back. Decoded strictly: unknown fields, bad values and impossible combinations are errors
 //   that name the file, the line and the field.
 // - `Schedule` / `Scheduler`: intervals or daily/weekly UTC times with jitter; a missed run runs
-//   once at start-up; time comes from a `Clock` so tests use a fake one.
+//   once at start-up; time comes from a `WallClock` so tests use a fake one.
 // - `JobQueue`: one job at a time per repository, in order, without duplicates.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VaultDaemon
 
-final class FakeClock: Clock, @unchecked Sendable {
+final class FakeClock: WallClock, @unchecked Sendable {
     var now: Date
     init(_ iso: String) { now = ISO8601DateFormatter().date(from: iso)! }
     func advance(_ seconds: Double) { now = now.addingTimeInterval(seconds) }

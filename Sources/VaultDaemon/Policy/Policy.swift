@@ -29,14 +29,14 @@ public struct Policy: Codable, Sendable, Equatable {
 
     public struct ScheduleSpec: Codable, Sendable, Equatable {
         /// One of: an interval ("6h"), a daily UTC time ("03:30"), a weekly UTC day and time ("sun 04:00").
-        public var every: String?
+        public var every: TimeSpan?
         public var daily: String?
         public var weekly: String?
         /// A random delay up to this long is added to each run, so many servers do not hit one
         /// object store at the same second.
-        public var jitter: String?
+        public var jitter: TimeSpan?
 
-        public init(every: String? = nil, daily: String? = nil, weekly: String? = nil, jitter: String? = nil) {
+        public init(every: TimeSpan? = nil, daily: String? = nil, weekly: String? = nil, jitter: TimeSpan? = nil) {
             self.every = every; self.daily = daily; self.weekly = weekly; self.jitter = jitter
         }
     }
@@ -48,19 +48,19 @@ public struct Policy: Codable, Sendable, Equatable {
         public var keepWeekly: Int?
         public var keepMonthly: Int?
         public var keepYearly: Int?
-        public var keepWithin: String?
+        public var keepWithin: TimeSpan?
     }
 
     public struct Verify: Codable, Sendable, Equatable {
         /// How often to verify ("24h").
-        public var every: String
+        public var every: TimeSpan
         /// Every pack is read at least once within this many days: each run reads 1/N of them.
         public var readAllWithinDays: Int
     }
 
     public struct RestoreDrill: Codable, Sendable, Equatable {
         /// How often to prove that the latest snapshot restores ("7d").
-        public var every: String
+        public var every: TimeSpan
         /// An absolute directory to restore the snapshot into, read back, compare and remove;
         /// absent: the drill streams the snapshot through the checks and writes no tree.
         public var scratch: String?
@@ -77,7 +77,7 @@ public struct Policy: Codable, Sendable, Equatable {
     public var retention: Retention
     public var verify: Verify?
     /// Recovery point objective: a backup older than this is late ("8h").
-    public var rpo: String
+    public var rpo: TimeSpan
     /// Paths (relative to the source, globs allowed) that a restore never rolls back without
     /// --force: a validator's signing state, which must only move forward.
     public var protect: [String]?
@@ -116,20 +116,8 @@ public struct Policy: Codable, Sendable, Equatable {
         r.keepWeekly = retention.keepWeekly ?? 0
         r.keepMonthly = retention.keepMonthly ?? 0
         r.keepYearly = retention.keepYearly ?? 0
-        r.keepWithinSeconds = retention.keepWithin.flatMap { try? Duration.parse($0) } ?? 0
+        r.keepWithinSeconds = retention.keepWithin?.seconds ?? 0
         return r
-    }
-}
-
-/// Durations as policies write them: `DurationText`'s grammar, the same as on the command line.
-public enum Duration {
-    public static func format(_ seconds: Double) -> String { DurationText.format(seconds) }
-
-    public static func parse(_ text: String) throws -> Double {
-        guard let seconds = DurationText.seconds(text) else {
-            throw PolicyProblem(field: "", message: "'\(text)' is not a duration; write numbers with units: \(DurationText.examples)")
-        }
-        return seconds
     }
 }
 

@@ -162,7 +162,7 @@ public enum PolicyValidator {
         do { period = try Schedule.parse(p.schedule).period } catch let e as PolicyProblem { problems.append(e) } catch {}
         var jitter = 0.0
         if let j = p.schedule.jitter {
-            do { jitter = try Duration.parse(j) } catch { problem("schedule.jitter", "'\(j)' is not a duration (10m, 1h)") }
+            do { jitter = try j.parsed() } catch { problem("schedule.jitter", "'\(j)' is not a duration (10m, 1h)") }
             if let period, jitter >= period { problem("schedule.jitter", "must be shorter than the schedule's period") }
         }
         if p.retentionPolicyIsEmpty { problem("retention", "keeps nothing: set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithin…") }
@@ -170,18 +170,18 @@ public enum PolicyValidator {
                               ("keepWeekly", p.retention.keepWeekly), ("keepMonthly", p.retention.keepMonthly), ("keepYearly", p.retention.keepYearly)] {
             if let v = value, v < 0 { problem("retention." + name, "must not be negative") }
         }
-        if let w = p.retention.keepWithin, (try? Duration.parse(w)) == nil { problem("retention.keepWithin", "'\(w)' is not a duration (7d)") }
+        if let w = p.retention.keepWithin, w.seconds == nil { problem("retention.keepWithin", "'\(w)' is not a duration (7d)") }
         do {
-            let rpo = try Duration.parse(p.rpo)
+            let rpo = try p.rpo.parsed()
             if let period, rpo < period + jitter {
                 problem("rpo", "\(p.rpo) is shorter than the schedule's period plus jitter: every backup would count as late")
             }
         } catch { problem("rpo", "'\(p.rpo)' is not a duration (8h)") }
         if let v = p.verify {
-            if (try? Duration.parse(v.every)) == nil { problem("verify.every", "'\(v.every)' is not a duration (24h)") }
+            if v.every.seconds == nil { problem("verify.every", "'\(v.every)' is not a duration (24h)") }
             if !(1...366).contains(v.readAllWithinDays) { problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)") }
         }
-        if let d = p.restoreDrill, (try? Duration.parse(d.every)) == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
+        if let d = p.restoreDrill, d.every.seconds == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
         if let s = p.restoreDrill?.scratch, !s.hasPrefix("/") {
             problem("restoreDrill.scratch", "'\(s)' is not an absolute path")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import VaultCore
 
 /// When a job runs: every interval, or at a UTC time each day or each week. Times are UTC so a
 /// daylight-saving change never skips or doubles a backup.
@@ -10,12 +11,12 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     static let weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
     public static func parse(_ spec: Policy.ScheduleSpec, field: String = "schedule") throws -> Schedule {
-        let given = [spec.every, spec.daily, spec.weekly].compactMap { $0 }
+        let given = [spec.every != nil, spec.daily != nil, spec.weekly != nil].filter { $0 }
         guard given.count == 1 else {
             throw PolicyProblem(field: field, message: "give exactly one of \"every\" (\"6h\"), \"daily\" (\"03:30\") or \"weekly\" (\"sun 04:00\")")
         }
         if let every = spec.every {
-            let seconds = try reframe(field + ".every") { try Duration.parse(every) }
+            let seconds = try reframe(field + ".every") { try every.parsed() }
             guard seconds >= 1 else { throw PolicyProblem(field: field + ".every", message: "must be at least 1s") }
             return .every(seconds: seconds)
         }
@@ -70,7 +71,7 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .every(let s): return "every " + Duration.format(s)
+        case .every(let s): return "every " + DurationText.format(s)
         case .daily(let m): return String(format: "daily %02d:%02d UTC", m / 60, m % 60)
         case .weekly(let d, let m): return String(format: "weekly %@ %02d:%02d UTC", Schedule.weekdays[d], m / 60, m % 60)
         }

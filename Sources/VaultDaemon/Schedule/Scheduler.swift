@@ -1,11 +1,12 @@
 import Foundation
 
-/// Where time comes from; the daemon uses the system clock, tests a fake one they move by hand.
-public protocol Clock: Sendable {
+/// Where the time of day comes from; the daemon uses the system's, tests a fake one they move by
+/// hand. (Not named `Clock`: that is the standard library's protocol for measuring time.)
+public protocol WallClock: Sendable {
     var now: Date { get }
 }
 
-public struct SystemClock: Clock {
+public struct SystemClock: WallClock {
     public init() {}
     public var now: Date { Date() }
 }
@@ -27,13 +28,13 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
         public var nextRun: Date
     }
 
-    private let clock: Clock
+    private let clock: any WallClock
     private let random: @Sendable () -> Double
     private let lock = NSLock()
     private var entries: [Key: Entry] = [:]
 
     /// `random` returns values in [0, 1); it spreads runs over the jitter window.
-    public init(clock: Clock, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
+    public init(clock: any WallClock, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
         self.clock = clock
         self.random = random
     }

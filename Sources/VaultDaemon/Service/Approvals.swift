@@ -21,9 +21,9 @@ public enum ApprovalAction: String, Codable, Sendable, CaseIterable {
 public struct ApprovalRule: Codable, Sendable {
     public var required: Int
     public var of: [String]?
-    public var window: String?
+    public var window: TimeSpan?
 
-    public var windowSeconds: Double { window.flatMap { try? Duration.parse($0) } ?? 3600 }
+    public var windowSeconds: Double { window?.seconds ?? 3600 }
 
     static let knownKeys: Set<String> = ["required", "of", "window"]
 
@@ -38,7 +38,7 @@ public struct ApprovalRule: Codable, Sendable {
         } else if required > admins.count {
             out.append("required is \(required) but only \(admins.count) admin token(s) are configured")
         }
-        if let w = window, (try? Duration.parse(w)) == nil { out.append("window '\(w)' is not a duration") }
+        if let w = window, w.seconds == nil { out.append("window '\(w)' is not a duration") }
         return out
     }
 }
@@ -107,7 +107,7 @@ public struct ApprovalStore: Sendable {
 /// The approvals' clock: the system's, moved by the number of seconds in the file
 /// `$CHAINVAULT_TEST_CLOCK_FILE` when that is set, so a test expires a request by writing a
 /// number instead of waiting an hour.
-struct ApprovalClock: Clock {
+struct ApprovalClock: WallClock {
     let offsetFile: String?
     var now: Date {
         guard let offsetFile, let bytes = try? Posix.readFile(offsetFile),

@@ -84,7 +84,7 @@ extension Daemon {
         return lock.withLock {
             let list = policies.values.sorted { $0.name < $1.name }.map { p -> PolicyStatus in
                 let s = state.policies[p.name] ?? PolicyState()
-                let rpo = (try? Duration.parse(p.rpo)) ?? 0
+                let rpo = p.rpo.seconds ?? 0
                 let age = s.lastSuccess.map { now - $0 }
                 return PolicyStatus(name: p.name, source: p.source, lastSuccess: iso(s.lastSuccess), ageSeconds: age, rpoSeconds: rpo,
                                     late: age.map { $0 > rpo } ?? true, lastOutcome: s.lastOutcome, lastError: s.lastError,
@@ -108,7 +108,7 @@ extension Daemon {
         let ready = readiness().allSatisfy(\.1)
         return lock.withLock {
             let views = policies.values.sorted { $0.name < $1.name }.map { p in
-                DaemonMetrics.PolicyView(name: p.name, rpoSeconds: (try? Duration.parse(p.rpo)) ?? 0,
+                DaemonMetrics.PolicyView(name: p.name, rpoSeconds: p.rpo.seconds ?? 0,
                                          nextBackup: scheduler.entry(.backup(policy: p.name))?.nextRun.timeIntervalSince1970,
                                          state: state.policies[p.name] ?? PolicyState())
             }

@@ -25,8 +25,8 @@ extension Daemon {
     /// A new probe with the (re)loaded config's period; the old one stops after its current look.
     func restartProbe() {
         let (everyText, timeoutText) = lock.withLock { (config.readinessProbeEvery, config.readinessProbeTimeout) }
-        let every = everyText.flatMap { try? Duration.parse($0) } ?? Self.defaultProbeEvery
-        let timeout = timeoutText.flatMap { try? Duration.parse($0) } ?? Self.defaultProbeTimeout
+        let every = everyText?.seconds ?? Self.defaultProbeEvery
+        let timeout = timeoutText?.seconds ?? Self.defaultProbeTimeout
         let probe = ReadinessProbe(every: max(every, 0.5), timeout: max(timeout, 0.5),
                                    location: { [unowned self] in lock.withLock { config.repository } },
                                    onChange: { [unowned self] outcome in
@@ -86,7 +86,7 @@ extension Daemon {
         let late: [String] = lock.withLock {
             var found: [String] = []
             for (name, p) in policies where !lateNotified.contains(name) {
-                guard let rpo = try? Duration.parse(p.rpo) else { continue }
+                guard let rpo = p.rpo.seconds else { continue }
                 let since = state.policies[name]?.lastSuccess ?? state.created ?? now
                 if now - since > rpo { found.append(name); lateNotified.insert(name) }
             }

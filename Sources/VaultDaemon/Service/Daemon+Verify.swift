@@ -10,7 +10,7 @@ extension Daemon {
     /// one. Call with the repository's shared lock held.
     func rollingVerify(_ policy: Policy, repo: Repository) throws -> [String: String] {
         let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
-        let every = (try? Duration.parse(v.every)) ?? 86_400
+        let every = v.every.seconds ?? 86_400
         let packs = try repo.listPacks().map(\.name)
         let coverage = lock.withLock { state.policies[policy.name]?.verifyCoverage }
         let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,

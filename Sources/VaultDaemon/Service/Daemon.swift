@@ -24,7 +24,7 @@ public final class Daemon: @unchecked Sendable {
     var credential: Credential
     var apiTokens: APITokens
     var approvals: ApprovalStore
-    let approvalClock: Clock
+    let approvalClock: WallClock
     var repositoryOpenedAt: Date?
     var repositoryError: String?
     var lastContact: Date?
@@ -241,21 +241,21 @@ public final class Daemon: @unchecked Sendable {
         }
         for (name, p) in policies where !(state.disabledPolicies ?? []).contains(name) {
             guard let s = try? Schedule.parse(p.schedule) else { continue }
-            let jitter = p.schedule.jitter.flatMap { try? Duration.parse($0) } ?? 0
+            let jitter = p.schedule.jitter?.seconds ?? 0
             // Retries fit several times within the RPO: at most a quarter of it apart.
-            let rpo = (try? Duration.parse(p.rpo)) ?? 3600
+            let rpo = p.rpo.seconds ?? 3600
             add(.backup(policy: name), s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
                 retryCap: max(60, min(3600, rpo / 4)))
-            if let v = p.verify, let every = try? Duration.parse(v.every) {
+            if let v = p.verify, let every = v.every.seconds {
                 let last = date(state.policies[name]?.lastVerifyStart) ?? created
                 add(.verify(policy: name), .every(seconds: every), lastRun: last)
             }
-            if let d = p.restoreDrill, let every = try? Duration.parse(d.every) {
+            if let d = p.restoreDrill, let every = d.every.seconds {
                 let last = date(state.policies[name]?.lastDrillStart) ?? created
                 add(.drill(policy: name), .every(seconds: every), lastRun: last)
             }
         }
-        let prune = pruneSpec.flatMap { try? Duration.parse($0) } ?? 86_400
+        let prune = pruneSpec?.seconds ?? 86_400
         add(.prune, .every(seconds: prune), lastRun: date(state.lastPrune) ?? created)
         for key in scheduler.keys.subtracting(wanted) { scheduler.remove(key) }
     }

@@ -13,7 +13,7 @@ public struct DaemonConfig: Codable, Sendable {
     public var apiTokenFile: String?
     public var stateDirectory: String?
     /// How often to run prune over the whole repository ("24h").
-    public var pruneEvery: String?
+    public var pruneEvery: TimeSpan?
     /// Directories under which API restores may write besides each policy's source (RestoreTarget).
     public var restoreRoots: [String]?
     /// The node never deletes: retention and prune are skipped (they run on the pruning host).
@@ -24,8 +24,8 @@ public struct DaemonConfig: Codable, Sendable {
     public var approvals: [String: ApprovalRule]?
     /// The background readiness probe: how often it looks at the repository ("15s") and how long
     /// one look may take ("10s").
-    public var readinessProbeEvery: String?
-    public var readinessProbeTimeout: String?
+    public var readinessProbeEvery: TimeSpan?
+    public var readinessProbeTimeout: TimeSpan?
     /// Push notifications (WebhookSpec).
     public var webhooks: [WebhookSpec]?
     /// Bandwidth limits for the repository and copy targets (BandwidthConfig).
@@ -56,9 +56,9 @@ public struct DaemonConfig: Codable, Sendable {
         }
         if let c = config {
             if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: PolicyLoader.line(of: "listen", in: text))) }
-            if let p = c.pruneEvery, (try? Duration.parse(p)) == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: PolicyLoader.line(of: "pruneEvery", in: text))) }
+            if let p = c.pruneEvery, p.seconds == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: PolicyLoader.line(of: "pruneEvery", in: text))) }
             for (field, value) in [("readinessProbeEvery", c.readinessProbeEvery), ("readinessProbeTimeout", c.readinessProbeTimeout)] {
-                if let v = value, (try? Duration.parse(v)) == nil {
+                if let v = value, v.seconds == nil {
                     problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: PolicyLoader.line(of: field, in: text)))
                 }
             }

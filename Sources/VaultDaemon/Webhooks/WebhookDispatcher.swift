@@ -76,7 +76,7 @@ public final class WebhookDispatcher: Sendable {
     }
 
     static func call(for e: WebhookEvent, to t: Target) -> Call? {
-        let timeout = t.spec.timeout.flatMap { try? Duration.parse($0) } ?? 10
+        let timeout = t.spec.timeout?.seconds ?? 10
         let retries = max(0, t.spec.retries ?? 3)
         guard t.spec.kind == "healthchecks" else {
             return Call(webhook: t.spec.name, url: t.url, body: e.json(), contentType: "application/json",

@@ -17,7 +17,7 @@ public struct WebhookSpec: Codable, Sendable {
     /// Only these policies' events (default: all).
     public var policies: [String]?
     /// Per attempt, without progress ("10s").
-    public var timeout: String?
+    public var timeout: TimeSpan?
     /// Attempts after the first on a network error, 429 or 5xx (default 3), 1 s, 2 s, 4 s … apart.
     public var retries: Int?
 
@@ -45,7 +45,7 @@ public struct WebhookSpec: Codable, Sendable {
             for event in (entry["events"] as? [String]) ?? [] where !allEvents.contains(event) {
                 problems.append("\(at).events: unknown event '\(event)'; expected one of: \(allEvents.sorted().joined(separator: ", "))")
             }
-            if let t = entry["timeout"] as? String, (try? Duration.parse(t)) == nil { problems.append("\(at).timeout: '\(t)' is not a duration") }
+            if let t = entry["timeout"] as? String, TimeSpan(t).seconds == nil { problems.append("\(at).timeout: '\(t)' is not a duration") }
         }
         return problems
     }
