@@ -105,7 +105,7 @@ extension Daemon {
             (route, path) = (r, named)
         }
         guard let required = route.role else { return route.handler(self, APIRequest(http: request, path: path, caller: nil)) }
-        let tokens = lock.withLock { apiTokens }
+        let tokens = apiTokens
         guard !tokens.isEmpty else {
             return HTTPResponse(status: 401, text: "the API is disabled: no token configured (apiTokenFile, tokens, or the credential api.token)")
         }

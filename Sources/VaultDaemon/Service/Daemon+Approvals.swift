@@ -6,7 +6,7 @@ extension Daemon {
     /// Runs `action` at once when no approval rule covers it (the requester's word alone), else
     /// records it as pending and answers 202 with its id and the parameters' digest.
     func submit(_ action: ApprovalAction, _ parameters: [String: String], caller: APICaller) -> HTTPResponse {
-        guard let rule = lock.withLock({ config.approvals?[action.rawValue] }) else {
+        guard let rule = config.approvals?[action.rawValue] else {
             return execute(action, parameters, actor: caller.actor, approvers: [])
         }
         let now = approvalClock.now.timeIntervalSince1970
@@ -14,7 +14,7 @@ extension Daemon {
                                      digest: PendingRequest.digest(action, parameters), requester: caller.name, created: now,
                                      expires: now + rule.windowSeconds, required: rule.required)
         request.eligible = rule.of
-        let saved: Error? = lock.withLock {
+        let saved: Error? = approvals.withLock { approvals in
             approvals[request.id] = request
             do { try approvals.save(); return nil } catch { approvals[request.id] = nil; return error }
         }
@@ -39,7 +39,7 @@ extension Daemon {
         }
         let now = approvalClock.now.timeIntervalSince1970
         // Decided and recorded under the lock: two approvals arriving together cannot both be the M-th.
-        let (response, decision, request): (HTTPResponse?, String, PendingRequest?) = lock.withLock {
+        let (response, decision, request): (HTTPResponse?, String, PendingRequest?) = approvals.withLock { approvals in
             guard var p = approvals[id] else { return (HTTPResponse(status: 404, text: "no pending request \(id)"), "unknown", nil) }
             func refuse(_ status: Int, _ why: String) -> (HTTPResponse?, String, PendingRequest?) {
                 (HTTPResponse(status: status, text: "request \(id) (\(p.action.rawValue)): \(why)"), why, nil)
@@ -78,7 +78,7 @@ extension Daemon {
         let approvers = p.approvals.map(\.name)
         let result = execute(p.action, p.parameters, actor: "api:\(p.requester)", approvers: approvers)
         let job = (try? JSONDecoder().decode([String: String].self, from: Data(result.body)))?["job"]
-        lock.withLock {
+        approvals.withLock { approvals in
             approvals[id]?.job = job
             if !(200..<300).contains(result.status) { approvals[id]?.state = "failed" }
             try? approvals.save()
@@ -91,7 +91,7 @@ extension Daemon {
     }
 
     func listApprovals() -> HTTPResponse {
-        json(200, lock.withLock { approvals.requests.values.sorted { $0.created < $1.created } })
+        json(200, approvals.withLock { $0.requests.values.sorted { $0.created < $1.created } })
     }
 
     /// Runs an action with its recorded parameters: the same code whether it was approved or
@@ -103,7 +103,7 @@ extension Daemon {
         case .restoreLive:
             return startRestore(parameters, actor: actor, detail: detail)
         case .forget:
-            guard lock.withLock({ policies[name] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
+            guard policies[name] != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
             if let refused = appendOnlyRefusal("forget") { return refused }
             return json(202, ["job": enqueue(.forget(policy: name), actor: actor, detail: detail)])
         case .prune:
@@ -118,13 +118,13 @@ extension Daemon {
     }
 
     func appendOnlyRefusal(_ what: String) -> HTTPResponse? {
-        lock.withLock { config.appendOnly == true }
+        config.appendOnly == true
             ? HTTPResponse(status: 409, text: "this daemon is append-only: it never runs \(what); run it on the pruning host") : nil
     }
 
     func requestForget(_ r: APIRequest) -> HTTPResponse {
         guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
-        guard lock.withLock({ policies[r["name"]] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
+        guard policies[r["name"]] != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
         return submit(.forget, ["policy": r["name"]], caller: caller)
     }
 
@@ -169,20 +169,20 @@ extension Daemon {
 
     func requestDisable(_ r: APIRequest) -> HTTPResponse {
         guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
-        guard lock.withLock({ policies[r["name"]] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
+        guard policies[r["name"]] != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
         return submit(.policyDisable, ["policy": r["name"]], caller: caller)
     }
 
     /// Enabling puts a policy's jobs back on schedule: nothing is lost by it, so it needs no approval.
     func enablePolicy(_ r: APIRequest) -> HTTPResponse {
-        guard lock.withLock({ policies[r["name"]] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
+        guard policies[r["name"]] != nil else { return HTTPResponse(status: 404, text: "no policy \(r["name"])") }
         return setPolicy(r["name"], disabled: false, actor: r.caller?.actor ?? "api", detail: [:])
     }
 
     /// A disabled policy runs no scheduled or API backup, verify or drill (kept in state.json).
     func setPolicy(_ name: String, disabled: Bool, actor: String, detail: [String: String]) -> HTTPResponse {
-        guard lock.withLock({ policies[name] }) != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
-        let saved: Error? = lock.withLock {
+        guard policies[name] != nil else { return HTTPResponse(status: 404, text: "no policy \(name)") }
+        let saved: Error? = state.update { state in
             var set = Set(state.disabledPolicies ?? [])
             if disabled { set.insert(name) } else { set.remove(name) }
             state.disabledPolicies = set.isEmpty ? nil : set.sorted()

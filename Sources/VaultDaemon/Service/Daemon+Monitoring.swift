@@ -13,7 +13,7 @@ extension Daemon {
     /// At SIGTERM the last job's events are usually still queued: they get up to
     /// `webhookFlushSeconds` to go out, and whatever did not is logged as dropped.
     func stopMonitoring() {
-        lock.withLock { probe }?.stop()
+        probe.withLock { $0 }?.stop()
         for (name, left) in webhooks.flush(within: Self.webhookFlushSeconds) {
             log(left == 0 ? 7 : 4, "webhook_flush", [("webhook", name), ("result", left == 0 ? "flushed" : "timeout"),
                                                      ("dropped", "\(left)")])
@@ -24,20 +24,20 @@ extension Daemon {
 
     /// A new probe with the (re)loaded config's period; the old one stops after its current look.
     func restartProbe() {
-        let (everyText, timeoutText) = lock.withLock { (config.readinessProbeEvery, config.readinessProbeTimeout) }
+        let (everyText, timeoutText) = settings.withLock { ($0.config.readinessProbeEvery, $0.config.readinessProbeTimeout) }
         let every = everyText?.seconds ?? Self.defaultProbeEvery
         let timeout = timeoutText?.seconds ?? Self.defaultProbeTimeout
         let probe = ReadinessProbe(every: max(every, 0.5), timeout: max(timeout, 0.5),
-                                   location: { [unowned self] in lock.withLock { config.repository } },
+                                   location: { [unowned self] in config.repository },
                                    onChange: { [unowned self] outcome in
-            if outcome.ok { lock.withLock { lastContact = outcome.at } }
+            if outcome.ok { loop.withLock { $0.lastContact = outcome.at } }
             log(outcome.ok ? 6 : 3, "readiness-probe", [("result", outcome.ok ? "succeeded" : "failed"),
                                                          ("detail", outcome.detail),
                                                          ("seconds", String(format: "%.3f", outcome.seconds))])
         })
-        let old = lock.withLock { () -> ReadinessProbe? in
-            let old = self.probe
-            self.probe = probe
+        let old = self.probe.withLock { current -> ReadinessProbe? in
+            let old = current
+            current = probe
             return old
         }
         old?.stop()
@@ -55,7 +55,8 @@ extension Daemon {
     /// After a job's record is written: outcome metrics of verify, drill and prune, and webhooks.
     func jobFinished(_ key: JobKind, id: String, outcome: JobState, error: String?, detail: [String: String],
                      seconds: Double) {
-        lock.withLock {
+        if case .backup(let policy) = key, outcome == .succeeded { _ = loop.withLock { $0.lateNotified.remove(policy) } }
+        state.update(save: true) { state in
             let now = Date().timeIntervalSince1970
             switch key {
             case .verify(let policy):
@@ -64,10 +65,8 @@ extension Daemon {
                 state.policies[policy, default: PolicyState()].lastDrillOutcome = outcome.rawValue
                 if outcome == .succeeded { state.policies[policy, default: PolicyState()].lastDrillSuccess = now }
             case .prune: state.lastPruneOutcome = outcome.rawValue
-            case .backup(let policy): if outcome == .succeeded { lateNotified.remove(policy) }
-            case .forget, .restore: break
+            case .backup, .forget, .restore: break
             }
-            try? state.save(stateDirectory + "/state.json")
         }
         let (kind, policy) = (key.action, key.policy)
         webhooks.post(event: outcome.rawValue, policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
@@ -83,12 +82,14 @@ extension Daemon {
     /// creation) is older than its RPO gets a `late` event; its next good backup re-arms it.
     func checkLateness() {
         let now = Date().timeIntervalSince1970
-        let late: [String] = lock.withLock {
+        let policies = self.policies
+        let (lastSuccess, created) = state.read { state in (state.policies.mapValues(\.lastSuccess), state.created) }
+        let late: [String] = loop.withLock { loop in
             var found: [String] = []
-            for (name, p) in policies where !lateNotified.contains(name) {
+            for (name, p) in policies where !loop.lateNotified.contains(name) {
                 guard let rpo = p.rpo.seconds else { continue }
-                let since = state.policies[name]?.lastSuccess ?? state.created ?? now
-                if now - since > rpo { found.append(name); lateNotified.insert(name) }
+                let since = (lastSuccess[name] ?? nil) ?? created ?? now
+                if now - since > rpo { found.append(name); loop.lateNotified.insert(name) }
             }
             return found
         }

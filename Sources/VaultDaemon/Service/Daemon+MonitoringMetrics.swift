@@ -5,8 +5,8 @@ import VaultCore
 /// reload, repository locks, webhook delivery, and the standard `process_*`. Memory only (and
 /// `/proc`), like the rest of the page.
 extension Daemon {
-    /// Call with `lock` held.
-    func monitoringMetrics(now: Double = Date().timeIntervalSince1970) -> String {
+    func monitoringMetrics(policies: [String: Policy], state: DaemonState, loop: LoopState, probe: ReadinessProbe?,
+                           now: Double = Date().timeIntervalSince1970) -> String {
         var m = MetricsWriter()
         let sorted = policies.values.sorted { $0.name < $1.name }
         func outcome(_ text: String?) -> Double? { text.map { $0 == JobState.failed.rawValue ? 0 : 1 } }
@@ -44,9 +44,9 @@ extension Daemon {
         single("chainvault_prune_last_outcome", "0 if the last prune failed, 1 if it succeeded.",
                outcome(state.lastPruneOutcome))
         single("chainvault_config_last_reload_successful",
-               "1 if the last configuration load (start or SIGHUP) succeeded.", lastReloadSucceeded ? 1 : 0)
+               "1 if the last configuration load (start or SIGHUP) succeeded.", loop.lastReloadSucceeded ? 1 : 0)
         single("chainvault_config_last_reload_success_timestamp_seconds",
-               "Unix time of the last successful configuration load.", lastReloadSuccess)
+               "Unix time of the last successful configuration load.", loop.lastReloadSuccess)
         let last = probe?.last
         single("chainvault_repository_locks_held",
                "Lock objects in the repository at the last readiness probe (this daemon's and other processes').",

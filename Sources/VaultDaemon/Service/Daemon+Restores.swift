@@ -30,7 +30,7 @@ extension Daemon {
             .failure(Refusal(response: HTTPResponse(status: status, text: text)))
         }
         let name = parameters["policy"] ?? "", target = parameters["target"] ?? ""
-        guard let policy = lock.withLock({ policies[name] }) else { return refuse(404, "no policy \(name)") }
+        guard let policy = policies[name] else { return refuse(404, "no policy \(name)") }
         guard target.hasPrefix("/"), !target.split(separator: "/").contains("..") else {
             return refuse(400, "target must be an absolute path without '..'")
         }

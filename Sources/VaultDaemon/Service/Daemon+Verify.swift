@@ -12,14 +12,14 @@ extension Daemon {
         let v = policy.verify ?? Policy.Verify(every: "24h", readAllWithinDays: 30)
         let every = v.every.seconds ?? 86_400
         let packs = try repo.listPacks().map(\.name)
-        let coverage = lock.withLock { state.policies[policy.name]?.verifyCoverage }
+        let coverage = state.read { $0.policies[policy.name]?.verifyCoverage }
         let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,
                                                 window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
         var options = VerifyOptions()
         options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
         options.readData = .packs(chosen)
-        let report = try Checker(repository: repo, options: options, progress: lock.withLock { jobProgress }).run()
-        lock.withLock {
+        let report = try Checker(repository: repo, options: options, progress: book.withLock { $0.progress }).run()
+        state.update { state in
             var s = state.policies[policy.name, default: PolicyState()]
             s.verifyRuns += 1
             s.lastVerifyStart = Date().timeIntervalSince1970 - report.durationSeconds

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import Synchronization
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -8,58 +9,51 @@ import VaultStorage
 
 /// The service: loads config and policies, keeps every policy's jobs on schedule (one at a time),
 /// serves health, metrics and the API, talks to systemd, and writes the audit log.
-/// Every job is the same code an operator runs by hand.
-public final class Daemon: @unchecked Sendable {
+/// Every job is the same code an operator runs by hand. Three parts, each with its own state
+/// behind its own lock (DaemonParts.swift): the loop (Daemon+Loop.swift: schedule, queue, reload,
+/// SIGTERM; `loop`), the job runner (Daemon+JobRunner.swift: start, run, record; Daemon+Jobs.swift:
+/// what each kind does; `book`, and `state` for what survives a restart) and the API
+/// (APIRoutes.swift and the files it calls; `approvals`). `settings` is what a reload swaps.
+/// Every stored property is a constant: the compiler checks `Sendable`.
+public final class Daemon: Sendable {
     public static let version = "0.1.0"
 
     let configPath: String
     let environment: [String: String]
-    let notifier: SystemdNotifier
+    let stateDirectory: String
+    let settings: Mutex<DaemonSettings>
+    let state: StateStore
+    let audit: AuditLog
+    let bandwidth = DaemonBandwidth()
+
+    // The loop.
     let stopRequested: Cancellation
-    let lock = NSLock()
-    var config: DaemonConfig
-    var policies: [String: Policy]
-    var state: DaemonState
-    var stateDirectory: String
-    var credential: Credential
-    var apiTokens: APITokens
-    var approvals: ApprovalStore
-    let approvalClock: WallClock
-    var repositoryOpenedAt: Date?
-    var repositoryError: String?
-    var lastContact: Date?
-    var jobs: [String: JobRecord] = [:]
-    var jobOrder: [String] = []
-    var jobIDForKey: [JobKind: String] = [:]
-    var restoreRequests: [JobKind: RestoreOptions] = [:]
-    var running: JobKind?
-    var jobCancellation = Cancellation()
-    var jobProgress: JobProgress?
-    var stopping = false
-    /// Jobs started and finished since this start: tests and monitors wait on these, not on time.
-    var jobsStarted = 0
-    var jobsFinished = 0
-    var reloads = 0
-    var lastTick = Date()
+    let loop = Mutex(LoopState())
     let scheduler = Scheduler<JobKind>(clock: SystemClock())
     let queue = JobQueue<JobKind>()
-    var audit: AuditLog
-    var server: HTTPServer?
+
+    // The job runner.
+    let book = Mutex(JobBook())
+    let jobDone = DispatchSemaphore(value: 0)
+
+    // The API: pending approvals (the tokens are settings).
+    let approvals: Mutex<ApprovalStore>
+    let approvalClock: any WallClock
+
+    // Talking to the outside: systemd, the journal, webhooks, the readiness probe.
+    let notifier: SystemdNotifier
     let logger: DaemonLogger
     let webhooks: WebhookDispatcher
-    var probe: ReadinessProbe?
-    let bandwidth = DaemonBandwidth()
-    /// The last reload (or the start, which is the first load): whether it worked, and when one last did.
-    var lastReloadSucceeded = true
-    var lastReloadSuccess = Date().timeIntervalSince1970
-    /// Policies a `late` webhook event was sent for, until their next good backup.
-    var lateNotified = Set<String>()
-    private var jobThread: Thread?
-    private let jobDone = DispatchSemaphore(value: 0)
-    private var reloadRequested = false
+    let probe = Mutex<ReadinessProbe?>(nil)
+
+    var config: DaemonConfig { settings.withLock { $0.config } }
+    var policies: [String: Policy] { settings.withLock { $0.policies } }
+    var credential: Credential { settings.withLock { $0.credential } }
+    var apiTokens: APITokens { settings.withLock { $0.apiTokens } }
 
     /// Loads everything or throws: a daemon that cannot read its config must not start.
-    public init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment, stopRequested: Cancellation) throws {
+    public init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+                stopRequested: Cancellation) throws {
         self.configPath = configPath
         self.environment = environment
         self.stopRequested = stopRequested
@@ -68,37 +62,40 @@ public final class Daemon: @unchecked Sendable {
         webhooks = WebhookDispatcher(logger: logger)
         let (config, policies) = try Self.loadConfiguration(configPath)
         webhooks.configure(try Self.webhookTargets(config, environment))
-        self.config = config
-        self.policies = policies
         bandwidth.configure(config.bandwidth, repository: config.repository, policies: policies)
-        stateDirectory = config.stateDirectoryPath(environment: environment)
+        let stateDirectory = config.stateDirectoryPath(environment: environment)
+        self.stateDirectory = stateDirectory
         try Posix.mkdirs(stateDirectory, mode: 0o750)
-        state = DaemonState.load(stateDirectory + "/state.json")
+        state = StateStore(path: stateDirectory + "/state.json")
         audit = AuditLog(path: stateDirectory + "/audit.log")
-        credential = try Self.credential(config, environment)
-        apiTokens = try Self.apiTokens(config, environment)
-        approvals = ApprovalStore(path: stateDirectory + "/approvals.json")
+        settings = Mutex(DaemonSettings(config: config, policies: policies, credential: try Self.credential(config, environment),
+                                        apiTokens: try Self.apiTokens(config, environment)))
+        approvals = Mutex(ApprovalStore(path: stateDirectory + "/approvals.json"))
         approvalClock = ApprovalClock(offsetFile: environment["CHAINVAULT_TEST_CLOCK_FILE"])
-        if state.created == nil { state.created = Date().timeIntervalSince1970 }
-        if let killed = state.runningJob {
+        let killed = state.update { state -> String? in
+            if state.created == nil { state.created = Date().timeIntervalSince1970 }
+            guard let killed = state.runningJob else { return nil }
             // The previous daemon died during this job (SIGKILL, power loss, a crash on the job
             // thread): say so, once. Interrupted, not failed: the job is retried after its backoff.
             state.runningJob = nil
-            let why = "interrupted (the daemon stopped during the job)"
-            let kind = JobKind(killed)
-            if case .backup(let name)? = kind {
+            if case .backup(let name)? = JobKind(killed) {
                 state.policies[name, default: PolicyState()].lastOutcome = JobState.interrupted.rawValue
-                state.policies[name, default: PolicyState()].lastError = why
+                state.policies[name, default: PolicyState()].lastError = Self.killedJobError
                 let before = state.policies[name]?.runsInterrupted ?? 0
                 state.policies[name, default: PolicyState()].runsInterrupted = before + 1
             }
-            // A key this version does not know (an edited or newer state file) is still recorded, as it reads.
-            let action = kind?.action ?? String(killed.prefix { $0 != ":" })
-            _ = try? audit.append(actor: "daemon", action: action, subject: killed,
-                                  result: JobState.interrupted.rawValue, details: ["error": why])
+            return killed
         }
-        try? state.save(stateDirectory + "/state.json")
+        if let killed {
+            // A key this version does not know (an edited or newer state file) is still recorded, as it reads.
+            let action = JobKind(killed)?.action ?? String(killed.prefix { $0 != ":" })
+            _ = try? audit.append(actor: "daemon", action: action, subject: killed,
+                                  result: JobState.interrupted.rawValue, details: ["error": Self.killedJobError])
+        }
+        try? state.save()
     }
+
+    static let killedJobError = "interrupted (the daemon stopped during the job)"
 
     static func loadConfiguration(_ path: String) throws -> (DaemonConfig, [String: Policy]) {
         let config = try DaemonConfig.load(path)
@@ -137,199 +134,4 @@ public final class Daemon: @unchecked Sendable {
     }
 
     func log(_ priority: Int, _ event: String, _ fields: [(String, String)] = []) { logger.log(priority, event, fields) }
-
-    // MARK: The loop
-
-    public func run() -> Int32 {
-        let (host, port) = config.listenAddress
-        let (budget, raised) = DescriptorBudget.raise()
-        var options = HTTPServer.Options()
-        options.maxConnections = budget.connectionCap
-        let server = HTTPServer(host: host, port: port, options: options) { [unowned self] in self.handle($0) }
-        do { try server.start() } catch {
-            log(3, "start", [("error", (error as? VaultError)?.message ?? "\(error)")])
-            return ErrorCode.usage.rawValue
-        }
-        self.server = server
-        SignalWatcher.on(SIGHUP) { [weak self] in self?.lock.withLock { self?.reloadRequested = true } }
-        schedule()
-        openRepository()
-        startMonitoring()
-        _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded", details: ["policies": policies.keys.sorted().joined(separator: ",")])
-        log(raised ? 7 : 6, "descriptors", [("limit", "\(budget.limit)"), ("connectionCap", "\(budget.connectionCap)"), ("raised", "\(raised)")])
-        log(6, "ready", [("listen", "\(host):\(server.port)"), ("policies", policies.keys.sorted().joined(separator: ",")),
-                         ("repository", config.repository)])
-        notifier.ready(status: "\(policies.count) policies, idle")
-        let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }
-        var lastPing = Date.distantPast
-
-        while true {
-            lock.withLock { lastTick = Date() }
-            if let w = watchdog, Date().timeIntervalSince(lastPing) >= w { notifier.watchdog(); lastPing = Date() }
-            if stopRequested.isCancelled { break }
-            if lock.withLock({ reloadRequested }) { reload() }
-            if lock.withLock({ repositoryOpenedAt == nil }) && Date().timeIntervalSince(lock.withLock { lastContact } ?? .distantPast) > 30 { openRepository() }
-            checkLateness()
-            for key in scheduler.due() where lock.withLock({ running != key }) {
-                enqueue(key, actor: "schedule")
-            }
-            if jobThread == nil, lock.withLock({ repositoryOpenedAt != nil || running != nil }), let key = queue.start() {
-                startJob(key)
-            }
-            if jobThread != nil, jobDone.wait(timeout: .now()) == .success { jobThread = nil }
-            usleep(200_000)
-        }
-
-        // SIGTERM: stop the running job at its next safe point, then leave.
-        log(6, "stopping", [("running", lock.withLock { running }?.description ?? "none")])
-        notifier.stopping(status: "stopping")
-        // Cancel first, then report stopping: whoever sees "stopping" knows the job is cancelled.
-        lock.withLock { jobCancellation }.cancel()
-        lock.withLock { stopping = true }
-        if jobThread != nil { jobDone.wait() }
-        server.stop()
-        stopMonitoring()
-        try? lock.withLock { try state.save(stateDirectory + "/state.json") }
-        _ = try? audit.append(actor: "daemon", action: "stop", subject: "signal", result: "succeeded")
-        return 0
-    }
-
-    /// SIGHUP: reload config and policies; a bad new config keeps the old one running.
-    func reload() {
-        lock.withLock { reloadRequested = false }
-        notifier.reloading()
-        do {
-            let (newConfig, newPolicies) = try Self.loadConfiguration(configPath)
-            let newCredential = try Self.credential(newConfig, environment)
-            let newTokens = try Self.apiTokens(newConfig, environment)
-            let newWebhooks = try Self.webhookTargets(newConfig, environment)
-            lock.withLock {
-                config = newConfig; policies = newPolicies; credential = newCredential; apiTokens = newTokens
-                repositoryOpenedAt = nil
-                lastReloadSucceeded = true; lastReloadSuccess = Date().timeIntervalSince1970
-            }
-            webhooks.configure(newWebhooks)
-            bandwidth.configure(newConfig.bandwidth, repository: newConfig.repository, policies: newPolicies)
-            restartProbe()
-            schedule()
-            lock.withLock { reloads += 1 }
-            openRepository()
-            log(6, "reload", [("result", "succeeded"), ("policies", newPolicies.keys.sorted().joined(separator: ","))])
-            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
-        } catch {
-            let message = (error as? VaultError)?.description ?? "\(error)"
-            lock.withLock { lastReloadSucceeded = false }
-            log(3, "reload", [("result", "failed"), ("kept", "previous-config"), ("error", message)])
-            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed", details: ["error": message])
-        }
-        notifier.ready(status: "\(lock.withLock { policies.count }) policies")
-    }
-
-    /// Puts every policy's jobs on the scheduler, and takes off those of policies (or of verify and
-    /// drill sections) a reload removed. Intervals that never ran count from the state's creation,
-    /// not from this start: a daemon restarted more often than `pruneEvery` still prunes.
-    func schedule() {
-        let (policies, state, pruneSpec) = lock.withLock { (self.policies, self.state, config.pruneEvery) }
-        let created = Date(timeIntervalSince1970: state.created ?? Date().timeIntervalSince1970)
-        let date = { (t: Double?) in t.map { Date(timeIntervalSince1970: $0) } }
-        var wanted = Set<JobKind>()
-        func add(_ key: JobKind, _ schedule: Schedule, jitter: Double = 0, lastRun: Date?, retryCap: Double = 3600) {
-            wanted.insert(key)
-            let attempts = state.attempts?[key.description]
-            scheduler.add(key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
-                          lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
-        }
-        for (name, p) in policies where !(state.disabledPolicies ?? []).contains(name) {
-            guard let s = try? Schedule.parse(p.schedule) else { continue }
-            let jitter = p.schedule.jitter?.seconds ?? 0
-            // Retries fit several times within the RPO: at most a quarter of it apart.
-            let rpo = p.rpo.seconds ?? 3600
-            add(.backup(policy: name), s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
-                retryCap: max(60, min(3600, rpo / 4)))
-            if let v = p.verify, let every = v.every.seconds {
-                let last = date(state.policies[name]?.lastVerifyStart) ?? created
-                add(.verify(policy: name), .every(seconds: every), lastRun: last)
-            }
-            if let d = p.restoreDrill, let every = d.every.seconds {
-                let last = date(state.policies[name]?.lastDrillStart) ?? created
-                add(.drill(policy: name), .every(seconds: every), lastRun: last)
-            }
-        }
-        let prune = pruneSpec?.seconds ?? 86_400
-        add(.prune, .every(seconds: prune), lastRun: date(state.lastPrune) ?? created)
-        for key in scheduler.keys.subtracting(wanted) { scheduler.remove(key) }
-    }
-
-    func openRepository() {
-        let (path, credential) = lock.withLock { (config.repository, self.credential) }
-        do {
-            let repo = try Repository.open(try openBackend(path, limits: bandwidth.limits(path)), credential: credential)
-            try repo.loadIndex()
-            let snapshots = try repo.listSnapshots()
-            lock.withLock {
-                repositoryOpenedAt = Date(); lastContact = Date(); repositoryError = nil
-                state.repositoryBytes = repo.index.storedBytes
-                for name in policies.keys { state.policies[name, default: PolicyState()].snapshots = snapshots.filter { $0.snapshot.policy == name }.count }
-            }
-        } catch {
-            let message = (error as? VaultError)?.message ?? "\(error)"
-            lock.withLock { repositoryError = message; lastContact = Date() }
-            log(3, "repository", [("result", "failed"), ("error", message)])
-        }
-    }
-
-    // MARK: Jobs
-
-    /// Queues a job once; returns its id (the waiting or running one if already there).
-    @discardableResult
-    func enqueue(_ key: JobKind, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
-                 detail: [String: String] = [:]) -> String {
-        lock.withLock {
-            if let id = jobIDForKey[key], let j = jobs[id], j.state.isActive { return id }
-            let id = Hex.encode(SecureRandom.bytes(6))
-            jobs[id] = JobRecord(id: id, kind: key.action, policy: restorePolicy ?? key.policy, state: .queued,
-                                 queued: Date().timeIntervalSince1970,
-                                 detail: detail.merging(["requestedBy": actor]) { $1 })
-            jobOrder.append(id)
-            if jobOrder.count > 500 { jobs[jobOrder.removeFirst()] = nil }
-            jobIDForKey[key] = id
-            if let restore { restoreRequests[key] = restore }
-            queue.enqueue(key)
-            return id
-        }
-    }
-
-    private func startJob(_ key: JobKind) {
-        let cancellation = Cancellation()
-        lock.withLock {
-            running = key
-            jobCancellation = cancellation
-            jobProgress = JobProgress()
-            state.runningJob = key.description
-            if scheduler.entry(key) != nil {
-                // Counted before it starts: an attempt that takes the daemon down is still counted.
-                var attempts = state.attempts ?? [:]
-                let before = attempts[key.description]?.failures ?? 0
-                attempts[key.description] = JobAttempts(failures: before + 1, lastStart: Date().timeIntervalSince1970)
-                state.attempts = attempts
-            }
-            jobsStarted += 1
-            try? state.save(stateDirectory + "/state.json")
-            if let id = jobIDForKey[key] {
-                jobs[id]?.state = .running
-                jobs[id]?.started = Date().timeIntervalSince1970
-            }
-        }
-        scheduler.ran(key, at: Date())
-        jobStarted(key, id: lock.withLock { jobIDForKey[key] })
-        notifier.status("running \(key)")
-        let t = Thread { [self] in
-            execute(key, cancellation: cancellation)
-            jobDone.signal()
-        }
-        t.name = "job"
-        t.stackSize = 4 << 20
-        jobThread = t
-        t.start()
-    }
 }

@@ -71,10 +71,9 @@ public struct RestoreTarget {
 extension Daemon {
     /// The rule for API restores of `policy` under the current config.
     func restoreTarget(_ policy: Policy) -> RestoreTarget {
-        lock.withLock {
-            let repository = config.repository.hasPrefix("s3:") ? nil : config.repository
-            return RestoreTarget(source: policy.source, restoreRoots: config.restoreRoots ?? [],
-                                 repository: repository, stateDirectory: stateDirectory)
-        }
+        let config = self.config
+        let repository = config.repository.hasPrefix("s3:") ? nil : config.repository
+        return RestoreTarget(source: policy.source, restoreRoots: config.restoreRoots ?? [],
+                             repository: repository, stateDirectory: stateDirectory)
     }
 }
