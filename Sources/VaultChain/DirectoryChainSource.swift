@@ -23,8 +23,8 @@ public struct DirectoryChainSource: ChainDataSource {
 
     public func read(_ path: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let full = root + "/" + path
-        let fd = try Posix.open(full, O_RDONLY, code: .sourceUnreadable)
-        defer { Posix.close(fd) }
-        return try Posix.pread(fd, buffer, offset: Int(offset), path: full, code: .sourceUnreadable)
+        return try FileDescriptor.open(full, O_RDONLY, code: .sourceUnreadable).closeAfter(path: full) { fd in
+            try Posix.pread(fd.rawValue, buffer, offset: Int(offset), path: full, code: .sourceUnreadable)
+        }
     }
 }

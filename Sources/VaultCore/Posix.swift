@@ -46,6 +46,10 @@ public enum Posix {
         return fd
     }
 
+    /// Best effort: Linux releases the number whatever close reports. Data written through the
+    /// descriptor is made durable by an fsync before it; an owner that must also see a late
+    /// write-back error uses `FileDescriptor.close()`.
+    /// The corresponding C function is `close`.
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// Reads until `buffer` is full or end of file; returns the bytes read.
@@ -94,9 +98,7 @@ public enum Posix {
 
     /// Makes a rename or create inside `path` durable: the directory entry itself must be synced.
     public static func fsyncDirectory(_ path: String) throws {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
-        defer { close(fd) }
-        try fsync(fd, path: path)
+        try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY).closeAfter(path: path) { try fsync($0.rawValue, path: path) }
     }
 
     /// Flushes every dirty page and inode of the file system holding `fd`.
@@ -169,13 +171,13 @@ public enum Posix {
     }
 
     public static func readFile(_ path: String, code: ErrorCode = .storageFailure) throws -> [UInt8] {
-        let fd = try open(path, O_RDONLY, code: code)
-        defer { close(fd) }
-        let size = try fileSize(fd, path: path)
-        var bytes = [UInt8](repeating: 0, count: size)
-        let n = try bytes.withUnsafeMutableBytes { try pread(fd, $0, offset: 0, path: path, code: code) }
-        if n < size { bytes.removeSubrange(n...) }
-        return bytes
+        try FileDescriptor.open(path, O_RDONLY, code: code).closeAfter(path: path) { fd in
+            let size = try fileSize(fd.rawValue, path: path)
+            var bytes = [UInt8](repeating: 0, count: size)
+            let n = try bytes.withUnsafeMutableBytes { try pread(fd.rawValue, $0, offset: 0, path: path, code: code) }
+            if n < size { bytes.removeSubrange(n...) }
+            return bytes
+        }
     }
 
     /// Write-then-rename: a temp file beside `path`, fsync, rename over `path` (or refuse if it exists
@@ -185,11 +187,13 @@ public enum Posix {
                                            replace: Bool = true) throws {
         let directory = Path.parent(path)
         let temp = directory + "/.tmp-" + Path.base(path) + "-" + Hex.encode(SecureRandom.bytes(6))
-        let fd = try open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         do {
-            defer { close(fd) }   // exactly once: a second close could close another thread's file
-            try writeAll(fd, bytes, path: temp)
-            try fsync(fd, path: temp)
+            // Closed exactly once, and checked: a late write-back error (NFS) is reported here.
+            try fd.closeAfter(path: temp) { fd in
+                try writeAll(fd.rawValue, bytes, path: temp)
+                try fsync(fd.rawValue, path: temp)
+            }
         } catch {
             _ = try? unlink(temp)
             throw error
@@ -228,7 +232,9 @@ public enum Path {
         var full = path
         if !path.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            if getcwd(&buffer, buffer.count) != nil { full = String(cString: buffer) + "/" + path }
+            if getcwd(&buffer, buffer.count) != nil {
+                full = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/" + path
+            }
         }
         var parts: [Substring] = []
         for part in full.split(separator: "/") {

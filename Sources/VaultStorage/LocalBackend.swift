@@ -3,6 +3,8 @@ import VaultCore
 
 /// A repository in a local directory. Writes are temp file + fsync + rename (no replace) +
 /// directory fsync; reads are pread on a fresh descriptor, so many threads read at once.
+/// @unchecked: `appendOnly` is the only mutable field, set once before the backend is shared
+/// (`openBackend`); everything else is immutable, and each call opens its own descriptors.
 public final class LocalBackend: Backend, @unchecked Sendable {
     public let root: String
     /// Set once, before the backend is shared (openBackend): every delete is refused.
@@ -74,10 +76,10 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
         let p = path(handle)
         guard let dir = try parentDirectory(handle) else { throw missing(handle) }
-        let fd = try openObject(handle, in: dir, O_RDONLY)
-        if fd < 0 { throw missing(handle) }
-        defer { Posix.close(fd) }
-        let st = try Posix.fstat(fd, path: p)
+        let opened = try openObject(handle, in: dir, O_RDONLY)
+        if opened < 0 { throw missing(handle) }
+        let fd = FileDescriptor(adopting: opened)
+        let st = try fd.status(path: p)
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw refusedEntry(handle.relativePath) }
         let size = Int(st.st_size)
         let wanted = range ?? 0..<size
@@ -87,7 +89,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         }
         try ObjectLimits.check(handle, size: range == nil ? size : wanted.count, location: location)
         var bytes = [UInt8](repeating: 0, count: wanted.count)
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd, $0, offset: wanted.lowerBound, path: p) }
+        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: wanted.lowerBound, path: p) }
         guard n == wanted.count else {
             throw VaultError(.corrupt, "\(handle) ended after \(n) of \(wanted.count) bytes while reading")
         }

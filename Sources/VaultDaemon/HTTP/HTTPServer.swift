@@ -150,8 +150,14 @@ public final class HTTPServer: @unchecked Sendable {
                 acceptPausedUntil = Date().addingTimeInterval(options.acceptBackoff)
                 return
             }
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            do {
+                try Posix.addStatusFlags(fd, O_NONBLOCK, path: "a client connection")
+                try Posix.setCloseOnExec(fd, path: "a client connection")
+            } catch {
+                // A blocking descriptor would stall the one loop that serves everyone: drop it.
+                close(fd)
+                continue
+            }
             if connections.count >= options.maxConnections { evictOldestIdle(&connections) }
             nextSequence += 1
             let c = Connection(fd: fd, deadline: Date().addingTimeInterval(options.requestDeadline), sequence: nextSequence)

@@ -36,10 +36,9 @@ public enum MonitorToken {
         guard try Posix.lstat(path) != nil else {
             throw VaultError(.usage, "\(described) does not exist", hint: "check the path, or create the token file")
         }
-        let fd = try Posix.open(path, O_RDONLY, code: .usage)
-        defer { Posix.close(fd) }
+        let fd = try FileDescriptor.open(path, O_RDONLY, code: .usage)
         // Checked on the descriptor that is read, so a name swapped meanwhile does not matter.
-        let info = try Posix.fstat(fd, path: path)
+        let info = try fd.status(path: path)
         if info.st_mode & 0o007 != 0 {
             throw VaultError(.insecureFile, "\(described) is readable or writable by every local user (mode "
                              + String(info.st_mode & 0o777, radix: 8) + ")",
@@ -51,7 +50,7 @@ public enum MonitorToken {
                              hint: "check the path: it should name a small file holding only the token")
         }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd, $0, offset: 0, path: path, code: .usage) }
+        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage) }
         bytes.removeSubrange(n...)
         while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
         // Visible ASCII only: anything else (a line break above all) would end the header early.

@@ -78,9 +78,7 @@ public final class Archiver {
                              cause: String(cString: strerror(errno)), hint: "check the path; a chain data directory is backed up as a whole")
         }
         defer { Posix.close(rootFD) }
-        var st = stat()
-        fstat(rootFD, &st)
-        var rootNode = Self.node(name: [46], st)
+        var rootNode = Self.node(name: [46], try Posix.fstat(rootFD, path: source))
         // The source directory's own attributes (a default ACL on /var/lib/bitcoind): no tree entry
         // holds them, so the snapshot does. An empty name: the /proc link is the directory itself.
         readXattrs(dirFD: rootFD, name: [], relativePath: ".", into: &rootNode)
@@ -226,8 +224,11 @@ public final class Archiver {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
             return nil
         }
-        var before = stat()
-        fstat(fd, &before)
+        guard let before = try? Posix.fstat(fd, path: relativePath) else {
+            warn("\(relativePath): cannot stat (\(String(cString: strerror(errno)))), not backed up")
+            Posix.close(fd)
+            return nil
+        }
         node = Self.node(name: name, before)
         let chunks = FileChunks()
         group.enter()

@@ -78,9 +78,13 @@ final class FileReader: @unchecked Sendable {
             }
         }
         lock.withLock { bytesRead += fromDisk }
-        var after = stat()
-        fstat(fd, &after)
+        // A descriptor that cannot be stated any more tells nothing: say the file may have changed.
         let before = job.before
+        guard let after = try? Posix.fstat(fd, path: job.relativePath) else {
+            warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
+            job.chunks.finish(size: size, zeroRuns: runs)
+            return
+        }
         if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
             warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
         }

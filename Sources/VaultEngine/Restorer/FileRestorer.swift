@@ -26,11 +26,11 @@ final class RestoreFile: @unchecked Sendable {
             Posix.close(fd)
             if previousFD >= 0 { Posix.close(previousFD) }
         }
-        if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+        let owned = !applyOwner || metadata.setOwner(fd: fd, uid: node.uid, gid: node.gid, path: path)
         try metadata.setXattrs(node, fd: fd, path: path)
-        if fchmod(fd, mode_t(node.mode)) != 0 { throw Posix.error("set the mode of", path) }
-        var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-        if futimens(fd, &times) != 0 { throw Posix.error("set the times of", path) }
+        try Posix.setMode(fd, MetadataApplier.mode(node.mode, ownerSet: owned), path: path)
+        let time = RestoreFile.time(node.mtimeNanos)
+        try Posix.setTimes(fd, access: time, modification: time, path: path)
     }
 
     static func time(_ nanos: Int64) -> Glibc.timespec {

@@ -12,6 +12,8 @@ struct InPlaceSteps {
     let work: Int32
     let display: String
     let applyOwner: Bool
+    /// Where an owner that cannot be set is reported (a warning; the restore goes on).
+    let metadata: MetadataApplier
 
     static let newName: [UInt8] = Array("new".utf8)
     static let rollbackName: [UInt8] = Array("rollback".utf8)
@@ -90,25 +92,21 @@ struct InPlaceSteps {
 
     /// Owner, mode and mtime; a directory is opened (never a file: it could be a fifo).
     private func set(_ a: EntryAttributes, _ step: InPlaceStep) throws {
-        var times = [Glibc.timespec](repeating: RestoreFile.time(a.mtimeNanos), count: 2)
+        let time = RestoreFile.time(a.mtimeNanos)
         let parts = step.components
+        let shown = name(step.path)
         if step.kind == .dir {
-            let fd = try open(target, parts[...], create: false)
-            defer { Posix.close(fd) }
-            if applyOwner { _ = fchown(fd, a.uid, a.gid) }
-            if fchmod(fd, mode_t(a.mode)) != 0 || futimens(fd, &times) != 0 {
-                throw Posix.error("set the metadata of", name(step.path))
-            }
+            let fd = FileDescriptor(adopting: try open(target, parts[...], create: false))
+            let owned = !applyOwner || metadata.setOwner(fd: fd.rawValue, uid: a.uid, gid: a.gid, path: shown)
+            try fd.setMode(MetadataApplier.mode(a.mode, ownerSet: owned), path: shown)
+            try fd.setTimes(access: time, modification: time, path: shown)
             return
         }
-        let parent = try open(target, parts.dropLast(), create: false)
-        defer { Posix.close(parent) }
-        let r = FileName.withCString(parts[parts.count - 1]) { n -> Int32 in
-            if applyOwner { _ = fchownat(parent, n, a.uid, a.gid, AT_SYMLINK_NOFOLLOW) }
-            if fchmodat(parent, n, mode_t(a.mode), 0) != 0 { return -1 }
-            return utimensat(parent, n, &times, AT_SYMLINK_NOFOLLOW)
-        }
-        if r != 0 { throw Posix.error("set the metadata of", name(step.path)) }
+        let parent = FileDescriptor(adopting: try open(target, parts.dropLast(), create: false))
+        let last = parts[parts.count - 1]
+        let owned = !applyOwner || metadata.setOwner(at: parent.rawValue, last, uid: a.uid, gid: a.gid, path: shown)
+        try Posix.setMode(at: parent.rawValue, last, MetadataApplier.mode(a.mode, ownerSet: owned), path: shown)
+        try Posix.setTimes(at: parent.rawValue, last, access: time, modification: time, path: shown)
     }
 
     /// Opens `root/parts…` one component at a time, never through a symlink; with `create`,

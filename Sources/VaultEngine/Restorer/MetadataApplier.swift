@@ -42,6 +42,31 @@ final class MetadataApplier: @unchecked Sendable {
         lock.withLock { if warned.insert(key).inserted { messages.append(message) } }
     }
 
+    /// Sets the owner of an open file or directory; false when it could not be set (an id this
+    /// user namespace does not map, a file system that refuses it, NFS root squashing): then the
+    /// restore warns once and goes on, and the caller drops setuid and setgid (`mode(_:ownerSet:)`).
+    func setOwner(fd: Int32, uid: uid_t, gid: gid_t, path: String) -> Bool {
+        ownerResult(Posix.trySetOwner(fd, uid: uid, gid: gid), path: path)
+    }
+
+    /// As `setOwner(fd:…)`, for entry `name` of `dirFD` itself (a symlink is not followed).
+    func setOwner(at dirFD: Int32, _ name: [UInt8], uid: uid_t, gid: gid_t, path: String) -> Bool {
+        ownerResult(Posix.trySetOwner(at: dirFD, name, uid: uid, gid: gid), path: path)
+    }
+
+    /// The mode to apply: without setuid and setgid when the owner could not be set, since on an
+    /// entry left owned by the restoring user (root) those bits would grant that user's rights.
+    static func mode(_ mode: UInt32, ownerSet: Bool) -> mode_t {
+        mode_t(ownerSet ? mode : mode & ~UInt32(S_ISUID | S_ISGID))
+    }
+
+    private func ownerResult(_ e: Int32, path: String) -> Bool {
+        if e == 0 { return true }
+        warn(once: "owner", "cannot set owners (\(String(cString: strerror(e)))), first on \(path); restored owned by "
+             + "the restoring user, without setuid and setgid bits")
+        return false
+    }
+
     private func cName(_ name: [UInt8]) -> [CChar] { name.map { CChar(bitPattern: $0) } + [0] }
 
     private func failed(_ x: ExtendedAttribute, path: String) throws {
@@ -60,13 +85,11 @@ final class MetadataApplier: @unchecked Sendable {
     func makeFifo(_ node: Node, in dirFD: Int32, relativePath: String, applyOwner: Bool) throws {
         let name = node.name.map { CChar(bitPattern: $0) } + [0]
         if mkfifoat(dirFD, name, 0o600) != 0 { throw Posix.error("create fifo", relativePath) }
-        if applyOwner { _ = fchownat(dirFD, name, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) }
+        let owned = !applyOwner || setOwner(at: dirFD, node.name, uid: node.uid, gid: node.gid, path: relativePath)
         try setXattrs(node, dirFD: dirFD, name: node.name, path: relativePath)
-        if fchmodat(dirFD, name, mode_t(node.mode), 0) != 0 { throw Posix.error("set the mode of", relativePath) }
-        var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-        if utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW) != 0 {
-            throw Posix.error("set the times of", relativePath)
-        }
+        try Posix.setMode(at: dirFD, node.name, Self.mode(node.mode, ownerSet: owned), path: relativePath)
+        let time = RestoreFile.time(node.mtimeNanos)
+        try Posix.setTimes(at: dirFD, node.name, access: time, modification: time, path: relativePath)
     }
 
     /// Reserves the blocks of the zero runs the source had allocated (preallocated space, written

@@ -46,7 +46,8 @@ extension Restorer {
         }
         Failpoint.stop("restore-in-place-journal")
         progress?.setPhase("swapping")
-        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+                                 metadata: metadata)
         for (i, step) in plan.steps.enumerated() {
             try checkCancelledAfterJournal()
             try steps.forward(step)
@@ -124,7 +125,8 @@ extension Restorer {
             linked = Posix.linkAt(newFD, Array(String(first).utf8), newFD, name)
         case .live(let path):
             let parts = path.split(separator: 47).map(Array.init)
-            let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+            let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+                                 metadata: metadata)
             let parent = try steps.open(targetFD, parts.dropLast(), create: false)
             defer { Posix.close(parent) }
             linked = Posix.linkAt(parent, parts[parts.count - 1], newFD, name)

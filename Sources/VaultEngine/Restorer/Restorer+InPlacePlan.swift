@@ -25,8 +25,7 @@ extension Restorer {
         var plan = InPlacePlan()
         guard let rootTree = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
         let cursor = try DirectoryCursor(rootFD: dup(targetFD), display: destination)
-        var rootStat = stat()
-        fstat(targetFD, &rootStat)
+        let rootStat = try Posix.fstat(targetFD, path: destination)
         var stack = [PlanFrame(nodes: try repository.loadTree(rootTree, codec: codec).nodes, path: [], node: unit,
                                live: true, old: EntryAttributes(rootStat))]
         try planRemovals(&plan, &stack[0], fd: try cursor.current())

@@ -25,7 +25,8 @@ extension Restorer {
         }
         defer { Posix.close(workFD) }
         let work = destination + "/.chainvault-restore"
-        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner)
+        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+                                 metadata: metadata)
         if Posix.lstatAt(workFD, Self.journalName) == nil {
             if Posix.lstatAt(workFD, Self.doneName) != nil {
                 if rollback { throw nothingToRollBack() }

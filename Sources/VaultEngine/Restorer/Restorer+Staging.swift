@@ -104,12 +104,11 @@ extension Restorer {
     /// A symlink with exactly the target bytes the snapshot holds.
     func restoreSymlink(_ node: Node, in dirFD: Int32, display: () -> String) throws {
         try Posix.symlinkAt(node.linkTarget, dirFD, node.name, display: display())
-        if applyOwner { FileName.withCString(node.name) { _ = fchownat(dirFD, $0, node.uid, node.gid, AT_SYMLINK_NOFOLLOW) } }
+        // A symlink has no mode bits to drop when its owner cannot be set: the warning is all.
+        if applyOwner { _ = metadata.setOwner(at: dirFD, node.name, uid: node.uid, gid: node.gid, path: display()) }
         try metadata.setXattrs(node, dirFD: dirFD, name: node.name, path: display())
-        FileName.withCString(node.name) { name in
-            var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-            _ = utimensat(dirFD, name, &times, AT_SYMLINK_NOFOLLOW)
-        }
+        let time = RestoreFile.time(node.mtimeNanos)
+        try Posix.setTimes(at: dirFD, node.name, access: time, modification: time, path: display())
     }
 
     /// Gives `node` the inode restored first for its (device, inode), with `linkat` between
@@ -140,10 +139,10 @@ extension Restorer {
     /// Owner, extended attributes, mode and times of a staged directory, in that order (a chown
     /// clears `security.capability`; a `user.*` attribute needs write permission).
     func applyDirectoryMetadata(_ node: Node, fd: Int32, path: String) throws {
-        if applyOwner { _ = fchown(fd, node.uid, node.gid) }
+        let owned = !applyOwner || metadata.setOwner(fd: fd, uid: node.uid, gid: node.gid, path: path)
         try metadata.setXattrs(node, fd: fd, path: path)
-        _ = fchmod(fd, mode_t(node.mode))
-        var times = [Glibc.timespec](repeating: RestoreFile.time(node.mtimeNanos), count: 2)
-        _ = futimens(fd, &times)
+        try Posix.setMode(fd, MetadataApplier.mode(node.mode, ownerSet: owned), path: path)
+        let time = RestoreFile.time(node.mtimeNanos)
+        try Posix.setTimes(fd, access: time, modification: time, path: path)
     }
 }

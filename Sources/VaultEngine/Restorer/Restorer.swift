@@ -266,25 +266,29 @@ public final class Restorer {
     /// Returns false when there is no live regular file to keep.
     private func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
         let live = FileName.display(livePath)
-        let src = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
-        if src < 0 { return false }
-        defer { Posix.close(src) }
-        var st = stat()
-        guard fstat(src, &st) == 0, try choosesLive(node, liveFD: src, path: relativePath) else { return false }
-        let dst = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
-        defer { Posix.close(dst) }
+        let opened = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
+        if opened < 0 { return false }
+        let src = FileDescriptor(adopting: opened)
+        let st = try src.status(path: live)
+        guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else { return false }
+        let dst = try FileDescriptor.open(at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+                                          display: relativePath)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var offset = 0
         while true {
-            let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src, $0, offset: offset, path: live) }
+            let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src.rawValue, $0, offset: offset, path: live) }
             if n == 0 { break }
-            try buffer.withUnsafeBytes { try Posix.pwriteAll(dst, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset, path: relativePath) }
+            try buffer.withUnsafeBytes {
+                try Posix.pwriteAll(dst.rawValue, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset,
+                                    path: relativePath)
+            }
             offset += n
         }
-        if applyOwner { _ = fchown(dst, st.st_uid, st.st_gid) }
-        _ = fchmod(dst, st.st_mode & 0o7777)
-        var times = [st.st_atim, st.st_mtim]
-        _ = futimens(dst, &times)
+        let owned = !applyOwner || metadata.setOwner(fd: dst.rawValue, uid: st.st_uid, gid: st.st_gid, path: relativePath)
+        try dst.setMode(MetadataApplier.mode(st.st_mode & 0o7777, ownerSet: owned), path: relativePath)
+        try dst.setTimes(access: st.st_atim, modification: st.st_mtim, path: relativePath)
+        try dst.close(path: relativePath)
+        try src.close(path: live)
         return true
     }
 }

@@ -72,15 +72,14 @@ public enum Credential {
         if (st.st_mode & S_IFMT) == S_IFLNK { _ = stat(path, &info) }
         try checkPrivate(info, path: path, what: what)
         // Checked again on the descriptor that is read: the name may have been swapped meanwhile.
-        let fd = try Posix.open(path, O_RDONLY, code: .usage)
-        defer { Posix.close(fd) }
-        try checkPrivate(try Posix.fstat(fd, path: path), path: path, what: what)
+        let fd = try FileDescriptor.open(path, O_RDONLY, code: .usage)
+        try checkPrivate(try fd.status(path: path), path: path, what: what)
         guard info.st_size <= 1 << 20 else {
             throw VaultError(.usage, "\(what) \(path) is \(info.st_size) bytes, more than a key or passphrase can be",
                              hint: "check the path: it should name a small file holding only the secret")
         }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd, $0, offset: 0, path: path, code: .usage) }
+        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage) }
         bytes.removeSubrange(n...)
         return bytes
     }

@@ -35,10 +35,8 @@ public struct ProcessIdentity: Equatable, Sendable {
 
     static func pidNamespace(of process: String) -> UInt64? {
         // stat, not lstat: the link itself has its own inode; its target names the namespace.
-        guard let fd = try? Posix.open("/proc/\(process)/ns/pid", O_RDONLY) else { return nil }
-        defer { Posix.close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
+        guard let fd = try? FileDescriptor.open("/proc/\(process)/ns/pid", O_RDONLY),
+              let st = try? fd.status(path: "/proc/\(process)/ns/pid") else { return nil }
         return UInt64(st.st_ino)
     }
 
@@ -64,12 +62,11 @@ public struct ProcessIdentity: Equatable, Sendable {
 
     /// /proc files report size 0: read until end of file (they are a few hundred bytes).
     static func readProcFile(_ path: String) -> [UInt8]? {
-        guard let fd = try? Posix.open(path, O_RDONLY) else { return nil }
-        defer { Posix.close(fd) }
+        guard let fd = try? FileDescriptor.open(path, O_RDONLY) else { return nil }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { read(fd.rawValue, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return n == 0 ? out : nil }
             out += chunk[0..<n]
