@@ -58,54 +58,43 @@ extension Repository {
 
         var result = PackRepairResult()
         let codec = makeCodec()
-        var writers: [BlobType: PackWriter] = [:]
-        var newPacks: [IndexedPack] = []
-        func flush(_ type: BlobType) throws {
-            guard let w = writers[type], !w.isEmpty else { return }
-            let finished = try w.finish(codec: codec)
-            try storePack(finished)
-            newPacks.append(finished.indexed)
-            writers[type] = nil
-        }
         var dropped = Set<SHA256Digest>()
-        for name in wanted {
-            guard let indexed = byName[name] else {
-                result.refused.append(.init(pack: name, reason: "it is in no index, so no snapshot reaches it through the "
-                                            + "index; 'chainvault repair index' indexes it if its header is whole"))
-                continue
-            }
-            let (bytes, intact) = try Reread.read(backend, ObjectHandle(.pack, name)) { SHA256.hash($0).hex == name }
-            if intact { result.intact.append(name); continue }
-            var plain: [(PackEntry, [UInt8])] = []
-            var damaged: [String] = []
-            for e in indexed.entries {
-                let location = BlobLocation(pack: indexed.id, salt: indexed.salt, entry: e)
-                let start = Int(e.offset), end = start + Int(e.storedLength)
-                if end <= bytes.count, let p = try? bytes.withUnsafeBytes({
-                    try openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
-                }) {
-                    plain.append((e, p)); continue
+        let newPacks = try withBlobSaver(.repacking) { saver in
+            for name in wanted {
+                guard let indexed = byName[name] else {
+                    result.refused.append(.init(pack: name, reason: "it is in no index, so no snapshot reaches it "
+                                                + "through the index; 'chainvault repair index' indexes it if its "
+                                                + "header is whole"))
+                    continue
                 }
-                // Read on its own once more before it is called damaged.
-                do { plain.append((e, try readBlob(at: location, codec: codec))) } catch {
-                    damaged.append("blob \(e.id.shortHex) is damaged (\((error as? VaultError)?.message ?? "\(error)"))")
+                let (bytes, intact) = try readPack(name)
+                if intact { result.intact.append(name); continue }
+                var plain: [(PackEntry, [UInt8])] = []
+                var damaged: [String] = []
+                for e in indexed.entries {
+                    let location = BlobLocation(pack: indexed.id, salt: indexed.salt, entry: e)
+                    let start = Int(e.offset), end = start + Int(e.storedLength)
+                    if end <= bytes.count, let p = try? bytes.withUnsafeBytes({
+                        try openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
+                    }) {
+                        plain.append((e, p)); continue
+                    }
+                    // Read on its own once more before it is called damaged.
+                    do { plain.append((e, try readBlob(at: location, codec: codec))) } catch {
+                        let reason = (error as? VaultError)?.message ?? "\(error)"
+                        damaged.append("blob \(e.id.shortHex) is damaged (\(reason))")
+                    }
                 }
+                guard damaged.isEmpty else {
+                    result.refused.append(.init(pack: name, reason: damaged.joined(separator: "; ")))
+                    continue
+                }
+                for (e, bytes) in plain { try bytes.withUnsafeBytes { _ = try saver.save(e.type, $0, id: e.id) } }
+                dropped.insert(indexed.id)
+                result.rewritten.append(name)
+                result.blobs += plain.count
             }
-            guard damaged.isEmpty else {
-                result.refused.append(.init(pack: name, reason: damaged.joined(separator: "; ")))
-                continue
-            }
-            for (e, bytes) in plain {
-                if writers[e.type] == nil { writers[e.type] = try newPackWriter(type: e.type) }
-                _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
-                if writers[e.type]!.size >= config.packSize { try flush(e.type) }
-            }
-            dropped.insert(indexed.id)
-            result.rewritten.append(name)
-            result.blobs += plain.count
-        }
-        try flush(.data)
-        try flush(.tree)
+        }.packs
         result.newPacks = newPacks.map(\.id.hex)
         guard !dropped.isEmpty else { return result }
         try replaceIndex(with: packs.filter { !dropped.contains($0.id) } + newPacks, superseding: oldNames)

@@ -131,15 +131,6 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    /// Hands a finished pack to the backend. Its index entry must be written only after this.
-    public func storePack(_ pack: FinishedPack) throws {
-        try backend.writeFileIfAbsent(ObjectHandle(.pack, pack.id.hex), path: pack.path)
-    }
-
-    public func newPackWriter(type: BlobType) throws -> PackWriter {
-        try PackWriter(master: master, type: type, directory: backend.stagingDirectory)
-    }
-
     // MARK: Blobs
 
     /// Reads one blob (a range read of its pack), authenticates, decompresses and checks its hash.

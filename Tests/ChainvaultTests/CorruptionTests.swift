@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 import VaultCore
-import VaultRepository
+@_spi(Testing) import VaultRepository
 import VaultStorage
 
 struct CorruptionTests {

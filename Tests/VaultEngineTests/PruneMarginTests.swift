@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VaultCore
 import VaultEngine
-import VaultRepository
+@_spi(Testing) import VaultRepository
 @_spi(Repository) import VaultStorage
 
 /// A pack of `bytes` stored in the repository; indexed or not (as a running backup leaves it).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VaultCore
-import VaultRepository
+@_spi(Testing) import VaultRepository
 @_spi(Repository) import VaultStorage
 
 func keyCredential(_ byte: UInt8 = 7) -> Credential {

@@ -45,4 +45,20 @@ import Testing
         #expect(deletions.count == 1 && deletions[0].place.contains("Repository+Forget.swift"),
                 "\(deletions.map(\.place))")
     }
+
+    /// One pack-writing loop (`Repository.withBlobSaver`): nothing above VaultRepository names a
+    /// pack writer, and inside it only the saver opens and stores packs.
+    @Test func packsAreWrittenByTheBlobSaverAlone() throws {
+        var found: [String] = []
+        for module in Self.above + ["VaultRepository"] {
+            for (place, text) in try Self.lines(of: module) {
+                let code = text.components(separatedBy: "//").first ?? text
+                let inSaver = place.hasPrefix("VaultRepository/Saver/") || place.contains("Repository+BlobSaver.swift")
+                if !inSaver, code.contains("newPackWriter(") || code.contains("storePack(") || code.contains("PackWriter(") {
+                    found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        #expect(found.isEmpty, "packs written outside the blob saver:\n\(found.joined(separator: "\n"))")
+    }
 }

@@ -54,12 +54,9 @@ public final class Archiver {
     let include: PathPatterns
     var stats = Snapshot.Stats()
     let treeCodec: BlobCodec
-    var treeWriter: PackWriter?
-    var saver: ChunkSaver!
+    var saver: BlobSaver!
     var reader: FileReader!
     var changedReader: FileReader!
-    var dedup: DedupSet!
-    var collector: IndexCollector!
 
     public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -101,45 +98,18 @@ public final class Archiver {
         var succeeded = false
         defer { if succeeded { sizeWalk?.finish() } else { sizeWalk?.stop() } }
 
-        dedup = DedupSet(index: repository.index)
-        collector = IndexCollector(repository: repository, every: options.indexEvery, dedup: dedup)
-        saver = ChunkSaver(repository: repository, dedup: dedup, collector: collector, workers: options.workers)
-        // Two readers: one for files new since the parent snapshot, one for changed files it knew.
-        // A first backup is bound by compression (all data is new), so one reader keeps up and
-        // the other never allocates its buffer; an incremental backup is bound by reading and
-        // chunking changed files (FastCDC is sequential within a file), and both readers share it.
-        reader = FileReader(threads: 1, saver: saver, parameters: repository.config.chunker, progress: progress, cancellation: cancellation)
-        changedReader = FileReader(threads: 1, saver: saver, parameters: repository.config.chunker, progress: progress, cancellation: cancellation)
-
         var rootID: BlobID?
-        var failure: Error?
-        progress?.setPhase("reading")
-        do {
-            rootID = try saveTree(root: rootFD, parentTree: parentTree, included: options.includes.isEmpty)
-        } catch {
-            failure = error
+        let saved = try repository.withBlobSaver(.adding(indexEvery: options.indexEvery), workers: options.workers) {
+            try walk(saver: $0, root: rootFD, parentTree: parentTree, rootID: &rootID)
         }
-        // Always drain the readers, then the workers, so every pack that is complete gets stored
-        // and indexed: a failed or interrupted backup still leaves reusable data behind. Readers
-        // first: they may wait on the workers' byte budget, never the other way round.
-        for r in [reader!, changedReader!] {
-            r.finish()
-            stats.bytesRead += r.bytesRead
-            for w in r.warnings { warn(w) }
-            for path in r.incomplete { markIncomplete(path) }
-        }
-        do { try saver.finish() } catch { failure = failure ?? error }
-        progress?.setPhase("saving")
-        do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
-        if let failure { throw failure }
         // The walk's total stands in the final progress record: wait for it (it is usually done).
         succeeded = true
         sizeWalk?.finish()
 
         if warningsDropped > 0 { stats.skipped.append("… and \(warningsDropped) more problems not listed") }
-        stats.bytesNew = saver.newBytes
-        stats.chunksNew = saver.newChunks
-        stats.bytesStored = collector.storedBytes
+        stats.bytesNew = saved.dataBytes
+        stats.chunksNew = saved.dataBlobs
+        stats.bytesStored = saved.storedBytes
         stats.durationSeconds = Date().timeIntervalSince(started)
         var snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
                                 username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
@@ -158,6 +128,38 @@ public final class Archiver {
                                   notices: notices, skippedSockets: skippedSockets)
         if let newestSeen, newestSeen.snapshot.date > started { result.aheadOfClock = newestSeen }
         return result
+    }
+
+    /// Walks the source into `saver`. Always drains the readers before it returns, so every
+    /// chunk read reaches the saver, which stores and indexes every complete pack: a failed or
+    /// interrupted backup still leaves reusable data behind. Readers first: they may wait on the
+    /// workers' byte budget, never the other way round.
+    private func walk(saver: BlobSaver, root: Int32, parentTree: Tree?, rootID: inout BlobID?) throws {
+        self.saver = saver
+        // Two readers: one for files new since the parent snapshot, one for changed files it knew.
+        // A first backup is bound by compression (all data is new), so one reader keeps up and
+        // the other never allocates its buffer; an incremental backup is bound by reading and
+        // chunking changed files (FastCDC is sequential within a file), and both readers share it.
+        let chunker = repository.config.chunker
+        reader = FileReader(threads: 1, saver: saver, parameters: chunker, progress: progress,
+                            cancellation: cancellation)
+        changedReader = FileReader(threads: 1, saver: saver, parameters: chunker, progress: progress,
+                                   cancellation: cancellation)
+        progress?.setPhase("reading")
+        var failure: Error?
+        do {
+            rootID = try saveTree(root: root, parentTree: parentTree, included: options.includes.isEmpty)
+        } catch {
+            failure = error
+        }
+        for r in [reader!, changedReader!] {
+            r.finish()
+            stats.bytesRead += r.bytesRead
+            for w in r.warnings { warn(w) }
+            for path in r.incomplete { markIncomplete(path) }
+        }
+        progress?.setPhase("saving")
+        if let failure { throw failure }
     }
 
     /// The newest complete snapshot of this source and host: a partial one holds files cut short
@@ -252,16 +254,6 @@ public final class Archiver {
                              + "bytes, more than the \(Tree.maxEncodedSize >> 20) MiB a tree may hold",
                              hint: "exclude part of it (--exclude) or split it into subdirectories; nothing was stored")
         }
-        let id = SHA256.hash(bytes)
-        guard dedup.claim(id) else { return id }
-        if treeWriter == nil { treeWriter = try repository.newPackWriter(type: .tree) }
-        _ = try bytes.withUnsafeBytes { try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
-        if treeWriter!.size >= repository.config.packSize {
-            let pack = try treeWriter!.finish(codec: treeCodec)
-            treeWriter = nil
-            try repository.storePack(pack)
-            try collector.add(pack)
-        }
-        return id
+        return try bytes.withUnsafeBytes { try saver.save(.tree, $0).id }
     }
 }

@@ -12,12 +12,12 @@ struct ReadJob {
 }
 
 /// Threads that read and chunk files (FastCDC is sequential within a file, so files are the unit
-/// of parallelism) and hand chunks to the `ChunkSaver`. Each owns its read buffer. Takes
+/// of parallelism) and hand chunks to the `BlobSaver`. Each owns its read buffer. Takes
 /// ownership of each job's descriptor.
 final class FileReader: @unchecked Sendable {
     private let pool: WorkerPool<ReadJob>
     var queue: BlockingQueue<ReadJob> { pool.queue }
-    private let saver: ChunkSaver
+    private let saver: BlobSaver
     private let chunker: FastCDC
     private let maxSize: Int
     private let progress: JobProgress?
@@ -29,7 +29,7 @@ final class FileReader: @unchecked Sendable {
     /// when opened): the snapshot is partial.
     private(set) var incomplete: [String] = []
 
-    init(threads: Int, saver: ChunkSaver, parameters: ChunkerParameters, progress: JobProgress?, cancellation: Cancellation) {
+    init(threads: Int, saver: BlobSaver, parameters: ChunkerParameters, progress: JobProgress?, cancellation: Cancellation) {
         self.saver = saver; self.progress = progress; self.cancellation = cancellation
         chunker = FastCDC(parameters)
         maxSize = parameters.maxSize
@@ -135,8 +135,8 @@ final class FileReader: @unchecked Sendable {
                             count = n
                         }
                     }
-                    job.group.enter()
-                    saver.queue.push(ChunkJob(buffer: buffer, length: n, destination: (job.chunks, job.chunks.reserve()), group: job.group))
+                    let (chunks, slot) = (job.chunks, job.chunks.reserve())
+                    saver.submit(buffer, length: n, group: job.group) { chunks.set(slot, $0) }
                 }
                 cut += n
                 progress?.add(bytes: UInt64(n))

@@ -84,66 +84,61 @@ public final class Copier {
         guard let rootID = record.snapshot.treeID else {
             throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid root tree id")
         }
-        let dedup = DedupSet(index: destination.index)
-        let collector = IndexCollector(repository: destination, every: 8, dedup: dedup)
-        let saver = ChunkSaver(repository: destination, dedup: dedup, collector: collector, workers: Parallel.cores)
-        let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
-                                  threads: max(2, source.preferredConcurrency), cancellation: cancellation,
-                                  progress: progress)
-        let treeCodec = destination.makeCodec()
-        var treeWriter: PackWriter?
-        var failure: Error?
-        do {
-            // Every tree is walked (cheap next to data), so a tree already in the destination never
-            // hides a missing descendant left by an interrupted run.
-            var pending = [rootID]
-            var seen = Set<BlobID>()
-            let codec = source.makeCodec()
-            while let id = pending.popLast() {
-                if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
-                if let e = saver.error ?? fetcher.error { throw e }
-                guard seen.insert(id).inserted else { continue }
-                let plain = try source.readBlob(id, codec: codec)
-                let tree = try Tree.decode(plain, what: "tree \(id.hex.prefix(8)) of snapshot \(record.shortID)")
-                for node in tree.nodes {
-                    if let sub = node.subtree { pending.append(sub) }
-                    for chunk in node.chunks { fetcher.fetch(chunk) }
-                    // A file counts as done once its chunks are queued; bytes move as they arrive.
-                    if node.kind == .file { progress?.add(files: 1) }
-                }
-                if dedup.claim(id) {
-                    if treeWriter == nil { treeWriter = try destination.newPackWriter(type: .tree) }
-                    try plain.withUnsafeBytes { _ = try treeWriter!.add(id: id, plaintext: $0, codec: treeCodec) }
-                }
+        let saved = try destination.withBlobSaver(.adding(indexEvery: 8), workers: Parallel.cores) { saver in
+            let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
+                                      threads: max(2, source.preferredConcurrency), cancellation: cancellation,
+                                      progress: progress)
+            // Drain in order: fetchers feed the saver, which stores the data packs before the tree
+            // pack, and both long before the snapshot.
+            do { try copyTrees(from: rootID, of: record, fetcher: fetcher, saver: saver) } catch {
+                fetcher.finish()
+                throw error
             }
-        } catch {
-            failure = error
+            fetcher.finish()
+            if let e = fetcher.error { throw e }
         }
-        // Drain in order: fetchers feed the saver, the saver feeds the uploader; data packs are
-        // durable and indexed before the tree pack and long before the snapshot.
-        fetcher.finish()
-        if let e = fetcher.error { failure = failure ?? e }
-        do { try saver.finish() } catch { failure = failure ?? error }
-        do { try collector.finish(treePack: treeWriter, codec: treeCodec, succeeded: failure == nil) } catch { failure = failure ?? error }
-        result.blobsCopied += saver.newChunks
-        result.bytesCopied += saver.newBytes
-        result.bytesStored += collector.storedBytes
-        if let failure { throw failure }
+        result.blobsCopied += saved.dataBlobs
+        result.bytesCopied += saved.dataBytes
+        result.bytesStored += saved.storedBytes
 
         var snapshot = record.snapshot
         snapshot.original = record.snapshot.original ?? record.id
         snapshot.parent = nil // parent ids name source snapshots
         return try destination.saveSnapshot(snapshot)
     }
+
+    /// Every tree is walked (cheap next to data), so a tree already in the destination never hides
+    /// a missing descendant left by an interrupted run.
+    private func copyTrees(from rootID: BlobID, of record: SnapshotRecord, fetcher: BlobFetcher,
+                           saver: BlobSaver) throws {
+        var pending = [rootID]
+        var seen = Set<BlobID>()
+        let codec = source.makeCodec()
+        while let id = pending.popLast() {
+            if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
+            if let e = saver.error ?? fetcher.error { throw e }
+            guard seen.insert(id).inserted else { continue }
+            let plain = try source.readBlob(id, codec: codec)
+            let tree = try Tree.decode(plain, what: "tree \(id.hex.prefix(8)) of snapshot \(record.shortID)")
+            for node in tree.nodes {
+                if let sub = node.subtree { pending.append(sub) }
+                for chunk in node.chunks { fetcher.fetch(chunk) }
+                // A file counts as done once its chunks are queued; bytes move as they arrive.
+                if node.kind == .file { progress?.add(files: 1) }
+            }
+            // readBlob has checked the plaintext against `id`.
+            try plain.withUnsafeBytes { _ = try saver.save(.tree, $0, id: id) }
+        }
+    }
 }
 
 /// Threads that read blobs from the source repository (each checked against its id) and hand
-/// them to the destination's `ChunkSaver`. Blobs the destination already has are skipped
+/// them to the destination's `BlobSaver`. Blobs the destination already has are skipped
 /// without a read.
 final class BlobFetcher: @unchecked Sendable {
     private let source: Repository
     private let destination: MasterIndex
-    private let saver: ChunkSaver
+    private let saver: BlobSaver
     private let pool: WorkerPool<BlobID>
     private let cancellation: Cancellation
     private let lock = NSLock()
@@ -152,7 +147,7 @@ final class BlobFetcher: @unchecked Sendable {
     private let group = DispatchGroup()
     private let progress: JobProgress?
 
-    init(source: Repository, destination: MasterIndex, saver: ChunkSaver, threads: Int, cancellation: Cancellation,
+    init(source: Repository, destination: MasterIndex, saver: BlobSaver, threads: Int, cancellation: Cancellation,
          progress: JobProgress?) {
         self.source = source; self.destination = destination; self.saver = saver; self.cancellation = cancellation
         self.progress = progress
@@ -181,9 +176,8 @@ final class BlobFetcher: @unchecked Sendable {
             let plain = try source.readBlob(id, codec: codec)
             progress?.add(bytes: UInt64(plain.count))
             saver.budget.acquire(plain.count)
-            group.enter()
             // readBlob has checked the plaintext against `id`: the saver need not hash it again.
-            saver.queue.push(ChunkJob(buffer: plain, length: plain.count, destination: nil, id: id, group: group))
+            saver.submit(plain, length: plain.count, id: id, group: group)
         } catch {
             lock.withLock { if firstError == nil { firstError = error } }
         }

@@ -144,26 +144,15 @@ public final class Pruner {
         }
 
         // Repack: copy each still-used blob (read back and hash-checked) into new packs.
-        var newPacks: [IndexedPack] = []
-        var writers: [BlobType: PackWriter] = [:]
-        func flush(_ type: BlobType) throws {
-            guard let w = writers[type], !w.isEmpty else { return }
-            let finished = try w.finish(codec: codec)
-            try repository.storePack(finished)
-            newPacks.append(finished.indexed)
-            writers[type] = nil
-        }
         progress?.setPhase("repacking", total: moves.reduce(0) { $0 + UInt64(table.storedLength(at: $1)) })
-        for position in moves {
-            let location = table.location(at: position), e = location.entry
-            defer { progress?.add(files: 1, bytes: UInt64(e.storedLength)) }
-            let bytes = try repository.readBlob(at: location, codec: codec)
-            if writers[e.type] == nil { writers[e.type] = try repository.newPackWriter(type: e.type) }
-            _ = try bytes.withUnsafeBytes { try writers[e.type]!.add(id: e.id, plaintext: $0, codec: codec) }
-            if writers[e.type]!.size >= repository.config.packSize { try flush(e.type) }
-        }
-        try flush(.data)
-        try flush(.tree)
+        let newPacks = try repository.withBlobSaver(.repacking) { saver in
+            for position in moves {
+                let location = table.location(at: position), e = location.entry
+                defer { progress?.add(files: 1, bytes: UInt64(e.storedLength)) }
+                let bytes = try repository.readBlob(at: location, codec: codec)
+                try bytes.withUnsafeBytes { _ = try saver.save(e.type, $0, id: e.id) }
+            }
+        }.packs
 
         // The new index first (its last file supersedes every old one), then deletions. Kept packs
         // are turned back into entries one at a time, as each index file is encoded. Before the old

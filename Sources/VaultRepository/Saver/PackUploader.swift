@@ -1,13 +1,14 @@
 import Foundation
 import VaultCore
-import VaultRepository
 
-/// Hands finished packs to the backend and then to the index. A local repository takes a pack
-/// with a rename, so that happens on the worker that finished it; a network store waits on round
-/// trips, so `preferredConcurrency` uploader threads keep that many transfers in flight while the
-/// workers go on compressing. Packs wait in their spool files, so memory stays flat; the queue
-/// bounds how many wait.
+/// Hands finished packs to the backend and then to the `IndexCollector` (FORMAT.md §10: a pack is
+/// durable before anything names it). A local repository takes a pack with a rename, so that
+/// happens on the worker that finished it; a network store waits on round trips, so
+/// `preferredConcurrency` uploader threads keep that many transfers in flight while the workers go
+/// on compressing. Packs wait in their spool files, so memory stays flat; the queue bounds how many
+/// wait.
 final class PackUploader: @unchecked Sendable {
+    // Safe: `firstError` is only read and written under `lock`; the pool and collector lock themselves.
     private let repository: Repository
     private let collector: IndexCollector
     private let pool: WorkerPool<FinishedPack>?

@@ -1,0 +1,26 @@
+import Foundation
+import VaultCore
+import VaultRepository
+
+/// The chunk ids of one file, filled in by workers as its chunks are hashed.
+final class FileChunks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [BlobID] = []
+    private var bytes: UInt64 = 0
+    private var runs: [ZeroRun] = []
+
+    /// The bytes actually read (the reader sets it when the file is done).
+    var size: UInt64 {
+        get { lock.withLock { bytes } }
+        set { lock.withLock { bytes = newValue } }
+    }
+
+    /// The zero runs the reader recorded (holes, preallocated space, all-zero chunks).
+    var zeroRuns: [ZeroRun] { lock.withLock { runs } }
+
+    func finish(size: UInt64, zeroRuns: [ZeroRun]) { lock.withLock { bytes = size; runs = zeroRuns } }
+
+    func reserve() -> Int { lock.withLock { ids.append(.zero); return ids.count - 1 } }
+    func set(_ i: Int, _ id: BlobID) { lock.withLock { ids[i] = id } }
+    var all: [BlobID] { lock.withLock { ids } }
+}
