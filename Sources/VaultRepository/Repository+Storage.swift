@@ -46,6 +46,13 @@ extension Repository {
         try Reread.read(backend, ObjectHandle(.pack, name)) { SHA256.hash($0).hex == name }
     }
 
+    /// `readPack` into `buffer`, which the caller keeps from pack to pack (verify: one per worker,
+    /// so reading thousands of packs does not allocate and zero-fill a pack-sized buffer for each).
+    /// Returns `intact` as `readPack` does; `buffer` holds exactly the pack's bytes.
+    public func readPack(_ name: String, reusing buffer: inout [UInt8]) throws -> Bool {
+        try Reread.read(backend, ObjectHandle(.pack, name), reusing: &buffer) { SHA256.hash($0).hex == name }
+    }
+
     /// Authenticates the header of a pack read whole (`readPack`); returns its salt and entries.
     public func openPackHeader(_ bytes: [UInt8], what: String) throws -> (salt: [UInt8], entries: [PackEntry]) {
         let salt = try PackFormat.checkPreamble(bytes, what: what)

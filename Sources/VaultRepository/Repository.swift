@@ -156,6 +156,12 @@ public final class Repository: @unchecked Sendable {
         try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, open)
     }
 
+    /// `readPackRange` into a buffer the caller keeps from read to read (a restore worker's).
+    public func readPackRange<T>(_ pack: SHA256Digest, _ range: Range<Int>, reusing buffer: inout [UInt8],
+                                 _ open: ([UInt8]) throws -> T) throws -> T {
+        try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, reusing: &buffer, open)
+    }
+
     /// Authenticates, decompresses and hash-checks a blob's sealed bytes, read by the caller (one
     /// range read may carry several blobs of a pack).
     /// The pack's subkey comes from the codec's cache: derived once per pack, not once per blob.

@@ -28,6 +28,26 @@ public enum Reread {
         return (second, intact(second))
     }
 
+    /// `read(_:_:range:_:)` into a buffer the caller reuses (`Backend.read(_:range:reusing:)`); the
+    /// rare second read brings its own buffer.
+    public static func read<T>(_ backend: Backend, _ handle: ObjectHandle, range: Range<Int>?,
+                               reusing buffer: inout [UInt8], _ decode: ([UInt8]) throws -> T) throws -> T {
+        try backend.read(handle, range: range, reusing: &buffer)
+        do { return try decode(buffer) } catch let e as VaultError where e.code == .corrupt {
+            return try decode(try backend.reread(handle, range: range))
+        }
+    }
+
+    /// `read(_:_:range:intact:)` for a whole object into a buffer the caller reuses
+    /// (`Backend.read(_:reusing:)`); the rare second read may bring its own buffer.
+    public static func read(_ backend: Backend, _ handle: ObjectHandle, reusing buffer: inout [UInt8],
+                            intact: ([UInt8]) -> Bool) throws -> Bool {
+        try backend.read(handle, range: nil, reusing: &buffer)
+        if intact(buffer) { return true }
+        buffer = try backend.reread(handle, range: nil)
+        return intact(buffer)
+    }
+
     /// For what takes several reads (a pack's header: its preamble, then its tail): runs `body`
     /// with the backend's `read`; when what it read proves damaged (`.corrupt`), runs it once more
     /// with `reread`, and the second outcome stands.

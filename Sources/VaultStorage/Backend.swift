@@ -76,6 +76,13 @@ public protocol Backend: AnyObject, Sendable {
     /// would repeat the damage); a local file is opened again, as every `read` does.
     func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8]
 
+    /// `read`, into `buffer`, which the caller keeps from read to read: afterwards `buffer` holds
+    /// exactly the object's (or the range's) bytes, and a backend that can read in place keeps the
+    /// buffer's storage when it is large enough (verify reads thousands of packs per worker, restore
+    /// thousands of ranges; a fresh buffer each time costs a zero fill and page faults). The size
+    /// the store reports is checked against `ObjectLimits` before the buffer grows.
+    func read(_ handle: ObjectHandle, range: Range<Int>?, reusing buffer: inout [UInt8]) throws
+
     /// Creates the object durably and atomically: when this returns, the whole object survives a
     /// crash or power loss; if it throws, the object is absent or whole (never partial). Throws
     /// `.alreadyExists` if it exists: objects are never overwritten. Retrying after a failure is
@@ -111,6 +118,11 @@ extension Backend {
     }
 
     public func read(_ handle: ObjectHandle) throws -> [UInt8] { try read(handle, range: nil) }
+
+    /// A backend that cannot read in place (S3's body arrives in its own buffer) hands over its read.
+    public func read(_ handle: ObjectHandle, range: Range<Int>?, reusing buffer: inout [UInt8]) throws {
+        buffer = try read(handle, range: range)
+    }
 
     /// A backend whose every read starts afresh (a local file opened again, memory) has nothing to bypass.
     public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try read(handle, range: range) }

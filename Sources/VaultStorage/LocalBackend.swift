@@ -74,6 +74,14 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     }
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try read(handle, range: range, reusing: &bytes)
+        return bytes
+    }
+
+    /// Sizes `buffer` to the range (keeping its storage: only a growth beyond its count is
+    /// zero-filled) once the size is checked, and fills it with one pread.
+    public func read(_ handle: ObjectHandle, range: Range<Int>?, reusing buffer: inout [UInt8]) throws {
         let p = path(handle)
         guard let dir = try parentDirectory(handle) else { throw missing(handle) }
         let opened = try openObject(handle, in: dir, O_RDONLY)
@@ -88,12 +96,15 @@ public final class LocalBackend: Backend, @unchecked Sendable {
                              hint: "the object was truncated; run 'chainvault verify --read-data'")
         }
         try ObjectLimits.check(handle, size: range == nil ? size : wanted.count, location: location)
-        var bytes = [UInt8](repeating: 0, count: wanted.count)
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: wanted.lowerBound, path: p) }
+        if buffer.count > wanted.count {
+            buffer.removeLast(buffer.count - wanted.count)
+        } else if buffer.count < wanted.count {
+            buffer.append(contentsOf: repeatElement(0, count: wanted.count - buffer.count))
+        }
+        let n = try buffer.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: wanted.lowerBound, path: p) }
         guard n == wanted.count else {
             throw VaultError(.corrupt, "\(handle) ended after \(n) of \(wanted.count) bytes while reading")
         }
-        return bytes
     }
 
     /// Temp file in the object's own directory (opened without links), fsync, no-replace rename,

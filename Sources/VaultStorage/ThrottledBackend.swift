@@ -37,6 +37,12 @@ public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unch
         return bytes
     }
 
+    public func read(_ handle: ObjectHandle, range: Range<Int>?, reusing buffer: inout [UInt8]) throws {
+        if let range { try limits.takeDownload(range.count) }
+        try inner.read(handle, range: range, reusing: &buffer)
+        if range == nil { try limits.takeDownload(buffer.count) }
+    }
+
     /// The second read of damaged bytes must reach the inner backend's own `reread` (a new S3
     /// connection), not the protocol's default that reads through the pool again.
     public func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {

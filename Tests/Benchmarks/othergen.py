@@ -6,10 +6,11 @@
 Written independently of the backup tool and never tuned against it: its own record layouts
 (16 MiB block files, a Pebble-style store of .sst tables, an era1 archive, a geth freezer with
 index files) and its own entropy mix (address reuse from a Zipf-like pool, signatures and hashes
-random, some tables deflate-compressed, some not). `--advance` does a day: appends blocks and
+random, some tables deflate-compressed, some not), plus what else a node's directory holds: small
+JSON/TOML configs and files compressed already (gzip'd logs, an xz'd state snapshot). `--advance` does a day: appends blocks and
 undo data, adds and deletes tables, appends to the freezer. Deterministic for a seed.
 """
-import argparse, os, random, struct, zlib
+import argparse, gzip, json, lzma, os, random, struct, zlib
 
 MIB = 1 << 20
 
@@ -201,6 +202,39 @@ def append_freezer(root, rng, pools, nbytes):
         written = 0
 
 
+def write_extras(root, seed, nbytes):
+    """What a node's directory holds besides its chain: small JSON/TOML configs and peer lists,
+    and files that are compressed already (rotated gzip logs, an xz'd snapshot of state). A
+    separate generator stream, so the chain files above are the same with or without them."""
+    rng = random.Random(seed * 7919 + 3)
+    d = os.path.join(root, "config")
+    os.makedirs(d, exist_ok=True)
+    for i in range(120):
+        doc = {"chain": "mainnet", "version": "1.%d.%d" % (rng.randrange(20), rng.randrange(10)),
+               "peers": [{"id": rng.randbytes(32).hex(), "addr": "10.%d.%d.%d:30303" % tuple(rng.randrange(256) for _ in
+                                                                                        range(3)),
+                          "score": rng.randrange(-100, 100)} for _ in range(rng.randrange(1, 40))],
+               "cache": {"size": rng.choice([256, 1024, 4096]), "gc": rng.random() < 0.5}}
+        with open(os.path.join(d, "node-%03d.json" % i), "w") as f: json.dump(doc, f, indent=2)
+    with open(os.path.join(d, "app.toml"), "w") as f:
+        f.write("".join('%s_%d = "%s"\n' % (rng.choice(["min", "max", "rpc", "p2p"]), i, rng.randbytes(8).hex())
+                        for i in range(400)))
+    logs = os.path.join(root, "logs")
+    os.makedirs(logs, exist_ok=True)
+    written, n = 0, 0
+    while written < nbytes * 2 // 3:
+        lines = "".join("2024-%02d-%02dT%02d:%02d:%02dZ INFO imported block height=%d hash=%s txs=%d peers=%d\n" % (
+            1 + n % 12, 1 + rng.randrange(28), rng.randrange(24), rng.randrange(60), rng.randrange(60),
+            800_000 + n * 1000 + i, rng.randbytes(32).hex(), rng.randrange(3000), rng.randrange(50))
+            for i in range(20000))
+        blob = gzip.compress(lines.encode(), 6, mtime=0)
+        with open(os.path.join(logs, "node.log.%d.gz" % n), "wb") as f: f.write(blob)
+        written += len(blob); n += 1
+    state = b"".join(rng.randbytes(20) + struct.pack("<Q", rng.randrange(1 << 50)) + b"\x00" * 12
+                     for _ in range(max(1, (nbytes - written) // 12)))
+    with open(os.path.join(root, "state-snapshot.xz"), "wb") as f: f.write(lzma.compress(state, preset=1))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("dir"); p.add_argument("--size", default="1G"); p.add_argument("--seed", type=int, default=7)
@@ -225,6 +259,7 @@ def main():
             era1(rng, pools, min(48 * MIB, int(total * 0.09)), os.path.join(a.dir, "era1", "mainnet-%05d.era1" % i))
         append_freezer(a.dir, rng, pools, int(total * 0.18))
         with open(os.path.join(a.dir, "nodekey"), "w") as f: f.write(rng.randbytes(32).hex())
+        write_extras(a.dir, a.seed, int(total * 0.02))
     else:
         append_blocks(a.dir, rng, pools, int(total * 0.012), state)
         d = os.path.join(a.dir, "pebble")

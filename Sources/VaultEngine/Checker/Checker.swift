@@ -73,6 +73,9 @@ public final class Checker {
     /// Referenced blobs that no index names (each is damage, so few).
     private var unindexed = Set<BlobID>()
     private var referencedChunks = 0
+    /// How many pack buffers (and codecs) reading the packs made: at most one per worker, however
+    /// many packs were read (issue 17; `VerifyBufferTests`).
+    public private(set) var packReadStates = 0
 
     public init(repository: Repository, options: VerifyOptions, progress: JobProgress? = nil) {
         self.repository = repository; self.options = options; self.progress = progress
@@ -227,9 +230,14 @@ public final class Checker {
             break
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
+        let buffers = PackReadBuffers(keepAtMost: repository.config.packSize + 2 * BlobCodec.maxDataBlob,
+                                      make: repository.makeCodec)
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
-            checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack))
+            buffers.with { state in
+                checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack), state)
+            }
         }
+        packReadStates = buffers.made
         for (name, check) in zip(names, results) {
             if let first = check.problems.first, first.message.hasPrefix(Self.unreadableMessage) {
                 report.unreadable += check.problems; continue
@@ -261,13 +269,13 @@ public final class Checker {
     /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
     /// bytes do not match its name is read a second time (`Reread`): only damage that a second,
     /// whole read confirms is reported as damage.
-    private func checkPack(_ name: String, indexed: IndexedPack?) -> PackCheck {
+    private func checkPack(_ name: String, indexed: IndexedPack?, _ state: PackReadState) -> PackCheck {
         var problems: [Problem] = []
         var bad = Set<BlobID>()
         let object = "pack \(name.prefix(8))"
-        let bytes: [UInt8], intact: Bool
+        let intact: Bool
         do {
-            (bytes, intact) = try repository.readPack(name)
+            intact = try repository.readPack(name, reusing: &state.buffer)
         } catch {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
@@ -278,6 +286,7 @@ public final class Checker {
             problems.append(Problem(object: object, message: "cannot be read: \(message)"))
             return PackCheck(problems: problems, bad: Set(indexed?.entries.map(\.id) ?? []), bytes: 0)
         }
+        let bytes = state.buffer
         progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
             problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
@@ -294,7 +303,7 @@ public final class Checker {
         guard let indexed else { return PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count)) }
         let fileDamaged = !intact  // a damaged header, or bytes between blobs: the name no longer matches
         // Every blob: authenticate, decompress, re-hash (this is what names the damaged files).
-        let codec = repository.makeCodec()
+        let codec = state.codec
         for e in indexed.entries {
             let start = Int(e.offset), end = start + Int(e.storedLength)
             guard end <= bytes.count else { bad.insert(e.id); continue }

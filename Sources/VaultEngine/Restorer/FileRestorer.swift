@@ -86,6 +86,7 @@ final class FileRestorer: @unchecked Sendable {
         let codec = repository.makeCodec()
         var local: [UInt8] = []
         var plain: [[UInt8]] = []
+        var fetched: [UInt8] = []
         while let job = queue.pop() {
             // Checked between fetched ranges: SIGTERM stops a large file's rebuild within one read.
             if error == nil, cancellation.isCancelled { fail(Self.interrupted()) }
@@ -96,7 +97,7 @@ final class FileRestorer: @unchecked Sendable {
                         if try reuse(piece, of: job.file, &local) { continue }
                         fetch.append(piece)
                     }
-                    try fetchAndWrite(fetch, to: job.file, codec, &plain)
+                    try fetchAndWrite(fetch, to: job.file, codec, &plain, &fetched)
                 } catch {
                     fail(VaultError.wrap(error, .failure, "cannot restore \(job.file.path)"))
                 }
@@ -128,8 +129,10 @@ final class FileRestorer: @unchecked Sendable {
 
     /// One range read for the pieces (back to back in one pack), then each blob authenticated,
     /// decompressed and hash-checked before a byte of it is written. `plain` is the worker's own
-    /// buffers, one per piece of a group, reused from job to job (no allocation per blob).
-    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]]) throws {
+    /// buffers, one per piece of a group, and `fetched` the one its ranges are read into, reused
+    /// from job to job (no allocation, zero fill or fresh pages per blob or range).
+    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]],
+                               _ fetched: inout [UInt8]) throws {
         guard let first = pieces.first, let last = pieces.last else { return }
         RestoreFailpoint.stop("restore-fetch", until: cancellation)
         if cancellation.isCancelled { throw Self.interrupted() }
@@ -137,7 +140,7 @@ final class FileRestorer: @unchecked Sendable {
         let end = Int(last.location.entry.offset) + Int(last.location.entry.storedLength)
         while plain.count < pieces.count { plain.append([]) }
         // Every piece is opened before any is written, so a damaged read is fetched again whole.
-        try repository.readPackRange(first.location.pack, start..<end) { sealed in
+        try repository.readPackRange(first.location.pack, start..<end, reusing: &fetched) { sealed in
             try sealed.withUnsafeBytes { all in
                 for (i, piece) in pieces.enumerated() {
                     let from = Int(piece.location.entry.offset) - start
