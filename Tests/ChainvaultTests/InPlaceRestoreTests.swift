@@ -45,7 +45,9 @@ struct InPlaceRestoreTests {
         let previous = r["previous"] as? String ?? ""
         #expect(previous.contains("node.pre-restore-"))
         let kept = Set(FileManager.default.enumerator(atPath: previous)?.allObjects as? [String] ?? [])
-        #expect(kept == ["blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log"], "only what was replaced or removed: \(kept)")
+        // ... and the marker that says what it is (RestoreLeftoverMarkerTests).
+        #expect(kept == ["blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log", ".chainvault-previous"],
+                "only what was replaced or removed: \(kept)")
         #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")))
         // Nothing differs: nothing is written, nothing kept.
         let again = try w.ok(["restore", "latest", "--target", w.path("node"), "--json"]).json
