@@ -3,9 +3,11 @@ import VaultCore
 
 /// Names chainvault itself makes inside a directory it restores into (FORMAT.md, "chainvault's
 /// own names at a source root"): the in-place restore's working and rollback directory
-/// `.chainvault-restore`, and a staged `--path` restore's marked staging directories
-/// `<name>.chainvault-staging-*`. A backup of that directory must not record them (restoring such a
-/// snapshot would put a stale work directory where the next restore keeps its journal), and a
+/// `.chainvault-restore`, a staged `--path` restore's marked staging directories
+/// `<name>.chainvault-staging-*`, the previous content a restore keeps (`<name>.pre-restore-*`)
+/// and a drill's scratch directory (`chainvault-drill-*`). A backup of that directory must not
+/// record them (restoring such a snapshot would put a stale work directory where the next restore
+/// keeps its journal, or an old tree into the node's data as if it were the node's), and a
 /// restore never writes them from a snapshot. Recognised only at the root of a source and only by
 /// what chainvault writes into them, so a user's own entry of such a name is still backed up.
 enum WorkingNames {
@@ -15,10 +17,18 @@ enum WorkingNames {
     /// InPlaceSteps): the build, the rollback, the journal (while written, live, done) and the
     /// rollback copies a mount point keeps there as `previous-<time>[-N]`.
     private static let workEntries: Set<[UInt8]> =
-        Set(["new", "rollback", "journal", "journal.tmp", "done"].map { Array($0.utf8) })
+        Set(["new", "rollback", "journal", "journal.tmp", "done", "before"].map { Array($0.utf8) })
     private static let previousPrefix: [UInt8] = Array("previous-".utf8)
     private static let stagingMarkers: [[UInt8]] =
         [".chainvault-incomplete", ".chainvault-single"].map { Array($0.utf8) }
+    /// The previous content a restore keeps, `<name>.pre-restore-<time>`: a staged swap's old tree,
+    /// an in-place restore's rollback directory, or a single entry's old copy (inside, under its
+    /// own name). Written into it before it gets that name (Restorer+Previous).
+    static let previousMarker = ".chainvault-previous"
+    private static let previous: [UInt8] = Array(".pre-restore-".utf8)
+    /// A restore drill's directory in the policy's scratch directory (ScratchDrill).
+    static let drillPrefix = "chainvault-drill-"
+    static let drillMarker = ".chainvault-drill"
 
     /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil.
     static func ours(_ name: [UInt8], in dirFD: Int32) -> String? {
@@ -30,6 +40,12 @@ enum WorkingNames {
         }
         if contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
             return "the staging directory of an unfinished restore"
+        }
+        if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
+            return "the previous content kept by a restore"
+        }
+        if name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name), entries.contains(Array(drillMarker.utf8)) {
+            return "the scratch directory of an interrupted restore drill"
         }
         return nil
     }

@@ -14,10 +14,7 @@ struct InPlaceHardlinkTests {
 
     @Test func aDamagedHardlinkedFileIsRebuiltOnceAndItsNamesShareOneInode() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         let restored = Self.identity(w.path("node/blocks/text.log"))
         #expect(restored.links == 2 && Self.identity(w.path("node/hardlink.log")).inode == restored.inode)
         // Both names see the damage: they are one inode.
@@ -38,10 +35,7 @@ struct InPlaceHardlinkTests {
     /// link back: the kept name's inode is linked in place of the copy, nothing is fetched.
     @Test func aSplitHardlinkIsLinkedAgainToTheKeptInode() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         let link = w.path("node/hardlink.log")
         var st = stat()
         lstat(link, &st)

@@ -37,16 +37,7 @@ struct InPlaceInterruptionTests {
         let w = try Workspace()
         let (src, old) = try Self.damagedNode(w)
         let args = ["restore", "latest", "--target", w.path("node")]
-        let p = try InPlaceRestoreTests.startStopping(w, args, at: "restore-in-place-build")
-        try InPlaceRestoreTests.waitStopped(p)
-        kill(p.processIdentifier, SIGTERM)
-        kill(p.processIdentifier, SIGCONT)
-        let deadline = Date() + 10
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        #expect(!p.isRunning, "a restore stops within 10 s of SIGTERM")
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
+        #expect(try InPlaceFixture.terminated(w, args, at: "restore-in-place-build") == 130)
         #expect(Self.fingerprint(w.path("node")) == old, "the old tree, untouched")
         #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")), "its unfinished work is removed")
         try w.ok(args)
@@ -68,20 +59,8 @@ struct InPlaceInterruptionTests {
         try w.write("node/blocks/blk00001.dat", SecureRandom.bytes(24 << 20))
         let old = Self.fingerprint(w.path("node"))
         let args = ["restore", "latest", "--target", w.path("node")]
-        let p = try InPlaceRestoreTests.startStopping(w, args, at: point)
-        do { try InPlaceRestoreTests.waitStopped(p) } catch {
-            p.waitUntilExit()
-            Issue.record("the restore ran to its end (exit \(p.terminationStatus)) without reaching \(point)")
-            return
-        }
-        kill(p.processIdentifier, SIGTERM)
-        kill(p.processIdentifier, SIGCONT)
-        let deadline = Date() + 10
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        #expect(!p.isRunning, "a restore stops within 10 s of SIGTERM")
-        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 130)
+        guard let status = try InPlaceFixture.terminated(w, args, at: point) else { return }
+        #expect(status == 130)
         let journal = FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore/journal"))
         if point == "restore-fetch" {
             #expect(!journal && Self.fingerprint(w.path("node")) == old, "stopped in the rebuild: the old tree")
@@ -100,10 +79,7 @@ struct InPlaceInterruptionTests {
         let w = try Workspace()
         let (src, old) = try Self.damagedNode(w)
         let args = ["restore", "latest", "--target", w.path("node")]
-        let p = try InPlaceRestoreTests.startStopping(w, args, at: "restore-in-place-step")
-        try InPlaceRestoreTests.waitStopped(p)
-        kill(p.processIdentifier, SIGKILL); kill(p.processIdentifier, SIGCONT)
-        p.waitUntilExit()
+        try InPlaceFixture.killed(w, args, at: "restore-in-place-step")
         #expect(FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore/journal")))
         if rollback {
             let r = try w.ok(args + ["--rollback"])

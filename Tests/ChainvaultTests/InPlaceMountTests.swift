@@ -30,9 +30,7 @@ struct InPlaceMountTests {
     @Test(.enabled(if: canMount, "needs 'mount -t tmpfs' inside 'unshare -m' (root)"))
     func aMountPointIsRestoredInPlaceWithDeltaAndWithForce() throws {
         let w = try Workspace()
-        _ = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", w.path("src")])
+        _ = try InPlaceFixture.backedUpSource(w)
         let r = try inMount(w, size: "64m", """
         $CV restore latest --target "$T" >/dev/null || { echo "first failed"; exit 1; }
         diff -r --no-dereference "$SRC" "$T" >/dev/null || echo "first differs"
@@ -60,9 +58,7 @@ struct InPlaceMountTests {
     @Test(.enabled(if: canMount, "needs 'mount -t tmpfs' inside 'unshare -m' (root)"))
     func aMountPointBackedUpAfterAnInPlaceRestoreRecordsOnlyItsTree() throws {
         let w = try Workspace()
-        _ = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", w.path("src")])
+        _ = try InPlaceFixture.backedUpSource(w)
         let r = try inMount(w, size: "64m", """
         $CV restore latest --target "$T" >/dev/null || { echo "first failed"; exit 1; }
         printf garbage > "$T/blocks/text.log"
@@ -78,25 +74,44 @@ struct InPlaceMountTests {
         #expect(r.stdout.contains("/.chainvault-restore: the working and rollback directory"), "\(r.stdout)")
     }
 
-    @Test(.enabled(if: canMount, "needs 'mount -t tmpfs' inside 'unshare -m' (root)"))
-    func tooLittleSpaceFailsWithExit15BeforeAnyChange() throws {
-        let w = try Workspace()
-        _ = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", w.path("src")])
-        // 3.6 MB of data in 5 MiB: rebuilding the 3 MB file needs more than is free.
-        let r = try inMount(w, size: "5m", """
+    /// A restore into a 5 MiB mount, `KB` KB of its 3 MB file damaged, then `restore` (more
+    /// arguments) run again: prints `rc=N`, "unchanged" when every entry's metadata and every
+    /// file's content are as before, then its stderr.
+    func restoreInAFullMount(_ w: Workspace, damaging kilobytes: Int, restore more: String) throws -> Workspace.Run {
+        try inMount(w, size: "5m", """
         $CV restore latest --target "$T" >/dev/null || { echo "first failed"; exit 1; }
-        dd if=/dev/urandom of="$T/blocks/blk00000.dat" bs=1000 count=3000 conv=notrunc 2>/dev/null
+        dd if=/dev/urandom of="$T/blocks/blk00000.dat" bs=1000 count=\(kilobytes) conv=notrunc 2>/dev/null
         before=$(cd "$T" && find . | sort | xargs -d '\\n' ls -ld --time-style=+%s.%N | sha256sum; find "$T" -type f | sort | xargs sha256sum)
-        $CV restore latest --target "$T" 2>"$T.err"; echo "rc=$?"
+        $CV restore latest --target "$T" \(more) 2>"$T.err"; echo "rc=$?"
         after=$(cd "$T" && find . | sort | xargs -d '\\n' ls -ld --time-style=+%s.%N | sha256sum; find "$T" -type f | sort | xargs sha256sum)
         [ "$before" = "$after" ] && echo "unchanged"
         cat "$T.err"
         """)
+    }
+
+    @Test(.enabled(if: canMount, "needs 'mount -t tmpfs' inside 'unshare -m' (root)"))
+    func tooLittleSpaceFailsWithExit15BeforeAnyChange() throws {
+        let w = try Workspace()
+        _ = try InPlaceFixture.backedUpSource(w)
+        // 3.6 MB of data in 5 MiB: rebuilding the 3 MB file needs more than is free.
+        let r = try restoreInAFullMount(w, damaging: 3000, restore: "")
         #expect(r.stdout.contains("rc=15"), "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("unchanged"), "\(r.stdout)")
         #expect(r.stdout.contains("the restore needs") && r.stdout.contains("HINT:") && r.stdout.contains("nothing was changed"),
                 "\(r.stdout)")
+    }
+
+    /// Issue 11 §2 for a single file, now a delta restore by default: its copy is staged whole
+    /// beside it, so too little room gives exit 15 with the amount needed before anything is
+    /// written (old binary: exit 17 without --delta; with it, ENOSPC part-way through).
+    @Test(.enabled(if: canMount, "needs 'mount -t tmpfs' inside 'unshare -m' (root)"))
+    func aSingleFileWithTooLittleSpaceFailsWithExit15BeforeAnyChange() throws {
+        let w = try Workspace()
+        _ = try InPlaceFixture.backedUpSource(w)
+        let r = try restoreInAFullMount(w, damaging: 10, restore: "--path blocks/blk00000.dat")
+        #expect(r.stdout.contains("rc=15"), "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("unchanged"), "\(r.stdout)")
+        #expect(r.stdout.contains("the restore needs") && r.stdout.contains("to stage its copy")
+                && r.stdout.contains("nothing was changed"), "\(r.stdout)")
     }
 }

@@ -21,23 +21,10 @@ struct InPlaceMtimeTests {
     @Test(arguments: [false, true])
     func theTargetAndEveryDirectoryEndWithTheSnapshotsMtime(killedMidway: Bool) throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.write("src/chainstate/deep/000001.ldb", Array(repeating: 7, count: 10_000))
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        let node = w.path("node")
-        try w.ok(["restore", "latest", "--target", node])
-        try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 10, keepMtime: false)
-        try w.write("node/stray.bin", [1, 2, 3])
-        try w.write("node/chainstate/deep/000002.log", [4])
-        try FileManager.default.removeItem(atPath: node + "/empty-file")
+        let (src, node) = try InPlaceFixture.changedInSeveralDirectories(w)
         let args = ["restore", "latest", "--target", node]
         if killedMidway {
-            let p = try InPlaceRestoreTests.startStopping(w, args, at: "restore-in-place-step")
-            try InPlaceRestoreTests.waitStopped(p)
-            kill(p.processIdentifier, SIGKILL)
-            kill(p.processIdentifier, SIGCONT)
-            p.waitUntilExit()
+            try InPlaceFixture.killed(w, args, at: "restore-in-place-step")
             #expect(FileManager.default.fileExists(atPath: node + "/.chainvault-restore/journal"))
         }
         let r = try w.ok(args)

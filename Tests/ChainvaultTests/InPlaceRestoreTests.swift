@@ -26,10 +26,7 @@ struct InPlaceRestoreTests {
 
     @Test func unchangedFilesStayAndOnlyWhatDiffersIsFetchedAndKept() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         let bigInode = Self.inode(w.path("node/blocks/blk00000.dat"))
         try Self.rot(w.path("node/blocks/text.log"), at: 10, keepMtime: false)
         try FileManager.default.removeItem(atPath: w.path("node/empty-file"))
@@ -45,7 +42,9 @@ struct InPlaceRestoreTests {
         let previous = r["previous"] as? String ?? ""
         #expect(previous.contains("node.pre-restore-"))
         let kept = Set(FileManager.default.enumerator(atPath: previous)?.allObjects as? [String] ?? [])
-        #expect(kept == ["blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log"], "only what was replaced or removed: \(kept)")
+        // ... and the marker that says what it is (RestoreLeftoverMarkerTests).
+        #expect(kept == ["blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log", ".chainvault-previous"],
+                "only what was replaced or removed: \(kept)")
         #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")))
         // Nothing differs: nothing is written, nothing kept.
         let again = try w.ok(["restore", "latest", "--target", w.path("node"), "--json"]).json
@@ -55,10 +54,7 @@ struct InPlaceRestoreTests {
 
     @Test func theQuickCheckTrustsSizeAndMtimeAndVerifyAllFindsBitRot() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         try Self.rot(w.path("node/blocks/blk00000.dat"), at: 1_000_000, keepMtime: true)
         let quick = try w.ok(["restore", "latest", "--target", w.path("node"), "--json"]).json
         #expect(quick["filesHashed"] as? Int == 0 && quick["entriesReplaced"] as? Int == 0)
@@ -72,10 +68,7 @@ struct InPlaceRestoreTests {
     /// (a restore that opened one would wait for a writer for ever).
     @Test(.timeLimit(.minutes(1))) func fifosInTheTargetAreNeverOpened() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         for mode in [[], ["--delta", "--verify-all"], ["--force"]] {
             try FileManager.default.removeItem(atPath: w.path("node/blocks/text.log"))
             #expect(mkfifo(w.path("node/blocks/text.log"), 0o644) == 0)
@@ -122,16 +115,10 @@ struct InPlaceRestoreTests {
     /// sync, the next restore removes the leftover instead of keeping it as previous content.
     @Test func aKilledSingleFileRestoreLeavesOnlyAMarkedLeftover() throws {
         let w = try Workspace()
-        let src = try w.makeSourceTree()
-        try w.ok(["init"])
-        try w.ok(["backup", src])
-        try w.ok(["restore", "latest", "--target", w.path("node")])
+        let (src, _) = try InPlaceFixture.restoredNode(w)
         try w.write("node/blocks/text.log", [1, 2])
         let args = ["restore", "latest", "--target", w.path("node"), "--path", "blocks/text.log", "--delta"]
-        let p = try Self.startStopping(w, args, at: "restore-staged-written")
-        try Self.waitStopped(p)
-        kill(p.processIdentifier, SIGKILL); kill(p.processIdentifier, SIGCONT)
-        p.waitUntilExit()
+        try InPlaceFixture.killed(w, args, at: "restore-staged-written")
         let staged = try FileManager.default.contentsOfDirectory(atPath: w.path("node/blocks")).filter { $0.contains("staging") }
         #expect(staged.count == 1)
         #expect(FileManager.default.fileExists(atPath: w.path("node/blocks/\(staged.first ?? "-")/.chainvault-incomplete")))

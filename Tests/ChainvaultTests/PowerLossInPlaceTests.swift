@@ -68,7 +68,7 @@ struct PowerLossInPlaceTests {
                 // (With `done` every step was carried out: nothing is left to roll back.)
                 let work = target + "/.chainvault-restore/"
                 let unfinished = !FileManager.default.fileExists(atPath: work + "done")
-                    && ["new", "journal.tmp"].contains { FileManager.default.fileExists(atPath: work + $0) }
+                    && ["new", "journal.tmp", "before"].contains { FileManager.default.fileExists(atPath: work + $0) }
                 let back = try w.run(["restore", "latest", "--target", target, "--rollback"])
                 if journal {
                     if back.code != 0 { fail("--rollback exited \(back.code): \(back.stderr)") }

@@ -72,10 +72,7 @@ struct RestoreLongNameTests {
 
         let target = w.path(String(repeating: "k", count: 240))
         let args = ["restore", "latest", "--target", target]
-        let p = try InPlaceRestoreTests.startStopping(w, args, at: "restore-staged-written")
-        try InPlaceRestoreTests.waitStopped(p)
-        kill(p.processIdentifier, SIGKILL); kill(p.processIdentifier, SIGCONT)
-        p.waitUntilExit()
+        try InPlaceFixture.killed(w, args, at: "restore-staged-written")
         let left = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("staging") }
         #expect(left.count == 1 && left.allSatisfy { $0.utf8.count <= 255 }, "\(left)")
         let next = try w.ok(args)

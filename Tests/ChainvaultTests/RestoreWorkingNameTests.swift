@@ -18,11 +18,7 @@ struct RestoreWorkingNameTests {
         let node = w.path("node")
         try w.ok(["restore", first, "--target", node])
         try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 1000, keepMtime: false)
-        let p = try InPlaceRestoreTests.startStopping(w, ["restore", first, "--target", node], at: "restore-in-place-build")
-        try InPlaceRestoreTests.waitStopped(p)
-        kill(p.processIdentifier, SIGKILL)
-        kill(p.processIdentifier, SIGCONT)
-        p.waitUntilExit()
+        try InPlaceFixture.killed(w, ["restore", first, "--target", node], at: "restore-in-place-build")
         #expect(FileManager.default.fileExists(atPath: node + "/.chainvault-restore/new"), "killed in its rebuild")
         return (src, first, node)
     }

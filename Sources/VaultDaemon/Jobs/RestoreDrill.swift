@@ -17,6 +17,8 @@ public enum RestoreDrill {
         /// The bytes a restore writes, and that per second.
         public var bytes: UInt64
         public var bytesPerSecond: Double
+        /// Scratch directories of interrupted drills removed first (ScratchDrill).
+        public var clearedScratch: [String] = []
     }
 
     /// `scratch`: the policy's scratch directory (restored there, compared, removed), else none.
@@ -38,7 +40,7 @@ public enum RestoreDrill {
                              hint: "run 'chainvault verify --read-data \(snapshot.shortID)' to see what is damaged")
         }
         return Result(started: started, seconds: drilled.seconds, files: drilled.files, bytes: drilled.bytes,
-                      bytesPerSecond: drilled.bytesPerSecond)
+                      bytesPerSecond: drilled.bytesPerSecond, clearedScratch: drilled.clearedScratch)
     }
 
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once

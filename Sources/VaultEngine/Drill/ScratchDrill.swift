@@ -45,9 +45,16 @@ public final class ScratchDrill {
                                      + "directory in restoreDrill.scratch; nothing was written")
             }
         }
-        let target = scratch + "/chainvault-drill-" + Restorer.stamp(started) + "-" + Hex.encode(SecureRandom.bytes(3))
+        let cleared = try clearInterrupted(scratchFD)
+        // The drill's own directory holds its marker before anything is restored into it (as
+        // `tree`), so one left by a killed drill is known as ours: the next drill removes it, and a
+        // backup of a source holding it at its root skips it (WorkingNames).
+        let drill = scratch + "/" + WorkingNames.drillPrefix + Restorer.stamp(started) + "-" + Hex.encode(SecureRandom.bytes(3))
+        let target = drill + "/tree"
+        try Posix.mkdirAt(scratchFD, Array(Path.base(drill).utf8), mode: 0o700, display: drill)
         // Removed whether the drill passes or not: a scratch directory must not fill up with drills.
-        defer { try? Posix.removeTree(target) }
+        defer { try? Posix.removeTree(drill) }
+        try writeMarker(drill)
         var options = RestoreOptions(snapshot: record.id, target: target)
         options.requireEmpty = true
         options.refusedTargets = refused
@@ -64,7 +71,30 @@ public final class ScratchDrill {
         }
         return DrillResult(snapshotID: record.id, files: compared.files, directories: compared.directories,
                            bytes: compared.bytes, chunks: UInt64(compared.chunks.count), bytesFetched: restored.bytesFetched,
-                           seconds: Date().timeIntervalSince(started))
+                           seconds: Date().timeIntervalSince(started), clearedScratch: cleared)
+    }
+
+    /// Directories of earlier drills that were killed before removing theirs: only those holding
+    /// the drill marker are removed (and returned); anything else in scratch is not the drill's.
+    private func clearInterrupted(_ scratchFD: Int32) throws -> [String] {
+        var cleared: [String] = []
+        for name in try DirectoryListing.entries(of: scratchFD, path: scratch)
+        where name.starts(with: WorkingNames.drillPrefix.utf8) && WorkingNames.ours(name, in: scratchFD) != nil {
+            let path = scratch + "/" + FileName.display(name)
+            try Posix.removeTree(path)
+            cleared.append(path)
+        }
+        return cleared
+    }
+
+    private func writeMarker(_ drill: String) throws {
+        let shown = drill + "/" + WorkingNames.drillMarker
+        let fd = try Posix.open(shown, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        defer { Posix.close(fd) }
+        let text = Array("the scratch directory of a chainvault restore drill, removed when it ends\n".utf8)
+        try text.withUnsafeBytes { try Posix.writeAll(fd, $0, path: shown) }
+        try Posix.fsync(fd, path: shown)
+        try Posix.fsyncDirectory(drill)
     }
 
     static func mebibytes(_ n: UInt64) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }

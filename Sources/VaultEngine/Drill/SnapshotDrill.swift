@@ -12,6 +12,8 @@ public struct DrillResult: Sendable {
     public let chunks: UInt64
     public let bytesFetched: UInt64
     public let seconds: Double
+    /// Scratch directories of interrupted drills that this drill removed first.
+    public var clearedScratch: [String] = []
     /// `bytes` per second: with `seconds`, what a restore of this snapshot can be expected to take.
     public var bytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds : 0 }
 }

@@ -25,13 +25,17 @@ extension Restorer {
         files = plan.files
         directoryCount = plan.directories
         if plan.stepCount == 0 { return InPlaceOutcome(previous: nil, plan: plan) }
-        try checkSpace(targetFD, needed: plan.bytesToWrite + UInt64(plan.stepCount) * 256 + (64 << 10))
+        try checkSpace(targetFD, needed: plan.bytesToWrite + UInt64(plan.stepCount) * 256 + (64 << 10),
+                       for: "to rebuild what differs")
 
         _ = FileName.withCString(Self.workName) { mkdirat(targetFD, $0, 0o700) }
         let workFD = try Posix.openAt(targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                       display: display(Self.workName))
         defer { Posix.close(workFD) }
         do {
+            if let before = plan.directorySteps.last(where: { $0.path.isEmpty })?.old {
+                try writeBefore(before, workFD: workFD)
+            }
             progress?.setPhase("rebuilding", total: plan.bytesToWrite)
             try build(plan, targetFD: targetFD, workFD: workFD)
             try writer.finish()
@@ -72,12 +76,12 @@ extension Restorer {
     }
 
     /// Statistics of the file system holding the target: too little room fails before anything is written.
-    private func checkSpace(_ fd: Int32, needed: UInt64) throws {
+    func checkSpace(_ fd: Int32, needed: UInt64, for purpose: String) throws {
         var s = statvfs()
         guard fstatvfs(fd, &s) == 0 else { return }
         let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
         if free < needed {
-            throw VaultError(.storageFull, "restore target \(destination) has \(Self.mebibytes(free)) free, the restore needs \(Self.mebibytes(needed)) (\(needed) bytes) to rebuild what differs",
+            throw VaultError(.storageFull, "restore target \(destination) has \(Self.mebibytes(free)) free, the restore needs \(Self.mebibytes(needed)) (\(needed) bytes) \(purpose)",
                              hint: "free at least \(Self.mebibytes(needed - free)) on its file system and run the restore again; nothing was changed")
         }
     }
@@ -148,11 +152,18 @@ extension Restorer {
         try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
     }
 
-    /// Before the journal exists nothing live was touched: the work directory's `new` goes.
+    /// Before the journal exists nothing live was touched but the target's own mtime (the work
+    /// directory was made inside it): `new` goes, then the work directory, then that mtime is
+    /// set back from `before`.
     func discardUnfinished(workFD: Int32, targetFD: Int32) {
         try? Posix.removeTree(destination + "/.chainvault-restore/new")
         _ = FileName.withCString(Array("journal.tmp".utf8)) { unlinkat(workFD, $0, 0) }
-        _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+        let before = readBefore(workFD: workFD)
+        _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
+        if FileName.withCString(Self.workName, { unlinkat(targetFD, $0, AT_REMOVEDIR) }) == 0, let before {
+            try? setRootAttributes(before, targetFD: targetFD)
+            try? Posix.fsync(targetFD, path: destination)
+        }
     }
 
     /// Every step is done: sync, mark it done, then keep the rollback directory under its final
@@ -166,6 +177,7 @@ extension Restorer {
         }
         let previous = try keepRollback(targetFD: targetFD, workFD: workFD, stamp: stamp)
         _ = FileName.withCString(Self.doneName) { unlinkat(workFD, $0, 0) }
+        _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
         _ = FileName.withCString(InPlaceSteps.newName) { unlinkat(workFD, $0, AT_REMOVEDIR) }
         _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
         if let root {
@@ -186,11 +198,11 @@ extension Restorer {
         var own = stat(), parent = stat()
         if fstat(targetFD, &own) == 0, fstatat(AT_FDCWD, Path.parent(destination), &parent, 0) == 0, own.st_dev == parent.st_dev,
            destination != "/" {
-            if let kept = try? keep(work + "/rollback", as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp) {
+            if let kept = try? keepPrevious(work + "/rollback", as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp) {
                 try Posix.fsyncDirectory(Path.parent(destination))
                 return kept
             }
         }
-        return try keep(work + "/rollback", as: work + "/previous-" + stamp)
+        return try keepPrevious(work + "/rollback", as: work + "/previous-" + stamp)
     }
 }

@@ -37,7 +37,7 @@ extension Restorer {
             }
             // Stopped before its journal was durable: nothing live was touched, and what it built
             // (`new`, `journal.tmp`) is only its own work, cleared for this run or a rollback alike.
-            let unfinished = [InPlaceSteps.newName, Array("journal.tmp".utf8)]
+            let unfinished = [InPlaceSteps.newName, Array("journal.tmp".utf8), Self.beforeName]
                 .contains { Posix.lstatAt(workFD, $0) != nil }
             if rollback && !unfinished { throw nothingToRollBack() }
             discardUnfinished(workFD: workFD, targetFD: targetFD)
@@ -52,6 +52,10 @@ extension Restorer {
         }
         if rollback {
             for step in journal.steps.reversed() { try steps.backward(step) }
+            // Putting entries back changed their parents' mtimes after those were set back: every
+            // directory's old metadata once more (the target's own last, below, once the work
+            // directory inside it is gone). Idempotent, so before the journal goes.
+            for step in journal.steps where step.kind == .dir && !step.path.isEmpty { try steps.backward(step) }
             try Posix.syncFileSystem(targetFD, path: destination)
             _ = FileName.withCString(Self.journalName) { unlinkat(workFD, $0, 0) }
             try Posix.fsync(workFD, path: work)
@@ -63,7 +67,11 @@ extension Restorer {
             if left.allSatisfy({ (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }.map { ($0.st_mode & S_IFMT) == S_IFDIR } == true }) {
                 try? Posix.removeTree(work + "/rollback")
             }
-            _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
+            _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
+            if FileName.withCString(Self.workName, { unlinkat(targetFD, $0, AT_REMOVEDIR) }) == 0,
+               let root = journal.steps.last(where: { $0.kind == .dir && $0.path.isEmpty })?.old {
+                try setRootAttributes(root, targetFD: targetFD)
+            }
             try Posix.fsync(targetFD, path: destination)
             return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
         }

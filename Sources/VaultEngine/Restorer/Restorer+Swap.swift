@@ -3,7 +3,8 @@ import VaultCore
 import VaultRepository
 
 /// The staged restore: a complete copy beside the destination, synced, then swapped in with one
-/// `renameat2(RENAME_EXCHANGE)`; the previous content is kept as `<target>.pre-restore-<time>`.
+/// `renameat2(RENAME_EXCHANGE)`; the previous content is kept as `<target>.pre-restore-<time>`,
+/// marked (Restorer+Previous).
 /// Every staging directory holds the unfinished marker from before its first byte until it is
 /// synced; a single file (or symlink, fifo) is staged as `entry` inside such a directory.
 extension Restorer {
@@ -22,17 +23,25 @@ extension Restorer {
         var kept: [String]
     }
 
-    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, stamp: String) throws -> Swap {
+    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, delta: Bool, stamp: String) throws -> Swap {
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
         try lockStagingParent(targetLocks)
+        if unit.kind == .file {
+            // A single file's copy is staged whole beside it (a delta reuses bytes, not blocks):
+            // too little room fails here, before anything is written, as in place.
+            let parentFD = try Posix.open(parent, O_RDONLY | O_DIRECTORY)
+            defer { Posix.close(parentFD) }
+            let zeros = min(unit.zeroRuns.reduce(0) { $0 &+ $1.length }, unit.size)
+            try checkSpace(parentFD, needed: unit.size - zeros + (64 << 10), for: "to stage its copy")
+        }
         let (removed, recovered) = try handleLeftoverStaging(for: destination)
         // Beside the destination under a name that fits NAME_MAX whatever the destination's is.
         let staging = DerivedName.sibling(of: destination) + ".chainvault-staging-" + stamp + "-"
             + Hex.encode(SecureRandom.bytes(3))
         let single = unit.kind != .directory
         let staged = single ? staging + "/" + Self.entryName : staging
-        previousRoot = options.delta && existing ? destination : nil
+        previousRoot = delta && existing ? destination : nil
         var stagedRoot: DirectoryCursor?
         do {
             progress?.setPhase("fetching")
@@ -75,7 +84,12 @@ extension Restorer {
                 throw error
             }
             do {
-                previous = try keep(staged, as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp)
+                // The swap is durable before the old tree is marked: a power cut must not leave the
+                // marker inside a live tree whose swap was lost (PowerLossTests).
+                try Posix.fsyncDirectory(parent)
+                let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
+                previous = single ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
+                    : try keepPrevious(staged, as: name)
             } catch {
                 throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staged)",
                                  cause: (error as? VaultError)?.message, hint: "rename \(staged) yourself; chainvault will not delete it")
@@ -84,7 +98,7 @@ extension Restorer {
             if existing { _ = rmdir(destination) }
             try Posix.rename(staged, destination)
         }
-        if single {
+        if single && previous == nil {
             _ = try Posix.unlink(staging + "/" + Self.singleMarker)
             _ = rmdir(staging)
         }
@@ -110,12 +124,13 @@ extension Restorer {
                 removed.append(path)
             } else if try Posix.lstat(path + "/" + Self.singleMarker) != nil {
                 if try Posix.lstat(path + "/" + Self.entryName) != nil {
-                    kept.append(try keep(path + "/" + Self.entryName, as: keptName))
+                    kept.append(try keepPreviousEntry(staging: path, base: Path.base(destination), as: keptName))
+                } else {
+                    _ = try Posix.unlink(path + "/" + Self.singleMarker)
+                    _ = rmdir(path)
                 }
-                _ = try Posix.unlink(path + "/" + Self.singleMarker)
-                _ = rmdir(path)
             } else {
-                kept.append(try keep(path, as: keptName))
+                kept.append(try keepPrevious(path, as: keptName))
             }
         }
         return (removed, kept)

@@ -94,6 +94,7 @@ public final class Restorer {
         result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
         result.clearedUnfinished = recovery.clearedUnfinished
         if options.rollback {
+            result.warnings = leftoverNotices()
             result.durationSeconds = Date().timeIntervalSince(started)
             return result
         }
@@ -114,12 +115,16 @@ public final class Restorer {
             result.entriesReplaced = UInt64(outcome.plan.steps.filter { $0.kind != .meta }.count)
             result.bytesWritten = outcome.plan.bytesToWrite
         } else {
-            if nonEmpty && !options.delta && !options.force {
+            // A single entry onto an existing one is a delta restore by default, as a directory
+            // onto a directory is (FORMAT.md, "Single entries"): rebuilt beside it reusing its
+            // matching bytes, the old one kept. Only a change of kind must be asked for.
+            let entryOntoEntry = unit.kind != .directory && existing != nil && !destinationIsDirectory
+            if nonEmpty && !options.delta && !options.force && !entryOntoEntry {
                 throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
                                  hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
             }
             let swap = try restoreStaged(unit, existing: existing != nil, replaceable: !(destinationIsDirectory && !nonEmpty),
-                                         stamp: stamp)
+                                         delta: options.delta || (entryOntoEntry && !options.force), stamp: stamp)
             result.previous = swap.previous
             result.removedStaging = swap.removed
             result.keptFromInterruptedSwap = swap.kept
