@@ -104,6 +104,36 @@ import VaultCore
         #expect(try treeDifferences(ws.path("pristine"), ws.path("b")).isEmpty)
     }
 
+    /// The real Bitcoin Core v28 undo file (`../shared/fixtures/chain`, 1 MiB, 4,141 bytes of records
+    /// XORed, the rest raw zeros) and the same records under another key, as a second node writes
+    /// them: stored once, and each node restores its own bytes.
+    @Test func theRealV28UndoFileUnderTwoKeysIsStoredOnceAndRestoresExactly() throws {
+        var dir = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { dir.deleteLastPathComponent() }
+        let fixtures = dir.appendingPathComponent("Tests/ChainFixtures/bitcoind-regtest-v28").path
+        let disk = Array(try Data(contentsOf: URL(fileURLWithPath: fixtures + "/rev00000.dat")))
+        let key = Array(try Data(contentsOf: URL(fileURLWithPath: fixtures + "/xor.dat")))
+        let end = 4_141
+        #expect(disk[end...].allSatisfy { $0 == 0 } && disk[end - 1] != 0)
+        var other = disk
+        for o in 0..<end { other[o] ^= key[o % 8] ^ Self.keyB[o % 8] }
+        let ws = try Workspace()
+        try ws.ok(["init"])
+        let mainnet = Array(try Data(contentsOf: URL(fileURLWithPath: dir.appendingPathComponent("Tests/ChainFixtures/mainnet-blk-0-120.dat").path)))
+        for (name, bytes, k) in [("a", disk, key), ("b", other, Self.keyB)] {
+            try ws.write("\(name)/regtest/blocks/rev00000.dat", bytes)
+            try ws.write("\(name)/regtest/blocks/xor.dat", k)
+            try ws.write("\(name)/regtest/blocks/blk00000.dat", mainnet)   // not XORed: stored as is
+        }
+        let a = try backup(ws, "a"), b = try backup(ws, "b")
+        #expect(b.added < 2_000, "the second key's undo file added \(b.added) bytes")
+        for (snapshot, name) in [(a.id, "a"), (b.id, "b")] {
+            try ws.ok(["restore", snapshot, "--target", ws.path("restored-\(name)")])
+            #expect(try treeDifferences(ws.path(name), ws.path("restored-\(name)")).isEmpty, "node \(name)")
+            #expect(try dump(ws, snapshot, "/regtest/blocks/rev00000.dat") == (name == "a" ? disk : other))
+        }
+    }
+
     /// A node re-synced with a new key (xor.dat and every block file rewritten): the new
     /// snapshot shares the old one's chunks, and each restores its own key's bytes.
     @Test func aKeyThatChangesBetweenBackupsIsRecordedPerSnapshot() throws {
