@@ -50,6 +50,7 @@ extension Archiver {
             try cancellation.check()
             for (i, chunks) in frame.pending {
                 frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size; frame.nodes[i].zeroRuns = chunks.zeroRuns
+                frame.nodes[i].transform = chunks.transform
             }
             let id = try saveTree(Tree(nodes: frame.nodes)) {
                 "/" + (stack.compactMap(\.node) + [frame.node].compactMap { $0 }).map { FileName.display($0.name) }
@@ -121,6 +122,7 @@ extension Archiver {
                p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
                 node.chunks = p.chunks
                 node.zeroRuns = p.zeroRuns
+                node.transform = p.transform   // the same disk bytes: the parent's key restores them
                 stats.filesUnchanged += 1
                 progress?.add(files: 1, bytes: node.size)
             } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node,

@@ -57,6 +57,8 @@ public final class Archiver {
     var saver: BlobSaver!
     var reader: FileReader!
     var changedReader: FileReader!
+    /// Block files stored de-obfuscated, found when the backup starts.
+    var blockFileKeys: BlockFileKeys?
 
     public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
@@ -80,6 +82,7 @@ public final class Archiver {
         // holds them, so the snapshot does. An empty name: the /proc link is the directory itself.
         readXattrs(dirFD: rootFD, name: [], relativePath: ".", into: &rootNode)
 
+        blockFileKeys = BlockFileKeys(source: source, chain: options.chain)
         try repository.loadIndex()
         let recovered = try repository.recoverUnindexedPacks()
         let known = try repository.listSnapshots()
@@ -234,7 +237,9 @@ public final class Archiver {
         node = Self.node(name: name, before)
         let chunks = FileChunks()
         group.enter()
-        (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group))
+        (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks,
+                                                              group: group,
+                                                              obfuscation: blockFileKeys?.obfuscation(of: relativePath)))
         return chunks
     }
 

@@ -8,6 +8,7 @@ final class FileChunks: @unchecked Sendable {
     private var ids: [BlobID] = []
     private var bytes: UInt64 = 0
     private var runs: [ZeroRun] = []
+    private var content: ContentTransform?
 
     /// The bytes actually read (the reader sets it when the file is done).
     var size: UInt64 {
@@ -18,7 +19,12 @@ final class FileChunks: @unchecked Sendable {
     /// The zero runs the reader recorded (holes, preallocated space, all-zero chunks).
     var zeroRuns: [ZeroRun] { lock.withLock { runs } }
 
-    func finish(size: UInt64, zeroRuns: [ZeroRun]) { lock.withLock { bytes = size; runs = zeroRuns } }
+    /// How the stored bytes differ from the file's (a de-obfuscated block file).
+    var transform: ContentTransform? { lock.withLock { content } }
+
+    func finish(size: UInt64, zeroRuns: [ZeroRun], transform: ContentTransform? = nil) {
+        lock.withLock { bytes = size; runs = zeroRuns; content = transform }
+    }
 
     func reserve() -> Int { lock.withLock { ids.append(.zero); return ids.count - 1 } }
     func set(_ i: Int, _ id: BlobID) { lock.withLock { ids[i] = id } }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import VaultChain
 import VaultCore
 import VaultRepository
 
@@ -9,6 +10,13 @@ struct ReadJob {
     let before: stat
     let chunks: FileChunks
     let group: DispatchGroup
+    /// A Bitcoin Core block file to store de-obfuscated (`BlockFileKeys`).
+    var obfuscation: Obfuscation?
+
+    struct Obfuscation {
+        let key: [UInt8]
+        let kind: BlockFileObfuscation.Kind
+    }
 }
 
 /// Threads that read and chunk files (FastCDC is sequential within a file, so files are the unit
@@ -57,17 +65,19 @@ final class FileReader: @unchecked Sendable {
         // range by range (a chunk never spans a hole).
         let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),
                             allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
+        let transform = job.obfuscation.flatMap { BlockFileKeys.transform(fd: fd, size: UInt64(max(0, job.before.st_size)), $0) }
+        let segments = transform.map { BlockFileKeys.segments(map.segments, below: $0.length) } ?? map.segments
         var runs: [ZeroRun] = []
         var size: UInt64 = 0
         var fromDisk: UInt64 = 0
-        segments: for segment in map.segments {
+        segments: for segment in segments {
             switch segment {
             case .zeros(let run):
                 appendZeroRun(run, to: &runs)
                 size = run.end
                 progress?.add(bytes: run.length)
             case .data(let start, let end):
-                let (reached, complete) = readRange(job, from: start, to: end, &readBuffer, &runs)
+                let (reached, complete) = readRange(job, from: start, to: end, &readBuffer, &runs, transform)
                 fromDisk += reached - start
                 size = reached
                 if !complete {
@@ -89,14 +99,16 @@ final class FileReader: @unchecked Sendable {
             warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
         }
         // The node describes exactly what was stored, so a restore can check the size.
-        job.chunks.finish(size: size, zeroRuns: runs)
+        // A file cut short keeps the transform of the bytes it has.
+        let kept = transform.flatMap { ContentTransform(xor8: $0.key, length: min($0.length, size)) }
+        job.chunks.finish(size: size, zeroRuns: runs, transform: kept)
     }
 
     /// Reads and chunks `start..<end`; an all-zero chunk becomes an allocated zero run instead of
-    /// data. Returns the offset reached and whether the whole range was read (false on a read error,
+    /// data (only past a transform's range: inside it, stored bytes are not the disk's). Returns the offset reached and whether the whole range was read (false on a read error,
     /// an early end of file, cancellation or a failed saver).
     private func readRange(_ job: ReadJob, from start: UInt64, to end: UInt64, _ readBuffer: inout [UInt8],
-                           _ runs: inout [ZeroRun]) -> (UInt64, Bool) {
+                           _ runs: inout [ZeroRun], _ transform: ContentTransform?) -> (UInt64, Bool) {
         var fill = 0
         var position = start          // file offset of readBuffer[0]
         var endOfRange = false
@@ -118,14 +130,20 @@ final class FileReader: @unchecked Sendable {
                 if n == 0 {
                     warn("\(job.relativePath): shrank while being read (ended at \(position + UInt64(fill)) of \(job.before.st_size) bytes), incomplete")
                     endOfRange = true; complete = false
-                } else { fill += n }
+                } else {
+                    // De-obfuscated in place as read: the chunker and the hashes see the plain bytes.
+                    transform?.apply(readBuffer.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[fill..<fill + n]) },
+                                     at: position + UInt64(fill))
+                    fill += n
+                }
             }
             if fill == 0 { break }
             var cut = 0
             while fill - cut >= maxSize || (endOfRange && cut < fill) {
                 let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[cut..<fill])) }
                 let offset = position + UInt64(cut)
-                if readBuffer.withUnsafeBytes({ isAllZero(UnsafeRawBufferPointer(rebasing: $0[cut..<cut + n])) }) {
+                if offset >= transform?.length ?? 0,
+                   readBuffer.withUnsafeBytes({ isAllZero(UnsafeRawBufferPointer(rebasing: $0[cut..<cut + n])) }) {
                     appendZeroRun(ZeroRun(offset: offset, length: UInt64(n), allocated: true), to: &runs)
                 } else {
                     saver.budget.acquire(n)

@@ -32,15 +32,25 @@ final class ChunkProvenSource: ChainDataSource {
     /// found to the byte.
     func unchangedPrefix(_ path: String) -> UInt64? {
         guard let old = try? parent.placements(of: path), let new = try? current.placements(of: path) else { return 0 }
-        let byIds = Self.identicalPrefix(old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
+        let byIds = min(Self.sameDiskBytes(old.transform, new.transform), Self.identicalPrefix(old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
                                          old.size,
                                          new.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
-                                         new.size)
+                                         new.size))
         let limit = min(old.size, new.size)
         guard byIds < limit, let chunk = old.chunks.first(where: { $0.offset + UInt64($0.location.entry.rawLength) > byIds })
         else { return byIds }
         let end = min(chunk.offset + UInt64(chunk.location.entry.rawLength), limit, byIds + Self.compareLimit)
         return byIds + ((try? equalBytes(path, from: byIds, count: Int(end - byIds))) ?? 0)
+    }
+
+    /// Equal ids are equal stored bytes, and equal disk bytes only where both files XOR them with
+    /// the same key or neither does (a de-obfuscated block file: its range grows with each append).
+    static func sameDiskBytes(_ a: ContentTransform?, _ b: ContentTransform?) -> UInt64 {
+        switch (a, b) {
+        case (nil, nil): return .max
+        case let (a?, b?) where a.key == b.key: return min(a.length, b.length)
+        default: return 0
+        }
     }
 
     /// At most this many bytes are compared (FastCDC's 4 MiB maximum chunk, and a zero gap before it).

@@ -67,7 +67,9 @@ public final class SnapshotChainSource: ChainDataSource {
         if let cached = lastChunk.withLock({ $0[path] }), cached.offset == p.offset { return cached.bytes }
         let codec = codecs.withLock { $0.popLast() } ?? repository.makeCodec()
         defer { codecs.withLock { $0.append(codec) } }
-        let bytes = try repository.readBlob(at: p.location, codec: codec)
+        var bytes = try repository.readBlob(at: p.location, codec: codec)
+        // The profile reads the file as the node had it on disk: a block file's key applied again.
+        if let transform = try node(path)?.transform { transform.apply(&bytes, count: bytes.count, at: p.offset) }
         fetched.add(UInt64(bytes.count), ordering: .relaxed)
         // Bounded: a mainnet node has thousands of block files, and one cached chunk (up to
         // 4 MiB) per file ever read would grow without limit; a few files are read at a time.
@@ -80,9 +82,9 @@ public final class SnapshotChainSource: ChainDataSource {
 
     /// The file's size and sorted chunk placements (checked by `chunkLayout`), nil when the snapshot
     /// has no such file.
-    func placements(of path: String) throws -> (size: UInt64, chunks: [ChunkPlacement])? {
+    func placements(of path: String) throws -> (size: UInt64, chunks: [ChunkPlacement], transform: ContentTransform?)? {
         guard let node = try node(path), node.kind == .file else { return nil }
-        return (node.size, try layout(of: path))
+        return (node.size, try layout(of: path), node.transform)
     }
 
     private func layout(of path: String) throws -> [ChunkPlacement] {

@@ -94,6 +94,7 @@ struct RestoredTreeComparison {
                     try Posix.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), offset: at, path: root)
                 }
                 if n == 0 { return "ends inside chunk \(i)" }
+                node.transformChunk(&buffer, count: n, at: UInt64(at))   // ids are of the stored bytes
                 buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 at += n; left -= n
             }

@@ -119,8 +119,13 @@ final class FileRestorer: @unchecked Sendable {
             try Posix.pread(file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
         }
         guard n == length else { return false }
-        if piece.live == .unknown,
-           local.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) != piece.id { return false }
+        if piece.live == .unknown {
+            // The chunk id is of the stored (de-obfuscated) bytes; the live file holds the disk's.
+            file.node.transformChunk(&local, count: length, at: UInt64(piece.offset))
+            let same = local.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) } == piece.id
+            file.node.transformChunk(&local, count: length, at: UInt64(piece.offset))
+            if !same { return false }
+        }
         try local.withUnsafeBytes { try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path) }
         lock.withLock { bytesReused += UInt64(length) }
         progress?.add(bytes: UInt64(length))
@@ -153,6 +158,8 @@ final class FileRestorer: @unchecked Sendable {
         var written: UInt64 = 0
         for (i, piece) in pieces.enumerated() {
             let length = Int(piece.location.entry.rawLength)
+            // Checked as stored; written as the source had it (a block file's key applied again).
+            file.node.transformChunk(&plain[i], count: length, at: UInt64(piece.offset))
             try plain[i].withUnsafeBytes {
                 try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
             }

@@ -39,6 +39,7 @@ enum LiveFile {
         for (i, id) in node.chunks.enumerated() {
             let length = Int(lengths[i])
             guard try read(fd, offset: Int(offsets[i]), length: length, path: path, &buffer) else { return nil }
+            node.transformChunk(&buffer, count: length, at: offsets[i])   // ids are of the stored bytes
             matches[i] = buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == id
         }
         var zeros = true

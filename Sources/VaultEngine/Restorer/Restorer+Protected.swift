@@ -44,7 +44,8 @@ extension Restorer {
         var runs = node.zeroRuns[...]
         for id in node.chunks {
             while let run = runs.first, Int(run.offset) == at { at += Int(run.length); runs = runs.dropFirst() }
-            let bytes = try repository.readBlob(id, codec: codec)
+            var bytes = try repository.readBlob(id, codec: codec)
+            node.transformChunk(&bytes, count: bytes.count, at: UInt64(at))
             guard at + bytes.count <= out.count else {
                 throw VaultError(.corrupt, "\(path(node)): its chunks add up to more than the \(node.size) bytes the snapshot records")
             }

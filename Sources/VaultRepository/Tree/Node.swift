@@ -33,6 +33,8 @@ public struct Node: Sendable, Equatable {
     public var linkTarget: [UInt8]
     /// Extended attributes (POSIX ACLs included, as `system.posix_acl_*`), sorted by name (tree format v2).
     public var xattrs: [ExtendedAttribute]
+    /// Files: how the stored bytes differ from the file's (tree format v3); nil: they are the file's.
+    public var transform: ContentTransform?
 
     public init(name: [UInt8], kind: Kind, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0, mtimeNanos: Int64 = 0,
                 ctimeNanos: Int64 = 0, inode: UInt64 = 0, device: UInt64 = 0, links: UInt32 = 1, size: UInt64 = 0,
@@ -47,7 +49,7 @@ public struct Node: Sendable, Equatable {
     public var nameString: String { String(decoding: name, as: UTF8.self) }
 
     /// True when the node can be written in tree format v1 (no fifo, no zero runs, no xattrs).
-    var fitsVersion1: Bool { kind.rawValue <= 3 && zeroRuns.isEmpty && xattrs.isEmpty }
+    var fitsVersion1: Bool { kind.rawValue <= 3 && zeroRuns.isEmpty && xattrs.isEmpty && transform == nil }
 
     /// A name a restore may create inside a directory: not empty, not `.` or `..`, no `/` or NUL,
     /// at most 255 bytes (NAME_MAX).

@@ -6,8 +6,9 @@ import VaultCore
 ///
 ///     "CVT1" | u32 count | entry…   (FORMAT.md, "Trees")
 ///     "CVT2" | u32 count | entry…   the same, plus fifos, zero runs and extended attributes
+///     "CVT3" | u32 count | entry…   v2, plus each file's content transform (de-obfuscated blocks)
 ///
-/// A tree is written as v1 whenever v1 can hold it, so a directory has one encoding and an upgrade
+/// A tree is written in the lowest version that can hold it, so a directory has one encoding and an upgrade
 /// does not change the ids of trees that use nothing new.
 public struct Tree: Sendable, Equatable {
     public var nodes: [Node]
@@ -16,6 +17,9 @@ public struct Tree: Sendable, Equatable {
 
     static let magic: [UInt8] = Array("CVT1".utf8)
     static let magic2: [UInt8] = Array("CVT2".utf8)
+    /// Readers before v3 refuse this magic, so they never restore a file's stored (de-obfuscated)
+    /// bytes as if they were its bytes.
+    static let magic3: [UInt8] = Array("CVT3".utf8)
     /// A bound against hostile trees; real directories (a Solana accounts dir) stay far below.
     static let maxEntries = 10_000_000
     /// The largest encoded tree a writer stores and a reader opens: 512 MiB holds ~2 million
@@ -24,12 +28,16 @@ public struct Tree: Sendable, Equatable {
     /// blob stays under the 1 GiB limit of a pack read whole (FORMAT.md §1).
     public static let maxEncodedSize = 512 << 20
 
-    public var version: Int { nodes.allSatisfy(\.fitsVersion1) ? 1 : 2 }
+    public var version: Int {
+        if nodes.contains(where: { $0.transform != nil }) { return 3 }
+        return nodes.allSatisfy(\.fitsVersion1) ? 1 : 2
+    }
 
     public func encode() -> [UInt8] {
-        let v2 = version == 2
+        let version = version
+        let v2 = version >= 2, v3 = version == 3
         var w = ByteWriter(capacity: 8 + nodes.count * 96)
-        w.raw(v2 ? Self.magic2 : Self.magic)
+        w.raw(v3 ? Self.magic3 : v2 ? Self.magic2 : Self.magic)
         w.u32(UInt32(nodes.count))
         for n in nodes {
             w.shortBytes(n.name)
@@ -43,6 +51,7 @@ public struct Tree: Sendable, Equatable {
                 w.u32(UInt32(n.chunks.count))
                 for c in n.chunks { w.digest(c) }
                 if v2 { Self.encodeZeroRuns(n.zeroRuns, &w) }
+                if v3 { Self.encodeTransform(n.transform, &w) }
             case .directory:
                 w.digest(n.subtree ?? .zero)
             case .symlink:
@@ -59,8 +68,8 @@ public struct Tree: Sendable, Equatable {
     public static func decode(_ bytes: [UInt8], what: String) throws -> Tree {
         var r = ByteReader(bytes, what: what)
         let m = try r.raw(4)
-        guard m == magic || m == magic2 else { throw VaultError(.corrupt, "\(what) has a bad magic") }
-        let v2 = m == magic2
+        guard m == magic || m == magic2 || m == magic3 else { throw VaultError(.corrupt, "\(what) has a bad magic") }
+        let v3 = m == magic3, v2 = m == magic2 || v3
         let count = Int(try r.u32())
         guard count <= maxEntries, count <= r.remaining / 60 else { throw VaultError(.corrupt, "\(what) claims \(count) entries") }
         var nodes: [Node] = []
@@ -89,6 +98,7 @@ public struct Tree: Sendable, Equatable {
                 n.chunks.reserveCapacity(c)
                 for _ in 0..<c { n.chunks.append(try r.digest()) }
                 if v2 { n.zeroRuns = try decodeZeroRuns(&r, size: n.size, what: "\(what) entry \(n.nameString)") }
+                if v3 { n.transform = try decodeTransform(&r, n, what: "\(what) entry \(n.nameString)") }
             case .directory:
                 n.subtree = try r.digest()
             case .symlink:

@@ -9,6 +9,7 @@ enum ChainCommand: Command {
     static let help = """
     Usage: chainvault chain verify DIR [--chain NAME|none] [--state FILE] [--full] [--json]
            chainvault chain generate DIR --blocks N [--transactions T] [--payload BYTES] [--seed S]
+                                     [--key HEX|none] [--preallocate]
 
     Checks the chain itself, not only the bytes: for Bitcoin Core (profile bitcoind) every block's
     header hash, proof of work, merkle root and witness commitment, every undo record's checksum,
@@ -23,9 +24,11 @@ enum ChainCommand: Command {
     offset, height and block hash), 2 when no profile fits DIR.
     'chain generate' writes a valid regtest chain of N blocks into DIR/blocks (for benchmarks and
     tests; the same seed writes the same bytes, so a larger N over an existing DIR appends).
+    --key gives xor.dat's 8 bytes (16 hex digits; none: no xor.dat, as before Bitcoin Core 28);
+    --preallocate extends the files with a raw zero tail as a node does (16 MiB blk, 1 MiB rev).
     """
-    static let spec = ArgumentSpec(valued: ["--chain", "--state", "--blocks", "--transactions", "--payload", "--seed"],
-                                   flags: ["--full"], positionalsAllowed: 2...2)
+    static let spec = ArgumentSpec(valued: ["--chain", "--state", "--blocks", "--transactions", "--payload", "--seed", "--key"],
+                                   flags: ["--full", "--preallocate"], positionalsAllowed: 2...2)
 
     static func run(_ c: Context) throws -> Int32 {
         if c.args.positionals[0] == "generate" { return try generate(c, c.args.positionals[1]) }
@@ -68,9 +71,18 @@ enum ChainCommand: Command {
     /// bytes), in 128 MiB files, obfuscated with a fixed xor.dat key, like a v28 node's.
     static func generate(_ c: Context, _ directory: String) throws -> Int32 {
         let blocks = try c.args.int("--blocks", default: 100)
-        let writer = try RegtestChainWriter(directory: directory + "/blocks",
-                                            key: [0x5a, 0x17, 0xc3, 0x08, 0x9e, 0x41, 0xb2, 0x6d],
-                                            seed: UInt64(try c.args.int("--seed", default: 1)))
+        var key: [UInt8]? = [0x5a, 0x17, 0xc3, 0x08, 0x9e, 0x41, 0xb2, 0x6d]
+        if let hex = c.args.value("--key") {
+            let digits = Array(hex.utf8)
+            let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+            guard hex == "none" || (digits.count == 16 && bytes.count == 8) else {
+                throw VaultError(.usage, "--key \(hex) is not 16 hex digits", hint: "give xor.dat's 8 bytes, e.g. --key 5a17c3089e41b26d, or none")
+            }
+            key = hex == "none" ? nil : bytes
+        }
+        let writer = try RegtestChainWriter(directory: directory + "/blocks", key: key,
+                                            seed: UInt64(try c.args.int("--seed", default: 1)),
+                                            preallocate: c.args.has("--preallocate"))
         try writer.append(blocks, transactions: max(2, try c.args.int("--transactions", default: 2500)),
                           payload: max(1, try c.args.int("--payload", default: 330)))
         c.out.line("height \(writer.height), tip \(writer.tipHash)")

@@ -109,7 +109,7 @@ enum DiffCommand: Command {
                     stack.append((try load(sa), try load(sb), 0, 0, path))
                 }
             case .file:
-                if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size {
+                if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size || x.transform != y.transform {
                     record("M", path, y, before: x, after: y)
                 } else if !metadataSame { record("U", path, y, before: x, after: y) }
             case .symlink where x.linkTarget != y.linkTarget:

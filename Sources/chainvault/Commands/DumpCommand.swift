@@ -66,7 +66,8 @@ enum DumpCommand: Command {
         }
         for placement in try repo.chunkLayout(of: node, path: display) {
             guard try zeroFill(to: placement.offset) else { return 0 }
-            let bytes = try repo.readBlob(at: placement.location, codec: codec)
+            var bytes = try repo.readBlob(at: placement.location, codec: codec)
+            node.transformChunk(&bytes, count: bytes.count, at: placement.offset)   // the file's bytes, not the stored ones
             guard try bytes.withUnsafeBytes({ try emit($0) }) else { return 0 }
         }
         guard try zeroFill(to: node.size) else { return 0 }
