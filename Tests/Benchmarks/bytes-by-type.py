@@ -6,9 +6,11 @@
 Cuts every file into 1 MiB pieces (close to chainvault's average chunk) and compresses each with
 libzstd (through ctypes, no package needed) several ways: levels 1, 2, 3, the chooser chainvault
 used up to session 6 (a 16 KiB sample from the middle at level 1: raw unless it shrinks by 1/16,
-level 3 only if it saves 0.1 % more than level 1; a result kept only if it saves 1/32), the
-current one ("now": BlobCodec.chooseLevel, a sample that does not shrink sends the whole chunk to
-level 3, output kept when it saves 1/256) and alternatives to it. Prints stored bytes per file type,
+level 3 only if it saves 0.1 % more than level 1; a result kept only if it saves 1/32),
+session 7's ("session 7": a sample that does not shrink sends the whole chunk to level 3, output
+kept when it saves 1/256), the current one ("now (both)": BlobCodec.chooseLevel, as session 7's,
+but a sample that halves at level 1 sends the chunk to both levels and the smaller is kept) and
+alternatives to it. Prints stored bytes per file type,
 so a rule is chosen from the numbers, and the CPU seconds each rule spent (libzstd's, single thread).
 """
 import ctypes, os, sys, time
@@ -61,6 +63,19 @@ def chooser_new(chunk, raw_level=3, keep_div=256):
     return small(zsize(chunk, 3 if strong < fast - fast // 1024 else 1))
 
 
+def chooser_both(chunk, keep_div=256):
+    # BlobCodec.chooseLevel since session 9: as "now", but a sample that shrinks to less than half
+    # at level 1 sends the chunk to both levels 1 and 3 and keeps the smaller (the sample does not
+    # predict such chunks: whole chunks went either way by 5-35 %).
+    if len(chunk) >= 64 << 10:
+        start = (len(chunk) // 2) & ~4095
+        piece = chunk[start:start + (16 << 10)]
+        if zsize(piece, 1) < len(piece) // 2:
+            n = min(zsize(chunk, 1), zsize(chunk, 3))
+            return n if n < len(chunk) - len(chunk) // keep_div else len(chunk)
+    return chooser_new(chunk, 3, keep_div)
+
+
 def kind(path):
     name = os.path.basename(path)
     for prefix, k in (("blk", "block files"), ("rev", "undo files")):
@@ -73,7 +88,7 @@ def kind(path):
 
 def main():
     ways = {"raw": lambda c: len(c), "zstd -1": lambda c: keep(len(c), zsize(c, 1)),
-            "zstd -3": lambda c: keep(len(c), zsize(c, 3)), "old chooser": chooser_old, "now": chooser_new,
+            "zstd -3": lambda c: keep(len(c), zsize(c, 3)), "old chooser": chooser_old, "session 7": chooser_new, "now (both)": chooser_both,
             "alt 3, 1/32": lambda c: chooser_new(c, 3, 32), "alt 2, 1/256": lambda c: chooser_new(c, 2, 256),
             "alt -1, 1/256": lambda c: chooser_new(c, -1, 256)}
     totals = defaultdict(lambda: defaultdict(int))

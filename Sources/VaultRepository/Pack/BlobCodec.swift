@@ -33,16 +33,22 @@ public final class BlobCodec {
     ///   session 6 such a chunk was stored raw, which lost 3-7 % on freezer and table files whose
     ///   repetition lies outside the sample or beyond level 1's reach (bytes-by-type.py, FORMAT.md
     ///   "Compression"); zstd passes through truly random data at about half the cost of SHA-256,
-    ///   so trying costs little where it cannot pay.
-    func chooseLevel(_ p: UnsafeRawBufferPointer) -> Int32 {
+    ///   so trying costs little where it cannot pay;
+    /// - both levels, keeping the smaller, when the sample shrinks to less than half at level 1:
+    ///   there the sample does not predict the chunk (a long match beyond it, a shorter minimum
+    ///   match that costs more than it saves), and whole chunks went either way by 5-35 % on the
+    ///   benchmark data and 3 % on the Sepolia era1 fixture, whose three chunks the sample
+    ///   misjudged (bytes-by-type.py "both"); such data compresses fast, so the second pass is cheap.
+    func chooseLevel(_ p: UnsafeRawBufferPointer) -> (level: Int32, alsoTry: Int32?) {
         let configured = compressor.level
-        if p.count < Self.alwaysTryBelow || configured <= 1 { return configured }
+        if p.count < Self.alwaysTryBelow || configured <= 1 { return (configured, nil) }
         let start = (p.count / 2) & ~4095
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
         let fast = compressor.compress(piece, into: &sample, level: 1)
-        if fast >= piece.count - piece.count / 16 { return configured }
+        if fast >= piece.count - piece.count / 16 { return (configured, nil) }
+        if fast < piece.count / 2 { return (configured, 1) }
         let strong = compressor.compress(piece, into: &sample, level: configured)
-        return strong < fast - fast / 1024 ? configured : 1
+        return (strong < fast - fast / 1024 ? configured : 1, nil)
     }
 
     /// zstd output is kept when it saves at least 1/256 of the chunk: below that the frame would
@@ -56,8 +62,13 @@ public final class BlobCodec {
               offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
-        let level = chooseLevel(UnsafeRawBufferPointer(plaintext))
-        let n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: level)
+        let choice = chooseLevel(UnsafeRawBufferPointer(plaintext))
+        var n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: choice.level)
+        if let other = choice.alsoTry {
+            // `sample` serves as the second output (it only grows, like `scratch`); the smaller wins.
+            let m = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &sample, level: other)
+            if m < n { swap(&scratch, &sample); n = m }
+        }
         if n < plaintext.count - plaintext.count / Self.keepSavingAtLeast {
             compression = .zstd
             payloadCount = n
