@@ -102,6 +102,10 @@ import VaultCore
         let fetchedAll = all["bytesFetched"] as? Int ?? -1
         #expect(fetchedAll > 0 && fetchedAll <= 4 << 20, "fetched \(fetchedAll) of \(chainBytes) with --verify-all")
         #expect(try treeDifferences(ws.path("pristine"), ws.path("b")).isEmpty)
+        // One file, staged into an empty directory: its disk bytes too.
+        try ws.ok(["restore", snapshot, "--path", "/regtest/blocks/rev00000.dat", "--target", ws.path("one")])
+        #expect(FileManager.default.contents(atPath: ws.path("one/regtest/blocks/rev00000.dat"))
+                == FileManager.default.contents(atPath: ws.path("pristine/regtest/blocks/rev00000.dat")))
     }
 
     /// The real Bitcoin Core v28 undo file (`../shared/fixtures/chain`, 1 MiB, 4,141 bytes of records

@@ -91,7 +91,9 @@ public enum BlockFileObfuscation {
         let want = count ?? buffer.count
         var done = 0
         while done < want {
-            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + done, want - done, off_t(offset) + off_t(done)) }
+            let n = buffer.withUnsafeMutableBytes {
+                Glibc.pread(fd, $0.baseAddress! + done, want - done, off_t(offset) + off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             done += n

@@ -237,9 +237,9 @@ public final class Archiver {
         node = Self.node(name: name, before)
         let chunks = FileChunks()
         group.enter()
-        (known ? changedReader! : reader!).queue.push(ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks,
-                                                              group: group,
-                                                              obfuscation: blockFileKeys?.obfuscation(of: relativePath)))
+        let job = ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group,
+                          obfuscation: blockFileKeys?.obfuscation(of: relativePath))
+        (known ? changedReader! : reader!).queue.push(job)
         return chunks
     }
 

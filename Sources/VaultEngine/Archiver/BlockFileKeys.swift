@@ -47,7 +47,9 @@ struct BlockFileKeys {
             case .zeros(let run) where run.offset < length:
                 let cut = min(run.end, length)
                 data(run.offset, cut)
-                if run.end > cut { out.append(.zeros(ZeroRun(offset: cut, length: run.end - cut, allocated: run.allocated))) }
+                if run.end > cut {
+                    out.append(.zeros(ZeroRun(offset: cut, length: run.end - cut, allocated: run.allocated)))
+                }
             case .zeros: out.append(segment)
             }
         }

@@ -65,7 +65,8 @@ final class FileReader: @unchecked Sendable {
         // range by range (a chunk never spans a hole).
         let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),
                             allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
-        let transform = job.obfuscation.flatMap { BlockFileKeys.transform(fd: fd, size: UInt64(max(0, job.before.st_size)), $0) }
+        let fileSize = UInt64(max(0, job.before.st_size))
+        let transform = job.obfuscation.flatMap { BlockFileKeys.transform(fd: fd, size: fileSize, $0) }
         let segments = transform.map { BlockFileKeys.segments(map.segments, below: $0.length) } ?? map.segments
         var runs: [ZeroRun] = []
         var size: UInt64 = 0
@@ -105,7 +106,8 @@ final class FileReader: @unchecked Sendable {
     }
 
     /// Reads and chunks `start..<end`; an all-zero chunk becomes an allocated zero run instead of
-    /// data (only past a transform's range: inside it, stored bytes are not the disk's). Returns the offset reached and whether the whole range was read (false on a read error,
+    /// data (only past a transform's range: inside it, stored bytes are not the disk's).
+    /// Returns the offset reached and whether the whole range was read (false on a read error,
     /// an early end of file, cancellation or a failed saver).
     private func readRange(_ job: ReadJob, from start: UInt64, to end: UInt64, _ readBuffer: inout [UInt8],
                            _ runs: inout [ZeroRun], _ transform: ContentTransform?) -> (UInt64, Bool) {
@@ -132,8 +134,12 @@ final class FileReader: @unchecked Sendable {
                     endOfRange = true; complete = false
                 } else {
                     // De-obfuscated in place as read: the chunker and the hashes see the plain bytes.
-                    transform?.apply(readBuffer.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[fill..<fill + n]) },
-                                     at: position + UInt64(fill))
+                    if let transform {
+                        let at = position + UInt64(fill), range = fill..<fill + n
+                        readBuffer.withUnsafeMutableBytes {
+                            transform.apply(UnsafeMutableRawBufferPointer(rebasing: $0[range]), at: at)
+                        }
+                    }
                     fill += n
                 }
             }

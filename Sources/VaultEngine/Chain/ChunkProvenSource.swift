@@ -32,7 +32,8 @@ final class ChunkProvenSource: ChainDataSource {
     /// found to the byte.
     func unchangedPrefix(_ path: String) -> UInt64? {
         guard let old = try? parent.placements(of: path), let new = try? current.placements(of: path) else { return 0 }
-        let byIds = min(Self.sameDiskBytes(old.transform, new.transform), Self.identicalPrefix(old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
+        let sameDisk = Self.sameDiskBytes(old.transform, new.transform)
+        let byIds = min(sameDisk, Self.identicalPrefix(old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
                                          old.size,
                                          new.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
                                          new.size))

@@ -122,7 +122,8 @@ final class FileRestorer: @unchecked Sendable {
         if piece.live == .unknown {
             // The chunk id is of the stored (de-obfuscated) bytes; the live file holds the disk's.
             file.node.transformChunk(&local, count: length, at: UInt64(piece.offset))
-            let same = local.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) } == piece.id
+            let hash = local.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+            let same = hash == piece.id
             file.node.transformChunk(&local, count: length, at: UInt64(piece.offset))
             if !same { return false }
         }

@@ -20,7 +20,8 @@ extension Tree {
                              + "outside its \(node.size) bytes")
         }
         if let run = node.zeroRuns.first, run.offset < length {
-            throw VaultError(.corrupt, "\(what) has a zero run at \(run.offset) inside its xor8 range of \(length) bytes")
+            throw VaultError(.corrupt,
+                             "\(what) has a zero run at \(run.offset) inside its xor8 range of \(length) bytes")
         }
         return transform
     }

@@ -74,9 +74,12 @@ enum ChainCommand: Command {
         var key: [UInt8]? = [0x5a, 0x17, 0xc3, 0x08, 0x9e, 0x41, 0xb2, 0x6d]
         if let hex = c.args.value("--key") {
             let digits = Array(hex.utf8)
-            let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+            let bytes = stride(from: 0, to: digits.count - 1, by: 2).compactMap {
+                UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)
+            }
             guard hex == "none" || (digits.count == 16 && bytes.count == 8) else {
-                throw VaultError(.usage, "--key \(hex) is not 16 hex digits", hint: "give xor.dat's 8 bytes, e.g. --key 5a17c3089e41b26d, or none")
+                throw VaultError(.usage, "--key \(hex) is not 16 hex digits",
+                                 hint: "give xor.dat's 8 bytes, e.g. --key 5a17c3089e41b26d, or none")
             }
             key = hex == "none" ? nil : bytes
         }

@@ -67,7 +67,8 @@ enum DumpCommand: Command {
         for placement in try repo.chunkLayout(of: node, path: display) {
             guard try zeroFill(to: placement.offset) else { return 0 }
             var bytes = try repo.readBlob(at: placement.location, codec: codec)
-            node.transformChunk(&bytes, count: bytes.count, at: placement.offset)   // the file's bytes, not the stored ones
+            // The file's bytes, not the stored ones (a de-obfuscated block file gets its key back).
+            node.transformChunk(&bytes, count: bytes.count, at: placement.offset)
             guard try bytes.withUnsafeBytes({ try emit($0) }) else { return 0 }
         }
         guard try zeroFill(to: node.size) else { return 0 }
