@@ -14,7 +14,8 @@
 # restore onto tmpfs and onto disk. Every backup starts with the source in the page cache (read just
 # before). chainvault's restore syncs before its swap; restic's and borg's do not sync.
 # Prints per measure the median, the spread (min-max) and the ratios chainvault/restic and
-# chainvault/borg (< 1: chainvault takes less time or space), and the load average during the run.
+# chainvault/borg (< 1: chainvault takes less time or space) with the spread of the per-round ratios
+# and the ratio of CPU seconds (user+sys), and the load average during the run.
 # Needs restic and borg (apt-get install -y restic borgbackup; a missing one is skipped with a note)
 # and /usr/bin/time (apt-get install -y time).
 set -euo pipefail
@@ -162,7 +163,14 @@ for op in ops:
             rs = []
             for other in tools[1:]:
                 o = d.get((other, op))
-                rs.append("%.3f" % (med(x) / med([r[0] for r in o])) if o and med([r[0] for r in o]) > 0 else "-")
+                if not o or med([r[0] for r in o]) <= 0: rs.append("-"); continue
+                # The ratio of the medians, then the spread of the per-round ratios (both tools ran
+                # in the same round, under the same load) and, for times, the ratio of CPU seconds.
+                per = [a[0] / b[0] for a, b in zip(v, o) if b[0] > 0]
+                text = "%.3f (%.3f-%.3f)" % (med(x) / med([r[0] for r in o]), min(per), max(per))
+                if unit == "s" and med([r[1] for r in o]) > 0:
+                    text += " cpu %.3f" % (med([r[1] for r in v]) / med([r[1] for r in o]))
+                rs.append(text)
             ratios = "  ".join(rs)
         cpu = "" if unit == "B" else "%.2f" % med([r[1] for r in v])
         rss = "" if unit == "B" else "%.0f" % (med([r[2] for r in v]) / 1024)
