@@ -6,6 +6,8 @@
 import PackageDescription
 
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Targets moved to Swift 6 (complete concurrency checking), from the bottom of the layers up.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "chainvault",
@@ -16,11 +18,11 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystem"),
-        .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift5),
-        .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift5),
-        .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift6),
+        .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift6),
+        .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift6),
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
-                exclude: ["FORMAT.md"], swiftSettings: swift5),
+                exclude: ["FORMAT.md"], swiftSettings: swift6),
         .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift5),
         .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
