@@ -30,12 +30,16 @@ let package = Package(
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
         .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift5),
+        // What the unit test targets above VaultStorage share: temporary directories, key credentials,
+        // repositories in memory. Never linked into chainvault.
+        .target(name: "VaultTestSupport", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"],
+                path: "Tests/VaultTestSupport", swiftSettings: swift6),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
-        .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
+        .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository", "VaultTestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
         .testTarget(name: "VaultChainTests", dependencies: ["VaultChain"], swiftSettings: swift5),
-        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
-        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
+        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine", "VaultTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon", "VaultTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )
