@@ -6,6 +6,8 @@
 import PackageDescription
 
 let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+// Targets moved to Swift 6 (complete concurrency checking), from the bottom of the layers up.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "chainvault",
@@ -16,11 +18,11 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSystem"),
-        .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift5),
-        .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift5),
-        .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultCore", dependencies: ["CZstd", "COpenSSL", "CSystem"], swiftSettings: swift6),
+        .target(name: "VaultStorage", dependencies: ["VaultCore"], swiftSettings: swift6),
+        .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift6),
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
-                exclude: ["FORMAT.md"], swiftSettings: swift5),
+                exclude: ["FORMAT.md"], swiftSettings: swift6),
         .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift5),
         .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
@@ -28,12 +30,16 @@ let package = Package(
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
         .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift5),
+        // What the unit test targets above VaultStorage share: temporary directories, key credentials,
+        // repositories in memory. Never linked into chainvault.
+        .target(name: "VaultTestSupport", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"],
+                path: "Tests/VaultTestSupport", swiftSettings: swift6),
         .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
-        .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository"], resources: [.copy("Fixtures")],
+        .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository", "VaultTestSupport"], resources: [.copy("Fixtures")],
                     swiftSettings: swift5),
         .testTarget(name: "VaultChainTests", dependencies: ["VaultChain"], swiftSettings: swift5),
-        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine"], swiftSettings: swift5),
-        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon"], swiftSettings: swift5),
+        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine", "VaultTestSupport"], swiftSettings: swift5),
+        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon", "VaultTestSupport"], swiftSettings: swift5),
         .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
     ]
 )

@@ -42,6 +42,7 @@ public struct ChainVerifyState: Codable, Sendable, Equatable {
 
 /// The profiles chainvault knows, in detection order.
 public enum ChainProfiles {
+    // nonisolated(unsafe): written only by `register`, at start-up before any other thread runs.
     nonisolated(unsafe) public private(set) static var all: [ChainProfile] = []
 
     /// Registration happens once at start-up (see `registerBuiltins`), before any thread reads `all`.

@@ -7,6 +7,8 @@ public final class AESGCM {
     public static let nonceSize = 12
     public static let tagSize = 16
 
+    // nonisolated(unsafe): an OpaquePointer is not Sendable, but a fetched OpenSSL algorithm is
+    // immutable and may be used from any thread (OpenSSL 3 threading rules); set once, never written.
     nonisolated(unsafe) static let cipher: OpaquePointer = {
         guard let c = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil) else { fatalError("OpenSSL has no AES-256-GCM") }
         return c

@@ -2,6 +2,8 @@ import Foundation
 
 /// A bounded FIFO between threads: `push` waits while full, `pop` waits while empty and returns nil
 /// once the queue is closed and drained. The bound is what keeps pipeline memory constant.
+/// @unchecked: every field is read and written only with `condition` locked; the waits need a
+/// condition variable, which `Mutex` does not have. Items cross threads: callers send their own.
 public final class BlockingQueue<T>: @unchecked Sendable {
     private let condition = NSCondition()
     // A ring of optionals: a popped slot is set to nil at once, so the queue never keeps a
@@ -47,6 +49,8 @@ public final class BlockingQueue<T>: @unchecked Sendable {
 /// (one request larger than the whole budget still passes when nothing else is held). Chunks
 /// average 1 MiB but may reach 4 MiB, so bounding bytes rather than buffers keeps memory both
 /// small and constant.
+/// @unchecked: `used` is read and written only with `condition` locked (its waits need a
+/// condition variable, which `Mutex` does not have); `limit` is immutable.
 public final class ByteBudget: @unchecked Sendable {
     private let condition = NSCondition()
     private let limit: Int
@@ -72,7 +76,8 @@ public final class ByteBudget: @unchecked Sendable {
 /// A flag set from a signal handler or another thread, polled at safe points, and a sleep that
 /// ends when it is set (a bandwidth limit's wait, which may last minutes).
 public final class Cancellation: @unchecked Sendable {
-    // Safe: `cancelled` is only read and written under `condition`.
+    // @unchecked: `cancelled` is only read and written under `condition`, whose wait (the
+    // limiter's sleep that cancellation ends) `Mutex` cannot do.
     private let condition = NSCondition()
     private var cancelled = false
     public init() {}
@@ -123,6 +128,8 @@ public enum Monotonic {
 /// is closed and keeps its own per-thread state, such as a codec or a read buffer), then `finish`
 /// closes the queue and waits for all of them. The backup's chunk savers and file readers and the
 /// restore's writers are all one of these.
+/// @unchecked: both fields are immutable references to thread-safe objects (the queue above and a
+/// `DispatchGroup`); `Job` values cross threads through the queue, sent by the caller.
 public final class WorkerPool<Job>: @unchecked Sendable {
     public let queue: BlockingQueue<Job>
     private let finished = DispatchGroup()

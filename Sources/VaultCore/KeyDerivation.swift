@@ -2,6 +2,8 @@ internal import COpenSSL
 
 public enum HKDF {
     // Fetched once, like SHA256.md: an implicit fetch per derivation is a provider lookup each time.
+    // nonisolated(unsafe): an OpaquePointer is not Sendable, but a fetched OpenSSL algorithm is
+    // immutable and may be used from any thread (OpenSSL 3 threading rules); set once, never written.
     nonisolated(unsafe) static let kdf: OpaquePointer = {
         guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { fatalError("OpenSSL has no HKDF") }
         return kdf

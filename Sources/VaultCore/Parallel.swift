@@ -34,7 +34,8 @@ public enum Parallel {
 
 /// Results by index, filled by several threads: each index is claimed by exactly one thread under
 /// the lock (`next`), and written only by it, so the unlocked writes never overlap; `collect`
-/// reads them after every thread was joined through the group.
+/// reads them after every thread was joined through the group. @unchecked for that reason: the
+/// compiler cannot see the one-writer-per-index rule.
 private final class Slots<R>: @unchecked Sendable {
     private let lock = NSLock()
     private var next = 0

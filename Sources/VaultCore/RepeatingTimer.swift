@@ -24,7 +24,8 @@ public final class RepeatingTimer: Sendable {
 
     deinit { control.cancel() }
 
-    private final class Control: @unchecked Sendable {   // `cancelled` is only touched under `condition`
+    // @unchecked: `cancelled` is only touched under `condition`, whose timed wait `Mutex` lacks.
+    private final class Control: @unchecked Sendable {
         private let condition = NSCondition()
         private var cancelled = false
 

@@ -3,6 +3,8 @@ internal import COpenSSL
 /// SHA-256 through OpenSSL's EVP interface (SHA-NI accelerated where the CPU has it).
 public enum SHA256 {
     // Fetched once: an implicit fetch on every call costs a provider lookup.
+    // nonisolated(unsafe): an OpaquePointer is not Sendable, but a fetched OpenSSL algorithm is
+    // immutable and may be used from any thread (OpenSSL 3 threading rules); set once, never written.
     nonisolated(unsafe) static let md: OpaquePointer = {
         guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA256") }
         return md

@@ -2,6 +2,10 @@ internal import COpenSSL
 
 /// Key material in memory that is wiped (OPENSSL_cleanse, which the optimizer may not elide) when
 /// the last reference goes away. Never printed: `description` shows only the length.
+///
+/// @unchecked: the buffer is allocated in `init` and written only before the value is handed to
+/// anyone (`init(consuming:)`, `random`); after that it is only read, and wiped in `deinit`
+/// when no reference is left.
 public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
     private let storage: UnsafeMutableRawBufferPointer
 

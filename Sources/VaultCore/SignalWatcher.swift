@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// SIGINT, SIGTERM and SIGHUP, received by one thread with `sigwait` instead of dispatch signal
 /// sources: a dispatch source makes libdispatch start its user-interactive manager thread, which
@@ -49,13 +50,15 @@ public enum SignalWatcher {
         raise(signal)
     }
 
-    private final class State: @unchecked Sendable {   // every field behind `lock`
-        private let lock = NSLock()
-        private var started = false
-        private var handlers: [Int32: @Sendable () -> Void] = [:]
+    private final class State: Sendable {
+        private struct Fields {
+            var started = false
+            var handlers: [Int32: @Sendable () -> Void] = [:]
+        }
+        private let fields = Mutex(Fields())
 
-        func markStarted() -> Bool { lock.withLock { defer { started = true }; return !started } }
-        func set(_ s: Int32, _ h: @escaping @Sendable () -> Void) { lock.withLock { handlers[s] = h } }
-        func handler(_ s: Int32) -> (@Sendable () -> Void)? { lock.withLock { handlers[s] } }
+        func markStarted() -> Bool { fields.withLock { f in defer { f.started = true }; return !f.started } }
+        func set(_ s: Int32, _ h: @escaping @Sendable () -> Void) { fields.withLock { $0.handlers[s] = h } }
+        func handler(_ s: Int32) -> (@Sendable () -> Void)? { fields.withLock { $0.handlers[s] } }
     }
 }

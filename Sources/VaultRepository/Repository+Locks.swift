@@ -1,19 +1,18 @@
 import Foundation
+import Synchronization
 import VaultCore
 import VaultStorage
 
 /// The locks this process holds on one repository. `Repository` asks them before every commit
 /// that references new data (index files, snapshots), so no operation above it can forget to.
-public final class HeldLocks: @unchecked Sendable {
-    // Safe: `locks` is only touched under `guardLock`.
-    private let guardLock = NSLock()
-    private var locks: [RepositoryLock] = []
+public final class HeldLocks: Sendable {
+    private let locks = Mutex<[RepositoryLock]>([])
 
-    func add(_ lock: RepositoryLock) { guardLock.withLock { locks.append(lock) } }
+    func add(_ lock: RepositoryLock) { locks.withLock { $0.append(lock) } }
 
     /// Throws if any lock this process took on the repository was removed by someone else.
     func confirm() throws {
-        for lock in guardLock.withLock({ locks }) { try lock.confirmHeld() }
+        for lock in locks.withLock({ $0 }) { try lock.confirmHeld() }
     }
 }
 

@@ -3,6 +3,8 @@ import VaultCore
 @_spi(Repository) import VaultStorage
 
 /// An opened repository: its backend, master key, config and (once loaded) index.
+/// @unchecked: every field is immutable or thread-safe itself except `openWarnings`, written while
+/// opening, before the repository is shared.
 public final class Repository: @unchecked Sendable {
     /// The store and the master key stay inside VaultRepository (issue 16: the repository is the
     /// only writer, so FORMAT.md §10's write order has one owner). Tests that must reach them

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VaultCore
 
 // What some backends can do beyond storing objects, used by repository locks and prune. A
@@ -26,21 +27,13 @@ public protocol KernelLocking {
 }
 
 /// A kernel lock on one object, released by `release()` or when the lease is freed.
-public final class ObjectLease: @unchecked Sendable {
-    // Safe: `fd` is only touched under `guardLock`.
-    private let guardLock = NSLock()
-    private var fd: Int32
+public final class ObjectLease: Sendable {
+    /// The descriptor whose close releases the kernel lock; nil once released.
+    private let descriptor: Mutex<FileDescriptor?>
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32) { descriptor = Mutex(FileDescriptor(adopting: fd)) }
 
-    public func release() {
-        guardLock.withLock {
-            if fd >= 0 { Posix.close(fd) }
-            fd = -1
-        }
-    }
-
-    deinit { if fd >= 0 { Posix.close(fd) } }
+    public func release() { descriptor.withLock { $0 = nil } }
 }
 
 /// A backend that can tell "this repository refuses writes" (a read-only mount, read-only

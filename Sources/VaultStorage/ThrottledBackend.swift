@@ -9,7 +9,8 @@ import VaultCore
 /// does not start). The one place limits are applied, for a local directory and S3 alike; what
 /// the backend can do beyond storing objects is passed through.
 public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unchecked Sendable {
-    // Safe: all stored properties are immutable and themselves thread-safe.
+    // @unchecked: all stored properties are immutable and thread-safe themselves; only the class
+    // is not final (`ThrottledLockingBackend` extends it), which a checked Sendable does not allow.
     public let inner: Backend
     let limits: BandwidthLimits
 
@@ -91,6 +92,7 @@ extension ThrottledBackend: RetentionExtending, DeleteMarkerCounting {
     public var deletesHidden: Int { (inner as? DeleteMarkerCounting)?.deletesHidden ?? 0 }
 }
 
+// @unchecked: adds no stored state to `ThrottledBackend` (see there).
 final class ThrottledLockingBackend: ThrottledBackend, @unchecked Sendable, KernelLocking {
     // `wrap` builds this only over a KernelLocking backend.
     private var locking: KernelLocking { inner as! KernelLocking }

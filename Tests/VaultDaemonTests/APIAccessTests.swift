@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 @testable import VaultDaemon
 
@@ -26,7 +27,7 @@ struct APIAccessTests {
     }
 
     @Test func tokensAreKeptAsDigestsAndEveryOneIsComparedInConstantTime() throws {
-        let dir = try #require(mkdtemp(strdup(NSTemporaryDirectory() + "cv-tokens-XXXXXX")).map { String(cString: $0) })
+        let dir = temporaryDirectory("cv-tokens")
         let tokens = try APITokens.load(try config(dir, legacy: true), [:])
         #expect(tokens.names == ["admin", "mon", "op", "alice"])
         for e in tokens.entries {

@@ -1,17 +1,12 @@
 import Foundation
 import Glibc
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultDaemon
 import VaultEngine
 import VaultRepository
 import VaultStorage
-
-func scratch() -> String {
-    let p = NSTemporaryDirectory() + "cv-daemon-" + UUID().uuidString.prefix(8)
-    try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
-    return p
-}
 
 @Test func hooksReportExitCodesAndOutput() {
     let r = HookRunner.run(["sh", "-c", "echo stopping node; exit 3"], timeout: 10)
@@ -23,7 +18,7 @@ func scratch() -> String {
 }
 
 @Test func aHookThatOverrunsIsKilledWithItsChildren() throws {
-    let dir = scratch()
+    let dir = temporaryDirectory("cv-daemon")
     let t0 = Date()
     let r = HookRunner.run(["sh", "-c", "sleep 30 & echo $! > \(dir)/child; sleep 30"], timeout: 0.5)
     #expect(r.timedOut)
@@ -46,13 +41,10 @@ extension Policy {
     func with(_ change: (inout Policy) -> Void) -> Policy { var p = self; change(&p); return p }
 }
 
-func memoryRepository() throws -> Repository {
-    var k = [UInt8](repeating: 3, count: 32)
-    return try Repository.initialize(MemoryBackend(), credential: .keyFile(SecretBytes(consuming: &k)))
-}
+func memoryRepository() throws -> Repository { try newRepository(3).0 }
 
 @Test func thePostHookRunsEvenWhenTheBackupFails() throws {
-    let dir = scratch()
+    let dir = temporaryDirectory("cv-daemon")
     let p = policy("stop", source: dir + "/missing", pre: ["true"], post: ["touch", dir + "/started-again"])
     let error = #expect(throws: VaultError.self) { try ConsistentBackup.run(p, repository: try memoryRepository()) }
     #expect(error?.code == .sourceUnreadable)
@@ -60,7 +52,7 @@ func memoryRepository() throws -> Repository {
 }
 
 @Test func aFailedPreHookTakesNoBackupButStillStartsTheNode() throws {
-    let dir = scratch()
+    let dir = temporaryDirectory("cv-daemon")
     try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
     let p = policy("stop", source: dir + "/data", pre: ["sh", "-c", "echo cannot stop; exit 1"], post: ["touch", dir + "/started-again"])
     let repo = try memoryRepository()
@@ -71,7 +63,7 @@ func memoryRepository() throws -> Repository {
 }
 
 @Test func aFailedPostHookIsLoud() throws {
-    let dir = scratch()
+    let dir = temporaryDirectory("cv-daemon")
     try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
     let p = policy("stop", source: dir + "/data", pre: ["true"], post: ["false"])
     let error = #expect(throws: VaultError.self) { try ConsistentBackup.run(p, repository: try memoryRepository()) }
@@ -79,7 +71,7 @@ func memoryRepository() throws -> Repository {
 }
 
 @Test func twoPhaseCopiesMostDataLiveAndOnlyChangesWhileStopped() throws {
-    let dir = scratch()
+    let dir = temporaryDirectory("cv-daemon")
     try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/data/big.ldb", contents: Data(SecureRandom.bytes(4_000_000)))
     // Stopping the node flushes its last state: the pre-hook writes a file, and sleeps a little.

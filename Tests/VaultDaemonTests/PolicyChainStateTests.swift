@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 @testable import VaultDaemon
 
@@ -7,7 +8,7 @@ import VaultCore
 /// changed starts fresh (its files for other sources are removed, other policies' are kept).
 struct PolicyChainStateTests {
     @Test func onePerPolicyAndSourceAndAChangedSourceStartsFresh() throws {
-        let dir = try #require(mkdtemp(strdup(NSTemporaryDirectory() + "cv-chainstate-XXXXXX")).map { String(cString: $0) })
+        let dir = temporaryDirectory("cv-chainstate")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Posix.mkdirs(dir + "/a"); try Posix.mkdirs(dir + "/b")
         let state = dir + "/state"

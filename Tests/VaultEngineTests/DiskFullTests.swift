@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -32,7 +33,7 @@ final class FillingBackend: Backend, @unchecked Sendable {
 }
 
 @Test func aFullDiskFailsTheBackupCleanlyAndTheNextRunSucceeds() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
     for i in 0..<6 {   // 6 × 3 MB of incompressible data: several 1 MiB packs

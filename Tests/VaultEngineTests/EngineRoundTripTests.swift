@@ -1,20 +1,13 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
 @_spi(Repository) import VaultStorage
 
-func tempDir() -> String {
-    let p = NSTemporaryDirectory() + "cv-engine-" + UUID().uuidString.prefix(8)
-    try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
-    return p
-}
-
-func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); return .keyFile(SecretBytes(consuming: &k)) }
-
 @Test func archiverCheckerRestorerAndPrunerAgreeOnAMemoryRepository() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let big = SecureRandom.bytes(2_500_000)
     _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: nil)
@@ -53,7 +46,7 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
 }
 
 @Test func checkerNamesTheFilesABadBlobAffects() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src/deep", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/src/deep/x", contents: Data(repeating: 5, count: 10_000))

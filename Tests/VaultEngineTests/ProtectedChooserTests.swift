@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -15,7 +16,7 @@ struct ProtectedChooserTests {
 
     @Test(arguments: [false, true])
     func theChooserSeesBothCopiesAndItsChoiceIsRestored(force: Bool) throws {
-        let dir = tempDir()
+        let dir = temporaryDirectory("cv-engine")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: dir + "/src/state.json", contents: Data([5]))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 @_spi(Testing) import VaultRepository

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -7,7 +8,7 @@ import VaultStorage
 
 /// A repository of about 15 small packs (1 MiB target; a chunk may make one larger) in memory (random data: nothing deduplicates).
 private func manyPackRepository() throws -> (MemoryBackend, Int) {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/src/blk.dat", contents: Data(SecureRandom.bytes(21 << 20)))

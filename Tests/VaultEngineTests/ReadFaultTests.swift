@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -46,7 +47,7 @@ final class FaultyBackend: Backend, @unchecked Sendable {
 }
 
 private func repositoryWithTwoSnapshots() throws -> (FaultyBackend, String) {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
     let backend = FaultyBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential(), scrypt: .init(n: 2, r: 1, p: 1))

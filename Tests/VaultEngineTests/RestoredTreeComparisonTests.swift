@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import VaultTestSupport
 import VaultCore
 @testable import VaultEngine
 import VaultRepository
@@ -10,7 +11,7 @@ import VaultStorage
 /// snapshot passes; each way a tree can differ (a flipped byte with the mtime kept, a mode, a
 /// missing file, a symlink's target, a file cut short) is named.
 @Test func aRestoredTreeIsComparedEntryByEntryWithItsSnapshot() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src/a/b", withIntermediateDirectories: true)
     for (name, size) in [("one.bin", 1_500_000), ("a/two.bin", 40_000), ("a/b/three.bin", 3000), ("a/short.bin", 9000)] {

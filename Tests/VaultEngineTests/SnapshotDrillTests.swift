@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultEngine
 import VaultRepository
@@ -37,7 +38,7 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
 /// write) and writes nothing: no file appears or changes anywhere in the test's directory, the
 /// repository and the source included.
 @Test func aDrillChecksEveryChunkAndWritesNothing() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (repo, snapshot) = try backedUp(dir)
     let before = listing(dir)
@@ -60,7 +61,7 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
 /// One flipped byte in a data chunk of a pack: the drill fails as corrupt and names the chunk,
 /// its file and its pack.
 @Test func aDrillOfADamagedPackFailsNamingTheChunk() throws {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (repo, snapshot) = try backedUp(dir)
     try repo.loadIndex()

@@ -1,18 +1,10 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 @_spi(Testing) import VaultRepository
 @_spi(Repository) import VaultStorage
 
-func keyCredential(_ byte: UInt8 = 7) -> Credential {
-    var raw = [UInt8](repeating: byte, count: 32)
-    return .keyFile(SecretBytes(consuming: &raw))
-}
-
-func newRepository() throws -> (Repository, MemoryBackend) {
-    let backend = MemoryBackend()
-    return (try Repository.initialize(backend, credential: keyCredential()), backend)
-}
 
 /// Writes one data pack with the given plaintexts, indexes it; returns the pack id.
 @discardableResult

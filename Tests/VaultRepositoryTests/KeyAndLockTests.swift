@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VaultTestSupport
 import VaultCore
 @_spi(Testing) import VaultRepository
 @_spi(Repository) import VaultStorage

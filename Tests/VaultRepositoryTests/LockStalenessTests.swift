@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import VaultTestSupport
 import VaultCore
 import VaultRepository
 @_spi(Repository) import VaultStorage

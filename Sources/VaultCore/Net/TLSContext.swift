@@ -5,7 +5,8 @@ internal import COpenSSL
 /// The process's OpenSSL client contexts: one per extra CA file (nil: the system trust store
 /// only), made on first use and kept for the life of the process, as OpenSSL intends (a context
 /// holds the parsed trust store; making one per connection would re-read it every time).
-final class TLSContext: @unchecked Sendable { // the SSL_CTX is only read after init (OpenSSL: thread-safe)
+// @unchecked: the SSL_CTX is only read after init, and OpenSSL allows that from any thread.
+final class TLSContext: @unchecked Sendable {
     let ctx: OpaquePointer
 
     private init(caFile: String?) throws {
@@ -44,7 +45,7 @@ final class TLSContext: @unchecked Sendable { // the SSL_CTX is only read after 
         var buffer = [CChar](repeating: 0, count: 256)
         while case let code = ERR_get_error(), code != 0 {
             ERR_error_string_n(code, &buffer, buffer.count)
-            parts.append(String(cString: buffer))
+            parts.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
         }
         return parts.isEmpty ? "no detail from OpenSSL" : parts.joined(separator: "; ")
     }

@@ -20,6 +20,7 @@ public struct BlobLocation: Sendable {
 ///
 /// Thread-safe: every access holds `lock` (backup adds while its workers look up; a lookup is a
 /// directory read and a few comparisons, so the lock is held for well under a microsecond).
+/// @unchecked for that reason: the fields are behind an `NSLock`, held across several of them.
 public final class MasterIndex: @unchecked Sendable {
     private let lock = NSLock()
     private var packIDs: [SHA256Digest] = []

@@ -10,6 +10,7 @@ import VaultCore
 ///
 /// Not thread-safe while it is filled; once sealed, lookups and `pack(_:)` may run on several
 /// threads (marks may not: they are set by one walker).
+/// @unchecked for that reason: the compiler cannot see the fill-then-seal rule.
 public final class PackTable: @unchecked Sendable {
     private var slots: UnsafeMutablePointer<IndexSlot>?
     public private(set) var blobCount = 0

@@ -5,7 +5,9 @@ import VaultCore
 /// a connection returns here after a fully read response and leaves with the next request.
 /// Newest first, so the connections kept warm are the ones most recently known to work.
 final class ConnectionPool: Sendable {
-    private struct Idle: @unchecked Sendable { let connection: NetConnection } // owned by the pool while idle
+    // @unchecked: an idle connection is owned by the pool alone (behind `idle`'s lock) until
+    // `take` hands it to one caller; no two threads ever use it at once.
+    private struct Idle: @unchecked Sendable { let connection: NetConnection }
     private let idle = Mutex<[String: [Idle]]>([:])
     let capacity: Int
 

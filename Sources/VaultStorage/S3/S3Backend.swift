@@ -8,6 +8,8 @@ import VaultCore
 /// `If-None-Match: *`: atomic, durable when it returns, and never an overwrite. Packs are PUT
 /// from their spool files with their name (the SHA-256 of their bytes) as the signed payload
 /// hash, so the server itself rejects a pack damaged on the way.
+/// @unchecked: `appendOnly` and `objectLock` are set once before the backend is shared
+/// (`openBackend`); the client and the rest are immutable or thread-safe themselves.
 public final class S3Backend: Backend, @unchecked Sendable {
     public let client: S3Client
     public let connections: Int

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import VaultCore
 
 /// Signs and sends S3 requests, retrying what can be retried: transport failures (refused, reset,
@@ -7,7 +8,7 @@ import VaultCore
 /// jitter (each wait drawn from the upper half of its step, so many clients spread out). Every
 /// request the backend makes is idempotent (GET, HEAD, DELETE, and PUTs of objects whose names
 /// are content hashes or random), so a retry never does harm.
-public final class S3Client: @unchecked Sendable {
+public final class S3Client: Sendable {
     public struct RetryPolicy: Sendable {
         public var attempts: Int
         public var baseDelay: TimeInterval
@@ -22,8 +23,7 @@ public final class S3Client: @unchecked Sendable {
     let signer: SigV4
     let transport: HTTPTransport
     let retry: RetryPolicy
-    private let lock = NSLock()
-    private var retriesMade = 0
+    private let retriesMade = Mutex(0)
 
     public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport, retry: RetryPolicy) {
         self.location = location; self.credentials = credentials; self.transport = transport; self.retry = retry
@@ -31,7 +31,7 @@ public final class S3Client: @unchecked Sendable {
     }
 
     /// Retries made so far (for reports and tests).
-    public var retries: Int { lock.withLock { retriesMade } }
+    public var retries: Int { retriesMade.withLock { $0 } }
 
     struct Outcome {
         var response: HTTPResponse
@@ -61,7 +61,7 @@ public final class S3Client: @unchecked Sendable {
         var lastProblem = ""
         for attempt in 1...retry.attempts {
             if attempt > 1 {
-                lock.withLock { retriesMade += 1 }
+                retriesMade.withLock { $0 += 1 }
                 let cap = min(retry.maxDelay, retry.baseDelay * pow(2, Double(attempt - 2)))
                 Thread.sleep(forTimeInterval: Double.random(in: cap / 2...cap))
             }
