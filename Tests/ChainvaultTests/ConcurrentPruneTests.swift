@@ -107,7 +107,8 @@ final class PausedBackup {
     let source: String
     private var pid: pid_t = 0
 
-    init(_ w: Workspace, source: String) throws {
+    /// `at`: the failpoint it stops at (`Failpoint.stop`).
+    init(_ w: Workspace, source: String, at failpoint: String = "pack-stored") throws {
         self.source = source
         stdoutPath = w.path("paused.out")
         stderrPath = w.path("paused.err")
@@ -119,7 +120,7 @@ final class PausedBackup {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = ["--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", script, "sh",
                              Workspace.binary, "backup", source, "--json"]
-        process.environment = w.environment.merging(["CHAINVAULT_TEST_STOP_AT": "pack-stored"]) { $1 }
+        process.environment = w.environment.merging(["CHAINVAULT_TEST_STOP_AT": failpoint]) { $1 }
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
