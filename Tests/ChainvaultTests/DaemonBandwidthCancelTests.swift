@@ -10,10 +10,7 @@ import VaultCore
 extension DaemonTests {
     @Test func sigtermEndsALimitedBackupJobWithinSecondsAsInterrupted() throws {
         let w = try Workspace()
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
         try w.write("node/random-1", SecureRandom.bytes(8 << 20))
         try extendConfig(w, config, "\"bandwidth\":{\"limitUpload\":256}")
         let p = try startLoggingDaemon(w)

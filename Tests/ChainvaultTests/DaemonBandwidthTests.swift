@@ -20,10 +20,7 @@ extension DaemonTests {
 
     @Test func theRepositorysUploadLimitHoldsABackupAndAReloadChangesIt() throws {
         let w = try Workspace()
-        let (port, token, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, token, config) = try prepareDaemon(w, nodeSize: "1M")
         try w.write("node/random-1", SecureRandom.bytes(8 << 20))
         try extendConfig(w, config, "\"bandwidth\":{\"limitUpload\":2048}")
         let p = try startLoggingDaemon(w)
@@ -48,10 +45,7 @@ extension DaemonTests {
 
     @Test func aBadBandwidthLimitIsNamedAndTheDaemonDoesNotStart() throws {
         let w = try Workspace()
-        let (_, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (_, _, config) = try prepareDaemon(w, nodeSize: "1M")
         try extendConfig(w, config, """
         "bandwidth":{"limitUpload":0,"copyTargets":{"s3:https://offsite/b":{"limitUplod":512}},"limitDownlod":1}
         """)

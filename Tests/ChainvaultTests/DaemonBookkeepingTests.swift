@@ -23,13 +23,7 @@ extension DaemonTests {
     func finishedJob(_ port: UInt16, token: String, _ id: String, seconds: Double = 60) -> [String: Any] {
         var job: [String: Any] = [:]
         _ = waitFor(seconds) {
-            let fd = connectTo(port); defer { close(fd) }
-            let r = "GET /v1/jobs/\(id) HTTP/1.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
-            _ = Array(r.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            var out: [UInt8] = [], b = [UInt8](repeating: 0, count: 4096)
-            while true { let n = recv(fd, &b, b.count, 0); if n <= 0 { break }; out += b[0..<n] }
-            let body = String(decoding: out, as: UTF8.self).components(separatedBy: "\r\n\r\n").dropFirst().joined()
-            job = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+            job = self.job(port, token, id) ?? [:]
             return ["succeeded", "failed", "interrupted"].contains(job["state"] as? String ?? "")
         }
         return job

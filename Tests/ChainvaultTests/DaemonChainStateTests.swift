@@ -37,14 +37,9 @@ extension DaemonTests {
          "chainCheck":"required","schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},
          "retention":{"keepLast":10},"rpo":"48h"}
         """.utf8))
-        let token = "token-" + UUID().uuidString
-        try w.write("token", Array(token.utf8), mode: 0o600)
+        let token = try adminToken(w)
         let port = TestPorts.take()
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
-         "stateDirectory":"\(w.path("daemon-state"))"}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state")
         func startDaemon() throws -> Process {
             let daemon = try w.start(["daemon", "--config", w.path("config.json")])
             #expect(waitFor(10) { get(port, "/livez").0 == 200 })

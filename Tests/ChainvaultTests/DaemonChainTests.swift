@@ -21,14 +21,9 @@ extension DaemonTests {
         {"name":"btc","source":"\(source)","consistency":{"mode":"live"},"chain":"bitcoind","chainCheck":"required",
          "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"retention":{"keepLast":5},"rpo":"48h"}
         """.utf8))
-        let token = "token-" + UUID().uuidString
-        try w.write("token", Array(token.utf8), mode: 0o600)
+        let token = try adminToken(w)
         let port = TestPorts.take()
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
-         "stateDirectory":"\(w.path("daemon-state"))"}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state")
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
@@ -88,10 +83,7 @@ extension DaemonTests {
          "schedule":{"every":"1h"},"retention":{"keepLast":5},"rpo":"48h"}
         """.utf8))
         let port = TestPorts.take()
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "stateDirectory":"\(w.path("daemon-state"))","tokens":[\(try monitorTokenEntry(w))]}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state", admin: false)
         let shim = try SourceAndClockFaultTests().buildShim(w)
         w.environment.merge(["LD_PRELOAD": shim, "EIO_FILE": "blk00000.dat", "EIO_AFTER": "4096"]) { $1 }
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])

@@ -33,10 +33,7 @@ extension DaemonTests {
     /// the probe option left out) /readyz kept answering 200 "repository: open, key accepted".
     @Test func readinessFollowsARealProbeOfTheRepository() throws {
         let w = try Workspace()
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
         try extendConfig(w, config, "\"readinessProbeEvery\":\"1s\",\"readinessProbeTimeout\":\"5s\"")
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
@@ -103,11 +100,9 @@ extension DaemonTests {
     /// still passes the page. None of them existed on the old binary.
     @Test func theMissingMetricsAppearAfterTheirJobsRan() throws {
         let w = try Workspace()
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h","copyTo":"\(w.path("offsite"))",
-         "verify":{"every":"2s","readAllWithinDays":1},"restoreDrill":{"every":"2s"}}
-        """)
+        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: livePolicy(w, extra: #"""
+        "copyTo":"\#(w.path("offsite"))","verify":{"every":"2s","readAllWithinDays":1},"restoreDrill":{"every":"2s"}
+        """#))
         try w.ok(["init", "--repo", w.path("offsite")])
         try extendConfig(w, config, "\"pruneEvery\":\"2s\",\"readinessProbeEvery\":\"1s\"")
         let started = Date().timeIntervalSince1970

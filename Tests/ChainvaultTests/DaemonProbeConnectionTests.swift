@@ -34,17 +34,10 @@ extension DaemonTests {
         w.environment["CHAINVAULT_REPOSITORY"] = repo
         try w.ok(["init"])
         try FileManager.default.createDirectory(atPath: w.path("node"), withIntermediateDirectories: true)
-        try w.write("policies/demo.json", Array("""
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """.utf8))
+        try w.write("policies/demo.json", Array(livePolicy(w).utf8))
         let port = TestPorts.take()
         try w.write("token", Array("token-\(UUID().uuidString)".utf8), mode: 0o600)
-        try w.write("config.json", Array("""
-        {"repository":"\(repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
-         "stateDirectory":"\(w.path("state"))","readinessProbeEvery":"1s","readinessProbeTimeout":"5s"}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, repository: repo, extra: "\"readinessProbeEvery\":\"1s\",\"readinessProbeTimeout\":\"5s\"")
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first backup ran: \(statusJSON(port))")

@@ -68,14 +68,9 @@ extension DaemonTests {
         {"name":"geth","source":"\(w.path("geth"))","consistency":{"mode":"live"},"schedule":{"daily":"\(daily)"},
          "retention":{"keepLast":3},"rpo":"48h"}
         """.utf8))
-        let token = "token-" + UUID().uuidString
-        try w.write("token", Array(token.utf8), mode: 0o600)
+        let token = try adminToken(w)
         let port = TestPorts.take()
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],"stateDirectory":"\(w.path("state"))",
-         "restoreRoots":["\(w.root)"]}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, extra: "\"restoreRoots\":[\"\(w.root)\"]")
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })

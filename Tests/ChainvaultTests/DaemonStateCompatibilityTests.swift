@@ -29,17 +29,11 @@ extension DaemonTests {
         let old = try JSONSerialization.jsonObject(with: Data(try Posix.readFile(Self.oldStateFile))) as? [String: Any] ?? [:]
         try w.write("state/state.json", try Posix.readFile(Self.oldStateFile), mode: 0o640)
         for name in ["demo", "slow"] {
-            try w.write("policies/\(name).json", Array("""
-            {"name":"\(name)","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-             "retention":{"keepLast":3},"rpo":"48h"}
-            """.utf8))
+            try w.write("policies/\(name).json", Array(livePolicy(w, name: name).utf8))
         }
         // No repository: nothing runs, so what the status shows is what the state file said.
         let port = TestPorts.take()
-        try w.write("config.json", Array("""
-        {"repository":"\(w.path("no-repository"))","keyFile":"\(w.key)","policies":"\(w.path("policies"))",
-         "listen":"127.0.0.1:\(port)","tokens":[\(try monitorTokenEntry(w))],"stateDirectory":"\(w.path("state"))"}
-        """.utf8))
+        try writeDaemonConfig(w, port: port, repository: w.path("no-repository"), admin: false)
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(waitFor(20) { status(port).0 == 200 })

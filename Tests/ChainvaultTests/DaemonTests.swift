@@ -86,22 +86,47 @@ struct DaemonTests {
     }
 
     /// A node of `nodeSize`, a repository, an API token (admin), the monitor token, the policy
-    /// `policies/demo.json` and `config.json` naming them all; returns the port, the admin token
-    /// and the config text.
-    func prepareDaemon(_ w: Workspace, nodeSize: String, policy: String) throws -> (UInt16, String, String) {
+    /// `policies/demo.json` (`livePolicy` unless given) and `config.json` naming them all; returns
+    /// the port, the admin token and the config text.
+    func prepareDaemon(_ w: Workspace, nodeSize: String, policy: String? = nil) throws -> (UInt16, String, String) {
         try w.ok(["demo", "--generate", w.path("node"), "--size", nodeSize])
         try w.ok(["init"])
+        let token = try adminToken(w)
+        let port = TestPorts.take()
+        try w.write("policies/demo.json", Array((policy ?? livePolicy(w)).utf8))
+        let config = try writeDaemonConfig(w, port: port, extra: "\"restoreRoots\":[\"\(w.root)\"]")
+        return (port, token, config)
+    }
+
+    /// A fresh admin token in `token` (mode 0600), as `writeDaemonConfig` names it.
+    func adminToken(_ w: Workspace) throws -> String {
         let token = "token-" + UUID().uuidString
         try w.write("token", Array(token.utf8), mode: 0o600)
-        let port = TestPorts.take()
-        try w.write("policies/demo.json", Array(policy.utf8))
-        let config = """
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "apiTokenFile":"\(w.path("token"))","tokens":[\(try monitorTokenEntry(w))],
-         "stateDirectory":"\(w.path("state"))","restoreRoots":["\(w.root)"]}
-        """
+        return token
+    }
+
+    /// Writes `config.json` for a daemon on `port`: the workspace's repository (or `repository`),
+    /// key and `policies/`, the monitor token, the admin token `token` unless `admin` is false,
+    /// state in `stateDirectory`, and `extra` JSON members. Returns the text.
+    @discardableResult
+    func writeDaemonConfig(_ w: Workspace, port: UInt16, repository: String? = nil, stateDirectory: String = "state",
+                           admin: Bool = true, extra: String = "") throws -> String {
+        var members = ["\"repository\":\"\(repository ?? w.repo)\"", "\"keyFile\":\"\(w.key)\"",
+                       "\"policies\":\"\(w.path("policies"))\"", "\"listen\":\"127.0.0.1:\(port)\""]
+        if admin { members.append("\"apiTokenFile\":\"\(w.path("token"))\"") }
+        members += ["\"tokens\":[\(try monitorTokenEntry(w))]", "\"stateDirectory\":\"\(w.path(stateDirectory))\""]
+        if !extra.isEmpty { members.append(extra) }
+        let config = "{" + members.joined(separator: ",") + "}"
         try w.write("config.json", Array(config.utf8))
-        return (port, token, config)
+        return config
+    }
+
+    /// The policy most daemon tests back up: live mode, a backup a day (the first at start, then
+    /// only what a test triggers), three kept, an RPO of two days; `extra` adds JSON members.
+    func livePolicy(_ w: Workspace, name: String = "demo", source: String? = nil, extra: String = "") -> String {
+        let more = extra.isEmpty ? "" : "," + extra.trimmingCharacters(in: .whitespacesAndNewlines)
+        return "{\"name\":\"\(name)\",\"source\":\"\(source ?? w.path("node"))\",\"consistency\":{\"mode\":\"live\"},"
+            + "\"schedule\":{\"every\":\"24h\"},\"retention\":{\"keepLast\":3},\"rpo\":\"48h\"\(more)}"
     }
 
     @Test func theDaemonRunsPoliciesServesHealthAndStopsCleanly() throws {

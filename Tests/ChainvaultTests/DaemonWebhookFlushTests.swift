@@ -12,10 +12,7 @@ extension DaemonTests {
         let w = try Workspace()
         let kept = try WebhookReceiver(directory: w.path("kept"))
         let stuck = try WebhookReceiver(directory: w.path("stuck"))
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
         try extendConfig(w, config, """
         "webhooks":[{"name":"kept","kind":"json","url":"\(kept.url)/hang","events":["started","succeeded"],
                      "timeout":"60s","retries":0},

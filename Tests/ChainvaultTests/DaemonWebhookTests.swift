@@ -9,10 +9,7 @@ extension DaemonTests {
     @Test func webhooksReportJobsRetryAndNeverDelayAJob() throws {
         let w = try Workspace()
         let receiver = try WebhookReceiver(directory: w.path("receiver"))
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
         try w.write("policies/broken.json", Array("""
         {"name":"broken","source":"\(w.path("no-such-node"))","consistency":{"mode":"live"},"schedule":{"every":"2s"},
          "retention":{"keepLast":3},"rpo":"2s"}

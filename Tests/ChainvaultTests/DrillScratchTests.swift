@@ -28,10 +28,8 @@ extension DaemonTests {
         #expect(mount("tmpfs", small, "tmpfs", 0, "size=1m") == 0)
         defer { umount2(small, Int32(MNT_DETACH)) }
         for (name, dir) in [("roomy", scratch), ("cramped", small), ("broken", w.path("missing"))] {
-            try w.write("policies/\(name).json", Array("""
-            {"name":"\(name)","source":"\(node)","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-             "retention":{"keepLast":3},"rpo":"48h","restoreDrill":{"every":"2s","scratch":"\(dir)"}}
-            """.utf8))
+            try w.write("policies/\(name).json",
+                        Array(livePolicy(w, name: name, source: node, extra: "\"restoreDrill\":{\"every\":\"2s\",\"scratch\":\"\(dir)\"}").utf8))
         }
         let token = "token-" + UUID().uuidString
         try w.write("token", Array(token.utf8), mode: 0o600)

@@ -44,10 +44,9 @@ struct MonitoringFilesTests {
     @Test func theRulesAndTheDashboardNameOnlyMetricsTheDaemonExports() throws {
         let w = try Workspace()
         let daemon = DaemonTests()
-        let (port, _, _) = try daemon.prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"verify":{"every":"24h","readAllWithinDays":7},"rpo":"48h","restoreDrill":{"every":"24h"}}
-        """)
+        let (port, _, _) = try daemon.prepareDaemon(w, nodeSize: "1M", policy: daemon.livePolicy(w, extra: """
+        "verify":{"every":"24h","readAllWithinDays":7},"restoreDrill":{"every":"24h"}
+        """))
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(daemon.waitFor(30) { daemon.get(port, "/livez").0 == 200 })

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where the time of day comes from; the daemon uses the system's, tests a fake one they move by
 /// hand. (Not named `Clock`: that is the standard library's protocol for measuring time.)
@@ -17,7 +18,7 @@ public struct SystemClock: WallClock {
 /// start-up, never once per missed slot. A failed, interrupted or crashed attempt is retried after
 /// a backoff (1 min, doubling per consecutive failure, capped), never at once in a loop and never
 /// only a full period later.
-public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>: @unchecked Sendable {
+public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>: Sendable {
     public struct Entry: Sendable {
         public let key: Key
         public let schedule: Schedule
@@ -30,8 +31,7 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
 
     private let clock: any WallClock
     private let random: @Sendable () -> Double
-    private let lock = NSLock()
-    private var entries: [Key: Entry] = [:]
+    private let entries = Mutex<[Key: Entry]>([:])
 
     /// `random` returns values in [0, 1); it spreads runs over the jitter window.
     public init(clock: any WallClock, random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) {
@@ -60,13 +60,13 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
             next = nextAfter(now, schedule: schedule, jitter: jitter)
         }
         let entry = Entry(key: key, schedule: schedule, jitter: jitter, retryCap: cap, lastRun: lastRun, nextRun: next)
-        lock.withLock { entries[key] = entry }
+        entries.withLock { $0[key] = entry }
     }
 
-    public func remove(_ key: Key) { _ = lock.withLock { entries.removeValue(forKey: key) } }
+    public func remove(_ key: Key) { _ = entries.withLock { $0.removeValue(forKey: key) } }
 
     /// Every job scheduled now.
-    public var keys: Set<Key> { lock.withLock { Set(entries.keys) } }
+    public var keys: Set<Key> { entries.withLock { Set($0.keys) } }
 
     /// The wait before retrying after `failures` consecutive unsuccessful attempts: 1 minute,
     /// doubling, at most `cap`.
@@ -78,7 +78,7 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
     /// Records that the attempt started at `date` failed (or was interrupted), the `failures`-th in
     /// a row: the job is due again after its backoff, or at its regular time if that comes first.
     public func failed(_ key: Key, failures: Int, startedAt date: Date) {
-        lock.withLock {
+        entries.withLock { entries in
             guard var e = entries[key] else { return }
             e.nextRun = min(e.nextRun, date.addingTimeInterval(Self.backoff(failures: failures, cap: e.retryCap)))
             entries[key] = e
@@ -92,7 +92,7 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
     /// Jobs whose time has come, earliest first (ties in the order of their keys' text).
     public func due() -> [Key] {
         let now = clock.now
-        return lock.withLock {
+        return entries.withLock { entries in
             entries.values.filter { $0.nextRun <= now }
                 .sorted { ($0.nextRun, $0.key.description) < ($1.nextRun, $1.key.description) }.map(\.key)
         }
@@ -100,7 +100,7 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
 
     /// Records that a job ran (started) at `date`; its next run follows from there.
     public func ran(_ key: Key, at date: Date) {
-        lock.withLock {
+        entries.withLock { entries in
             guard var e = entries[key] else { return }
             e.lastRun = date
             var next = nextAfter(date, schedule: e.schedule, jitter: e.jitter)
@@ -110,50 +110,51 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
         }
     }
 
-    public func entry(_ key: Key) -> Entry? { lock.withLock { entries[key] } }
+    public func entry(_ key: Key) -> Entry? { entries.withLock { $0[key] } }
 
     /// How long until the earliest job is due (0 when one is due now); nil when there are none.
     public func untilNext() -> TimeInterval? {
         let now = clock.now
-        return lock.withLock { entries.values.map(\.nextRun).min().map { max(0, $0.timeIntervalSince(now)) } }
+        return entries.withLock { $0.values.map(\.nextRun).min().map { max(0, $0.timeIntervalSince(now)) } }
     }
 }
 
 /// Jobs waiting for the repository, run one at a time in order. A job already waiting is not
 /// queued twice (a slow backup must not pile up copies of itself).
-public final class JobQueue<Job: Equatable & Sendable>: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var waiting: [Job] = []
-    private var running: Job?
+public final class JobQueue<Job: Equatable & Sendable>: Sendable {
+    private struct Jobs {
+        var waiting: [Job] = []
+        var running: Job?
+    }
+
+    private let jobs = Mutex(Jobs())
 
     public init() {}
 
     /// Returns false when the job was already waiting or running.
     @discardableResult
     public func enqueue(_ job: Job) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if waiting.contains(job) || running == job { return false }
-        waiting.append(job)
-        condition.broadcast()
-        return true
+        jobs.withLock { jobs in
+            if jobs.waiting.contains(job) || jobs.running == job { return false }
+            jobs.waiting.append(job)
+            return true
+        }
     }
 
     /// The next job, marked running; nil when none waits or one is still running.
     public func start() -> Job? {
-        condition.lock()
-        defer { condition.unlock() }
-        guard running == nil, !waiting.isEmpty else { return nil }
-        running = waiting.removeFirst()
-        return running
+        jobs.withLock { jobs in
+            guard jobs.running == nil, !jobs.waiting.isEmpty else { return nil }
+            jobs.running = jobs.waiting.removeFirst()
+            return jobs.running
+        }
     }
 
     public func finish(_ job: Job) {
-        condition.lock()
-        if running == job { running = nil }
-        condition.broadcast()
-        condition.unlock()
+        jobs.withLock { jobs in
+            if jobs.running == job { jobs.running = nil }
+        }
     }
 
-    public var pending: [Job] { condition.lock(); defer { condition.unlock() }; return waiting }
+    public var pending: [Job] { jobs.withLock { $0.waiting } }
 }
