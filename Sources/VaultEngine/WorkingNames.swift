@@ -44,7 +44,8 @@ enum WorkingNames {
         if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
             return "the previous content kept by a restore"
         }
-        if name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name), entries.contains(Array(drillMarker.utf8)) {
+        if name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name),
+           entries.contains(Array(drillMarker.utf8)) {
             return "the scratch directory of an interrupted restore drill"
         }
         return nil

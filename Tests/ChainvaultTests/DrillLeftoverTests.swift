@@ -58,7 +58,8 @@ extension DaemonTests {
 
         let daemon = try startDaemon([:])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
-        #expect(waitFor(120) { drillLines(log, "drilled").contains { $0.contains("result=succeeded") } }, "a drill passed")
+        #expect(waitFor(120) { drillLines(log, "drilled").contains { $0.contains("result=succeeded") } },
+                "a drill passed")
         let passed = drillLines(log, "drilled").first { $0.contains("result=succeeded") } ?? ""
         #expect(passed.contains("clearedScratch=") && passed.contains(left.first ?? "-"), "\(passed)")
         #expect(!FileManager.default.fileExists(atPath: leftover), "the next drill removed it")

@@ -13,8 +13,11 @@ struct InPlaceRollbackMetadataTests {
         for rel in [""] + (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
         where !rel.hasPrefix(".chainvault-restore") {
             var st = stat()
-            guard lstat(rel.isEmpty ? root : root + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
-            out[rel] = "\(String(st.st_mode & 0o7777, radix: 8)):\(st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec)"
+            guard lstat(rel.isEmpty ? root : root + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                continue
+            }
+            let mtime = st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
+            out[rel] = "\(String(st.st_mode & 0o7777, radix: 8)):\(mtime)"
         }
         return out
     }
@@ -52,7 +55,8 @@ struct InPlaceRollbackMetadataTests {
         _ = try Self.changedNode(w)
         let node = w.path("node")
         let before = Self.directories(node)
-        #expect(try InPlaceFixture.terminated(w, ["restore", "latest", "--target", node], at: "restore-in-place-build") == 130)
+        let args = ["restore", "latest", "--target", node]
+        #expect(try InPlaceFixture.terminated(w, args, at: "restore-in-place-build") == 130)
         let after = Self.directories(node)
         #expect(after == before, "differs at \(before.keys.filter { after[$0] != before[$0] }.sorted())")
     }

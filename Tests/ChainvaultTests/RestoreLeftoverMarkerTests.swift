@@ -27,7 +27,8 @@ struct RestoreLeftoverMarkerTests {
         try w.write("srv/node/stray", [4])
         let forced = try w.ok(["restore", "latest", "--target", node, "--force", "--json"]).json
         let kept = [blocks, single, forced].map { $0["previous"] as? String ?? "" }
-        #expect(kept[0].hasPrefix(node + "/blocks.pre-restore-") && kept[2].hasPrefix(node + ".pre-restore-"), "\(kept)")
+        #expect(kept[0].hasPrefix(node + "/blocks.pre-restore-") && kept[2].hasPrefix(node + ".pre-restore-"),
+                "\(kept)")
         #expect(kept[1].contains(node + "/empty-file.pre-restore-"), "\(kept)")
         #expect(FileManager.default.fileExists(atPath: kept[2] + "/stray"), "the old tree is kept")
         // The forced restore moved the first two with the old tree: make them again in the node.
@@ -61,15 +62,16 @@ struct RestoreLeftoverMarkerTests {
         #expect(again.stderr.contains("left \(node)/blocks.pre-restore-") && again.stderr.contains("remove it"),
                 "\(again.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: node)
-        #expect(names.filter { $0.hasPrefix("blocks.pre-restore-2") || $0.hasPrefix("empty-file.pre-restore-2") }.count == 2,
-                "\(names)")
+        let ours = names.filter { $0.hasPrefix("blocks.pre-restore-2") || $0.hasPrefix("empty-file.pre-restore-2") }
+        #expect(ours.count == 2, "\(names)")
         #expect(!names.contains("mine.pre-restore-1"), "a user's own entry the snapshot lacks is moved aside as always")
         // --rollback of an interrupted restore names what earlier restores kept, and what to do.
         try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 30, keepMtime: false)
         try InPlaceFixture.killed(w, ["restore", first, "--target", node], at: "restore-in-place-step")
         let rolled = try w.run(["restore", first, "--target", node, "--rollback"])
         #expect(rolled.code == 0, "\(rolled.stderr)")
-        #expect(rolled.stderr.contains("left \(node)/blocks.pre-restore-") && rolled.stderr.contains("kept \(node).pre-restore-")
+        #expect(rolled.stderr.contains("left \(node)/blocks.pre-restore-")
+                && rolled.stderr.contains("kept \(node).pre-restore-")
                 && rolled.stderr.contains("remove it once the node runs well"), "\(rolled.stderr)")
     }
 }

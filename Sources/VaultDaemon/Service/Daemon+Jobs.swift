@@ -90,7 +90,8 @@ extension Daemon {
             return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
-                .merging(drill.clearedScratch.isEmpty ? [:] : ["clearedScratch": drill.clearedScratch.joined(separator: ",")]) { $1 }
+                .merging(drill.clearedScratch.isEmpty ? [:]
+                    : ["clearedScratch": drill.clearedScratch.joined(separator: ",")]) { $1 }
         case .forget(let name):
             // Through the API (and its approvals): the same retention a backup applies.
             let policy = try policyNamed(name)

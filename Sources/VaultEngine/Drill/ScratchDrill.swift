@@ -49,7 +49,8 @@ public final class ScratchDrill {
         // The drill's own directory holds its marker before anything is restored into it (as
         // `tree`), so one left by a killed drill is known as ours: the next drill removes it, and a
         // backup of a source holding it at its root skips it (WorkingNames).
-        let drill = scratch + "/" + WorkingNames.drillPrefix + Restorer.stamp(started) + "-" + Hex.encode(SecureRandom.bytes(3))
+        let drill = scratch + "/" + WorkingNames.drillPrefix + Restorer.stamp(started) + "-"
+            + Hex.encode(SecureRandom.bytes(3))
         let target = drill + "/tree"
         try Posix.mkdirAt(scratchFD, Array(Path.base(drill).utf8), mode: 0o700, display: drill)
         // Removed whether the drill passes or not: a scratch directory must not fill up with drills.

@@ -198,7 +198,8 @@ extension Restorer {
         var own = stat(), parent = stat()
         if fstat(targetFD, &own) == 0, fstatat(AT_FDCWD, Path.parent(destination), &parent, 0) == 0, own.st_dev == parent.st_dev,
            destination != "/" {
-            if let kept = try? keepPrevious(work + "/rollback", as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp) {
+            let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
+            if let kept = try? keepPrevious(work + "/rollback", as: name) {
                 try Posix.fsyncDirectory(Path.parent(destination))
                 return kept
             }

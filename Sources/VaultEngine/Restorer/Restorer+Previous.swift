@@ -57,7 +57,8 @@ extension Restorer {
                 }
             }
         }
-        let parent = Path.parent(destination), prefix = Array((DerivedName.stem(Path.base(destination)) + ".pre-restore-").utf8)
+        let parent = Path.parent(destination)
+        let prefix = Array((DerivedName.stem(Path.base(destination)) + ".pre-restore-").utf8)
         let fd = Posix.tryOpenAt(AT_FDCWD, Array(parent.utf8), O_RDONLY | O_DIRECTORY)
         guard fd >= 0 else { return out }
         defer { Posix.close(fd) }

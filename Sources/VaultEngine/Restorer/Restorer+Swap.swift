@@ -91,8 +91,10 @@ extension Restorer {
                 previous = single ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
                     : try keepPrevious(staged, as: name)
             } catch {
-                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staged)",
-                                 cause: (error as? VaultError)?.message, hint: "rename \(staged) yourself; chainvault will not delete it")
+                // A single entry's old copy is inside its staging directory (as `entry` or its own name).
+                let at = single ? staging : staged
+                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(at)",
+                                 cause: (error as? VaultError)?.message, hint: "rename \(at) yourself; chainvault will not delete it")
             }
         } else {
             if existing { _ = rmdir(destination) }
