@@ -12,7 +12,7 @@ public struct Reachability: Sendable, Encodable {
 extension Repository {
     /// Walks every snapshot's trees through `index` and counts what it cannot reach: a structure
     /// check, so that a command that rebuilt the index can say whether the snapshots are whole
-    /// again (which files that costs is verify's to say). Iterative (an explicit stack), each
+    /// again (which files that costs is verify's to say). Iterative (`TreeWalker`), each
     /// tree once; only trees are remembered, chunks are looked up each time they are met.
     public func reachability() throws -> Reachability {
         var result = Reachability()
@@ -23,17 +23,17 @@ extension Repository {
         // what it references cannot be known): the readable ones are walked.
         for s in try listSnapshotsReportingDamage().0 {
             guard let root = s.snapshot.treeID else { continue }
-            var stack = [root]
-            while let id = stack.popLast() {
-                guard visited.insert(id).inserted else { continue }
-                guard index.contains(id) else { missing.insert(id); continue }
-                let tree: Tree
-                do { tree = try loadTree(id, codec: codec) } catch { result.unreadableTrees += 1; continue }
-                for node in tree.nodes {
-                    if let sub = node.subtree { stack.append(sub) }
-                    for c in node.chunks where !index.contains(c) { missing.insert(c) }
-                }
-            }
+            guard visited.insert(root).inserted else { continue }
+            guard index.contains(root) else { missing.insert(root); continue }
+            let tree: Tree
+            do { tree = try loadTree(root, codec: codec) } catch { result.unreadableTrees += 1; continue }
+            // Each tree once: one that is not indexed is missing, one that cannot be read is counted.
+            try TreeWalker(repository: self, codec: codec).walk(tree, { _, node in
+                for c in node.chunks where !index.contains(c) { missing.insert(c) }
+                guard let sub = node.subtree, visited.insert(sub).inserted else { return .skipSubtree }
+                guard index.contains(sub) else { missing.insert(sub); return .skipSubtree }
+                return .descend
+            }, damaged: { _, _, _ in result.unreadableTrees += 1 })
         }
         result.unreachableBlobs = missing.count
         return result

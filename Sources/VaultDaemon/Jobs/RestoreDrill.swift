@@ -44,22 +44,15 @@ public enum RestoreDrill {
     }
 
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once
-    /// but present twice is restored twice). Iterative: directory depth is the source's to choose.
+    /// but present twice is restored twice). Iterative (`TreeWalker`): the depth is the source's.
     public static func storedFiles(_ repo: Repository, snapshot: SnapshotRecord) throws -> UInt64 {
         guard let root = snapshot.snapshot.treeID else {
             throw VaultError(.corrupt, "snapshot \(snapshot.shortID) names no valid root tree")
         }
-        let codec = repo.makeCodec()
-        var pending = [root]
         var files: UInt64 = 0
-        while let id = pending.popLast() {
-            for node in try repo.loadTree(id, codec: codec).nodes {
-                switch node.kind {
-                case .file: files += 1
-                case .directory: if let sub = node.subtree { pending.append(sub) }
-                default: break
-                }
-            }
+        try TreeWalker(repository: repo, codec: repo.makeCodec()).walk(root: root) { _, node in
+            if node.kind == .file { files += 1 }
+            return .descend
         }
         return files
     }

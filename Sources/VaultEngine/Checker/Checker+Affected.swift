@@ -7,19 +7,29 @@ extension Checker {
         var affected: [AffectedFile] = []
         for s in snapshots {
             guard let root = s.snapshot.treeID else { continue }
-            var seen = Set<BlobID>()
-            // Files and trees on one stack, so paths come out in depth-first canonical order.
-            var stack: [(BlobID?, String)] = [(root, "")]
-            while let (item, path) = stack.popLast() {
-                guard let id = item else { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path)); continue }
-                if badBlobs.contains(id) { affected.append(AffectedFile(snapshot: s.shortID, path: "/" + path + (path.isEmpty ? "" : "/"))); continue }
-                guard seen.insert(id).inserted, let tree = try? repository.loadTree(id, from: table, codec: codec) else { continue }
-                for node in tree.nodes.reversed() {
-                    let child = Self.join(path, node.name)
-                    if node.kind == .directory, let sub = node.subtree { stack.append((sub, child)) }
-                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) { stack.append((nil, child)) }
+            if badBlobs.contains(root) { affected.append(AffectedFile(snapshot: s.shortID, path: "/")); continue }
+            // Depth-first in canonical order (`TreeWalker`), each tree once; an unreadable one
+            // was reported by the walk before and is passed over.
+            var seen: Set<BlobID> = [root]
+            let table = self.table, repository = self.repository
+            let load = { (id: BlobID) in try repository.loadTree(id, from: table, codec: codec) }
+            guard let tree = try? load(root) else { continue }
+            var shown = [""]
+            try? TreeWalker(load: load).walk(tree, { bytes, node in
+                let depth = bytes.lazy.filter { $0 == 47 }.count
+                shown.removeSubrange(depth...)
+                shown.append(Self.join(shown[depth - 1], node.name))
+                let path = "/" + shown[depth]
+                if node.kind == .file, node.chunks.contains(where: badBlobs.contains) {
+                    affected.append(AffectedFile(snapshot: s.shortID, path: path))
                 }
-            }
+                guard node.kind == .directory, let sub = node.subtree else { return .skipSubtree }
+                if badBlobs.contains(sub) {
+                    affected.append(AffectedFile(snapshot: s.shortID, path: path + "/"))
+                    return .skipSubtree
+                }
+                return seen.insert(sub).inserted ? .descend : .skipSubtree
+            }, damaged: { _, _, _ in })
         }
         return affected
     }

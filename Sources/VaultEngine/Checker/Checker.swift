@@ -138,7 +138,7 @@ public final class Checker {
         report.snapshots = selected.count
         for s in selected {
             guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
-            walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
+            try walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
                 report.files += 1
                 for c in node.chunks {
                     switch table.mark(c) {
@@ -169,34 +169,41 @@ public final class Checker {
         return try options.snapshots.map { try repository.resolveSnapshot($0) }
     }
 
-    /// Depth-first over a snapshot's trees, each tree once per run; calls `visit` for every file.
-    /// Iterative (an explicit stack): the depth of a snapshot is whatever its source had.
-    private func walk(_ root: BlobID, path: String, snapshot: String, codec: BlobCodec, visit: (Node, String) -> Void) {
-        // Files and trees on one stack, so files are visited in depth-first canonical order.
-        var stack: [(BlobID?, Node?, String)] = [(root, nil, path)]
-        while let (item, file, path) = stack.popLast() {
-            if let file { visit(file, path); progress?.add(files: 1); continue }
-            guard let id = item, firstVisit(id) else { continue }
-            report.trees += 1
-            let tree: Tree
-            do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
-                if !Self.isReadFailure(error) { badBlobs.insert(id) }
-                record(error, "tree \(id.shortHex)",
-                       "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
-                continue
-            }
-            for node in tree.nodes.reversed() {
-                let child = Self.join(path, node.name)
-                switch node.kind {
-                case .directory:
-                    if let sub = node.subtree { stack.append((sub, nil, child)) }
-                case .file:
-                    stack.append((nil, node, child))
-                case .symlink, .fifo:
-                    break
-                }
-            }
+    /// Depth-first over a snapshot's trees in canonical order (`TreeWalker`: iterative, the depth
+    /// of a snapshot is whatever its source had), each tree once per run; calls `visit` for every
+    /// file. A tree that cannot be read is recorded (naming its directory) and the walk goes on.
+    private func walk(_ root: BlobID, path: String, snapshot: String, codec: BlobCodec,
+                      visit: (Node, String) -> Void) throws {
+        func unreadable(_ id: BlobID, _ path: String, _ error: Error) {
+            if !Self.isReadFailure(error) { badBlobs.insert(id) }
+            record(error, "tree \(id.shortHex)",
+                   "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
         }
+        guard firstVisit(root) else { return }
+        report.trees += 1
+        let table = self.table, repository = self.repository
+        let load = { (id: BlobID) in try repository.loadTree(id, from: table, codec: codec) }
+        let tree: Tree
+        do { tree = try load(root) } catch { unreadable(root, path, error); return }
+        // The printable path of each level: names are shown one by one (`join`).
+        var shown = [path]
+        try TreeWalker(load: load).walk(tree, { bytes, node in
+            let depth = bytes.lazy.filter { $0 == 47 }.count
+            shown.removeSubrange(depth...)
+            shown.append(Self.join(shown[depth - 1], node.name))
+            switch node.kind {
+            case .file:
+                visit(node, shown[depth])
+                progress?.add(files: 1)
+            case .directory:
+                guard let sub = node.subtree, firstVisit(sub) else { return .skipSubtree }
+                report.trees += 1
+                return .descend
+            case .symlink, .fifo:
+                break
+            }
+            return .skipSubtree
+        }, damaged: { _, node, error in unreadable(node.subtree!, shown[shown.count - 1], error) })
     }
 
     /// True the first time a tree is met in this run (indexed or not).

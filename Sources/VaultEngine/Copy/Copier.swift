@@ -111,23 +111,23 @@ public final class Copier {
     /// a missing descendant left by an interrupted run.
     private func copyTrees(from rootID: BlobID, of record: SnapshotRecord, fetcher: BlobFetcher,
                            saver: BlobSaver) throws {
-        var pending = [rootID]
-        var seen = Set<BlobID>()
+        var seen: Set<BlobID> = [rootID]
         let codec = source.makeCodec()
-        while let id = pending.popLast() {
+        // Each tree is stored as read (its bytes, checked against its id by readBlob) as it is loaded.
+        func load(_ id: BlobID) throws -> Tree {
             if cancellation.isCancelled { throw VaultError(.interrupted, "copy interrupted") }
             if let e = saver.error ?? fetcher.error { throw e }
-            guard seen.insert(id).inserted else { continue }
             let plain = try source.readBlob(id, codec: codec)
             let tree = try Tree.decode(plain, what: "tree \(id.hex.prefix(8)) of snapshot \(record.shortID)")
-            for node in tree.nodes {
-                if let sub = node.subtree { pending.append(sub) }
-                for chunk in node.chunks { fetcher.fetch(chunk) }
-                // A file counts as done once its chunks are queued; bytes move as they arrive.
-                if node.kind == .file { progress?.add(files: 1) }
-            }
-            // readBlob has checked the plaintext against `id`.
             try plain.withUnsafeBytes { _ = try saver.save(.tree, $0, id: id) }
+            return tree
+        }
+        try TreeWalker(load: load).walk(try load(rootID)) { _, node in
+            for chunk in node.chunks { fetcher.fetch(chunk) }
+            // A file counts as done once its chunks are queued; bytes move as they arrive.
+            if node.kind == .file { progress?.add(files: 1) }
+            guard let sub = node.subtree, seen.insert(sub).inserted else { return .skipSubtree }
+            return .descend
         }
     }
 }

@@ -22,7 +22,7 @@ public struct PruneResult: Sendable {
 /// in files of bounded size, the last superseding all old index files; only then are old index
 /// files and packs deleted. Killed at any point, nothing still referenced is gone.
 /// Memory: the index as a `PackTable` (~53 bytes a blob, a mark bit for "used"), whatever the
-/// repository's size; the trees are read one at a time.
+/// repository's size; the trees are read one at a time (`TreeWalker`: one held per directory level).
 public final class Pruner {
     let repository: Repository
     /// Repack a partly used pack when at least this share of its bytes is unused.
@@ -62,31 +62,11 @@ public final class Pruner {
         // aborts: what it references is unknown, and deleting on a guess loses data. Snapshots
         // being forgotten were deleted before this walk, so their damaged trees block nothing
         // (FORMAT.md, "Prune"). Each tree remembers the first snapshot that reached it, to name it.
-        var stack: [(BlobID, String)] = []
         let snapshots = try repository.listSnapshots().filter { !forgetting.contains($0.id) }
         progress?.setPhase("marking", total: 0)
         for s in snapshots {
             guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
-            stack.append((root, s.shortID))
-        }
-        while let (id, snapshot) = stack.popLast() {
-            guard table.mark(id) != .already else { continue }
-            let tree: Tree
-            do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
-                throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
-                                 + "so what it references is unknown",
-                                 cause: (error as? VaultError)?.message,
-                                 hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
-                                     + "if it cannot be repaired; nothing was deleted")
-            }
-            progress?.add(files: 1)
-            for node in tree.nodes {
-                if let sub = node.subtree { stack.append((sub, snapshot)) }
-                for c in node.chunks where table.mark(c) == .absent {
-                    throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
-                                     hint: "run 'chainvault verify'; nothing was deleted")
-                }
-            }
+            try mark(root: root, of: s.shortID, in: table, codec: codec)
         }
         // Only the first copy of a used blob is marked (`PackTable.mark`): further copies, written
         // by backups that ran at once and each stored the same new data (nodes of one chain backing
@@ -178,6 +158,34 @@ public final class Pruner {
         try repository.deletePacks(orphans)
         progress?.add(files: UInt64(orphans.count), bytes: orphanBytes)
         return result
+    }
+
+    /// Marks every blob the snapshot `snapshot` reaches from `root`; a tree marked already (by an
+    /// earlier snapshot, or earlier in this one) is not walked again.
+    private func mark(root: BlobID, of snapshot: String, in table: PackTable, codec: BlobCodec) throws {
+        func unreadable(_ id: BlobID, _ error: Error) -> VaultError {
+            VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
+                       + "so what it references is unknown",
+                       cause: (error as? VaultError)?.message,
+                       hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
+                           + "if it cannot be repaired; nothing was deleted")
+        }
+        guard table.mark(root) != .already else { return }
+        func load(_ id: BlobID) throws -> Tree {
+            defer { progress?.add(files: 1) }
+            return try repository.loadTree(id, from: table, codec: codec)
+        }
+        let rootTree: Tree
+        do { rootTree = try load(root) } catch { throw unreadable(root, error) }
+        let walker = TreeWalker(load: load)
+        try walker.walk(rootTree, { _, node in
+            for c in node.chunks where table.mark(c) == .absent {
+                throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
+                                 hint: "run 'chainvault verify'; nothing was deleted")
+            }
+            guard let sub = node.subtree else { return .skipSubtree }
+            return table.mark(sub) == .already ? .skipSubtree : .descend
+        }, damaged: { _, node, error in throw unreadable(node.subtree!, error) })
     }
 
     /// The still-used blobs of the packs to repack (their table positions), each once (a blob may

@@ -1,23 +1,38 @@
-/// Depth-first walk of a snapshot's tree in canonical (byte) order. Iterative, with one loaded
-/// tree per level on its stack: a snapshot is as deep as its source was, and user data must
-/// not decide the depth of our call stack. Paths are bytes, `/`-separated, starting with `/`.
+import VaultCore
+
+/// Depth-first walk of a snapshot's tree in canonical (byte) order: a directory's subtree is
+/// walked before its next sibling. Iterative, with one loaded tree per level on its stack: a
+/// snapshot is as deep as its source was, and user data must not decide the depth of our call
+/// stack (memory: the depth times one tree). Paths are bytes, `/`-separated, starting with `/`.
+/// The one walk over snapshot trees (issue 16); it lives in VaultRepository beside `Tree`, since
+/// both the repository (index repair's reachability) and every operation above it walk trees.
+/// A tree reached twice (a DAG: unchanged directories shared by snapshots) is walked twice unless
+/// `visit` returns `.skipSubtree` for it, which callers that mark what they saw do.
 public struct TreeWalker {
     /// What to do after visiting a node.
     public enum Step { case descend, skipSubtree }
 
     private let load: (BlobID) throws -> Tree
+    private let cancellation: Cancellation?
 
-    public init(load: @escaping (BlobID) throws -> Tree) { self.load = load }
+    /// `cancellation` is checked before every tree is loaded: a walk stops within one tree.
+    public init(cancellation: Cancellation? = nil, load: @escaping (BlobID) throws -> Tree) {
+        self.load = load; self.cancellation = cancellation
+    }
 
-    public init(repository: Repository, codec: BlobCodec) {
+    public init(repository: Repository, codec: BlobCodec, cancellation: Cancellation? = nil) {
         self.load = { try repository.loadTree($0, codec: codec) }
+        self.cancellation = cancellation
     }
 
     /// Calls `visit` for every node under `root` (not for `root` itself); a directory's subtree
     /// is loaded only when `visit` returns `.descend`, and `leave` is called once it has been
     /// walked (post-order: what a caller learnt about the subtree is complete then).
+    /// A subtree that cannot be loaded goes to `damaged` (with the directory's path and node),
+    /// and the walk goes on without it; without `damaged`, the error ends the walk.
     public func walk(_ root: Tree, prefix: [UInt8] = [], _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
-                     leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in }) throws {
+                     leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
+                     damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
         var stack: [(tree: Tree, next: Int, path: [UInt8], node: Node?)] = [(root, 0, prefix, nil)]
         while let top = stack.last {
             guard top.next < top.tree.nodes.count else {
@@ -28,9 +43,23 @@ public struct TreeWalker {
             stack[stack.count - 1].next += 1
             let node = top.tree.nodes[top.next]
             let path = top.path + [47] + node.name
-            if try visit(path, node) == .descend, node.kind == .directory, let sub = node.subtree {
-                stack.append((try load(sub), 0, path, node))
+            guard try visit(path, node) == .descend, node.kind == .directory, let sub = node.subtree else { continue }
+            try cancellation?.check()
+            let tree: Tree
+            do { tree = try load(sub) } catch {
+                guard let damaged else { throw error }
+                try damaged(path, node, error)
+                continue
             }
+            stack.append((tree, 0, path, node))
         }
+    }
+
+    /// Loads the tree `root` and walks it; a root that cannot be loaded is thrown.
+    public func walk(root: BlobID, prefix: [UInt8] = [], _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+                     leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
+                     damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
+        try cancellation?.check()
+        try walk(try load(root), prefix: prefix, visit, leave: leave, damaged: damaged)
     }
 }

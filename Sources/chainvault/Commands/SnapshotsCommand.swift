@@ -101,17 +101,16 @@ enum LsCommand: Command {
                 c.out.line("\(flag) \(String(n.mode, radix: 8).leftPad(4)) \(String(n.size).leftPad(12))  \(mtime.replacingOccurrences(of: "T", with: " "))  \(p)\(target.map { " -> " + $0 } ?? "")\(cut ? "  (incomplete)" : "")")
             }
         }
-        // Iterative, depth-first in canonical order: a snapshot is as deep as its source was.
-        var stack: [(Tree, Int, String)] = [(tree, 0, prefix)]
-        while !stack.isEmpty {
-            let (t, i, path) = stack[stack.count - 1]
-            guard i < t.nodes.count else { stack.removeLast(); continue }
-            stack[stack.count - 1].1 = i + 1
-            let n = t.nodes[i]
-            let p = path + "/" + FileName.display(n.name)
-            row(n, p)
-            if n.kind == .directory, let sub = n.subtree { stack.append((try repo.loadTree(sub, codec: codec), 0, p)) }
-        }
+        // Depth-first in canonical order (`TreeWalker`): a snapshot is as deep as its source was.
+        // Names are shown one by one, as each component's bytes decode on their own.
+        var shown: [String] = [prefix]
+        try TreeWalker(repository: repo, codec: codec).walk(tree, { path, n in
+            let depth = path.lazy.filter { $0 == 47 }.count
+            shown.removeSubrange(depth...)
+            shown.append(shown[depth - 1] + "/" + FileName.display(n.name))
+            row(n, shown[depth])
+            return .descend
+        })
         if c.out.json { c.out.emit(rows) }
         return 0
     }

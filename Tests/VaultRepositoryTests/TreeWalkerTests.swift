@@ -1,0 +1,97 @@
+import Testing
+import VaultCore
+import VaultRepository
+
+/// `TreeWalker`, the one walk over snapshot trees (issue 16): its order, its skips, what it does
+/// with a tree it cannot load, cancellation, and a depth no call stack would survive.
+@Suite struct TreeWalkerTests {
+    /// Trees by id, as a repository would load them; an id not here cannot be loaded.
+    final class Store {
+        var trees: [BlobID: Tree] = [:]
+        var loads = 0
+        func add(_ nodes: [Node]) -> BlobID {
+            let tree = Tree(nodes: nodes)
+            let id = SHA256.hash(tree.encode())
+            trees[id] = tree
+            return id
+        }
+        func load(_ id: BlobID) throws -> Tree {
+            loads += 1
+            guard let tree = trees[id] else { throw VaultError(.corrupt, "tree \(id.shortHex) is damaged") }
+            return tree
+        }
+    }
+
+    static func file(_ name: String) -> Node { Node(name: Array(name.utf8), kind: .file) }
+    static func dir(_ name: String, _ id: BlobID) -> Node { Node(name: Array(name.utf8), kind: .directory, subtree: id) }
+    static func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+
+    @Test func visitsDepthFirstInByteOrderAndLeavesAfterTheSubtree() throws {
+        let store = Store()
+        let inner = store.add([Self.file("z"), Self.file("a")])
+        let root = store.add([Self.file("c"), Self.dir("b", inner), Self.file("B")])
+        var events: [String] = []
+        try TreeWalker(load: store.load).walk(root: root, { path, _ in
+            events.append(Self.text(path))
+            return .descend
+        }, leave: { path, _ in events.append("leave " + Self.text(path)) })
+        #expect(events == ["/B", "/b", "/b/a", "/b/z", "leave /b", "/c"])
+    }
+
+    @Test func aSkippedSubtreeIsNeverLoaded() throws {
+        let store = Store()
+        let shared = store.add([Self.file("x")])
+        let root = store.add([Self.dir("one", shared), Self.dir("two", shared)])
+        var seen = Set<BlobID>(), paths: [String] = []
+        try TreeWalker(load: store.load).walk(root: root) { path, node in
+            paths.append(Self.text(path))
+            guard let sub = node.subtree else { return .skipSubtree }
+            return seen.insert(sub).inserted ? .descend : .skipSubtree
+        }
+        #expect(paths == ["/one", "/one/x", "/two"])
+        #expect(store.loads == 2, "the root and the shared tree, once")
+    }
+
+    @Test func aDamagedSubtreeGoesToItsHandlerAndTheWalkGoesOn() throws {
+        let store = Store()
+        let missing = SHA256.hash([1, 2, 3])
+        let root = store.add([Self.dir("bad", missing), Self.file("good")])
+        var damaged: [String] = [], paths: [String] = []
+        let walker = TreeWalker(load: store.load)
+        try walker.walk(root: root, { path, _ in paths.append(Self.text(path)); return .descend },
+                        damaged: { path, node, _ in damaged.append(Self.text(path) + " " + node.subtree!.shortHex) })
+        #expect(damaged == ["/bad \(missing.shortHex)"] && paths == ["/bad", "/good"])
+        // Without a handler the error ends the walk.
+        #expect(throws: VaultError.self) { try walker.walk(root: root) { _, _ in .descend } }
+    }
+
+    @Test func aCancelledWalkStopsBeforeTheNextTree() throws {
+        let store = Store()
+        let inner = store.add([Self.file("f")])
+        let root = store.add([Self.dir("d", inner), Self.dir("e", inner)])
+        let cancellation = Cancellation()
+        var visited = 0
+        #expect(throws: VaultError.self) {
+            try TreeWalker(cancellation: cancellation, load: store.load).walk(root: root) { _, _ in
+                visited += 1
+                cancellation.cancel()
+                return .descend
+            }
+        }
+        #expect(visited == 1 && store.loads == 1, "only the root was loaded")
+    }
+
+    /// No recursion: 10,000 levels (each path is built whole, so deeper only costs time).
+    @Test func aTreeTenThousandLevelsDeepIsWalked() throws {
+        let store = Store()
+        var id = store.add([Self.file("leaf")])
+        let depth = 10_000
+        for _ in 0..<depth { id = store.add([Self.dir("d", id)]) }
+        var deepest = 0, files = 0
+        try TreeWalker(load: store.load).walk(root: id) { path, node in
+            if node.kind == .directory { deepest = max(deepest, path.count / 2) } else { files += 1 }
+            return .descend
+        }
+        #expect(deepest == depth && files == 1)
+    }
+}
