@@ -56,7 +56,8 @@ private func verifyAll(_ backend: Backend, workers: Int) throws -> (VerifyReport
     let (report, checker) = try verifyAll(backend, workers: 1)
     #expect(checker.packReadStates == 1)
     #expect(!report.clean)
-    #expect(report.problems.allSatisfy { !$0.object.hasPrefix("pack ") || $0.object == "pack " + victim.name.prefix(8) },
+    let victimObject = "pack " + victim.name.prefix(8)
+    #expect(report.problems.allSatisfy { !$0.object.hasPrefix("pack ") || $0.object == victimObject },
             "\(report.problems)")
     #expect(report.problems.contains { $0.object == "pack " + victim.name.prefix(8) })
 }

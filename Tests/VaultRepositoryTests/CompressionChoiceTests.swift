@@ -35,7 +35,8 @@ import VaultRepository
             best += better; stored += Int(entry.storedLength) - AESGCM.tagSize
         }
         #expect(stored <= best, "stored \(stored), the better level per chunk gives \(best)")
-        for chunk in chunks { #expect(try repo.readBlob(SHA256.hash(Array(chunk)), codec: repo.makeCodec()) == Array(chunk)) }
+        let codec = repo.makeCodec()
+        for chunk in chunks { #expect(try repo.readBlob(SHA256.hash(Array(chunk)), codec: codec) == Array(chunk)) }
     }
 
     /// Text (a node's log) still gets the configured level's result or better, and random data
@@ -44,7 +45,8 @@ import VaultRepository
         var text: [UInt8] = []
         var line = 0
         while text.count < 1 << 20 {
-            text += Array("2024-01-01T00:00:\(line % 60)Z INFO imported height=\(800_000 + line) txs=\(line * 7 % 3000)\n".utf8)
+            let when = "2024-01-01T00:00:\(line % 60)Z"
+            text += Array("\(when) INFO imported height=\(800_000 + line) txs=\(line * 7 % 3000)\n".utf8)
             line += 1
         }
         var rng = SplitMix64(seed: 5)
