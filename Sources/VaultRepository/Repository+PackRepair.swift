@@ -46,10 +46,10 @@ extension Repository {
         // stops here with its own hint: 'repair index' first).
         let oldNames = try backend.list(.index).map(\.name)
         var files: [IndexFile] = []
-        for name in oldNames { files.append(try readIndexFile(name)) }
+        for name in oldNames { files.append(try readIndexFile(named: name)) }
         let superseded = Set(files.flatMap { $0.supersedes.map(\.hex) })
         var packs: [IndexedPack] = []
-        var seen = Set<SHA256Digest>()
+        var seen = Set<PackID>()
         for (name, file) in zip(oldNames, files) where !superseded.contains(name) {
             for p in file.packs where seen.insert(p.id).inserted { packs.append(p) }
         }
@@ -67,7 +67,7 @@ extension Repository {
             newPacks.append(finished.indexed)
             writers[type] = nil
         }
-        var dropped = Set<SHA256Digest>()
+        var dropped = Set<PackID>()
         for name in wanted {
             guard let indexed = byName[name] else {
                 result.refused.append(.init(pack: name, reason: "it is in no index, so no snapshot reaches it through the "

@@ -22,8 +22,7 @@ extension Repository {
         // A damaged snapshot file is verify's to report (nothing in the index can mend it, and
         // what it references cannot be known): the readable ones are walked.
         for s in try listSnapshotsReportingDamage().0 {
-            guard let root = s.snapshot.treeID else { continue }
-            var stack = [root]
+            var stack = [s.snapshot.tree]
             while let id = stack.popLast() {
                 guard visited.insert(id).inserted else { continue }
                 guard index.contains(id) else { missing.insert(id); continue }

@@ -40,7 +40,7 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
     try FileManager.default.removeItem(atPath: dir + "/src/sub/copy.bin")
     let repo2 = try Repository.open(backend, credential: keyCredential())
     _ = try Archiver(repository: repo2, options: BackupOptions(source: dir + "/src")).run()
-    try backend.delete(ObjectHandle(.snapshot, first.snapshotID))
+    try backend.delete(ObjectHandle(.snapshot, first.snapshotID.hex))
     let pruned = try Pruner(repository: try Repository.open(backend, credential: keyCredential())).run()
     #expect(pruned.bytesFreed >= 2_500_000)
     let after = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
@@ -67,5 +67,5 @@ func keyCredential() -> Credential { var k = [UInt8](repeating: 9, count: 32); r
     options.readData = .all
     let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
     #expect(!report.clean)
-    #expect(report.affected == [AffectedFile(snapshot: String(result.snapshotID.prefix(8)), path: "/deep/x")], "\(report.affected)")
+    #expect(report.affected == [AffectedFile(snapshot: result.snapshotID.shortHex, path: "/deep/x")], "\(report.affected)")
 }

@@ -56,9 +56,9 @@ public enum ConsistentBackup {
                 liveOptions.tags.append("chainvault:live-pass")
                 livePass = try pass(liveOptions)
                 livePassSeconds = Date().timeIntervalSince(t0)
-                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", String(livePass!.snapshotID.prefix(8))),
+                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", livePass!.snapshotID.shortHex),
                                                 ("seconds", String(format: "%.1f", livePassSeconds!))])
-                options.parent = livePass!.snapshotID
+                options.parent = livePass!.snapshotID.hex
             }
             defer {
                 // The live pass was only a parent; its data is shared with the final snapshot.

@@ -44,9 +44,7 @@ public enum RestoreDrill {
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once
     /// but present twice is restored twice). Iterative: directory depth is the source's to choose.
     public static func storedFiles(_ repo: Repository, snapshot: SnapshotRecord) throws -> UInt64 {
-        guard let root = snapshot.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(snapshot.shortID) names no valid root tree")
-        }
+        let root = snapshot.snapshot.tree
         let codec = repo.makeCodec()
         var pending = [root]
         var files: UInt64 = 0

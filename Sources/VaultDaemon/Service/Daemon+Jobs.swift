@@ -97,7 +97,7 @@ extension Daemon {
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
         var options = CopyOptions()
-        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id.hex)
         let copied: CopyResult
         do {
             let shared = try secondary.lock(exclusive: false, command: "daemon copy \(policy.name)")
@@ -158,7 +158,7 @@ extension Daemon {
             // that the node's chain was broken then), whatever the job's outcome.
             if let check = result.backup.snapshot.chainCheck, !check.valid {
                 _ = try? audit.append(actor: "daemon", action: "chain-check", subject: "policy \(policy.name)", result: "failed",
-                                      details: ["snapshot": result.backup.snapshotID, "profile": check.profile,
+                                      details: ["snapshot": result.backup.snapshotID.hex, "profile": check.profile,
                                                 "problems": "\(check.problems)", "required": "\(check.required)",
                                                 "firstProblem": check.firstProblems.first ?? ""])
             }
@@ -169,7 +169,7 @@ extension Daemon {
             if result.backup.snapshot.isPartial {
                 let paths = result.backup.snapshot.incomplete ?? []
                 throw VaultError(.sourceUnreadable,
-                                 "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.prefix(8)) lacks part of "
+                                 "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.shortHex) lacks part of "
                                  + "\(paths.count) file(s) (\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""))",
                                  hint: "the source could not be read completely (see the journal); the last complete snapshot stays 'latest'")
             }
@@ -179,7 +179,7 @@ extension Daemon {
                 throw VaultError(.corrupt,
                                  "backup of \(policy.name): the \(check.profile) chain check of the source failed "
                                  + "(\(check.problems) problem(s): \(check.firstProblems.first ?? "see 'chainvault chain verify'")); "
-                                 + "snapshot \(result.backup.snapshotID.prefix(8)) is kept but is not 'latest'",
+                                 + "snapshot \(result.backup.snapshotID.shortHex) is kept but is not 'latest'",
                                  hint: "run 'chainvault chain verify \(policy.source)' to see every problem, repair the node's data "
                                      + "(or restore the newest valid snapshot), then back up again")
             }
@@ -204,7 +204,7 @@ extension Daemon {
             } }
             lock.withLock {
                 var s = state.policies[policy.name, default: PolicyState()]
-                s.lastSnapshot = result.backup.snapshotID
+                s.lastSnapshot = result.backup.snapshotID.hex
                 s.lastBytesRead = stats.bytesRead
                 s.lastBytesAdded = stats.bytesNew
                 s.lastBytesStored = stats.bytesStored
@@ -212,7 +212,7 @@ extension Daemon {
                 state.policies[policy.name] = s
                 state.repositoryBytes = repo.index.storedBytes
             }
-            var detail = ["snapshot": result.backup.snapshotID, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
+            var detail = ["snapshot": result.backup.snapshotID.hex, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
                           "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)", "retention": retention]
             if let d = result.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
             if !stats.skipped.isEmpty { detail["skipped"] = "\(stats.skipped.count)" }
@@ -228,7 +228,7 @@ extension Daemon {
                     lock.withLock { state.policies[policy.name, default: PolicyState()].lastCopyOutcome = "failed" }
                     // The local snapshot stands; the job fails so monitoring sees the missing copy.
                     let e = VaultError.wrap(error, .storageFailure, "copy failed")
-                    throw VaultError(e.code, "snapshot \(result.backup.snapshotID.prefix(8)) is saved locally, but copying it to \(target) failed: \(e.message)",
+                    throw VaultError(e.code, "snapshot \(result.backup.snapshotID.shortHex) is saved locally, but copying it to \(target) failed: \(e.message)",
                                      cause: e.cause, hint: e.hint ?? "the next backup retries the copy")
                 }
             }
@@ -259,7 +259,7 @@ extension Daemon {
                 s.lastDrillBytesPerSecond = drill.bytesPerSecond
                 state.policies[policy.name] = s
             }
-            return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
+            return ["snapshot": latest.id.hex, "restoreSeconds": String(format: "%.1f", drill.seconds),
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
         case "forget":
@@ -301,7 +301,7 @@ extension Daemon {
             let shared = try repo.lock(exclusive: false, command: "daemon restore")
             defer { shared.release() }
             // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.
-            options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id
+            options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id.hex
             let done = try ConsistentRestore.run(policy, target: options.target, report: { report in
                 lock.withLock {
                     guard let id else { return }
@@ -313,7 +313,7 @@ extension Daemon {
                              cancellation: cancellation).run()
             }
             let r = done.restore
-            var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]
+            var detail = ["snapshot": r.snapshotID.hex, "target": r.destination, "files": "\(r.files)"]
             if let p = r.previous { detail["previous"] = p }
             if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }
             if let d = done.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }

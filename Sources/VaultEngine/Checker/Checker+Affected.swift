@@ -6,7 +6,7 @@ extension Checker {
     func affectedFiles(_ snapshots: [SnapshotRecord], codec: BlobCodec) -> [AffectedFile] {
         var affected: [AffectedFile] = []
         for s in snapshots {
-            guard let root = s.snapshot.treeID else { continue }
+            let root = s.snapshot.tree
             var seen = Set<BlobID>()
             // Files and trees on one stack, so paths come out in depth-first canonical order.
             var stack: [(BlobID?, String)] = [(root, "")]

@@ -126,7 +126,7 @@ public final class Checker {
                 for e in ends where e.end > UInt64(size) { badBlobs.insert(table.id(at: e.i)) }
             }
         }
-        report.unindexedPacks = packs.keys.filter { SHA256Digest(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
+        report.unindexedPacks = packs.keys.filter { PackID(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
 
         // Snapshots and their trees.
         let (all, damaged) = try repository.listSnapshotsReportingDamage()
@@ -134,7 +134,7 @@ public final class Checker {
         let selected = try selectSnapshots(all)
         report.snapshots = selected.count
         for s in selected {
-            guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
+            let root = s.snapshot.tree
             walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
                 report.files += 1
                 for c in node.chunks {
@@ -228,7 +228,7 @@ public final class Checker {
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
-            checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack))
+            checkPack(name, indexed: PackID(hex: name).flatMap(table.ordinal(of:)).map(table.pack))
         }
         for (name, check) in zip(names, results) {
             if let first = check.problems.first, first.message.hasPrefix(Self.unreadableMessage) {
@@ -257,6 +257,7 @@ public final class Checker {
         var repairable = false
     }
     static let unreadableMessage = "cannot be read after every retry"
+    static let alteredMessage = "content does not match its name (SHA-256): the file was altered or damaged in storage"
 
     /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
     /// bytes do not match its name is read a second time (`Reread`): only damage that a second,
@@ -266,8 +267,12 @@ public final class Checker {
         var bad = Set<BlobID>()
         let object = "pack \(name.prefix(8))"
         let bytes: [UInt8], intact: Bool
+        // A listed name that is no id cannot match its content, whatever the content is.
+        guard let id = PackID(hex: name) else {
+            return PackCheck(problems: [Problem(object: object, message: Self.alteredMessage)], bad: [], bytes: 0)
+        }
         do {
-            (bytes, intact) = try repository.readPack(name)
+            (bytes, intact) = try repository.readPack(id)
         } catch {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
@@ -280,7 +285,7 @@ public final class Checker {
         }
         progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
-            problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
+            problems.append(Problem(object: object, message: Self.alteredMessage))
         }
         // The header: authenticated, and it must agree with the index.
         do {

@@ -48,7 +48,7 @@ public final class ScratchDrill {
         let target = scratch + "/chainvault-drill-" + Restorer.stamp(started) + "-" + Hex.encode(SecureRandom.bytes(3))
         // Removed whether the drill passes or not: a scratch directory must not fill up with drills.
         defer { try? Posix.removeTree(target) }
-        var options = RestoreOptions(snapshot: record.id, target: target)
+        var options = RestoreOptions(snapshot: record.id.hex, target: target)
         options.requireEmpty = true
         options.refusedTargets = refused
         let restored = try Restorer(repository: repository, options: options, progress: progress,

@@ -78,10 +78,10 @@ enum ForgetCommand: Command {
             let decision = policy.apply(try repo.listSnapshots())
             removed = decision.remove
             kept = decision.keep.map(\.0)
-            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
+            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
         }
         func line(_ s: SnapshotRecord) {
-            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)")
+            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)")
         }
         if dry { removed.forEach(line) } else {
             // This client's own forget is no rollback: its memory says so (FORMAT.md §8).
@@ -120,7 +120,7 @@ enum ForgetCommand: Command {
                        + "keeps (and bills) their versions; set a lifecycle rule that expires noncurrent versions "
                        + "(README, \"Versioned buckets: delete markers\")")
         }
-        if c.out.json { c.out.emit(Result(kept: kept.map(\.id), removed: removed.map(\.id), prune: summary)) }
+        if c.out.json { c.out.emit(Result(kept: kept.map(\.id.hex), removed: removed.map(\.id.hex), prune: summary)) }
         return 0
     }
 }

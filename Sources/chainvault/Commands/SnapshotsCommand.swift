@@ -24,7 +24,7 @@ enum SnapshotsCommand: Command {
         for e in damaged { c.out.warning(e.message) }
         // Judged on the store's clock: this host's may be as wrong as the writer's.
         for line in repo.judgeSnapshotClock(all).warnings { c.out.warning(line) }
-        if c.out.json { c.out.emit(all.map { Row(id: $0.id, snapshot: $0.snapshot) }); return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue }
+        if c.out.json { c.out.emit(all.map { Row(id: $0.id.hex, snapshot: $0.snapshot) }); return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue }
         c.out.line("ID        Time                 Host              Size        Source")
         for r in all {
             let s = r.snapshot
@@ -35,7 +35,7 @@ enum SnapshotsCommand: Command {
                 partial += "  \(check.profile) height \(check.height.map(String.init) ?? "?")"
                 if !check.valid { partial += s.chainCheckFailed ? " (CHAIN CHECK FAILED: not latest)" : " (chain check failed)" }
             }
-            c.out.line("\(r.shortID)  \(s.time.prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(policy)\(tags)\(partial)")
+            c.out.line("\(r.shortID)  \(Timestamp.format(s.time).prefix(19).replacingOccurrences(of: "T", with: " "))  \(s.hostname.padding(toLength: 16, withPad: " ", startingAt: 0))  \(Format.bytes(s.stats.bytesTotal).padding(toLength: 10, withPad: " ", startingAt: 0))  \(s.source)\(policy)\(tags)\(partial)")
         }
         c.out.line("\(all.count) snapshot(s)")
         return damaged.isEmpty ? 0 : ErrorCode.corrupt.rawValue
@@ -70,9 +70,7 @@ enum LsCommand: Command {
             c.out.warning("snapshot \(record.shortID) is partial: files marked 'incomplete' could not be read completely")
         }
         let codec = repo.makeCodec()
-        guard var tree = try record.snapshot.treeID.map({ try repo.loadTree($0, codec: codec) }) else {
-            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree")
-        }
+        var tree = try repo.loadTree(record.snapshot.tree, codec: codec)
         var prefix = ""
         var rows: [Row] = []
         if c.args.positionals.count == 2 {
