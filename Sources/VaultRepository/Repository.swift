@@ -40,7 +40,7 @@ public final class Repository: @unchecked Sendable {
         // anything else at this point means the path is not a repository.
         do { configPresent = try backend.stat(.config) != nil }
         catch let e as VaultError where ![.storageFull, .storageFailure, .notARepository, .insecureFile, .usage].contains(e.code) {
-            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e.message,
+            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e,
                              hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
         guard configPresent else {
@@ -52,7 +52,7 @@ public final class Repository: @unchecked Sendable {
         let config: RepositoryConfig = try Reread.read(backend, .config) { bytes in
             let plain = try SealedFile.open(bytes, kind: .config, master: master, what: "repository config")
             do { return try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
-                throw VaultError(.corrupt, "repository config is not valid", cause: "\(error)")
+                throw VaultError(.corrupt, "repository config is not valid", cause: error)
             }
         }
         try config.validate()
@@ -255,7 +255,7 @@ public final class Repository: @unchecked Sendable {
                 // readSealed checked that the bytes hash to `name`, so it is an id.
                 return SnapshotRecord(id: SnapshotID(hex: name)!, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
             } catch {
-                throw VaultError(.corrupt, "snapshot \(name.prefix(8)) is not valid JSON", cause: "\(error)")
+                throw VaultError(.corrupt, "snapshot \(name.prefix(8)) is not valid JSON", cause: error)
             }
         }
     }

@@ -10,7 +10,7 @@ import VaultStorage
 /// serves health, metrics and the API, talks to systemd, and writes the audit log.
 /// Every job is the same code an operator runs by hand.
 public final class Daemon: @unchecked Sendable {
-    public static let version = "0.1.0"
+    public static let version = chainvaultVersion
 
     let configPath: String
     let environment: [String: String]

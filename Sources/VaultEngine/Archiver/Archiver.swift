@@ -75,7 +75,7 @@ public final class Archiver {
         let rootFD = Glibc.open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a readable directory",
-                             cause: String(cString: strerror(errno)), hint: "check the path; a chain data directory is backed up as a whole")
+                             cause: Errno.current, hint: "check the path; a chain data directory is backed up as a whole")
         }
         defer { Posix.close(rootFD) }
         var st = stat()

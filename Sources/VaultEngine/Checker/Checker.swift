@@ -37,7 +37,6 @@ public struct VerifyReport: Sendable {
     public var snapshots = 0
     public var trees = 0
     public var files = 0
-    public var blobsReferenced = 0
     public var packs = 0
     public var packsRead = 0
     public var bytesRead: UInt64 = 0
@@ -72,7 +71,6 @@ public final class Checker {
     let table = PackTable()
     /// Referenced blobs that no index names (each is damage, so few).
     private var unindexed = Set<BlobID>()
-    private var referencedChunks = 0
 
     public init(repository: Repository, options: VerifyOptions, progress: JobProgress? = nil) {
         self.repository = repository; self.options = options; self.progress = progress
@@ -139,18 +137,15 @@ public final class Checker {
                 report.files += 1
                 for c in node.chunks {
                     switch table.mark(c) {
-                    case .new: referencedChunks += 1
-                    case .already: break
+                    case .new, .already: break
                     case .absent:
                         guard unindexed.insert(c).inserted else { break }
-                        referencedChunks += 1
                         badBlobs.insert(c)
                         problem("blob \(c.shortHex)", "data blob referenced by a snapshot is not in any index")
                     }
                 }
             }
         }
-        report.blobsReferenced = referencedChunks + report.trees
 
         if options.readData != .none {
             try readPacks(sizes: packs)

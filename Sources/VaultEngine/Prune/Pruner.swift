@@ -9,7 +9,6 @@ public struct PruneResult: Sendable {
     public var packsKept = 0
     public var blobsRepacked = 0
     public var bytesFreed: UInt64 = 0
-    public var indexFilesReplaced = 0
     /// Packs in no index that are younger than `youngPackMargin`: kept, they may be a running backup's.
     public var youngPacksKept = 0
     /// Kept objects whose Object Lock retention was asked about, and lengthened (RetentionRenewal).
@@ -75,7 +74,7 @@ public final class Pruner {
             do { tree = try repository.loadTree(id, from: table, codec: codec) } catch {
                 throw VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
                                  + "so what it references is unknown",
-                                 cause: (error as? VaultError)?.message,
+                                 cause: error as? VaultError,
                                  hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
                                      + "if it cannot be repaired; nothing was deleted")
             }
@@ -176,7 +175,6 @@ public final class Pruner {
                 result.retentionExtended += outcome.extended
             }
         }
-        result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()
         // Counted by what the index says each pack holds (stored bytes; orphans by their size).
         let doomed = delete + repack

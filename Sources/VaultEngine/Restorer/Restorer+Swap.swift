@@ -78,7 +78,7 @@ extension Restorer {
                 previous = try keep(staged, as: DerivedName.sibling(of: destination) + ".pre-restore-" + stamp)
             } catch {
                 throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(staged)",
-                                 cause: (error as? VaultError)?.message, hint: "rename \(staged) yourself; chainvault will not delete it")
+                                 cause: error as? VaultError, hint: "rename \(staged) yourself; chainvault will not delete it")
             }
         } else {
             if existing { _ = rmdir(destination) }
@@ -128,7 +128,7 @@ extension Restorer {
             do {
                 try Posix.renameNoReplace(path, candidate)
                 return candidate
-            } catch let e as VaultError where e.code == .alreadyExists || e.cause?.contains("not empty") == true {
+            } catch let e as VaultError where e.code == .alreadyExists || (e.cause as? Errno) == .directoryNotEmpty {
                 candidate = name + "-\(n)"
             }
         }

@@ -33,7 +33,7 @@ struct RetentionRenewal {
                 outcome.extended += 1
             } catch let error as VaultError {
                 throw VaultError(error.code, "prune stopped: the Object Lock retention of \(handle), which a kept snapshot "
-                                     + "needs, could not be extended", cause: error.message,
+                                     + "needs, could not be extended", cause: error,
                                  hint: "the pruning credential needs s3:GetObjectRetention and s3:PutObjectRetention "
                                      + "on the bucket; nothing was deleted")
             }

@@ -94,7 +94,7 @@ public struct SnapshotMemory: Codable, Sendable, Equatable {
     public static func load(_ path: String) throws -> SnapshotMemory {
         guard let bytes = try? Posix.readFile(path) else { return SnapshotMemory() }
         do { return try JSONDecoder().decode(SnapshotMemory.self, from: Data(bytes)) } catch {
-            throw VaultError(.corrupt, "the snapshot memory \(path) is not valid", cause: "\(error)",
+            throw VaultError(.corrupt, "the snapshot memory \(path) is not valid", cause: error,
                              hint: "move it aside; the next verify starts remembering again (and cannot detect a rollback before that)")
         }
     }
