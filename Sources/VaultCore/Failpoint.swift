@@ -23,7 +23,7 @@ public enum Failpoint {
     /// that a test cannot otherwise make fail (the last metadata step of a restore).
     public static func fail(_ name: String, _ path: @autoclosure () -> String) throws {
         guard let failing, failing == name, !failed.exchange(true, ordering: .relaxed) else { return }
-        throw VaultError(.storageFailure, "cannot finish \(path())", cause: String(cString: strerror(ENAMETOOLONG)),
+        throw VaultError(.storageFailure, "cannot finish \(path())", cause: Errno(ENAMETOOLONG),
                          hint: "injected by CHAINVAULT_TEST_FAIL_AT=\(name)")
     }
 }

@@ -7,7 +7,7 @@ internal import CSystem
 public enum Posix {
     public static func error(_ operation: String, _ path: String, errno e: Int32 = errno,
                              code: ErrorCode = .storageFailure) -> VaultError {
-        let reason = String(cString: strerror(e))
+        let reason = Errno(e)
         switch e {
         case ENOSPC, EDQUOT:
             return VaultError(.storageFull, "no space left while trying to \(operation) \(path)", cause: reason,

@@ -43,6 +43,23 @@ public struct SHA256Digest: Hashable, Comparable, Sendable, CustomStringConverti
     }
 }
 
+/// In JSON a digest is its 64 lowercase hex digits (a snapshot's `tree`); any other text is damage.
+extension SHA256Digest: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard text.utf8.count == 64, let digest = SHA256Digest(hex: text), digest.hex == text else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a 64-digit hex SHA-256: \(text.prefix(70))")
+        }
+        self = digest
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}
+
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 

@@ -12,9 +12,9 @@ public final class SecretBytes: @unchecked Sendable, CustomStringConvertible {
     public var count: Int { storage.count }
 
     public init(count: Int) {
+        // An empty secret still owns one byte, so the pointer is never nil.
         storage = .allocate(byteCount: max(count, 1), alignment: 16)
         storage.initializeMemory(as: UInt8.self, repeating: 0)
-        if count == 0 { } // an empty secret still owns one byte so the pointer is never nil
     }
 
     /// Copies `bytes` in and wipes the caller's array, so one copy of the secret remains.

@@ -7,3 +7,7 @@
 // - `ByteWriter` / `ByteReader`: little-endian binary encodings for packs, index and trees.
 // - `Posix`: thin syscall wrappers that retry EINTR and throw `VaultError` naming the path.
 // - `VaultError`: one error type; its code is the process exit code.
+
+/// chainvault's version: the one place it is written (`--version`, the man page, the daemon's
+/// User-Agent all read it).
+public let chainvaultVersion = "0.1.0"

@@ -45,29 +45,62 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
 
 /// The one error type operators see: what happened (lowercase, no final period, naming the object),
 /// the underlying cause when there is one, and a hint that says what to do next.
+/// As swift-nio's `FileSystemError`: the cause is kept as a value (an `Errno`, the `VaultError` it
+/// wraps, a server's answer) with the place it was made, and `detailedDescription()` prints the
+/// whole chain as a tree for debugging; `description` is the operator's text, unchanged.
 public struct VaultError: Error, CustomStringConvertible, Sendable {
     public let code: ErrorCode
     public let message: String
-    public let cause: String?
+    /// What went wrong underneath, as a value: test it with `as? Errno` and the like.
+    public let cause: (any Error)?
     public let hint: String?
+    /// Where this error was made (file and line), for `detailedDescription()`; never shown to operators.
+    public let location: Location
 
-    public init(_ code: ErrorCode, _ message: String, cause: String? = nil, hint: String? = nil) {
+    public init(_ code: ErrorCode, _ message: String, cause: (any Error)? = nil, hint: String? = nil,
+                file: String = #fileID, line: Int = #line) {
         self.code = code
         self.message = message
         self.cause = cause
         self.hint = hint
+        self.location = Location(file: file, line: line)
+    }
+
+    /// The cause as the one line operators see after "cause:": a wrapped `VaultError` by its
+    /// message, anything else by its description.
+    public var causeDescription: String? {
+        guard let cause else { return nil }
+        if let inner = cause as? VaultError { return inner.message }
+        return "\(cause)"
     }
 
     public var description: String {
         var text = "error: \(message)"
-        if let cause { text += "\n  cause: \(cause)" }
+        if let causeDescription { text += "\n  cause: \(causeDescription)" }
         if let hint { text += "\nHINT: \(hint)" }
         return text
     }
 
     /// Wraps any error as a VaultError, keeping VaultErrors as they are.
-    public static func wrap(_ error: Error, _ code: ErrorCode = .failure, _ message: String) -> VaultError {
+    public static func wrap(_ error: Error, _ code: ErrorCode = .failure, _ message: String,
+                            file: String = #fileID, line: Int = #line) -> VaultError {
         if let error = error as? VaultError { return error }
-        return VaultError(code, message, cause: "\(error)")
+        return VaultError(code, message, cause: error, file: file, line: line)
     }
+}
+
+extension VaultError {
+    /// A file and line in chainvault's sources (nested: Swift Testing has its own `SourceLocation`).
+    public struct Location: Sendable, Equatable, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public var description: String { "\(file):\(line)" }
+    }
+}
+
+/// A text that is all there is to say about a cause (a hook's output, a library's message).
+public struct CauseText: Error, Sendable, Equatable, CustomStringConvertible {
+    public let text: String
+    public init(_ text: String) { self.text = text }
+    public var description: String { text }
 }

@@ -6,7 +6,6 @@ public final class JobProgress: @unchecked Sendable {
     private var _files: UInt64 = 0
     private var _bytes: UInt64 = 0
     private var _total: UInt64 = 0
-    private var _current = ""
     private var _phase = ""
     public let started = Date()
     /// Whether anyone shows a total (a progress line, the daemon's status): when nobody does, a
@@ -17,7 +16,6 @@ public final class JobProgress: @unchecked Sendable {
 
     public func add(files: UInt64 = 0, bytes: UInt64 = 0) { lock.withLock { _files += files; _bytes += bytes } }
     public func setTotal(_ total: UInt64) { lock.withLock { _total = total } }
-    public func setCurrent(_ path: String) { lock.withLock { _current = path } }
 
     /// The step the job is in (restore: "fetching", "syncing", "swapping"). With `total`, the
     /// phase has its own amount of work: the counters start again from zero against it.
@@ -28,7 +26,7 @@ public final class JobProgress: @unchecked Sendable {
         }
     }
 
-    public var snapshot: (files: UInt64, bytes: UInt64, total: UInt64, current: String, elapsed: Double, phase: String) {
-        lock.withLock { (_files, _bytes, _total, _current, Date().timeIntervalSince(started), _phase) }
+    public var snapshot: (files: UInt64, bytes: UInt64, total: UInt64, elapsed: Double, phase: String) {
+        lock.withLock { (_files, _bytes, _total, Date().timeIntervalSince(started), _phase) }
     }
 }

@@ -18,7 +18,7 @@ extension Repository {
         try confirmLocksHeld()
         for s in snapshots {
             removing(s)
-            try backend.delete(ObjectHandle(.snapshot, s.id))
+            try backend.delete(ObjectHandle(.snapshot, s.id.hex))
         }
         guard let memory, let known = try? SnapshotMemory.load(memory),
               let remaining = try? listSnapshotsReportingDamage().0 else { return }

@@ -3,6 +3,7 @@ import VaultCore
 
 /// An index file that could not be used, and why (damaged, or unreadable after every retry).
 public struct DamagedIndexFile: Sendable {
+    /// The name as listed (a stray name that is no id is damage too).
     public let name: String
     public let error: VaultError
 }
@@ -63,7 +64,7 @@ extension Repository {
         for start in stride(from: 0, to: names.count, by: batch) {
             let chunk = Array(names[start..<min(start + batch, names.count)])
             let files: [Result<IndexFile, VaultError>] = try Parallel.map(chunk) { name in
-                do { return .success(try readIndexFile(name)) } catch let e as VaultError { return .failure(e) }
+                do { return .success(try readIndexFile(named: name)) } catch let e as VaultError { return .failure(e) }
             }
             for (name, result) in zip(chunk, files) {
                 switch result {

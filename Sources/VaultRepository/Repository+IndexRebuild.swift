@@ -37,12 +37,12 @@ extension Repository {
         let packs = try backend.list(.pack)
         result.packs = packs.count
         var rebuilt: [IndexedPack] = []
-        var unreadHeaders: [SHA256Digest: Bool] = [:]  // pack → its header failed only to be read
+        var unreadHeaders: [PackID: Bool] = [:]  // pack → its header failed only to be read
         for p in packs {
             do { rebuilt.append(try readPackHeader(name: p.name, size: p.size)) } catch {
                 let e = error as? VaultError ?? VaultError(.storageFailure, "pack \(p.name.prefix(8)): \(error)")
                 skipped(p.name, e)
-                if let id = SHA256Digest(hex: p.name) { unreadHeaders[id] = Self.isReadFailure(e) }
+                if let id = PackID(hex: p.name) { unreadHeaders[id] = Self.isReadFailure(e) }
             }
         }
         result.packsIndexed = rebuilt.count
@@ -52,7 +52,7 @@ extension Repository {
             var unreadable: [(String, Bool)] = []
             for name in replaced {
                 let file: IndexFile
-                do { file = try readIndexFile(name) } catch {
+                do { file = try readIndexFile(named: name) } catch {
                     unreadable.append((name, Self.isReadFailure(error))); continue
                 }
                 for pack in file.packs where unreadHeaders[pack.id] != nil {
@@ -65,8 +65,8 @@ extension Repository {
         }
         replaced.removeAll { name in kept.contains { $0.0 == name } }
         result.blobs = rebuilt.reduce(0) { $0 + $1.entries.count }
-        try writeIndex(IndexFile(packs: rebuilt, supersedes: replaced.compactMap { SHA256Digest(hex: $0) }))
-        try deleteIndexFiles(replaced)
+        try writeIndex(IndexFile(packs: rebuilt, supersedes: replaced.compactMap { IndexID(hex: $0) }))
+        try deleteIndexFiles(named: replaced)
         result.indexFilesReplaced = replaced.count
         result.indexFilesKept = kept.count
         result.keptIndexFiles = kept.map(\.0)

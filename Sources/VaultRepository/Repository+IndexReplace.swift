@@ -14,11 +14,12 @@ extension Repository {
     /// entries: the same index. The packs are encoded one file at a time.
     /// `beforeDeleting` runs once the new files are durable and before any old one goes (prune
     /// lengthens the Object Lock retention of the current index files there).
-    /// Returns the names of the files written.
+    /// `superseding` holds names as listed (a stray name that is no id goes with the old files).
+    /// Returns the ids of the files written.
     @discardableResult
     public func replaceIndex(with packs: some Sequence<IndexedPack>, superseding old: [String],
-                             beforeDeleting: ([String]) throws -> Void = { _ in }) throws -> [String] {
-        var written: [String] = []
+                             beforeDeleting: ([IndexID]) throws -> Void = { _ in }) throws -> [IndexID] {
+        var written: [IndexID] = []
         var batch: [IndexedPack] = []
         var blobs = 0
         for pack in packs {
@@ -31,10 +32,12 @@ extension Repository {
         }
         // A name written here is never superseded (a file cannot name itself; fresh salts make a
         // repeat of an old file's name all but impossible, and it would then be this content).
-        let superseded = old.filter { !written.contains($0) }.compactMap { SHA256Digest(hex: $0) }
-        written.append(try writeIndex(IndexFile(packs: batch, supersedes: superseded)))
+        let writtenNames = Set(written.map(\.hex))
+        let superseded = old.filter { !writtenNames.contains($0) }.compactMap { IndexID(hex: $0) }
+        let last = try writeIndex(IndexFile(packs: batch, supersedes: superseded))
+        written.append(last)
         try beforeDeleting(written)
-        try deleteIndexFiles(old.filter { !written.contains($0) })
+        try deleteIndexFiles(named: old.filter { !writtenNames.contains($0) && $0 != last.hex })
         return written
     }
 }

@@ -46,10 +46,10 @@ extension Repository {
         // stops here with its own hint: 'repair index' first).
         let oldNames = try backend.list(.index).map(\.name)
         var files: [IndexFile] = []
-        for name in oldNames { files.append(try readIndexFile(name)) }
+        for name in oldNames { files.append(try readIndexFile(named: name)) }
         let superseded = Set(files.flatMap { $0.supersedes.map(\.hex) })
         var packs: [IndexedPack] = []
-        var seen = Set<SHA256Digest>()
+        var seen = Set<PackID>()
         for (name, file) in zip(oldNames, files) where !superseded.contains(name) {
             for p in file.packs where seen.insert(p.id).inserted { packs.append(p) }
         }
@@ -58,7 +58,7 @@ extension Repository {
 
         var result = PackRepairResult()
         let codec = makeCodec()
-        var dropped = Set<SHA256Digest>()
+        var dropped = Set<PackID>()
         let newPacks = try withBlobSaver(.repacking) { saver in
             for name in wanted {
                 guard let indexed = byName[name] else {

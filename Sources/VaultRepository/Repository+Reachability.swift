@@ -22,7 +22,7 @@ extension Repository {
         // A damaged snapshot file is verify's to report (nothing in the index can mend it, and
         // what it references cannot be known): the readable ones are walked.
         for s in try listSnapshotsReportingDamage().0 {
-            guard let root = s.snapshot.treeID else { continue }
+            let root = s.snapshot.tree
             guard visited.insert(root).inserted else { continue }
             guard index.contains(root) else { missing.insert(root); continue }
             let tree: Tree

@@ -32,18 +32,20 @@ extension Repository {
     /// The pack files in storage, with their sizes and (when the store says) write times.
     public func listPacks() throws -> [ObjectInfo] { try backend.list(.pack) }
 
-    /// The names of the index files in storage.
+    /// The names of the index files in storage, as listed (a stray name that is no id included:
+    /// `loadIndex` reports it as damage).
     public func listIndexFileNames() throws -> [String] { try backend.list(.index).map(\.name) }
 
-    /// The ids of the snapshot files in storage (whether they can be read or not).
-    public func listSnapshotIDs() throws -> [String] { try backend.list(.snapshot).map(\.name) }
+    /// The ids of the snapshot files in storage (whether they can be read or not; a name that is
+    /// no id cannot be a snapshot's and is not listed, `listSnapshotsReportingDamage` reports it).
+    public func listSnapshotIDs() throws -> [SnapshotID] { try backend.list(.snapshot).compactMap { SnapshotID(hex: $0.name) } }
 
     // MARK: Packs
 
     /// Reads a whole pack; when its bytes do not match its name (SHA-256), reads it once more on a
     /// new connection (`Reread`). `intact` false: two reads, the second whole, were damaged.
-    public func readPack(_ name: String) throws -> (bytes: [UInt8], intact: Bool) {
-        try Reread.read(backend, ObjectHandle(.pack, name)) { SHA256.hash($0).hex == name }
+    public func readPack(_ id: PackID) throws -> (bytes: [UInt8], intact: Bool) {
+        try Reread.read(backend, ObjectHandle(.pack, id.hex)) { SHA256.hash($0) == id.digest }
     }
 
     /// `readPack` into `buffer`, which the caller keeps from pack to pack (verify: one per worker,
@@ -61,7 +63,7 @@ extension Repository {
 
     /// Deletes packs, one at a time, in the order given; `deleted` is told after each. Only a
     /// prune calls it, after the index that no longer names them is durable (FORMAT.md, "Prune").
-    public func deletePacks(_ ids: [SHA256Digest], deleted: (SHA256Digest) -> Void = { _ in }) throws {
+    public func deletePacks(_ ids: [PackID], deleted: (PackID) -> Void = { _ in }) throws {
         for id in ids {
             try backend.delete(ObjectHandle(.pack, id.hex))
             deleted(id)
@@ -69,7 +71,12 @@ extension Repository {
     }
 
     /// Deletes index files; only after an index that supersedes them is durable.
-    public func deleteIndexFiles(_ names: [String]) throws {
+    public func deleteIndexFiles(_ ids: [IndexID]) throws {
+        try deleteIndexFiles(named: ids.map(\.hex))
+    }
+
+    /// `deleteIndexFiles` by the names a listing gave (a stray name that is no id included).
+    func deleteIndexFiles(named names: [String]) throws {
         for name in names { try backend.delete(ObjectHandle(.index, name)) }
     }
 
@@ -80,12 +87,12 @@ extension Repository {
 
     /// Stores a new key file for this repository's master key; returns its id.
     @discardableResult
-    public func addKey(_ credential: Credential) throws -> String {
+    public func addKey(_ credential: Credential) throws -> KeyID {
         try KeyRing.add(backend, master: master, credential: credential)
     }
 
     /// Stores a new threshold key (any `threshold` of `operators` open it); returns its id.
-    public func addThresholdKey(threshold: Int, operators: [OperatorKey]) throws -> String {
+    public func addThresholdKey(threshold: Int, operators: [OperatorKey]) throws -> KeyID {
         try ThresholdKey.add(backend, master: master, threshold: threshold, operators: operators)
     }
 

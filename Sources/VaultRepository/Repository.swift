@@ -12,14 +12,14 @@ public final class Repository: @unchecked Sendable {
     @_spi(Testing) public let backend: Backend
     public let config: RepositoryConfig
     @_spi(Testing) public let master: SecretBytes
-    public let keyID: String
+    public let keyID: KeyID
     public let index = MasterIndex()
     /// Locks taken on this repository; confirmed before each commit (Repository+Locks.swift).
     public let heldLocks = HeldLocks()
     /// What opening found but worked around (damaged key files skipped), for the caller to show.
     public internal(set) var openWarnings: [String] = []
 
-    init(backend: Backend, config: RepositoryConfig, master: SecretBytes, keyID: String) {
+    init(backend: Backend, config: RepositoryConfig, master: SecretBytes, keyID: KeyID) {
         self.backend = backend; self.config = config; self.master = master; self.keyID = keyID
     }
 
@@ -42,7 +42,7 @@ public final class Repository: @unchecked Sendable {
         // anything else at this point means the path is not a repository.
         do { configPresent = try backend.stat(.config) != nil }
         catch let e as VaultError where ![.storageFull, .storageFailure, .notARepository, .insecureFile, .usage].contains(e.code) {
-            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e.message,
+            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e,
                              hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
         guard configPresent else {
@@ -54,7 +54,7 @@ public final class Repository: @unchecked Sendable {
         let config: RepositoryConfig = try Reread.read(backend, .config) { bytes in
             let plain = try SealedFile.open(bytes, kind: .config, master: master, what: "repository config")
             do { return try JSONDecoder().decode(RepositoryConfig.self, from: Data(plain)) } catch {
-                throw VaultError(.corrupt, "repository config is not valid", cause: "\(error)")
+                throw VaultError(.corrupt, "repository config is not valid", cause: error)
             }
         }
         try config.validate()
@@ -77,7 +77,11 @@ public final class Repository: @unchecked Sendable {
         }
     }
 
-    public func readIndexFile(_ name: String) throws -> IndexFile {
+    public func readIndexFile(_ id: IndexID) throws -> IndexFile { try readIndexFile(named: id.hex) }
+
+    /// Reads `index/<name>` as listed: a name that is no id fails as altered (its bytes cannot
+    /// hash to it), so a stray file is damage the caller reports, as any other.
+    func readIndexFile(named name: String) throws -> IndexFile {
         let what = "index file index/\(name.prefix(8))"
         return try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
                               hint: "rebuild the index from the packs with 'chainvault repair index'") {
@@ -86,20 +90,20 @@ public final class Repository: @unchecked Sendable {
     }
 
     @discardableResult
-    public func writeIndex(_ file: IndexFile) throws -> String {
+    public func writeIndex(_ file: IndexFile) throws -> IndexID {
         // An index file makes packs count as referenced data: never under a lock that was lost.
         try confirmLocksHeld()
         let sealed = SealedFile.seal(file.encode(), kind: .index, master: master)
-        let name = SHA256.hash(sealed).hex
-        try backend.writeIfAbsent(ObjectHandle(.index, name), sealed)
-        return name
+        let id = IndexID(SHA256.hash(sealed))
+        try backend.writeIfAbsent(ObjectHandle(.index, id.hex), sealed)
+        return id
     }
 
     /// Packs present in storage but in no index: left by a backup killed before its index write.
     /// Their headers are authenticated and indexed, so the next backup reuses their data.
     public func recoverUnindexedPacks() throws -> (packs: Int, blobs: Int) {
         let known = index.packs
-        let orphans = try backend.list(.pack).filter { SHA256Digest(hex: $0.name).map { !known.contains($0) } ?? false }
+        let orphans = try backend.list(.pack).filter { PackID(hex: $0.name).map { !known.contains($0) } ?? false }
         if orphans.isEmpty { return (0, 0) }
         let recovered: [IndexedPack?] = try Parallel.map(orphans) { info in
             try? readPackHeader(name: info.name, size: info.size)
@@ -117,7 +121,7 @@ public final class Repository: @unchecked Sendable {
         let handle = ObjectHandle(.pack, name)
         let what = "pack \(name.prefix(8))"
         guard size > PackFormat.preambleSize + 4 else { throw VaultError(.corrupt, "\(what) is too short (\(size) bytes)") }
-        guard let id = SHA256Digest(hex: name) else { throw VaultError(.corrupt, "\(what) has a name that is not a SHA-256") }
+        guard let id = PackID(hex: name) else { throw VaultError(.corrupt, "\(what) has a name that is not a SHA-256") }
         return try Reread.twice(backend) { read in
             let salt = try PackFormat.checkPreamble(try read(handle, 0..<PackFormat.preambleSize), what: what)
             let tailSize = min(size - PackFormat.preambleSize, 64 << 10)
@@ -154,7 +158,7 @@ public final class Repository: @unchecked Sendable {
 
     /// Sealed bytes of a pack: several blobs that lie back to back, fetched with one range read and
     /// handed to `open`, which authenticates them; damage is re-read once.
-    public func readPackRange<T>(_ pack: SHA256Digest, _ range: Range<Int>, _ open: ([UInt8]) throws -> T) throws -> T {
+    public func readPackRange<T>(_ pack: PackID, _ range: Range<Int>, _ open: ([UInt8]) throws -> T) throws -> T {
         try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, open)
     }
 
@@ -225,25 +229,32 @@ public final class Repository: @unchecked Sendable {
 
     // MARK: Snapshots
 
-    public func saveSnapshot(_ snapshot: Snapshot) throws -> String {
+    public func saveSnapshot(_ snapshot: Snapshot) throws -> SnapshotID {
         // Last chance before the snapshot names this run's data: the lock that kept prunes out must
         // still be ours, or a prune may have deleted some of that data (FORMAT.md, "Locks").
         try confirmLocksHeld()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let sealed = SealedFile.seal(Array(try encoder.encode(snapshot)), kind: .snapshot, master: master)
-        let id = SHA256.hash(sealed).hex
-        try backend.write(ObjectHandle(.snapshot, id), sealed)
+        let id = SnapshotID(SHA256.hash(sealed))
+        try backend.write(ObjectHandle(.snapshot, id.hex), sealed)
         return id
     }
 
-    public func loadSnapshot(_ id: String) throws -> SnapshotRecord {
-        try readSealed(ObjectHandle(.snapshot, id), kind: .snapshot, what: "snapshot \(id.prefix(8))",
+    public func loadSnapshot(_ id: SnapshotID) throws -> SnapshotRecord {
+        try loadSnapshot(named: id.hex)
+    }
+
+    /// Loads `snapshots/<name>` as listed: a name that is no id fails as altered, as its bytes
+    /// cannot hash to it (so a stray file is reported, never skipped in silence).
+    private func loadSnapshot(named name: String) throws -> SnapshotRecord {
+        try readSealed(ObjectHandle(.snapshot, name), kind: .snapshot, what: "snapshot \(name.prefix(8))",
                        hint: "restore from another snapshot; 'chainvault verify' lists the damage") { plain in
             do {
-                return SnapshotRecord(id: id, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
+                // readSealed checked that the bytes hash to `name`, so it is an id.
+                return SnapshotRecord(id: SnapshotID(hex: name)!, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
             } catch {
-                throw VaultError(.corrupt, "snapshot \(id.prefix(8)) is not valid JSON", cause: "\(error)")
+                throw VaultError(.corrupt, "snapshot \(name.prefix(8)) is not valid JSON", cause: error)
             }
         }
     }
@@ -259,7 +270,7 @@ public final class Repository: @unchecked Sendable {
     public func listSnapshotsReportingDamage() throws -> ([SnapshotRecord], [VaultError]) {
         let names = try backend.list(.snapshot).map(\.name)
         let results: [Result<SnapshotRecord, VaultError>] = try Parallel.map(names) { name in
-            do { return .success(try loadSnapshot(name)) } catch let e as VaultError { return .failure(e) }
+            do { return .success(try loadSnapshot(named: name)) } catch let e as VaultError { return .failure(e) }
         }
         var good: [SnapshotRecord] = [], bad: [VaultError] = []
         for r in results {
@@ -287,6 +298,6 @@ public final class Repository: @unchecked Sendable {
             throw VaultError(.unknownSnapshot, names.isEmpty ? "no snapshot \(reference)" : "snapshot id prefix \(reference) is ambiguous (\(names.count) match)",
                              hint: "'chainvault snapshots' lists the ids; 'latest' names the newest")
         }
-        return try loadSnapshot(names[0])
+        return try loadSnapshot(named: names[0])
     }
 }

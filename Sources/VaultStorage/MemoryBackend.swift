@@ -8,7 +8,6 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
     private var objects: [ObjectHandle: [UInt8]] = [:]
     private var written: [ObjectHandle: Date] = [:]
     private var clockOffset: TimeInterval = 0
-    private var created = false
     public let location: String
 
     public init(name: String = "memory") { location = "memory:" + name }
@@ -18,7 +17,6 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
             if objects[.config] != nil {
                 throw VaultError(.alreadyExists, "a repository already exists at \(location)")
             }
-            created = true
         }
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import VaultCore
 
-let version = "0.1.0"
+let version = chainvaultVersion
 
 let commands: [Command.Type] = [
     InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
@@ -62,7 +62,7 @@ func main() -> Int32 {
             struct Failure: Encodable { let error: String; let code: Int32; let name: String; let cause: String?; let hint: String? }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            if let data = try? encoder.encode(Failure(error: e.message, code: e.code.rawValue, name: e.code.name, cause: e.cause, hint: e.hint)) {
+            if let data = try? encoder.encode(Failure(error: e.message, code: e.code.rawValue, name: e.code.name, cause: e.causeDescription, hint: e.hint)) {
                 print(String(decoding: data, as: UTF8.self))
             }
         }

@@ -94,7 +94,7 @@ struct CorruptionTests {
         var packs: [IndexedPack] = []
         for p in [dataPack, treePack] { let f = try p.finish(codec: codec); try repo.storePack(f); packs.append(f.indexed) }
         try repo.writeIndex(IndexFile(packs: packs))
-        _ = try repo.saveSnapshot(Snapshot(time: Timestamp.now(), tree: SHA256.hash(bytes), source: "/evil", hostname: "x", username: "x",
+        _ = try repo.saveSnapshot(Snapshot(time: Date(), tree: SHA256.hash(bytes), source: "/evil", hostname: "x", username: "x",
                                            tags: [], parent: nil, policy: nil, excludes: [], stats: .init()))
     }
 

@@ -34,7 +34,7 @@ struct IndexMemoryTests {
                     PackEntry(type: .data, compression: .zstd, id: digest(), offset: UInt64(i) * 600, storedLength: 500,
                               rawLength: 600)
                 }
-                let pack = IndexedPack(id: digest(), salt: Array(repeating: 7, count: 32), entries: entries)
+                let pack = IndexedPack(id: PackID(digest()), salt: Array(repeating: 7, count: 32), entries: entries)
                 packs.append(pack)
                 made += n
                 if packFiles {

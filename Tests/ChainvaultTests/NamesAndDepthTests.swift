@@ -84,7 +84,7 @@ struct NamesAndDepthTests {
         try w.write("src/dir/b", Array("second".utf8))
         try w.ok(["backup", w.path("src")])
         let damaged = try #require(try snapshots(w).first)
-        try damage(w, blob: try #require(damaged.snapshot.treeID))
+        try damage(w, blob: damaged.snapshot.tree)
 
         try w.write("src/c", Array("third".utf8))
         let next = try w.run(["backup", w.path("src")])
@@ -97,7 +97,7 @@ struct NamesAndDepthTests {
         let kept = try w.run(["forget", "--keep-last", "2", "--prune"])
         #expect(kept.code == ErrorCode.corrupt.rawValue && kept.stderr.contains("kept snapshot \(damaged.shortID)"), "\(kept.stderr)")
         // Forgetting the damaged snapshot is not blocked by its own tree.
-        try w.ok(["forget", damaged.id, "--prune"])
+        try w.ok(["forget", damaged.id.hex, "--prune"])
         #expect(try w.run(["verify", "--read-data"]).code == 0)
         try w.ok(["restore", "latest", "--target", w.path("again")])
         #expect(try treeDifferences(w.path("src"), w.path("again")).isEmpty)

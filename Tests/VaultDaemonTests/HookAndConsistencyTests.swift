@@ -57,7 +57,7 @@ func memoryRepository() throws -> Repository { try newRepository(3).0 }
     let p = policy("stop", source: dir + "/data", pre: ["sh", "-c", "echo cannot stop; exit 1"], post: ["touch", dir + "/started-again"])
     let repo = try memoryRepository()
     let error = #expect(throws: VaultError.self) { try ConsistentBackup.run(p, repository: repo) }
-    #expect(error?.message.contains("pre-hook") == true && error?.cause == "cannot stop\n")
+    #expect(error?.message.contains("pre-hook") == true && error?.causeDescription == "cannot stop\n" && error?.cause is CauseText)
     #expect(FileManager.default.fileExists(atPath: dir + "/started-again"))
     #expect(try repo.listSnapshotIDs().isEmpty)
 }

@@ -25,7 +25,7 @@ import VaultStorage
     skipped.stats.files += 1
     skipped.stats.skipped = ["c: cannot open (Permission denied), not backed up"]
     let id = try repo.saveSnapshot(skipped)
-    let record = try repo.resolveSnapshot(id)
+    let record = try repo.loadSnapshot(id)
 
     #expect(try RestoreDrill.storedFiles(repo, snapshot: record) == 2)
     let before = try FileManager.default.subpathsOfDirectory(atPath: dir)

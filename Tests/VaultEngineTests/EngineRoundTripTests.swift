@@ -33,7 +33,7 @@ import VaultRepository
     try FileManager.default.removeItem(atPath: dir + "/src/sub/copy.bin")
     let repo2 = try Repository.open(backend, credential: keyCredential())
     _ = try Archiver(repository: repo2, options: BackupOptions(source: dir + "/src")).run()
-    try backend.delete(ObjectHandle(.snapshot, first.snapshotID))
+    try backend.delete(ObjectHandle(.snapshot, first.snapshotID.hex))
     let pruned = try Pruner(repository: try Repository.open(backend, credential: keyCredential())).run()
     #expect(pruned.bytesFreed >= 2_500_000)
     let after = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
@@ -60,5 +60,5 @@ import VaultRepository
     options.readData = .all
     let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
     #expect(!report.clean)
-    #expect(report.affected == [AffectedFile(snapshot: String(result.snapshotID.prefix(8)), path: "/deep/x")], "\(report.affected)")
+    #expect(report.affected == [AffectedFile(snapshot: result.snapshotID.shortHex, path: "/deep/x")], "\(report.affected)")
 }

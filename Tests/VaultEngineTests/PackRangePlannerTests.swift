@@ -12,7 +12,7 @@ struct PackRangePlannerTests {
         static func == (a: Chunk, b: Chunk) -> Bool { a.name == b.name }
     }
 
-    static func pack(_ n: UInt64) -> SHA256Digest { SHA256Digest(w0: n, w1: 0, w2: 0, w3: 0) }
+    static func pack(_ n: UInt64) -> PackID { PackID(SHA256Digest(w0: n, w1: 0, w2: 0, w3: 0)) }
 
     static func chunk(_ name: String, pack: UInt64, at offset: UInt64, length: UInt32) -> Chunk {
         let entry = PackEntry(type: .data, compression: .none, id: SHA256.hash(Array(name.utf8)), offset: offset,

@@ -68,7 +68,7 @@ func oneDamagedReadIsReadAgainBeforeItCountsAsDamage(_ kind: ObjectKind) throws 
     let repo = try Repository.open(backend, credential: keyCredential())
     try repo.loadIndex()
     let latest = try repo.resolveSnapshot("latest")
-    _ = try repo.loadTree(#require(latest.snapshot.treeID), codec: repo.makeCodec())
+    _ = try repo.loadTree(latest.snapshot.tree, codec: repo.makeCodec())
     var options = VerifyOptions()
     options.readData = .all
     let report = try Checker(repository: repo, options: options).run()
@@ -81,7 +81,7 @@ func oneDamagedReadIsReadAgainBeforeItCountsAsDamage(_ kind: ObjectKind) throws 
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let repo = try Repository.open(backend, credential: keyCredential())
     backend.flip(.snapshot, times: 2)
-    let e = #expect(throws: VaultError.self) { try repo.loadSnapshot(try backend.inner.list(.snapshot)[0].name) }
+    let e = #expect(throws: VaultError.self) { try repo.loadSnapshot(#require(SnapshotID(hex: try backend.inner.list(.snapshot)[0].name))) }
     #expect(e?.code == .corrupt)
     backend.flip(.pack, times: 1_000)
     var options = VerifyOptions()

@@ -21,7 +21,7 @@ import VaultStorage
     let repo = try Repository.initialize(LocalBackend(path: dir + "/repo"), credential: keyCredential())
     _ = try Archiver(repository: repo, options: BackupOptions(source: dir + "/src")).run()
     let record = try repo.resolveSnapshot("latest")
-    _ = try Restorer(repository: repo, options: RestoreOptions(snapshot: record.id, target: dir + "/out")).run()
+    _ = try Restorer(repository: repo, options: RestoreOptions(snapshot: record.id.hex, target: dir + "/out")).run()
     let compare = { try RestoredTreeComparison(repository: repo, root: dir + "/out", cancellation: Cancellation()).compare(record) }
     let clean = try compare()
     #expect(clean.problems == [] && clean.files == 4 && clean.directories == 3, "\(clean)")

@@ -5,8 +5,8 @@ import VaultEngine
 import VaultRepository
 
 func record(_ time: String, source: String = "/data", host: String = "h") -> SnapshotRecord {
-    SnapshotRecord(id: SHA256.hash(time + source + host).hex,
-                   snapshot: Snapshot(time: time, tree: .zero, source: source, hostname: host, username: "u", tags: [],
+    SnapshotRecord(id: SnapshotID(SHA256.hash(time + source + host)),
+                   snapshot: Snapshot(time: Timestamp.parse(time)!, tree: .zero, source: source, hostname: host, username: "u", tags: [],
                                       parent: nil, policy: nil, excludes: [], stats: .init()))
 }
 

@@ -51,8 +51,8 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
     #expect(result.bytes == 1_500_000 * 2 + 3000 + (8 << 20), "every file's size, the hole included")
     #expect(result.bytesFetched == 1_500_000 + 3000, "each distinct chunk is read once, the hole not at all")
     let codec = repo.makeCodec()
-    let chunks = Set(try repo.loadTree(snapshot.snapshot.treeID!, codec: codec).nodes.flatMap(\.chunks)
-                     + (try repo.loadTree(repo.loadTree(snapshot.snapshot.treeID!, codec: codec).node(named: Array("a".utf8))!.subtree!,
+    let chunks = Set(try repo.loadTree(snapshot.snapshot.tree, codec: codec).nodes.flatMap(\.chunks)
+                     + (try repo.loadTree(repo.loadTree(snapshot.snapshot.tree, codec: codec).node(named: Array("a".utf8))!.subtree!,
                                           codec: codec).nodes.flatMap(\.chunks)))
     #expect(result.chunks == UInt64(chunks.count))
     #expect(result.seconds > 0 && result.bytesPerSecond > 0)
@@ -65,7 +65,7 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (repo, snapshot) = try backedUp(dir)
     try repo.loadIndex()
-    let small = try repo.loadTree(repo.loadTree(snapshot.snapshot.treeID!, codec: repo.makeCodec()).node(named: Array("a".utf8))!.subtree!,
+    let small = try repo.loadTree(repo.loadTree(snapshot.snapshot.tree, codec: repo.makeCodec()).node(named: Array("a".utf8))!.subtree!,
                                   codec: repo.makeCodec()).node(named: Array("small".utf8))!
     let chunk = small.chunks[0]
     let location = try #require(repo.index.lookup(chunk))

@@ -9,7 +9,7 @@ private func made(_ time: String, _ source: String, host: String = "node1", poli
     var s = record(time, source: source, host: host).snapshot
     s.policy = policy; s.tags = tags
     if partial { s.partial = true; s.incomplete = ["a"] }
-    return SnapshotRecord(id: SHA256.hash(time + source + host + (policy ?? "")).hex, snapshot: s)
+    return SnapshotRecord(id: SnapshotID(SHA256.hash(time + source + host + (policy ?? ""))), snapshot: s)
 }
 
 /// One repository, the README's daemon set-up: bitcoind's and geth's snapshots, geth's newest.

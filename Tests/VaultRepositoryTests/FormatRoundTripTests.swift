@@ -14,7 +14,7 @@ func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) t
     for b in blobs { _ = try b.withUnsafeBytes { try writer.add(id: SHA256.hash(b), plaintext: $0, codec: codec) } }
     let pack = try writer.finish(codec: codec)
     let bytes = try Posix.readFile(pack.path)
-    #expect(SHA256.hash(bytes) == pack.id, "a pack is named by the hash of its bytes")
+    #expect(SHA256.hash(bytes) == pack.id.digest, "a pack is named by the hash of its bytes")
     try repo.storePack(pack)
     let indexed = pack.indexed
     try repo.writeIndex(IndexFile(packs: [indexed]))
@@ -55,11 +55,11 @@ func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) t
 
 @Test func indexFileRoundTripsAndRejectsTruncation() throws {
     let e = PackEntry(type: .tree, compression: .zstd, id: SHA256.hash("x"), offset: 40, storedLength: 99, rawLength: 1234)
-    let file = IndexFile(packs: [IndexedPack(id: SHA256.hash("p"), salt: [UInt8](repeating: 3, count: 32), entries: [e, e])],
-                         supersedes: [SHA256.hash("old")])
+    let file = IndexFile(packs: [IndexedPack(id: PackID(SHA256.hash("p")), salt: [UInt8](repeating: 3, count: 32), entries: [e, e])],
+                         supersedes: [IndexID(SHA256.hash("old"))])
     let decoded = try IndexFile.decode(file.encode(), what: "test index")
     #expect(decoded.packs.first?.entries == [e, e])
-    #expect(decoded.supersedes == [SHA256.hash("old")])
+    #expect(decoded.supersedes == [IndexID(SHA256.hash("old"))])
     let bytes = file.encode()
     for cut in [3, 10, bytes.count - 1] {
         #expect(throws: VaultError.self) { try IndexFile.decode(Array(bytes.prefix(cut)), what: "test index") }
@@ -97,14 +97,14 @@ func hostileTreeNamesAreRejected(_ name: String) throws {
 
 @Test func snapshotsRoundTripAndDetectTampering() throws {
     let (repo, backend) = try newRepository()
-    let snap = Snapshot(time: Timestamp.now(), tree: SHA256.hash("root"), source: "/data", hostname: "h", username: "u",
+    let snap = Snapshot(time: Date(), tree: SHA256.hash("root"), source: "/data", hostname: "h", username: "u",
                         tags: ["t"], parent: nil, policy: nil, excludes: [], stats: .init())
     let id = try repo.saveSnapshot(snap)
-    #expect(try repo.loadSnapshot(id).snapshot.tree == SHA256.hash("root").hex)
+    #expect(try repo.loadSnapshot(id).snapshot.tree == SHA256.hash("root"))
     #expect(try repo.resolveSnapshot("latest").id == id)
-    #expect(try repo.resolveSnapshot(String(id.prefix(6))).id == id)
+    #expect(try repo.resolveSnapshot(String(id.hex.prefix(6))).id == id)
     #expect((#expect(throws: VaultError.self) { try repo.resolveSnapshot("ffffffff") })?.code == .unknownSnapshot)
-    backend.tamper(ObjectHandle(.snapshot, id)) { $0[50] ^= 1 }
+    backend.tamper(ObjectHandle(.snapshot, id.hex)) { $0[50] ^= 1 }
     #expect((#expect(throws: VaultError.self) { try repo.loadSnapshot(id) })?.code == .corrupt)
 }
 

@@ -34,7 +34,7 @@ struct GoldenFixtureTests {
         let repo = try open(.keyFile(SecretBytes(consuming: &key)))
         try repo.loadIndex()
         let snapshots = try repo.listSnapshots()
-        #expect(snapshots.map(\.id) == [manifest.snapshot])
+        #expect(snapshots.map(\.id.hex) == [manifest.snapshot])
         let s = snapshots[0].snapshot
         #expect(s.hostname == "golden" && s.tags == ["fixture"])
         let codec = repo.makeCodec()
@@ -54,7 +54,7 @@ struct GoldenFixtureTests {
                 }
             }
         }
-        try walk(s.treeID!, "")
+        try walk(s.tree, "")
         #expect(files == manifest.files)
         #expect(links == manifest.symlinks)
         #expect(mtimes["/hello.txt"] == manifest.mtimeNanos["/hello.txt"])

@@ -15,7 +15,7 @@ import VaultRepository
         let data: [UInt8] = Array(repeating: 9, count: 4000)
         let pack = try writePack(repo, [data])
         let old = try #require(try repo.listIndexFileNames().first)
-        try repo.writeIndex(IndexFile(packs: [pack.indexed], supersedes: [try #require(SHA256Digest(hex: old))]))
+        try repo.writeIndex(IndexFile(packs: [pack.indexed], supersedes: [try #require(IndexID(hex: old))]))
         backend.tamper(ObjectHandle(.index, old)) { $0[$0.count / 2] ^= 1 }
 
         let reopened = try Repository.open(backend, credential: keyCredential())
@@ -26,7 +26,7 @@ import VaultRepository
         // A damaged file nothing supersedes: an error naming it, or (verify) reported and skipped.
         let other = try writePack(reopened, [[1, 2, 3]])
         let live = try #require(try reopened.listIndexFileNames().first { name in
-            name != old && (try? reopened.readIndexFile(name))?.packs.first?.id == other.id
+            name != old && IndexID(hex: name).flatMap { try? reopened.readIndexFile($0) }?.packs.first?.id == other.id
         })
         backend.tamper(ObjectHandle(.index, live)) { $0[$0.count / 2] ^= 1 }
         let error = #expect(throws: VaultError.self) { try reopened.loadIndex() }
@@ -42,9 +42,9 @@ import VaultRepository
         let gone = try writePack(repo, [[7, 7, 7]])
         let kept = try writePack(repo, [[8, 8, 8]])
         let names = try repo.listIndexFileNames()
-        try repo.writeIndex(IndexFile(packs: [kept.indexed], supersedes: names.compactMap { SHA256Digest(hex: $0) }))
+        try repo.writeIndex(IndexFile(packs: [kept.indexed], supersedes: names.compactMap { IndexID(hex: $0) }))
         let reopened = try Repository.open(backend, credential: keyCredential())
-        var seen = Set<SHA256Digest>()
+        var seen = Set<PackID>()
         try reopened.loadIndex(visit: { file in for p in file.packs { seen.insert(p.id) } }, restart: { seen = [] })
         #expect(seen == [kept.id])
         #expect(!reopened.index.contains(SHA256.hash([7, 7, 7] as [UInt8])) && reopened.index.packs == [kept.id])

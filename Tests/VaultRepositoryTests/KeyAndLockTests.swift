@@ -23,9 +23,9 @@ import VaultCore
     #expect((#expect(throws: VaultError.self) { try Repository.open(backend, credential: .password(SecretBytes(consuming: &wrong))) })?.code == .wrongKey)
     #expect(try KeyRing.list(backend).count == 2)
     // The key in use and the last key can never be removed.
-    #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: added, current: added) }
-    try KeyRing.remove(backend, id: String(added.prefix(10)), current: repo.keyID)
-    #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: repo.keyID, current: "other") }
+    #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: added.hex, current: added) }
+    try KeyRing.remove(backend, id: String(added.hex.prefix(10)), current: repo.keyID)
+    #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: repo.keyID.hex, current: KeyID(SHA256.hash("other"))) }
 }
 
 @Test func anAlteredKeyFileIsReportedAsDamaged() throws {

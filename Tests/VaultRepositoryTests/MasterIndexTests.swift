@@ -30,7 +30,7 @@ struct MasterIndexTests {
                       rawLength: UInt32(g.next() % (4 << 20)))
         }
         let salt = (0..<32).map { _ in UInt8(truncatingIfNeeded: g.next()) }
-        return IndexedPack(id: digest(&g), salt: salt, entries: entries)
+        return IndexedPack(id: PackID(digest(&g)), salt: salt, entries: entries)
     }
 
     /// What the old dictionary answered: the first pack that listed a blob wins.
@@ -110,7 +110,7 @@ struct MasterIndexTests {
         let id = Self.digest(&g)
         let wide = PackEntry(type: .tree, compression: .none, id: id, offset: 5 << 30 | 12345, storedLength: 7,
                              rawLength: 9)
-        let pack = IndexedPack(id: Self.digest(&g), salt: Array(repeating: 1, count: 32), entries: [wide])
+        let pack = IndexedPack(id: PackID(Self.digest(&g)), salt: Array(repeating: 1, count: 32), entries: [wide])
         for viaLoad in [true, false] {
             let index = MasterIndex()
             if viaLoad { index.load([pack]) } else { index.add(pack) }

@@ -14,7 +14,7 @@ struct ThresholdKeyTests {
     }
 
     /// A repository with a 2-of-3 threshold key; alice, bob and carol hold key files 1, 2, 3.
-    static func repository() throws -> (Repository, MemoryBackend, String) {
+    static func repository() throws -> (Repository, MemoryBackend, KeyID) {
         let (repo, backend) = try newRepository()
         let ops = try zip(names, [UInt8(1), 2, 3]).map { try operatorKey($0, $1) }
         let id = try ThresholdKey.add(backend, master: repo.master, threshold: 2, operators: ops.reversed())
@@ -36,7 +36,7 @@ struct ThresholdKeyTests {
             }
             let others = Self.names.filter { $0 != Self.names[i] }.joined(separator: ", ")
             #expect(error?.code == .wrongKey)
-            #expect(error?.message == "threshold key \(id.prefix(8)) needs 2 of its 3 operators (alice, bob, carol); "
+            #expect(error?.message == "threshold key \(id.shortHex) needs 2 of its 3 operators (alice, bob, carol); "
                         + "given: \(Self.names[i]); missing: 1 more of \(others)")
         }
     }
@@ -46,7 +46,7 @@ struct ThresholdKeyTests {
         let given = [try Self.operatorKey("alice", 1), try Self.operatorKey("bob", 9)]
         let error = #expect(throws: VaultError.self) { try Repository.open(backend, credential: .operators(given)) }
         #expect(error?.code == .wrongKey)
-        #expect(error?.message == "the operator keys given (alice, bob) do not open threshold key \(id.prefix(8)): "
+        #expect(error?.message == "the operator keys given (alice, bob) do not open threshold key \(id.shortHex): "
                     + "at least one of them is wrong")
         // With a third, right key the right pair among the three still opens.
         let three = given + [try Self.operatorKey("carol", 3)]
@@ -59,7 +59,7 @@ struct ThresholdKeyTests {
             try Repository.open(backend, credential: .operators([try Self.operatorKey("alice", 1), try Self.operatorKey("dave", 4)]))
         }
         #expect(unknown?.code == .wrongKey)
-        #expect(unknown?.message == "dave is not an operator of threshold key \(id.prefix(8)), "
+        #expect(unknown?.message == "dave is not an operator of threshold key \(id.shortHex), "
                     + "which needs 2 of its 3 operators (alice, bob, carol)")
         let twice = #expect(throws: VaultError.self) {
             try Repository.open(backend, credential: .operators([try Self.operatorKey("bob", 2), try Self.operatorKey("bob", 2)]))
@@ -71,7 +71,7 @@ struct ThresholdKeyTests {
                 try Self.operatorKey("alice", 1), try OperatorKey(name: "bob", credential: .password(SecretBytes(consuming: &pass)))]))
         }
         #expect(kind?.code == .wrongKey)
-        #expect(kind?.message.contains("operator bob of threshold key \(id.prefix(8)) holds a key file") == true)
+        #expect(kind?.message.contains("operator bob of threshold key \(id.shortHex) holds a key file") == true)
         #expect(throws: VaultError.self) { try OperatorKey(name: "a,b", credential: keyCredential(1)) }
     }
 
@@ -79,7 +79,7 @@ struct ThresholdKeyTests {
         let (_, backend, id) = try Self.repository()
         let opened = try Repository.open(backend, credential: keyCredential())
         #expect(opened.openWarnings.isEmpty && opened.keyID != id)
-        let listed = try #require(try KeyRing.list(backend).first { $0.id == id })
+        let listed = try #require(try KeyRing.list(backend).first { $0.id == id.hex })
         #expect(listed.kind == "threshold" && listed.threshold == 2 && listed.operators == Self.names)
         // A wrong ordinary key does not count the threshold key as damaged either.
         let error = #expect(throws: VaultError.self) { try Repository.open(backend, credential: keyCredential(8)) }
@@ -90,7 +90,7 @@ struct ThresholdKeyTests {
         let (repo, backend) = try newRepository()
         let eight = try (0..<8).map { try Self.operatorKey("op\($0)", UInt8(10 + $0)) }
         let id = try ThresholdKey.add(backend, master: repo.master, threshold: 4, operators: eight)
-        let bytes = try backend.read(ObjectHandle(.key, id))
+        let bytes = try backend.read(ObjectHandle(.key, id.hex))
         #expect(bytes.count < ObjectLimits.maximum(.key), "70 slots fit a key object: \(bytes.count) bytes")
         #expect(ThresholdKey.slotCount(8, 4) == 70)
         let opened = try Repository.open(backend, credential: .operators([eight[7], eight[0], eight[3], eight[5]]))

@@ -54,7 +54,7 @@ import S3TestSupport
     let b = try S3Backend.open(moto.newRepository("wrong-secret"), environment: env)
     let error = #expect(throws: VaultError.self) { try b.create() }
     #expect(error?.message.contains("secret key is wrong") == true, "\(String(describing: error))")
-    #expect(error?.cause?.contains("SignatureDoesNotMatch") == true)
+    #expect((error?.cause as? S3ErrorResponse)?.code == "SignatureDoesNotMatch")
     #expect(!"\(String(describing: error))".contains("not-the-secret"), "the secret never appears in an error")
 }
 

@@ -68,7 +68,7 @@ private func backend(_ transport: CannedTransport, attempts: Int = 4) throws -> 
         let e = #expect(throws: VaultError.self) { try b.write(ObjectHandle(.index, "x"), [1]) }
         #expect(e?.message.contains(message) == true, "\(String(describing: e))")
         #expect(e?.hint?.contains(hint) == true, "\(String(describing: e))")
-        #expect(e?.cause?.contains("m & more") == true, "the server's message, unescaped")
+        #expect(e?.causeDescription?.contains("m & more") == true, "the server's message, unescaped")
         #expect(t.count == 1, "a 4xx is not retried")
     }
 }

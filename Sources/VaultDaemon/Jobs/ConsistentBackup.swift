@@ -56,9 +56,9 @@ public enum ConsistentBackup {
                 liveOptions.tags.append("chainvault:live-pass")
                 livePass = try pass(liveOptions)
                 livePassSeconds = Date().timeIntervalSince(t0)
-                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", String(livePass!.snapshotID.prefix(8))),
+                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", livePass!.snapshotID.shortHex),
                                                 ("seconds", String(format: "%.1f", livePassSeconds!))])
-                options.parent = livePass!.snapshotID
+                options.parent = livePass!.snapshotID.hex
             }
             defer {
                 // The live pass was only a parent; its data is shared with the final snapshot.
@@ -74,7 +74,7 @@ public enum ConsistentBackup {
                 do { outcome = .success(try pass(options)) } catch { outcome = .failure(error) }
             } else {
                 outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) \(pre.summary); no backup was taken",
-                                              cause: pre.output.isEmpty ? nil : pre.output, hint: "run the hook by hand to see why it fails"))
+                                              cause: pre.output.isEmpty ? nil : CauseText(pre.output), hint: "run the hook by hand to see why it fails"))
             }
             // Always start the node again.
             let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
@@ -84,7 +84,7 @@ public enum ConsistentBackup {
                                                          ("downtime_seconds", String(format: "%.1f", downtime))])
             if !post.succeeded {
                 throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) \(post.summary): THE NODE MAY STILL BE STOPPED",
-                                 cause: post.output.isEmpty ? nil : post.output, hint: "start the node by hand now, then fix the hook")
+                                 cause: post.output.isEmpty ? nil : CauseText(post.output), hint: "start the node by hand now, then fix the hook")
             }
             return Result(backup: try outcome.get(), downtimeSeconds: downtime, livePassSeconds: livePassSeconds)
         case nil:

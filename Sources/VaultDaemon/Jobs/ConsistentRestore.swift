@@ -72,7 +72,7 @@ public enum ConsistentRestore {
             // The node may still run: its directory is not touched.
             outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) "
                                           + "\(pre.summary); nothing was restored into \(target)",
-                                          cause: pre.output.isEmpty ? nil : pre.output,
+                                          cause: pre.output.isEmpty ? nil : CauseText(pre.output),
                                           hint: "run the hook by hand to see why it fails"))
         }
         begin("starting-node")
@@ -86,7 +86,7 @@ public enum ConsistentRestore {
             let failed = outcome.failureMessage.map { "; the restore failed too: " + $0 } ?? ""
             throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "
                              + "\(post.summary): THE NODE MAY STILL BE STOPPED\(failed)",
-                             cause: post.output.isEmpty ? nil : post.output,
+                             cause: post.output.isEmpty ? nil : CauseText(post.output),
                              hint: "start the node by hand now, then fix the hook")
         }
         return Result(restore: try outcome.get(), downtimeSeconds: state.downtimeSeconds)

@@ -46,9 +46,7 @@ public enum RestoreDrill {
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once
     /// but present twice is restored twice). Iterative (`TreeWalker`): the depth is the source's.
     public static func storedFiles(_ repo: Repository, snapshot: SnapshotRecord) throws -> UInt64 {
-        guard let root = snapshot.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(snapshot.shortID) names no valid root tree")
-        }
+        let root = snapshot.snapshot.tree
         var files: UInt64 = 0
         try TreeWalker(repository: repo, codec: repo.makeCodec()).walk(root: root) { _, node in
             if node.kind == .file { files += 1 }

@@ -16,7 +16,7 @@ extension Daemon {
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
         var options = CopyOptions()
-        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id.hex)
         let copied: CopyResult
         do {
             let shared = try secondary.lock(exclusive: false, command: "daemon copy \(policy.name)")
@@ -87,7 +87,7 @@ extension Daemon {
                 s.lastDrillBytesPerSecond = drill.bytesPerSecond
                 state.policies[policy.name] = s
             }
-            return ["snapshot": latest.id, "restoreSeconds": String(format: "%.1f", drill.seconds),
+            return ["snapshot": latest.id.hex, "restoreSeconds": String(format: "%.1f", drill.seconds),
                     "files": "\(drill.files)", "bytes": "\(drill.bytes)",
                     "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
                 .merging(drill.clearedScratch.isEmpty ? [:]
@@ -131,7 +131,7 @@ extension Daemon {
             let shared = try repo.lock(exclusive: false, command: "daemon restore")
             defer { shared.release() }
             // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.
-            options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id
+            options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id.hex
             let done = try ConsistentRestore.run(policy, target: options.target, report: { report in
                 book.withLock { book in
                     guard let id else { return }
@@ -143,7 +143,7 @@ extension Daemon {
                              cancellation: cancellation).run()
             }
             let r = done.restore
-            var detail = ["snapshot": r.snapshotID, "target": r.destination, "files": "\(r.files)"]
+            var detail = ["snapshot": r.snapshotID.hex, "target": r.destination, "files": "\(r.files)"]
             if let p = r.previous { detail["previous"] = p }
             if !r.protectedKept.isEmpty { detail["protectedKept"] = r.protectedKept.joined(separator: ",") }
             if let d = done.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }

@@ -16,7 +16,7 @@ extension Daemon {
         let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,
                                                 window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
         var options = VerifyOptions()
-        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id)
+        options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id.hex)
         options.readData = .packs(chosen)
         let report = try Checker(repository: repo, options: options, progress: book.withLock { $0.progress }).run()
         state.update { state in

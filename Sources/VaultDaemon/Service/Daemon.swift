@@ -16,7 +16,7 @@ import VaultStorage
 /// (APIRoutes.swift and the files it calls; `approvals`). `settings` is what a reload swaps.
 /// Every stored property is a constant: the compiler checks `Sendable`.
 public final class Daemon: Sendable {
-    public static let version = "0.1.0"
+    public static let version = chainvaultVersion
 
     let configPath: String
     let environment: [String: String]

@@ -46,28 +46,28 @@ public struct DaemonConfig: Codable, Sendable {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            let p = PolicyLoader.syntaxProblem(bytes, text)
+            let p = JSONProblems.syntaxProblem(bytes, text)
             throw VaultError(.usage, "config \(path):\(p.line ?? 1): \(p.message)")
         }
-        var problems = PolicyLoader.unknownKeys(object, path: "", text: text, known: knownKeys)
+        var problems = JSONProblems.unknownKeys(object, path: "", text: text, known: knownKeys)
         var config: DaemonConfig?
         do { config = try JSONDecoder().decode(DaemonConfig.self, from: Data(bytes)) } catch let e as DecodingError {
-            problems.append(PolicyLoader.describe(e, text: text))
+            problems.append(JSONProblems.describe(e, text: text))
         }
         if let c = config {
-            if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: PolicyLoader.line(of: "listen", in: text))) }
-            if let p = c.pruneEvery, p.seconds == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: PolicyLoader.line(of: "pruneEvery", in: text))) }
+            if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: JSONProblems.line(of: "listen", in: text))) }
+            if let p = c.pruneEvery, p.seconds == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: JSONProblems.line(of: "pruneEvery", in: text))) }
             for (field, value) in [("readinessProbeEvery", c.readinessProbeEvery), ("readinessProbeTimeout", c.readinessProbeTimeout)] {
                 if let v = value, v.seconds == nil {
-                    problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: PolicyLoader.line(of: field, in: text)))
+                    problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: JSONProblems.line(of: field, in: text)))
                 }
             }
         }
         for problem in BandwidthConfig.unknownTargetKeys(object) + (config?.bandwidth?.problems() ?? []) {
-            problems.append(PolicyProblem(field: "", message: problem, line: PolicyLoader.line(of: "bandwidth", in: text)))
+            problems.append(PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "bandwidth", in: text)))
         }
         for problem in WebhookSpec.problems(object) {
-            problems.append(PolicyProblem(field: "", message: problem, line: PolicyLoader.line(of: "webhooks", in: text)))
+            problems.append(PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "webhooks", in: text)))
         }
         guard let c = config, problems.isEmpty else {
             throw VaultError(.usage, "config \(path) is not valid:\n  " + problems.map { "\(path):\($0.line ?? 1): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }.joined(separator: "\n  "),

@@ -71,7 +71,7 @@ extension Archiver {
             return try DirectoryListing.entries(of: try cursor.current(), path: cursor.display())
                 .sorted { $0.lexicographicallyPrecedes($1) }
         } catch {
-            let cause = (error as? VaultError)?.cause ?? "\(error)"
+            let cause = (error as? VaultError)?.causeDescription ?? "\(error)"
             warn("\(cursor.display()): cannot list directory (\(cause)), saved as empty")
             return []
         }
@@ -110,7 +110,7 @@ extension Archiver {
             }
             readXattrs(dirFD: fd, name: name, relativePath: rel(), into: &node)
             do { try cursor.enter(name) } catch {
-                warn("\(rel()): cannot open directory (\((error as? VaultError)?.cause ?? "\(error)")), skipped")
+                warn("\(rel()): cannot open directory (\((error as? VaultError)?.causeDescription ?? "\(error)")), skipped")
                 return nil
             }
             return DirectoryFrame(names: list(cursor), parentTree: previousTree, included: isIncluded, node: node)

@@ -28,9 +28,9 @@ public struct BackupOptions: Sendable {
 }
 
 public struct BackupResult: Sendable {
-    public let snapshotID: String
+    public let snapshotID: SnapshotID
     public let snapshot: Snapshot
-    public let parentID: String?
+    public let parentID: SnapshotID?
     public let recoveredPacks: Int
     /// Things worth telling the operator that lost nothing (so not "skipped"): a parent tree that
     /// could not be read, whose files were therefore all read again.
@@ -74,7 +74,7 @@ public final class Archiver {
         let rootFD = Glibc.open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
             throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a readable directory",
-                             cause: String(cString: strerror(errno)), hint: "check the path; a chain data directory is backed up as a whole")
+                             cause: Errno.current, hint: "check the path; a chain data directory is backed up as a whole")
         }
         defer { Posix.close(rootFD) }
         var rootNode = Self.node(name: [46], try Posix.fstat(rootFD, path: source))
@@ -117,7 +117,7 @@ public final class Archiver {
         stats.chunksNew = saved.dataBlobs
         stats.bytesStored = saved.storedBytes
         stats.durationSeconds = Date().timeIntervalSince(started)
-        var snapshot = Snapshot(time: Timestamp.format(started), tree: rootID!, source: source, hostname: options.hostname,
+        var snapshot = Snapshot(time: started, tree: rootID!, source: source, hostname: options.hostname,
                                 username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
                                 parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
         snapshot.newestSeen = newestSeen?.id
@@ -126,13 +126,13 @@ public final class Archiver {
             snapshot.incomplete = incomplete + (incompleteDropped > 0 ? ["… and \(incompleteDropped) more"] : [])
         }
         snapshot.root = .init(rootNode)
-        let parentRoot = parentTree.flatMap { tree in parent.map { (tree: tree, id: $0.snapshot.tree) } }
+        let parentRoot = parentTree.flatMap { tree in parent.map { (tree: tree, id: $0.snapshot.tree.hex) } }
         snapshot.chainCheck = try BackupChainCheck.run(source: source, options: options, repository: repository,
                                                        parent: parentRoot, tree: rootID!)
         let id = try repository.saveSnapshot(snapshot)
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
                                   notices: notices, skippedSockets: skippedSockets)
-        if let newestSeen, newestSeen.snapshot.date > started { result.aheadOfClock = newestSeen }
+        if let newestSeen, newestSeen.snapshot.time > started { result.aheadOfClock = newestSeen }
         return result
     }
 
@@ -178,7 +178,8 @@ public final class Archiver {
     /// The parent snapshot's root tree, or nil (every file read) when it cannot be loaded: a
     /// damaged tree must never block the backups that would replace it.
     private func loadParentTree(_ parent: SnapshotRecord?) -> Tree? {
-        guard let parent, let root = parent.snapshot.treeID else { return nil }
+        guard let parent else { return nil }
+        let root = parent.snapshot.tree
         do { return try repository.loadTree(root, codec: treeCodec) } catch {
             let reason = (error as? VaultError)?.message ?? "\(error)"
             notices.append("the tree of parent snapshot \(parent.shortID) cannot be read (\(reason)), so every file was read again")

@@ -60,7 +60,6 @@ final class FileReader: @unchecked Sendable {
         if cancellation.isCancelled || saver.error != nil { return }
         let fd = job.fd
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        progress?.setCurrent(job.relativePath)
         // Holes and preallocated space are recorded, never read; the data between them is chunked
         // range by range (a chunk never spans a hole).
         let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),

@@ -9,7 +9,7 @@ import VaultRepository
 /// full check: a snapshot has no earlier state to trust.
 public enum SnapshotChainCheck {
     public struct Outcome: Encodable, Sendable {
-        public var snapshot: String
+        public var snapshot: SnapshotID
         /// nil when no profile applies (`--chain none`, or nothing recognises the layout).
         public var report: ChainReport?
         public var bytesFetched: UInt64
@@ -21,10 +21,7 @@ public enum SnapshotChainCheck {
     public static func run(_ repository: Repository, _ record: SnapshotRecord, profileName: String?) throws -> Outcome {
         let started = DispatchTime.now().uptimeNanoseconds
         func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
-        guard let rootID = record.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree",
-                             hint: "run 'chainvault verify' to see what is damaged")
-        }
+        let rootID = record.snapshot.tree
         let root = try repository.loadTree(rootID, codec: repository.makeCodec())
         let source = SnapshotChainSource(repository: repository, root: root, snapshot: record.shortID)
         let name = profileName ?? record.snapshot.chainCheck?.profile

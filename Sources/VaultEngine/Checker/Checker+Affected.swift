@@ -6,7 +6,7 @@ extension Checker {
     func affectedFiles(_ snapshots: [SnapshotRecord], codec: BlobCodec) -> [AffectedFile] {
         var affected: [AffectedFile] = []
         for s in snapshots {
-            guard let root = s.snapshot.treeID else { continue }
+            let root = s.snapshot.tree
             if badBlobs.contains(root) { affected.append(AffectedFile(snapshot: s.shortID, path: "/")); continue }
             // Depth-first in canonical order (`TreeWalker`), each tree once; an unreadable one
             // was reported by the walk before and is passed over.

@@ -37,7 +37,6 @@ public struct VerifyReport: Sendable {
     public var snapshots = 0
     public var trees = 0
     public var files = 0
-    public var blobsReferenced = 0
     public var packs = 0
     public var packsRead = 0
     public var bytesRead: UInt64 = 0
@@ -72,7 +71,6 @@ public final class Checker {
     let table = PackTable()
     /// Referenced blobs that no index names (each is damage, so few).
     private var unindexed = Set<BlobID>()
-    private var referencedChunks = 0
     /// How many pack buffers (and codecs) reading the packs made: at most one per worker, however
     /// many packs were read (issue 17; `VerifyBufferTests`).
     public private(set) var packReadStates = 0
@@ -129,7 +127,7 @@ public final class Checker {
                 for e in ends where e.end > UInt64(size) { badBlobs.insert(table.id(at: e.i)) }
             }
         }
-        report.unindexedPacks = packs.keys.filter { SHA256Digest(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
+        report.unindexedPacks = packs.keys.filter { PackID(hex: $0).flatMap(table.ordinal(of:)) == nil }.sorted()
 
         // Snapshots and their trees.
         let (all, damaged) = try repository.listSnapshotsReportingDamage()
@@ -137,23 +135,20 @@ public final class Checker {
         let selected = try selectSnapshots(all)
         report.snapshots = selected.count
         for s in selected {
-            guard let root = s.snapshot.treeID else { problem("snapshot \(s.shortID)", "has no valid tree id"); continue }
+            let root = s.snapshot.tree
             try walk(root, path: "", snapshot: s.shortID, codec: codec) { node, _ in
                 report.files += 1
                 for c in node.chunks {
                     switch table.mark(c) {
-                    case .new: referencedChunks += 1
-                    case .already: break
+                    case .new, .already: break
                     case .absent:
                         guard unindexed.insert(c).inserted else { break }
-                        referencedChunks += 1
                         badBlobs.insert(c)
                         problem("blob \(c.shortHex)", "data blob referenced by a snapshot is not in any index")
                     }
                 }
             }
         }
-        report.blobsReferenced = referencedChunks + report.trees
 
         if options.readData != .none {
             try readPacks(sizes: packs)
@@ -241,7 +236,7 @@ public final class Checker {
                                       make: repository.makeCodec)
         let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
             buffers.with { state in
-                checkPack(name, indexed: SHA256Digest(hex: name).flatMap(table.ordinal(of:)).map(table.pack), state)
+                checkPack(name, indexed: PackID(hex: name).flatMap(table.ordinal(of:)).map(table.pack), state)
             }
         }
         packReadStates = buffers.made
@@ -272,6 +267,7 @@ public final class Checker {
         var repairable = false
     }
     static let unreadableMessage = "cannot be read after every retry"
+    static let alteredMessage = "content does not match its name (SHA-256): the file was altered or damaged in storage"
 
     /// Reads one pack whole and checks everything in it. Runs on a worker thread. A pack whose
     /// bytes do not match its name is read a second time (`Reread`): only damage that a second,
@@ -281,6 +277,10 @@ public final class Checker {
         var bad = Set<BlobID>()
         let object = "pack \(name.prefix(8))"
         let intact: Bool
+        // A listed name that is no id cannot match its content, whatever the content is.
+        guard PackID(hex: name) != nil else {
+            return PackCheck(problems: [Problem(object: object, message: Self.alteredMessage)], bad: [], bytes: 0)
+        }
         do {
             intact = try repository.readPack(name, reusing: &state.buffer)
         } catch {
@@ -296,7 +296,7 @@ public final class Checker {
         let bytes = state.buffer
         progress?.add(files: 1, bytes: UInt64(bytes.count))
         if !intact {
-            problems.append(Problem(object: object, message: "content does not match its name (SHA-256): the file was altered or damaged in storage"))
+            problems.append(Problem(object: object, message: Self.alteredMessage))
         }
         // The header: authenticated, and it must agree with the index.
         do {

@@ -10,9 +10,9 @@ public struct CopyOptions: Sendable {
 
 public struct CopyResult: Sendable {
     /// (source id, destination id) of each snapshot copied now.
-    public var copied: [(source: String, destination: String)] = []
+    public var copied: [(source: SnapshotID, destination: SnapshotID)] = []
     /// Source ids already present in the destination.
-    public var alreadyPresent: [String] = []
+    public var alreadyPresent: [SnapshotID] = []
     public var blobsCopied: UInt64 = 0
     public var bytesCopied: UInt64 = 0
     public var bytesStored: UInt64 = 0
@@ -68,7 +68,7 @@ public final class Copier {
         if !result.copied.isEmpty {
             progress?.setPhase("verifying")
             var verify = VerifyOptions()
-            verify.snapshots = result.copied.map(\.destination)
+            verify.snapshots = result.copied.map(\.destination.hex)
             let report = try Checker(repository: destination, options: verify).run()
             guard report.clean else {
                 throw VaultError(.corrupt, "the destination \(destination.location) failed verification after the copy: "
@@ -80,10 +80,8 @@ public final class Copier {
         return result
     }
 
-    private func copy(_ record: SnapshotRecord, _ result: inout CopyResult) throws -> String {
-        guard let rootID = record.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid root tree id")
-        }
+    private func copy(_ record: SnapshotRecord, _ result: inout CopyResult) throws -> SnapshotID {
+        let rootID = record.snapshot.tree
         let saved = try destination.withBlobSaver(.adding(indexEvery: 8), workers: Parallel.cores) { saver in
             let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
                                       threads: max(2, source.preferredConcurrency), cancellation: cancellation,

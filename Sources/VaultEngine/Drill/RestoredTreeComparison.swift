@@ -24,7 +24,7 @@ struct RestoredTreeComparison {
     private struct Frame { let nodes: [Node]; var next = 0 }
 
     func compare(_ record: SnapshotRecord) throws -> Outcome {
-        guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no tree") }
+        let rootID = record.snapshot.tree
         let codec = repository.makeCodec()
         let cursor = try DirectoryCursor(rootFD: try Posix.open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), display: root)
         var out = Outcome(directories: 1)

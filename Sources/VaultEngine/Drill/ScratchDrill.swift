@@ -56,7 +56,7 @@ public final class ScratchDrill {
         // Removed whether the drill passes or not: a scratch directory must not fill up with drills.
         defer { try? Posix.removeTree(drill) }
         try writeMarker(drill)
-        var options = RestoreOptions(snapshot: record.id, target: target)
+        var options = RestoreOptions(snapshot: record.id.hex, target: target)
         options.requireEmpty = true
         options.refusedTargets = refused
         let restored = try Restorer(repository: repository, options: options, progress: progress,

@@ -3,7 +3,7 @@ import VaultCore
 import VaultRepository
 
 public struct DrillResult: Sendable {
-    public let snapshotID: String
+    public let snapshotID: SnapshotID
     public let files: UInt64
     public let directories: UInt64
     /// The bytes a restore of the snapshot writes (every file's size, zero runs included).
@@ -38,9 +38,7 @@ public final class SnapshotDrill {
     public func run(_ record: SnapshotRecord) throws -> DrillResult {
         let started = Date()
         try repository.loadIndex()
-        guard let root = record.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id")
-        }
+        let root = record.snapshot.tree
         guard record.snapshot.root?.extendedAttributes() != nil || record.snapshot.root == nil else {
             throw VaultError(.corrupt,
                              "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",

@@ -9,7 +9,6 @@ public struct PruneResult: Sendable {
     public var packsKept = 0
     public var blobsRepacked = 0
     public var bytesFreed: UInt64 = 0
-    public var indexFilesReplaced = 0
     /// Packs in no index that are younger than `youngPackMargin`: kept, they may be a running backup's.
     public var youngPacksKept = 0
     /// Kept objects whose Object Lock retention was asked about, and lengthened (RetentionRenewal).
@@ -47,7 +46,7 @@ public final class Pruner {
     /// `forgetting`: snapshot ids to treat as already deleted. A dry run of `forget --prune` deletes
     /// no snapshot, yet must count what the real run frees once they are gone; the real run deletes
     /// them first, so the set changes nothing there.
-    public func run(dryRun: Bool = false, forgetting: Set<String> = []) throws -> PruneResult {
+    public func run(dryRun: Bool = false, forgetting: Set<SnapshotID> = []) throws -> PruneResult {
         var result = PruneResult()
         let codec = repository.makeCodec()
         progress?.setPhase("listing", total: 0)
@@ -65,7 +64,7 @@ public final class Pruner {
         let snapshots = try repository.listSnapshots().filter { !forgetting.contains($0.id) }
         progress?.setPhase("marking", total: 0)
         for s in snapshots {
-            guard let root = s.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(s.shortID) has no tree id; prune stopped") }
+            let root = s.snapshot.tree
             try mark(root: root, of: s.shortID, in: table, codec: codec)
         }
         // Only the first copy of a used blob is marked (`PackTable.mark`): further copies, written
@@ -74,7 +73,7 @@ public final class Pruner {
         // is kept once. The new index lists only kept packs, so every reader then finds that copy.
         // The copy kept is one the store lists: a pack missing from storage never keeps the mark.
         let listedPacks = try repository.listPacks()
-        let present = Set(listedPacks.compactMap { SHA256Digest(hex: $0.name) })
+        let present = Set(listedPacks.compactMap { PackID(hex: $0.name) })
         table.settleMarks(onPacksWhere: { present.contains(table.packID($0)) })
 
         var keep: [Int] = []
@@ -96,12 +95,12 @@ public final class Pruner {
         // Packs no index knows: left by killed backups, or written by one still running. Only those
         // the store's clock says are old enough go; a pack of unknown age stays.
         let now = repository.storeNow()
-        var orphans: [SHA256Digest] = []
+        var orphans: [PackID] = []
         var packWritten: [String: Date] = [:]
         var orphanBytes: UInt64 = 0
         for info in listedPacks {
             packWritten[info.name] = info.modified
-            guard let id = SHA256Digest(hex: info.name), table.ordinal(of: id) == nil else { continue }
+            guard let id = PackID(hex: info.name), table.ordinal(of: id) == nil else { continue }
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {
                 orphans.append(id)
                 orphanBytes += UInt64(info.size)
@@ -145,11 +144,10 @@ public final class Pruner {
                 result.retentionExtended += outcome.extended
             }
         }
-        result.indexFilesReplaced = oldIndexNames.count
         try repository.confirmLocksHeld()
         // Counted by what the index says each pack holds (stored bytes; orphans by their size).
         let doomed = delete + repack
-        var packBytes: [SHA256Digest: UInt64] = [:]
+        var packBytes: [PackID: UInt64] = [:]
         for k in doomed {
             packBytes[table.packID(k)] = table.blobRange(k).reduce(UInt64(0)) { $0 + UInt64(table.storedLength(at: $1)) }
         }
@@ -208,12 +206,12 @@ public final class Pruner {
     /// must agree: a store that answers a listing short without saying so (a flaky server, a proxy,
     /// an eventually consistent listing) would otherwise make used packs look unreferenced. Under
     /// the exclusive lock nothing may add or remove snapshots or index files meanwhile.
-    private func crossCheck(snapshots: Set<String>, indexFiles: Set<String>) throws {
+    private func crossCheck(snapshots: Set<SnapshotID>, indexFiles: Set<String>) throws {
         let snapshotsNow = Set(try repository.listSnapshotIDs())
         let indexNow = Set(try repository.listIndexFileNames())
         guard snapshotsNow == snapshots, indexNow == indexFiles else {
-            let differ = snapshotsNow.symmetricDifference(snapshots).union(indexNow.symmetricDifference(indexFiles))
-            throw VaultError(.storageFailure, "prune stopped: two listings of the repository disagree (\(differ.count) object(s) listed once only), so what is unused cannot be known",
+            let differ = snapshotsNow.symmetricDifference(snapshots).count + indexNow.symmetricDifference(indexFiles).count
+            throw VaultError(.storageFailure, "prune stopped: two listings of the repository disagree (\(differ) object(s) listed once only), so what is unused cannot be known",
                              hint: "the storage answered a listing inconsistently; nothing was deleted; check the storage and run the command again")
         }
     }

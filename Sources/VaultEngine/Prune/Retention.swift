@@ -35,7 +35,7 @@ public struct RetentionPolicy: Sendable, Codable {
                 if i > lastComplete { keep.append((s, ["partial, newer than every complete snapshot"])) } else { remove.append(s) }
             }
             let newestFirst = Array(ordered.filter { !$0.snapshot.isPartial }.reversed())
-            guard let newest = newestFirst.first?.snapshot.date else { continue }
+            guard let newest = newestFirst.first?.snapshot.time else { continue }
             typealias Bucket = (name: String, count: Int, key: (Date) -> String)
             let buckets: [Bucket] = [
                 ("hourly", keepHourly, { d in let c = calendar.dateComponents([.year, .month, .day, .hour], from: d); return "\(c.year!)-\(c.month!)-\(c.day!)-\(c.hour!)" }),
@@ -49,9 +49,9 @@ public struct RetentionPolicy: Sendable, Codable {
             for (i, s) in newestFirst.enumerated() {
                 var reasons: [String] = []
                 if i < keepLast { reasons.append("last \(keepLast)") }
-                if keepWithinSeconds > 0, newest.timeIntervalSince(s.snapshot.date) <= keepWithinSeconds { reasons.append("within") }
+                if keepWithinSeconds > 0, newest.timeIntervalSince(s.snapshot.time) <= keepWithinSeconds { reasons.append("within") }
                 for (b, bucket) in buckets.enumerated() where bucket.count > 0 && used[b] < bucket.count {
-                    let key = bucket.key(s.snapshot.date)
+                    let key = bucket.key(s.snapshot.time)
                     if key != last[b] {
                         last[b] = key
                         used[b] += 1

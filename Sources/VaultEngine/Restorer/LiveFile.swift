@@ -15,7 +15,7 @@ enum LiveFile {
             // ENOTDIR: a directory on the path is now a file, so nothing is there to read.
             if errno == ENOENT || errno == ELOOP || errno == ENXIO || errno == ENOTDIR { return -1 }
             throw VaultError(.storageFailure, "cannot read \(display()) in the restore target",
-                             cause: String(cString: strerror(errno)),
+                             cause: Errno.current,
                              hint: "make it readable to this user (or move it away) and run the restore again; nothing was changed")
         }
         var st = stat()

@@ -1,5 +1,6 @@
 import VaultChain
 import VaultCore
+import VaultRepository
 
 public struct RestoreOptions: Sendable {
     public var snapshot: String
@@ -52,7 +53,7 @@ public struct RestoreOptions: Sendable {
 }
 
 public struct RestoreResult: Sendable {
-    public let snapshotID: String
+    public let snapshotID: SnapshotID
     public let destination: String
     /// "staged" (a full copy swapped in), "in-place" or "in-place-full" (`--force` on a mount point).
     public internal(set) var mode = "staged"
@@ -88,5 +89,5 @@ public struct RestoreResult: Sendable {
     /// Metadata that could not be set (an extended attribute namespace this user may not write).
     public internal(set) var warnings: [String] = []
 
-    init(snapshotID: String, destination: String) { self.snapshotID = snapshotID; self.destination = destination }
+    init(snapshotID: SnapshotID, destination: String) { self.snapshotID = snapshotID; self.destination = destination }
 }

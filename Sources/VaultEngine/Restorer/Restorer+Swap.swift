@@ -94,7 +94,7 @@ extension Restorer {
                 // A single entry's old copy is inside its staging directory (as `entry` or its own name).
                 let at = single ? staging : staged
                 throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(at)",
-                                 cause: (error as? VaultError)?.message, hint: "rename \(at) yourself; chainvault will not delete it")
+                                 cause: error as? VaultError, hint: "rename \(at) yourself; chainvault will not delete it")
             }
         } else {
             if existing { _ = rmdir(destination) }
@@ -145,7 +145,7 @@ extension Restorer {
             do {
                 try Posix.renameNoReplace(path, candidate)
                 return candidate
-            } catch let e as VaultError where e.code == .alreadyExists || e.cause?.contains("not empty") == true {
+            } catch let e as VaultError where e.code == .alreadyExists || (e.cause as? Errno) == .directoryNotEmpty {
                 candidate = name + "-\(n)"
             }
         }

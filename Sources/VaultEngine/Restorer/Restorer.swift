@@ -44,7 +44,7 @@ public final class Restorer {
         let started = Date()
         try repository.loadIndex()
         let record = try repository.resolveSnapshot(options.snapshot)
-        guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree id") }
+        let rootID = record.snapshot.tree
         var unit = Node(name: [], kind: .directory, mode: 0o755, subtree: rootID)
         if options.subpath == nil { progress?.setTotal(record.snapshot.stats.bytesTotal) }
         var destination = Path.absolute(options.target)
@@ -106,7 +106,7 @@ public final class Restorer {
                              hint: "restore into an empty or new directory, or ask for mode \"delta\" (in place) or \"force\"")
         }
         if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint) && (!options.force || mountPoint) {
-            let outcome = try restoreInPlace(unit, snapshotID: record.id, full: options.force, stamp: stamp)
+            let outcome = try restoreInPlace(unit, snapshotID: record.id.hex, full: options.force, stamp: stamp)
             try writer.finish()
             result.mode = options.force ? "in-place-full" : "in-place"
             result.previous = outcome.previous ?? recovery.previous

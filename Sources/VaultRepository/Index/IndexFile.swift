@@ -2,11 +2,11 @@ import VaultCore
 
 /// One pack as an index file records it: its id, its key salt and its blobs.
 public struct IndexedPack: Sendable {
-    public let id: SHA256Digest
+    public let id: PackID
     public let salt: [UInt8]
     public let entries: [PackEntry]
 
-    public init(id: SHA256Digest, salt: [UInt8], entries: [PackEntry]) { self.id = id; self.salt = salt; self.entries = entries }
+    public init(id: PackID, salt: [UInt8], entries: [PackEntry]) { self.id = id; self.salt = salt; self.entries = entries }
 }
 
 /// The plaintext of an `index/<id>` file (sealed with `SealedFile`, kind 2):
@@ -17,9 +17,9 @@ public struct IndexedPack: Sendable {
 /// deletes them, so a reader that sees both is still right).
 public struct IndexFile: Sendable {
     public var packs: [IndexedPack]
-    public var supersedes: [SHA256Digest]
+    public var supersedes: [IndexID]
 
-    public init(packs: [IndexedPack], supersedes: [SHA256Digest] = []) { self.packs = packs; self.supersedes = supersedes }
+    public init(packs: [IndexedPack], supersedes: [IndexID] = []) { self.packs = packs; self.supersedes = supersedes }
 
     static let magic: [UInt8] = Array("CVI1".utf8)
 
@@ -28,11 +28,11 @@ public struct IndexFile: Sendable {
         w.raw(Self.magic)
         w.u32(UInt32(packs.count))
         for p in packs {
-            w.digest(p.id); w.raw(p.salt); w.u32(UInt32(p.entries.count))
+            w.digest(p.id.digest); w.raw(p.salt); w.u32(UInt32(p.entries.count))
             for e in p.entries { e.encode(into: &w) }
         }
         w.u32(UInt32(supersedes.count))
-        for s in supersedes { w.digest(s) }
+        for s in supersedes { w.digest(s.digest) }
         return w.bytes
     }
 
@@ -44,7 +44,7 @@ public struct IndexFile: Sendable {
         var packs: [IndexedPack] = []
         packs.reserveCapacity(packCount)
         for _ in 0..<packCount {
-            let id = try r.digest(), salt = try r.raw(32)
+            let id = PackID(try r.digest()), salt = try r.raw(32)
             let n = Int(try r.u32())
             guard n <= r.remaining / PackEntry.encodedSize else { throw VaultError(.corrupt, "\(what) claims \(n) blobs in a pack") }
             var entries: [PackEntry] = []
@@ -54,8 +54,8 @@ public struct IndexFile: Sendable {
         }
         let k = Int(try r.u32())
         guard k <= r.remaining / 32 else { throw VaultError(.corrupt, "\(what) claims \(k) superseded files") }
-        var supersedes: [SHA256Digest] = []
-        for _ in 0..<k { supersedes.append(try r.digest()) }
+        var supersedes: [IndexID] = []
+        for _ in 0..<k { supersedes.append(IndexID(try r.digest())) }
         try r.expectEnd()
         return IndexFile(packs: packs, supersedes: supersedes)
     }

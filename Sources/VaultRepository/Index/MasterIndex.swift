@@ -3,11 +3,11 @@ import VaultCore
 
 /// Where a blob lives, resolved: the pack, its salt, and the blob's entry.
 public struct BlobLocation: Sendable {
-    public let pack: SHA256Digest
+    public let pack: PackID
     public let salt: [UInt8]
     public let entry: PackEntry
 
-    public init(pack: SHA256Digest, salt: [UInt8], entry: PackEntry) { self.pack = pack; self.salt = salt; self.entry = entry }
+    public init(pack: PackID, salt: [UInt8], entry: PackEntry) { self.pack = pack; self.salt = salt; self.entry = entry }
 }
 
 /// Every index file merged in memory: blob id → location, in ~49 bytes per blob, because a 10 TB
@@ -23,9 +23,9 @@ public struct BlobLocation: Sendable {
 /// @unchecked for that reason: the fields are behind an `NSLock`, held across several of them.
 public final class MasterIndex: @unchecked Sendable {
     private let lock = NSLock()
-    private var packIDs: [SHA256Digest] = []
+    private var packIDs: [PackID] = []
     private var packSalts: [[UInt8]] = []
-    private var packOrdinals: [SHA256Digest: UInt32] = [:]
+    private var packOrdinals: [PackID: UInt32] = [:]
     private let table = SlotTable()
     private var recent: [BlobID: IndexSlot] = [:]
     /// Offsets above 4 GiB; chainvault never writes them (packs are ~16 MiB), so this stays empty.
@@ -84,7 +84,7 @@ public final class MasterIndex: @unchecked Sendable {
 
     public func contains(_ id: BlobID) -> Bool { lock.withLock { findLocked(id) != nil } }
 
-    public var packs: Set<SHA256Digest> { lock.withLock { Set(packIDs) } }
+    public var packs: Set<PackID> { lock.withLock { Set(packIDs) } }
     public var blobCount: Int { lock.withLock { table.seal(); return table.count + recent.count } }
 
     /// Sum of stored bytes of all indexed blobs.

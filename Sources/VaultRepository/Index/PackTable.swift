@@ -15,11 +15,11 @@ public final class PackTable: @unchecked Sendable {
     private var slots: UnsafeMutablePointer<IndexSlot>?
     public private(set) var blobCount = 0
     private var capacity = 0
-    private var packIDs: [SHA256Digest] = []
+    private var packIDs: [PackID] = []
     private var packSalts: [[UInt8]] = []
     /// `packStart[k]..<packStart[k + 1]` are pack k's slots.
     private var packStart: [UInt32] = [0]
-    private var ordinals: [SHA256Digest: UInt32] = [:]
+    private var ordinals: [PackID: UInt32] = [:]
     /// Offsets above 4 GiB by slot position (chainvault's packs never have them).
     private var wide: [Int: UInt64] = [:]
     /// Slot positions sorted by blob id, then position (so of several copies the first comes first).
@@ -74,8 +74,8 @@ public final class PackTable: @unchecked Sendable {
 
     // MARK: Packs
 
-    public func ordinal(of pack: SHA256Digest) -> Int? { ordinals[pack].map(Int.init) }
-    public func packID(_ ordinal: Int) -> SHA256Digest { packIDs[ordinal] }
+    public func ordinal(of pack: PackID) -> Int? { ordinals[pack].map(Int.init) }
+    public func packID(_ ordinal: Int) -> PackID { packIDs[ordinal] }
     public func blobRange(_ ordinal: Int) -> Range<Int> { Int(packStart[ordinal])..<Int(packStart[ordinal + 1]) }
 
     public func entry(at position: Int) -> PackEntry {

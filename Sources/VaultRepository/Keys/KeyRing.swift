@@ -119,10 +119,10 @@ public enum KeyRing {
     /// Stores a new key file for `master`; returns its id.
     @discardableResult
     public static func add(_ backend: Backend, master: SecretBytes, credential: Credential,
-                           scrypt: ScryptParameters = .standard) throws -> String {
+                           scrypt: ScryptParameters = .standard) throws -> KeyID {
         let bytes = try wrap(master, credential, scrypt: scrypt)
-        let id = SHA256.hash(bytes).hex
-        try backend.write(ObjectHandle(.key, id), bytes)
+        let id = KeyID(SHA256.hash(bytes))
+        try backend.write(ObjectHandle(.key, id.hex), bytes)
         return id
     }
 
@@ -130,7 +130,7 @@ public enum KeyRing {
     /// key that opened it. A key file that is damaged, too large, or asks for a derivation outside
     /// the bounds is skipped with a warning (`warn`): planted ones must not stop the real key.
     public static func open(_ backend: Backend, credential: Credential,
-                            warn: (String) -> Void = { _ in }) throws -> (SecretBytes, String) {
+                            warn: (String) -> Void = { _ in }) throws -> (SecretBytes, KeyID) {
         let keys = try backend.list(.key)
         guard !keys.isEmpty else {
             throw VaultError(.notARepository, "\(backend.location) has no key files",
@@ -160,7 +160,7 @@ public enum KeyRing {
         }
         for key in candidates.sorted(by: { ($0.cost, $0.name) < ($1.cost, $1.name) }) {
             do {
-                if let master = try unwrap(key.bytes, credential, id: key.name) { return (master, key.name) }
+                if let master = try unwrap(key.bytes, credential, id: key.name) { return (master, try keyID(key.name)) }
             } catch let error as VaultError {
                 damaged.append(key.name)
                 warn("skipped damaged key file keys/\(key.name.prefix(8)): \(error.message)")
@@ -216,7 +216,14 @@ public enum KeyRing {
     }
 
     /// Removes a key; refuses to remove the last one (the repository would be lost) or the one in use.
-    public static func remove(_ backend: Backend, id: String, current: String) throws {
+    /// The id of a key file that opened: its bytes matched its name, so the name is an id.
+    static func keyID(_ name: String) throws -> KeyID {
+        guard let id = KeyID(hex: name) else { throw VaultError(.corrupt, "key file keys/\(name.prefix(8)) has a name that is not a SHA-256") }
+        return id
+    }
+
+    /// `id`: a key id or unique prefix, as the operator typed it.
+    public static func remove(_ backend: Backend, id: String, current: KeyID) throws {
         let keys = try backend.list(.key).map(\.name)
         let matches = keys.filter { $0.hasPrefix(id) }
         guard matches.count == 1, let target = matches.first else {
@@ -227,7 +234,7 @@ public enum KeyRing {
             throw VaultError(.usage, "refusing to remove the last key: the repository could never be opened again",
                              hint: "add another key first with 'chainvault key add'")
         }
-        guard target != current else {
+        guard target != current.hex else {
             throw VaultError(.usage, "refusing to remove key \(target.prefix(8)), the one this command opened the repository with",
                              hint: "open the repository with another key to remove this one")
         }

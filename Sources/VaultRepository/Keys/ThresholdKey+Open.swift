@@ -7,7 +7,7 @@ extension ThresholdKey {
     /// keys was wrong: a per-operator check value would let each operator's passphrase be guessed
     /// on its own, offline, instead of M of them together (FORMAT.md §2.1).
     static func open(_ keys: [(name: String, bytes: [UInt8])], _ given: [OperatorKey], location: String,
-                     damaged: [String]) throws -> (SecretBytes, String) {
+                     damaged: [String]) throws -> (SecretBytes, KeyID) {
         try OperatorKey.checkDistinct(given)
         var reasons: [String] = []
         var found = false
@@ -19,7 +19,7 @@ extension ThresholdKey {
             }
             if let why = rejection(doc) { reasons.append("\(id) is damaged (\(why))"); continue }
             do {
-                if let master = try open(doc, given, id: id, reasons: &reasons) { return (master, key.name) }
+                if let master = try open(doc, given, id: id, reasons: &reasons) { return (master, try KeyRing.keyID(key.name)) }
             } catch let error as VaultError {
                 reasons.append("\(id) is damaged (\(error.message))")
             }

@@ -144,10 +144,10 @@ public enum ThresholdKey {
 
     /// Stores a new threshold key for `master`; returns its id.
     public static func add(_ backend: Backend, master: SecretBytes, threshold: Int, operators: [OperatorKey],
-                           scrypt: ScryptParameters = .standard) throws -> String {
+                           scrypt: ScryptParameters = .standard) throws -> KeyID {
         let bytes = try wrap(master, threshold: threshold, operators: operators, scrypt: scrypt)
-        let id = SHA256.hash(bytes).hex
-        try backend.write(ObjectHandle(.key, id), bytes)
+        let id = KeyID(SHA256.hash(bytes))
+        try backend.write(ObjectHandle(.key, id.hex), bytes)
         return id
     }
 }

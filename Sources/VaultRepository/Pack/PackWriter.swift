@@ -72,7 +72,7 @@ public final class PackWriter {
         try Posix.fsync(fd, path: path)
         Posix.close(fd)
         fd = -1
-        return FinishedPack(id: hasher.finalize(), path: path, size: size, salt: salt, entries: entries)
+        return FinishedPack(id: PackID(hasher.finalize()), path: path, size: size, salt: salt, entries: entries)
     }
 
     /// Drops the spool file (an interrupted or failed backup).
@@ -84,7 +84,7 @@ public final class PackWriter {
 
 /// A complete pack in its spool file, ready to hand to the backend.
 public struct FinishedPack: Sendable {
-    public let id: SHA256Digest
+    public let id: PackID
     public let path: String
     public let size: Int
     public let salt: [UInt8]

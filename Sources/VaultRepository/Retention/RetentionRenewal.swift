@@ -33,7 +33,7 @@ struct RetentionRenewal {
                 outcome.extended += 1
             } catch let error as VaultError {
                 throw VaultError(error.code, "prune stopped: the Object Lock retention of \(handle), which a kept snapshot "
-                                     + "needs, could not be extended", cause: error.message,
+                                     + "needs, could not be extended", cause: error,
                                  hint: "the pruning credential needs s3:GetObjectRetention and s3:PutObjectRetention "
                                      + "on the bucket; nothing was deleted")
             }
@@ -46,7 +46,7 @@ extension Repository {
     /// Before a prune deletes anything: lengthens the Object Lock retention of what the kept
     /// snapshots need (`RetentionRenewal`). Nil when the store keeps no retention; a refusal
     /// throws, naming the permission. `packWritten`: the store's write time of each pack by name.
-    public func extendRetention(keptSnapshots: Set<String>, keptPacks: [SHA256Digest], packWritten: [String: Date],
+    public func extendRetention(keptSnapshots: Set<SnapshotID>, keptPacks: [PackID], packWritten: [String: Date],
                                 now: Date) throws -> (checked: Int, extended: Int)? {
         guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
         let objects = try RetentionRenewal.keptObjects(backend, snapshots: keptSnapshots, packs: keptPacks,
@@ -68,11 +68,11 @@ extension Repository {
 extension RetentionRenewal {
     /// What the kept snapshots need, with the store's write times: the config (time unknown),
     /// every key, the kept snapshots and the kept packs.
-    static func keptObjects(_ backend: Backend, snapshots: Set<String>, packs: [SHA256Digest],
+    static func keptObjects(_ backend: Backend, snapshots: Set<SnapshotID>, packs: [PackID],
                             packWritten: [String: Date]) throws -> [(ObjectHandle, Date?)] {
         var out: [(ObjectHandle, Date?)] = [(.config, nil)]
         out += try backend.list(.key).map { (ObjectHandle(.key, $0.name), $0.modified) }
-        out += try backend.list(.snapshot).filter { snapshots.contains($0.name) }.map { (ObjectHandle(.snapshot, $0.name), $0.modified) }
+        out += try backend.list(.snapshot).filter { SnapshotID(hex: $0.name).map(snapshots.contains) ?? false }.map { (ObjectHandle(.snapshot, $0.name), $0.modified) }
         out += packs.map { (ObjectHandle(.pack, $0.hex), packWritten[$0.hex]) }
         return out
     }

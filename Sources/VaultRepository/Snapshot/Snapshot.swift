@@ -20,13 +20,15 @@ public struct Snapshot: Codable, Sendable {
     }
 
     public var version: Int = 1
-    public var time: String
-    public var tree: String
+    /// When the backup started; RFC 3339 text in the JSON (`RFC3339Time`).
+    @RFC3339Time public var time: Date
+    /// The root tree (the Merkle root); hex in the JSON.
+    public var tree: BlobID
     public var source: String
     public var hostname: String
     public var username: String
     public var tags: [String]
-    public var parent: String?
+    public var parent: SnapshotID?
     public var policy: String?
     public var excludes: [String]
     public var stats: Stats
@@ -36,10 +38,10 @@ public struct Snapshot: Codable, Sendable {
     public var root: RootMetadata?
     /// For a snapshot made by `copy`: the id of the snapshot it copies in the source repository
     /// (or that snapshot's own `original`), so a copy is never made twice.
-    public var original: String?
+    public var original: SnapshotID?
     /// The newest snapshot in the repository when this backup started (FORMAT.md §8): this one is
     /// newer than it whatever the two hosts' clocks say. Absent in older snapshots.
-    public var newestSeen: String?
+    public var newestSeen: SnapshotID?
     /// True when some file could not be read completely (EIO mid-file, shrank, vanished); their
     /// paths are in `incomplete` (at most 1,000, like `stats.skipped`). Absent means complete.
     public var partial: Bool?
@@ -79,23 +81,21 @@ public struct Snapshot: Codable, Sendable {
         }
     }
 
-    public init(time: String, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
-                parent: String?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]) {
-        self.time = time; self.tree = tree.hex; self.source = source; self.hostname = hostname; self.username = username
+    public init(time: Date, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
+                parent: SnapshotID?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]) {
+        self.time = time; self.tree = tree; self.source = source; self.hostname = hostname; self.username = username
         self.tags = tags; self.parent = parent; self.policy = policy; self.excludes = excludes; self.stats = stats; self.chain = chain
     }
 
-    public var treeID: BlobID? { BlobID(hex: tree) }
-    public var date: Date { Timestamp.parse(time) ?? .distantPast }
     /// A partial snapshot is never `latest` by default and never counts as a kept backup.
     public var isPartial: Bool { partial == true }
 }
 
 /// A snapshot with the id it is stored under.
 public struct SnapshotRecord: Sendable {
-    public let id: String
+    public let id: SnapshotID
     public let snapshot: Snapshot
-    public var shortID: String { String(id.prefix(8)) }
+    public var shortID: String { id.shortHex }
 
-    public init(id: String, snapshot: Snapshot) { self.id = id; self.snapshot = snapshot }
+    public init(id: SnapshotID, snapshot: Snapshot) { self.id = id; self.snapshot = snapshot }
 }

@@ -21,7 +21,7 @@ public enum SnapshotClock {
         public var warnings: [String] {
             let clock = isStoreClock ? "the store's clock" : "this host's clock (the store's could not be read)"
             return ahead.map { r in
-                "snapshot \(r.shortID) of \(r.snapshot.hostname) is dated \(r.snapshot.time), ahead of \(clock), "
+                "snapshot \(r.shortID) of \(r.snapshot.hostname) is dated \(Timestamp.format(r.snapshot.time)), ahead of \(clock), "
                     + "which said \(Timestamp.format(now)): the clock of \(r.snapshot.hostname) runs fast; "
                     + "snapshots are ordered by what each backup saw, not by time alone"
             }
@@ -32,6 +32,6 @@ public enum SnapshotClock {
         let store = (try? (backend as? StoreClock)?.storeNow()) ?? nil
         let now = store ?? Date()
         return Judgement(now: now, isStoreClock: store != nil,
-                         ahead: records.filter { $0.snapshot.date > now.addingTimeInterval(tolerance) })
+                         ahead: records.filter { $0.snapshot.time > now.addingTimeInterval(tolerance) })
     }
 }

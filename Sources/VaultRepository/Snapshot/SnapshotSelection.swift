@@ -77,7 +77,7 @@ public struct SnapshotSelection: Sendable {
     private func ambiguous(_ newest: [SnapshotRecord]) -> VaultError {
         let rows = newest.map { r in
             let s = r.snapshot
-            return "  \(r.shortID)  \(s.time.prefix(19))  host \(s.hostname)  source \(s.source)  "
+            return "  \(r.shortID)  \(Timestamp.format(s.time).prefix(19))  host \(s.hostname)  source \(s.source)  "
                 + "policy \(s.policy ?? "-")"
         }
         return VaultError(.unknownSnapshot,

@@ -17,7 +17,7 @@ extension S3Backend: StoreClock, WriteRefusalDetecting {
     /// 403 on a write: read-only credentials or a bucket policy that forbids writes here.
     public func isWriteRefusal(_ error: Error) -> Bool {
         guard let e = error as? VaultError else { return false }
-        return e.cause?.hasPrefix("AccessDenied") == true || e.message.contains(": forbidden at ")
+        return (e.cause as? S3ErrorResponse)?.code == "AccessDenied" || e.message.contains(": forbidden at ")
     }
 }
 

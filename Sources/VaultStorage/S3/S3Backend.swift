@@ -50,7 +50,7 @@ public final class S3Backend: Backend, @unchecked Sendable {
         let caFile = environment["CHAINVAULT_S3_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         if let caFile {
             do { try NetConnection.checkCAFile(caFile) } catch let error as NetError {
-                throw VaultError(.usage, "CHAINVAULT_S3_CA_FILE=\(caFile) cannot be used", cause: error.description,
+                throw VaultError(.usage, "CHAINVAULT_S3_CA_FILE=\(caFile) cannot be used", cause: error,
                                  hint: "point it at a readable PEM file of CA certificates")
             }
         }

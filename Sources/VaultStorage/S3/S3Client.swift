@@ -116,7 +116,7 @@ public final class S3Client: Sendable {
         let xml = String(decoding: r.body, as: UTF8.self)
         let code = S3XML.value("Code", in: xml) ?? "HTTP \(r.status)"
         let message = S3XML.value("Message", in: xml)
-        let cause = message.map { "\(code): \($0)" } ?? code
+        let cause = S3ErrorResponse(code: code, message: message)
         let at = "\(location)"
         switch code {
         case "NoSuchBucket":

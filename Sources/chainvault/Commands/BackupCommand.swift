@@ -76,27 +76,27 @@ enum BackupCommand: Command {
         for w in result.warnings { c.out.warning(w) }
         for n in result.notices { c.out.warning(n) }
         if let ahead = result.aheadOfClock {
-            c.out.warning("snapshot \(ahead.shortID) of \(ahead.snapshot.hostname) is dated \(ahead.snapshot.time), ahead of this host's clock: one of the two clocks is wrong (this snapshot is ordered after it all the same)")
+            c.out.warning("snapshot \(ahead.shortID) of \(ahead.snapshot.hostname) is dated \(Timestamp.format(ahead.snapshot.time)), ahead of this host's clock: one of the two clocks is wrong (this snapshot is ordered after it all the same)")
         }
         if result.snapshot.isPartial {
-            c.out.warning("snapshot \(result.snapshotID.prefix(8)) is partial: \(result.snapshot.incomplete?.count ?? 0) file(s) could not be read completely; it will not be 'latest'")
+            c.out.warning("snapshot \(result.snapshotID.shortHex) is partial: \(result.snapshot.incomplete?.count ?? 0) file(s) could not be read completely; it will not be 'latest'")
         }
         // A detected profile under the default `recorded` is reported in the summary only: the source
         // may merely look like a chain directory. A named profile or a required check warns.
         if let check = result.snapshot.chainCheck, !check.valid, check.required || options.chain != nil {
             let flag = check.required ? "; the check is required, so it will not be 'latest'" : ""
-            c.out.warning("chain check (\(check.profile)) of snapshot \(result.snapshotID.prefix(8)) failed with "
+            c.out.warning("chain check (\(check.profile)) of snapshot \(result.snapshotID.shortHex) failed with "
                           + "\(check.problems) problem(s)\(flag): " + check.firstProblems.joined(separator: "; "))
         }
         if c.out.json {
-            c.out.emit(Result(snapshot: result.snapshotID, parent: result.parentID, source: result.snapshot.source, stats: s,
+            c.out.emit(Result(snapshot: result.snapshotID.hex, parent: result.parentID?.hex, source: result.snapshot.source, stats: s,
                               recoveredPacks: result.recoveredPacks, skippedSockets: result.skippedSockets,
                               throughputBytesPerSecond: s.durationSeconds > 0 ? Double(s.bytesTotal) / s.durationSeconds : 0,
                               partial: result.snapshot.isPartial, incomplete: result.snapshot.incomplete ?? [],
                               chainCheck: result.snapshot.chainCheck))
         } else {
             if result.recoveredPacks > 0 { c.out.line("reused \(result.recoveredPacks) packs left by an interrupted backup") }
-            c.out.line("snapshot \(result.snapshotID.prefix(8)) saved\(result.parentID.map { " (parent \($0.prefix(8)))" } ?? "")")
+            c.out.line("snapshot \(result.snapshotID.shortHex) saved\(result.parentID.map { " (parent \($0.shortHex))" } ?? "")")
             c.out.line("  files      \(s.files) (\(s.filesUnchanged) unchanged), \(s.directories) directories, \(s.symlinks) symlinks")
             c.out.line("  source     \(Format.bytes(s.bytesTotal)), read \(Format.bytes(s.bytesRead))")
             c.out.line("  new        \(Format.bytes(s.bytesNew)) in \(s.chunksNew) chunks after dedup, stored \(Format.bytes(s.bytesStored))")

@@ -1,26 +1,7 @@
 import Foundation
 import VaultCore
 
-/// Shell completions and the manual page, generated from the same table `--help` prints
-/// (`commands` in main.swift: each command's name, summary, help and `ArgumentSpec`), so a
-/// command or option added there appears in all of them.
-enum CommandReference {
-    /// A command's options as its parser accepts them (its own, aliases, then the global ones).
-    static func options(_ c: Command.Type) -> [String] {
-        let own = c.spec.valued.union(c.spec.flags).union(c.spec.aliases.keys).union(c.spec.optionalValued.keys).sorted()
-        return own + globalOptions.filter { !own.contains($0) }
-    }
-
-    static var globalOptions: [String] {
-        Arguments.global.valued.union(Arguments.global.flags).sorted()
-    }
-
-    /// Options that take a value: completed with file names.
-    static func valued(_ c: Command.Type) -> [String] {
-        c.spec.valued.union(Arguments.global.valued).sorted()
-    }
-}
-
+/// `chainvault completion bash|zsh`: completions from the commands' table (`CommandReference`).
 enum CompletionCommand: Command {
     static let name = "completion"
     static let summary = "print a bash or zsh completion script"
@@ -101,46 +82,6 @@ enum CompletionCommand: Command {
         }
         _chainvault "$@"
         """
-        return s
-    }
-}
-
-enum ManCommand: Command {
-    static let name = "man"
-    static let summary = "print the manual page (troff), generated from the commands' help"
-    static let help = """
-    Usage: chainvault man
-
-    Prints chainvault(1) in man(7) format, made from every command's --help text.
-    View it with 'chainvault man | man -l -'. The Debian package installs it.
-    """
-    static let spec = ArgumentSpec(positionalsAllowed: 0...0)
-
-    static func run(_ c: Context) throws -> Int32 {
-        c.out.line(page())
-        return 0
-    }
-
-    /// Text safe in a troff line: backslashes doubled, a leading dot or quote escaped.
-    static func escape(_ line: String) -> String {
-        let text = line.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
-        return text.hasPrefix(".") || text.hasPrefix("'") ? "\\&" + text : text
-    }
-
-    static func page() -> String {
-        var s = ".TH CHAINVAULT 1 \"\" \"chainvault \(version)\" \"User Commands\"\n"
-        s += ".SH NAME\nchainvault \\- encrypted, deduplicated backups of blockchain node data\n"
-        s += ".SH SYNOPSIS\n.B chainvault\n.I COMMAND\n[\n.I OPTIONS\n]\n"
-        s += ".SH COMMANDS\n"
-        for c in commands {
-            s += ".SS \(c.name)\n\(escape(c.summary))\n.PP\n.nf\n"
-            s += c.help.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(separator: "\n")
-            s += "\n.fi\n"
-        }
-        s += ".SH GLOBAL OPTIONS\n.nf\n"
-        s += globalHelp.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().map { escape(String($0)) }
-            .joined(separator: "\n")
-        s += "\n.fi\n.SH EXIT STATUS\nThe exit codes are listed in the README (0 success, 2 usage, 12 locked, 14 corrupt).\n"
         return s
     }
 }

@@ -57,12 +57,12 @@ enum CopyCommand: Command {
             try Copier(source: source, destination: destination, progress: $0, cancellation: c.cancellation).run(options)
         }
         if c.out.json {
-            c.out.emit(Result(copied: result.copied.map { .init(source: $0.source, destination: $0.destination) }, alreadyPresent: result.alreadyPresent,
+            c.out.emit(Result(copied: result.copied.map { .init(source: $0.source.hex, destination: $0.destination.hex) }, alreadyPresent: result.alreadyPresent.map(\.hex),
                               blobsCopied: result.blobsCopied, bytesCopied: result.bytesCopied, bytesStored: result.bytesStored,
                               durationSeconds: result.durationSeconds))
         } else {
             if result.recoveredPacks > 0 { c.out.line("reused \(result.recoveredPacks) packs left by an interrupted copy") }
-            for pair in result.copied { c.out.line("snapshot \(pair.source.prefix(8)) copied as \(pair.destination.prefix(8))") }
+            for pair in result.copied { c.out.line("snapshot \(pair.source.shortHex) copied as \(pair.destination.shortHex)") }
             if !result.alreadyPresent.isEmpty { c.out.line("\(result.alreadyPresent.count) snapshot(s) already in the destination") }
             c.out.line("  new data   \(Format.bytes(result.bytesCopied)) in \(result.blobsCopied) chunks, stored \(Format.bytes(result.bytesStored))")
             c.out.line("  duration   \(Format.duration(result.durationSeconds))")

@@ -74,7 +74,7 @@ enum DemoCommand: Command {
                 let repo = try Repository.open(backend, credential: credential)
                 let r = try Archiver(repository: repo, options: BackupOptions(source: data), cancellation: c.cancellation).run()
                 let s = r.snapshot.stats
-                return (r, "snapshot \(r.snapshotID.prefix(8)): read \(Format.bytes(s.bytesRead)), new \(Format.bytes(s.bytesNew)), stored \(Format.bytes(s.bytesStored)), \(Format.rate(s.bytesTotal, s.durationSeconds))")
+                return (r, "snapshot \(r.snapshotID.shortHex): read \(Format.bytes(s.bytesRead)), new \(Format.bytes(s.bytesNew)), stored \(Format.bytes(s.bytesStored)), \(Format.rate(s.bytesTotal, s.durationSeconds))")
             }
         }
         let first = try backup("first backup")

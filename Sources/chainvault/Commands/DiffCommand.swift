@@ -46,9 +46,7 @@ enum DiffCommand: Command {
         let b = try repo.resolveSnapshot(c.args.positionals[1], selecting: selection)
         let codec = repo.makeCodec()
         let load = { (id: BlobID) in try repo.loadTree(id, codec: codec) }
-        guard let rootA = a.snapshot.treeID, let rootB = b.snapshot.treeID else {
-            throw VaultError(.corrupt, "snapshot \(a.snapshot.treeID == nil ? a.shortID : b.shortID) has no valid tree")
-        }
+        let (rootA, rootB) = (a.snapshot.tree, b.snapshot.tree)
         let showMetadata = c.args.flags.contains("--metadata")
         var changes: [Change] = []
         var summary = Summary()
@@ -119,7 +117,7 @@ enum DiffCommand: Command {
             }
         }
         if c.out.json {
-            c.out.emit(Report(from: a.id, to: b.id, changes: changes, summary: summary))
+            c.out.emit(Report(from: a.id.hex, to: b.id.hex, changes: changes, summary: summary))
         } else {
             c.out.line("\(summary.added) added (\(Format.bytes(summary.bytesAdded))), \(summary.removed) removed (\(Format.bytes(summary.bytesRemoved))), \(summary.modified) modified, \(summary.typeChanged) type changed, \(summary.metadataChanged) metadata changed")
         }

@@ -26,7 +26,7 @@ enum DumpCommand: Command {
         try repo.loadIndex()
         let record = try repo.resolveSnapshot(c.args.positionals[0], selecting: SnapshotSelectionOptions.forReading(c.args))
         let codec = repo.makeCodec()
-        guard let rootID = record.snapshot.treeID else { throw VaultError(.corrupt, "snapshot \(record.shortID) has no valid tree") }
+        let rootID = record.snapshot.tree
         let argument = c.args.positionals[1]
         guard let (node, display) = try SnapshotPath.lookup(argument, in: try repo.loadTree(rootID, codec: codec),
                                                             walker: { try repo.loadTree($0, codec: codec) }, snapshot: record.shortID) else {

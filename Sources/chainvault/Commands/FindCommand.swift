@@ -38,10 +38,7 @@ enum FindCommand: Command {
         var found: [Found] = []
         var total = 0
         for r in records {
-            guard let root = r.snapshot.treeID else {
-                c.out.warning("snapshot \(r.shortID) has no valid tree; skipped")
-                continue
-            }
+            let root = r.snapshot.tree
             var matches: [Match] = []
             // Matches seen when each open directory was entered, to tell on leaving whether it held any.
             var entered: [Int] = []
@@ -61,10 +58,10 @@ enum FindCommand: Command {
             guard !matches.isEmpty else { continue }
             withMatches += 1
             if c.out.json {
-                found.append(Found(snapshot: r.id, time: r.snapshot.time, host: r.snapshot.hostname, source: r.snapshot.source, matches: matches))
+                found.append(Found(snapshot: r.id.hex, time: Timestamp.format(r.snapshot.time), host: r.snapshot.hostname, source: r.snapshot.source, matches: matches))
                 continue
             }
-            c.out.line("snapshot \(r.shortID) of \(r.snapshot.source) at \(r.snapshot.time.prefix(19).replacingOccurrences(of: "T", with: " ")) on \(r.snapshot.hostname):")
+            c.out.line("snapshot \(r.shortID) of \(r.snapshot.source) at \(Timestamp.format(r.snapshot.time).prefix(19).replacingOccurrences(of: "T", with: " ")) on \(r.snapshot.hostname):")
             for m in matches {
                 c.out.line("  \(m.type == "dir" ? "d" : m.type == "symlink" ? "l" : m.type == "fifo" ? "p" : "-") \(String(m.size).leftPad(12))  \(m.mtime.replacingOccurrences(of: "T", with: " "))  \(m.path)")
             }

@@ -78,10 +78,10 @@ enum ForgetCommand: Command {
             let decision = policy.apply(try repo.listSnapshots())
             removed = decision.remove
             kept = decision.keep.map(\.0)
-            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
+            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
         }
         func line(_ s: SnapshotRecord) {
-            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(s.snapshot.time.prefix(19))  \(s.snapshot.source)")
+            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)")
         }
         if dry { removed.forEach(line) } else {
             // This client's own forget is no rollback: its memory says so (FORMAT.md §8).
@@ -120,34 +120,7 @@ enum ForgetCommand: Command {
                        + "keeps (and bills) their versions; set a lifecycle rule that expires noncurrent versions "
                        + "(README, \"Versioned buckets: delete markers\")")
         }
-        if c.out.json { c.out.emit(Result(kept: kept.map(\.id), removed: removed.map(\.id), prune: summary)) }
-        return 0
-    }
-}
-
-enum UnlockCommand: Command {
-    static let name = "unlock"
-    static let summary = "remove stale locks"
-    static let help = """
-    Usage: chainvault unlock [--remove-all]
-
-    Removes stale locks (only objects that parse as chainvault locks; anything else in locks/
-    is reported and left): no process holds the lock file (local repository, same kernel), or its
-    process is gone (same host, boot and PID namespace), or the store's clock says it was not
-    refreshed for 45 minutes (30 plus a tolerance for clocks).
-    --remove-all removes every object in locks/: only when you are sure no chainvault command is running.
-    """
-    static let spec = ArgumentSpec(flags: ["--remove-all"], positionalsAllowed: 0...0)
-
-    static func run(_ c: Context) throws -> Int32 {
-        let result = try RepositoryLock.unlock(try c.backend(), all: c.args.has("--remove-all"))
-        for n in result.notLocks {
-            c.out.warning("\(n) is not a chainvault lock, left in place: check what it is and remove it by hand, "
-                          + "or with 'chainvault unlock --remove-all' if no chainvault command is running")
-        }
-        if c.out.json { c.out.emit(["removed": result.removed, "notLocks": result.notLocks]); return 0 }
-        for r in result.removed { c.out.line("removed lock \(r)") }
-        if result.removed.isEmpty { c.out.line("no stale locks") }
+        if c.out.json { c.out.emit(Result(kept: kept.map(\.id.hex), removed: removed.map(\.id.hex), prune: summary)) }
         return 0
     }
 }

@@ -20,8 +20,8 @@ enum InitCommand: Command {
         let level = try c.args.int("--compression", default: 3)
         guard (1...19).contains(level) else { throw VaultError(.usage, "--compression must be 1 to 19") }
         let repo = try Repository.initialize(backend, credential: try c.credential(), config: .new(compressionLevel: Int32(level)))
-        if c.out.json { c.out.emit(Result(repository: repo.location, id: repo.config.id, key: repo.keyID)) }
-        else { c.out.line("created repository \(repo.config.id.prefix(8)) at \(repo.location) (key \(repo.keyID.prefix(8)))") }
+        if c.out.json { c.out.emit(Result(repository: repo.location, id: repo.config.id, key: repo.keyID.hex)) }
+        else { c.out.line("created repository \(repo.config.id.prefix(8)) at \(repo.location) (key \(repo.keyID.shortHex))") }
         return 0
     }
 }

@@ -55,7 +55,7 @@ enum KeyCommand: Command {
         case "list":
             let repo = try c.openRepository()
             let rows = try repo.listKeys().map {
-                Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID,
+                Row(id: $0.id, kind: $0.kind, created: $0.created, host: $0.hostname, user: $0.username, current: $0.id == repo.keyID.hex,
                     threshold: $0.threshold, operators: $0.threshold == nil ? nil : $0.operators)
             }
             if c.out.json { c.out.emit(rows) } else {
@@ -78,7 +78,7 @@ enum KeyCommand: Command {
             else { throw VaultError(.usage, "key add needs --new-key-file FILE or --new-password-file FILE") }
             let id = try repo.addKey(new)
             if c.out.json { c.out.emit(["added": id]); return 0 }
-            c.out.line("added key \(id.prefix(12))")
+            c.out.line("added key \(id.hex.prefix(12))")
             return 0
         case "remove":
             guard c.args.positionals.count == 2 else { throw VaultError(.usage, "key remove needs the key ID (see 'chainvault key list')") }
@@ -108,8 +108,8 @@ enum KeyCommand: Command {
         let names = operators.map(\.name).sorted()
         let slots = ThresholdKey.slotCount(operators.count, threshold)
         struct Added: Encodable { let added: String; let threshold: Int; let operators: [String]; let slots: Int }
-        if c.out.json { c.out.emit(Added(added: id, threshold: threshold, operators: names, slots: slots)); return 0 }
-        c.out.line("added threshold key \(id.prefix(12)): any \(threshold) of \(names.joined(separator: ", ")) open it (\(slots) slots)")
+        if c.out.json { c.out.emit(Added(added: id.hex, threshold: threshold, operators: names, slots: slots)); return 0 }
+        c.out.line("added threshold key \(id.hex.prefix(12)): any \(threshold) of \(names.joined(separator: ", ")) open it (\(slots) slots)")
         return 0
     }
 }

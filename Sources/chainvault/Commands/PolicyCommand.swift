@@ -23,7 +23,7 @@ enum PolicyCommand: Command {
         for file in c.args.positionals.dropFirst() {
             let bytes: [UInt8]
             do { bytes = try Posix.readFile(file, code: .usage) } catch {
-                results.append(Result(file: file, valid: false, problems: ["\(file): cannot read: \((error as? VaultError)?.cause ?? "\(error)")"], schedule: nil))
+                results.append(Result(file: file, valid: false, problems: ["\(file): cannot read: \((error as? VaultError)?.causeDescription ?? "\(error)")"], schedule: nil))
                 continue
             }
             let (policy, problems) = PolicyLoader.check(bytes)

@@ -58,7 +58,7 @@ enum RestoreCommand: Command {
         defer { lock?.release() }
         let selection = SnapshotSelectionOptions.forRestore(c.args, target: target, policyName: policy?.name)
         let snapshot = try repo.resolveSnapshot(c.args.positionals[0], selecting: selection)
-        var options = RestoreOptions(snapshot: snapshot.id, target: target)
+        var options = RestoreOptions(snapshot: snapshot.id.hex, target: target)
         // Names are bytes: a name that is not UTF-8 arrives in its `\xHH` form, as `ls` prints it.
         options.subpath = c.args.value("--path").map { FileName.display(FileName.commandLineBytes($0)) }
         options.delta = c.args.has("--delta")
@@ -100,7 +100,7 @@ enum RestoreCommand: Command {
         if let s = r.completedJournal { c.out.warning("completed the interrupted restore of snapshot \(s.prefix(8)) in \(r.destination) first") }
         for s in r.keptFromInterruptedSwap { c.out.warning("found the previous content of an interrupted restore and kept it as \(s)") }
         if c.out.json {
-            c.out.emit(Result(snapshot: r.snapshotID, destination: r.destination, previous: r.previous,
+            c.out.emit(Result(snapshot: r.snapshotID.hex, destination: r.destination, previous: r.previous,
                               protectedKept: r.protectedKept, protectedFromSnapshot: r.protectedFromSnapshot, files: r.files,
                               directories: r.directories, bytesFetched: r.bytesFetched, bytesReused: r.bytesReused, durationSeconds: r.durationSeconds,
                               mode: r.mode, bytesWritten: r.bytesWritten, filesUnchanged: r.filesUnchanged, filesHashed: r.filesHashed,
@@ -112,7 +112,7 @@ enum RestoreCommand: Command {
             c.out.line("removed \(cleared), the unfinished work of an interrupted restore: it was stopped before its "
                        + "journal was written and had changed nothing, so \(r.destination) is as it was before")
         } else {
-            c.out.line("restored snapshot \(r.snapshotID.prefix(8)) to \(r.destination)")
+            c.out.line("restored snapshot \(r.snapshotID.shortHex) to \(r.destination)")
             c.out.line("  \(r.files) files, \(r.directories) directories, \(Format.bytes(r.bytesFetched)) fetched, \(Format.bytes(r.bytesReused)) reused from the target, \(Format.duration(r.durationSeconds)) (\(Format.rate(r.bytesFetched + r.bytesReused, r.durationSeconds)))")
             if r.mode != "staged" {
                 c.out.line("  in place: \(r.filesUnchanged) files unchanged (\(r.filesHashed) hashed to compare), \(r.entriesReplaced) entries replaced or removed, \(Format.bytes(r.bytesWritten)) written")

@@ -25,7 +25,7 @@ extension VerifyCommand {
         return try records.map { record in
             let o = try SnapshotChainCheck.run(repo, record, profileName: name)
             let r = o.report
-            return ChainOutcome(snapshot: record.id, profile: r?.profile, valid: r?.valid ?? true, height: r?.height,
+            return ChainOutcome(snapshot: record.id.hex, profile: r?.profile, valid: r?.valid ?? true, height: r?.height,
                                 tipHash: r?.tipHash, bytesFetched: o.bytesFetched, seconds: o.seconds,
                                 problems: r?.problems ?? [])
         }

@@ -121,8 +121,3 @@ extension VerifyCommand {
             + "old pack is deleted), then verify again"
     }
 }
-
-import Foundation
-enum FileHandleStderr {
-    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
-}

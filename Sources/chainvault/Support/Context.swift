@@ -90,7 +90,7 @@ struct Context {
             let e = VaultError.wrap(error, .storageFailure, "cannot write a lock")
             throw VaultError(e.code,
                              "\(repository.location) refuses writes (read-only), and \(command) must write to it",
-                             cause: e.message,
+                             cause: e,
                              hint: "mount it read-write or use credentials that may write; "
                                  + "restore, verify, snapshots and ls work on a read-only repository")
         }

@@ -82,7 +82,7 @@ final class OperatorSecrets: Sendable {
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 wipe(&bytes)
-                throw VaultError(.usage, "cannot read \(what)", cause: String(cString: strerror(errno)),
+                throw VaultError(.usage, "cannot read \(what)", cause: Errno.current,
                                  hint: "pipe the secret in, or give it as NAME=FILE")
             }
             if n == 0 { break }

@@ -75,7 +75,7 @@ final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    typealias Snapshot = (files: UInt64, bytes: UInt64, total: UInt64, current: String, elapsed: Double, phase: String)
+    typealias Snapshot = (files: UInt64, bytes: UInt64, total: UInt64, elapsed: Double, phase: String)
 
     private func draw(_ p: Snapshot) {
         FileHandle.standardError.write(Data("\r\u{1B}[2K\(Self.text(verb, p))".utf8))

@@ -1,0 +1,4 @@
+import Foundation
+enum FileHandleStderr {
+    static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
