@@ -17,7 +17,7 @@ final class SizeWalk: @unchecked Sendable {
     private let filter: PathPatterns
     private let include: PathPatterns
     private let rootIncluded: Bool
-    private let report: (UInt64) -> Void
+    private let report: @Sendable (UInt64) -> Void
 
     /// Descriptors besides the backup's own: the walk needs the current directory and the root.
     static let descriptorLimit = 8
@@ -25,7 +25,7 @@ final class SizeWalk: @unchecked Sendable {
     /// Starts at once; `report` is called with the total when the walk is complete (never if it is
     /// stopped first). Takes a duplicate of `root`.
     init?(root: Int32, display: String, filter: PathPatterns, include: PathPatterns, rootIncluded: Bool,
-          report: @escaping (UInt64) -> Void) {
+          report: @escaping @Sendable (UInt64) -> Void) {
         let copy = dup(root)
         guard copy >= 0, let cursor = try? DirectoryCursor(rootFD: copy, display: display, limit: Self.descriptorLimit)
         else { return nil }
