@@ -67,7 +67,7 @@ extension Repository {
                                                 + "header is whole"))
                     continue
                 }
-                let (bytes, intact) = try readPack(name)
+                let (bytes, intact) = try readPack(indexed.id)
                 if intact { result.intact.append(name); continue }
                 var plain: [(PackEntry, [UInt8])] = []
                 var damaged: [String] = []

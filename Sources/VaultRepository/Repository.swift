@@ -163,7 +163,7 @@ public final class Repository: @unchecked Sendable {
     }
 
     /// `readPackRange` into a buffer the caller keeps from read to read (a restore worker's).
-    public func readPackRange<T>(_ pack: SHA256Digest, _ range: Range<Int>, reusing buffer: inout [UInt8],
+    public func readPackRange<T>(_ pack: PackID, _ range: Range<Int>, reusing buffer: inout [UInt8],
                                  _ open: ([UInt8]) throws -> T) throws -> T {
         try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, reusing: &buffer, open)
     }

@@ -23,7 +23,7 @@ extension Daemon {
         // that the node's chain was broken then), whatever the job's outcome.
         if let check = result.backup.snapshot.chainCheck, !check.valid {
             _ = try? audit.append(actor: "daemon", action: "chain-check", subject: "policy \(policy.name)", result: "failed",
-                                  details: ["snapshot": result.backup.snapshotID, "profile": check.profile,
+                                  details: ["snapshot": result.backup.snapshotID.hex, "profile": check.profile,
                                             "problems": "\(check.problems)", "required": "\(check.required)",
                                             "firstProblem": check.firstProblems.first ?? ""])
         }
@@ -34,7 +34,7 @@ extension Daemon {
         if result.backup.snapshot.isPartial {
             let paths = result.backup.snapshot.incomplete ?? []
             throw VaultError(.sourceUnreadable,
-                             "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.prefix(8)) lacks part of "
+                             "backup of \(policy.name) is partial: snapshot \(result.backup.snapshotID.shortHex) lacks part of "
                              + "\(paths.count) file(s) (\(paths.prefix(3).joined(separator: ", "))\(paths.count > 3 ? ", …" : ""))",
                              hint: "the source could not be read completely (see the journal); the last complete snapshot stays 'latest'")
         }
@@ -44,7 +44,7 @@ extension Daemon {
             throw VaultError(.corrupt,
                              "backup of \(policy.name): the \(check.profile) chain check of the source failed "
                              + "(\(check.problems) problem(s): \(check.firstProblems.first ?? "see 'chainvault chain verify'")); "
-                             + "snapshot \(result.backup.snapshotID.prefix(8)) is kept but is not 'latest'",
+                             + "snapshot \(result.backup.snapshotID.shortHex) is kept but is not 'latest'",
                              hint: "run 'chainvault chain verify \(policy.source)' to see every problem, repair the node's data "
                                  + "(or restore the newest valid snapshot), then back up again")
         }
@@ -69,7 +69,7 @@ extension Daemon {
         } }
         state.update { state in
             var s = state.policies[policy.name, default: PolicyState()]
-            s.lastSnapshot = result.backup.snapshotID
+            s.lastSnapshot = result.backup.snapshotID.hex
             s.lastBytesRead = stats.bytesRead
             s.lastBytesAdded = stats.bytesNew
             s.lastBytesStored = stats.bytesStored
@@ -77,7 +77,7 @@ extension Daemon {
             state.policies[policy.name] = s
             state.repositoryBytes = repo.index.storedBytes
         }
-        var detail = ["snapshot": result.backup.snapshotID, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
+        var detail = ["snapshot": result.backup.snapshotID.hex, "bytesRead": "\(stats.bytesRead)", "bytesNew": "\(stats.bytesNew)",
                       "bytesStored": "\(stats.bytesStored)", "forgotten": "\(removed)", "retention": retention]
         if let d = result.downtimeSeconds { detail["downtimeSeconds"] = String(format: "%.1f", d) }
         if !stats.skipped.isEmpty { detail["skipped"] = "\(stats.skipped.count)" }
@@ -96,7 +96,7 @@ extension Daemon {
                 }
                 // The local snapshot stands; the job fails so monitoring sees the missing copy.
                 let e = VaultError.wrap(error, .storageFailure, "copy failed")
-                throw VaultError(e.code, "snapshot \(result.backup.snapshotID.prefix(8)) is saved locally, but copying it to \(target) failed: \(e.message)",
+                throw VaultError(e.code, "snapshot \(result.backup.snapshotID.shortHex) is saved locally, but copying it to \(target) failed: \(e.message)",
                                  cause: e.cause, hint: e.hint ?? "the next backup retries the copy")
             }
         }

@@ -78,7 +78,7 @@ extension Daemon {
             loop.withLock { $0.lastContact = Date() }
         } catch {
             let e = error as? VaultError
-            errorText = e.map { $0.message + ($0.cause.map { " (\($0))" } ?? "") } ?? "\(error)"
+            errorText = e.map { $0.message + ($0.causeDescription.map { " (\($0))" } ?? "") } ?? "\(error)"
             // Stopped by SIGTERM at a safe point: not a failure (health stays OK), retried later.
             outcome = e?.code == .interrupted ? .interrupted : .failed
             if outcome == .interrupted { errorText = "interrupted" }

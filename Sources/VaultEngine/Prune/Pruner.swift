@@ -164,7 +164,7 @@ public final class Pruner {
         func unreadable(_ id: BlobID, _ error: Error) -> VaultError {
             VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
                        + "so what it references is unknown",
-                       cause: (error as? VaultError)?.message,
+                       cause: error,
                        hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
                            + "if it cannot be repaired; nothing was deleted")
         }
