@@ -1,3 +1,4 @@
+import VaultTestSupport
 import Foundation
 import Testing
 import VaultCore
@@ -7,7 +8,7 @@ import VaultRepository
 
 /// A local repository of ~20 packs of varied sizes (1 MiB target, random data of 21 MiB).
 private func localManyPackRepository() throws -> (dir: String, backend: LocalBackend) {
-    let dir = tempDir()
+    let dir = temporaryDirectory("cv-engine")
     try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/src/blk.dat", contents: Data(SecureRandom.bytes(21 << 20)))
     _ = FileManager.default.createFile(atPath: dir + "/src/small.json", contents: Data(#"{"a": 1}"#.utf8))

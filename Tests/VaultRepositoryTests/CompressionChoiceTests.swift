@@ -1,3 +1,4 @@
+import VaultTestSupport
 import Foundation
 import Testing
 import VaultCore
