@@ -50,7 +50,7 @@ extension Daemon {
         let last = probe?.last
         single("chainvault_repository_locks_held",
                "Lock objects in the repository at the last readiness probe (this daemon's and other processes').",
-               last?.locks.map(Double.init))
+               last?.locks.map { Double($0) })
         single("chainvault_readiness_probe_last_timestamp_seconds",
                "Unix time of the last readiness probe of the repository.", last?.at.timeIntervalSince1970)
         single("chainvault_readiness_probe_duration_seconds", "How long the last readiness probe took.", last?.seconds)

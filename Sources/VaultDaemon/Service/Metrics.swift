@@ -74,7 +74,7 @@ public enum DaemonMetrics {
         perPolicy("chainvault_verify_last_success_timestamp_seconds", "gauge", "Unix time of the last verify run that found no problem.") { $0.state.lastVerifySuccess }
         perPolicy("chainvault_verify_last_errors", "gauge", "Problems found by the last verify run.") { Double($0.state.lastVerifyErrors) }
         perPolicy("chainvault_verify_last_read_packs", "gauge", "Packs read (downloaded and checked) by the last verify run.") {
-            $0.state.lastVerifyPacksRead.map(Double.init)
+            $0.state.lastVerifyPacksRead.map { Double($0) }
         }
         perPolicy("chainvault_verify_window_read_ratio", "gauge",
                   "Share of the packs read in the rolling verify's current window (readAllWithinDays).") { $0.state.verifyCoverage?.share }
@@ -97,7 +97,7 @@ public enum DaemonMetrics {
         }
         perPolicy("chainvault_restore_drill_last_bytes", "gauge",
                   "Bytes of the snapshot the last restore drill checked (what a restore writes).") {
-            $0.state.lastDrillBytes.map(Double.init)
+            $0.state.lastDrillBytes.map { Double($0) }
         }
         m.family("chainvault_prune_last_success_timestamp_seconds", "gauge", "Unix time of the last successful prune.")
         if let t = state.lastPrune { m.sample("chainvault_prune_last_success_timestamp_seconds", [], t) }
