@@ -8,8 +8,10 @@ import VaultCore
 /// and a drill's scratch directory (`chainvault-drill-*`). A backup of that directory must not
 /// record them (restoring such a snapshot would put a stale work directory where the next restore
 /// keeps its journal, or an old tree into the node's data as if it were the node's), and a
-/// restore never writes them from a snapshot. Recognised only at the root of a source and only by
-/// what chainvault writes into them, so a user's own entry of such a name is still backed up.
+/// restore never writes them from a snapshot. Recognised by what chainvault writes into them, so a
+/// user's own entry of such a name is still backed up: at the root of a source every kind, below
+/// it the previous copy a `--path` restore keeps beside the entry it restored (an outside tester
+/// found a single file's kept copy, `blocks/blk00000.dat.pre-restore-*`, backed up as node data).
 enum WorkingNames {
     static let restoreWork: [UInt8] = Array(".chainvault-restore".utf8)
     private static let staging: [UInt8] = Array(".chainvault-staging-".utf8)
@@ -30,21 +32,29 @@ enum WorkingNames {
     static let drillPrefix = "chainvault-drill-"
     static let drillMarker = ".chainvault-drill"
 
-    /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil.
-    static func ours(_ name: [UInt8], in dirFD: Int32) -> String? {
+    /// Whether `name` may be the previous copy a `--path` restore keeps beside the entry it
+    /// restored, anywhere in a tree, so a walk looks closer below the root; a byte comparison only,
+    /// no system call for an ordinary name. (A killed `--path` restore's marked staging directory
+    /// deeper down is still recorded: the next restore of that path removes it.)
+    static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool { contains(name, previous) }
+
+    /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil. At the
+    /// root of a source every kind; below it only the previous copy a `--path` restore keeps.
+    static func ours(_ name: [UInt8], in dirFD: Int32, atRoot: Bool = true) -> String? {
+        guard atRoot || mayBeOursBelowTheRoot(name) else { return nil }
         guard let st = Posix.lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
-        if name == restoreWork {
+        if name == restoreWork, atRoot {
             guard let entries = list(dirFD, name) else { return nil }
             let only = entries.allSatisfy { workEntries.contains($0) || $0.starts(with: previousPrefix) }
             return only ? "the working and rollback directory of an in-place restore" : nil
         }
-        if contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
+        if atRoot, contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
             return "the staging directory of an unfinished restore"
         }
         if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
             return "the previous content kept by a restore"
         }
-        if name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name),
+        if atRoot, name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name),
            entries.contains(Array(drillMarker.utf8)) {
             return "the scratch directory of an interrupted restore drill"
         }

@@ -42,15 +42,14 @@ struct RestoreLeftoverMarkerTests {
             #expect(backup.code == 0, "\(backup.stderr)")
             let id = try #require(backup.json["snapshot"] as? String)
             let listed = try w.ok(["ls", id]).stdout
-            // At the root only: below it (node/blocks.pre-restore-* in srv's backup) it is data.
-            let atRoot = source == node ? " /blocks.pre-restore-2" : " /node.pre-restore-2"
-            #expect(!listed.contains(atRoot) && !listed.contains(" /empty-file.pre-restore-2"), "\(source): \(listed)")
+            // At any depth (a `--path` restore keeps its copy beside the entry, inside the node):
+            // none of chainvault's stamped copies is data, a user's own such name is.
+            #expect(!listed.contains(".pre-restore-2"), "\(source): \(listed)")
+            #expect(listed.contains("mine.pre-restore-1/notes.txt"), "a user's own name is data: \(listed)")
             #expect(backup.stderr.contains("previous content kept by a restore"), "\(source): \(backup.stderr)")
-            if source == node {
-                #expect(backup.stderr.contains("skipped \(node)/blocks.pre-restore-"), "\(backup.stderr)")
-                #expect(backup.stderr.contains("skipped \(node)/empty-file.pre-restore-"), "\(backup.stderr)")
-                #expect(listed.contains("mine.pre-restore-1/notes.txt"), "a user's own name is data: \(listed)")
-            } else {
+            #expect(backup.stderr.contains("skipped \(node)/blocks.pre-restore-"), "\(backup.stderr)")
+            #expect(backup.stderr.contains("skipped \(node)/empty-file.pre-restore-"), "\(backup.stderr)")
+            if source != node {
                 #expect(backup.stderr.contains("skipped \(node).pre-restore-"), "\(backup.stderr)")
             }
         }
@@ -73,5 +72,29 @@ struct RestoreLeftoverMarkerTests {
         #expect(rolled.stderr.contains("left \(node)/blocks.pre-restore-")
                 && rolled.stderr.contains("kept \(node).pre-restore-")
                 && rolled.stderr.contains("remove it once the node runs well"), "\(rolled.stderr)")
+    }
+
+    /// A single file restored with `--path` deep in a node keeps its old copy beside it
+    /// (`blocks/blk00000.dat.pre-restore-*`): the next backup of the node skipped only leftovers at
+    /// its root and stored that copy as node data (outside tester; old binary: listed).
+    @Test func aNestedSingleFilesKeptCopyIsNeverBackedUpButAUsersOwnSuchNameIs() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        let node = w.path("srv/node")
+        try w.ok(["restore", "latest", "--target", node])
+        try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 10, keepMtime: false)
+        let single = try w.ok(["restore", "latest", "--target", node, "--path", "blocks/blk00000.dat", "--json"]).json
+        let kept = single["previous"] as? String ?? ""
+        #expect(kept.hasPrefix(node + "/blocks/blk00000.dat.pre-restore-"), "\(single)")
+        try w.write("srv/node/blocks/own.pre-restore-1/notes.txt", Array("the user's".utf8))
+        let backup = try w.run(["backup", node, "--json"])
+        #expect(backup.code == 0, "\(backup.stderr)")
+        let id = try #require(backup.json["snapshot"] as? String)
+        let listed = try w.ok(["ls", id]).stdout
+        #expect(!listed.contains("blk00000.dat.pre-restore-"), "the kept copy is not node data: \(listed)")
+        #expect(listed.contains("/blocks/own.pre-restore-1/notes.txt"), "a user's own name is data: \(listed)")
+        #expect(backup.stderr.contains("skipped \(node)/blocks/blk00000.dat.pre-restore-"), "\(backup.stderr)")
     }
 }

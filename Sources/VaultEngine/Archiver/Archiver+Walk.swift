@@ -34,10 +34,11 @@ extension Archiver {
             if stack[top].next < stack[top].names.count {
                 let name = stack[top].names[stack[top].next]
                 stack[top].next += 1
-                // A restore's own working directories at the source root are never recorded: a
-                // snapshot holding one would put a stale journal's directory back (FORMAT.md).
-                if top == 0, let what = WorkingNames.ours(name, in: try cursor.current()) {
-                    let path = Path.join(Path.absolute(options.source), FileName.display(name))
+                // A restore's own working directories are never recorded: a snapshot holding one
+                // would put a stale journal's directory or an old copy back (FORMAT.md).
+                if top == 0 || WorkingNames.mayBeOursBelowTheRoot(name),
+                   let what = WorkingNames.ours(name, in: try cursor.current(), atRoot: top == 0) {
+                    let path = Path.join(Path.absolute(options.source), cursor.display(name))
                     notices.append("skipped \(path): \(what), chainvault's own (never backed up)")
                     continue
                 }
