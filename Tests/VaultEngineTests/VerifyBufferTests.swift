@@ -30,12 +30,15 @@ private func verifyAll(_ backend: Backend, workers: Int) throws -> (VerifyReport
 }
 
 /// `verify --read-data` reads every pack through one buffer (and codec) per worker, not one per
-/// pack: 2 workers over ~20 packs make at most 2.
+/// pack: 2 workers over 5 or more packs make at most 2.
 @Test func verifyReadsEveryPackThroughOneReusedBufferPerWorker() throws {
     let (dir, backend) = try localManyPackRepository()
     defer { try? FileManager.default.removeItem(atPath: dir) }
+    // How many depends on where the random data's chunks are cut and on which worker's pack each
+    // chunk joins; a pack closes once past 1 MiB and a chunk is at most 4 MiB, so 21 MiB make at
+    // least 5 packs: more than the 2 buffers allowed below.
     let packs = try backend.list(.pack).count
-    #expect(packs >= 15, "\(packs) packs")
+    #expect(packs >= 5, "\(packs) packs")
     let (report, checker) = try verifyAll(backend, workers: 2)
     #expect(report.clean, "\(report.problems)")
     #expect(report.packsRead == packs)
