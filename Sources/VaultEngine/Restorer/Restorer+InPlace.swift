@@ -176,9 +176,13 @@ extension Restorer {
             try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
         }
         let previous = try keepRollback(targetFD: targetFD, workFD: workFD, stamp: stamp)
-        _ = FileName.withCString(Self.doneName) { unlinkat(workFD, $0, 0) }
+        // The `done` journal goes last: while it is there a later run knows every step was carried
+        // out and only finishes this clean-up; without it, a `new` left behind would look like a
+        // build that never started (and `--rollback` would call the new tree the old one).
         _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
         _ = FileName.withCString(InPlaceSteps.newName) { unlinkat(workFD, $0, AT_REMOVEDIR) }
+        _ = FileName.withCString(Self.doneName) { unlinkat(workFD, $0, 0) }
+        Failpoint.stop("restore-in-place-done-removed")
         _ = FileName.withCString(Self.workName) { unlinkat(targetFD, $0, AT_REMOVEDIR) }
         if let root {
             // Removing the work directory was the target's last change: its mtime is the snapshot's.
