@@ -28,6 +28,26 @@ extension Restorer {
         return try keep(staging, as: name) + "/" + base
     }
 
+    /// An entry that is not a directory where a directory was swapped in (a snapshot's tree onto
+    /// a target that was a file): a marked directory `name` (or `name-2`…) is made first, then the
+    /// entry is moved into it under its own name `base`. Killed in between, the marked directory is
+    /// empty but for its marker and the entry is still a staging leftover, which the next run
+    /// keeps the same way. Returns the old entry's path.
+    func keepPreviousNonDirectory(_ path: String, base: String, as name: String) throws -> String {
+        var holder = name
+        for n in 2...1001 {
+            if try Posix.mkdir(holder, mode: 0o700) { break }
+            guard n <= 1000 else { throw VaultError(.storageFailure, "no free name to keep \(path) as \(name)") }
+            holder = name + "-\(n)"
+        }
+        try Posix.fsyncDirectory(Path.parent(holder))
+        try writePreviousMarker(in: holder)
+        try Posix.renameNoReplace(path, holder + "/" + base)
+        try Posix.fsyncDirectory(holder)
+        try Posix.fsyncDirectory(Path.parent(path))
+        return holder + "/" + base
+    }
+
     private func writePreviousMarker(in directory: String) throws {
         let fd = try Posix.open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
         defer { Posix.close(fd) }

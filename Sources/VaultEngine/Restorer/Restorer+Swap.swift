@@ -88,8 +88,10 @@ extension Restorer {
                 // marker inside a live tree whose swap was lost (PowerLossTests).
                 try Posix.fsyncDirectory(parent)
                 let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
+                let oldIsDirectory = (try Posix.lstat(staged)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
                 previous = single ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
-                    : try keepPrevious(staged, as: name)
+                    : oldIsDirectory ? try keepPrevious(staged, as: name)
+                    : try keepPreviousNonDirectory(staged, base: Path.base(destination), as: name)
             } catch {
                 // A single entry's old copy is inside its staging directory (as `entry` or its own name).
                 let at = single ? staging : staged
@@ -120,6 +122,12 @@ extension Restorer {
             let keptName = DerivedName.sibling(of: destination) + ".pre-restore-"
                 + String(name.dropFirst(prefix.count).prefix(16))
             let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+            if !isDirectory {
+                // Only a swap of a tree onto a target that was a file leaves a staging name that is
+                // no directory: it is that old file.
+                kept.append(try keepPreviousNonDirectory(path, base: Path.base(destination), as: keptName))
+                continue
+            }
             if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
                 || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
                 try Posix.removeTree(path)
