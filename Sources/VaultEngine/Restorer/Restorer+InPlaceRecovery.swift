@@ -94,7 +94,9 @@ extension Restorer {
     }
 
     private func nothingToRollBack() -> VaultError {
-        VaultError(.usage, "\(destination) has no interrupted restore to roll back",
-                   hint: "--rollback undoes a restore that was interrupted; a finished one kept the previous content (reported as 'previous')")
+        let beside = stagingLeftoverNotices()
+        return VaultError(.usage, "\(destination) has no interrupted restore to roll back",
+                          hint: "--rollback undoes a restore that was interrupted; a finished one kept the previous content (reported as 'previous')"
+                              + (beside.isEmpty ? "" : "; " + beside.joined(separator: "; ")))
     }
 }

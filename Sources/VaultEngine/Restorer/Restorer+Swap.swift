@@ -10,7 +10,8 @@ import VaultRepository
 extension Restorer {
     /// Inside a staging directory until it is complete; a leftover staging directory with it was
     /// never swapped in and may be deleted. One without it is a previous tree that a crash left
-    /// between the swap and its rename: it is kept, never deleted.
+    /// between the swap and its rename (kept, never deleted), unless its swap note says its
+    /// inode is still the staged copy's (Restorer+SwapNote): then it was never swapped in.
     static let incompleteMarker = ".chainvault-incomplete"
     /// Inside the staging directory of a single entry (named `entry`): whatever `entry` is when the
     /// marker above is gone, it is what the swap put there (the previous content).
@@ -37,8 +38,9 @@ extension Restorer {
         }
         let (removed, recovered) = try handleLeftoverStaging(for: destination)
         // Beside the destination under a name that fits NAME_MAX whatever the destination's is.
-        let staging = DerivedName.sibling(of: destination) + ".chainvault-staging-" + stamp + "-"
-            + Hex.encode(SecureRandom.bytes(3))
+        let suffix = stamp + "-" + Hex.encode(SecureRandom.bytes(3))
+        let staging = DerivedName.sibling(of: destination) + Self.stagingInfix + suffix
+        let note = swapNote(stagingSuffix: suffix)
         let single = unit.kind != .directory
         let staged = single ? staging + "/" + Self.entryName : staging
         previousRoot = delta && existing ? destination : nil
@@ -55,6 +57,9 @@ extension Restorer {
             defer { Posix.close(syncFD) }
             progress?.setPhase("syncing")
             try Posix.syncFileSystem(syncFD, path: staging)
+            // Before the marker goes: once it is gone, only the noted inode tells a later run
+            // whether the exchange below happened (Restorer+SwapNote).
+            try writeSwapNote(note, staged: staged)
             if let stagedRoot {
                 // The root's own metadata last: removing the marker changes its mtime. Synced
                 // before the swap, so a power cut cannot leave the marker inside the live tree.
@@ -70,10 +75,12 @@ extension Restorer {
             stagingRoot = -1
             _ = try? writer.finish()
             try? Posix.removeTree(staging)
+            removeSwapNote(note, staging: staging, parent: parent)
             throw error
         }
         stagedRoot = nil
         stagingRoot = -1
+        Failpoint.stop("restore-staged-swap")
 
         progress?.setPhase("swapping")
         var previous: String?
@@ -81,6 +88,7 @@ extension Restorer {
             // One atomic step: the live name points at the old tree or the new, never at a mix.
             do { try Posix.exchange(staged, destination) } catch {
                 try? Posix.removeTree(staging)
+                removeSwapNote(note, staging: staging, parent: parent)
                 throw error
             }
             do {
@@ -107,43 +115,61 @@ extension Restorer {
             _ = rmdir(staging)
         }
         try Posix.fsyncDirectory(parent)
+        // Only now that the staging name is durably gone: with the note lost first, a power cut
+        // could leave an unswapped copy that looks like the previous content.
+        _ = try Posix.unlink(note)
         return Swap(previous: previous, removed: removed, kept: recovered)
     }
 
     /// Leftovers of interrupted staged restores beside the destination: marked (or still empty)
-    /// ones are removed; a single entry's staging keeps its `entry` (the previous content after a
+    /// ones, and unmarked ones whose swap note shows they were not swapped in, are removed; a single entry's staging keeps its `entry` (the previous content after a
     /// swap) as `.pre-restore-`; an unmarked tree is a previous tree and is kept.
     private func handleLeftoverStaging(for destination: String) throws -> ([String], [String]) {
         // The same stem as the staging name: a long destination's leftovers are found too.
-        let prefix = DerivedName.stem(Path.base(destination)) + ".chainvault-staging-"
+        let prefix = DerivedName.stem(Path.base(destination)) + Self.stagingInfix
+        let parent = Path.parent(destination)
         var removed: [String] = [], kept: [String] = []
-        for name in try DirectoryListing.names(Path.parent(destination)) where name.hasPrefix(prefix) {
-            let path = Path.parent(destination) + "/" + name
-            let keptName = DerivedName.sibling(of: destination) + ".pre-restore-"
-                + String(name.dropFirst(prefix.count).prefix(16))
-            let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
-            if !isDirectory {
-                // Only a swap of a tree onto a target that was a file leaves a staging name that is
-                // no directory: it is that old file.
-                kept.append(try keepPreviousNonDirectory(path, base: Path.base(destination), as: keptName))
-                continue
-            }
-            if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
-                || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
+        for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
+            let path = parent + "/" + name
+            let suffix = String(name.dropFirst(prefix.count))
+            let note = swapNote(stagingSuffix: suffix)
+            let keptName = DerivedName.sibling(of: destination) + ".pre-restore-" + String(suffix.prefix(16))
+            switch try Self.stagingState(path, note: note) {
+            case .unfinished, .unswapped:
+                // Never live: a copy that was unfinished, or complete but killed before its swap.
                 try Posix.removeTree(path)
                 removed.append(path)
-            } else if try Posix.lstat(path + "/" + Self.singleMarker) != nil {
-                if try Posix.lstat(path + "/" + Self.entryName) != nil {
-                    kept.append(try keepPreviousEntry(staging: path, base: Path.base(destination), as: keptName))
+            case .previous:
+                if (try Posix.lstat(path)).map({ ($0.st_mode & S_IFMT) != S_IFDIR }) == true {
+                    // Only a swap of a tree onto a target that was a file leaves a staging name that
+                    // is no directory: it is that old file.
+                    kept.append(try keepPreviousNonDirectory(path, base: Path.base(destination), as: keptName))
+                } else if try Posix.lstat(path + "/" + Self.singleMarker) != nil {
+                    if try Posix.lstat(path + "/" + Self.entryName) != nil {
+                        kept.append(try keepPreviousEntry(staging: path, base: Path.base(destination), as: keptName))
+                    } else {
+                        _ = try Posix.unlink(path + "/" + Self.singleMarker)
+                        _ = rmdir(path)
+                    }
                 } else {
-                    _ = try Posix.unlink(path + "/" + Self.singleMarker)
-                    _ = rmdir(path)
+                    kept.append(try keepPrevious(path, as: keptName))
                 }
-            } else {
-                kept.append(try keepPrevious(path, as: keptName))
+            }
+            if try Posix.lstat(note) != nil {
+                try Posix.fsyncDirectory(parent)
+                _ = try Posix.unlink(note)
             }
         }
+        try removeOrphanSwapNotes(for: destination)
         return (removed, kept)
+    }
+
+    /// After a failed run removed its staging copy: the removal is made durable before the note
+    /// goes (best effort; a note left behind is removed by the next run). A copy that could not
+    /// be removed keeps its note, so the next run still knows it was never swapped in.
+    private func removeSwapNote(_ note: String, staging: String, parent: String) {
+        guard case .some(.none) = try? Posix.lstat(staging), (try? Posix.fsyncDirectory(parent)) != nil else { return }
+        _ = try? Posix.unlink(note)
     }
 
     /// Renames without ever replacing: `name`, then `name-2`, `name-3`…; returns the name used.

@@ -94,7 +94,7 @@ public final class Restorer {
         result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
         result.clearedUnfinished = recovery.clearedUnfinished
         if options.rollback {
-            result.warnings = leftoverNotices()
+            result.warnings = leftoverNotices() + stagingLeftoverNotices()
             result.durationSeconds = Date().timeIntervalSince(started)
             return result
         }
@@ -138,6 +138,8 @@ public final class Restorer {
         result.protectedKept = protectedKept
         result.protectedFromSnapshot = protectedFromSnapshot
         result.warnings = metadata.warnings
+        // In place, the target's own leftovers are handled; a staged restore's beside it are not.
+        if result.mode.hasPrefix("in-place") { result.warnings += stagingLeftoverNotices() }
         return result
     }
 

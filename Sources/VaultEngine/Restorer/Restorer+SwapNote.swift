@@ -1,0 +1,106 @@
+import Glibc
+import VaultCore
+
+/// The swap note: which object a staged swap put under its staging name, so that a run killed
+/// after the unfinished marker went can tell whether the exchange happened (FORMAT.md §10,
+/// "Restore"). `renameat2(RENAME_EXCHANGE)` swaps which name points at which inode and inodes
+/// survive renames: while the staging name (a single entry's `entry`) still points at the noted
+/// inode, the exchange was not done and the staging copy was never live.
+extension Restorer {
+    static let stagingInfix = ".chainvault-staging-"
+    /// Shorter than the staging infix, so a note's name fits NAME_MAX whenever its staging's does.
+    static let swapNoteInfix = ".chainvault-swap-"
+
+    /// What a leftover staging directory holds.
+    enum StagingState {
+        /// Still marked unfinished (or empty): never live, may be deleted.
+        case unfinished
+        /// Complete but not swapped in (its object is the noted one): never live, may be deleted.
+        case unswapped
+        /// What the swap put there: the previous content, to be kept.
+        case previous
+    }
+
+    /// The note of the staging directory `<stem>.chainvault-staging-<suffix>` beside the
+    /// destination: `<stem>.chainvault-swap-<suffix>`.
+    func swapNote(stagingSuffix suffix: String) -> String {
+        DerivedName.sibling(of: destination) + Self.swapNoteInfix + suffix
+    }
+
+    /// Records the (device, inode) of `staged` in the note of `staging`, durably: the file is
+    /// fsynced, then the parent, before the caller removes the unfinished marker.
+    func writeSwapNote(_ note: String, staged: String) throws {
+        guard let st = try Posix.lstat(staged) else {
+            throw VaultError(.storageFailure, "the staged copy \(staged) vanished before its swap")
+        }
+        let fd = try Posix.open(note, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600)
+        defer { Posix.close(fd) }
+        let text = "\(st.st_dev):\(st.st_ino)\n"
+        try Array(text.utf8).withUnsafeBytes { try Posix.writeAll(fd, $0, path: note) }
+        try Posix.fsync(fd, path: note)
+        try Posix.fsyncDirectory(Path.parent(note))
+    }
+
+    /// The (device, inode) a note records; nil when there is none (or it is torn: a note is
+    /// complete and synced before the marker goes, so a torn one belongs to a still-marked copy).
+    static func readSwapNote(_ note: String) -> (dev: UInt64, ino: UInt64)? {
+        guard let bytes = try? Posix.readFile(note),
+              let text = String(bytes: bytes, encoding: .utf8), text.hasSuffix("\n") else { return nil }
+        let parts = text.dropLast().split(separator: ":")
+        guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return nil }
+        return (dev, ino)
+    }
+
+    /// Whether a leftover staging directory holds an unfinished copy, a complete copy never
+    /// swapped in, or the previous content.
+    static func stagingState(_ path: String, note: String) throws -> StagingState {
+        let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
+        if try Posix.lstat(path + "/" + incompleteMarker) != nil
+            || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
+            return .unfinished
+        }
+        let single = try Posix.lstat(path + "/" + singleMarker) != nil
+        if let noted = readSwapNote(note),
+           let st = try Posix.lstat(single ? path + "/" + entryName : path),
+           UInt64(st.st_dev) == noted.dev && UInt64(st.st_ino) == noted.ino {
+            return .unswapped
+        }
+        return .previous
+    }
+
+    /// Removes swap notes beside `destination` whose staging directory is gone (the run that
+    /// wrote one was killed after its staging name went and before the note did).
+    func removeOrphanSwapNotes(for destination: String) throws {
+        let prefix = DerivedName.stem(Path.base(destination)) + Self.swapNoteInfix
+        let parent = Path.parent(destination)
+        let sibling = DerivedName.sibling(of: destination)
+        for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
+            let suffix = String(name.dropFirst(prefix.count))
+            if try Posix.lstat(sibling + Self.stagingInfix + suffix) == nil {
+                _ = try Posix.unlink(Path.join(parent, name))
+            }
+        }
+    }
+
+    /// Staging leftovers beside the destination, for an in-place restore and `--rollback` to
+    /// report: they handle only the target itself; a staged restore (`--force`) clears them.
+    func stagingLeftoverNotices() -> [String] {
+        let prefix = DerivedName.stem(Path.base(destination)) + Self.stagingInfix
+        let parent = Path.parent(destination)
+        var out: [String] = []
+        for name in (try? DirectoryListing.names(parent)) ?? [] where name.hasPrefix(prefix) {
+            let path = Path.join(parent, name)
+            let note = swapNote(stagingSuffix: String(name.dropFirst(prefix.count)))
+            switch (try? Self.stagingState(path, note: note)) ?? .previous {
+            case .unfinished, .unswapped:
+                out.append("left \(path): a copy an interrupted staged restore of \(destination) made and never "
+                           + "swapped in; remove it, or run the restore again with --force, which removes it")
+            case .previous:
+                out.append("left \(path): the previous content of \(destination), which an interrupted staged "
+                           + "restore swapped out; check it and keep or remove it, or run the restore again with "
+                           + "--force, which keeps it as \(Path.base(destination)).pre-restore-<time>")
+            }
+        }
+        return out.sorted()
+    }
+}
