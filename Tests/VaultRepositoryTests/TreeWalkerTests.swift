@@ -81,6 +81,45 @@ import VaultRepository
         #expect(visited == 1 && store.loads == 1, "only the root was loaded")
     }
 
+    /// `entered` gets each loaded subtree before its first child, paired with `leave`; relative
+    /// paths have no `/` in front (a restore's names below its unit).
+    @Test func enteredComesWithTheLoadedTreeAndPairsWithLeave() throws {
+        let store = Store()
+        let inner = store.add([Self.file("f")])
+        let missing = SHA256.hash([9])
+        let root = store.add([Self.dir("bad", missing), Self.dir("d", inner), Self.file("g")])
+        var events: [String] = []
+        try TreeWalker(load: store.load).walk(root: root, relative: true, { path, _ in
+            events.append(Self.text(path))
+            return .descend
+        }, entered: { path, _, tree in
+            events.append("enter \(Self.text(path)) \(tree.nodes.count)")
+        }, leave: { path, _ in events.append("leave " + Self.text(path)) },
+           damaged: { path, _, _ in events.append("damaged " + Self.text(path)) })
+        #expect(events == ["bad", "damaged bad", "d", "enter d 1", "d/f", "leave d", "g"])
+    }
+
+    /// `follow` loads the trees along one path only, and says where it stopped.
+    @Test func followLoadsOnlyTheTreesAlongThePath() throws {
+        let store = Store()
+        let deep = store.add([Self.file("x")])
+        let a = store.add([Self.dir("b", deep), Self.file("c")])
+        let sibling = store.add([Self.file("s")])
+        let rootID = store.add([Self.dir("a", a), Self.dir("z", sibling)])
+        let root = try store.load(rootID)
+        let walker = TreeWalker(load: store.load)
+        let find = { (tree: Tree, name: String) in tree.node(named: Array(name.utf8)) }
+        store.loads = 0
+        #expect(try walker.follow(["a", "b", "x"], from: root, find: find).map(\.nameString) == ["a", "b", "x"])
+        #expect(store.loads == 2, "the trees of a and a/b, never z's")
+        #expect(try walker.follow(["a", "nope", "x"], from: root, find: find).map(\.nameString) == ["a"])
+        // Below a file: the file is the last entry found.
+        #expect(try walker.follow(["a", "c", "x"], from: root, find: find).map(\.nameString) == ["a", "c"])
+        #expect(try walker.directory(at: ["a", "b"], under: root, find: find)?.nodes.map(\.nameString) == ["x"])
+        #expect(try walker.directory(at: [String](), under: root, find: find)?.nodes.count == 2)
+        #expect(try walker.directory(at: ["a", "c"], under: root, find: find) == nil)
+    }
+
     /// No recursion: 10,000 levels (each path is built whole, so deeper only costs time).
     @Test func aTreeTenThousandLevelsDeepIsWalked() throws {
         let store = Store()

@@ -12,8 +12,8 @@ public struct TreeWalker {
     /// What to do after visiting a node.
     public enum Step { case descend, skipSubtree }
 
-    private let load: (BlobID) throws -> Tree
-    private let cancellation: Cancellation?
+    let load: (BlobID) throws -> Tree
+    let cancellation: Cancellation?
 
     /// `cancellation` is checked before every tree is loaded: a walk stops within one tree.
     public init(cancellation: Cancellation? = nil, load: @escaping (BlobID) throws -> Tree) {
@@ -26,11 +26,18 @@ public struct TreeWalker {
     }
 
     /// Calls `visit` for every node under `root` (not for `root` itself); a directory's subtree
-    /// is loaded only when `visit` returns `.descend`, and `leave` is called once it has been
-    /// walked (post-order: what a caller learnt about the subtree is complete then).
+    /// is loaded only when `visit` returns `.descend`, then `entered` gets it before its first
+    /// child is visited, and `leave` is called once it has been walked (post-order: what a caller
+    /// learnt about the subtree is complete then). `entered` and `leave` come in pairs, so a
+    /// caller's own per-directory state (a descriptor cursor, counts) can follow them.
     /// A subtree that cannot be loaded goes to `damaged` (with the directory's path and node),
     /// and the walk goes on without it; without `damaged`, the error ends the walk.
-    public func walk(_ root: Tree, prefix: [UInt8] = [], _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+    /// A node's path is its parent's, `/` and its name (so `/a/b` from the empty `prefix`);
+    /// with `relative`, a name right under the empty `prefix` has no `/` before it (`a/b`), as
+    /// a restore names what lies below the directory it restores.
+    public func walk(_ root: Tree, prefix: [UInt8] = [], relative: Bool = false,
+                     _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+                     entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
                      leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
                      damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
         var stack: [(tree: Tree, next: Int, path: [UInt8], node: Node?)] = [(root, 0, prefix, nil)]
@@ -42,7 +49,7 @@ public struct TreeWalker {
             }
             stack[stack.count - 1].next += 1
             let node = top.tree.nodes[top.next]
-            let path = top.path + [47] + node.name
+            let path = relative && top.path.isEmpty ? node.name : top.path + [47] + node.name
             guard try visit(path, node) == .descend, node.kind == .directory, let sub = node.subtree else { continue }
             try cancellation?.check()
             let tree: Tree
@@ -51,15 +58,19 @@ public struct TreeWalker {
                 try damaged(path, node, error)
                 continue
             }
+            try entered(path, node, tree)
             stack.append((tree, 0, path, node))
         }
     }
 
     /// Loads the tree `root` and walks it; a root that cannot be loaded is thrown.
-    public func walk(root: BlobID, prefix: [UInt8] = [], _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+    public func walk(root: BlobID, prefix: [UInt8] = [], relative: Bool = false,
+                     _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+                     entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
                      leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
                      damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
         try cancellation?.check()
-        try walk(try load(root), prefix: prefix, visit, leave: leave, damaged: damaged)
+        try walk(try load(root), prefix: prefix, relative: relative, visit, entered: entered, leave: leave,
+                 damaged: damaged)
     }
 }
