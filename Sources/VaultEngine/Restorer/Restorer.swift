@@ -149,27 +149,21 @@ public final class Restorer {
 
     /// Finds a path inside the snapshot, only through directory entries (never through a symlink).
     private func locate(_ subpath: String, from root: BlobID, snapshot: String) throws -> (Node, [[UInt8]]) {
-        var tree = try repository.loadTree(root, codec: codec)
         let parts = subpath.split(separator: "/").filter { $0 != "." }
-        var found: Node?
-        var names: [[UInt8]] = []
-        for (i, part) in parts.enumerated() {
-            // A name as typed, or else with `\xHH` escapes (as `ls` prints them) decoded.
-            guard part != "..", let node = tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part))) else {
-                throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
-                                 hint: "list its content with 'chainvault ls \(snapshot)'")
+        // A name as typed, or else with `\xHH` escapes (as `ls` prints them) decoded.
+        let found = try TreeWalker(repository: repository, codec: codec)
+            .follow(parts, from: try repository.loadTree(root, codec: codec)) { tree, part in
+                part == ".." ? nil : tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part)))
             }
-            if i < parts.count - 1 {
-                guard node.kind == .directory, let sub = node.subtree else {
-                    throw VaultError(.unknownSnapshot, "\(parts[0...i].joined(separator: "/")) in snapshot \(snapshot) is not a directory")
-                }
-                tree = try repository.loadTree(sub, codec: codec)
+        if found.count < parts.count {
+            if let last = found.last, last.kind != .directory || last.subtree == nil {
+                throw VaultError(.unknownSnapshot, "\(parts[0..<found.count].joined(separator: "/")) in snapshot \(snapshot) is not a directory")
             }
-            found = node
-            names.append(node.name)
+            throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
+                             hint: "list its content with 'chainvault ls \(snapshot)'")
         }
-        guard let node = found else { throw VaultError(.usage, "empty --path") }
-        return (node, names)
+        guard let node = found.last else { throw VaultError(.usage, "empty --path") }
+        return (node, found.map(\.name))
     }
 
     /// Restores one file into the staged directory `dirFD` (index `directory` of `stagedDirectories`).
