@@ -16,15 +16,7 @@ struct HardlinkSource {
 private let pathOnly: Int32 = 0o10000000
 
 extension Restorer {
-    private struct Frame {
-        let nodes: [Node]
-        var next = 0
-        /// Index in `stagedDirectories`.
-        let directory: Int
-        let node: Node
-    }
-
-    /// Stages `unit` at `staging`. Iterative (an explicit stack) with a `DirectoryCursor`, so the
+    /// Stages `unit` at `staging`. Iterative (`TreeWalker`) with a `DirectoryCursor`, so the
     /// depth of the snapshot costs neither stack nor descriptors; every name is created with the
     /// `*at` calls relative to a directory this restore created, as the snapshot's bytes. Returns
     /// the cursor holding the staged root (nil when the unit is a single file or symlink).
@@ -59,45 +51,42 @@ extension Restorer {
         }
         let tree = try repository.loadTree(unit.subtree!, codec: codec)
         directoryCount = 1
-        var stack = [Frame(nodes: tree.nodes, directory: 0, node: unit)]
-        while !stack.isEmpty {
+        // The staged directory (index in `stagedDirectories`) of each level being walked.
+        var levels = [0]
+        try TreeWalker(repository: repository, codec: codec).walk(tree, relative: true, { relative, child in
             try cancellation.check()
             if let e = writer.error { throw e }
-            let top = stack.count - 1
-            guard stack[top].next < stack[top].nodes.count else {
-                let done = stack.removeLast()
-                if stack.isEmpty { break }
-                // Its entries are all created (file content is written through descriptors and
-                // does not touch the directory), so its mode and mtime can be final now.
-                try applyDirectoryMetadata(done.node, fd: try cursor.current(), path: cursor.display())
-                cursor.leave()
-                continue
+            if isExcluded(relative, name: child.name) || isOwnWorkingName(child.name, atRoot: levels.count == 1) {
+                return .skipSubtree
             }
-            let child = stack[top].nodes[stack[top].next]
-            stack[top].next += 1
-            if isExcluded(cursor.relativeBytes(child.name), name: child.name)
-                || isOwnWorkingName(child.name, atRoot: top == 0) { continue }
             let fd = try cursor.current()
             switch child.kind {
             case .directory:
-                guard let sub = child.subtree else {
+                guard child.subtree != nil else {
                     throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree")
                 }
-                let childTree = try repository.loadTree(sub, codec: codec)
-                try Posix.mkdirAt(fd, child.name, mode: 0o700, display: cursor.display(child.name))
-                try cursor.enter(child.name)
-                stagedDirectories.append((parent: stack[top].directory, name: child.name))
-                directoryCount += 1
-                stack.append(Frame(nodes: childTree.nodes, directory: stagedDirectories.count - 1, node: child))
+                return .descend
             case .symlink:
                 try restoreSymlink(child, in: fd) { cursor.display(child.name) }
             case .file:
-                let relative = cursor.relativeBytes(child.name)
-                try restoreFile(child, in: fd, directory: stack[top].directory, relative: relative)
+                try restoreFile(child, in: fd, directory: levels[levels.count - 1], relative: relative)
             case .fifo:
                 try metadata.makeFifo(child, in: fd, relativePath: cursor.display(child.name), applyOwner: applyOwner)
             }
-        }
+            return .skipSubtree
+        }, entered: { _, child, _ in
+            try Posix.mkdirAt(try cursor.current(), child.name, mode: 0o700, display: cursor.display(child.name))
+            try cursor.enter(child.name)
+            stagedDirectories.append((parent: levels[levels.count - 1], name: child.name))
+            directoryCount += 1
+            levels.append(stagedDirectories.count - 1)
+        }, leave: { _, done in
+            levels.removeLast()
+            // Its entries are all created (file content is written through descriptors and
+            // does not touch the directory), so its mode and mtime can be final now.
+            try applyDirectoryMetadata(done, fd: try cursor.current(), path: cursor.display())
+            cursor.leave()
+        })
         return cursor
     }
 
