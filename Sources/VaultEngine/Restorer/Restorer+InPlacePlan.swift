@@ -5,7 +5,6 @@ import VaultRepository
 extension Restorer {
     private struct PlanFrame {
         let nodes: [Node]
-        var next = 0
         let path: [UInt8]
         let node: Node
         /// The live directory exists and the cursor is in it.
@@ -26,55 +25,42 @@ extension Restorer {
         guard let rootTree = unit.subtree else { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
         let cursor = try DirectoryCursor(rootFD: dup(targetFD), display: destination)
         let rootStat = try Posix.fstat(targetFD, path: destination)
-        var stack = [PlanFrame(nodes: try repository.loadTree(rootTree, codec: codec).nodes, path: [], node: unit,
-                               live: true, old: EntryAttributes(rootStat))]
+        let tree = try repository.loadTree(rootTree, codec: codec)
+        var stack = [PlanFrame(nodes: tree.nodes, path: [], node: unit, live: true, old: EntryAttributes(rootStat))]
         try planRemovals(&plan, &stack[0], fd: try cursor.current())
         plan.directories = 1
         var buffer: [UInt8] = []
-        while !stack.isEmpty {
+        // The live entry of the directory being descended into (nil: the restore creates it).
+        var entering: stat?
+        // A directory's own step, once everything inside it is planned.
+        func finish(_ done: PlanFrame) {
+            let new = EntryAttributes(done.node)
+            if done.old == nil || done.changed || !done.node.xattrs.isEmpty || !sameAttributes(done.old!, new) {
+                plan.directorySteps.append(InPlaceStep(kind: .dir, path: done.path, old: done.old, new: new))
+                plan.directoryNodes.append(done.node)
+            }
+        }
+        try TreeWalker(repository: repository, codec: codec).walk(tree, relative: true, { path, child in
             try cancellation.check()
             let top = stack.count - 1
-            guard stack[top].next < stack[top].nodes.count else {
-                let done = stack.removeLast()
-                let new = EntryAttributes(done.node)
-                if done.old == nil || done.changed || !done.node.xattrs.isEmpty || !sameAttributes(done.old!, new) {
-                    plan.directorySteps.append(InPlaceStep(kind: .dir, path: done.path, old: done.old, new: new))
-                    plan.directoryNodes.append(done.node)
-                }
-                if done.live && !stack.isEmpty { cursor.leave() }
-                continue
-            }
-            let child = stack[top].nodes[stack[top].next]
-            stack[top].next += 1
-            let path = stack[top].path.isEmpty ? child.name : stack[top].path + [47] + child.name
-            if isExcluded(path, name: child.name) || isOwnWorkingName(child.name, atRoot: top == 0) { continue }
+            if isExcluded(path, name: child.name) || isOwnWorkingName(child.name, atRoot: top == 0) { return .skipSubtree }
             let fd = stack[top].live ? try cursor.current() : -1
             let st = fd >= 0 ? Posix.lstatAt(fd, child.name) : nil
             let type = st.map { $0.st_mode & S_IFMT }
             switch child.kind {
             case .directory:
-                guard let sub = child.subtree else { throw VaultError(.corrupt, "directory \(display(path)) has no tree") }
-                let nodes = try repository.loadTree(sub, codec: codec).nodes
-                plan.directories += 1
-                if let st, type == S_IFDIR {
-                    try cursor.enter(child.name)
-                    stack.append(PlanFrame(nodes: nodes, path: path, node: child, live: true, old: EntryAttributes(st)))
-                    try planRemovals(&plan, &stack[stack.count - 1], fd: try cursor.current())
-                } else {
-                    plan.install(child, at: path, hadOld: st != nil)
-                    stack[top].changed = true
-                    stack.append(PlanFrame(nodes: nodes, path: path, node: child, live: false, old: nil))
-                }
-                continue
+                guard child.subtree != nil else { throw VaultError(.corrupt, "directory \(display(path)) has no tree") }
+                entering = st
+                return .descend
             case .file:
                 plan.files += 1
-                if try keepsLive(child, path: path, in: fd, liveIsFile: type == S_IFREG) { continue }
+                if try keepsLive(child, path: path, in: fd, liveIsFile: type == S_IFREG) { return .skipSubtree }
                 let key = child.linkKey
                 if let key, let group = plan.linkGroups[key], group.chunks == child.chunks, group.size == child.size {
                     if planLinked(&plan, child, group, live: type == S_IFREG ? st : nil, hadOld: st != nil, path: path) {
                         stack[top].changed = true
                     }
-                    continue
+                    return .skipSubtree
                 }
                 if let st, type == S_IFREG {
                     if !full, try sameContent(child, st, in: fd, path: path, plan: &plan, buffer: &buffer) {
@@ -84,7 +70,7 @@ extension Restorer {
                             plan.linkGroups[key] = InPlacePlan.LinkGroup(chunks: child.chunks, size: child.size,
                                                                          live: (UInt64(st.st_dev), UInt64(st.st_ino), path))
                         }
-                        continue
+                        return .skipSubtree
                     }
                 }
                 if let key, plan.linkGroups[key] == nil {
@@ -92,16 +78,34 @@ extension Restorer {
                                                                  build: plan.builds.count)
                 }
             case .symlink:
-                if !full, type == S_IFLNK, Posix.readLinkAt(fd, child.name) == child.linkTarget { continue }
+                if !full, type == S_IFLNK, Posix.readLinkAt(fd, child.name) == child.linkTarget { return .skipSubtree }
             case .fifo:
                 if !full, let st, type == S_IFIFO {
                     planMeta(&plan, child, st, path: path)
-                    continue
+                    return .skipSubtree
                 }
             }
             plan.install(child, at: path, hadOld: st != nil, liveFile: type == S_IFREG)
-            stack[top].changed = true
-        }
+            stack[stack.count - 1].changed = true
+            return .skipSubtree
+        }, entered: { path, child, tree in
+            let st = entering
+            plan.directories += 1
+            if let st, st.st_mode & S_IFMT == S_IFDIR {
+                try cursor.enter(child.name)
+                stack.append(PlanFrame(nodes: tree.nodes, path: path, node: child, live: true, old: EntryAttributes(st)))
+                try planRemovals(&plan, &stack[stack.count - 1], fd: try cursor.current())
+            } else {
+                plan.install(child, at: path, hadOld: st != nil)
+                stack[stack.count - 1].changed = true
+                stack.append(PlanFrame(nodes: tree.nodes, path: path, node: child, live: false, old: nil))
+            }
+        }, leave: { _, _ in
+            let done = stack.removeLast()
+            finish(done)
+            if done.live { cursor.leave() }
+        })
+        finish(stack.removeLast())
         // Whenever anything changes, the work directory is made and removed inside the target,
         // which changes the target's own mtime: it is always set from the snapshot at the end.
         if plan.stepCount > 0, !plan.directorySteps.contains(where: { $0.path.isEmpty }) {
