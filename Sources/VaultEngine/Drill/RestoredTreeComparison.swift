@@ -4,7 +4,7 @@ import VaultRepository
 
 /// Reads a restored tree back and compares it with its snapshot: every entry's kind, mode, mtime
 /// (files, symlinks' targets), every file's size and each chunk's bytes against the chunk's
-/// SHA-256 (its id), zero runs as zeros. Iterative with a `DirectoryCursor` (bounded descriptors,
+/// SHA-256 (its id), zero runs as zeros. Iterative (`TreeWalker`) with a `DirectoryCursor` (bounded descriptors,
 /// no path strings), names as bytes; nothing but regular files is opened.
 struct RestoredTreeComparison {
     let repository: Repository
@@ -21,40 +21,29 @@ struct RestoredTreeComparison {
         var problems: [String] = []
     }
 
-    private struct Frame { let nodes: [Node]; var next = 0 }
-
     func compare(_ record: SnapshotRecord) throws -> Outcome {
         let rootID = record.snapshot.tree
         let codec = repository.makeCodec()
         let cursor = try DirectoryCursor(rootFD: try Posix.open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW), display: root)
         var out = Outcome(directories: 1)
-        var stack = [Frame(nodes: try repository.loadTree(rootID, codec: codec).nodes)]
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while !stack.isEmpty {
+        try TreeWalker(repository: repository, codec: codec).walk(root: rootID, { _, node in
             try cancellation.check()
-            let top = stack.count - 1
-            guard stack[top].next < stack[top].nodes.count else {
-                stack.removeLast()
-                if !stack.isEmpty { cursor.leave() }
-                continue
-            }
-            let node = stack[top].nodes[stack[top].next]
-            stack[top].next += 1
             let dirFD = try cursor.current()
             let shown = cursor.display(node.name)
             func problem(_ what: String) { if out.problems.count < 100 { out.problems.append("\(shown): \(what)") } }
-            guard let st = Posix.lstatAt(dirFD, node.name) else { problem("missing"); continue }
+            guard let st = Posix.lstatAt(dirFD, node.name) else { problem("missing"); return .skipSubtree }
             let kinds: [Node.Kind: mode_t] = [.file: S_IFREG, .directory: S_IFDIR, .symlink: S_IFLNK, .fifo: S_IFIFO]
-            guard st.st_mode & S_IFMT == kinds[node.kind] else { problem("not a \(node.kind)"); continue }
+            guard st.st_mode & S_IFMT == kinds[node.kind] else { problem("not a \(node.kind)"); return .skipSubtree }
             if node.kind != .symlink, UInt32(st.st_mode & 0o7777) != node.mode & 0o7777 {
                 problem("mode \(String(st.st_mode & 0o7777, radix: 8)), the snapshot has \(String(node.mode & 0o7777, radix: 8))")
             }
             switch node.kind {
             case .directory:
-                guard let sub = node.subtree else { problem("no tree in the snapshot"); continue }
+                guard node.subtree != nil else { problem("no tree in the snapshot"); return .skipSubtree }
                 out.directories += 1
                 try cursor.enter(node.name)
-                stack.append(Frame(nodes: try repository.loadTree(sub, codec: codec).nodes))
+                return .descend
             case .symlink:
                 var target = [UInt8](repeating: 0, count: 4097)
                 let n = FileName.withCString(node.name) { readlinkat(dirFD, $0, &target, target.count) }
@@ -64,13 +53,14 @@ struct RestoredTreeComparison {
                 out.bytes &+= node.size
                 let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
                 if mtime != node.mtimeNanos { problem("mtime differs") }
-                if UInt64(st.st_size) != node.size { problem("\(st.st_size) bytes, the snapshot has \(node.size)"); continue }
+                if UInt64(st.st_size) != node.size { problem("\(st.st_size) bytes, the snapshot has \(node.size)"); break }
                 if let wrong = try content(node, in: dirFD, buffer: &buffer) { problem(wrong) }
                 out.chunks.formUnion(node.chunks)
             case .fifo:
                 break
             }
-        }
+            return .skipSubtree
+        }, leave: { _, _ in cursor.leave() })
         return out
     }
 
