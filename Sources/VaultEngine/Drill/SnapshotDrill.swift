@@ -60,30 +60,29 @@ public final class SnapshotDrill {
         let codec = repository.makeCodec()
         let incomplete = Set(snapshot.snapshot.incomplete ?? [])
         var seen = Set<BlobID>()
-        var counts = Walked()
-        // Directory trees still to read, with their path relative to the snapshot root.
-        var pending: [(BlobID, String)] = [(root, "")]
-        while let (id, path) = pending.popLast() {
-            try cancellation.check()
-            if let e = reader.error { throw e }
-            counts.directories += 1
-            for node in try repository.loadTree(id, codec: codec).nodes {
-                let relative = path.isEmpty ? FileName.display(node.name) : path + "/" + FileName.display(node.name)
-                switch node.kind {
-                case .directory:
-                    guard let sub = node.subtree else {
-                        throw VaultError(.corrupt, "restore drill: directory \(relative) names no tree")
-                    }
-                    pending.append((sub, relative))
-                case .file:
-                    counts.files += 1
-                    counts.bytes &+= node.size
-                    try check(node, relative, cut: incomplete.contains(relative), seen: &seen, reader: reader)
-                default:
-                    break
+        var counts = Walked(directories: 1)
+        // Depth-first in canonical order, one tree held per level (`TreeWalker`); paths are
+        // relative to the snapshot root, as `incomplete` names them.
+        let walker = TreeWalker(repository: repository, codec: codec, cancellation: cancellation)
+        try walker.walk(root: root, relative: true, { path, node in
+            switch node.kind {
+            case .directory:
+                guard node.subtree != nil else {
+                    throw VaultError(.corrupt, "restore drill: directory \(FileName.display(path)) names no tree")
                 }
+                if let e = reader.error { throw e }
+                counts.directories += 1
+                return .descend
+            case .file:
+                let relative = FileName.display(path)
+                counts.files += 1
+                counts.bytes &+= node.size
+                try check(node, relative, cut: incomplete.contains(relative), seen: &seen, reader: reader)
+            default:
+                break
             }
-        }
+            return .skipSubtree
+        })
         return counts
     }
 
