@@ -106,13 +106,10 @@ public final class SnapshotChainSource: ChainDataSource {
     /// A directory's entries by name, loading the trees along its path once.
     private func entries(of directory: String) throws -> [String: Node] {
         if let known = directories.withLock({ $0[directory] }) { return known }
-        var tree = root
-        let codec = repository.makeCodec()
-        for part in directory.split(separator: "/") {
-            guard let node = tree.nodes.first(where: { $0.name == Array(part.utf8) }), node.kind == .directory,
-                  let subtree = node.subtree else { return [:] }
-            tree = try repository.loadTree(subtree, codec: codec)
-        }
+        let walker = TreeWalker(repository: repository, codec: repository.makeCodec())
+        guard let tree = try walker.directory(at: directory.split(separator: "/"), under: root, find: { tree, part in
+            tree.nodes.first { $0.name == Array(part.utf8) }
+        }) else { return [:] }
         var byName: [String: Node] = [:]
         for node in tree.nodes { byName[node.nameString] = node }
         directories.withLock { $0[directory] = byName }
