@@ -42,18 +42,14 @@ extension Repository {
             }
             if !wanted.contains(matches[0].name) { wanted.append(matches[0].name) }
         }
-        // The whole index: the new one replaces every file, so each must be read (a damaged one
-        // stops here with its own hint: 'repair index' first).
-        let oldNames = try backend.list(.index).map(\.name)
-        var files: [IndexFile] = []
-        for name in oldNames { files.append(try readIndexFile(named: name)) }
-        let superseded = Set(files.flatMap { $0.supersedes.map(\.hex) })
+        // The whole index, as `loadIndex` counts it (the one rule for superseded files): the new
+        // one replaces every listed file, so each that counts must be read (a damaged one stops
+        // here with its own hint: 'repair index' first).
         var packs: [IndexedPack] = []
         var seen = Set<PackID>()
-        for (name, file) in zip(oldNames, files) where !superseded.contains(name) {
+        let oldNames = try loadIndex(intoMemory: false, visit: { file in
             for p in file.packs where seen.insert(p.id).inserted { packs.append(p) }
-        }
-        files = []
+        }, restart: { packs = []; seen = [] }).listed
         let byName = Dictionary(packs.map { ($0.id.hex, $0) }, uniquingKeysWith: { a, _ in a })
 
         var result = PackRepairResult()

@@ -61,4 +61,33 @@ import Testing
         }
         #expect(found.isEmpty, "packs written outside the blob saver:\n\(found.joined(separator: "\n"))")
     }
+
+    /// The layers above open a store and hand it to `Repository` (`open`, `initialize`, lock
+    /// removal); none calls a store's methods itself (issue 16 counted 13 such calls).
+    @Test func noLayerAboveTheRepositoryCallsAStore() throws {
+        let call = try Regex(#"backend(\(\))?\.[a-zA-Z]|\.list\(\.(config|key|pack|index|snapshot|lock|audit)\b"#)
+        var found: [String] = []
+        for module in Self.above {
+            for (place, text) in try Self.lines(of: module) {
+                let code = text.components(separatedBy: "//").first ?? text
+                if code.contains(call) { found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))") }
+            }
+        }
+        #expect(found.isEmpty, "storage calls above VaultRepository:\n\(found.joined(separator: "\n"))")
+    }
+
+    /// One rule for superseded index files (`Repository.loadIndex`, FORMAT.md §6): nothing else
+    /// reads what an index file supersedes (there were three copies, then a fourth in pack repair).
+    @Test func supersededIndexFilesAreDecidedInOnePlace() throws {
+        var found: [String] = []
+        for module in Self.above + ["VaultRepository"] {
+            for (place, text) in try Self.lines(of: module) {
+                let code = text.components(separatedBy: "//").first ?? text
+                let allowed = place.hasPrefix("VaultRepository/Index/IndexFile.swift")
+                    || place.hasPrefix("VaultRepository/Repository+IndexLoad.swift")
+                if !allowed, code.contains(".supersedes") { found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))") }
+            }
+        }
+        #expect(found.isEmpty, "superseded index files decided outside loadIndex:\n\(found.joined(separator: "\n"))")
+    }
 }
