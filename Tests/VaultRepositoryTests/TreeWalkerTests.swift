@@ -120,6 +120,25 @@ import VaultRepository
         #expect(try walker.directory(at: ["a", "c"], under: root, find: find) == nil)
     }
 
+    /// Two trees merged by name per level; a directory whose subtree id is the same on both sides
+    /// is never loaded, one whose id differs is walked paired.
+    @Test func walkPairsMergesByNameAndSkipsSameSubtrees() throws {
+        let store = Store()
+        let same = store.add([Self.file("s")])
+        let oldInner = store.add([Self.file("gone"), Self.file("kept")])
+        let newInner = store.add([Self.file("kept"), Self.file("new")])
+        let a = try store.load(store.add([Self.dir("d", oldInner), Self.file("only-a"), Self.dir("u", same)]))
+        let b = try store.load(store.add([Self.file("B"), Self.dir("d", newInner), Self.dir("u", same)]))
+        var events: [String] = []
+        store.loads = 0
+        try TreeWalker(load: store.load).walkPairs(a, b) { path, x, y in
+            events.append((x == nil ? "+" : y == nil ? "-" : "=") + Self.text(path))
+            return .descend
+        }
+        #expect(events == ["+/B", "=/d", "-/d/gone", "=/d/kept", "+/d/new", "-/only-a", "=/u"])
+        #expect(store.loads == 2, "both sides of d, never u's shared tree")
+    }
+
     /// No recursion: 10,000 levels (each path is built whole, so deeper only costs time).
     @Test func aTreeTenThousandLevelsDeepIsWalked() throws {
         let store = Store()

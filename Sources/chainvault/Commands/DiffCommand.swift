@@ -75,45 +75,28 @@ enum DiffCommand: Command {
                 return .descend
             }
         }
-        // Iterative, depth-first in canonical order: one merge of two sorted lists per level.
-        var stack: [(a: Tree, b: Tree, i: Int, j: Int, prefix: [UInt8])] =
-            rootA == rootB ? [] : [(try load(rootA), try load(rootB), 0, 0, [])]
-        while let top = stack.last {
-            let k = stack.count - 1
-            let na = top.i < top.a.nodes.count ? top.a.nodes[top.i] : nil
-            let nb = top.j < top.b.nodes.count ? top.b.nodes[top.j] : nil
-            if na == nil && nb == nil { stack.removeLast(); continue }
-            if let na, nb == nil || na.name.lexicographicallyPrecedes(nb!.name) {
-                stack[k].i += 1
-                try whole("-", top.prefix + [47] + na.name, na)
-                continue
-            }
-            if let nb, na == nil || nb.name.lexicographicallyPrecedes(na!.name) {
-                stack[k].j += 1
-                try whole("+", top.prefix + [47] + nb.name, nb)
-                continue
-            }
-            let x = na!, y = nb!
-            stack[k].i += 1
-            stack[k].j += 1
-            let path = top.prefix + [47] + x.name
-            if x.kind != y.kind { record("T", path, y, before: x, after: y); continue }
-            let metadataSame = x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtimeNanos == y.mtimeNanos
-                && x.xattrs == y.xattrs
-            switch x.kind {
-            case .directory:
-                if !metadataSame { record("U", path, y, before: x, after: y) }
-                if x.subtree != y.subtree, let sa = x.subtree, let sb = y.subtree {
-                    stack.append((try load(sa), try load(sb), 0, 0, path))
-                }
-            case .file:
-                if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size || x.transform != y.transform {
+        // Depth-first in canonical order, one merge of two sorted lists per level (`TreeWalker`).
+        if rootA != rootB {
+            try TreeWalker(load: load).walkPairs(try load(rootA), try load(rootB)) { path, a, b in
+                guard let x = a else { try whole("+", path, b!); return .skipSubtree }
+                guard let y = b else { try whole("-", path, x); return .skipSubtree }
+                if x.kind != y.kind { record("T", path, y, before: x, after: y); return .skipSubtree }
+                let metadataSame = x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtimeNanos == y.mtimeNanos
+                    && x.xattrs == y.xattrs
+                switch x.kind {
+                case .directory:
+                    if !metadataSame { record("U", path, y, before: x, after: y) }
+                    return .descend
+                case .file:
+                    if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size || x.transform != y.transform {
+                        record("M", path, y, before: x, after: y)
+                    } else if !metadataSame { record("U", path, y, before: x, after: y) }
+                case .symlink where x.linkTarget != y.linkTarget:
                     record("M", path, y, before: x, after: y)
-                } else if !metadataSame { record("U", path, y, before: x, after: y) }
-            case .symlink where x.linkTarget != y.linkTarget:
-                record("M", path, y, before: x, after: y)
-            default:
-                if !metadataSame { record("U", path, y, before: x, after: y) }
+                default:
+                    if !metadataSame { record("U", path, y, before: x, after: y) }
+                }
+                return .skipSubtree
             }
         }
         if c.out.json {
