@@ -85,7 +85,9 @@ import Testing
                 let code = text.components(separatedBy: "//").first ?? text
                 let allowed = place.hasPrefix("VaultRepository/Index/IndexFile.swift")
                     || place.hasPrefix("VaultRepository/Repository+IndexLoad.swift")
-                if !allowed, code.contains(".supersedes") { found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))") }
+                if !allowed, code.contains(".supersedes") {
+                    found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))")
+                }
             }
         }
         #expect(found.isEmpty, "superseded index files decided outside loadIndex:\n\(found.joined(separator: "\n"))")

@@ -43,7 +43,9 @@ extension Restorer {
         try TreeWalker(repository: repository, codec: codec).walk(tree, relative: true, { path, child in
             try cancellation.check()
             let top = stack.count - 1
-            if isExcluded(path, name: child.name) || isOwnWorkingName(child.name, atRoot: top == 0) { return .skipSubtree }
+            if isExcluded(path, name: child.name) || isOwnWorkingName(child.name, atRoot: top == 0) {
+                return .skipSubtree
+            }
             let fd = stack[top].live ? try cursor.current() : -1
             let st = fd >= 0 ? Posix.lstatAt(fd, child.name) : nil
             let type = st.map { $0.st_mode & S_IFMT }
@@ -93,7 +95,8 @@ extension Restorer {
             plan.directories += 1
             if let st, st.st_mode & S_IFMT == S_IFDIR {
                 try cursor.enter(child.name)
-                stack.append(PlanFrame(nodes: tree.nodes, path: path, node: child, live: true, old: EntryAttributes(st)))
+                stack.append(PlanFrame(nodes: tree.nodes, path: path, node: child, live: true,
+                                       old: EntryAttributes(st)))
                 try planRemovals(&plan, &stack[stack.count - 1], fd: try cursor.current())
             } else {
                 plan.install(child, at: path, hadOld: st != nil)

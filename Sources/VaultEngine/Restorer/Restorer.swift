@@ -153,11 +153,13 @@ public final class Restorer {
         // A name as typed, or else with `\xHH` escapes (as `ls` prints them) decoded.
         let found = try TreeWalker(repository: repository, codec: codec)
             .follow(parts, from: try repository.loadTree(root, codec: codec)) { tree, part in
-                part == ".." ? nil : tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part)))
+                part == ".." ? nil
+                    : tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part)))
             }
         if found.count < parts.count {
             if let last = found.last, last.kind != .directory || last.subtree == nil {
-                throw VaultError(.unknownSnapshot, "\(parts[0..<found.count].joined(separator: "/")) in snapshot \(snapshot) is not a directory")
+                let above = parts[0..<found.count].joined(separator: "/")
+                throw VaultError(.unknownSnapshot, "\(above) in snapshot \(snapshot) is not a directory")
             }
             throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
                              hint: "list its content with 'chainvault ls \(snapshot)'")

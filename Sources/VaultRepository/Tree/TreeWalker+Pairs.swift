@@ -17,9 +17,9 @@ extension TreeWalker {
             let nb = top.j < top.b.nodes.count ? top.b.nodes[top.j] : nil
             var x: Node?, y: Node?
             if let na, let nb {
-                if na.name.lexicographicallyPrecedes(nb.name) { x = na } else if nb.name.lexicographicallyPrecedes(na.name) {
-                    y = nb
-                } else { (x, y) = (na, nb) }
+                if na.name.lexicographicallyPrecedes(nb.name) { x = na }
+                else if nb.name.lexicographicallyPrecedes(na.name) { y = nb }
+                else { (x, y) = (na, nb) }
             } else if na == nil && nb == nil {
                 stack.removeLast()
                 continue
