@@ -52,6 +52,29 @@ struct InPlaceStepFailureTests {
         #expect(try treeDifferences(src, node) == [])
     }
 
+    /// As another user, a file owned by root whose mode differs from the snapshot's: its mode
+    /// step fails (EPERM), and the undo must not fail the same way on what it never set (it did,
+    /// and called the tree "partly restored" while every entry was back).
+    @Test(.enabled(if: canSwitchUser, "needs root and /usr/bin/setpriv to run the restore as nobody"))
+    func aModeItMayNotSetIsUndoneWithoutSettingItBack() throws {
+        let w = try Workspace()
+        let (_, node) = try InPlaceFixture.restoredNode(w)
+        try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 10, keepMtime: false)
+        try w.write("node/extra/stray.bin", [1, 2, 3])
+        #expect(try w.run(["-R", "nobody:nogroup", w.root], executable: "/bin/chown").code == 0)
+        #expect(chown(node + "/empty-file", 0, 0) == 0 && chmod(node + "/empty-file", 0o640) == 0)
+        let before = treeFingerprint(node)
+        let times = Self.mtimes([node, node + "/blocks", node + "/extra"])
+        let failed = try w.run(["--reuid=nobody", "--regid=nogroup", "--clear-groups", Workspace.binary,
+                                "restore", "latest", "--target", node],
+                               env: ["HOME": w.root], executable: "/usr/bin/setpriv")
+        #expect(failed.code == 16, "\(failed.stdout) \(failed.stderr)")
+        #expect(failed.stderr.contains("the restore was undone: \(node) is as it was before"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"), "no journal is left")
+        #expect(treeFingerprint(node) == before)
+        #expect(Self.mtimes([node, node + "/blocks", node + "/extra"]) == times)
+    }
+
     /// A step fails and undoing it fails too (both injected): the journal stays, the error says
     /// the target is partly restored and names both ways out, and each works.
     @Test func aStepAndItsUndoBothFailingLeaveTheJournalAndSayWhatFinishesIt() throws {

@@ -53,8 +53,10 @@ extension Restorer {
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
                                  metadata: metadata)
         let previous: String?
+        var reached = 0   // the journal step carried out now, for the undo of a failure
         do {
             for (i, step) in plan.steps.enumerated() {
+                reached = i
                 try checkCancelledAfterJournal()
                 // The second step: a failure after the first one changed the target.
                 if i == 1 { try Failpoint.fail("restore-in-place-second-step", display(step.path)) }
@@ -70,14 +72,16 @@ extension Restorer {
                 }
             }
             for (i, step) in plan.directorySteps.enumerated() {
+                reached = plan.steps.count + i
                 try checkCancelledAfterJournal()
                 if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
                 try steps.forward(step)
             }
+            reached = journal.steps.count
             previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: journal.rootAttributes)
         } catch {
             // A step that fails leaves no half-restored tree behind an error: the journal is undone.
-            throw failedAfterJournal(error, journal, targetFD: targetFD, workFD: workFD)
+            throw failedAfterJournal(error, journal, at: reached, targetFD: targetFD, workFD: workFD)
         }
         return InPlaceOutcome(previous: previous, plan: plan)
     }

@@ -59,16 +59,19 @@ extension Restorer {
             try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD)
             return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
         }
+        var reached = 0
         do {
-            for step in journal.steps {
+            for (i, step) in journal.steps.enumerated() {
+                reached = i
                 try checkCancelledAfterJournal()
                 try steps.forward(step)
             }
+            reached = journal.steps.count
             return Recovery(snapshotID: journal.snapshotID,
                             previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
                                                         root: journal.rootAttributes))
         } catch {
-            throw failedAfterJournal(error, journal, targetFD: targetFD, workFD: workFD)
+            throw failedAfterJournal(error, journal, at: reached, targetFD: targetFD, workFD: workFD)
         }
     }
 

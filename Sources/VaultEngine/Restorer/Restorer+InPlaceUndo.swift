@@ -9,16 +9,29 @@ extension Restorer {
     /// Undoes every step of `journal` (stored in the work directory as `name`: `journal`, or `done`
     /// when a finished restore is undone) in reverse order, then clears the work directory; the
     /// target's own old attributes are set last, once the work directory inside it is gone.
-    func rollBackJournal(_ journal: InPlaceJournal, named name: [UInt8], targetFD: Int32, workFD: Int32) throws {
+    /// `failedAt` (the index of the step that failed, when a run undoes itself): the owner, mode and
+    /// mtime steps after it were never carried out, and the one that failed set nothing it could
+    /// not set, so they are not set back (as another user, setting them fails as the step did).
+    func rollBackJournal(_ journal: InPlaceJournal, named name: [UInt8], targetFD: Int32, workFD: Int32,
+                         failedAt: Int? = nil) throws {
         let work = destination + "/.chainvault-restore"
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
                                  metadata: metadata)
         try Failpoint.fail("restore-in-place-undo", destination)
-        for step in journal.steps.reversed() { try steps.backward(step) }
+        for (i, step) in journal.steps.enumerated().reversed() {
+            let attributes = step.kind == .meta || step.kind == .dir
+            if let failedAt, attributes, i > failedAt { continue }
+            if let failedAt, attributes, i == failedAt { try? steps.backward(step); continue }
+            try steps.backward(step)
+        }
         // Putting entries back changed their parents' mtimes after those were set back: every
         // directory's old metadata once more (the target's own last, below, once the work
-        // directory inside it is gone). Idempotent, so before the journal goes.
-        for step in journal.steps where step.kind == .dir && !step.path.isEmpty { try steps.backward(step) }
+        // directory inside it is gone). Idempotent, so before the journal goes. Undoing a failed
+        // run, a directory that already has its old attributes is left as it is.
+        for step in journal.steps where step.kind == .dir && !step.path.isEmpty {
+            if failedAt != nil, let old = step.old, steps.attributes(step) == old { continue }
+            try steps.backward(step)
+        }
         try Posix.syncFileSystem(targetFD, path: destination)
         _ = FileName.withCString(name) { unlinkat(workFD, $0, 0) }
         try Posix.fsync(workFD, path: work)
@@ -43,7 +56,8 @@ extension Restorer {
     /// one's being completed): the journal is undone first, and the message says whether the target
     /// is the old tree again or, if undoing failed too, partly restored (and what finishes it).
     /// SIGTERM is not a failure: the journal stays for the next run, as its error says.
-    func failedAfterJournal(_ error: Error, _ journal: InPlaceJournal, targetFD: Int32, workFD: Int32) -> Error {
+    func failedAfterJournal(_ error: Error, _ journal: InPlaceJournal, at failedAt: Int, targetFD: Int32,
+                            workFD: Int32) -> Error {
         let failure = error as? VaultError ?? VaultError(.storageFailure, "\(error)")
         if failure.code == .interrupted { return failure }
         let work = destination + "/.chainvault-restore"
@@ -55,7 +69,7 @@ extension Restorer {
                               hint: "run the same restore again to finish it (the previous content is kept)")
         }
         do {
-            try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD)
+            try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD, failedAt: failedAt)
         } catch {
             let undo = (error as? VaultError)?.message ?? "\(error)"
             return VaultError(failure.code, "\(failure.message); undoing the restore failed too (\(undo)): "
