@@ -10,8 +10,9 @@ import VaultCore
 /// keeps its journal, or an old tree into the node's data as if it were the node's), and a
 /// restore never writes them from a snapshot. Recognised by what chainvault writes into them, so a
 /// user's own entry of such a name is still backed up: at the root of a source every kind, below
-/// it the previous copy a `--path` restore keeps beside the entry it restored (an outside tester
-/// found a single file's kept copy, `blocks/blk00000.dat.pre-restore-*`, backed up as node data).
+/// it what a `--path` restore leaves beside the entry it restored (an outside tester found a single
+/// file's kept copy, `blocks/blk00000.dat.pre-restore-*`, and a killed one's swap note backed up
+/// as node data).
 enum WorkingNames {
     static let restoreWork: [UInt8] = Array(".chainvault-restore".utf8)
     private static let staging: [UInt8] = Array(".chainvault-staging-".utf8)
@@ -32,23 +33,36 @@ enum WorkingNames {
     static let drillPrefix = "chainvault-drill-"
     static let drillMarker = ".chainvault-drill"
 
-    /// Whether `name` may be the previous copy a `--path` restore keeps beside the entry it
-    /// restored, anywhere in a tree, so a walk looks closer below the root; a byte comparison only,
-    /// no system call for an ordinary name. (A killed `--path` restore's marked staging directory
-    /// deeper down is still recorded: the next restore of that path removes it.)
-    static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool { contains(name, previous) }
+    /// A staged restore's swap note, `<stem>.chainvault-swap-<time>-<rand>` beside what it
+    /// restores (Restorer+SwapNote): a small regular file holding `<st_dev>:<st_ino>` and a newline.
+    private static let swapNote: [UInt8] = Array(".chainvault-swap-".utf8)
+    /// 20 digits, a colon, 20 digits and a newline at most.
+    private static let swapNoteMaxSize = 42
+
+    /// Whether `name` may be what a `--path` restore leaves beside the entry it restored, anywhere
+    /// in a tree (the previous copy it keeps; after a kill its marked staging directory and its
+    /// swap note), so a walk looks closer below the root; a byte comparison only, no system call
+    /// for an ordinary name.
+    static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool {
+        contains(name, previous) || contains(name, staging) || contains(name, swapNote)
+    }
 
     /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil. At the
-    /// root of a source every kind; below it only the previous copy a `--path` restore keeps.
+    /// root of a source every kind; below it only what a `--path` restore leaves beside its entry.
     static func ours(_ name: [UInt8], in dirFD: Int32, atRoot: Bool = true) -> String? {
         guard atRoot || mayBeOursBelowTheRoot(name) else { return nil }
-        guard let st = Posix.lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        guard let st = Posix.lstatAt(dirFD, name) else { return nil }
+        if (st.st_mode & S_IFMT) == S_IFREG, contains(name, swapNote), isSwapNote(name, in: dirFD, size: st.st_size) {
+            return "the swap note of an interrupted restore of one entry (run that --path restore again, "
+                + "which clears it, or remove it)"
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
         if name == restoreWork, atRoot {
             guard let entries = list(dirFD, name) else { return nil }
             let only = entries.allSatisfy { workEntries.contains($0) || $0.starts(with: previousPrefix) }
             return only ? "the working and rollback directory of an in-place restore" : nil
         }
-        if atRoot, contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
+        if contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
             return "the staging directory of an unfinished restore"
         }
         if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
@@ -59,6 +73,19 @@ enum WorkingNames {
             return "the scratch directory of an interrupted restore drill"
         }
         return nil
+    }
+
+    /// What chainvault writes into a swap note: decimal device and inode, a colon between, a newline.
+    private static func isSwapNote(_ name: [UInt8], in dirFD: Int32, size: Int) -> Bool {
+        guard size >= 4, size <= swapNoteMaxSize else { return false }
+        let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+        if fd < 0 { return false }
+        defer { Posix.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: swapNoteMaxSize + 1)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n == size, bytes[n - 1] == 10 else { return false }
+        let fields = bytes[0..<n - 1].split(separator: 58, omittingEmptySubsequences: false)
+        return fields.count == 2 && fields.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }
     }
 
     private static func list(_ dirFD: Int32, _ name: [UInt8]) -> [[UInt8]]? {

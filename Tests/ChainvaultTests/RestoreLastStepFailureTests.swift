@@ -26,28 +26,21 @@ struct RestoreLastStepFailureTests {
     }
 
     /// In place, the last step is the target directory's own metadata, after every entry is in:
-    /// the journal stays (the restore is marked unfinished), the next run completes it, or
-    /// `--rollback` gives back exactly the tree before it.
-    @Test func inPlaceFailingAtTheLastMetadataStepLeavesItsJournal() throws {
+    /// the restore undoes its steps (it left its journal and a half-finished tree before) and says
+    /// so; the next run restores the snapshot.
+    @Test func inPlaceFailingAtTheLastMetadataStepIsUndone() throws {
         let w = try Workspace()
         let (src, before) = try Self.damagedNode(w)
         let node = w.path("node")
-        for next in ["rollback", "complete"] {
-            let failed = try w.run(["restore", "latest", "--target", node], env: Self.failLast)
-            #expect(failed.code == 16, "\(failed.stderr)")
-            #expect(failed.stderr.contains("File name too long"), "\(failed.stderr)")
-            #expect(FileManager.default.fileExists(atPath: node + "/.chainvault-restore/journal"), "marked unfinished")
-            if next == "rollback" {
-                let back = try w.ok(["restore", "latest", "--target", node, "--rollback", "--json"]).json
-                #expect(back["rolledBack"] as? String != nil, "\(back)")
-                #expect(treeFingerprint(node) == before, "exactly the tree before the restore")
-            } else {
-                let done = try w.ok(["restore", "latest", "--target", node, "--json"]).json
-                #expect(done["completedInterrupted"] as? String != nil, "\(done)")
-                #expect(try treeDifferences(src, node) == [])
-            }
-            #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"))
-        }
+        let failed = try w.run(["restore", "latest", "--target", node], env: Self.failLast)
+        #expect(failed.code == 16, "\(failed.stderr)")
+        #expect(failed.stderr.contains("File name too long"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("the restore was undone: \(node) is as it was before"), "\(failed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"), "no journal is left")
+        #expect(treeFingerprint(node) == before, "exactly the tree before the restore")
+        try w.ok(["restore", "latest", "--target", node])
+        #expect(try treeDifferences(src, node) == [])
+        #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"))
     }
 
     /// Staged (`--force`, whole tree or `--path FILE`), the last step is the staged root's

@@ -64,7 +64,8 @@ struct RestoreWorkingNameTests {
 
     /// A snapshot holding `.chainvault-restore` at its root (as an older chainvault backed it up)
     /// restores staged and in place without it; the same names deeper down, and a root entry
-    /// of that name holding what chainvault never writes, are the user's and are kept.
+    /// of that name holding what chainvault never writes, are the user's and are kept. A marked
+    /// staging directory is chainvault's at any depth (a `--path` restore stages beside its entry).
     @Test func theWorkingNamesAreOnlyOursAtTheRootAndARestoreNeverWritesThemThere() throws {
         let w = try Workspace()
         let src = try w.makeSourceTree()
@@ -77,15 +78,16 @@ struct RestoreWorkingNameTests {
         try w.ok(["init"])
         let backup = try w.run(["backup", src, "--json"])
         #expect(backup.code == 0 && backup.stderr.contains("skipped \(src)/y.chainvault-staging-1"), "\(backup.stderr)")
+        #expect(backup.stderr.contains("skipped \(src)/blocks/x.chainvault-staging-1"), "\(backup.stderr)")
         #expect(!backup.stderr.contains("skipped \(src)/.chainvault-restore"), "\(backup.stderr)")
         let id = try #require(backup.json["snapshot"] as? String)
         let listed = try w.ok(["ls", id]).stdout
-        for kept in [".chainvault-restore/notes.txt", "blocks/.chainvault-restore/new/0", "blocks/.chainvault-restore/journal",
-                     "blocks/x.chainvault-staging-1/.chainvault-incomplete"] {
+        for kept in [".chainvault-restore/notes.txt", "blocks/.chainvault-restore/new/0", "blocks/.chainvault-restore/journal"] {
             #expect(listed.contains(kept), "\(kept) is the user's: \(listed)")
         }
-        #expect(!listed.contains("y.chainvault-staging-1"), "\(listed)")
-        let expected = treeFingerprint(src)?.filter { !$0.key.hasPrefix(".chainvault-restore") && !$0.key.hasPrefix("y.") }
+        #expect(!listed.contains("y.chainvault-staging-1") && !listed.contains("x.chainvault-staging-1"), "\(listed)")
+        let expected = treeFingerprint(src)?.filter { !$0.key.hasPrefix(".chainvault-restore") && !$0.key.hasPrefix("y.")
+            && !$0.key.hasPrefix("blocks/x.") }
         let staged = try w.run(["restore", id, "--target", w.path("copy")])
         #expect(staged.code == 0 && staged.stderr.contains("skipped .chainvault-restore of the snapshot"), "\(staged.stderr)")
         #expect(treeFingerprint(w.path("copy")) == expected)

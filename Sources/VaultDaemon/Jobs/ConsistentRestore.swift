@@ -6,8 +6,10 @@ import VaultEngine
 /// A restore the API asked for. Into the policy's own source (the live node's directory) with a
 /// `stop` or `two-phase` policy, the node must not run while its directory is replaced: the pre
 /// hook stops it, the restore runs, and the post hook starts it again whatever happened (after a
-/// failed pre hook or restore too). Its downtime runs from the pre hook's end to the post hook's
-/// end. Any other target (a scratch copy, another disk) is restored with no hook: the node runs.
+/// failed pre hook or restore too), except on a half-restored tree: a failed restore whose journal
+/// is still pending leaves the node stopped and says what finishes or undoes it. Its downtime runs
+/// from the pre hook's end to the post hook's end. Any other target (a scratch copy, another disk)
+/// is restored with no hook: the node runs.
 public enum ConsistentRestore {
     public struct Result: Sendable {
         public var restore: RestoreResult
@@ -39,9 +41,9 @@ public enum ConsistentRestore {
             state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970))
             report(state)
         }
-        func end(_ error: String?) {
+        func end(_ error: String?, outcome: String? = nil) {
             state.phases[state.phases.count - 1].finished = Date().timeIntervalSince1970
-            state.phases[state.phases.count - 1].outcome = (error == nil ? JobState.succeeded : .failed).rawValue
+            state.phases[state.phases.count - 1].outcome = outcome ?? (error == nil ? JobState.succeeded : .failed).rawValue
             state.phases[state.phases.count - 1].error = error
             report(state)
         }
@@ -75,6 +77,20 @@ public enum ConsistentRestore {
                                           cause: pre.output.isEmpty ? nil : CauseText(pre.output),
                                           hint: "run the hook by hand to see why it fails"))
         }
+        // A restore that failed with its journal pending (undoing it failed too, or SIGTERM
+        // stopped it between steps) left a half-restored tree: the node must not start on it.
+        if pre.succeeded, case .failure(let error) = outcome, let pending = Restorer.pendingJournal(in: target) {
+            let why = notStarted(target, pending)
+            begin("starting-node")
+            state.downtimeSeconds = Date().timeIntervalSince(stopped)
+            end(why, outcome: "skipped")
+            logger?.log(3, "hook", [("policy", policy.name), ("hook", "restore-post"), ("result", "skipped"),
+                                    ("reason", "restore journal pending")])
+            let failed = error as? VaultError
+            throw VaultError(failed?.code == .interrupted ? .failure : failed?.code ?? .failure,
+                             "\(message(error)); \(why)", cause: failed?.cause,
+                             hint: "run one of those, then start the node by hand")
+        }
         begin("starting-node")
         let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
         state.downtimeSeconds = Date().timeIntervalSince(stopped)
@@ -90,6 +106,15 @@ public enum ConsistentRestore {
                              hint: "start the node by hand now, then fix the hook")
         }
         return Result(restore: try outcome.get(), downtimeSeconds: state.downtimeSeconds)
+    }
+
+    /// Why the post hook did not run, and what finishes the restore or undoes it.
+    private static func notStarted(_ target: String, _ pending: (path: String, snapshotID: String)) -> String {
+        let snapshot = pending.snapshotID.isEmpty ? "SNAPSHOT" : String(pending.snapshotID.prefix(8))
+        return "the node was not started: \(target) is partly restored (its journal \(pending.path) is pending); "
+            + "'chainvault restore \(snapshot) --target \(target)' completes it, "
+            + "'chainvault restore \(snapshot) --target \(target) --rollback' returns to the tree before it; "
+            + "then start the node"
     }
 
     static func resolved(_ path: String) -> String? {

@@ -71,6 +71,14 @@ struct InPlaceSteps {
         }
     }
 
+    /// The live owner, mode and mtime of a `dir` step's directory; nil when it cannot be opened.
+    func attributes(_ step: InPlaceStep) -> EntryAttributes? {
+        guard let fd = try? open(target, step.components, create: false) else { return nil }
+        defer { Posix.close(fd) }
+        var st = stat()
+        return fstat(fd, &st) == 0 ? EntryAttributes(st) : nil
+    }
+
     /// Moves the live entry to `rollback/<path>`, creating the directories above it there.
     private func moveAside(_ parent: Int32, _ parts: [[UInt8]]) throws {
         let aside = try open(work, [Self.rollbackName] + parts.dropLast(), create: true)

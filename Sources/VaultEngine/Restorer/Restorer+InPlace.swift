@@ -32,6 +32,7 @@ extension Restorer {
         let workFD = try Posix.openAt(targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
                                       display: display(Self.workName))
         defer { Posix.close(workFD) }
+        let journal = InPlaceJournal(snapshotID: snapshotID, steps: plan.steps + plan.directorySteps)
         do {
             if let before = plan.directorySteps.last(where: { $0.path.isEmpty })?.old {
                 try writeBefore(before, workFD: workFD)
@@ -41,7 +42,6 @@ extension Restorer {
             try writer.finish()
             progress?.setPhase("syncing")
             try Posix.syncFileSystem(workFD, path: destination)
-            let journal = InPlaceJournal(snapshotID: snapshotID, steps: plan.steps + plan.directorySteps)
             try writeJournal(journal, workFD: workFD)
         } catch {
             _ = try? writer.finish()
@@ -52,26 +52,37 @@ extension Restorer {
         progress?.setPhase("swapping")
         let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
                                  metadata: metadata)
-        for (i, step) in plan.steps.enumerated() {
-            try checkCancelledAfterJournal()
-            try steps.forward(step)
-            if i == 0 { RestoreFailpoint.stop("restore-in-place-step", until: cancellation) }
-        }
-        // Extended attributes of directories are not in the journal: a run that completes a
-        // journal restores the snapshot again, which sets them.
-        for (step, node) in zip(plan.directorySteps, plan.directoryNodes) where !node.xattrs.isEmpty {
-            if let fd = try? steps.open(targetFD, step.components, create: false) {
-                defer { Posix.close(fd) }
-                try metadata.setXattrs(node, fd: fd, path: display(step.path))
+        let previous: String?
+        var reached = 0   // the journal step carried out now, for the undo of a failure
+        do {
+            for (i, step) in plan.steps.enumerated() {
+                reached = i
+                try checkCancelledAfterJournal()
+                // The second step: a failure after the first one changed the target.
+                if i == 1 { try Failpoint.fail("restore-in-place-second-step", display(step.path)) }
+                try steps.forward(step)
+                if i == 0 { RestoreFailpoint.stop("restore-in-place-step", until: cancellation) }
             }
+            // Extended attributes of directories are not in the journal: a run that completes a
+            // journal restores the snapshot again, which sets them.
+            for (step, node) in zip(plan.directorySteps, plan.directoryNodes) where !node.xattrs.isEmpty {
+                if let fd = try? steps.open(targetFD, step.components, create: false) {
+                    defer { Posix.close(fd) }
+                    try metadata.setXattrs(node, fd: fd, path: display(step.path))
+                }
+            }
+            for (i, step) in plan.directorySteps.enumerated() {
+                reached = plan.steps.count + i
+                try checkCancelledAfterJournal()
+                if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
+                try steps.forward(step)
+            }
+            reached = journal.steps.count
+            previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: journal.rootAttributes)
+        } catch {
+            // A step that fails leaves no half-restored tree behind an error: the journal is undone.
+            throw failedAfterJournal(error, journal, at: reached, targetFD: targetFD, workFD: workFD)
         }
-        for (i, step) in plan.directorySteps.enumerated() {
-            try checkCancelledAfterJournal()
-            if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
-            try steps.forward(step)
-        }
-        let root = InPlaceJournal(snapshotID: snapshotID, steps: plan.directorySteps).rootAttributes
-        let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: root)
         return InPlaceOutcome(previous: previous, plan: plan)
     }
 

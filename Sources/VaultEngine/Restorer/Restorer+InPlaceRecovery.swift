@@ -29,11 +29,16 @@ extension Restorer {
                                  metadata: metadata)
         if Posix.lstatAt(workFD, Self.journalName) == nil {
             if Posix.lstatAt(workFD, Self.doneName) != nil {
-                if rollback { throw nothingToRollBack() }
-                // Every step was carried out; only the clean-up (and the root's mtime) is left.
+                // Every step was carried out; only the clean-up (and the root's mtime) is left. It is
+                // finished for `--rollback` too, which then says why it undid nothing: the restore
+                // had completed, and a work directory left would block the next restore.
                 let journal = InPlaceJournal.decode(try Posix.readFile(work + "/done"))
-                return Recovery(previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
-                                                            root: journal?.rootAttributes))
+                let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
+                                                 root: journal?.rootAttributes)
+                if rollback {
+                    throw completedBeforeRollback(journal?.snapshotID, previous: previous ?? newestKeptBeside())
+                }
+                return Recovery(previous: previous)
             }
             // Stopped before its journal was durable: nothing live was touched, and what it built
             // (`new`, `journal.tmp`) is only its own work, cleared for this run or a rollback alike.
@@ -51,37 +56,23 @@ extension Restorer {
                              hint: "nothing was changed by this run; look at \(work) (new: restored entries, rollback: the previous ones) and move them by hand")
         }
         if rollback {
-            for step in journal.steps.reversed() { try steps.backward(step) }
-            // Putting entries back changed their parents' mtimes after those were set back: every
-            // directory's old metadata once more (the target's own last, below, once the work
-            // directory inside it is gone). Idempotent, so before the journal goes.
-            for step in journal.steps where step.kind == .dir && !step.path.isEmpty { try steps.backward(step) }
-            try Posix.syncFileSystem(targetFD, path: destination)
-            _ = FileName.withCString(Self.journalName) { unlinkat(workFD, $0, 0) }
-            try Posix.fsync(workFD, path: work)
-            // Every entry moved aside is back; what is left in `rollback` are the directories made
-            // to hold them, and `new` holds only what this restore wrote.
-            try? Posix.removeTree(work + "/new")
-            // Removed only if nothing but directories is left: anything else is previous content.
-            let left = FileManager.default.enumerator(atPath: work + "/rollback")?.allObjects as? [String] ?? []
-            if left.allSatisfy({ (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }.map { ($0.st_mode & S_IFMT) == S_IFDIR } == true }) {
-                try? Posix.removeTree(work + "/rollback")
-            }
-            _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
-            if FileName.withCString(Self.workName, { unlinkat(targetFD, $0, AT_REMOVEDIR) }) == 0,
-               let root = journal.steps.last(where: { $0.kind == .dir && $0.path.isEmpty })?.old {
-                try setRootAttributes(root, targetFD: targetFD)
-            }
-            try Posix.fsync(targetFD, path: destination)
+            try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD)
             return Recovery(snapshotID: journal.snapshotID, rolledBack: true)
         }
-        for step in journal.steps {
-            try checkCancelledAfterJournal()
-            try steps.forward(step)
+        var reached = 0
+        do {
+            for (i, step) in journal.steps.enumerated() {
+                reached = i
+                try checkCancelledAfterJournal()
+                try steps.forward(step)
+            }
+            reached = journal.steps.count
+            return Recovery(snapshotID: journal.snapshotID,
+                            previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
+                                                        root: journal.rootAttributes))
+        } catch {
+            throw failedAfterJournal(error, journal, at: reached, targetFD: targetFD, workFD: workFD)
         }
-        return Recovery(snapshotID: journal.snapshotID,
-                        previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
-                                                    root: journal.rootAttributes))
     }
 
     /// SIGTERM between two steps of a journal: it stays, so the next run completes the restore
@@ -91,6 +82,29 @@ extension Restorer {
         throw VaultError(.interrupted, "the restore into \(destination) was interrupted after its journal was written",
                          hint: "run the same restore again to complete it, "
                              + "or add --rollback to return to the tree before it")
+    }
+
+    /// `--rollback` found a restore that had carried out every step (killed in its clean-up).
+    private func completedBeforeRollback(_ snapshot: String?, previous: String?) -> VaultError {
+        let which = snapshot.map { "snapshot \($0.prefix(8))" } ?? "a snapshot"
+        return VaultError(.usage, "the restore of \(which) into \(destination) had completed before it was stopped "
+                          + "(every step was carried out), so there is nothing to roll back; its clean-up is now finished",
+                          hint: (previous.map { "the previous content is kept at \($0): move its entries back by hand to "
+                                    + "return to it, or " } ?? "to return to the tree before it, ")
+                              + "restore the snapshot the node had before ('chainvault snapshots' lists them)")
+    }
+
+    /// The newest marked `<target>.pre-restore-*` beside the target: the killed run may have kept
+    /// its rollback directory there before it was stopped (its time in the name sorts).
+    private func newestKeptBeside() -> String? {
+        let parent = Path.parent(destination)
+        let prefix = Array((DerivedName.stem(Path.base(destination)) + ".pre-restore-").utf8)
+        let fd = Posix.tryOpenAt(AT_FDCWD, Array(parent.utf8), O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { return nil }
+        defer { Posix.close(fd) }
+        let kept = ((try? DirectoryListing.entries(of: fd, path: parent)) ?? [])
+            .filter { $0.starts(with: prefix) && WorkingNames.ours($0, in: fd) != nil }
+        return kept.max { $0.lexicographicallyPrecedes($1) }.map { Path.join(parent, FileName.display($0)) }
     }
 
     private func nothingToRollBack() -> VaultError {

@@ -13,6 +13,12 @@ extension Restorer {
         guard !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) else {
             return false
         }
+        // A live copy equal to the snapshot's is neither kept nor rolled back: the plan treats it as
+        // any file (unchanged), and nothing is reported.
+        if liveIsFile, let st = Posix.lstatAt(dirFD, node.name) {
+            var hashed: UInt64 = 0
+            if try liveEquals(node, st, in: dirFD, name: node.name, display: display(path), hashed: &hashed) { return false }
+        }
         if liveIsFile && !options.overwriteProtected {
             let fd = try LiveFile.openRegular(dirFD, node.name, display: display(path))
             if fd >= 0 {
@@ -25,6 +31,50 @@ extension Restorer {
         }
         protectedFromSnapshot.append(snapshotPath)
         return false
+    }
+
+    /// A staged restore's protected file: true when the live copy at `live` was copied into the
+    /// staging directory `dirFD` (and reported). A live copy equal to the snapshot's is neither kept
+    /// nor rolled back: the snapshot's is written and nothing is reported.
+    func keepsLiveCopy(_ node: Node, _ live: [UInt8], into dirFD: Int32, relativePath: String,
+                       snapshotPath: String) throws -> Bool {
+        if try liveEquals(node, at: live, display: FileName.display(live)) { return false }
+        if !options.overwriteProtected, try copyLive(node, live, into: dirFD, name: node.name, relativePath: relativePath) {
+            protectedKept.append(snapshotPath)
+            return true
+        }
+        protectedFromSnapshot.append(snapshotPath)
+        return false
+    }
+
+    /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
+    /// Returns false when there is no live regular file to keep.
+    func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
+        let live = FileName.display(livePath)
+        let opened = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
+        if opened < 0 { return false }
+        let src = FileDescriptor(adopting: opened)
+        let st = try src.status(path: live)
+        guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else { return false }
+        let dst = try FileDescriptor.open(at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+                                          display: relativePath)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src.rawValue, $0, offset: offset, path: live) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes {
+                try Posix.pwriteAll(dst.rawValue, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset,
+                                    path: relativePath)
+            }
+            offset += n
+        }
+        let owned = !applyOwner || metadata.setOwner(fd: dst.rawValue, uid: st.st_uid, gid: st.st_gid, path: relativePath)
+        try dst.setMode(MetadataApplier.mode(st.st_mode & 0o7777, ownerSet: owned), path: relativePath)
+        try dst.setTimes(access: st.st_atim, modification: st.st_mtim, path: relativePath)
+        try dst.close(path: relativePath)
+        try src.close(path: live)
+        return true
     }
 
     /// Without a chooser the live copy always wins (it can only be newer). With one, both copies

@@ -22,12 +22,21 @@ extension Restorer {
         var previous: String?
         var removed: [String]
         var kept: [String]
+        /// Left as it was (equal to the snapshot's): how many files were hashed to tell.
+        var unchangedHashed: UInt64?
     }
 
-    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, delta: Bool, stamp: String) throws -> Swap {
+    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, delta: Bool, leaveUnchanged: Bool = false,
+                       stamp: String) throws -> Swap {
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
         try lockStagingParent(targetLocks)
+        // A single file that already has the snapshot's content stays (Restorer+Unchanged); what an
+        // interrupted restore of it left beside it is still cleared or kept.
+        if leaveUnchanged, let hashed = try leaveUnchangedSingleFile(unit) {
+            let (removed, recovered) = try handleLeftoverStaging(for: destination)
+            return Swap(previous: nil, removed: removed, kept: recovered, unchangedHashed: hashed)
+        }
         if unit.kind == .file {
             // A single file's copy is staged whole beside it (a delta reuses bytes, not blocks):
             // too little room fails here, before anything is written, as in place.

@@ -124,11 +124,18 @@ public final class Restorer {
                                  hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
             }
             let swap = try restoreStaged(unit, existing: existing != nil, replaceable: !(destinationIsDirectory && !nonEmpty),
-                                         delta: options.delta || (entryOntoEntry && !options.force), stamp: stamp)
+                                         delta: options.delta || (entryOntoEntry && !options.force),
+                                         leaveUnchanged: entryOntoEntry, stamp: stamp)
             result.previous = swap.previous
             result.removedStaging = swap.removed
             result.keptFromInterruptedSwap = swap.kept
             result.bytesWritten = writer.bytesFetched + writer.bytesReused
+            if let hashed = swap.unchangedHashed {
+                // Already the snapshot's: same inode, nothing staged or kept (Restorer+Unchanged).
+                result.mode = "in-place"
+                result.filesUnchanged = 1
+                result.filesHashed = hashed
+            }
         }
         result.files = files
         result.directories = directoryCount
@@ -172,16 +179,11 @@ public final class Restorer {
     /// `relative` is its path below the restored unit, as bytes.
     func restoreFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8]) throws {
         files += 1
-        let name = node.name
         let relativePath = FileName.display(relative)
         let snapshotPath = [unitPath, relativePath].filter { !$0.isEmpty }.joined(separator: "/")
         if !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) {
             let live = relative.isEmpty ? Array(destination.utf8) : Array(destination.utf8) + [47] + relative
-            if !options.overwriteProtected, try copyLive(node, live, into: dirFD, name: name, relativePath: relativePath) {
-                protectedKept.append(snapshotPath)
-                return
-            }
-            protectedFromSnapshot.append(snapshotPath)
+            if try keepsLiveCopy(node, live, into: dirFD, relativePath: relativePath, snapshotPath: snapshotPath) { return }
         }
         try writeFile(node, in: dirFD, directory: directory, relative: relative)
     }
@@ -263,35 +265,5 @@ public final class Restorer {
             return
         }
         for group in groups { writer.queue.push(WriteJob(file: file, pieces: group)) }
-    }
-
-    /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
-    /// Returns false when there is no live regular file to keep.
-    private func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
-        let live = FileName.display(livePath)
-        let opened = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
-        if opened < 0 { return false }
-        let src = FileDescriptor(adopting: opened)
-        let st = try src.status(path: live)
-        guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else { return false }
-        let dst = try FileDescriptor.open(at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
-                                          display: relativePath)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = 0
-        while true {
-            let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src.rawValue, $0, offset: offset, path: live) }
-            if n == 0 { break }
-            try buffer.withUnsafeBytes {
-                try Posix.pwriteAll(dst.rawValue, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset,
-                                    path: relativePath)
-            }
-            offset += n
-        }
-        let owned = !applyOwner || metadata.setOwner(fd: dst.rawValue, uid: st.st_uid, gid: st.st_gid, path: relativePath)
-        try dst.setMode(MetadataApplier.mode(st.st_mode & 0o7777, ownerSet: owned), path: relativePath)
-        try dst.setTimes(access: st.st_atim, modification: st.st_mtim, path: relativePath)
-        try dst.close(path: relativePath)
-        try src.close(path: live)
-        return true
     }
 }
