@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A sliding window over one `blk`/`rev` file of a `ChainDataSource`, de-obfuscated with the
 /// directory's `xor.dat` key as it is read (`plain[i] = disk[i] ^ key[(offset + i) % 8]`). Memory is
 /// bounded by the read size plus the largest record asked for, whatever the file's size.
@@ -55,38 +59,63 @@ final class RecordWindow {
         return true
     }
 
+    /// Refills the buffer from `offset`. Bytes already held from there on (the start of a record
+    /// that ran past the buffer's end) move to the front instead of being read and XORed again:
+    /// with 8 MiB reads and ~1 MB blocks that was ~6 % more copying and XOR than the file's size.
     private func load(_ offset: UInt64, _ count: Int) throws {
         let want = max(count, Int(min(UInt64(readSize), readLimit > offset ? readLimit - offset : 0)))
+        let end = start + UInt64(filled)
+        let kept = offset >= start && offset < end ? Int(end - offset) : 0
+        let keptFrom = buffer.baseAddress! + (kept > 0 ? Int(offset - start) : 0)
         if want > buffer.count {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: want, alignment: 16)
+            memcpy(bigger.baseAddress!, keptFrom, kept)
             buffer.deallocate()
-            buffer = .allocate(byteCount: want, alignment: 16)
+            buffer = bigger
+        } else if kept > 0 {
+            memmove(buffer.baseAddress!, keptFrom, kept)       // the ranges may overlap
         }
-        var got = 0
+        // Read in steps and XOR each while it is still in the core's cache: one pass over the
+        // 8 MiB buffer at memory speed instead of two (perf: the XOR pass was ~5 % of a check).
+        var got = kept
         while got < want {
-            let n = try source.read(path, offset: offset + UInt64(got),
-                                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[got..<want]))
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[got..<min(want, got + Self.step)])
+            let n = try source.read(path, offset: offset + UInt64(got), into: piece)
             if n == 0 { break }
+            deobfuscate(UnsafeMutableRawBufferPointer(rebasing: buffer[got..<(got + n)]), at: offset + UInt64(got))
             got += n
         }
+        start = offset; filled = got
         guard got >= count else {
+            filled = 0
             throw ChainSourceShortRead(path: path, offset: offset + UInt64(got))
         }
-        start = offset; filled = got
-        bytesRead += UInt64(got)
-        deobfuscate(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<got]), at: offset)
+        bytesRead += UInt64(got - kept)
     }
 
-    /// XOR eight bytes at a time with the key rotated to the file offset.
+    /// Bytes per read call: about a core's L2 cache, and few enough calls (each opens the file, for
+    /// a directory) that they cost well under 1 %.
+    static let step = 1 << 20
+
+    /// XOR with the key rotated to the file offset.
     private func deobfuscate(_ b: UnsafeMutableRawBufferPointer, at offset: UInt64) {
         var rotated: UInt64 = 0
         for j in 0..<8 { rotated |= UInt64(key[Int((offset + UInt64(j)) % 8)]) << (8 * UInt64(j)) }
         if rotated == 0 { return }
-        let words = b.count / 8
-        for i in 0..<words {
-            let v = b.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
-            b.storeBytes(of: v ^ rotated.littleEndian, toByteOffset: i * 8, as: UInt64.self)
+        // 32 bytes per step as one vector (the key repeats every 8 bytes), then words, then bytes.
+        let wide = SIMD4<UInt64>(repeating: rotated.littleEndian)
+        var i = 0
+        while i + 32 <= b.count {
+            let v = b.loadUnaligned(fromByteOffset: i, as: SIMD4<UInt64>.self)
+            b.storeBytes(of: v ^ wide, toByteOffset: i, as: SIMD4<UInt64>.self)
+            i += 32
         }
-        for i in (words * 8)..<b.count { b[i] ^= key[Int((offset + UInt64(i)) % 8)] }
+        while i + 8 <= b.count {
+            let v = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            b.storeBytes(of: v ^ rotated.littleEndian, toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < b.count { b[i] ^= key[Int((offset + UInt64(i)) % 8)]; i += 1 }
     }
 }
 

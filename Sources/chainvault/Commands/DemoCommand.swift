@@ -16,7 +16,8 @@ enum DemoCommand: Command {
     Creates a node-like data directory (bitcoind blocks with real block-file records, undo
     files, a LevelDB chainstate, a geth freezer, key and state files), then: init, backup, a
     simulated day of node activity, backup again, verify --read-data, restore into a new
-    directory, byte-for-byte comparison, and a summary. Everything lives in a temporary
+    directory, byte-for-byte comparison, one bit flipped in a block of the restored copy (its
+    backup passes verify --read-data, its chain check fails), and a summary. Everything lives in a temporary
     directory that is removed at the end (unless --keep).
     --generate and --advance only write (or age by one day) a data directory, for scripts.
     """
@@ -101,12 +102,19 @@ enum DemoCommand: Command {
         }
         for d in differences { c.out.warning(d) }
         let repoBytes = try TreeComparison.usage(repoPath).bytes
+        let flipped = try step("a flipped bit") { () -> (DemoFlippedBit.Outcome, String) in
+            let repo = try Repository.open(backend, credential: credential)
+            let o = try DemoFlippedBit.run(restored, repository: repo, cancellation: c.cancellation)
+            let chain = o.chain.valid ? "VALID (missed it)" : o.chain.problems.first?.line ?? ""
+            return (o, "snapshot \(o.snapshot) of the restored copy with one bit flipped in a block: verify --read-data "
+                        + "\(o.byteLevelClean ? "clean" : "PROBLEMS"); chain check: \(chain)")
+        }
         let logical = first.snapshot.stats.bytesTotal + second.snapshot.stats.bytesTotal
         let ratio = Double(logical) / Double(max(repoBytes, 1))
         c.out.line("")
         c.out.line("two snapshots of \(Format.bytes(second.snapshot.stats.bytesTotal)) each take \(Format.bytes(repoBytes)) in the repository: \(String(format: "%.2f", ratio))x less than two plain copies")
         c.out.line("second backup read \(Format.bytes(second.snapshot.stats.bytesRead)) and stored \(Format.bytes(second.snapshot.stats.bytesStored)): unchanged files were not read again")
-        let ok = differences.isEmpty && report.clean
+        let ok = differences.isEmpty && report.clean && flipped.byteLevelClean && !flipped.chain.valid
         c.out.line(ok ? "demo OK" : "demo FAILED")
         if c.out.json {
             c.out.emit(Summary(dataBytes: usage.bytes, files: usage.files, repositoryBytes: repoBytes, dedupRatio: ratio, steps: steps,
