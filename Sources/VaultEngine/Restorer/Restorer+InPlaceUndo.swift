@@ -55,11 +55,13 @@ extension Restorer {
     /// The error to report for `error`, thrown by a step of `journal` (this run's, or an interrupted
     /// one's being completed): the journal is undone first, and the message says whether the target
     /// is the old tree again or, if undoing failed too, partly restored (and what finishes it).
-    /// SIGTERM is not a failure: the journal stays for the next run, as its error says.
+    /// SIGTERM between steps is undone likewise (a node must never be started on a mix of the two
+    /// trees, and undoing is renames: it ends within seconds); only if undoing fails does the
+    /// journal stay for the next run or `--rollback`, as the interruption's error says.
     func failedAfterJournal(_ error: Error, _ journal: InPlaceJournal, at failedAt: Int, targetFD: Int32,
                             workFD: Int32) -> Error {
         let failure = error as? VaultError ?? VaultError(.storageFailure, "\(error)")
-        if failure.code == .interrupted { return failure }
+        let interrupted = failure.code == .interrupted
         let work = destination + "/.chainvault-restore"
         if Posix.lstatAt(workFD, Self.doneName) != nil {
             // Past the last step: the tree is the snapshot's, only the clean-up is left.
@@ -71,12 +73,17 @@ extension Restorer {
         do {
             try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD, failedAt: failedAt)
         } catch {
+            if interrupted { return failure }
             let undo = (error as? VaultError)?.message ?? "\(error)"
             return VaultError(failure.code, "\(failure.message); undoing the restore failed too (\(undo)): "
                               + "\(destination) is partly restored, its journal is \(work)/journal",
                               cause: failure.cause,
                               hint: "do not start the node on it: fix the cause, then run the same restore again to "
                                   + "complete it, or add --rollback to return to the tree before it")
+        }
+        if interrupted {
+            return VaultError(.interrupted, "the restore into \(destination) was interrupted and undone: "
+                              + "\(destination) is as it was before", hint: "run the same restore again")
         }
         return VaultError(failure.code, "\(failure.message); the restore was undone: \(destination) is as it "
                           + "was before", cause: failure.cause,
