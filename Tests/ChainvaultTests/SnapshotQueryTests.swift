@@ -95,6 +95,19 @@ import VaultCore
         #expect(same.contains("0 added") && same.contains("0 modified"))
     }
 
+    /// `ls SNAPSHOT PATH` follows PATH through directories only: a path that goes on below a file
+    /// is not in the snapshot (it was listed as the file itself, `a/f/f` as `a/f`).
+    @Test func lsOfAPathBelowAFileIsRefusedLikeAMissingPath() throws {
+        let w = try Workspace()
+        try w.ok(["init"])
+        try w.ok(["backup", try w.makeSourceTree()])
+        #expect(try w.ok(["ls", "latest", "blocks/blk00000.dat"]).stdout.contains("/blocks/blk00000.dat"))
+        let missing = try w.run(["ls", "latest", "blocks/nope"])
+        let below = try w.run(["ls", "latest", "blocks/blk00000.dat/blk00000.dat"])
+        #expect(missing.code != 0 && below.code == missing.code, "\(below.code) \(below.stdout)")
+        #expect(below.stdout.isEmpty && below.stderr.contains("is not in snapshot"), "\(below.stderr)")
+    }
+
     @Test func findSearchesEverySnapshotByNameAndByPath() throws {
         let w = try Workspace()
         try w.ok(["init"])

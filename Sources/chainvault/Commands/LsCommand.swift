@@ -37,16 +37,22 @@ enum LsCommand: Command {
         if c.args.positionals.count == 2 {
             // Names are bytes: the argument's raw bytes, or else `\xHH` escapes as ls prints them.
             let argument = c.args.positionals[1]
-            let raw = FileName.commandLineBytes(argument)
-            for part in raw.split(separator: 47, omittingEmptySubsequences: true) where part != [46] {
+            let parts = FileName.commandLineBytes(argument).split(separator: 47, omittingEmptySubsequences: true)
+                .filter { $0 != [46] }
+            // Through directories only, loading just the trees along the path (`TreeWalker.follow`).
+            let found = try TreeWalker(repository: repo, codec: codec).follow(parts, from: tree) { tree, part in
                 let name = Array(part)
-                guard let node = tree.node(named: name) ?? tree.node(named: FileName.unescape(String(decoding: name, as: UTF8.self))) else {
-                    throw VaultError(.unknownSnapshot, "path \(argument) is not in snapshot \(record.shortID)")
-                }
-                let shown = FileName.display(node.name)
-                prefix += "/" + shown
-                if node.kind == .directory, let sub = node.subtree { tree = try repo.loadTree(sub, codec: codec) }
-                else { tree = Tree(nodes: [node]); prefix = String(prefix.dropLast(shown.count + 1)) }
+                return tree.node(named: name) ?? tree.node(named: FileName.unescape(String(decoding: name, as: UTF8.self)))
+            }
+            guard found.count == parts.count else {
+                throw VaultError(.unknownSnapshot, "path \(argument) is not in snapshot \(record.shortID)")
+            }
+            prefix = found.dropLast().map { "/" + FileName.display($0.name) }.joined()
+            if let node = found.last {
+                if node.kind == .directory, let sub = node.subtree {
+                    tree = try repo.loadTree(sub, codec: codec)
+                    prefix += "/" + FileName.display(node.name)
+                } else { tree = Tree(nodes: [node]) }
             }
         }
         func row(_ n: Node, _ p: String) {
