@@ -127,13 +127,7 @@ public final class BlobSaver: @unchecked Sendable {
         let codec = repository.makeCodec()
         var writers: [BlobType: PackWriter] = [:]
         while var job = pool.queue.pop() {
-            defer {
-                // Moved out first, so a reader that takes it finds it unshared (no copy on write).
-                var used: [UInt8] = []
-                swap(&used, &job.buffer)
-                spares.put(used)
-                budget.release(job.length); job.group.leave()
-            }
+            defer { spares.put(&job.buffer); budget.release(job.length); job.group.leave() }
             if error != nil { continue }
             do {
                 let id = job.id ?? job.buffer.withUnsafeBytes {

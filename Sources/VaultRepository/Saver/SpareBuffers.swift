@@ -27,8 +27,15 @@ final class SpareBuffers: @unchecked Sendable {
     var allocated: Int { lock.withLock { made } }
     private var made = 0
 
-    func put(_ buffer: [UInt8]) {
+    /// Takes `buffer` (leaving it empty): swapped in under the lock, so the kept buffer has no
+    /// second owner when a reader takes it (a shared one would be copied whole on its first write:
+    /// perf showed that copy, and a page fault per page, on every chunk).
+    func put(_ buffer: inout [UInt8]) {
         guard buffer.count >= size else { return }
-        lock.withLock { if spares.count < keep { spares.append(buffer) } }
+        lock.withLock {
+            guard spares.count < keep else { return }
+            spares.append([])
+            swap(&spares[spares.count - 1], &buffer)
+        }
     }
 }
