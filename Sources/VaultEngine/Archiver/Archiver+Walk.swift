@@ -127,7 +127,7 @@ extension Archiver {
                 stats.filesUnchanged += 1
                 progress?.add(files: 1, bytes: node.size)
             } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node,
-                                                 group: frame.group, known: previous?.kind == .file) {
+                                                 group: frame.group, previous: previous) {
                 frame.pending.append((frame.nodes.count, chunks))
             } else {
                 return nil

@@ -42,6 +42,9 @@ public struct BackupResult: Sendable {
     /// The newest snapshot this backup saw when it started, when its time is later than this
     /// backup's: that host's clock runs ahead (reported, and ordered by what each backup saw).
     public var aheadOfClock: SnapshotRecord?
+    /// Bytes of changed files kept as the parent snapshot's chunks after a SHA-256 check instead
+    /// of being chunked again (an appended file's unchanged start; `FileReader.reusePrefix`).
+    public var bytesReused: UInt64 = 0
 }
 
 /// Backup: walks the source, saves files and trees, writes the snapshot last.
@@ -133,6 +136,7 @@ public final class Archiver {
         var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
                                   notices: notices, skippedSockets: skippedSockets)
         if let newestSeen, newestSeen.snapshot.time > started { result.aheadOfClock = newestSeen }
+        result.bytesReused = bytesReused
         return result
     }
 
@@ -147,10 +151,10 @@ public final class Archiver {
         // the other never allocates its buffer; an incremental backup is bound by reading and
         // chunking changed files (FastCDC is sequential within a file), and both readers share it.
         let chunker = repository.config.chunker
-        reader = FileReader(threads: 1, saver: saver, parameters: chunker, progress: progress,
-                            cancellation: cancellation)
-        changedReader = FileReader(threads: 1, saver: saver, parameters: chunker, progress: progress,
-                                   cancellation: cancellation)
+        reader = FileReader(threads: 1, saver: saver, index: repository.index, parameters: chunker,
+                            progress: progress, cancellation: cancellation)
+        changedReader = FileReader(threads: 1, saver: saver, index: repository.index, parameters: chunker,
+                                   progress: progress, cancellation: cancellation)
         progress?.setPhase("reading")
         var failure: Error?
         do {
@@ -161,6 +165,7 @@ public final class Archiver {
         for r in [reader!, changedReader!] {
             r.finish()
             stats.bytesRead += r.bytesRead
+            bytesReused += r.bytesReused
             for w in r.warnings { warn(w) }
             for path in r.incomplete { markIncomplete(path) }
         }
@@ -195,6 +200,8 @@ public final class Archiver {
 
     /// See `BackupResult.notices`.
     var notices: [String] = []
+    /// See `BackupResult.bytesReused`.
+    var bytesReused: UInt64 = 0
 
     func warn(_ message: String) {
         if stats.skipped.count < Self.maxWarnings { stats.skipped.append(message) } else { warningsDropped += 1 }
@@ -226,8 +233,9 @@ public final class Archiver {
     /// Opens one file and hands it to a reader thread; its chunks and final size arrive in the
     /// returned `FileChunks` before `group` completes. Returns nil when the file could not be
     /// opened (reported, and left out of the snapshot).
+    /// `previous`: the parent snapshot's node of this file, whose leading chunks the reader may keep.
     func saveFile(dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup,
-                  known: Bool) throws -> FileChunks? {
+                  previous: Node?) throws -> FileChunks? {
         let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NOFOLLOW)
         if fd < 0 {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
@@ -241,9 +249,13 @@ public final class Archiver {
         node = Self.node(name: name, before)
         let chunks = FileChunks()
         group.enter()
-        let job = ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group,
+        var job = ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group,
                           obfuscation: blockFileKeys?.obfuscation(of: relativePath))
-        (known ? changedReader! : reader!).queue.push(job)
+        // Only a parent stored as plain data can lend chunks; the reader checks each one's bytes.
+        if let p = previous, p.kind == .file, p.zeroRuns.isEmpty, p.transform == nil, p.size <= node.size {
+            job.previous = p.chunks
+        }
+        (previous?.kind == .file ? changedReader! : reader!).queue.push(job)
         return chunks
     }
 

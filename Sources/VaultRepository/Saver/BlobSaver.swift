@@ -53,6 +53,7 @@ public final class BlobSaver: @unchecked Sendable {
     private let callerLock = NSLock()
     private var callerWriters: [BlobType: PackWriter] = [:]
     private let callerCodec: BlobCodec
+    private let spares: SpareBuffers
 
     struct Job {
         var type: BlobType
@@ -80,8 +81,17 @@ public final class BlobSaver: @unchecked Sendable {
         // 1.5 × the maximum chunk (6 MiB), about six average chunks: enough to keep every worker
         // busy whatever the data size.
         budget = ByteBudget(limit: 3 * repository.config.chunker.maxSize / 2)
+        // Enough for what is queued and being sealed at the budget's usual chunk sizes.
+        spares = SpareBuffers(size: repository.config.chunker.maxSize, keep: max(1, workers) * 2 + 2)
         pool.start(workers, name: "blob-saver") { [self] in work() }
     }
+
+    /// A buffer of at least `count` bytes for `submit`, one the workers are done with when there is
+    /// one; its content is unspecified (the caller overwrites the `length` bytes it submits).
+    public func chunkBuffer(_ count: Int) -> [UInt8] { spares.take(count) }
+
+    /// How many buffers `chunkBuffer` had to allocate rather than reuse.
+    public var chunkBuffersAllocated: Int { spares.allocated }
 
     /// The first failure of a worker or an upload; the caller stops feeding the saver when set.
     public var error: Error? { lock.withLock { firstError } ?? uploader.error }
@@ -117,7 +127,7 @@ public final class BlobSaver: @unchecked Sendable {
         let codec = repository.makeCodec()
         var writers: [BlobType: PackWriter] = [:]
         while var job = pool.queue.pop() {
-            defer { budget.release(job.length); job.group.leave() }
+            defer { spares.put(&job.buffer); budget.release(job.length); job.group.leave() }
             if error != nil { continue }
             do {
                 let id = job.id ?? job.buffer.withUnsafeBytes {
