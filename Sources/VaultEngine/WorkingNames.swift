@@ -10,11 +10,14 @@ import VaultCore
 /// keeps its journal, or an old tree into the node's data as if it were the node's), and a
 /// restore never writes them from a snapshot. Recognised by what chainvault writes into them, so a
 /// user's own entry of such a name is still backed up: at the root of a source every kind, below
-/// it the previous copy a `--path` restore keeps beside the entry it restored (an outside tester
-/// found a single file's kept copy, `blocks/blk00000.dat.pre-restore-*`, backed up as node data).
+/// it what a `--path` restore leaves beside the entry it restored: the previous copy it keeps (an
+/// outside tester found a single file's kept copy, `blocks/blk00000.dat.pre-restore-*`, backed up
+/// as node data), a killed one's staging directory once it may hold the old entry, its swap note.
+/// An in-place restore leaves the same entries where they are, at any depth (Restorer+InPlacePlan).
 enum WorkingNames {
     static let restoreWork: [UInt8] = Array(".chainvault-restore".utf8)
     private static let staging: [UInt8] = Array(".chainvault-staging-".utf8)
+    private static let swapNote: [UInt8] = Array(".chainvault-swap-".utf8)
     /// Everything the in-place restore creates inside `.chainvault-restore` (Restorer+InPlace,
     /// InPlaceSteps): the build, the rollback, the journal (while written, live, done) and the
     /// rollback copies a mount point keeps there as `previous-<time>[-N]`.
@@ -33,23 +36,38 @@ enum WorkingNames {
     static let drillMarker = ".chainvault-drill"
 
     /// Whether `name` may be the previous copy a `--path` restore keeps beside the entry it
-    /// restored, anywhere in a tree, so a walk looks closer below the root; a byte comparison only,
-    /// no system call for an ordinary name. (A killed `--path` restore's marked staging directory
-    /// deeper down is still recorded: the next restore of that path removes it.)
-    static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool { contains(name, previous) }
+    /// restored, anywhere in a tree, or the staging directory of a killed one that holds such a
+    /// copy, so a walk looks closer below the root; a byte comparison only, no system call for an
+    /// ordinary name. (A staging directory still marked unfinished holds only a copy of the
+    /// snapshot's and deeper down is still recorded: the next restore of that path removes it.)
+    static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool {
+        contains(name, previous) || contains(name, staging) || contains(name, swapNote)
+    }
 
     /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil. At the
     /// root of a source every kind; below it only the previous copy a `--path` restore keeps.
     static func ours(_ name: [UInt8], in dirFD: Int32, atRoot: Bool = true) -> String? {
         guard atRoot || mayBeOursBelowTheRoot(name) else { return nil }
-        guard let st = Posix.lstatAt(dirFD, name), (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        guard let st = Posix.lstatAt(dirFD, name) else { return nil }
+        if (st.st_mode & S_IFMT) == S_IFREG, contains(name, swapNote), isSwapNote(dirFD, name, size: st.st_size) {
+            return "the swap note of an interrupted restore"
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return nil }
         if name == restoreWork, atRoot {
             guard let entries = list(dirFD, name) else { return nil }
             let only = entries.allSatisfy { workEntries.contains($0) || $0.starts(with: previousPrefix) }
             return only ? "the working and rollback directory of an in-place restore" : nil
         }
-        if atRoot, contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
-            return "the staging directory of an unfinished restore"
+        if contains(name, staging), let entries = list(dirFD, name) {
+            if atRoot, entries.contains(where: { stagingMarkers.contains($0) }) {
+                return "the staging directory of an unfinished restore"
+            }
+            // A killed single-entry swap's staging: once its swap is done it holds the old entry,
+            // as `entry` or already under its own name, beside the single marker, then marked.
+            if entries.contains(Array(previousMarker.utf8))
+                || (entries.contains(stagingMarkers[1]) && !entries.contains(stagingMarkers[0])) {
+                return "the staging directory of an interrupted restore, holding the previous content"
+            }
         }
         if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
             return "the previous content kept by a restore"
@@ -59,6 +77,19 @@ enum WorkingNames {
             return "the scratch directory of an interrupted restore drill"
         }
         return nil
+    }
+
+    /// A staged swap's note (Restorer+SwapNote): a small regular file holding `<dev>:<inode>\n`.
+    private static func isSwapNote(_ dirFD: Int32, _ name: [UInt8], size: Int) -> Bool {
+        guard size > 3 && size <= 42 else { return false }
+        let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+        if fd < 0 { return false }
+        defer { Posix.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 43)
+        let n = read(fd, &bytes, bytes.count)
+        guard n == size, bytes[n - 1] == 10 else { return false }
+        let parts = bytes[..<(n - 1)].split(separator: 58, omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }
     }
 
     private static func list(_ dirFD: Int32, _ name: [UInt8]) -> [[UInt8]]? {

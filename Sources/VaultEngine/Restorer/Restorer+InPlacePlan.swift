@@ -139,9 +139,10 @@ extension Restorer {
         where !wanted.contains(name) && !(frame.path.isEmpty && name == Self.workName) {
             let path = frame.path.isEmpty ? name : frame.path + [47] + name
             if isExcluded(path, name: name) { continue }
-            // What an earlier restore kept or left at the root is not the snapshot's to remove
-            // (moving it into this restore's rollback would hide it): left there, and said so.
-            if frame.path.isEmpty, let what = WorkingNames.ours(name, in: fd) {
+            // What an earlier restore kept or left is not the snapshot's to remove (moving it into
+            // this restore's rollback would hide it): left there, at any depth, as backups skip it.
+            if frame.path.isEmpty || WorkingNames.mayBeOursBelowTheRoot(name),
+               let what = WorkingNames.ours(name, in: fd, atRoot: frame.path.isEmpty) {
                 metadata.warn(once: "left " + display(path), "left \(display(path)): \(what), chainvault's own, "
                               + "not the node's data; remove it once the node runs well")
                 continue
