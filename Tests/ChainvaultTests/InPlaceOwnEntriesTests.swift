@@ -39,7 +39,8 @@ struct InPlaceOwnEntriesTests {
         try FileManager.default.removeItem(atPath: node + "/old.txt")
         let args = ["restore", "latest", "--target", node, "--force", "--path", SwapKillFixture.file]
         try InPlaceFixture.killed(w, args, at: "restore-previous-entry-renamed")
-        let staging = try #require(SwapKillFixture.names(node + "/blocks").first { $0.contains(".chainvault-staging-") })
+        let staging = try #require(SwapKillFixture.names(node + "/blocks")
+            .first { $0.contains(".chainvault-staging-") })
 
         try w.write("node/config/nodekey", Array("damaged".utf8), mode: 0o600)
         let plain = try w.run(["restore", "latest", "--target", node])

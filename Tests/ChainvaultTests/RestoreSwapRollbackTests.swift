@@ -28,7 +28,8 @@ struct RestoreSwapRollbackTests {
         expectRolledBack(rolled, swapped: point != "restore-staged-swap", node)
         #expect(SwapKillFixture.exact(node) == before, "the old tree, exactly")
         #expect(SwapKillFixture.swapLeftovers(w.root).isEmpty, "\(SwapKillFixture.names(w.root))")
-        #expect(!SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") }, "the new tree is not kept")
+        #expect(!SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") },
+                "the new tree is not kept")
         let again = try w.run(["restore", "latest", "--target", node, "--rollback"])
         #expect(again.code == 2 && again.stderr.contains("no interrupted restore"), "\(again.stderr)")
     }
@@ -53,7 +54,8 @@ struct RestoreSwapRollbackTests {
         let (w, node) = try SwapKillFixture.node()
         let before = SwapKillFixture.exact(node)
         try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-previous-marked")
-        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--rollback"], at: "restore-rollback-swapped")
+        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--rollback"],
+                                  at: "restore-rollback-swapped")
         #expect(SwapKillFixture.exact(node) == before, "the old tree is already in place")
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
         expectRolledBack(rolled, swapped: false, node)

@@ -32,9 +32,27 @@ extension Restorer {
         }
         Failpoint.stop("restore-previous-entry-renamed")
         let kept = try keep(staging, as: name)
+        Failpoint.stop("restore-previous-kept")
         _ = try Posix.unlink(kept + "/" + Self.singleMarker)
         try Posix.fsyncDirectory(kept)
         return kept + "/" + base
+    }
+
+    /// Kept copies of the destination that still hold `.chainvault-single` (a run killed between
+    /// the kept directory's rename and the marker's removal, so it never said where the old entry
+    /// is): the marker goes and the copy is returned, for this run to report.
+    func finishKeptEntries() throws -> [String] {
+        let prefix = DerivedName.stem(Path.base(destination)) + ".pre-restore-"
+        let parent = Path.parent(destination)
+        var out: [String] = []
+        for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
+            let kept = Path.join(parent, name)
+            guard try Posix.lstat(kept + "/" + WorkingNames.previousMarker) != nil,
+                  try Posix.unlink(kept + "/" + Self.singleMarker) else { continue }
+            try Posix.fsyncDirectory(kept)
+            out.append(kept + "/" + Path.base(destination))
+        }
+        return out.sorted()
     }
 
     /// An entry that is not a directory where a directory was swapped in (a snapshot's tree onto

@@ -162,7 +162,7 @@ extension Restorer {
             }
         }
         try removeOrphanSwapNotes(for: destination)
-        return (removed, kept)
+        return (removed, kept + (try finishKeptEntries()))
     }
 
     /// After a failed run removed its staging copy: the removal is made durable before the note
