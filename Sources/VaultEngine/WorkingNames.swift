@@ -45,7 +45,7 @@ enum WorkingNames {
     }
 
     /// What the entry `name` of the directory `dirFD` is when chainvault made it, else nil. At the
-    /// root of a source every kind; below it only the previous copy a `--path` restore keeps.
+    /// root of a source every kind; below it only what a `--path` restore leaves beside its entry.
     static func ours(_ name: [UInt8], in dirFD: Int32, atRoot: Bool = true) -> String? {
         guard atRoot || mayBeOursBelowTheRoot(name) else { return nil }
         guard let st = Posix.lstatAt(dirFD, name) else { return nil }
