@@ -10,12 +10,14 @@ import VaultCore
 /// keeps its journal, or an old tree into the node's data as if it were the node's), and a
 /// restore never writes them from a snapshot. Recognised by what chainvault writes into them, so a
 /// user's own entry of such a name is still backed up: at the root of a source every kind, below
-/// it what a `--path` restore leaves beside the entry it restored (an outside tester found a single
-/// file's kept copy, `blocks/blk00000.dat.pre-restore-*`, and a killed one's swap note backed up
-/// as node data).
+/// it what a `--path` restore leaves beside the entry it restored: the previous copy it keeps (an
+/// outside tester found a single file's kept copy, `blocks/blk00000.dat.pre-restore-*`, backed up
+/// as node data), a killed one's staging directory once it may hold the old entry, its swap note.
+/// An in-place restore leaves the same entries where they are, at any depth (Restorer+InPlacePlan).
 enum WorkingNames {
     static let restoreWork: [UInt8] = Array(".chainvault-restore".utf8)
     private static let staging: [UInt8] = Array(".chainvault-staging-".utf8)
+    private static let swapNote: [UInt8] = Array(".chainvault-swap-".utf8)
     /// Everything the in-place restore creates inside `.chainvault-restore` (Restorer+InPlace,
     /// InPlaceSteps): the build, the rollback, the journal (while written, live, done) and the
     /// rollback copies a mount point keeps there as `previous-<time>[-N]`.
@@ -35,14 +37,14 @@ enum WorkingNames {
 
     /// A staged restore's swap note, `<stem>.chainvault-swap-<time>-<rand>` beside what it
     /// restores (Restorer+SwapNote): a small regular file holding `<st_dev>:<st_ino>` and a newline.
-    private static let swapNote: [UInt8] = Array(".chainvault-swap-".utf8)
     /// 20 digits, a colon, 20 digits and a newline at most.
     private static let swapNoteMaxSize = 42
 
-    /// Whether `name` may be what a `--path` restore leaves beside the entry it restored, anywhere
-    /// in a tree (the previous copy it keeps; after a kill its marked staging directory and its
-    /// swap note), so a walk looks closer below the root; a byte comparison only, no system call
-    /// for an ordinary name.
+    /// Whether `name` may be the previous copy a `--path` restore keeps beside the entry it
+    /// restored, anywhere in a tree, or the staging directory of a killed one that holds such a
+    /// copy, so a walk looks closer below the root; a byte comparison only, no system call for an
+    /// ordinary name. (A staging directory still marked unfinished holds only a copy of the
+    /// snapshot's: skipped too, and the next restore of that path removes it.)
     static func mayBeOursBelowTheRoot(_ name: [UInt8]) -> Bool {
         contains(name, previous) || contains(name, staging) || contains(name, swapNote)
     }
@@ -62,8 +64,18 @@ enum WorkingNames {
             let only = entries.allSatisfy { workEntries.contains($0) || $0.starts(with: previousPrefix) }
             return only ? "the working and rollback directory of an in-place restore" : nil
         }
-        if contains(name, staging), let entries = list(dirFD, name), entries.contains(where: { stagingMarkers.contains($0) }) {
-            return "the staging directory of an unfinished restore"
+        if contains(name, staging), let entries = list(dirFD, name) {
+            // Still marked unfinished: a copy of the snapshot's, not the node's (any depth: a
+            // `--path` restore stages beside its entry).
+            if entries.contains(stagingMarkers[0]) {
+                return "the staging directory of an unfinished restore"
+            }
+            // A killed single-entry swap's staging: once its swap is done it holds the old entry,
+            // as `entry` or already under its own name, beside the single marker, then marked.
+            if entries.contains(Array(previousMarker.utf8))
+                || (entries.contains(stagingMarkers[1]) && !entries.contains(stagingMarkers[0])) {
+                return "the staging directory of an interrupted restore, holding the previous content"
+            }
         }
         if contains(name, previous), let entries = list(dirFD, name), entries.contains(Array(previousMarker.utf8)) {
             return "the previous content kept by a restore"

@@ -30,9 +30,11 @@ struct RestoreSwapWindowTests {
         let staging = names(w.path("srv")).filter { $0.hasPrefix("node.chainvault-staging-") }
         #expect(staging.count == 1, "\(names(w.path("srv")))")
 
-        // Neither an in-place restore's check nor --rollback may pass it over in silence.
+        // Neither an in-place restore's check nor --rollback may pass it over in silence; --rollback
+        // removes it (RestoreSwapRollbackTests), so the kill is repeated for the --force below.
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
-        #expect(rolled.stderr.contains(node + ".chainvault-staging-"), "\(rolled.stderr)")
+        #expect(rolled.code == 0 && rolled.stdout.contains("removed " + node + ".chainvault-staging-"), "\(rolled.stdout)")
+        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-staged-swap")
 
         let forced = try w.run(["restore", "latest", "--target", node, "--force"])
         #expect(forced.code == 0, "\(forced.stderr)")

@@ -71,6 +71,8 @@ public struct RestoreResult: Sendable {
     public internal(set) var clearedUnfinished: String?
     /// The snapshot of an interrupted in-place restore that `--rollback` undid.
     public internal(set) var rolledBack: String?
+    /// What `--rollback` did with an interrupted staged swap's leftovers, a sentence each.
+    public internal(set) var swapRolledBack: [String] = []
     public internal(set) var files: UInt64 = 0
     public internal(set) var directories: UInt64 = 0
     public internal(set) var bytesFetched: UInt64 = 0

@@ -146,9 +146,8 @@ extension Restorer {
         where !wanted.contains(name) && !(frame.path.isEmpty && name == Self.workName) {
             let path = frame.path.isEmpty ? name : frame.path + [47] + name
             if isExcluded(path, name: name) { continue }
-            // What an earlier restore kept or left (at the root, or beside an entry a `--path`
-            // restore restored) is not the snapshot's to remove (moving it into this restore's
-            // rollback would hide it): left there, and said so.
+            // What an earlier restore kept or left is not the snapshot's to remove (moving it into
+            // this restore's rollback would hide it): left there, at any depth, as backups skip it.
             if frame.path.isEmpty || WorkingNames.mayBeOursBelowTheRoot(name),
                let what = WorkingNames.ours(name, in: fd, atRoot: frame.path.isEmpty) {
                 metadata.warn(once: "left " + display(path), "left \(display(path)): \(what), chainvault's own, "

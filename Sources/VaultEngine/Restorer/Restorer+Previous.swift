@@ -11,6 +11,7 @@ extension Restorer {
     /// Marks the directory `path` as previous content and renames it to `name` (never replacing).
     func keepPrevious(_ path: String, as name: String) throws -> String {
         try writePreviousMarker(in: path)
+        Failpoint.stop("restore-previous-marked")
         return try keep(path, as: name)
     }
 
@@ -18,14 +19,40 @@ extension Restorer {
     /// `.chainvault-single`): marked, `entry` renamed to `base`, the single marker removed, then
     /// kept as `name`. Every step can be repeated after a crash: a later run finds the directory
     /// as a staging leftover in one of these states and completes it. Returns the old entry's path.
+    /// The single marker goes only once the directory has its `.pre-restore-` name: while it is a
+    /// staging leftover the marker says it holds one entry (`entry`, or `base` once renamed), so
+    /// `--rollback` and the next run never take it for a directory's old tree (an outside tester
+    /// killed a run after the rename to `base`: the next run neither kept nor reported that copy).
     func keepPreviousEntry(staging: String, base: String, as name: String) throws -> String {
         try writePreviousMarker(in: staging)
-        if try Posix.lstat(staging + "/" + Self.entryName) != nil {
+        Failpoint.stop("restore-previous-marked")
+        if base != Self.entryName, try Posix.lstat(staging + "/" + Self.entryName) != nil {
             try Posix.renameNoReplace(staging + "/" + Self.entryName, staging + "/" + base)
+            try Posix.fsyncDirectory(staging)
         }
-        _ = try Posix.unlink(staging + "/" + Self.singleMarker)
-        try Posix.fsyncDirectory(staging)
-        return try keep(staging, as: name) + "/" + base
+        Failpoint.stop("restore-previous-entry-renamed")
+        let kept = try keep(staging, as: name)
+        Failpoint.stop("restore-previous-kept")
+        _ = try Posix.unlink(kept + "/" + Self.singleMarker)
+        try Posix.fsyncDirectory(kept)
+        return kept + "/" + base
+    }
+
+    /// Kept copies of the destination that still hold `.chainvault-single` (a run killed between
+    /// the kept directory's rename and the marker's removal, so it never said where the old entry
+    /// is): the marker goes and the copy is returned, for this run to report.
+    func finishKeptEntries() throws -> [String] {
+        let prefix = DerivedName.stem(Path.base(destination)) + ".pre-restore-"
+        let parent = Path.parent(destination)
+        var out: [String] = []
+        for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
+            let kept = Path.join(parent, name)
+            guard try Posix.lstat(kept + "/" + WorkingNames.previousMarker) != nil,
+                  try Posix.unlink(kept + "/" + Self.singleMarker) else { continue }
+            try Posix.fsyncDirectory(kept)
+            out.append(kept + "/" + Path.base(destination))
+        }
+        return out.sorted()
     }
 
     /// An entry that is not a directory where a directory was swapped in (a snapshot's tree onto
@@ -54,12 +81,16 @@ extension Restorer {
         let name = Array(WorkingNames.previousMarker.utf8)
         if Posix.lstatAt(fd, name) != nil { return }
         let shown = directory + "/" + WorkingNames.previousMarker
+        var before = stat()
+        guard fstat(fd, &before) == 0 else { throw Posix.error("stat", directory) }
         let marker = try Posix.openAt(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: shown)
         defer { Posix.close(marker) }
         let text = "previous content of \(destination), kept by a chainvault restore; remove this directory once "
             + "the node runs well, or move its entries back (without this file)\n"
         try Array(text.utf8).withUnsafeBytes { try Posix.writeAll(marker, $0, path: shown) }
         try Posix.fsync(marker, path: shown)
+        // The old tree keeps its own mtime: `--rollback` of a killed swap puts it back exactly.
+        try Posix.setTimes(fd, access: before.st_atim, modification: before.st_mtim, path: directory)
         try Posix.fsync(fd, path: directory)
     }
 

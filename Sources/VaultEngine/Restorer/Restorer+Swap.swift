@@ -104,6 +104,7 @@ extension Restorer {
                 // The swap is durable before the old tree is marked: a power cut must not leave the
                 // marker inside a live tree whose swap was lost (PowerLossTests).
                 try Posix.fsyncDirectory(parent)
+                Failpoint.stop("restore-staged-swapped")
                 let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
                 let oldIsDirectory = (try Posix.lstat(staged)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
                 previous = single ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
@@ -143,7 +144,7 @@ extension Restorer {
             let suffix = String(name.dropFirst(prefix.count))
             let note = swapNote(stagingSuffix: suffix)
             let keptName = DerivedName.sibling(of: destination) + ".pre-restore-" + String(suffix.prefix(16))
-            switch try Self.stagingState(path, note: note) {
+            switch try stagingState(path, note: note) {
             case .unfinished, .unswapped:
                 // Never live: a copy that was unfinished, or complete but killed before its swap.
                 try Posix.removeTree(path)
@@ -154,7 +155,7 @@ extension Restorer {
                     // is no directory: it is that old file.
                     kept.append(try keepPreviousNonDirectory(path, base: Path.base(destination), as: keptName))
                 } else if try Posix.lstat(path + "/" + Self.singleMarker) != nil {
-                    if try Posix.lstat(path + "/" + Self.entryName) != nil {
+                    if try stagedObject(path) != nil {
                         kept.append(try keepPreviousEntry(staging: path, base: Path.base(destination), as: keptName))
                     } else {
                         _ = try Posix.unlink(path + "/" + Self.singleMarker)
@@ -170,7 +171,7 @@ extension Restorer {
             }
         }
         try removeOrphanSwapNotes(for: destination)
-        return (removed, kept)
+        return (removed, kept + (try finishKeptEntries()))
     }
 
     /// After a failed run removed its staging copy: the removal is made durable before the note

@@ -53,19 +53,30 @@ extension Restorer {
 
     /// Whether a leftover staging directory holds an unfinished copy, a complete copy never
     /// swapped in, or the previous content.
-    static func stagingState(_ path: String, note: String) throws -> StagingState {
+    func stagingState(_ path: String, note: String) throws -> StagingState {
         let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
-        if try Posix.lstat(path + "/" + incompleteMarker) != nil
+        if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
             || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
             return .unfinished
         }
-        let single = try Posix.lstat(path + "/" + singleMarker) != nil
-        if let noted = readSwapNote(note),
-           let st = try Posix.lstat(single ? path + "/" + entryName : path),
-           UInt64(st.st_dev) == noted.dev && UInt64(st.st_ino) == noted.ino {
+        if let noted = Self.readSwapNote(note), let object = try stagedObject(path),
+           let st = try Posix.lstat(object), UInt64(st.st_dev) == noted.dev && UInt64(st.st_ino) == noted.ino {
             return .unswapped
         }
         return .previous
+    }
+
+    /// The object a leftover staging directory holds at `path`: the directory itself (or what a
+    /// tree's swap onto a file left under the name), or a single entry's staging's one entry:
+    /// `entry`, or the target's own name once `entry` was renamed to it before the directory got
+    /// its `.pre-restore-` name. nil for a single entry's staging that holds none (its entry was
+    /// renamed into place where there was nothing to swap with).
+    func stagedObject(_ path: String) throws -> String? {
+        guard try Posix.lstat(path + "/" + Self.singleMarker) != nil else { return path }
+        for name in [Self.entryName, Path.base(destination)] where try Posix.lstat(path + "/" + name) != nil {
+            return path + "/" + name
+        }
+        return nil
     }
 
     /// Removes swap notes beside `destination` whose staging directory is gone (the run that
@@ -91,7 +102,7 @@ extension Restorer {
         for name in (try? DirectoryListing.names(parent)) ?? [] where name.hasPrefix(prefix) {
             let path = Path.join(parent, name)
             let note = swapNote(stagingSuffix: String(name.dropFirst(prefix.count)))
-            switch (try? Self.stagingState(path, note: note)) ?? .previous {
+            switch (try? stagingState(path, note: note)) ?? .previous {
             case .unfinished, .unswapped:
                 out.append("left \(path): a copy an interrupted staged restore of \(destination) made and never "
                            + "swapped in; remove it, or run the restore again with --force, which removes it")

@@ -86,6 +86,7 @@ public final class Restorer {
         // Before the recovery step: another run's live work must not look interrupted to this one.
         defer { targetLocks.unlockAll() }
         try lockTarget(targetLocks, targetDirectory: targetDirectory)
+        if options.rollback, let undone = try rollBackStagedSwap() { return swapRollbackResult(record.id, undone) }
         var recovery = Recovery()
         if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
         else if options.rollback { throw VaultError(.usage, "\(destination) has no interrupted restore to roll back") }

@@ -106,6 +106,8 @@ enum RestoreCommand: Command {
                               mode: r.mode, bytesWritten: r.bytesWritten, filesUnchanged: r.filesUnchanged, filesHashed: r.filesHashed,
                               entriesReplaced: r.entriesReplaced, completedInterrupted: r.completedJournal, rolledBack: r.rolledBack,
                               clearedUnfinished: r.clearedUnfinished))
+        } else if !r.swapRolledBack.isEmpty {
+            for s in r.swapRolledBack { c.out.line(s) }
         } else if let s = r.rolledBack {
             c.out.line("rolled back the interrupted restore of snapshot \(s.prefix(8)) in \(r.destination): it is as it was before")
         } else if options.rollback, let cleared = r.clearedUnfinished {
