@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift6),
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
                 exclude: ["FORMAT.md"], swiftSettings: swift6),
-        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift6),
         .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift5),
