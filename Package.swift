@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
                 exclude: ["FORMAT.md"], swiftSettings: swift6),
         .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift6),
-        .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift6),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift5),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
