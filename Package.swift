@@ -23,10 +23,10 @@ let package = Package(
         .target(name: "VaultChain", dependencies: ["VaultCore"], swiftSettings: swift6),
         .target(name: "VaultRepository", dependencies: ["VaultStorage", "VaultCore"],
                 exclude: ["FORMAT.md"], swiftSettings: swift6),
-        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift5),
-        .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift5),
+        .target(name: "VaultEngine", dependencies: ["VaultRepository", "VaultStorage", "VaultChain", "VaultCore"], swiftSettings: swift6),
+        .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift6),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
-                          swiftSettings: swift5),
+                          swiftSettings: swift6),
         .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
         .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift5),

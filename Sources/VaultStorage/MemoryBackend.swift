@@ -3,6 +3,7 @@ import VaultCore
 
 /// Objects in memory: for tests, and as the base of fault-injecting backends that simulate disk
 /// full or power loss.
+/// @unchecked: `objects`, `written` and `clockOffset` are read and written only under `lock`.
 public final class MemoryBackend: Backend, @unchecked Sendable {
     private let lock = NSLock()
     private var objects: [ObjectHandle: [UInt8]] = [:]

@@ -5,7 +5,8 @@ import VaultCore
 
 let version = chainvaultVersion
 
-let commands: [Command.Type] = [
+// nonisolated: an immutable table of types, read from every command (not only on the main actor).
+nonisolated let commands: [Command.Type] = [
     InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
     VerifyCommand.self, ForgetCommand.self, CopyCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
     DiffCommand.self, FindCommand.self, DumpCommand.self,

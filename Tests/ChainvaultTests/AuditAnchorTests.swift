@@ -16,7 +16,7 @@ extension DaemonTests {
         try w.ok(["init"])
         let log = w.path("audit.log")
         // The CLI records into a log that exists (the daemon's, or one made for it).
-        FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o640])
+        _ = FileManager.default.createFile(atPath: log, contents: nil, attributes: [.posixPermissions: 0o640])
         for _ in 1...10 { _ = try w.run(["unlock"], env: ["CHAINVAULT_AUDIT_LOG": log]) }
         let whole = try w.ok(["audit", "--verify", "--file", log])
         #expect(whole.stdout.contains("10 entries, chain intact"), "\(whole.stdout)\(whole.stderr)")

@@ -121,8 +121,8 @@ final class PausedBackup {
         process.arguments = ["--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", script, "sh",
                              Workspace.binary, "backup", source, "--json"]
         process.environment = w.environment.merging(["CHAINVAULT_TEST_STOP_AT": failpoint]) { $1 }
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()
@@ -179,6 +179,6 @@ final class PausedBackup {
 private func procFile(_ path: String) -> [UInt8]? {
     FileHandle(forReadingAtPath: path).flatMap { handle in
         defer { try? handle.close() }
-        return (try? handle.readToEnd()).map { Array($0 ?? Data()) }
+        return (try? handle.readToEnd()).map { Array($0) }
     }
 }

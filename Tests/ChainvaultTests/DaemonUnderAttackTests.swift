@@ -173,6 +173,7 @@ extension DaemonTests {
         let baseFDs = (0..<5).map { _ in usleep(50_000); return openDescriptors(pid) }.min()!
 
         // A well-behaved monitor probes all along, from its own thread.
+        // @unchecked: every field is read and written only under `lock`.
         final class Prober: @unchecked Sendable {
             let lock = NSLock()
             var worst = 0.0, probes = 0, done = false

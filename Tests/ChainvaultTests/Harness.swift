@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 import VaultCore
 
@@ -53,10 +54,17 @@ final class Workspace {
         p.standardOutput = out
         p.standardError = err
         try p.run()
+        // stderr is drained on its own thread while stdout is read here: read one after the other,
+        // a command that writes more than a pipe holds (64 KiB) to stderr before it closes stdout
+        // blocks on that write for ever (progress records every 10 ms on a loaded machine did).
+        let e = Mutex(Data())
+        let drained = DispatchSemaphore(value: 0)
+        let errReader = err.fileHandleForReading
+        Thread { e.withLock { $0 = errReader.readDataToEndOfFile() }; drained.signal() }.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         p.waitUntilExit()
-        return Run(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Run(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e.withLock { $0 }, as: UTF8.self))
     }
 
     /// Starts the binary in the background, output discarded (daemons, runs to be killed).

@@ -51,7 +51,7 @@ struct RestoreExcludeAndLockRetryTests {
         p.executableURL = URL(fileURLWithPath: Workspace.binary)
         p.arguments = args
         p.environment = w.environment
-        FileManager.default.createFile(atPath: stderr, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderr, contents: nil)
         p.standardOutput = FileHandle.nullDevice
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderr))
         try p.run()

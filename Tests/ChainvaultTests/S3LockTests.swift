@@ -58,6 +58,8 @@ final class Rendezvous: Sendable {
     }
 }
 
+/// @unchecked: only `let`s (`wroteLock` a Mutex, `rendezvous` Sendable); `inner` is a store used
+/// through its own thread-safe interface.
 final class RendezvousBackend: Backend, StoreClock, @unchecked Sendable {
     let inner: Backend
     let rendezvous: Rendezvous

@@ -6,6 +6,9 @@ import Glibc
 /// ends it. The next attempt starts from the previous one's termination handler, so nothing
 /// polls or sleeps: `wait` blocks on the last process's exit. Each attempt's output goes to files
 /// in the workspace (no pipe can fill up while nobody reads it).
+///
+/// @unchecked: the counters and times are read and written only under `state`; the rest is set in
+/// `init` (`workspace` is only read: its paths and environment).
 final class ScheduledRun: @unchecked Sendable {
     let name: String
     private let workspace: Workspace

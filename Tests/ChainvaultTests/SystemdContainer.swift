@@ -40,7 +40,7 @@ final class SystemdContainer {
         nspawn.executableURL = URL(fileURLWithPath: tool("systemd-nspawn")!)
         nspawn.arguments = args
         nspawn.standardInput = FileHandle.nullDevice
-        fm.createFile(atPath: root + "/console.log", contents: nil)
+        _ = fm.createFile(atPath: root + "/console.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: root + "/console.log"))
         nspawn.standardOutput = log
         nspawn.standardError = log

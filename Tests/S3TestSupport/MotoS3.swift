@@ -17,6 +17,8 @@ public struct MotoS3: S3Server, Sendable {
     public static func shared() throws -> MotoS3 { try started.get() }
 
     private static let started: Result<MotoS3, Error> = Result { try launch() }
+    // nonisolated(unsafe): written once, by `launch()`, which runs once (the lazy `started`); it only
+    // keeps the launcher process referenced for the life of the test process.
     nonisolated(unsafe) private static var launcher: Process?
 
     static let supportDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
@@ -63,6 +65,8 @@ public struct MotoS3: S3Server, Sendable {
 
 /// `fault_proxy.py` in front of an upstream port: injects 5xx, cut bodies and delays at `rate`,
 /// or (mode `.resetUploads`) resets each PUT mid-body once or twice per object.
+///
+/// @unchecked: every stored property is a `let`; the proxy's pipes are used only under `exchange`.
 public final class FaultProxy: @unchecked Sendable {
     public enum Mode: String, Sendable { case mixed, resetUploads = "reset-uploads" }
     public let port: Int

@@ -8,6 +8,8 @@ import Glibc
 ///
 /// The OSD keeps its data in memory (memstore): 15-18 s from nothing to an S3 endpoint here, against 21 s
 /// for BlueStore on a sparse file, and nothing a test writes needs to survive the process.
+///
+/// @unchecked: every stored property is a `let`; the launcher's pipes are used only under `exchange`.
 public final class RGWS3: S3Server, @unchecked Sendable {
     public let endpoint: String
     public let port: Int

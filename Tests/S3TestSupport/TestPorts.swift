@@ -1,15 +1,15 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Ports for servers under test (daemons, moto_server): below the kernel's ephemeral range (32768 and up here), so no
 /// client socket of another test running at the same time can be holding one; distinct within
 /// this process; and free when handed out.
 public enum TestPorts {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var next = 20_000 + Int(getpid() % 1000) * 12
+    private static let next = Mutex(20_000 + Int(getpid() % 1000) * 12)
 
     public static func take() -> UInt16 {
-        lock.withLock {
+        next.withLock { next in
             while true {
                 let port = UInt16(next)
                 next = next + 1 >= 32_768 ? 20_000 : next + 1

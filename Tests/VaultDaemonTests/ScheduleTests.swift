@@ -1,11 +1,13 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultDaemon
 
-final class FakeClock: WallClock, @unchecked Sendable {
-    var now: Date
-    init(_ iso: String) { now = ISO8601DateFormatter().date(from: iso)! }
-    func advance(_ seconds: Double) { now = now.addingTimeInterval(seconds) }
+final class FakeClock: WallClock, Sendable {
+    private let time: Mutex<Date>
+    var now: Date { time.withLock { $0 } }
+    init(_ iso: String) { time = Mutex(ISO8601DateFormatter().date(from: iso)!) }
+    func advance(_ seconds: Double) { time.withLock { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 func utc(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultTestSupport
 import VaultCore
@@ -7,13 +8,17 @@ import VaultRepository
 import VaultStorage
 
 /// A backend whose disk fills up after `capacity` bytes: writes then fail the way ENOSPC does.
-final class FillingBackend: Backend, @unchecked Sendable {
+final class FillingBackend: Backend, Sendable {
     let inner = MemoryBackend()
-    private let lock = NSLock()
-    var capacity: Int
+    private let room: Mutex<Int>
+    /// The bytes writes may still use; set by the test between runs, used up by the workers.
+    var capacity: Int {
+        get { room.withLock { $0 } }
+        set { room.withLock { $0 = newValue } }
+    }
     var location: String { "filling:" + inner.location }
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int) { room = Mutex(capacity) }
 
     func create() throws { try inner.create() }
     func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try inner.list(kind) }
@@ -22,7 +27,7 @@ final class FillingBackend: Backend, @unchecked Sendable {
     func stat(_ handle: ObjectHandle) throws -> Int? { try inner.stat(handle) }
 
     func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
-        try lock.withLock {
+        try room.withLock { capacity in
             guard bytes.count <= capacity else {
                 throw VaultError(.storageFull, "no space left while trying to write \(handle)", hint: "free space on that file system")
             }

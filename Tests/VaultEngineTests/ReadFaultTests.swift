@@ -10,7 +10,7 @@ import VaultStorage
 /// A backend that answers badly on purpose: flips one bit of reads of one kind (the first
 /// `flips` reads), fails reads of one kind as a storage failure, or leaves one snapshot out of
 /// one listing without saying so.
-final class FaultyBackend: Backend, @unchecked Sendable {
+final class FaultyBackend: Backend, Sendable {
     let inner = MemoryBackend()
     private let state = Mutex<(flipKind: ObjectKind?, flips: Int, failKind: ObjectKind?, dropOnList: Int?, lists: Int)>(
         (nil, 0, nil, nil, 0))

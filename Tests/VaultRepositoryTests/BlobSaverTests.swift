@@ -17,6 +17,7 @@ import VaultCore
         return (try Repository.initialize(backend, credential: keyCredential(), config: config), backend)
     }
 
+    @discardableResult
     static func save(_ saver: BlobSaver, _ type: BlobType, _ bytes: [UInt8]) throws -> (id: BlobID, stored: Bool) {
         try bytes.withUnsafeBytes { try saver.save(type, $0) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultCore
 import VaultRepository
@@ -145,11 +146,10 @@ struct MasterIndexTests {
         #expect(index.blobCount == 120_000)
     }
 
-    final class Counter: @unchecked Sendable {  // every access holds `lock`
-        private let lock = NSLock()
-        private var n: Int
-        init(_ n: Int) { self.n = n }
-        var value: Int { lock.withLock { n } }
-        func increment() { lock.withLock { n += 1 } }
+    final class Counter: Sendable {
+        private let n: Mutex<Int>
+        init(_ n: Int) { self.n = Mutex(n) }
+        var value: Int { n.withLock { $0 } }
+        func increment() { n.withLock { $0 += 1 } }
     }
 }

@@ -7,6 +7,7 @@ import VaultCore
 /// decision must hold whatever the boundaries of the reads.
 func source(_ text: String, splits: [Int] = [1, 7, 3, 64, 2]) -> HTTPResponseReader.Source {
     let bytes = Array(text.utf8)
+    // nonisolated(unsafe): the source is a reader's own, called by one thread (the parser) in turn.
     nonisolated(unsafe) var offset = 0, turn = 0
     return { buffer in
         let n = min(buffer.count, bytes.count - offset, splits[turn % splits.count])

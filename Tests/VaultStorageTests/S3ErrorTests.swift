@@ -1,26 +1,27 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultCore
 @_spi(Repository) import VaultStorage
 
 /// Canned answers in place of the network: what is retried, what is not, and what the operator
 /// is told for each S3 error a real server gives.
-final class CannedTransport: HTTPTransport, @unchecked Sendable {
-    private let lock = NSLock()
-    private var answers: [Result<HTTPResponse, TransportError>]
-    private(set) var requests: [(method: String, url: URL, headers: [(String, String)])] = []
+final class CannedTransport: HTTPTransport, Sendable {
+    typealias Request = (method: String, url: URL, headers: [(String, String)])
+    private let state: Mutex<(answers: [Result<HTTPResponse, TransportError>], requests: [Request])>
+    var requests: [Request] { state.withLock { $0.requests } }
 
-    init(_ answers: [Result<HTTPResponse, TransportError>]) { self.answers = answers }
+    init(_ answers: [Result<HTTPResponse, TransportError>]) { state = Mutex((answers, [])) }
 
     func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody) throws -> HTTPResponse {
-        let next: Result<HTTPResponse, TransportError> = lock.withLock {
-            requests.append((method, url, headers))
-            return answers.isEmpty ? .success(HTTPResponse(status: 200)) : answers.removeFirst()
+        let next: Result<HTTPResponse, TransportError> = state.withLock {
+            $0.requests.append((method, url, headers))
+            return $0.answers.isEmpty ? .success(HTTPResponse(status: 200)) : $0.answers.removeFirst()
         }
         return try next.get()
     }
 
-    var count: Int { lock.withLock { requests.count } }
+    var count: Int { state.withLock { $0.requests.count } }
 }
 
 private func error(_ code: String, status: Int, extra: String = "") -> Result<HTTPResponse, TransportError> {

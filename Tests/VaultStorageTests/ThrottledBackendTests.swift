@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VaultCore
 @_spi(Repository) import VaultStorage
@@ -9,16 +10,17 @@ import VaultCore
 /// extended retention nor counted delete markers.
 @Suite struct ThrottledBackendTests {
     /// A store that answers re-reads on their own path, keeps retention and counts hidden deletes.
-    final class Store: Backend, RetentionExtending, DeleteMarkerCounting, @unchecked Sendable {
+    final class Store: Backend, RetentionExtending, DeleteMarkerCounting, Sendable {
         let objects = MemoryBackend()
-        var rereads = 0
-        var extended: [String] = []
+        private let counts = Mutex((rereads: 0, extended: [String]()))
+        var rereads: Int { counts.withLock { $0.rereads } }
+        var extended: [String] { counts.withLock { $0.extended } }
         var location: String { "test-store" }
         func create() throws { try objects.create() }
         func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try objects.list(kind) }
         func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try objects.read(handle, range: range) }
         func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
-            rereads += 1
+            counts.withLock { $0.rereads += 1 }
             return try objects.read(handle, range: range)
         }
         func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws { try objects.write(handle, bytes) }
@@ -26,7 +28,7 @@ import VaultCore
         func stat(_ handle: ObjectHandle) throws -> Int? { try objects.stat(handle) }
         var retentionPeriod: TimeInterval? { 86_400 }
         func retainUntil(_ handle: ObjectHandle) throws -> Date? { Date(timeIntervalSince1970: 1) }
-        func extendRetention(_ handle: ObjectHandle, until: Date) throws { extended.append("\(handle)") }
+        func extendRetention(_ handle: ObjectHandle, until: Date) throws { counts.withLock { $0.extended.append("\(handle)") } }
         var deletesHidden: Int { 7 }
     }
 

@@ -10,7 +10,7 @@ import VaultCore
 /// cancelled wait, lower ones for rates.
 @Suite struct TokenBucketTests {
     /// A store that only counts the writes that reach it.
-    final class Counting: Backend, @unchecked Sendable {
+    final class Counting: Backend, Sendable {
         let objects = MemoryBackend()
         let writes = Mutex(0)
         var location: String { "counting" }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import VaultCore
 import VaultRepository
 
@@ -13,7 +14,7 @@ import VaultRepository
 /// the exact bytes written, so verification never depends on re-encoding. Truncating the newest
 /// entries is detectable only against a copy of the head kept elsewhere: `AuditAnchor` beside the
 /// log (updated by every append) and the copy the daemon mirrors into the repository.
-public final class AuditLog: @unchecked Sendable {
+public final class AuditLog: Sendable {
     public struct Entry: Codable, Sendable, Equatable {
         public var seq: Int
         public var time: String
@@ -35,7 +36,8 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     public let path: String
-    private let lock = NSLock()
+    /// Serialises this process's appends (the flock serialises processes); it guards no memory.
+    private let appending = Mutex(())
 
     public init(path: String) { self.path = path }
 
@@ -45,7 +47,7 @@ public final class AuditLog: @unchecked Sendable {
     /// command can share the file.
     @discardableResult
     public func append(actor: String, action: String, subject: String, result: String, details: [String: String] = [:]) throws -> Entry {
-        try lock.withLock {
+        try appending.withLock { _ in
             let created = try Posix.lstat(path) == nil
             let fd = try Posix.open(path, O_RDWR | O_CREAT | O_APPEND, mode: 0o640)
             defer { Posix.close(fd) }

@@ -6,6 +6,11 @@ import VaultCore
 /// and threads stay bounded however many clients connect, and slow clients (slowloris) cannot
 /// starve well-behaved ones. One request per connection; every response closes it. Handlers run
 /// on the loop thread and must be quick: they answer from memory.
+///
+/// @unchecked: `connectionCount` and `acceptFailures` are shared with other threads only under
+/// `countLock`; `listenFD`, `wakePipe`, `port` and `thread` are set by `start()` before the loop
+/// thread exists and cleared by `stop()` after it ended (the semaphore orders both); everything
+/// else the loop thread alone touches.
 public final class HTTPServer: @unchecked Sendable {
     public struct Options: Sendable {
         public var limits = HTTPLimits()

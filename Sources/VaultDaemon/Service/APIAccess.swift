@@ -35,9 +35,6 @@ public struct APITokens: Sendable {
     public var isEmpty: Bool { entries.isEmpty }
     public var names: [String] { entries.map(\.name) }
 
-    /// Comparisons the last `authenticate` made (tests check that none is skipped).
-    nonisolated(unsafe) public static var lastComparisons = 0
-
     init(_ entries: [Entry]) { self.entries = entries }
 
     static func digest(_ token: [UInt8]) -> [UInt8] {
@@ -48,14 +45,20 @@ public struct APITokens: Sendable {
 
     /// The caller whose token this is, or nil.
     public func authenticate(_ presented: [UInt8]) -> APICaller? {
+        var comparisons = 0
+        return authenticate(presented, comparisons: &comparisons)
+    }
+
+    /// `comparisons`: how many digests were compared (tests check that none is skipped). Counted
+    /// per call: a process-wide "last count" (before Swift 6 mode) was written by every thread
+    /// that authenticated, so a test could read another request's count.
+    func authenticate(_ presented: [UInt8], comparisons: inout Int) -> APICaller? {
         let d = Self.digest(presented)
         var found: Entry?
-        var comparisons = 0
         for e in entries {
             comparisons += 1
             if constantTimeEqual(d, e.digest), found == nil { found = e }
         }
-        Self.lastComparisons = comparisons
         return found.map { APICaller(name: $0.name, role: $0.role) }
     }
 

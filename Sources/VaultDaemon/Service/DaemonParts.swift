@@ -9,7 +9,7 @@ import VaultRepository
 
 /// What the config and the policies say, and the secrets they name: set at start and swapped whole
 /// by a reload (the loop), read by everyone.
-struct DaemonSettings {
+struct DaemonSettings: Sendable {
     var config: DaemonConfig
     var policies: [String: Policy]
     var credential: Credential

@@ -3,6 +3,8 @@ import VaultCore
 import VaultRepository
 
 /// The chunk ids of one file, filled in by workers as its chunks are hashed.
+/// @unchecked: every mutable field is read and written only under `lock` (NSLock, not a `Mutex`, to
+/// keep this hot-path type's diff small while the archiver is reworked).
 final class FileChunks: @unchecked Sendable {
     private let lock = NSLock()
     private var ids: [BlobID] = []

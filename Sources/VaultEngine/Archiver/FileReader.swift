@@ -24,6 +24,9 @@ struct ReadJob {
 /// Threads that read and chunk files (FastCDC is sequential within a file, so files are the unit
 /// of parallelism) and hand chunks to the `BlobSaver`. Each owns its read buffer. Takes
 /// ownership of each job's descriptor.
+///
+/// @unchecked: `bytesRead`, `warnings` and `incomplete` are written by the workers only under `lock`
+/// and read by the archiver after `pool.finish()` joined them; the rest is immutable or Sendable.
 final class FileReader: @unchecked Sendable {
     private let pool: WorkerPool<ReadJob>
     var queue: BlockingQueue<ReadJob> { pool.queue }

@@ -60,7 +60,7 @@ public enum ChainCheckRunner {
     /// resolved): a file name for state kept per data directory.
     public static func directoryKey(_ directory: String) -> String {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let real = realpath(directory, &resolved) != nil ? String(cString: resolved) : Path.absolute(directory)
+        let real = realpath(directory, &resolved) != nil ? resolved.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : Path.absolute(directory)
         return String(SHA256.hash(real).hex.prefix(32))
     }
 

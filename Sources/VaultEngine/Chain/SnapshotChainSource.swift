@@ -10,6 +10,10 @@ import VaultRepository
 /// layout is checked (`chunkLayout`) before it is read. Safe to call from several threads (the
 /// profiles check files in parallel): shared caches sit behind mutexes, codecs are per call.
 public final class SnapshotChainSource: ChainDataSource {
+    /// A codec in the pool. @unchecked: a `BlobCodec` is not thread-safe, but a pooled one is used
+    /// by one thread at a time: taken out under the mutex, used by that thread alone, given back.
+    private struct PooledCodec: @unchecked Sendable { let codec: BlobCodec }
+
     private let repository: Repository
     private let root: Tree
     private let snapshot: String
@@ -18,7 +22,7 @@ public final class SnapshotChainSource: ChainDataSource {
     /// The last chunk read per file: a profile reads a file forwards in windows larger than a
     /// chunk, so the chunk at a window's edge is the only one asked for twice.
     private let lastChunk = Mutex<[String: (offset: UInt64, bytes: [UInt8])]>([:])
-    private let codecs = Mutex<[BlobCodec]>([])
+    private let codecs = Mutex<[PooledCodec]>([])
     private let fetched = Atomic<UInt64>(0)
     /// Files whose last chunk is kept: more than the workers that read files in parallel.
     static let cachedFiles = 4 * Parallel.cores
@@ -65,8 +69,8 @@ public final class SnapshotChainSource: ChainDataSource {
 
     private func chunk(_ path: String, _ p: ChunkPlacement) throws -> [UInt8] {
         if let cached = lastChunk.withLock({ $0[path] }), cached.offset == p.offset { return cached.bytes }
-        let codec = codecs.withLock { $0.popLast() } ?? repository.makeCodec()
-        defer { codecs.withLock { $0.append(codec) } }
+        let codec = codecs.withLock { $0.popLast() }?.codec ?? repository.makeCodec()
+        defer { codecs.withLock { $0.append(PooledCodec(codec: codec)) } }
         var bytes = try repository.readBlob(at: p.location, codec: codec)
         // The profile reads the file as the node had it on disk: a block file's key applied again.
         if let transform = try node(path)?.transform { transform.apply(&bytes, count: bytes.count, at: p.offset) }

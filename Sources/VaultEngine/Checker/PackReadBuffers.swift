@@ -15,6 +15,9 @@ final class PackReadState {
 /// verify holds `workers` pack buffers however many packs it reads. A buffer that grew past
 /// `keepAtMost` (a pack far larger than this repository writes, which the read has already
 /// bounded by `ObjectLimits`) is dropped rather than kept for the rest of the run.
+///
+/// @unchecked: `idle` and `made` are read and written only under `lock`; a `PackReadState` (not
+/// thread-safe) is held by one worker at a time, between taking it and giving it back.
 final class PackReadBuffers: @unchecked Sendable {
     private let lock = NSLock()
     private var idle: [PackReadState] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VaultCore
 import VaultRepository
 
@@ -133,15 +134,14 @@ public final class Copier {
 /// Threads that read blobs from the source repository (each checked against its id) and hand
 /// them to the destination's `BlobSaver`. Blobs the destination already has are skipped
 /// without a read.
-final class BlobFetcher: @unchecked Sendable {
+final class BlobFetcher: Sendable {
     private let source: Repository
     private let destination: MasterIndex
     private let saver: BlobSaver
     private let pool: WorkerPool<BlobID>
     private let cancellation: Cancellation
-    private let lock = NSLock()
-    private var queued = Set<BlobID>()
-    private var firstError: Error?
+    /// The ids queued so far and the first error, written by the walk and every worker.
+    private let state = Mutex<(queued: Set<BlobID>, firstError: (any Error)?)>(([], nil))
     private let group = DispatchGroup()
     private let progress: JobProgress?
 
@@ -156,11 +156,11 @@ final class BlobFetcher: @unchecked Sendable {
         }
     }
 
-    var error: Error? { lock.withLock { firstError } }
+    var error: Error? { state.withLock { $0.firstError } }
 
     /// Queues `id` unless the destination has it or it is already queued.
     func fetch(_ id: BlobID) {
-        if destination.contains(id) || !lock.withLock({ queued.insert(id).inserted }) {
+        if destination.contains(id) || !state.withLock({ $0.queued.insert(id).inserted }) {
             // Nothing to fetch, but this much of the snapshot is done.
             progress?.add(bytes: UInt64(source.index.lookup(id)?.entry.rawLength ?? 0))
             return
@@ -177,7 +177,7 @@ final class BlobFetcher: @unchecked Sendable {
             // readBlob has checked the plaintext against `id`: the saver need not hash it again.
             saver.submit(plain, length: plain.count, id: id, group: group)
         } catch {
-            lock.withLock { if firstError == nil { firstError = error } }
+            state.withLock { if $0.firstError == nil { $0.firstError = error } }
         }
     }
 

@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 import VaultCore
 import VaultRepository
 
 /// The drill's workers: each job is one range read of a pack (one chunk, or from a network store
 /// chunks that lie back to back), every blob in it opened (authenticated, decompressed, hashed)
 /// and then dropped. The first error stops the work and names the chunk and its file.
-final class DrillReader: @unchecked Sendable {
+final class DrillReader: Sendable {
     struct Piece: PackPlaced { let id: BlobID; let location: BlobLocation }
     struct Job { let path: String; let pieces: [Piece] }
 
@@ -13,11 +14,9 @@ final class DrillReader: @unchecked Sendable {
     var queue: BlockingQueue<Job> { pool.queue }
     private let repository: Repository
     private let progress: JobProgress?
-    // Guards the counters and the first error, written by every worker.
-    private let lock = NSLock()
-    private var firstError: Error?
-    private var _chunks: UInt64 = 0
-    private var _bytesFetched: UInt64 = 0
+    private struct Tally { var firstError: (any Error)?; var chunks: UInt64 = 0; var bytesFetched: UInt64 = 0 }
+    /// The counters and the first error, written by every worker.
+    private let tally = Mutex(Tally())
 
     init(repository: Repository, workers: Int, progress: JobProgress?) {
         self.repository = repository; self.progress = progress
@@ -25,9 +24,9 @@ final class DrillReader: @unchecked Sendable {
         pool.start(workers, name: "drill-reader") { [self] in work() }
     }
 
-    var error: Error? { lock.withLock { firstError } }
-    var chunks: UInt64 { lock.withLock { _chunks } }
-    var bytesFetched: UInt64 { lock.withLock { _bytesFetched } }
+    var error: Error? { tally.withLock { $0.firstError } }
+    var chunks: UInt64 { tally.withLock { $0.chunks } }
+    var bytesFetched: UInt64 { tally.withLock { $0.bytesFetched } }
 
     func finish() throws {
         pool.finish()
@@ -38,7 +37,7 @@ final class DrillReader: @unchecked Sendable {
         let codec = repository.makeCodec()
         while let job = queue.pop() {
             guard error == nil else { continue }     // drain the queue so the walker never blocks
-            do { try read(job, codec) } catch { lock.withLock { if firstError == nil { firstError = error } } }
+            do { try read(job, codec) } catch { tally.withLock { if $0.firstError == nil { $0.firstError = error } } }
         }
     }
 
@@ -60,7 +59,7 @@ final class DrillReader: @unchecked Sendable {
                 }
             }
             let total = UInt64(sizes.reduce(0, +))
-            lock.withLock { _chunks += UInt64(sizes.count); _bytesFetched += total }
+            tally.withLock { $0.chunks += UInt64(sizes.count); $0.bytesFetched += total }
             progress?.add(bytes: total)
         } catch let e as VaultError {
             let pack = current.location.pack.hex.prefix(8)

@@ -5,6 +5,9 @@ import VaultRepository
 
 /// A file being restored: its descriptor, the metadata to apply once its last chunk is written,
 /// and (for delta restores) the live file whose bytes may be reused.
+///
+/// @unchecked: `remaining` is read and written only under `lock`; the descriptors are closed once,
+/// by the worker whose `jobDone()` returned true.
 final class RestoreFile: @unchecked Sendable {
     let fd: Int32
     let node: Node
@@ -58,6 +61,9 @@ struct WriteJob {
 
 /// Worker threads that fetch chunks (or reuse them from the live file), check each against its
 /// SHA-256, and write them at their offsets.
+///
+/// @unchecked: `firstError`, `bytesFetched` and `bytesReused` are written only under `lock` and read
+/// after the workers were joined (`pool.finish()`); the rest is immutable or Sendable.
 final class FileRestorer: @unchecked Sendable {
     private let pool: WorkerPool<WriteJob>
     var queue: BlockingQueue<WriteJob> { pool.queue }

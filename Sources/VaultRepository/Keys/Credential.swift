@@ -4,7 +4,7 @@ import VaultCore
 /// What an operator holds to open a repository: a passphrase (from a file, never the command
 /// line) or a raw key file (for example a systemd credential), or for a recovery ceremony the
 /// keys of several named operators, which open only a threshold key (ThresholdKey.swift).
-public enum Credential {
+public enum Credential: Sendable {
     case password(SecretBytes)
     case keyFile(SecretBytes)
     case operators([OperatorKey])
@@ -101,7 +101,7 @@ public enum Credential {
 
 /// One operator's share of a recovery ceremony: their name in the threshold key and their own
 /// passphrase or key file.
-public struct OperatorKey {
+public struct OperatorKey: Sendable {
     public let name: String
     public let credential: Credential
 

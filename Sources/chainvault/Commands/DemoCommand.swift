@@ -44,7 +44,7 @@ enum DemoCommand: Command {
         let base = c.args.value("--workdir") ?? (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")
         var template = Array((Path.absolute(base) + "/chainvault-demo-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw Posix.error("create a temporary directory in", base) }
-        let work = String(cString: template)
+        let work = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         defer { if !c.args.has("--keep") { try? Posix.removeTree(work) } }
         let data = work + "/node-data", repoPath = work + "/repository", restored = work + "/restored"
         var steps: [Step] = []

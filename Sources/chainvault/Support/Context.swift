@@ -134,7 +134,8 @@ struct Context {
     }
 }
 
-protocol Command {
+/// SendableMetatype: the command table (`commands`) is a global read from any thread.
+protocol Command: SendableMetatype {
     static var name: String { get }
     static var summary: String { get }
     static var help: String { get }

@@ -1,4 +1,6 @@
-import Foundation
+// @preconcurrency: `flushStdout` reads glibc's `stdout`, a C global var (seen through Foundation) that
+// nothing in this process assigns; the FILE it points to locks itself.
+@preconcurrency import Foundation
 import Glibc
 import VaultCore
 import VaultEngine

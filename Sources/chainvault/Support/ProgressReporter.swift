@@ -10,6 +10,9 @@ import VaultEngine
 /// interval given, a line is also written when the phase changes, and a final one (`"done":
 /// true`) when the command succeeds (also after any line at the default interval), so what the
 /// lines say never depends on how fast the command ran.
+///
+/// @unchecked: the mutable fields are touched only on `queue` (the timer's ticks, `stop` and `clear`
+/// go through `queue.sync`), so one thread at a time; the rest is immutable or Sendable.
 final class ProgressReporter: @unchecked Sendable {
     /// Only touched on `queue` (the timer's) and by `stop` after the timer is cancelled.
     private let queue = DispatchQueue(label: "progress")
