@@ -36,6 +36,37 @@ static inline int COpenSSL_hkdf_sha256(EVP_KDF *kdf, const unsigned char *ikm, s
     return ok;
 }
 
+// HMAC-SHA256 through EVP_MAC. The caller makes `tmpl` once (COpenSSL_hmac_sha256_template:
+// the MAC fetched and its digest set, each a provider lookup) and every call duplicates it
+// (EVP_MAC_CTX_dup takes a const source: safe from any thread) and keys the copy.
+static inline EVP_MAC_CTX *COpenSSL_hmac_sha256_template(void) {
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL) return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);   // the context holds its own reference
+    if (ctx == NULL) return NULL;
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(ctx, params) != 1) { EVP_MAC_CTX_free(ctx); return NULL; }
+    return ctx;
+}
+
+static inline int COpenSSL_hmac_sha256(const EVP_MAC_CTX *tmpl, const unsigned char *key, size_t key_len,
+                                       const unsigned char *data, size_t data_len, unsigned char out[32]) {
+    if (tmpl == NULL) return 0;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
+    if (ctx == NULL) return 0;
+    size_t length = 0;
+    // A zero-length key still needs a non-NULL pointer for EVP_MAC_init to take it as a key.
+    static const unsigned char empty = 0;
+    int ok = EVP_MAC_init(ctx, key_len ? key : &empty, key_len, NULL) == 1
+        && EVP_MAC_update(ctx, data_len ? data : &empty, data_len) == 1
+        && EVP_MAC_final(ctx, out, &length, 32) == 1 && length == 32;
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
 // OPENSSL_free is a macro (it passes __FILE__/__LINE__), so Swift cannot call it directly.
 static inline void COpenSSL_free(void *p) { OPENSSL_free(p); }
 

@@ -89,3 +89,15 @@ struct HMACCase: Decodable { let key: String, data: String, mac: String }
 func hmacSHA256MatchesRFC4231(_ c: HMACCase) {
     #expect(Hex.encode(HMAC.sha256(key: hex(c.key), hex(c.data))) == c.mac)
 }
+
+/// The EVP_MAC path (one template, duplicated per call) with an empty key and message (a NULL
+/// pointer there would make EVP_MAC_init keep the template's missing key) and from many threads
+/// at once, each key its own (a copy keyed by another thread would give another MAC).
+@Test func hmacSHA256OfEmptyInputsAndFromManyThreads() {
+    #expect(Hex.encode(HMAC.sha256(key: [], [])) == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+    let keys = (0..<64).map { i in [UInt8](repeating: UInt8(i), count: 20 + i) }
+    let serial = keys.map { HMAC.sha256(key: $0, "chainvault") }
+    let parallel = try? Parallel.map(keys, workers: 8) { HMAC.sha256(key: $0, "chainvault") }
+    #expect(parallel == serial)
+    #expect(Set(serial.map(Hex.encode)).count == keys.count)
+}
