@@ -5,8 +5,7 @@
 //   VaultEngine -> VaultChain (chain file formats and checks) -> VaultCore
 import PackageDescription
 
-let swift5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
-// Targets moved to Swift 6 (complete concurrency checking), from the bottom of the layers up.
+// Every target in Swift 6 language mode (complete concurrency checking).
 let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
@@ -27,19 +26,19 @@ let package = Package(
         .target(name: "VaultDaemon", dependencies: ["VaultEngine", "VaultRepository", "VaultCore"], swiftSettings: swift6),
         .executableTarget(name: "chainvault", dependencies: ["VaultDaemon", "VaultEngine", "VaultChain", "VaultRepository", "VaultStorage", "VaultCore"],
                           swiftSettings: swift6),
-        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift5),
+        .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore"], resources: [.copy("Vectors")], swiftSettings: swift6),
         // Starts moto_server (S3) and a fault-injecting proxy for the S3 tests; never linked into chainvault.
-        .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift5),
+        .target(name: "S3TestSupport", path: "Tests/S3TestSupport", exclude: ["moto_launcher.py", "fault_proxy.py", "rgw_launcher.py", "s3_admin.py"], swiftSettings: swift6),
         // What the unit test targets above VaultStorage share: temporary directories, key credentials,
         // repositories in memory. Never linked into chainvault.
         .target(name: "VaultTestSupport", dependencies: ["VaultRepository", "VaultStorage", "VaultCore"],
                 path: "Tests/VaultTestSupport", swiftSettings: swift6),
-        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift5),
+        .testTarget(name: "VaultStorageTests", dependencies: ["VaultStorage", "S3TestSupport"], resources: [.copy("Vectors")], swiftSettings: swift6),
         .testTarget(name: "VaultRepositoryTests", dependencies: ["VaultRepository", "VaultTestSupport"], resources: [.copy("Fixtures")],
-                    swiftSettings: swift5),
-        .testTarget(name: "VaultChainTests", dependencies: ["VaultChain"], swiftSettings: swift5),
-        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine", "VaultTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon", "VaultTestSupport"], swiftSettings: swift5),
-        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift5),
+                    swiftSettings: swift6),
+        .testTarget(name: "VaultChainTests", dependencies: ["VaultChain"], swiftSettings: swift6),
+        .testTarget(name: "VaultEngineTests", dependencies: ["VaultEngine", "VaultTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "VaultDaemonTests", dependencies: ["VaultDaemon", "VaultTestSupport"], swiftSettings: swift6),
+        .testTarget(name: "ChainvaultTests", dependencies: ["chainvault", "S3TestSupport", "VaultDaemon", "VaultRepository", "VaultStorage", "VaultCore"], swiftSettings: swift6),
     ]
 )

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 import VaultCore
@@ -117,20 +118,20 @@ func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
     let h = ObjectHandle(.index, "existing")
     try b.write(h, [1, 2, 3])
     try b.write(ObjectHandle(.snapshot, "other"), Array(repeating: 7, count: 4096))
-    let failures = NSLock()
-    var readErrors: [String] = []
+    let readErrors = Mutex<[String]>([])
     DispatchQueue.concurrentPerform(iterations: 2) { worker in
         for _ in 0..<1000 {
             if worker == 0 {
                 try? b.writeIfAbsent(h, [1, 2, 3])
             } else {
                 do { _ = try b.list(.pack); _ = try b.read(ObjectHandle(.snapshot, "other")) } catch {
-                    failures.withLock { readErrors.append("\(error)") }
+                    readErrors.withLock { $0.append("\(error)") }
                 }
             }
         }
     }
-    #expect(readErrors.isEmpty, "\(readErrors.prefix(3))")
+    let errors = readErrors.withLock { $0 }
+    #expect(errors.isEmpty, "\(errors.prefix(3))")
 }
 
 @Test(arguments: BackendUnderTest.allCases)
