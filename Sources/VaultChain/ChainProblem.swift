@@ -25,8 +25,10 @@ public struct ChainProblem: Codable, Sendable, Equatable {
     public var blockHash: String?
     public var what: String
 
-    public init(_ kind: Kind, file: String, offset: UInt64? = nil, height: UInt64? = nil, blockHash: String? = nil,
-                _ what: String) {
+    public init(
+        _ kind: Kind, file: String, offset: UInt64? = nil, height: UInt64? = nil, blockHash: String? = nil,
+        _ what: String
+    ) {
         self.kind = kind; self.file = file; self.offset = offset; self.height = height
         self.blockHash = blockHash; self.what = what
     }

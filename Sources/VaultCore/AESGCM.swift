@@ -32,8 +32,10 @@ public final class AESGCM {
     }
 
     /// Appends ciphertext || tag to `out`.
-    public func seal(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
-                     plaintext: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) {
+    public func seal(
+        key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+        plaintext: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]
+    ) {
         precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
         let start = out.count
         out.appendZeros(plaintext.count + Self.tagSize)
@@ -41,17 +43,23 @@ public final class AESGCM {
             let dst = o.baseAddress!.advanced(by: start).assumingMemoryBound(to: UInt8.self)
             var len: Int32 = 0
             nonce.withUnsafeBytes { n in
-                precondition(EVP_EncryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                                 n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1)
+                precondition(
+                    EVP_EncryptInit_ex2(
+                        ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1)
             }
             if aad.count > 0 {
-                precondition(EVP_EncryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                               Int32(aad.count)) == 1)
+                precondition(
+                    EVP_EncryptUpdate(
+                        ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        Int32(aad.count)) == 1)
             }
             var written = 0
             if plaintext.count > 0 {
-                precondition(EVP_EncryptUpdate(ctx, dst, &len, plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                               Int32(plaintext.count)) == 1)
+                precondition(
+                    EVP_EncryptUpdate(
+                        ctx, dst, &len, plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        Int32(plaintext.count)) == 1)
                 written = Int(len)
             }
             precondition(EVP_EncryptFinal_ex(ctx, dst + written, &len) == 1)
@@ -63,16 +71,22 @@ public final class AESGCM {
 
     /// Encrypts `buffer` in place (GCM is a stream mode, so ciphertext and plaintext have the same
     /// length) and returns the 16-byte tag. Saves a buffer-sized copy per blob on the hot path.
-    public func sealInPlace(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
-                            buffer: UnsafeMutableRawBufferPointer) -> [UInt8] {
+    public func sealInPlace(
+        key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+        buffer: UnsafeMutableRawBufferPointer
+    ) -> [UInt8] {
         precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
         var len: Int32 = 0
         nonce.withUnsafeBytes { n in
-            precondition(EVP_EncryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                             n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1)
+            precondition(
+                EVP_EncryptInit_ex2(
+                    ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil) == 1)
         }
         if aad.count > 0 {
-            precondition(EVP_EncryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1)
+            precondition(
+                EVP_EncryptUpdate(
+                    ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)) == 1)
         }
         var written = 0
         if buffer.count > 0 {
@@ -88,13 +102,17 @@ public final class AESGCM {
     }
 
     /// Appends the plaintext to `out`; returns false (and leaves `out` as it was) when authentication fails.
-    public func open(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
-                     sealed: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Bool {
+    public func open(
+        key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+        sealed: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]
+    ) -> Bool {
         guard sealed.count >= Self.tagSize else { return false }
         let start = out.count
         out.appendZeros(sealed.count - Self.tagSize)
         let ok = out.withUnsafeMutableBytes { o in
-            open(key: key, nonce: nonce, aad: aad, sealed: sealed, into: UnsafeMutableRawBufferPointer(rebasing: o[start...]))
+            open(
+                key: key, nonce: nonce, aad: aad, sealed: sealed,
+                into: UnsafeMutableRawBufferPointer(rebasing: o[start...]))
         }
         if !ok { out.removeSubrange(start...) }
         return ok
@@ -103,8 +121,10 @@ public final class AESGCM {
     /// Decrypts into `destination` (exactly `sealed.count - tagSize` bytes, which a caller reuses
     /// from blob to blob: the restore path allocates nothing per blob). False when authentication
     /// fails; `destination` then holds unauthenticated bytes the caller must not use.
-    public func open(key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
-                     sealed: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+    public func open(
+        key: UnsafeRawBufferPointer, nonce: [UInt8], aad: UnsafeRawBufferPointer,
+        sealed: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer
+    ) -> Bool {
         precondition(key.count == Self.keySize && nonce.count == Self.nonceSize)
         guard sealed.count >= Self.tagSize, destination.count == sealed.count - Self.tagSize else { return false }
         let bodyCount = destination.count
@@ -113,19 +133,26 @@ public final class AESGCM {
             _ = tag.initialize(from: UnsafeRawBufferPointer(rebasing: sealed[bodyCount...]))
             var len: Int32 = 0
             let initOK = nonce.withUnsafeBytes { n in
-                EVP_DecryptInit_ex2(ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil)
+                EVP_DecryptInit_ex2(
+                    ctx, Self.cipher, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    n.baseAddress!.assumingMemoryBound(to: UInt8.self), nil)
             }
             guard initOK == 1 else { return false }
             if aad.count > 0 {
-                guard EVP_DecryptUpdate(ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                        Int32(aad.count)) == 1 else { return false }
+                guard
+                    EVP_DecryptUpdate(
+                        ctx, nil, &len, aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        Int32(aad.count)) == 1
+                else { return false }
             }
             var written = 0
             let dst = destination.baseAddress?.assumingMemoryBound(to: UInt8.self)
             if bodyCount > 0 {
-                guard EVP_DecryptUpdate(ctx, dst, &len, sealed.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                        Int32(bodyCount)) == 1 else { return false }
+                guard
+                    EVP_DecryptUpdate(
+                        ctx, dst, &len, sealed.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        Int32(bodyCount)) == 1
+                else { return false }
                 written = Int(len)
             }
             guard EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagSize), tag.baseAddress) == 1 else {

@@ -139,7 +139,9 @@ public final class WorkerPool<Job>: @unchecked Sendable {
     public func start(_ count: Int, name: String, body: @escaping @Sendable () -> Void) {
         for i in 0..<count {
             finished.enter()
-            let t = Thread { [finished] in body(); finished.leave() }
+            let t = Thread { [finished] in
+                body(); finished.leave()
+            }
             t.name = "\(name)-\(i)"
             t.start()
         }

@@ -109,7 +109,8 @@ public final class DirectoryCursor {
         let parentIndex = levels.count - 1
         if child.fd >= 0 {
             if levels[parentIndex].fd < 0, parentIndex > 0,
-               let fd = try? reopen(parentIndex, from: child.fd, name: [46, 46]) {
+                let fd = try? reopen(parentIndex, from: child.fd, name: [46, 46])
+            {
                 levels[parentIndex].fd = fd
                 openCount += 1
                 firstOpen = min(firstOpen, parentIndex)
@@ -123,13 +124,15 @@ public final class DirectoryCursor {
     private func reopen(_ index: Int, from dirfd: Int32, name: [UInt8]) throws -> Int32 {
         let fd = try Posix.openAt(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: display())
         var st = stat()
-        let same = fstat(fd, &st) == 0 && UInt64(st.st_dev) == levels[index].device
+        let same =
+            fstat(fd, &st) == 0 && UInt64(st.st_dev) == levels[index].device
             && UInt64(st.st_ino) == levels[index].inode
         if !same {
             Posix.close(fd)
-            throw VaultError(.sourceUnreadable,
-                             "directory \(rootDisplay)/\(display(nil)) was moved or replaced during the walk",
-                             hint: "run the command again when nothing renames directories under \(rootDisplay)")
+            throw VaultError(
+                .sourceUnreadable,
+                "directory \(rootDisplay)/\(display(nil)) was moved or replaced during the walk",
+                hint: "run the command again when nothing renames directories under \(rootDisplay)")
         }
         return fd
     }

@@ -3,8 +3,10 @@
 /// "90s", "30m", "6h", "7d", "2w", "1y", "1h30m", "1.5h". A year is 365 days; a month is not a
 /// unit (its length varies: write "30d").
 public enum DurationText {
-    static let units: [UInt8: Double] = [UInt8(ascii: "s"): 1, UInt8(ascii: "m"): 60, UInt8(ascii: "h"): 3600,
-                                         UInt8(ascii: "d"): 86_400, UInt8(ascii: "w"): 604_800, UInt8(ascii: "y"): 31_536_000]
+    static let units: [UInt8: Double] = [
+        UInt8(ascii: "s"): 1, UInt8(ascii: "m"): 60, UInt8(ascii: "h"): 3600,
+        UInt8(ascii: "d"): 86_400, UInt8(ascii: "w"): 604_800, UInt8(ascii: "y"): 31_536_000
+    ]
 
     public static let examples = "90s, 30m, 6h, 7d, 2w, 1y, 1h30m"
 
@@ -19,7 +21,8 @@ public enum DurationText {
                 continue
             }
             guard let scale = units[c], !number.isEmpty, let n = Double(String(decoding: number, as: UTF8.self)),
-                  n.isFinite else { return nil }
+                n.isFinite
+            else { return nil }
             total += n * scale
             number = []
             groups += 1

@@ -11,7 +11,8 @@ public enum Failpoint {
     private static let wanted: String? = getenv("CHAINVAULT_TEST_STOP_AT").map { String(cString: $0) }
     private static let fired = Atomic<Bool>(false)
     /// Comma-separated: a test may make a step fail and then the undoing of it too.
-    private static let failing: [String] = getenv("CHAINVAULT_TEST_FAIL_AT")
+    private static let failing: [String] =
+        getenv("CHAINVAULT_TEST_FAIL_AT")
         .map { String(cString: $0).split(separator: ",").map(String.init) } ?? []
     private static let failed = Mutex<Set<String>>([])
 
@@ -25,7 +26,8 @@ public enum Failpoint {
     /// that a test cannot otherwise make fail (the last metadata step of a restore).
     public static func fail(_ name: String, _ path: @autoclosure () -> String) throws {
         guard !failing.isEmpty, failing.contains(name), failed.withLock({ $0.insert(name).inserted }) else { return }
-        throw VaultError(.storageFailure, "cannot finish \(path())", cause: Errno(ENAMETOOLONG),
-                         hint: "injected by CHAINVAULT_TEST_FAIL_AT=\(name)")
+        throw VaultError(
+            .storageFailure, "cannot finish \(path())", cause: Errno(ENAMETOOLONG),
+            hint: "injected by CHAINVAULT_TEST_FAIL_AT=\(name)")
     }
 }

@@ -21,9 +21,11 @@ public struct ChunkerParameters: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard minSize >= 64, minSize < averageSize, averageSize < maxSize, averageSize & (averageSize - 1) == 0,
-              maxSize <= 64 << 20 else {
-            throw VaultError(.corrupt, "invalid chunker parameters min=\(minSize) avg=\(averageSize) max=\(maxSize)",
-                             hint: "the repository config may be damaged")
+            maxSize <= 64 << 20
+        else {
+            throw VaultError(
+                .corrupt, "invalid chunker parameters min=\(minSize) avg=\(averageSize) max=\(maxSize)",
+                hint: "the repository config may be damaged")
         }
     }
 }
@@ -78,8 +80,10 @@ public struct FastCDC: Sendable {
     /// (h₂ = 4h + (2g₁ + g₂), the table terms computed off the chain) and the odd positions branch
     /// off it, so the same cut points come out faster.
     @inline(__always)
-    private static func scan(_ p: UnsafePointer<UInt8>, _ g: UnsafePointer<UInt64>, _ h: inout UInt64, _ i: inout Int,
-                             _ end: Int, _ mask: UInt64) -> Int? {
+    private static func scan(
+        _ p: UnsafePointer<UInt8>, _ g: UnsafePointer<UInt64>, _ h: inout UInt64, _ i: inout Int,
+        _ end: Int, _ mask: UInt64
+    ) -> Int? {
         var x = h, j = i
         while j &+ 4 <= end {
             let a = g[Int(p[j])], b = g[Int(p[j &+ 1])], c = g[Int(p[j &+ 2])], d = g[Int(p[j &+ 3])]

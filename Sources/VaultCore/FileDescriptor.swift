@@ -43,8 +43,10 @@ public struct FileDescriptor: ~Copyable, Sendable {
 
     /// Runs `body`, then closes the descriptor, also when `body` throws (then `body`'s error is
     /// the one reported and a close error is dropped, as in swift-system's `closeAfter`).
-    public consuming func closeAfter<R>(path: String = "a file",
-                                        _ body: (borrowing FileDescriptor) throws -> R) throws -> R {
+    public consuming func closeAfter<R>(
+        path: String = "a file",
+        _ body: (borrowing FileDescriptor) throws -> R
+    ) throws -> R {
         let result: R
         do {
             result = try body(self)
@@ -59,15 +61,19 @@ public struct FileDescriptor: ~Copyable, Sendable {
 
 extension FileDescriptor {
     /// Opens `path` (O_CLOEXEC is always added). The corresponding C function is `open`.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644,
-                            code: ErrorCode = .storageFailure) throws -> FileDescriptor {
+    public static func open(
+        _ path: String, _ flags: Int32, mode: mode_t = 0o644,
+        code: ErrorCode = .storageFailure
+    ) throws -> FileDescriptor {
         FileDescriptor(adopting: try Posix.open(path, flags, mode: mode, code: code))
     }
 
     /// Opens entry `name` (bytes) of the directory `dirfd` (O_CLOEXEC is always added).
     /// The corresponding C function is `openat`.
-    public static func open(at dirfd: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0o644,
-                            display: String, code: ErrorCode = .storageFailure) throws -> FileDescriptor {
+    public static func open(
+        at dirfd: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0o644,
+        display: String, code: ErrorCode = .storageFailure
+    ) throws -> FileDescriptor {
         FileDescriptor(adopting: try Posix.openAt(dirfd, name, flags, mode: mode, display: display, code: code))
     }
 

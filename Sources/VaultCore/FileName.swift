@@ -36,7 +36,8 @@ public enum FileName {
         var i = 0
         while i < utf8.count {
             if utf8[i] == UInt8(ascii: "\\"), i + 3 < utf8.count, utf8[i + 1] == UInt8(ascii: "x"),
-               let hi = hexValue(utf8[i + 2]), let lo = hexValue(utf8[i + 3]) {
+                let hi = hexValue(utf8[i + 2]), let lo = hexValue(utf8[i + 3])
+            {
                 out.append(hi << 4 | lo)
                 i += 4
             } else {
@@ -58,7 +59,10 @@ public enum FileName {
             if String(decoding: bytes, as: UTF8.self) == argument { return bytes }
             // `--path=VALUE` style: the value is the tail of the entry.
             if let eq = bytes.firstIndex(of: UInt8(ascii: "=")),
-               String(decoding: bytes[(eq + 1)...], as: UTF8.self) == argument { return Array(bytes[(eq + 1)...]) }
+                String(decoding: bytes[(eq + 1)...], as: UTF8.self) == argument
+            {
+                return Array(bytes[(eq + 1)...])
+            }
         }
         return Array(argument.utf8)
     }

@@ -19,7 +19,9 @@ public enum JSONSyntax {
         func problem(_ message: String, at p: Int? = nil) -> Problem {
             Problem(line: line, column: (p ?? i) - lineStart + 1, message: message)
         }
-        func shown(_ c: UInt8) -> String { c >= 0x20 && c < 0x7f ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(String(c, radix: 16))" }
+        func shown(_ c: UInt8) -> String {
+            c >= 0x20 && c < 0x7f ? "'\(Character(Unicode.Scalar(c)))'" : "byte 0x\(String(c, radix: 16))"
+        }
         func skipSpace() {
             while i < bytes.count {
                 switch bytes[i] {
@@ -36,8 +38,12 @@ public enum JSONSyntax {
         while true {
             skipSpace()
             guard i < bytes.count else {
-                return stack.isEmpty && !wantValue ? nil
-                    : problem(stack.isEmpty ? "the text is empty: expected a JSON value" : "unexpected end: a \(stack.last!.container == 0x7b ? "'}'" : "']'") is missing")
+                return stack.isEmpty && !wantValue
+                    ? nil
+                    : problem(
+                        stack.isEmpty
+                            ? "the text is empty: expected a JSON value"
+                            : "unexpected end: a \(stack.last!.container == 0x7b ? "'}'" : "']'") is missing")
             }
             let c = bytes[i]
             if !stack.isEmpty && !wantValue {
@@ -49,7 +55,7 @@ public enum JSONSyntax {
                     wantValue = stack[top].want == .value
                     continue
                 case (.commaOrClose, 0x7d) where stack[top].container == 0x7b, (.keyOrClose, 0x7d),
-                     (.commaOrClose, 0x5d) where stack[top].container == 0x5b:
+                    (.commaOrClose, 0x5d) where stack[top].container == 0x5b:
                     i += 1; stack.removeLast(); continue
                 case (.key, 0x7d), (.value, 0x5d):
                     return problem("a trailing comma before \(shown(c))")
@@ -89,7 +95,11 @@ public enum JSONSyntax {
                 for word in ["true", "false", "null"] where bytes[i...].starts(with: word.utf8) {
                     i += word.utf8.count; matched = true; break
                 }
-                if !matched { return problem("unexpected \(shown(c)): expected a value (a string in double quotes, a number, an object, a list, true, false or null)") }
+                if !matched {
+                    return problem(
+                        "unexpected \(shown(c)): expected a value (a string in double quotes, a number, an object, a list, true, false or null)"
+                    )
+                }
             }
             wantValue = false
             if !stack.isEmpty { stack[stack.count - 1].want = .commaOrClose }
@@ -103,17 +113,28 @@ public enum JSONSyntax {
         while i < b.count {
             let c = b[i]
             if c == 0x22 { i += 1; return nil }
-            if c < 0x20 { return (c == 0x0a ? "a string is not closed on its line (missing '\"')" : "a control character inside a string", i) }
+            if c < 0x20 {
+                return (
+                    c == 0x0a
+                        ? "a string is not closed on its line (missing '\"')" : "a control character inside a string", i
+                )
+            }
             if c == 0x5c {
                 guard i + 1 < b.count else { break }
                 let e = b[i + 1]
                 if e == 0x75 {
-                    guard i + 5 < b.count, b[(i + 2)...(i + 5)].allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }) else {
+                    guard i + 5 < b.count,
+                        b[(i + 2)...(i + 5)].allSatisfy({
+                            ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102)
+                        })
+                    else {
                         return ("'\\u' needs four hex digits", i)
                     }
                     i += 6; continue
                 }
-                guard [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].contains(e) else { return ("an invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", i) }
+                guard [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74].contains(e) else {
+                    return ("an invalid escape '\\\(Character(Unicode.Scalar(e)))' in a string", i)
+                }
                 i += 2; continue
             }
             i += 1
@@ -125,8 +146,14 @@ public enum JSONSyntax {
         func digits() -> Int { var n = 0; while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1; n += 1 }; return n }
         if b[i] == 0x2d { i += 1 }
         guard i < b.count, b[i] >= 48, b[i] <= 57 else { return "a number needs digits" }
-        if b[i] == 48 { i += 1; if i < b.count, b[i] >= 48, b[i] <= 57 { return "a number must not start with 0" } } else { _ = digits() }
-        if i < b.count, b[i] == 0x2e { i += 1; guard digits() > 0 else { return "a decimal point needs digits after it" } }
+        if b[i] == 48 {
+            i += 1; if i < b.count, b[i] >= 48, b[i] <= 57 { return "a number must not start with 0" }
+        } else {
+            _ = digits()
+        }
+        if i < b.count, b[i] == 0x2e {
+            i += 1; guard digits() > 0 else { return "a decimal point needs digits after it" }
+        }
         if i < b.count, b[i] | 0x20 == 0x65 {
             i += 1
             if i < b.count, b[i] == 0x2b || b[i] == 0x2d { i += 1 }

@@ -15,8 +15,9 @@ public enum HKDF {
         let ok = salt.withUnsafeBufferPointer { s in
             info.withUnsafeBufferPointer { i in
                 buffer.withUnsafeMutableBufferPointer { o in
-                    COpenSSL_hkdf_sha256(kdf, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count,
-                                         s.baseAddress, s.count, i.baseAddress, i.count, o.baseAddress, length)
+                    COpenSSL_hkdf_sha256(
+                        kdf, ikm.baseAddress?.assumingMemoryBound(to: UInt8.self), ikm.count,
+                        s.baseAddress, s.count, i.baseAddress, i.count, o.baseAddress, length)
                 }
             }
         }
@@ -52,30 +53,37 @@ public struct ScryptParameters: Codable, Sendable, Equatable {
     public var rejection: String? {
         guard n >= 2, n <= 1 << 24, n & (n - 1) == 0 else { return "N=\(n) is not a power of two from 2 to 2^24" }
         guard (1...32).contains(r), (1...16).contains(p) else { return "r=\(r) or p=\(p) is out of range" }
-        guard memory <= Self.maximumMemory else { return "it needs \(memory >> 20) MiB, more than \(Self.maximumMemory >> 20) MiB" }
+        guard memory <= Self.maximumMemory else {
+            return "it needs \(memory >> 20) MiB, more than \(Self.maximumMemory >> 20) MiB"
+        }
         guard work <= Self.maximumWork else { return "its cost N*r*p=\(work) exceeds \(Self.maximumWork)" }
         return nil
     }
 }
 
 public enum Scrypt {
-    public static func derive(password: UnsafeRawBufferPointer, salt: [UInt8], parameters: ScryptParameters,
-                              length: Int) throws -> SecretBytes {
+    public static func derive(
+        password: UnsafeRawBufferPointer, salt: [UInt8], parameters: ScryptParameters,
+        length: Int
+    ) throws -> SecretBytes {
         var buffer = [UInt8](repeating: 0, count: length)
         // maxmem: 128 * N * r * p plus slack; 0 would cap at 32 MiB and reject N = 2^15. Capped
         // whatever the parameters, so no key file can make one derivation allocate more.
-        let maxMemory = min(128 * parameters.n * parameters.r * (parameters.p + 2) + (1 << 20),
-                            ScryptParameters.maximumMemory * 2)
+        let maxMemory = min(
+            128 * parameters.n * parameters.r * (parameters.p + 2) + (1 << 20),
+            ScryptParameters.maximumMemory * 2)
         let ok = salt.withUnsafeBufferPointer { s in
             buffer.withUnsafeMutableBufferPointer { o in
-                EVP_PBE_scrypt(password.baseAddress?.assumingMemoryBound(to: CChar.self), password.count,
-                               s.baseAddress, s.count, parameters.n, parameters.r, parameters.p, maxMemory,
-                               o.baseAddress, length)
+                EVP_PBE_scrypt(
+                    password.baseAddress?.assumingMemoryBound(to: CChar.self), password.count,
+                    s.baseAddress, s.count, parameters.n, parameters.r, parameters.p, maxMemory,
+                    o.baseAddress, length)
             }
         }
         guard ok == 1 else {
-            throw VaultError(.failure, "scrypt key derivation failed (N=\(parameters.n) r=\(parameters.r) p=\(parameters.p))",
-                             hint: "the parameters in the key file may be corrupt or need more memory than allowed")
+            throw VaultError(
+                .failure, "scrypt key derivation failed (N=\(parameters.n) r=\(parameters.r) p=\(parameters.p))",
+                hint: "the parameters in the key file may be corrupt or need more memory than allowed")
         }
         return SecretBytes(consuming: &buffer)
     }

@@ -21,7 +21,9 @@ public enum Parallel {
             let done = DispatchGroup()
             for i in 1..<count {
                 done.enter()
-                let t = Thread { results.drain(); done.leave() }
+                let t = Thread {
+                    results.drain(); done.leave()
+                }
                 t.name = "parallel-\(i)"
                 t.start()
             }

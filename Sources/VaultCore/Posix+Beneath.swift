@@ -38,8 +38,10 @@ extension Posix {
 
     /// Moves `from` in `fromDir` to `to` in `toDir`, refusing to replace an existing `to`.
     /// The corresponding C function is `renameat2(…, RENAME_NOREPLACE)`.
-    public static func renameAtNoReplace(_ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String,
-                                         display: @autoclosure () -> String) throws {
+    public static func renameAtNoReplace(
+        _ fromDir: Int32, _ from: String, _ toDir: Int32, _ to: String,
+        display: @autoclosure () -> String
+    ) throws {
         let r = retrying { CSystem_renameat2(fromDir, from, toDir, to, CSystem_RENAME_NOREPLACE()) }
         if r < 0 { throw error("rename into", display(), code: errno == EEXIST ? .alreadyExists : .storageFailure) }
     }

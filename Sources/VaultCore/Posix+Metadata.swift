@@ -29,8 +29,10 @@ extension Posix {
     }
 
     /// Access and modification time. The corresponding C function is `futimens`.
-    public static func setTimes(_ fd: Int32, access: timespec, modification: timespec,
-                                path: @autoclosure () -> String) throws {
+    public static func setTimes(
+        _ fd: Int32, access: timespec, modification: timespec,
+        path: @autoclosure () -> String
+    ) throws {
         var times = [access, modification]
         if retrying({ Glibc.futimens(fd, &times) }) < 0 { throw error("set the times of", path()) }
     }
@@ -38,15 +40,18 @@ extension Posix {
     /// Mode of entry `name` of `dirfd` (Linux has no fchmodat that refuses a symlink: callers
     /// use it only on entries they created and know the type of).
     /// The corresponding C function is `fchmodat`.
-    public static func setMode(at dirfd: Int32, _ name: [UInt8], _ mode: mode_t, path: @autoclosure () -> String) throws {
+    public static func setMode(at dirfd: Int32, _ name: [UInt8], _ mode: mode_t, path: @autoclosure () -> String) throws
+    {
         let r = FileName.withCString(name) { n in retrying { Glibc.fchmodat(dirfd, n, mode, 0) } }
         if r < 0 { throw error("set the mode of", path()) }
     }
 
     /// Access and modification time of entry `name` of `dirfd`, never following a symlink.
     /// The corresponding C function is `utimensat(…, AT_SYMLINK_NOFOLLOW)`.
-    public static func setTimes(at dirfd: Int32, _ name: [UInt8], access: timespec, modification: timespec,
-                                path: @autoclosure () -> String) throws {
+    public static func setTimes(
+        at dirfd: Int32, _ name: [UInt8], access: timespec, modification: timespec,
+        path: @autoclosure () -> String
+    ) throws {
         var times = [access, modification]
         let r = FileName.withCString(name) { n in
             retrying { Glibc.utimensat(dirfd, n, &times, AT_SYMLINK_NOFOLLOW) }

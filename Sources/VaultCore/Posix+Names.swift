@@ -5,8 +5,10 @@ import Glibc
 /// in errors.
 extension Posix {
     /// The corresponding C function is `openat`; O_CLOEXEC is always added.
-    public static func openAt(_ dirfd: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0o644,
-                              display: @autoclosure () -> String, code: ErrorCode = .storageFailure) throws -> Int32 {
+    public static func openAt(
+        _ dirfd: Int32, _ name: [UInt8], _ flags: Int32, mode: mode_t = 0o644,
+        display: @autoclosure () -> String, code: ErrorCode = .storageFailure
+    ) throws -> Int32 {
         let fd = FileName.withCString(name) { n in retrying { Glibc.openat(dirfd, n, flags | O_CLOEXEC, mode) } }
         if fd < 0 { throw error("open", display(), code: code) }
         return fd
@@ -38,16 +40,20 @@ extension Posix {
     }
 
     /// The corresponding C function is `mkdirat`.
-    public static func mkdirAt(_ dirfd: Int32, _ name: [UInt8], mode: mode_t,
-                               display: @autoclosure () -> String) throws {
+    public static func mkdirAt(
+        _ dirfd: Int32, _ name: [UInt8], mode: mode_t,
+        display: @autoclosure () -> String
+    ) throws {
         if FileName.withCString(name, { n in retrying { Glibc.mkdirat(dirfd, n, mode) } }) != 0 {
             throw error("create directory", display())
         }
     }
 
     /// Creates a symlink whose target is exactly `target`. The corresponding C function is `symlinkat`.
-    public static func symlinkAt(_ target: [UInt8], _ dirfd: Int32, _ name: [UInt8],
-                                 display: @autoclosure () -> String) throws {
+    public static func symlinkAt(
+        _ target: [UInt8], _ dirfd: Int32, _ name: [UInt8],
+        display: @autoclosure () -> String
+    ) throws {
         let r = FileName.withCString(target) { t in
             FileName.withCString(name) { n in retrying { Glibc.symlinkat(t, dirfd, n) } }
         }
@@ -66,8 +72,10 @@ extension Posix {
     /// Removes a name (`AT_REMOVEDIR` for a directory); false when it did not exist.
     /// The corresponding C function is `unlinkat`.
     @discardableResult
-    public static func unlinkAt(_ dirfd: Int32, _ name: [UInt8], directory: Bool,
-                                display: @autoclosure () -> String) throws -> Bool {
+    public static func unlinkAt(
+        _ dirfd: Int32, _ name: [UInt8], directory: Bool,
+        display: @autoclosure () -> String
+    ) throws -> Bool {
         let r = FileName.withCString(name) { n in retrying { Glibc.unlinkat(dirfd, n, directory ? AT_REMOVEDIR : 0) } }
         if r != 0 {
             if errno == ENOENT { return false }

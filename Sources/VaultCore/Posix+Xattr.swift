@@ -4,8 +4,10 @@ internal import CSystem
 /// Extended attributes and space reservation, which Swift's Glibc module does not declare.
 extension Posix {
     /// The corresponding C function is `llistxattr`: NUL-separated names, or -1 and errno.
-    public static func llistxattr(_ path: UnsafePointer<CChar>, _ list: UnsafeMutablePointer<CChar>?,
-                                  _ size: Int) -> Int {
+    public static func llistxattr(
+        _ path: UnsafePointer<CChar>, _ list: UnsafeMutablePointer<CChar>?,
+        _ size: Int
+    ) -> Int {
         while true {
             let r = CSystem_llistxattr(path, list, UInt(size))
             if r >= 0 || errno != EINTR { return r }
@@ -13,8 +15,10 @@ extension Posix {
     }
 
     /// The corresponding C function is `lgetxattr`: the value's length, or -1 and errno.
-    public static func lgetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>,
-                                 _ value: UnsafeMutableRawPointer?, _ size: Int) -> Int {
+    public static func lgetxattr(
+        _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>,
+        _ value: UnsafeMutableRawPointer?, _ size: Int
+    ) -> Int {
         while true {
             let r = CSystem_lgetxattr(path, name, value, UInt(size))
             if r >= 0 || errno != EINTR { return r }
@@ -22,14 +26,18 @@ extension Posix {
     }
 
     /// The corresponding C function is `lsetxattr`.
-    public static func lsetxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>,
-                                 _ value: UnsafeRawPointer?, _ size: Int) -> Int32 {
+    public static func lsetxattr(
+        _ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>,
+        _ value: UnsafeRawPointer?, _ size: Int
+    ) -> Int32 {
         retrying { CSystem_lsetxattr(path, name, value, UInt(size), 0) }
     }
 
     /// The corresponding C function is `fsetxattr`.
-    public static func fsetxattr(_ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?,
-                                 _ size: Int) -> Int32 {
+    public static func fsetxattr(
+        _ fd: Int32, _ name: UnsafePointer<CChar>, _ value: UnsafeRawPointer?,
+        _ size: Int
+    ) -> Int32 {
         retrying { CSystem_fsetxattr(fd, name, value, UInt(size), 0) }
     }
 

@@ -5,16 +5,22 @@ internal import CSystem
 /// throws a `VaultError` that names the operation and the path. ENOSPC and EDQUOT always map to
 /// `.storageFull` so that "disk full" reads the same wherever it happens.
 public enum Posix {
-    public static func error(_ operation: String, _ path: String, errno e: Int32 = errno,
-                             code: ErrorCode = .storageFailure) -> VaultError {
+    public static func error(
+        _ operation: String, _ path: String, errno e: Int32 = errno,
+        code: ErrorCode = .storageFailure
+    ) -> VaultError {
         let reason = Errno(e)
         switch e {
         case ENOSPC, EDQUOT:
-            return VaultError(.storageFull, "no space left while trying to \(operation) \(path)", cause: reason,
-                              hint: "free space on that file system (or raise the quota), then run the command again; nothing written so far is referenced until it completes")
+            return VaultError(
+                .storageFull, "no space left while trying to \(operation) \(path)", cause: reason,
+                hint:
+                    "free space on that file system (or raise the quota), then run the command again; nothing written so far is referenced until it completes"
+            )
         case EACCES, EPERM:
-            return VaultError(code, "permission denied: cannot \(operation) \(path)", cause: reason,
-                              hint: "run as a user that may access it, or fix its ownership and mode")
+            return VaultError(
+                code, "permission denied: cannot \(operation) \(path)", cause: reason,
+                hint: "run as a user that may access it, or fix its ownership and mode")
         case EROFS:
             return VaultError(code, "read-only file system: cannot \(operation) \(path)", cause: reason)
         default:
@@ -31,16 +37,20 @@ public enum Posix {
     }
 
     /// The corresponding C function is `open`; O_CLOEXEC is always added.
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644,
-                            code: ErrorCode = .storageFailure) throws -> Int32 {
+    public static func open(
+        _ path: String, _ flags: Int32, mode: mode_t = 0o644,
+        code: ErrorCode = .storageFailure
+    ) throws -> Int32 {
         let fd = retrying { Glibc.open(path, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw error("open", path, code: code) }
         return fd
     }
 
     /// The corresponding C function is `openat`.
-    public static func openAt(_ dirfd: Int32, _ name: String, _ flags: Int32, mode: mode_t = 0o644,
-                              displayPath: String, code: ErrorCode = .storageFailure) throws -> Int32 {
+    public static func openAt(
+        _ dirfd: Int32, _ name: String, _ flags: Int32, mode: mode_t = 0o644,
+        displayPath: String, code: ErrorCode = .storageFailure
+    ) throws -> Int32 {
         let fd = retrying { Glibc.openat(dirfd, name, flags | O_CLOEXEC, mode) }
         if fd < 0 { throw error("open", displayPath, code: code) }
         return fd
@@ -53,8 +63,10 @@ public enum Posix {
     public static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// Reads until `buffer` is full or end of file; returns the bytes read.
-    public static func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int, path: String,
-                             code: ErrorCode = .storageFailure) throws -> Int {
+    public static func pread(
+        _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int, path: String,
+        code: ErrorCode = .storageFailure
+    ) throws -> Int {
         var done = 0
         while done < buffer.count {
             let n = Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -98,7 +110,9 @@ public enum Posix {
 
     /// Makes a rename or create inside `path` durable: the directory entry itself must be synced.
     public static func fsyncDirectory(_ path: String) throws {
-        try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY).closeAfter(path: path) { try fsync($0.rawValue, path: path) }
+        try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY).closeAfter(path: path) {
+            try fsync($0.rawValue, path: path)
+        }
     }
 
     /// Flushes every dirty page and inode of the file system holding `fd`.
@@ -183,8 +197,10 @@ public enum Posix {
     /// Write-then-rename: a temp file beside `path`, fsync, rename over `path` (or refuse if it exists
     /// and `replace` is false), fsync the directory. A crash leaves the old file or the new one, never
     /// a torn one; a leftover `.tmp-*` is ignored by readers and cleaned by the next writer.
-    public static func writeFileAtomically(_ path: String, _ bytes: UnsafeRawBufferPointer, mode: mode_t = 0o644,
-                                           replace: Bool = true) throws {
+    public static func writeFileAtomically(
+        _ path: String, _ bytes: UnsafeRawBufferPointer, mode: mode_t = 0o644,
+        replace: Bool = true
+    ) throws {
         let directory = Path.parent(path)
         let temp = directory + "/.tmp-" + Path.base(path) + "-" + Hex.encode(SecureRandom.bytes(6))
         let fd = try FileDescriptor.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)

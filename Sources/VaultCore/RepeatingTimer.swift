@@ -12,7 +12,7 @@ public final class RepeatingTimer: Sendable {
             while control.wait(until: next) {
                 handler()
                 next = next.addingTimeInterval(interval)
-                if next < Date() { next = Date().addingTimeInterval(interval) }   // no burst after a slow call
+                if next < Date() { next = Date().addingTimeInterval(interval) }  // no burst after a slow call
             }
         }
         t.name = name

@@ -14,8 +14,9 @@ public enum SHA256 {
         var out = [UInt8](repeating: 0, count: 32)
         var outLength: UInt32 = 0
         let ok = out.withUnsafeMutableBytes { o in
-            EVP_Digest(data.baseAddress, data.count, o.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                       &outLength, md, nil)
+            EVP_Digest(
+                data.baseAddress, data.count, o.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                &outLength, md, nil)
         }
         precondition(ok == 1 && outLength == 32, "EVP_Digest failed")
         return SHA256Digest(bytes: out)

@@ -49,7 +49,8 @@ extension SHA256Digest: Codable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard text.utf8.count == 64, let digest = SHA256Digest(hex: text), digest.hex == text else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a 64-digit hex SHA-256: \(text.prefix(70))")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not a 64-digit hex SHA-256: \(text.prefix(70))")
         }
         self = digest
     }

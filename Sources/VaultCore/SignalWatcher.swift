@@ -57,7 +57,11 @@ public enum SignalWatcher {
         }
         private let fields = Mutex(Fields())
 
-        func markStarted() -> Bool { fields.withLock { f in defer { f.started = true }; return !f.started } }
+        func markStarted() -> Bool {
+            fields.withLock { f in
+                defer { f.started = true }; return !f.started
+            }
+        }
         func set(_ s: Int32, _ h: @escaping @Sendable () -> Void) { fields.withLock { $0.handlers[s] = h } }
         func handler(_ s: Int32) -> (@Sendable () -> Void)? { fields.withLock { $0.handlers[s] } }
     }

@@ -18,7 +18,11 @@ extension VaultError {
             guard let cause = error.cause else { break }
             lines.append(indent + "└─ cause:")
             indent += "   "
-            if let inner = cause as? VaultError { next = inner } else { lines.append(indent + Self.name(of: cause) + ": \(cause)") }
+            if let inner = cause as? VaultError {
+                next = inner
+            } else {
+                lines.append(indent + Self.name(of: cause) + ": \(cause)")
+            }
         }
         return lines.joined(separator: "\n")
     }

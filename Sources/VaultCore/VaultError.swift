@@ -2,7 +2,7 @@
 public enum ErrorCode: Int32, Sendable, CaseIterable {
     case failure = 1
     case usage = 2
-    case partial = 3            // the job finished but skipped something it names (unreadable files)
+    case partial = 3  // the job finished but skipped something it names (unreadable files)
     case notARepository = 10
     case wrongKey = 11
     case locked = 12
@@ -13,10 +13,10 @@ public enum ErrorCode: Int32, Sendable, CaseIterable {
     case targetNotEmpty = 17
     case unknownSnapshot = 18
     case alreadyExists = 19
-    case unsafeInput = 20       // a snapshot entry that would escape the restore target, a hostile name
-    case insecureFile = 21      // a key or token file readable by others
-    case missing = 22           // an object the repository references is not in storage
-    case rollback = 23          // snapshots this client saw are gone or replayed (the repository went backwards)
+    case unsafeInput = 20  // a snapshot entry that would escape the restore target, a hostile name
+    case insecureFile = 21  // a key or token file readable by others
+    case missing = 22  // an object the repository references is not in storage
+    case rollback = 23  // snapshots this client saw are gone or replayed (the repository went backwards)
     case interrupted = 130
 
     public var name: String {
@@ -57,8 +57,10 @@ public struct VaultError: Error, CustomStringConvertible, Sendable {
     /// Where this error was made (file and line), for `detailedDescription()`; never shown to operators.
     public let location: Location
 
-    public init(_ code: ErrorCode, _ message: String, cause: (any Error)? = nil, hint: String? = nil,
-                file: String = #fileID, line: Int = #line) {
+    public init(
+        _ code: ErrorCode, _ message: String, cause: (any Error)? = nil, hint: String? = nil,
+        file: String = #fileID, line: Int = #line
+    ) {
         self.code = code
         self.message = message
         self.cause = cause
@@ -82,8 +84,10 @@ public struct VaultError: Error, CustomStringConvertible, Sendable {
     }
 
     /// Wraps any error as a VaultError, keeping VaultErrors as they are.
-    public static func wrap(_ error: Error, _ code: ErrorCode = .failure, _ message: String,
-                            file: String = #fileID, line: Int = #line) -> VaultError {
+    public static func wrap(
+        _ error: Error, _ code: ErrorCode = .failure, _ message: String,
+        file: String = #fileID, line: Int = #line
+    ) -> VaultError {
         if let error = error as? VaultError { return error }
         return VaultError(code, message, cause: error, file: file, line: line)
     }

@@ -18,7 +18,8 @@ public final class ZstdCompressor {
     /// Compresses `source` into `destination` (resized to fit) at `level` (default: this
     /// compressor's). Returns the compressed length.
     @discardableResult
-    public func compress(_ source: UnsafeRawBufferPointer, into destination: inout [UInt8], level: Int32? = nil) -> Int {
+    public func compress(_ source: UnsafeRawBufferPointer, into destination: inout [UInt8], level: Int32? = nil) -> Int
+    {
         let level = level ?? self.level
         let capacity = ZSTD_compressBound(source.count)
         if destination.count < capacity { destination = [UInt8](repeating: 0, count: capacity) }
@@ -43,10 +44,13 @@ public final class ZstdDecompressor {
 
     /// Appends exactly `expectedSize` decompressed bytes to `out`, or returns false if the frame is
     /// malformed or has another size (never trust a length an attacker could have written).
-    public func decompress(_ source: UnsafeRawBufferPointer, expectedSize: Int, appendingTo out: inout [UInt8]) -> Bool {
+    public func decompress(_ source: UnsafeRawBufferPointer, expectedSize: Int, appendingTo out: inout [UInt8]) -> Bool
+    {
         let start = out.count
         out.appendZeros(expectedSize)
-        let ok = out.withUnsafeMutableBytes { o in decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: o[start...])) }
+        let ok = out.withUnsafeMutableBytes { o in
+            decompress(source, into: UnsafeMutableRawBufferPointer(rebasing: o[start...]))
+        }
         if !ok { out.removeSubrange(start...) }
         return ok
     }
@@ -56,8 +60,9 @@ public final class ZstdDecompressor {
     public func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         var spare: UInt8 = 0
         let n = withUnsafeMutablePointer(to: &spare) { p in
-            ZSTD_decompressDCtx(dctx, destination.baseAddress ?? UnsafeMutableRawPointer(p), destination.count,
-                                source.baseAddress, source.count)
+            ZSTD_decompressDCtx(
+                dctx, destination.baseAddress ?? UnsafeMutableRawPointer(p), destination.count,
+                source.baseAddress, source.count)
         }
         return ZSTD_isError(n) == 0 && n == destination.count
     }

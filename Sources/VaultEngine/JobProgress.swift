@@ -19,7 +19,9 @@ public final class JobProgress: Sendable {
     public init(totalWanted: Bool = true) { self.totalWanted = totalWanted }
 
     public func add(files: UInt64 = 0, bytes: UInt64 = 0) {
-        counters.withLock { $0.files += files; $0.bytes += bytes }
+        counters.withLock {
+            $0.files += files; $0.bytes += bytes
+        }
     }
     public func setTotal(_ total: UInt64) { counters.withLock { $0.total = total } }
 

@@ -36,8 +36,10 @@ public enum PackRangePlanner {
             let e = pieces[i].location.entry
             if var run = groups.last, let lastIndex = run.members.last {
                 let last = pieces[lastIndex].location, first = pieces[run.members[0]].location
-                if last.pack == pieces[i].location.pack, last.entry.offset + UInt64(last.entry.storedLength) == e.offset,
-                   e.offset + UInt64(e.storedLength) - first.entry.offset <= UInt64(span) {
+                if last.pack == pieces[i].location.pack,
+                    last.entry.offset + UInt64(last.entry.storedLength) == e.offset,
+                    e.offset + UInt64(e.storedLength) - first.entry.offset <= UInt64(span)
+                {
                     run.members.append(i)
                     run.first = min(run.first, i)
                     groups[groups.count - 1] = run

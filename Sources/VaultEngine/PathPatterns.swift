@@ -34,7 +34,9 @@ public struct PathPatterns: Sendable {
             let matched = (pattern + [0]).withUnsafeBufferPointer { pp in
                 (subject + [0]).withUnsafeBufferPointer { sp in
                     pp.withMemoryRebound(to: CChar.self) { p in
-                        sp.withMemoryRebound(to: CChar.self) { s in fnmatch(p.baseAddress!, s.baseAddress!, byPath ? FNM_PATHNAME : 0) }
+                        sp.withMemoryRebound(to: CChar.self) { s in
+                            fnmatch(p.baseAddress!, s.baseAddress!, byPath ? FNM_PATHNAME : 0)
+                        }
                     }
                 }
             }

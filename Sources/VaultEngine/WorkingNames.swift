@@ -73,7 +73,8 @@ enum WorkingNames {
             // A killed single-entry swap's staging: once its swap is done it holds the old entry,
             // as `entry` or already under its own name, beside the single marker, then marked.
             if entries.contains(Array(previousMarker.utf8))
-                || (entries.contains(stagingMarkers[1]) && !entries.contains(stagingMarkers[0])) {
+                || (entries.contains(stagingMarkers[1]) && !entries.contains(stagingMarkers[0]))
+            {
                 return "the staging directory of an interrupted restore, holding the previous content"
             }
         }
@@ -81,7 +82,8 @@ enum WorkingNames {
             return "the previous content kept by a restore"
         }
         if atRoot, name.starts(with: drillPrefix.utf8), let entries = list(dirFD, name),
-           entries.contains(Array(drillMarker.utf8)) {
+            entries.contains(Array(drillMarker.utf8))
+        {
             return "the scratch directory of an interrupted restore drill"
         }
         return nil
@@ -97,7 +99,8 @@ enum WorkingNames {
         let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard n == size, bytes[n - 1] == 10 else { return false }
         let fields = bytes[0..<n - 1].split(separator: 58, omittingEmptySubsequences: false)
-        return fields.count == 2 && fields.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        return fields.count == 2
+            && fields.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy { $0 >= 48 && $0 <= 57 } }
     }
 
     private static func list(_ dirFD: Int32, _ name: [UInt8]) -> [[UInt8]]? {

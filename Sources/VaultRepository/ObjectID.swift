@@ -28,7 +28,8 @@ extension ObjectID {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let id = Self(hex: text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a 64-digit hex id: \(text.prefix(70))")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not a 64-digit hex id: \(text.prefix(70))")
         }
         self = id
     }

@@ -8,8 +8,10 @@ extension Repository {
     /// packs, then the last index file (FORMAT.md §10); an error of `body` is rethrown after that,
     /// so an interrupted backup leaves its complete data reusable. `workers` threads serve
     /// `BlobSaver.submit`; with 0, only `save` on the caller's thread is used.
-    public func withBlobSaver(_ mode: BlobSaver.Mode, workers: Int = 0,
-                              _ body: (BlobSaver) throws -> Void) throws -> BlobSaver.Summary {
+    public func withBlobSaver(
+        _ mode: BlobSaver.Mode, workers: Int = 0,
+        _ body: (BlobSaver) throws -> Void
+    ) throws -> BlobSaver.Summary {
         let saver = BlobSaver(repository: self, mode: mode, workers: workers)
         var failure: Error?
         do { try body(saver) } catch { failure = error }

@@ -12,8 +12,10 @@ extension Repository {
     /// confirmed before the first deletion. `memory`: this client's snapshot memory (FORMAT.md
     /// §8), which then records the removal as its own forget, not a rollback; failing to update
     /// it only weakens rollback detection, so it is not an error. `removing` is told before each.
-    public func forget(_ snapshots: [SnapshotRecord], memory: String? = nil,
-                       removing: (SnapshotRecord) -> Void = { _ in }) throws {
+    public func forget(
+        _ snapshots: [SnapshotRecord], memory: String? = nil,
+        removing: (SnapshotRecord) -> Void = { _ in }
+    ) throws {
         guard !snapshots.isEmpty else { return }
         try confirmLocksHeld()
         for s in snapshots {
@@ -21,7 +23,8 @@ extension Repository {
             try backend.delete(ObjectHandle(.snapshot, s.id.hex))
         }
         guard let memory, let known = try? SnapshotMemory.load(memory),
-              let remaining = try? listSnapshotsReportingDamage().0 else { return }
+            let remaining = try? listSnapshotsReportingDamage().0
+        else { return }
         try? known.forgetting(snapshots, remaining: remaining).save(memory)
     }
 }

@@ -30,8 +30,10 @@ extension Repository {
     @discardableResult
     /// `intoMemory: false` leaves the in-memory index alone and only visits: verify and prune hold
     /// the index in their own `PackTable` and must not pay for it twice.
-    public func loadIndex(reportingDamage: Bool = false, intoMemory: Bool = true, visit: (IndexFile) -> Void = { _ in },
-                          restart: () -> Void = {}) throws -> IndexLoad {
+    public func loadIndex(
+        reportingDamage: Bool = false, intoMemory: Bool = true, visit: (IndexFile) -> Void = { _ in },
+        restart: () -> Void = {}
+    ) throws -> IndexLoad {
         let listed = try backend.list(.index).sorted { $0.name < $1.name }
         let names = listed.map(\.name)
         if intoMemory {
@@ -57,8 +59,10 @@ extension Repository {
     }
 
     /// Decodes index files a batch at a time into the index; returns those that failed.
-    private func loadIndexFiles(_ names: [String], intoMemory: Bool,
-                                _ seen: (IndexFile) -> Void) throws -> [DamagedIndexFile] {
+    private func loadIndexFiles(
+        _ names: [String], intoMemory: Bool,
+        _ seen: (IndexFile) -> Void
+    ) throws -> [DamagedIndexFile] {
         let batch = max(1, Parallel.cores)
         var damaged: [DamagedIndexFile] = []
         for start in stride(from: 0, to: names.count, by: batch) {

@@ -17,8 +17,10 @@ extension Repository {
     /// `superseding` holds names as listed (a stray name that is no id goes with the old files).
     /// Returns the ids of the files written.
     @discardableResult
-    public func replaceIndex(with packs: some Sequence<IndexedPack>, superseding old: [String],
-                             beforeDeleting: ([IndexID]) throws -> Void = { _ in }) throws -> [IndexID] {
+    public func replaceIndex(
+        with packs: some Sequence<IndexedPack>, superseding old: [String],
+        beforeDeleting: ([IndexID]) throws -> Void = { _ in }
+    ) throws -> [IndexID] {
         var written: [IndexID] = []
         var batch: [IndexedPack] = []
         var blobs = 0

@@ -18,8 +18,9 @@ extension Repository {
         locations.reserveCapacity(node.chunks.count)
         for id in node.chunks {
             guard let location = index.lookup(id) else {
-                throw VaultError(.missing, "\(path): chunk \(id.shortHex) is not in the index",
-                                 hint: "the repository is damaged; run 'chainvault verify' and use another snapshot")
+                throw VaultError(
+                    .missing, "\(path): chunk \(id.shortHex) is not in the index",
+                    hint: "the repository is damaged; run 'chainvault verify' and use another snapshot")
             }
             lengths.append(UInt64(location.entry.rawLength))
             locations.append(location)
@@ -27,10 +28,14 @@ extension Repository {
         let zeroBytes = node.zeroRuns.reduce(UInt64(0)) { $0 &+ $1.length }
         let (total, overflow) = lengths.reduce(0, +).addingReportingOverflow(zeroBytes)
         guard !overflow, total == node.size, let offsets = node.chunkOffsets(rawLengths: lengths) else {
-            throw VaultError(.corrupt, !overflow && total == node.size
-                ? "\(path): its chunks overlap its zero runs"
-                : "\(path): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
+            throw VaultError(
+                .corrupt,
+                !overflow && total == node.size
+                    ? "\(path): its chunks overlap its zero runs"
+                    : "\(path): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
         }
-        return (0..<offsets.count).map { ChunkPlacement(offset: offsets[$0], id: node.chunks[$0], location: locations[$0]) }
+        return (0..<offsets.count).map {
+            ChunkPlacement(offset: offsets[$0], id: node.chunks[$0], location: locations[$0])
+        }
     }
 }

@@ -37,8 +37,11 @@ extension Repository {
             }
             let matches = listed.filter { $0.name.hasPrefix(prefix) }
             guard matches.count == 1 else {
-                throw VaultError(.usage, matches.isEmpty ? "no pack's id starts with \(prefix)"
-                                 : "\(prefix) starts \(matches.count) pack ids: give more digits")
+                throw VaultError(
+                    .usage,
+                    matches.isEmpty
+                        ? "no pack's id starts with \(prefix)"
+                        : "\(prefix) starts \(matches.count) pack ids: give more digits")
             }
             if !wanted.contains(matches[0].name) { wanted.append(matches[0].name) }
         }
@@ -47,9 +50,15 @@ extension Repository {
         // here with its own hint: 'repair index' first).
         var packs: [IndexedPack] = []
         var seen = Set<PackID>()
-        let oldNames = try loadIndex(intoMemory: false, visit: { file in
-            for p in file.packs where seen.insert(p.id).inserted { packs.append(p) }
-        }, restart: { packs = []; seen = [] }).listed
+        let oldNames = try loadIndex(
+            intoMemory: false,
+            visit: { file in
+                for p in file.packs where seen.insert(p.id).inserted { packs.append(p) }
+            },
+            restart: {
+                packs = []; seen = []
+            }
+        ).listed
         let byName = Dictionary(packs.map { ($0.id.hex, $0) }, uniquingKeysWith: { a, _ in a })
 
         var result = PackRepairResult()
@@ -58,9 +67,12 @@ extension Repository {
         let newPacks = try withBlobSaver(.repacking) { saver in
             for name in wanted {
                 guard let indexed = byName[name] else {
-                    result.refused.append(.init(pack: name, reason: "it is in no index, so no snapshot reaches it "
-                                                + "through the index; 'chainvault repair index' indexes it if its "
-                                                + "header is whole"))
+                    result.refused.append(
+                        .init(
+                            pack: name,
+                            reason: "it is in no index, so no snapshot reaches it "
+                                + "through the index; 'chainvault repair index' indexes it if its "
+                                + "header is whole"))
                     continue
                 }
                 let (bytes, intact) = try readPack(indexed.id)
@@ -70,9 +82,11 @@ extension Repository {
                 for e in indexed.entries {
                     let location = BlobLocation(pack: indexed.id, salt: indexed.salt, entry: e)
                     let start = Int(e.offset), end = start + Int(e.storedLength)
-                    if end <= bytes.count, let p = try? bytes.withUnsafeBytes({
-                        try openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
-                    }) {
+                    if end <= bytes.count,
+                        let p = try? bytes.withUnsafeBytes({
+                            try openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
+                        })
+                    {
                         plain.append((e, p)); continue
                     }
                     // Read on its own once more before it is called damaged.

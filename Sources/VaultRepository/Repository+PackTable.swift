@@ -5,8 +5,9 @@ extension Repository {
     /// index as a `PackTable` (every pack and copy, with marks) and load nothing twice.
     public func loadTree(_ id: BlobID, from table: PackTable, codec: BlobCodec) throws -> Tree {
         guard let location = table.lookup(id) else {
-            throw VaultError(.missing, "blob \(id.shortHex) is not in the index",
-                             hint: "the repository is incomplete; run 'chainvault verify' to see what is affected")
+            throw VaultError(
+                .missing, "blob \(id.shortHex) is not in the index",
+                hint: "the repository is incomplete; run 'chainvault verify' to see what is affected")
         }
         return try Tree.decode(try readBlob(at: location, codec: codec), what: "tree \(id.shortHex)")
     }

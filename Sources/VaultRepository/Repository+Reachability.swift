@@ -28,12 +28,14 @@ extension Repository {
             let tree: Tree
             do { tree = try loadTree(root, codec: codec) } catch { result.unreadableTrees += 1; continue }
             // Each tree once: one that is not indexed is missing, one that cannot be read is counted.
-            try TreeWalker(repository: self, codec: codec).walk(tree, { _, node in
-                for c in node.chunks where !index.contains(c) { missing.insert(c) }
-                guard let sub = node.subtree, visited.insert(sub).inserted else { return .skipSubtree }
-                guard index.contains(sub) else { missing.insert(sub); return .skipSubtree }
-                return .descend
-            }, damaged: { _, _, _ in result.unreadableTrees += 1 })
+            try TreeWalker(repository: self, codec: codec).walk(
+                tree,
+                { _, node in
+                    for c in node.chunks where !index.contains(c) { missing.insert(c) }
+                    guard let sub = node.subtree, visited.insert(sub).inserted else { return .skipSubtree }
+                    guard index.contains(sub) else { missing.insert(sub); return .skipSubtree }
+                    return .descend
+                }, damaged: { _, _, _ in result.unreadableTrees += 1 })
         }
         result.unreachableBlobs = missing.count
         return result

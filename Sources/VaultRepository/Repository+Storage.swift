@@ -38,7 +38,9 @@ extension Repository {
 
     /// The ids of the snapshot files in storage (whether they can be read or not; a name that is
     /// no id cannot be a snapshot's and is not listed, `listSnapshotsReportingDamage` reports it).
-    public func listSnapshotIDs() throws -> [SnapshotID] { try backend.list(.snapshot).compactMap { SnapshotID(hex: $0.name) } }
+    public func listSnapshotIDs() throws -> [SnapshotID] {
+        try backend.list(.snapshot).compactMap { SnapshotID(hex: $0.name) }
+    }
 
     // MARK: Packs
 
@@ -58,7 +60,9 @@ extension Repository {
     /// Authenticates the header of a pack read whole (`readPack`); returns its salt and entries.
     public func openPackHeader(_ bytes: [UInt8], what: String) throws -> (salt: [UInt8], entries: [PackEntry]) {
         let salt = try PackFormat.checkPreamble(bytes, what: what)
-        return (salt, try PackFormat.parseHeader(tail: bytes, packSize: bytes.count, salt: salt, master: master, what: what))
+        return (
+            salt, try PackFormat.parseHeader(tail: bytes, packSize: bytes.count, salt: salt, master: master, what: what)
+        )
     }
 
     /// Deletes packs, one at a time, in the order given; `deleted` is told after each. Only a

@@ -25,8 +25,10 @@ public final class Repository: @unchecked Sendable {
 
     /// Creates a repository: layout, then the key, then the config last, so a repository with a
     /// config is always complete.
-    public static func initialize(_ backend: Backend, credential: Credential, config: RepositoryConfig = .new(),
-                                  scrypt: ScryptParameters = .standard) throws -> Repository {
+    public static func initialize(
+        _ backend: Backend, credential: Credential, config: RepositoryConfig = .new(),
+        scrypt: ScryptParameters = .standard
+    ) throws -> Repository {
         try config.validate()
         try backend.create()
         let master = SecretBytes.random(count: 32)
@@ -40,14 +42,17 @@ public final class Repository: @unchecked Sendable {
         let configPresent: Bool
         // A storage that cannot be reached or refuses us says so itself (its hint is the useful one);
         // anything else at this point means the path is not a repository.
-        do { configPresent = try backend.stat(.config) != nil }
-        catch let e as VaultError where ![.storageFull, .storageFailure, .notARepository, .insecureFile, .usage].contains(e.code) {
-            throw VaultError(.notARepository, "cannot open a repository at \(backend.location)", cause: e,
-                             hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
+        do { configPresent = try backend.stat(.config) != nil } catch let e as VaultError
+            where ![.storageFull, .storageFailure, .notARepository, .insecureFile, .usage].contains(e.code)
+        {
+            throw VaultError(
+                .notARepository, "cannot open a repository at \(backend.location)", cause: e,
+                hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
         guard configPresent else {
-            throw VaultError(.notARepository, "\(backend.location) is not a chainvault repository (no config)",
-                             hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
+            throw VaultError(
+                .notARepository, "\(backend.location) is not a chainvault repository (no config)",
+                hint: "check the --repo path (or CHAINVAULT_REPOSITORY); create one with 'chainvault init'")
         }
         var warnings: [String] = []
         let (master, keyID) = try KeyRing.open(backend, credential: credential) { warnings.append($0) }
@@ -67,11 +72,14 @@ public final class Repository: @unchecked Sendable {
 
     /// Reads a content-addressed sealed file: its name must be the SHA-256 of its bytes (checked
     /// before any key is used), then it must authenticate and decode. Damage is re-read once.
-    private func readSealed<T>(_ handle: ObjectHandle, kind: SealedFile.Kind, what: String, hint: String,
-                               decode: ([UInt8]) throws -> T) throws -> T {
+    private func readSealed<T>(
+        _ handle: ObjectHandle, kind: SealedFile.Kind, what: String, hint: String,
+        decode: ([UInt8]) throws -> T
+    ) throws -> T {
         try Reread.read(backend, handle) { bytes in
             guard SHA256.hash(bytes).hex == handle.name else {
-                throw VaultError(.corrupt, "\(what) does not match its name: its bytes were altered or damaged", hint: hint)
+                throw VaultError(
+                    .corrupt, "\(what) does not match its name: its bytes were altered or damaged", hint: hint)
             }
             return try decode(try SealedFile.open(bytes, kind: kind, master: master, what: what))
         }
@@ -83,8 +91,10 @@ public final class Repository: @unchecked Sendable {
     /// hash to it), so a stray file is damage the caller reports, as any other.
     func readIndexFile(named name: String) throws -> IndexFile {
         let what = "index file index/\(name.prefix(8))"
-        return try readSealed(ObjectHandle(.index, name), kind: .index, what: what,
-                              hint: "rebuild the index from the packs with 'chainvault repair index'") {
+        return try readSealed(
+            ObjectHandle(.index, name), kind: .index, what: what,
+            hint: "rebuild the index from the packs with 'chainvault repair index'"
+        ) {
             try IndexFile.decode($0, what: what)
         }
     }
@@ -120,15 +130,18 @@ public final class Repository: @unchecked Sendable {
     public func readPackHeader(name: String, size: Int) throws -> IndexedPack {
         let handle = ObjectHandle(.pack, name)
         let what = "pack \(name.prefix(8))"
-        guard size > PackFormat.preambleSize + 4 else { throw VaultError(.corrupt, "\(what) is too short (\(size) bytes)") }
+        guard size > PackFormat.preambleSize + 4 else {
+            throw VaultError(.corrupt, "\(what) is too short (\(size) bytes)")
+        }
         guard let id = PackID(hex: name) else { throw VaultError(.corrupt, "\(what) has a name that is not a SHA-256") }
         return try Reread.twice(backend) { read in
             let salt = try PackFormat.checkPreamble(try read(handle, 0..<PackFormat.preambleSize), what: what)
             let tailSize = min(size - PackFormat.preambleSize, 64 << 10)
             var tail = try read(handle, (size - tailSize)..<size)
-            let headerLength = Int(tail.withUnsafeBytes {
-                UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self))
-            })
+            let headerLength = Int(
+                tail.withUnsafeBytes {
+                    UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self))
+                })
             if headerLength + 4 > tail.count, headerLength + 4 + PackFormat.preambleSize <= size {
                 tail = try read(handle, (size - headerLength - 4)..<size)
             }
@@ -142,8 +155,9 @@ public final class Repository: @unchecked Sendable {
     /// Reads one blob (a range read of its pack), authenticates, decompresses and checks its hash.
     public func readBlob(_ id: BlobID, codec: BlobCodec) throws -> [UInt8] {
         guard let location = index.lookup(id) else {
-            throw VaultError(.missing, "blob \(id.shortHex) is not in the index",
-                             hint: "the repository is incomplete; run 'chainvault verify' to see what is affected")
+            throw VaultError(
+                .missing, "blob \(id.shortHex) is not in the index",
+                hint: "the repository is incomplete; run 'chainvault verify' to see what is affected")
         }
         return try readBlob(at: location, codec: codec)
     }
@@ -163,23 +177,31 @@ public final class Repository: @unchecked Sendable {
     }
 
     /// `readPackRange` into a buffer the caller keeps from read to read (a restore worker's).
-    public func readPackRange<T>(_ pack: PackID, _ range: Range<Int>, reusing buffer: inout [UInt8],
-                                 _ open: ([UInt8]) throws -> T) throws -> T {
+    public func readPackRange<T>(
+        _ pack: PackID, _ range: Range<Int>, reusing buffer: inout [UInt8],
+        _ open: ([UInt8]) throws -> T
+    ) throws -> T {
         try Reread.read(backend, ObjectHandle(.pack, pack.hex), range: range, reusing: &buffer, open)
     }
 
     /// Authenticates, decompresses and hash-checks a blob's sealed bytes, read by the caller (one
     /// range read may carry several blobs of a pack).
     /// The pack's subkey comes from the codec's cache: derived once per pack, not once per blob.
-    public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec) throws -> [UInt8] {
+    public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec) throws
+        -> [UInt8]
+    {
         let key = codec.subkey(master: master, salt: location.salt)
-        return try key.withUnsafeBytes { k in try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex) }
+        return try key.withUnsafeBytes { k in
+            try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex)
+        }
     }
 
     /// `openBlob` into a buffer the caller reuses (see `BlobCodec.open(_:entry:key:pack:into:)`);
     /// returns the plaintext's length.
-    public func openBlob(_ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec,
-                         into out: inout [UInt8]) throws -> Int {
+    public func openBlob(
+        _ sealed: UnsafeRawBufferPointer, at location: BlobLocation, codec: BlobCodec,
+        into out: inout [UInt8]
+    ) throws -> Int {
         let key = codec.subkey(master: master, salt: location.salt)
         return try key.withUnsafeBytes { k in
             try codec.open(sealed, entry: location.entry, key: k, pack: location.pack.hex, into: &out)
@@ -223,7 +245,12 @@ public final class Repository: @unchecked Sendable {
             if info.name > newest[host] ?? "" { newest[host] = info.name }
         }
         return try newest.sorted { $0.key < $1.key }.map { host, name in
-            (host, try SealedFile.open(try backend.read(ObjectHandle(.audit, name)), kind: .audit, master: master, what: "audit mirror \(name)"))
+            (
+                host,
+                try SealedFile.open(
+                    try backend.read(ObjectHandle(.audit, name)), kind: .audit, master: master,
+                    what: "audit mirror \(name)")
+            )
         }
     }
 
@@ -248,11 +275,14 @@ public final class Repository: @unchecked Sendable {
     /// Loads `snapshots/<name>` as listed: a name that is no id fails as altered, as its bytes
     /// cannot hash to it (so a stray file is reported, never skipped in silence).
     private func loadSnapshot(named name: String) throws -> SnapshotRecord {
-        try readSealed(ObjectHandle(.snapshot, name), kind: .snapshot, what: "snapshot \(name.prefix(8))",
-                       hint: "restore from another snapshot; 'chainvault verify' lists the damage") { plain in
+        try readSealed(
+            ObjectHandle(.snapshot, name), kind: .snapshot, what: "snapshot \(name.prefix(8))",
+            hint: "restore from another snapshot; 'chainvault verify' lists the damage"
+        ) { plain in
             do {
                 // readSealed checked that the bytes hash to `name`, so it is an id.
-                return SnapshotRecord(id: SnapshotID(hex: name)!, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
+                return SnapshotRecord(
+                    id: SnapshotID(hex: name)!, snapshot: try JSONDecoder().decode(Snapshot.self, from: Data(plain)))
             } catch {
                 throw VaultError(.corrupt, "snapshot \(name.prefix(8)) is not valid JSON", cause: error)
             }
@@ -284,9 +314,14 @@ public final class Repository: @unchecked Sendable {
 
     /// `latest` (the newest complete snapshot of `source` and `host` when given), a full id, or a
     /// unique prefix. For commands that only read: `latest` is the newest whatever its source.
-    public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws -> SnapshotRecord {
-        try resolveSnapshot(reference, selecting: SnapshotSelection(filter: SnapshotFilter(host: host, source: source),
-                                                                    refuseAmbiguous: false))
+    public func resolveSnapshot(_ reference: String, source: String? = nil, host: String? = nil) throws
+        -> SnapshotRecord
+    {
+        try resolveSnapshot(
+            reference,
+            selecting: SnapshotSelection(
+                filter: SnapshotFilter(host: host, source: source),
+                refuseAmbiguous: false))
     }
 
     /// `latest` as `selection` resolves it (FORMAT.md §8, "Selection"), a full id, or a unique
@@ -295,8 +330,12 @@ public final class Repository: @unchecked Sendable {
         if reference == "latest" { return try selection.latest(try listSnapshots()) }
         let names = try backend.list(.snapshot).map(\.name).filter { $0.hasPrefix(reference.lowercased()) }
         guard !reference.isEmpty, names.count == 1 else {
-            throw VaultError(.unknownSnapshot, names.isEmpty ? "no snapshot \(reference)" : "snapshot id prefix \(reference) is ambiguous (\(names.count) match)",
-                             hint: "'chainvault snapshots' lists the ids; 'latest' names the newest")
+            throw VaultError(
+                .unknownSnapshot,
+                names.isEmpty
+                    ? "no snapshot \(reference)"
+                    : "snapshot id prefix \(reference) is ambiguous (\(names.count) match)",
+                hint: "'chainvault snapshots' lists the ids; 'latest' names the newest")
         }
         return try loadSnapshot(named: names[0])
     }

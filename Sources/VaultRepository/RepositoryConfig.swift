@@ -18,18 +18,23 @@ public struct RepositoryConfig: Codable, Sendable {
     public static let defaultPackSize = 16 << 20
 
     public static func new(chunker: ChunkerParameters = .standard, compressionLevel: Int32 = 3) -> RepositoryConfig {
-        RepositoryConfig(version: currentVersion, id: Hex.encode(SecureRandom.bytes(16)), created: Timestamp.now(),
-                         chunker: chunker, compressionLevel: compressionLevel, packSize: defaultPackSize)
+        RepositoryConfig(
+            version: currentVersion, id: Hex.encode(SecureRandom.bytes(16)), created: Timestamp.now(),
+            chunker: chunker, compressionLevel: compressionLevel, packSize: defaultPackSize)
     }
 
     func validate() throws {
         guard version == Self.currentVersion else {
-            throw VaultError(.notARepository, "repository format version \(version) is not supported by this chainvault (it reads version \(Self.currentVersion))",
-                             hint: "use a chainvault release that supports format \(version)")
+            throw VaultError(
+                .notARepository,
+                "repository format version \(version) is not supported by this chainvault (it reads version \(Self.currentVersion))",
+                hint: "use a chainvault release that supports format \(version)")
         }
         try chunker.validate()
         guard (1 << 20)...(256 << 20) ~= packSize, (-7)...22 ~= compressionLevel else {
-            throw VaultError(.corrupt, "repository config has invalid pack size \(packSize) or compression level \(compressionLevel)")
+            throw VaultError(
+                .corrupt, "repository config has invalid pack size \(packSize) or compression level \(compressionLevel)"
+            )
         }
     }
 }
@@ -46,8 +51,9 @@ public enum Timestamp {
         var t = time_t(whole)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), nanos)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), nanos)
     }
 
     public static func parse(_ text: String) -> Date? {
@@ -55,7 +61,8 @@ public enum Timestamp {
         guard utf8.count >= 20, utf8.last == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int? { Int(String(decoding: utf8[range], as: UTF8.self)) }
         guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-              let mi = number(14..<16), let s = number(17..<19) else { return nil }
+            let mi = number(14..<16), let s = number(17..<19)
+        else { return nil }
         var nanos = 0.0
         if utf8.count > 21, utf8[19] == UInt8(ascii: "."), let frac = number(20..<(utf8.count - 1)) {
             nanos = Double(frac) / pow(10, Double(utf8.count - 21))

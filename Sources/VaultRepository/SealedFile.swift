@@ -37,8 +37,9 @@ public enum SealedFile {
     /// Throws `.corrupt` naming `what` when the envelope is malformed or fails authentication.
     public static func open(_ bytes: [UInt8], kind: Kind, master: SecretBytes, what: String) throws -> [UInt8] {
         guard bytes.count >= preambleSize + AESGCM.tagSize, Array(bytes[0..<4]) == magic else {
-            throw VaultError(.corrupt, "\(what) is not a chainvault file (bad magic or too short)",
-                             hint: "the file was damaged or replaced; run 'chainvault verify'")
+            throw VaultError(
+                .corrupt, "\(what) is not a chainvault file (bad magic or too short)",
+                hint: "the file was damaged or replaced; run 'chainvault verify'")
         }
         guard bytes[4] == kind.rawValue else {
             throw VaultError(.corrupt, "\(what) holds a file of kind \(bytes[4]), expected \(kind.rawValue)")
@@ -47,13 +48,16 @@ public enum SealedFile {
         var plaintext: [UInt8] = []
         let ok = key.withUnsafeBytes { k in
             bytes.withUnsafeBytes { all in
-                AESGCM().open(key: k, nonce: AESGCM.nonce(counter: 0), aad: UnsafeRawBufferPointer(rebasing: all[0..<preambleSize]),
-                              sealed: UnsafeRawBufferPointer(rebasing: all[preambleSize...]), appendingTo: &plaintext)
+                AESGCM().open(
+                    key: k, nonce: AESGCM.nonce(counter: 0),
+                    aad: UnsafeRawBufferPointer(rebasing: all[0..<preambleSize]),
+                    sealed: UnsafeRawBufferPointer(rebasing: all[preambleSize...]), appendingTo: &plaintext)
             }
         }
         guard ok else {
-            throw VaultError(.corrupt, "\(what) failed authentication: it was altered or damaged",
-                             hint: "run 'chainvault verify' to see what is affected")
+            throw VaultError(
+                .corrupt, "\(what) failed authentication: it was altered or damaged",
+                hint: "run 'chainvault verify' to see what is affected")
         }
         return plaintext
     }

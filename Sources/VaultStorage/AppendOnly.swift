@@ -6,8 +6,9 @@ import VaultCore
 /// not happen; retention and prune run on another host with a credential that may delete.
 public enum AppendOnly {
     public static func refusal(_ handle: ObjectHandle, location: String) -> VaultError {
-        VaultError(.usage, "append-only: refusing to delete \(handle) from \(location)",
-                   hint: "this client runs append-only (--append-only or \"appendOnly\": true); run forget, prune "
-                       + "and unlock on the pruning host, with a credential that may delete")
+        VaultError(
+            .usage, "append-only: refusing to delete \(handle) from \(location)",
+            hint: "this client runs append-only (--append-only or \"appendOnly\": true); run forget, prune "
+                + "and unlock on the pruning host, with a credential that may delete")
     }
 }

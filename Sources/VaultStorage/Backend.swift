@@ -140,7 +140,8 @@ extension Backend {
     }
 
     public func missing(_ handle: ObjectHandle) -> VaultError {
-        VaultError(.missing, "\(handle) is missing from the repository at \(location)",
-                   hint: "run 'chainvault verify' to see what is affected")
+        VaultError(
+            .missing, "\(handle) is missing from the repository at \(location)",
+            hint: "run 'chainvault verify' to see what is affected")
     }
 }

@@ -40,8 +40,9 @@ public struct BandwidthLimits: Sendable {
     /// A limit as the command line and the config write it: KiB/s, a positive number.
     public static func kibPerSecond(_ text: String, option: String) throws -> Double {
         guard let v = Double(text), v.isFinite, v > 0 else {
-            throw VaultError(.usage, "\(option) '\(text)' is not a rate in KiB/s",
-                             hint: "give a positive number of KiB per second, e.g. \(option) 2048 for 2 MiB/s")
+            throw VaultError(
+                .usage, "\(option) '\(text)' is not a rate in KiB/s",
+                hint: "give a positive number of KiB per second, e.g. \(option) 2048 for 2 MiB/s")
         }
         return v * 1024
     }

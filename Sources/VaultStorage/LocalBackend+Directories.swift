@@ -53,17 +53,19 @@ extension LocalBackend {
     /// another directory.
     func checkName(_ handle: ObjectHandle) throws {
         if handle.name.isEmpty || handle.name.contains("/") || handle.name == "." || handle.name == ".." {
-            throw VaultError(.unsafeInput, "\(handle.kind.rawValue)/\(handle.name) is not a valid object name",
-                             hint: "object names are hex digests or random hex ids")
+            throw VaultError(
+                .unsafeInput, "\(handle.kind.rawValue)/\(handle.name) is not a valid object name",
+                hint: "object names are hex digests or random hex ids")
         }
     }
 
     func refusedEntry(_ relative: String) -> VaultError {
         let isLink = (try? Posix.lstat(root + "/" + relative)).flatMap { $0 }.map { ($0.st_mode & S_IFMT) == S_IFLNK }
         let what = isLink == true ? "is a symbolic link" : "is a symbolic link or not a directory"
-        return VaultError(.unsafeInput,
-                          "\(root)/\(relative) \(what): chainvault never follows links inside a repository",
-                          hint: "someone changed the repository's layout; check where it points, replace it with the "
-                              + "real directory or file, then run 'chainvault verify'")
+        return VaultError(
+            .unsafeInput,
+            "\(root)/\(relative) \(what): chainvault never follows links inside a repository",
+            hint: "someone changed the repository's layout; check where it points, replace it with the "
+                + "real directory or file, then run 'chainvault verify'")
     }
 }

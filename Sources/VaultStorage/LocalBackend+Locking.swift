@@ -16,11 +16,14 @@ extension LocalBackend: StoreClock, KernelLocking, WriteRefusalDetecting {
     public func storeNow() throws -> Date {
         let dir = try writableDirectory(ObjectHandle(.lock, "clock"))
         let probe = ".tmp-clock-" + Hex.encode(SecureRandom.bytes(6))
-        let fd = try Posix.openAt(dir.fd, probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
-                                  displayPath: dir.path + "/" + probe)
+        let fd = try Posix.openAt(
+            dir.fd, probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+            displayPath: dir.path + "/" + probe)
         Posix.close(fd)
         defer { _ = try? Posix.unlinkAt(dir.fd, Array(probe.utf8), directory: false, display: probe) }
-        guard let st = Posix.lstatAt(dir.fd, Array(probe.utf8)) else { throw Posix.error("stat", dir.path + "/" + probe) }
+        guard let st = Posix.lstatAt(dir.fd, Array(probe.utf8)) else {
+            throw Posix.error("stat", dir.path + "/" + probe)
+        }
         return Self.modified(st)
     }
 
@@ -30,9 +33,10 @@ extension LocalBackend: StoreClock, KernelLocking, WriteRefusalDetecting {
         let dir = try writableDirectory(handle)
         let temp = ".tmp-" + handle.name + "-" + Hex.encode(SecureRandom.bytes(6))
         let display = dir.path + "/" + temp
-        let fd = try Posix.openAt(dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
-                                  displayPath: display)
-        let lease = ObjectLease(fd: fd) // closes fd on every path below
+        let fd = try Posix.openAt(
+            dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+            displayPath: display)
+        let lease = ObjectLease(fd: fd)  // closes fd on every path below
         do {
             try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: display) }
             try Posix.fsync(fd, path: display)
@@ -48,7 +52,8 @@ extension LocalBackend: StoreClock, KernelLocking, WriteRefusalDetecting {
     }
 
     public func isHeld(_ handle: ObjectHandle) -> Bool? {
-        guard let dir = try? parentDirectory(handle), let fd = try? openObject(handle, in: dir, O_RDONLY), fd >= 0 else {
+        guard let dir = try? parentDirectory(handle), let fd = try? openObject(handle, in: dir, O_RDONLY), fd >= 0
+        else {
             return nil
         }
         defer { Posix.close(fd) }

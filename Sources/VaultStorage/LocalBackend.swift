@@ -17,8 +17,9 @@ public final class LocalBackend: Backend, @unchecked Sendable {
 
     public func create() throws {
         if try Posix.lstat(path(.config)) != nil {
-            throw VaultError(.alreadyExists, "a repository already exists at \(root)",
-                             hint: "use it as it is, or choose another path for a new one")
+            throw VaultError(
+                .alreadyExists, "a repository already exists at \(root)",
+                hint: "use it as it is, or choose another path for a new one")
         }
         try Posix.mkdirs(root, mode: 0o700)
         for kind in ObjectKind.allCases where kind != .config {
@@ -38,7 +39,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
             var all: [ObjectInfo] = []
             guard let data = try kindDirectory("data") else { return [] }
             for sub in try names(in: data) {
-                guard let dir = try directory("data/" + sub) else { continue } // removed meanwhile
+                guard let dir = try directory("data/" + sub) else { continue }  // removed meanwhile
                 all += try files(in: dir)
             }
             return all
@@ -69,8 +70,9 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     }
 
     private func notARepository() -> VaultError {
-        VaultError(.notARepository, "\(root) is not a chainvault repository (its layout is incomplete)",
-                   hint: "check the --repo path, or create one with 'chainvault init'")
+        VaultError(
+            .notARepository, "\(root) is not a chainvault repository (its layout is incomplete)",
+            hint: "check the --repo path, or create one with 'chainvault init'")
     }
 
     public func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
@@ -92,8 +94,9 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         let size = Int(st.st_size)
         let wanted = range ?? 0..<size
         guard wanted.lowerBound >= 0, wanted.upperBound <= size else {
-            throw VaultError(.corrupt, "\(handle) is \(size) bytes, shorter than the range \(wanted) the index names",
-                             hint: "the object was truncated; run 'chainvault verify --read-data'")
+            throw VaultError(
+                .corrupt, "\(handle) is \(size) bytes, shorter than the range \(wanted) the index names",
+                hint: "the object was truncated; run 'chainvault verify --read-data'")
         }
         try ObjectLimits.check(handle, size: range == nil ? size : wanted.count, location: location)
         if buffer.count > wanted.count {
@@ -101,7 +104,9 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         } else if buffer.count < wanted.count {
             buffer.append(contentsOf: repeatElement(0, count: wanted.count - buffer.count))
         }
-        let n = try buffer.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: wanted.lowerBound, path: p) }
+        let n = try buffer.withUnsafeMutableBytes {
+            try Posix.pread(fd.rawValue, $0, offset: wanted.lowerBound, path: p)
+        }
         guard n == wanted.count else {
             throw VaultError(.corrupt, "\(handle) ended after \(n) of \(wanted.count) bytes while reading")
         }
@@ -113,10 +118,11 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         let dir = try writableDirectory(handle)
         let temp = ".tmp-" + handle.name + "-" + Hex.encode(SecureRandom.bytes(6))
         let display = dir.path + "/" + temp
-        let fd = try Posix.openAt(dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
-                                  displayPath: display)
+        let fd = try Posix.openAt(
+            dir.fd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+            displayPath: display)
         do {
-            defer { Posix.close(fd) } // exactly once: a second close could close another thread's file
+            defer { Posix.close(fd) }  // exactly once: a second close could close another thread's file
             try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: display) }
             try Posix.fsync(fd, path: display)
             try Posix.renameAtNoReplace(dir.fd, temp, dir.fd, handle.name, display: path(handle))
@@ -133,8 +139,9 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         guard handle.kind != .config, handle.kind != .pack, let rootDir = try directory("") else {
             throw notARepository()
         }
-        _ = try? Posix.mkdirAt(rootDir.fd, Array(handle.kind.rawValue.utf8), mode: 0o700,
-                               display: root + "/" + handle.kind.rawValue)
+        _ = try? Posix.mkdirAt(
+            rootDir.fd, Array(handle.kind.rawValue.utf8), mode: 0o700,
+            display: root + "/" + handle.kind.rawValue)
         try Posix.fsync(rootDir.fd, path: root)
         guard let dir = try parentDirectory(handle) else { throw notARepository() }
         return dir
@@ -177,7 +184,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
         if appendOnly { return }
         var dirs = ObjectKind.allCases.filter { $0 != .config && $0 != .pack }.map(\.rawValue)
         dirs.append("")
-        dirs.append("data") // pack spool files
+        dirs.append("data")  // pack spool files
         for i in 0..<256 { dirs.append("data/" + Hex.encode([UInt8(i)])) }
         VaultStorage.removeStaleTemporaries(in: dirs.compactMap { try? directory($0) }, olderThan: age)
     }

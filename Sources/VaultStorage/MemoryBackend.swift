@@ -46,7 +46,9 @@ public final class MemoryBackend: Backend, @unchecked Sendable {
     }
 
     public func delete(_ handle: ObjectHandle) throws {
-        lock.withLock { objects[handle] = nil; written[handle] = nil }
+        lock.withLock {
+            objects[handle] = nil; written[handle] = nil
+        }
     }
 
     public func stat(_ handle: ObjectHandle) throws -> Int? { lock.withLock { objects[handle]?.count } }

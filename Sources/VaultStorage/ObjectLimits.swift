@@ -24,10 +24,11 @@ public enum ObjectLimits {
     public static func check(_ handle: ObjectHandle, size: Int, location: String) throws {
         let limit = maximum(handle.kind)
         guard size > limit else { return }
-        throw VaultError(.corrupt,
-                         "\(handle) in the repository at \(location) is too large: \(size) bytes, "
-                             + "more than the \(limit) a \(handle.kind.rawValue) object may have",
-                         hint: "chainvault did not write it; move it out of the repository after checking who put "
-                             + "it there, then run 'chainvault verify'")
+        throw VaultError(
+            .corrupt,
+            "\(handle) in the repository at \(location) is too large: \(size) bytes, "
+                + "more than the \(limit) a \(handle.kind.rawValue) object may have",
+            hint: "chainvault did not write it; move it out of the repository after checking who put "
+                + "it there, then run 'chainvault verify'")
     }
 }

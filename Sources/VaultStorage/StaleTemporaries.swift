@@ -7,7 +7,8 @@ import VaultCore
 func removeStaleTemporaries(in directories: [RepositoryDirectory], olderThan age: Double) {
     let cutoff = time(nil) - time_t(age)
     for dir in directories {
-        for name in (try? DirectoryListing.entries(of: dir.fd, path: dir.path)) ?? [] where name.starts(with: Array(".tmp-".utf8)) {
+        for name in (try? DirectoryListing.entries(of: dir.fd, path: dir.path)) ?? []
+        where name.starts(with: Array(".tmp-".utf8)) {
             if let st = Posix.lstatAt(dir.fd, name), (st.st_mode & S_IFMT) == S_IFREG, st.st_mtim.tv_sec < cutoff {
                 _ = try? Posix.unlinkAt(dir.fd, name, directory: false, display: dir.path)
             }

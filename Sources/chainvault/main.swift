@@ -10,14 +10,18 @@ nonisolated let commands: [Command.Type] = [
     InitCommand.self, BackupCommand.self, SnapshotsCommand.self, LsCommand.self, RestoreCommand.self,
     VerifyCommand.self, ForgetCommand.self, CopyCommand.self, KeyCommand.self, UnlockCommand.self, RepairCommand.self,
     DiffCommand.self, FindCommand.self, DumpCommand.self,
-    PolicyCommand.self, ChainCommand.self, DaemonCommand.self, NodeCommand.self, HealthCommand.self, AuditCommand.self, DemoCommand.self, BenchmarkCommand.self,
-    CompletionCommand.self, ManCommand.self,
+    PolicyCommand.self, ChainCommand.self, DaemonCommand.self, NodeCommand.self, HealthCommand.self, AuditCommand.self,
+    DemoCommand.self, BenchmarkCommand.self,
+    CompletionCommand.self, ManCommand.self
 ]
 
 func topLevelHelp() -> String {
-    var text = "chainvault \(version): encrypted, deduplicated backups of blockchain node data\n\nUsage: chainvault COMMAND [OPTIONS]\n\nCommands:\n"
+    var text =
+        "chainvault \(version): encrypted, deduplicated backups of blockchain node data\n\nUsage: chainvault COMMAND [OPTIONS]\n\nCommands:\n"
     for c in commands { text += "  \(c.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(c.summary)\n" }
-    text += "\n" + globalHelp + "\nRun 'chainvault COMMAND --help' for a command's options. Exit codes are listed in the README.\n"
+    text +=
+        "\n" + globalHelp
+        + "\nRun 'chainvault COMMAND --help' for a command's options. Exit codes are listed in the README.\n"
     return text
 }
 
@@ -38,7 +42,8 @@ func main() -> Int32 {
     if first == "--version" || first == "version" { print("chainvault \(version)"); return 0 }
     raw.removeFirst()
     guard let command = commands.first(where: { $0.name == first }) else {
-        FileHandle.standardError.write(Data("error: unknown command '\(first)'\nHINT: run 'chainvault --help' for the list\n".utf8))
+        FileHandle.standardError.write(
+            Data("error: unknown command '\(first)'\nHINT: run 'chainvault --help' for the list\n".utf8))
         return ErrorCode.usage.rawValue
     }
     if raw.contains("--help") || raw.contains("-h") {
@@ -53,17 +58,27 @@ func main() -> Int32 {
         json = args.has("--json")
         let out = Output(json: json, quiet: args.has("--quiet"), noProgress: args.has("--no-progress"))
         let code = try command.run(Context(command: command.name, args: args, out: out, cancellation: cancellation))
-        CommandAudit.record(command.name, args, result: code == 0 ? "succeeded" : (code == ErrorCode.partial.rawValue ? "partial" : "failed"), error: nil)
+        CommandAudit.record(
+            command.name, args,
+            result: code == 0 ? "succeeded" : (code == ErrorCode.partial.rawValue ? "partial" : "failed"), error: nil)
         return code
     } catch {
-        if let parsed { CommandAudit.record(command.name, parsed, result: "failed", error: (error as? VaultError)?.message ?? "\(error)") }
+        if let parsed {
+            CommandAudit.record(
+                command.name, parsed, result: "failed", error: (error as? VaultError)?.message ?? "\(error)")
+        }
         let e = VaultError.wrap(error, .failure, "\(command.name) failed")
         FileHandle.standardError.write(Data((e.description + "\n").utf8))
         if json {
-            struct Failure: Encodable { let error: String; let code: Int32; let name: String; let cause: String?; let hint: String? }
+            struct Failure: Encodable {
+                let error: String; let code: Int32; let name: String; let cause: String?; let hint: String?
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            if let data = try? encoder.encode(Failure(error: e.message, code: e.code.rawValue, name: e.code.name, cause: e.causeDescription, hint: e.hint)) {
+            if let data = try? encoder.encode(
+                Failure(
+                    error: e.message, code: e.code.rawValue, name: e.code.name, cause: e.causeDescription, hint: e.hint)
+            ) {
                 print(String(decoding: data, as: UTF8.self))
             }
         }

@@ -20,11 +20,13 @@ struct AppendOnlyTests {
         let admin = store.environment.merging(["CHAINVAULT_REPOSITORY": repo]) { $1 }
         let node = store.nodeEnvironment.merging(["CHAINVAULT_REPOSITORY": repo]) { $1 }
         #expect(try w.run(["init"], env: admin).code == 0)
-        let runs: [[String]] = [["backup", w.path("node"), "--append-only"], ["backup", w.path("node"), "--append-only"],
-                                ["verify", "--read-data", "--append-only"], ["snapshots", "--append-only"],
-                                ["restore", "latest", "--target", w.path("out"), "--append-only"],
-                                // Without the flag each delete is sent and refused (403): never reported as done.
-                                ["backup", w.path("node")], ["verify", "--read-data"]]
+        let runs: [[String]] = [
+            ["backup", w.path("node"), "--append-only"], ["backup", w.path("node"), "--append-only"],
+            ["verify", "--read-data", "--append-only"], ["snapshots", "--append-only"],
+            ["restore", "latest", "--target", w.path("out"), "--append-only"],
+            // Without the flag each delete is sent and refused (403): never reported as done.
+            ["backup", w.path("node")], ["verify", "--read-data"]
+        ]
         for args in runs {
             let r = try w.run(args, env: node)
             #expect(r.code == 0, "\(args): \(r.stderr)")
@@ -37,8 +39,9 @@ struct AppendOnlyTests {
         // Without --append-only the same credential's deletes are refused by S3 (403), clearly.
         let denied = try w.run(["forget", "--keep-last", "1", "--prune"], env: node)
         #expect(denied.code == 16, "\(denied.stderr)")
-        #expect(denied.stderr.contains("access denied") && denied.stderr.contains("this key may not delete"),
-                "\(denied.stderr)")
+        #expect(
+            denied.stderr.contains("access denied") && denied.stderr.contains("this key may not delete"),
+            "\(denied.stderr)")
         // With it, chainvault refuses before asking.
         let refused = try w.run(["forget", "--keep-last", "1", "--prune", "--append-only"], env: node)
         #expect(refused.code == 2 && refused.stderr.contains("append-only: refusing to delete"), "\(refused.stderr)")
@@ -58,10 +61,13 @@ extension DaemonTests {
     /// keeps every one, and the repository refuses nothing because nothing is asked.
     @Test func anAppendOnlyDaemonSkipsRetentionAndPrune() throws {
         let w = try Workspace()
-        let (port, token, config) = try prepareDaemon(w, nodeSize: "2M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
-        """)
-        let appendOnly = config.replacingOccurrences(of: "\"restoreRoots\"", with: "\"appendOnly\":true,\"pruneEvery\":\"1h\",\"restoreRoots\"")
+        let (port, token, config) = try prepareDaemon(
+            w, nodeSize: "2M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
+                """)
+        let appendOnly = config.replacingOccurrences(
+            of: "\"restoreRoots\"", with: "\"appendOnly\":true,\"pruneEvery\":\"1h\",\"restoreRoots\"")
         try w.write("config.json", Array(appendOnly.utf8))
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }

@@ -92,7 +92,9 @@ struct BackupRestoreTests {
         #expect(try treeDifferences(src, w.path("node")) == [])
         let previous = r["previous"] as? String ?? ""
         #expect(previous.contains("node.pre-restore-"))
-        #expect(FileManager.default.contents(atPath: previous + "/blocks/text.log") == Data("garbage".utf8), "the old tree is kept, not deleted")
+        #expect(
+            FileManager.default.contents(atPath: previous + "/blocks/text.log") == Data("garbage".utf8),
+            "the old tree is kept, not deleted")
     }
 
     /// Issue 11 made an in-place restore the default for a non-empty directory (it used to be
@@ -110,7 +112,9 @@ struct BackupRestoreTests {
         try w.write("node/precious", [1, 2, 3])
         let inPlace = try w.ok(["restore", "latest", "--target", w.path("node"), "--json"]).json
         #expect(inPlace["mode"] as? String == "in-place")
-        #expect(FileManager.default.contents(atPath: (inPlace["previous"] as? String ?? "") + "/precious") == Data([1, 2, 3]))
+        #expect(
+            FileManager.default.contents(atPath: (inPlace["previous"] as? String ?? "") + "/precious")
+                == Data([1, 2, 3]))
         #expect(try treeDifferences(src, w.path("node")) == [])
         try w.write("node/precious", [4, 5])
         let forced = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--json"]).json
@@ -143,12 +147,17 @@ struct BackupRestoreTests {
         try w.ok(["key", "add", "--new-password-file", w.path("pass")])
         let list = try w.ok(["key", "list", "--json"]).stdout
         #expect(list.components(separatedBy: "\"kind\"").count == 3)
-        let passKey = try w.run(["key", "list", "--json", "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
+        let passKey = try w.run(
+            ["key", "list", "--json", "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
         #expect(passKey.code == 0)
-        let ids = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? []).filter { ($0["current"] as? Bool) == false }.compactMap { $0["id"] as? String }
+        let ids = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? []).filter {
+            ($0["current"] as? Bool) == false
+        }.compactMap { $0["id"] as? String }
         try w.ok(["key", "remove", String(ids[0].prefix(12)), "--password-file", w.path("pass")])
-        let remaining = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? []).filter { ($0["current"] as? Bool) == true }.compactMap { $0["id"] as? String }
-        let last = try w.run(["key", "remove", remaining[0], "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
+        let remaining = (try JSONSerialization.jsonObject(with: Data(passKey.stdout.utf8)) as? [[String: Any]] ?? [])
+            .filter { ($0["current"] as? Bool) == true }.compactMap { $0["id"] as? String }
+        let last = try w.run(
+            ["key", "remove", remaining[0], "--password-file", w.path("pass")], env: ["CHAINVAULT_KEY_FILE": ""])
         #expect(last.code == 2)
         #expect(last.stderr.contains("last key"))
         let gone = try w.run(["snapshots"])
@@ -168,19 +177,32 @@ struct ProtectedPathTests {
         try w.write("node/config/priv_validator_state.json", Array("{\"height\":\"9\"}".utf8), mode: 0o600)
         try w.write("node/blocks/text.log", Array("corrupted".utf8))
 
-        let r = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json"])
+        let r = try w.ok([
+            "restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json"
+        ])
         #expect(r.stderr.contains("kept the live copy of protected config/priv_validator_state.json"))
-        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"9\"}".utf8))
-        #expect(FileManager.default.contents(atPath: w.path("node/blocks/text.log")) == FileManager.default.contents(atPath: src + "/blocks/text.log"),
-                "everything else is restored")
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json"))
+                == Data("{\"height\":\"9\"}".utf8))
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/blocks/text.log"))
+                == FileManager.default.contents(atPath: src + "/blocks/text.log"),
+            "everything else is restored")
 
         // A glob without '/' matches the name at any depth, as in Policies/solana.json.
         try w.ok(["restore", "latest", "--target", w.path("node"), "--delta", "--protect", "priv_validator_*.json"])
-        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"9\"}".utf8))
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json"))
+                == Data("{\"height\":\"9\"}".utf8))
 
-        let forced = try w.ok(["restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json", "--overwrite-protected"])
+        let forced = try w.ok([
+            "restore", "latest", "--target", w.path("node"), "--force", "--protect", "config/priv_validator_state.json",
+            "--overwrite-protected"
+        ])
         #expect(forced.stderr.contains("can double-sign"))
-        #expect(FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json")) == Data("{\"height\":\"5\"}".utf8))
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/config/priv_validator_state.json"))
+                == Data("{\"height\":\"5\"}".utf8))
     }
 
     @Test func aProtectedFileWithNoLiveCopyIsRestoredWithAWarning() throws {
@@ -188,9 +210,13 @@ struct ProtectedPathTests {
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         try w.ok(["backup", src])
-        let r = try w.ok(["restore", "latest", "--target", w.path("fresh"), "--protect", "config/priv_validator_state.json"])
+        let r = try w.ok([
+            "restore", "latest", "--target", w.path("fresh"), "--protect", "config/priv_validator_state.json"
+        ])
         #expect(r.stderr.contains("restored from the snapshot"))
-        #expect(FileManager.default.contents(atPath: w.path("fresh/config/priv_validator_state.json")) == Data("{\"height\":\"5\"}".utf8))
+        #expect(
+            FileManager.default.contents(atPath: w.path("fresh/config/priv_validator_state.json"))
+                == Data("{\"height\":\"5\"}".utf8))
     }
 }
 

@@ -9,11 +9,11 @@ import VaultCore
 /// output, not a sleep), and only an upper bound is asserted: 5 s, which the old code (its wait a
 /// `nanosleep` of the whole debt) cannot meet.
 struct BandwidthCancelTests {
-    static let size = 8 << 20   // 8 MiB at 256 KiB/s: 32 s
+    static let size = 8 << 20  // 8 MiB at 256 KiB/s: 32 s
     static let rate = "256"
 
     /// A run of the binary whose stderr is collected as it comes.
-    final class Running: @unchecked Sendable {   // `text` only behind `lock`
+    final class Running: @unchecked Sendable {  // `text` only behind `lock`
         let process = Process()
         private let lock = NSCondition()
         private var text = ""
@@ -78,13 +78,18 @@ struct BandwidthCancelTests {
         try w.write("out/old-file", old)
         let before = treeFingerprint(w.path("out"))
 
-        let r = try Running(w, ["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--force",
-                                "--limit-download", Self.rate, "--progress-interval", "1s"])
+        let r = try Running(
+            w,
+            [
+                "restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--force",
+                "--limit-download", Self.rate, "--progress-interval", "1s"
+            ])
         #expect(r.waitForOutput("progress: restore", within: 60), "no progress line: \(r.stderr)")
         let (seconds, code) = r.terminate(within: 40)
         #expect(seconds < 5, "the limited restore took \(seconds) s to stop after SIGTERM")
         #expect(code == ErrorCode.interrupted.rawValue, "exit \(code.map(String.init) ?? "none"): \(r.stderr)")
-        #expect(treeFingerprint(w.path("out")) == before, "the target is not the old tree after the interrupted restore")
+        #expect(
+            treeFingerprint(w.path("out")) == before, "the target is not the old tree after the interrupted restore")
 
         try w.ok(["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--force"])
         #expect(try Posix.readFile(w.path("out/big")) == data)

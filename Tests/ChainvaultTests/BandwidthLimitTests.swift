@@ -32,8 +32,12 @@ struct BandwidthLimitTests {
         let unlimited = try timed(w, ["backup", w.path("src")], env: other)
         print("bandwidth: 8 MiB backup limited to 2 MiB/s \(limited) s, unlimited \(unlimited) s")
 
-        let restored = try timed(w, ["restore", "latest", "--source", w.path("src"), "--target", w.path("out"),
-                                     "--limit-download", "2048"])
+        let restored = try timed(
+            w,
+            [
+                "restore", "latest", "--source", w.path("src"), "--target", w.path("out"),
+                "--limit-download", "2048"
+            ])
         #expect(restored >= 3.5, "restoring 8 MiB at 2 MiB/s took \(restored) s")
         #expect(try Posix.readFile(w.path("out/big")) == data)
     }
@@ -48,7 +52,8 @@ struct BandwidthLimitTests {
         var env = store.environment
         env["CHAINVAULT_REPOSITORY"] = try store.newRepository("limit", endpoint: nil)
         #expect(try w.run(["init"], env: env).code == 0)
-        let copied = try timed(w, ["copy", "--from", w.repo, "--from-key-file", w.key, "--limit-upload", "2048"], env: env)
+        let copied = try timed(
+            w, ["copy", "--from", w.repo, "--from-key-file", w.key, "--limit-upload", "2048"], env: env)
         #expect(copied >= 3.5, "copying 8 MiB to S3 at 2 MiB/s took \(copied) s")
         #expect(try w.run(["verify", "--read-data"], env: env).code == 0)
     }
@@ -59,8 +64,10 @@ struct BandwidthLimitTests {
         for bad in ["0", "-5", "fast", "nan"] {
             let r = try w.run(["snapshots", "--limit-download", bad])
             #expect(r.code == 2, "\(bad): \(r.stderr)")
-            #expect(r.stderr.contains("--limit-download '\(bad)' is not a rate in KiB/s") && r.stderr.lowercased().contains("hint:"),
-                    "\(r.stderr)")
+            #expect(
+                r.stderr.contains("--limit-download '\(bad)' is not a rate in KiB/s")
+                    && r.stderr.lowercased().contains("hint:"),
+                "\(r.stderr)")
         }
     }
 }

@@ -65,7 +65,11 @@ enum ByteTree {
 
     static func readlink(_ dirfd: Int32, _ name: [UInt8]) -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 4097)
-        let n = cString(name) { n in buffer.withUnsafeMutableBytes { readlinkat(dirfd, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
+        let n = cString(name) { n in
+            buffer.withUnsafeMutableBytes {
+                readlinkat(dirfd, n, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096)
+            }
+        }
         return n < 0 ? nil : Array(buffer[0..<n])
     }
 
@@ -82,7 +86,9 @@ enum ByteTree {
         var out: [[UInt8]] = []
         while let entry = readdir(dir) {
             let name: [UInt8] = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) }
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) {
+                    Array(UnsafeRawBufferPointer(start: $0, count: strlen($0)))
+                }
             }
             if name != [46] && name != [46, 46] { out.append(name) }
         }

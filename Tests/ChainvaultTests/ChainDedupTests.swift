@@ -18,11 +18,12 @@ import VaultCore
     @discardableResult
     func node(_ ws: Workspace, _ name: String, key: [UInt8], blocks: Int = 120) throws -> UInt64 {
         try? FileManager.default.removeItem(atPath: ws.path(name))
-        let w = try RegtestChainWriter(directory: ws.path("\(name)/regtest/blocks"), key: key, seed: 5,
-                                       maxFileSize: 8 << 20, preallocate: true)
+        let w = try RegtestChainWriter(
+            directory: ws.path("\(name)/regtest/blocks"), key: key, seed: 5,
+            maxFileSize: 8 << 20, preallocate: true)
         try w.append(blocks, transactions: 200, payload: 330)
         try ws.write("\(name)/bitcoin.conf", Array("regtest=1\n".utf8))
-        return (w.blocks + w.undo).reduce(0) { $0 + UInt64($1.size) }   // the records: the chain's bytes
+        return (w.blocks + w.undo).reduce(0) { $0 + UInt64($1.size) }  // the records: the chain's bytes
     }
 
     func repositoryBytes(_ ws: Workspace) -> UInt64 {
@@ -42,8 +43,9 @@ import VaultCore
 
     func dump(_ ws: Workspace, _ snapshot: String, _ path: String) throws -> [UInt8] {
         let out = ws.path("dump.out")
-        let r = try ws.run(["-c", "\"$0\" dump \"$1\" \"$2\" > \"$3\"", Workspace.binary, snapshot, path, out],
-                           executable: "/bin/sh")
+        let r = try ws.run(
+            ["-c", "\"$0\" dump \"$1\" \"$2\" > \"$3\"", Workspace.binary, snapshot, path, out],
+            executable: "/bin/sh")
         #expect(r.code == 0, "\(r.stderr)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: out)))
     }
@@ -56,7 +58,9 @@ import VaultCore
         let a = try backup(ws, "a")
         let b = try backup(ws, "b")
         let share = Double(b.added) / Double(chainBytes)
-        print("second node: \(b.added) bytes added for \(chainBytes) bytes of blocks and undo data (\(String(format: "%.2f", share * 100)) %); first node \(a.added)")
+        print(
+            "second node: \(b.added) bytes added for \(chainBytes) bytes of blocks and undo data (\(String(format: "%.2f", share * 100)) %); first node \(a.added)"
+        )
         #expect(share <= 0.05, "the second node added \(b.added) of \(chainBytes) bytes")
         // What storing them as they are costs (chainvault before the transform, or --chain none).
         try node(ws, "c", key: Self.keyC)
@@ -65,7 +69,8 @@ import VaultCore
 
         for (snapshot, name) in [(a.id, "a"), (b.id, "b"), (c.id, "c")] {
             try ws.ok(["restore", snapshot, "--target", ws.path("restored-\(name)")])
-            #expect(try treeDifferences(ws.path(name), ws.path("restored-\(name)")).isEmpty, "staged restore of \(name)")
+            #expect(
+                try treeDifferences(ws.path(name), ws.path("restored-\(name)")).isEmpty, "staged restore of \(name)")
         }
         let blk = "/regtest/blocks/blk00000.dat"
         #expect(try dump(ws, b.id, blk) == Array(try Data(contentsOf: URL(fileURLWithPath: ws.path("b" + blk)))))
@@ -89,7 +94,7 @@ import VaultCore
             var st = stat()
             stat(path, &st)
             var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            bytes[file == "rev00000.dat" ? 20_000 : bytes.count / 3] ^= 0x40   // inside the records, not the zero tail
+            bytes[file == "rev00000.dat" ? 20_000 : bytes.count / 3] ^= 0x40  // inside the records, not the zero tail
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             if file == "rev00000.dat" { var times = [st.st_atim, st.st_mtim]; utimensat(AT_FDCWD, path, &times, 0) }
         }
@@ -104,7 +109,8 @@ import VaultCore
         #expect(try treeDifferences(ws.path("pristine"), ws.path("b")).isEmpty)
         // One file, staged into an empty directory: its disk bytes too.
         try ws.ok(["restore", snapshot, "--path", "/regtest/blocks/rev00000.dat", "--target", ws.path("one")])
-        #expect(FileManager.default.contents(atPath: ws.path("one/regtest/blocks/rev00000.dat"))
+        #expect(
+            FileManager.default.contents(atPath: ws.path("one/regtest/blocks/rev00000.dat"))
                 == FileManager.default.contents(atPath: ws.path("pristine/regtest/blocks/rev00000.dat")))
     }
 
@@ -123,11 +129,14 @@ import VaultCore
         for o in 0..<end { other[o] ^= key[o % 8] ^ Self.keyB[o % 8] }
         let ws = try Workspace()
         try ws.ok(["init"])
-        let mainnet = Array(try Data(contentsOf: URL(fileURLWithPath: dir.appendingPathComponent("Tests/ChainFixtures/mainnet-blk-0-120.dat").path)))
+        let mainnet = Array(
+            try Data(
+                contentsOf: URL(
+                    fileURLWithPath: dir.appendingPathComponent("Tests/ChainFixtures/mainnet-blk-0-120.dat").path)))
         for (name, bytes, k) in [("a", disk, key), ("b", other, Self.keyB)] {
             try ws.write("\(name)/regtest/blocks/rev00000.dat", bytes)
             try ws.write("\(name)/regtest/blocks/xor.dat", k)
-            try ws.write("\(name)/regtest/blocks/blk00000.dat", mainnet)   // not XORed: stored as is
+            try ws.write("\(name)/regtest/blocks/blk00000.dat", mainnet)  // not XORed: stored as is
         }
         let a = try backup(ws, "a"), b = try backup(ws, "b")
         #expect(b.added < 2_000, "the second key's undo file added \(b.added) bytes")

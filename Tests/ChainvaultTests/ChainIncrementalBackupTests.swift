@@ -10,8 +10,9 @@ import VaultCore
 @Suite struct ChainIncrementalBackupTests {
     /// ~80 KB regtest blocks in 8 MiB files: 200 blocks fill two files and start a third.
     func chain(_ ws: Workspace, blocks: Int) throws -> String {
-        let writer = try RegtestChainWriter(directory: ws.path("node/blocks"), key: [1, 2, 3, 4, 5, 6, 7, 8],
-                                            maxFileSize: 8 << 20)
+        let writer = try RegtestChainWriter(
+            directory: ws.path("node/blocks"), key: [1, 2, 3, 4, 5, 6, 7, 8],
+            maxFileSize: 8 << 20)
         try writer.append(blocks, transactions: 200, payload: 330)
         return ws.path("node")
     }
@@ -23,8 +24,10 @@ import VaultCore
 
     func blockBytes(_ ws: Workspace) throws -> UInt64 {
         let dir = ws.path("node/blocks")
-        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".dat") && $0 != "xor.dat" }
-            .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: dir + "/" + $1)[.size] as? UInt64) ?? 0) }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+            $0.hasSuffix(".dat") && $0 != "xor.dat"
+        }
+        .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: dir + "/" + $1)[.size] as? UInt64) ?? 0) }
     }
 
     @Test(arguments: ["required", "recorded"])

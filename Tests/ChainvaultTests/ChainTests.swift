@@ -11,7 +11,7 @@ import VaultCore
         for _ in 0..<3 { dir.deleteLastPathComponent() }
         return dir.appendingPathComponent("Tests/ChainFixtures/mainnet-blk-0-120.dat").path
     }()
-    static let block60 = 13452            // record offset of height 60 in the fixture
+    static let block60 = 13452  // record offset of height 60 in the fixture
     static let tip = "0000000068e1ce37e6d50d1e960255c00047d9c808146b77df2dc186ab1bc92a"
 
     func node(_ ws: Workspace) throws -> String {
@@ -24,7 +24,7 @@ import VaultCore
     func flip(_ ws: Workspace) throws {
         let path = ws.path("node/blocks/blk00000.dat")
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes[Self.block60 + 8 + 150] ^= 0x01          // inside block 60's coinbase transaction
+        bytes[Self.block60 + 8 + 150] ^= 0x01  // inside block 60's coinbase transaction
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 

@@ -22,8 +22,9 @@ struct ClosedStdoutTests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
-        #expect(p.terminationReason == .exit && p.terminationStatus == 0,
-                "\(args): \(p.terminationReason == .uncaughtSignal ? "killed by signal" : "exit") \(p.terminationStatus)")
+        #expect(
+            p.terminationReason == .exit && p.terminationStatus == 0,
+            "\(args): \(p.terminationReason == .uncaughtSignal ? "killed by signal" : "exit") \(p.terminationStatus)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: w.repo + "/locks").isEmpty, "no lock left")
     }
 }

@@ -7,7 +7,8 @@ struct CompletionAndManTests {
     static func options(in text: String) -> Set<String> {
         let regex = try! NSRegularExpression(pattern: "(?<![A-Za-z0-9-])--[a-z][a-z0-9-]*")
         let range = NSRange(text.startIndex..., in: text)
-        return Set(regex.matches(in: text, range: range).compactMap { Range($0.range, in: text).map { String(text[$0]) } })
+        return Set(
+            regex.matches(in: text, range: range).compactMap { Range($0.range, in: text).map { String(text[$0]) } })
     }
 
     /// The options a help text lists: in its usage lines and on the lines that describe an option
@@ -17,7 +18,11 @@ struct CompletionAndManTests {
         var usage = false
         for line in help.split(separator: "\n", omittingEmptySubsequences: false) {
             let t = line.drop { $0 == " " }
-            if t.hasPrefix("Usage:") { usage = true } else if !(t.hasPrefix("chainvault") || t.hasPrefix("[")) { usage = false }
+            if t.hasPrefix("Usage:") {
+                usage = true
+            } else if !(t.hasPrefix("chainvault") || t.hasPrefix("[")) {
+                usage = false
+            }
             if usage || t.hasPrefix("-") { listed += t + "\n" }
         }
         return options(in: listed)
@@ -37,9 +42,13 @@ struct CompletionAndManTests {
         #expect(man.hasPrefix(".TH CHAINVAULT 1"))
         for command in commands {
             let help = try w.ok([command, "--help"]).stdout
-            let bashLine = bash.split(separator: "\n").first { $0.hasPrefix("        \(command)) opts=") }.map(String.init) ?? ""
-            let zshLine = zsh.split(separator: "\n").first { $0.hasPrefix("        \(command)) _arguments") }.map(String.init) ?? ""
-            let manSection = man.components(separatedBy: ".SS \(command)\n").dropFirst().first?
+            let bashLine =
+                bash.split(separator: "\n").first { $0.hasPrefix("        \(command)) opts=") }.map(String.init) ?? ""
+            let zshLine =
+                zsh.split(separator: "\n").first { $0.hasPrefix("        \(command)) _arguments") }.map(String.init)
+                ?? ""
+            let manSection =
+                man.components(separatedBy: ".SS \(command)\n").dropFirst().first?
                 .components(separatedBy: ".SS ").first ?? ""
             #expect(!bashLine.isEmpty && !zshLine.isEmpty && !manSection.isEmpty, "\(command) is missing")
             let zshOptions = Set(Self.options(in: zshLine))
@@ -48,8 +57,9 @@ struct CompletionAndManTests {
             for option in listed where option != "--help" {
                 #expect(Self.options(in: bashLine).contains(option), "bash: \(command) \(option)")
                 #expect(zshOptions.contains(option), "zsh: \(command) \(option)")
-                #expect(Self.options(in: manSection).contains(option) || Self.options(in: man).contains(option),
-                        "man: \(command) \(option)")
+                #expect(
+                    Self.options(in: manSection).contains(option) || Self.options(in: man).contains(option),
+                    "man: \(command) \(option)")
             }
         }
         // The scripts are valid for their shells.

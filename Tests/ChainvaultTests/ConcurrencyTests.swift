@@ -11,7 +11,7 @@ struct ConcurrencyTests {
         try w.ok(["demo", "--generate", w.path("a"), "--size", "40M"])
         try w.ok(["demo", "--generate", w.path("b"), "--size", "40M"])
         try w.ok(["init"])
-        try w.ok(["backup", w.path("a")]) // something for verify to read
+        try w.ok(["backup", w.path("a")])  // something for verify to read
         var logs: [String] = []
         func launch(_ args: [String]) throws -> Process {
             let log = w.path("stderr-\(logs.count)")
@@ -38,17 +38,22 @@ struct ConcurrencyTests {
         let running = [backupA, backupB, verify]
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            let held = ((try? FileManager.default.contentsOfDirectory(atPath: w.repo + "/locks")) ?? []).filter { !$0.hasPrefix(".") }.count
+            let held = ((try? FileManager.default.contentsOfDirectory(atPath: w.repo + "/locks")) ?? []).filter {
+                !$0.hasPrefix(".")
+            }.count
             if held + running.filter({ !$0.isRunning }).count >= running.count { break }
             usleep(10_000)
         }
         // Prune needs the exclusive lock: while the others hold shared locks it must refuse (exit
         // 12, naming who holds it); if they have all finished by now it may run, and loses nothing.
         let prune = try w.run(["forget", "--keep-last", "5", "--prune"])
-        #expect(prune.code == 0 || (prune.code == 12 && prune.stderr.contains("locked")), "\(prune.code) \(prune.stderr)")
+        #expect(
+            prune.code == 0 || (prune.code == 12 && prune.stderr.contains("locked")), "\(prune.code) \(prune.stderr)")
         for p in [backupA, backupB, verify] { p.waitUntilExit() }
-        #expect([backupA, backupB, verify].allSatisfy { $0.terminationStatus == 0 },
-                "exit codes \([backupA, backupB, verify].map(\.terminationStatus)): \(logs.map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) })")
+        #expect(
+            [backupA, backupB, verify].allSatisfy { $0.terminationStatus == 0 },
+            "exit codes \([backupA, backupB, verify].map(\.terminationStatus)): \(logs.map { String(decoding: FileManager.default.contents(atPath: $0) ?? Data(), as: UTF8.self) })"
+        )
         try w.ok(["verify", "--read-data"])
         let list = try w.ok(["snapshots", "--json"]).stdout
         #expect(list.contains(w.path("b")) && list.contains("again"), "both concurrent backups are there: \(list)")

@@ -29,8 +29,9 @@ struct ConcurrentPruneTests {
         try scenario(.prune)
     }
 
-    @Test(.enabled(if: canUnsharePID, "needs 'unshare --pid --fork --mount-proc' (root)"),
-          .enabled(if: hasFaketime, "faketime is not installed (apt-get install faketime; .ci/setup does)"))
+    @Test(
+        .enabled(if: canUnsharePID, "needs 'unshare --pid --fork --mount-proc' (root)"),
+        .enabled(if: hasFaketime, "faketime is not installed (apt-get install faketime; .ci/setup does)"))
     func aPruneWhoseClockIsAnHourAheadLosesNothing() throws {
         try scenario(.pruneWithClockOneHourAhead)
     }
@@ -70,10 +71,13 @@ struct ConcurrentPruneTests {
         if result.code == 0 {
             let snapshot = try #require(result.json["snapshot"] as? String, "\(result.stdout)")
             try w.ok(["restore", snapshot, "--target", w.path("out")])
-            #expect(try treeDifferences(w.path("b"), w.path("out")) == [], "the backup's snapshot restores byte-identical")
+            #expect(
+                try treeDifferences(w.path("b"), w.path("out")) == [], "the backup's snapshot restores byte-identical")
         } else {
-            #expect(result.code == 12 && result.stderr.contains("was removed by another process")
-                        && result.stderr.contains("nothing was committed"), "fails clearly: \(result.code) \(result.stderr)")
+            #expect(
+                result.code == 12 && result.stderr.contains("was removed by another process")
+                    && result.stderr.contains("nothing was committed"), "fails clearly: \(result.code) \(result.stderr)"
+            )
             let snapshots = try w.ok(["snapshots", "--json"]).stdout
             #expect(!snapshots.contains(w.path("b")), "no snapshot of the failed backup: \(snapshots)")
         }
@@ -83,11 +87,15 @@ struct ConcurrentPruneTests {
         // What this version does in each case (the rule above is what must hold for any version).
         switch interference {
         case .prune, .pruneWithClockOneHourAhead:
-            #expect(prune.code == 12 && prune.stderr.contains("locked"), "the live lock keeps the prune out: \(prune.stderr)")
+            #expect(
+                prune.code == 12 && prune.stderr.contains("locked"),
+                "the live lock keeps the prune out: \(prune.stderr)")
             #expect(result.code == 0, "\(result.stderr)")
         case .lockRemovedThenPrune:
             #expect(prune.code == 0, "\(prune.stderr)")
-            #expect(prune.stdout.contains("unindexed pack(s) younger than"), "the backup's stored pack is kept: \(prune.stdout)")
+            #expect(
+                prune.stdout.contains("unindexed pack(s) younger than"),
+                "the backup's stored pack is kept: \(prune.stdout)")
             #expect(result.code == 12, "the backup sees its lock gone and commits nothing: \(result.stderr)")
             // The next backup stores again what the prune deleted.
             try w.ok(["backup", w.path("b")])
@@ -118,8 +126,10 @@ final class PausedBackup {
         while access("/proc/\(inner)", F_OK) == 0 { inner += 1 }
         let script = "i=2; while [ $i -lt \(inner) ]; do /bin/true; i=$((i+1)); done; \"$@\"; exit $?"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", script, "sh",
-                             Workspace.binary, "backup", source, "--json"]
+        process.arguments = [
+            "--pid", "--fork", "--mount-proc", "--kill-child", "/bin/sh", "-c", script, "sh",
+            Workspace.binary, "backup", source, "--json"
+        ]
         process.environment = w.environment.merging(["CHAINVAULT_TEST_STOP_AT": failpoint]) { $1 }
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
@@ -135,7 +145,9 @@ final class PausedBackup {
             if pid == 0 { pid = findBackup() ?? 0 }
             if pid != 0, state(pid) == "T" { return }
             if !process.isRunning {
-                Issue.record("the backup ended before it stopped: \(String(decoding: (try? Posix.readFile(stderrPath)) ?? [], as: UTF8.self))")
+                Issue.record(
+                    "the backup ended before it stopped: \(String(decoding: (try? Posix.readFile(stderrPath)) ?? [], as: UTF8.self))"
+                )
                 throw VaultError(.failure, "backup did not pause")
             }
             usleep(20_000)
@@ -147,9 +159,10 @@ final class PausedBackup {
     func resumeAndWait() throws -> Workspace.Run {
         Glibc.kill(pid, SIGCONT)
         process.waitUntilExit()
-        return Workspace.Run(code: process.terminationStatus,
-                             stdout: String(decoding: try Posix.readFile(stdoutPath), as: UTF8.self),
-                             stderr: String(decoding: try Posix.readFile(stderrPath), as: UTF8.self))
+        return Workspace.Run(
+            code: process.terminationStatus,
+            stdout: String(decoding: try Posix.readFile(stdoutPath), as: UTF8.self),
+            stderr: String(decoding: try Posix.readFile(stderrPath), as: UTF8.self))
     }
 
     func kill() {
@@ -170,7 +183,8 @@ final class PausedBackup {
 
     private func state(_ pid: pid_t) -> String? {
         guard let stat = procFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: UInt8(ascii: ")")),
-              close + 2 < stat.count else { return nil }
+            close + 2 < stat.count
+        else { return nil }
         return String(decoding: [stat[close + 2]], as: UTF8.self)
     }
 }

@@ -14,7 +14,8 @@ struct CorruptionMatrixTests {
     func packs(_ w: Workspace) throws -> [(path: String, size: Int)] {
         var out: [(String, Int)] = []
         for sub in try FileManager.default.contentsOfDirectory(atPath: w.repo + "/data") where !sub.hasPrefix(".") {
-            for name in try FileManager.default.contentsOfDirectory(atPath: w.repo + "/data/" + sub) where !name.hasPrefix(".") {
+            for name in try FileManager.default.contentsOfDirectory(atPath: w.repo + "/data/" + sub)
+            where !name.hasPrefix(".") {
                 let path = w.repo + "/data/\(sub)/\(name)"
                 out.append((path, (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0))
             }
@@ -60,7 +61,7 @@ struct CorruptionMatrixTests {
         #expect(verify.stderr.contains("pack"), "the report names the pack: \(verify.stderr)")
         switch damage {
         case .packDuplicated:
-            break // no snapshot uses the stray copy
+            break  // no snapshot uses the stray copy
         case .packHeaderBitFlip:
             // The header only serves to rebuild the index; every blob is read through the index and
             // still authenticates, so the restore is complete and exact.
@@ -93,14 +94,18 @@ extension CorruptionMatrixTests {
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         try w.ok(["backup", src])
-        let index = w.repo + "/index/" + (try FileManager.default.contentsOfDirectory(atPath: w.repo + "/index").first { !$0.hasPrefix(".") }!)
+        let index =
+            w.repo + "/index/"
+            + (try FileManager.default.contentsOfDirectory(atPath: w.repo + "/index").first { !$0.hasPrefix(".") }!)
         switch damage {
         case .indexCorrupted, .indexDeleted:
             if damage == .indexCorrupted { flip(index, at: 40) } else { unlink(index) }
             let verify = try w.run(["verify"])
             #expect(verify.code == 14, "\(damage): \(verify.stderr)")
             if damage == .indexDeleted {
-                #expect(verify.stderr.contains("run 'chainvault repair index'") && verify.stderr.contains("do not prune"), "\(verify.stderr)")
+                #expect(
+                    verify.stderr.contains("run 'chainvault repair index'") && verify.stderr.contains("do not prune"),
+                    "\(verify.stderr)")
             } else {
                 #expect(verify.stderr.contains("index"), "the damaged index file is named: \(verify.stderr)")
             }
@@ -109,7 +114,9 @@ extension CorruptionMatrixTests {
             try w.ok(["restore", "latest", "--target", w.path("out")])
             #expect(try treeDifferences(src, w.path("out")).isEmpty)
         case .keyFileAltered:
-            let key = w.repo + "/keys/" + (try FileManager.default.contentsOfDirectory(atPath: w.repo + "/keys").first { !$0.hasPrefix(".") }!)
+            let key =
+                w.repo + "/keys/"
+                + (try FileManager.default.contentsOfDirectory(atPath: w.repo + "/keys").first { !$0.hasPrefix(".") }!)
             flip(key, at: 60)
             let r = try w.run(["snapshots"])
             #expect(r.code == 11 || r.code == 14, "\(r.code): \(r.stderr)")
@@ -117,7 +124,9 @@ extension CorruptionMatrixTests {
         case .lockGarbage:
             try w.write("repo/locks/" + String(repeating: "ab", count: 16), Array("\u{0}garbage{".utf8))
             let r = try w.run(["backup", src])
-            #expect(r.code == 12 && r.stderr.contains("unreadable lock") && r.stderr.contains("unlock --remove-all"), "\(r.stderr)")
+            #expect(
+                r.code == 12 && r.stderr.contains("unreadable lock") && r.stderr.contains("unlock --remove-all"),
+                "\(r.stderr)")
             try w.ok(["unlock", "--remove-all"])
             try w.ok(["backup", src])
         }

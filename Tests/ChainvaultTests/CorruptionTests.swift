@@ -10,7 +10,9 @@ struct CorruptionTests {
         var best = ("", 0)
         for sub in try FileManager.default.contentsOfDirectory(atPath: w.repo + "/data") where !sub.hasPrefix(".") {
             for name in try FileManager.default.contentsOfDirectory(atPath: w.repo + "/data/" + sub) {
-                let size = (try FileManager.default.attributesOfItem(atPath: w.repo + "/data/\(sub)/\(name)")[.size] as? Int) ?? 0
+                let size =
+                    (try FileManager.default.attributesOfItem(atPath: w.repo + "/data/\(sub)/\(name)")[.size] as? Int)
+                    ?? 0
                 if size > best.1 { best = (w.repo + "/data/\(sub)/\(name)", size) }
             }
         }
@@ -92,10 +94,14 @@ struct CorruptionTests {
         let treePack = try repo.newPackWriter(type: .tree)
         _ = try bytes.withUnsafeBytes { try treePack.add(id: SHA256.hash(bytes), plaintext: $0, codec: codec) }
         var packs: [IndexedPack] = []
-        for p in [dataPack, treePack] { let f = try p.finish(codec: codec); try repo.storePack(f); packs.append(f.indexed) }
+        for p in [dataPack, treePack] {
+            let f = try p.finish(codec: codec); try repo.storePack(f); packs.append(f.indexed)
+        }
         try repo.writeIndex(IndexFile(packs: packs))
-        _ = try repo.saveSnapshot(Snapshot(time: Date(), tree: SHA256.hash(bytes), source: "/evil", hostname: "x", username: "x",
-                                           tags: [], parent: nil, policy: nil, excludes: [], stats: .init()))
+        _ = try repo.saveSnapshot(
+            Snapshot(
+                time: Date(), tree: SHA256.hash(bytes), source: "/evil", hostname: "x", username: "x",
+                tags: [], parent: nil, policy: nil, excludes: [], stats: .init()))
     }
 
     @Test(arguments: ["..", "a/../../escape", "/etc/passwd", "x\0y"])
@@ -107,7 +113,9 @@ struct CorruptionTests {
         let r = try w.run(["restore", "latest", "--target", w.path("jail/target")])
         #expect(r.code == 20 || r.code == 14, "\(r.stderr)")
         #expect(r.stderr.contains("unsafe name") || r.stderr.contains("not in canonical order"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: w.path("jail")) == [], "nothing written, staging removed")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: w.path("jail")) == [],
+            "nothing written, staging removed")
         #expect(!FileManager.default.fileExists(atPath: w.path("escape")))
     }
 
@@ -115,7 +123,8 @@ struct CorruptionTests {
         let w = try Workspace()
         try w.ok(["init"])
         try FileManager.default.createDirectory(atPath: w.path("outside"), withIntermediateDirectories: true)
-        let link = Node(name: Array("evil".utf8), kind: .symlink, mode: 0o777, linkTarget: Array(w.path("outside").utf8))
+        let link = Node(
+            name: Array("evil".utf8), kind: .symlink, mode: 0o777, linkTarget: Array(w.path("outside").utf8))
         let dir = Node(name: Array("evil".utf8), kind: .directory, mode: 0o755, subtree: SHA256.hash("x"))
         try craft(w, [link, dir])
         let r = try w.run(["restore", "latest", "--target", w.path("target")])
@@ -155,11 +164,13 @@ extension CorruptionTests {
     @Test func aDeviceNodeIsRefused() throws {
         let w = try Workspace()
         try w.ok(["init"])
-        var bytes = Tree(nodes: [Node(name: Array("sda".utf8), kind: .file, size: 5, chunks: [SHA256.hash(Array("pwned".utf8))])]).encode()
+        var bytes = Tree(nodes: [
+            Node(name: Array("sda".utf8), kind: .file, size: 5, chunks: [SHA256.hash(Array("pwned".utf8))])
+        ]).encode()
         let name = Array("sda".utf8)
         let at = (0...(bytes.count - 3)).first { Array(bytes[$0..<$0 + 3]) == name }! + 3
         #expect(bytes[at] == Node.Kind.file.rawValue)
-        bytes[at] = 6 // S_IFBLK >> 12: what a block device would be
+        bytes[at] = 6  // S_IFBLK >> 12: what a block device would be
         try craft(w, treeBytes: bytes)
         let r = try w.run(["restore", "latest", "--target", w.path("out")])
         #expect(r.code == 20 && r.stderr.contains("unsupported type 6"), "\(r.code) \(r.stderr)")
@@ -175,7 +186,9 @@ extension CorruptionTests {
         try w.ok(["init"])
         try w.write("outside/secret", Array("keep".utf8))
         let pwned = SHA256.hash(Array("pwned".utf8))
-        let link = Node(name: Array("a".utf8), kind: .symlink, mode: 0o777, inode: 7, device: 1, links: 2, linkTarget: Array(w.path("outside/secret").utf8))
+        let link = Node(
+            name: Array("a".utf8), kind: .symlink, mode: 0o777, inode: 7, device: 1, links: 2,
+            linkTarget: Array(w.path("outside/secret").utf8))
         let file = Node(name: Array("b".utf8), kind: .file, inode: 7, device: 1, links: 2, size: 5, chunks: [pwned])
         let twin = Node(name: Array("c".utf8), kind: .file, inode: 7, device: 1, links: 2, size: 5, chunks: [pwned])
         try craft(w, [link, file, twin])
@@ -184,9 +197,13 @@ extension CorruptionTests {
         stat(w.path("outside/secret"), &outside)
         lstat(w.path("out/b"), &b)
         lstat(w.path("out/c"), &c)
-        #expect(outside.st_nlink == 1 && FileManager.default.contents(atPath: w.path("outside/secret")) == Data("keep".utf8))
+        #expect(
+            outside.st_nlink == 1 && FileManager.default.contents(atPath: w.path("outside/secret")) == Data("keep".utf8)
+        )
         #expect(b.st_ino != outside.st_ino && c.st_ino != outside.st_ino)
-        #expect(b.st_ino == c.st_ino && (b.st_mode & S_IFMT) == S_IFREG, "the two files of the snapshot are linked to each other")
+        #expect(
+            b.st_ino == c.st_ino && (b.st_mode & S_IFMT) == S_IFREG,
+            "the two files of the snapshot are linked to each other")
         #expect(FileManager.default.contents(atPath: w.path("out/b")) == Data("pwned".utf8))
     }
 
@@ -195,7 +212,8 @@ extension CorruptionTests {
     @Test func anEnormousClaimedSizeIsRefused() throws {
         let w = try Workspace()
         try w.ok(["init"])
-        let file = Node(name: Array("huge".utf8), kind: .file, size: 1 << 50, chunks: [SHA256.hash(Array("pwned".utf8))])
+        let file = Node(
+            name: Array("huge".utf8), kind: .file, size: 1 << 50, chunks: [SHA256.hash(Array("pwned".utf8))])
         try craft(w, [file])
         let r = try w.run(["restore", "latest", "--target", w.path("out")])
         #expect(r.code == 14 && r.stderr.contains("huge"), "\(r.code) \(r.stderr)")

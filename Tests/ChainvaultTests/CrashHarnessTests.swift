@@ -27,7 +27,7 @@ struct CrashHarnessTests {
         try w.ok(["restore", "latest", "--target", target])
         var killedWhileRunning = 0
         var failures = 0
-        for i in 0..<kills where failures == 0 { // stop at the first failure: the seed replays it
+        for i in 0..<kills where failures == 0 {  // stop at the first failure: the seed replays it
             // The node moves on a little before each round, so backups and copies have work to do.
             try w.write("node/round-\(i % 5).dat", SecureRandom.bytes(6 << 20))
             let op = Int(rng.next() % 4)
@@ -69,12 +69,15 @@ struct CrashHarnessTests {
             let check = w.path("check-\(i)")
             try w.ok(["restore", "latest", "--target", check])
             let differences = try treeDifferences(node, check)
-            #expect(differences.isEmpty, "\(context): latest snapshot differs from the source: \(differences.prefix(3))")
+            #expect(
+                differences.isEmpty, "\(context): latest snapshot differs from the source: \(differences.prefix(3))")
             if !differences.isEmpty { failures += 1 }
             try? FileManager.default.removeItem(atPath: check)
         }
         print("crash harness: \(kills) kills (seed \(seed)), \(killedWhileRunning) mid-command, \(failures) failures")
-        #expect(killedWhileRunning >= kills / 3, "most kills must land while the command runs: \(killedWhileRunning) of \(kills)")
+        #expect(
+            killedWhileRunning >= kills / 3,
+            "most kills must land while the command runs: \(killedWhileRunning) of \(kills)")
     }
 }
 
@@ -85,17 +88,23 @@ extension CrashHarnessTests {
     @Test func theDaemonKilledMidBackupRecoversOnRestart() throws {
         let w = try Workspace()
         try w.ok(["demo", "--generate", w.path("node"), "--size", "40M"])
-        try w.write("node/fresh.dat", SecureRandom.bytes(40 << 20)) // enough work to be caught mid-job
+        try w.write("node/fresh.dat", SecureRandom.bytes(40 << 20))  // enough work to be caught mid-job
         try w.ok(["init"])
         let port = TestPorts.take()
-        try w.write("policies/node.json", Array("""
-        {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
-         "schedule":{"every":"1s"},"retention":{"keepLast":5},"rpo":"1m"}
-        """.utf8))
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "stateDirectory":"\(w.path("state"))"}
-        """.utf8))
+        try w.write(
+            "policies/node.json",
+            Array(
+                """
+                {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
+                 "schedule":{"every":"1s"},"retention":{"keepLast":5},"rpo":"1m"}
+                """.utf8))
+        try w.write(
+            "config.json",
+            Array(
+                """
+                {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
+                 "stateDirectory":"\(w.path("state"))"}
+                """.utf8))
         func state() -> [String: Any] {
             guard let data = FileManager.default.contents(atPath: w.path("state/state.json")) else { return [:] }
             return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
@@ -104,8 +113,11 @@ extension CrashHarnessTests {
         var caught = false
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline && !caught {
-            if state()["runningJob"] as? String == "backup:node" { caught = true; kill(first.processIdentifier, SIGKILL) }
-            else { usleep(5_000) }
+            if state()["runningJob"] as? String == "backup:node" {
+                caught = true; kill(first.processIdentifier, SIGKILL)
+            } else {
+                usleep(5_000)
+            }
         }
         first.waitUntilExit()
         if first.isRunning { kill(first.processIdentifier, SIGKILL) }
@@ -126,7 +138,11 @@ extension CrashHarnessTests {
         second.waitUntilExit()
         #expect(succeeded, "the next scheduled backup succeeds: \(state())")
         let entries = try AuditLog.read(w.path("state/audit.log"))
-        #expect(entries.contains { $0.subject == "backup:node" && $0.result == "interrupted" && $0.details["error"]?.contains("interrupted") == true })
+        #expect(
+            entries.contains {
+                $0.subject == "backup:node" && $0.result == "interrupted"
+                    && $0.details["error"]?.contains("interrupted") == true
+            })
         try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
         try w.ok(["verify", "--read-data"])
     }

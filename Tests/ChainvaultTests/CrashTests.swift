@@ -28,7 +28,9 @@ struct CrashTests {
         let stats = again["stats"] as? [String: Any] ?? [:]
         if packsBefore > 0 {
             // Whatever reached storage before the kill is reused, indexed or not.
-            #expect((stats["bytesNew"] as? Int ?? .max) < (stats["bytesTotal"] as? Int ?? 0), "uploaded data is reused after a kill at \(delay)s")
+            #expect(
+                (stats["bytesNew"] as? Int ?? .max) < (stats["bytesTotal"] as? Int ?? 0),
+                "uploaded data is reused after a kill at \(delay)s")
         }
         try w.ok(["verify", "--read-data"])
         try w.ok(["restore", "latest", "--target", w.path("out")])
@@ -65,7 +67,8 @@ struct CrashTests {
         try w.write("target.chainvault-staging-20260101T000001Z-abcdef/.chainvault-incomplete", [])
         let r = try w.ok(["restore", "latest", "--target", w.path("target")])
         #expect(r.stderr.contains("kept it as"))
-        #expect(FileManager.default.contents(atPath: w.path("target.pre-restore-20260101T000000Z/precious")) == Data([42]))
+        #expect(
+            FileManager.default.contents(atPath: w.path("target.pre-restore-20260101T000000Z/precious")) == Data([42]))
         #expect(!FileManager.default.fileExists(atPath: w.path("target.chainvault-staging-20260101T000001Z-abcdef")))
         // Two restores in the same second never collide on the kept name.
         try w.ok(["restore", "latest", "--target", w.path("target"), "--force"])
@@ -86,13 +89,16 @@ struct CrashTests {
         p.waitUntilExit()
         let names = try FileManager.default.contentsOfDirectory(atPath: w.path("target"))
         let restoredNames = Set(try FileManager.default.contentsOfDirectory(atPath: w.path("node")))
-        #expect(names == ["old"] || Set(names) == restoredNames,
-                "the target is the old tree or the new one, never a mix: \(names)")
+        #expect(
+            names == ["old"] || Set(names) == restoredNames,
+            "the target is the old tree or the new one, never a mix: \(names)")
         try w.ok(["restore", "latest", "--target", w.path("target"), "--force"])
         #expect(try treeDifferences(w.path("node"), w.path("target")) == [])
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("staging") }
         #expect(leftovers.isEmpty)
         let kept = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains("pre-restore") }
-        #expect(kept.contains { FileManager.default.fileExists(atPath: w.path($0 + "/old")) }, "the old tree survives: \(kept)")
+        #expect(
+            kept.contains { FileManager.default.fileExists(atPath: w.path($0 + "/old")) },
+            "the old tree survives: \(kept)")
     }
 }

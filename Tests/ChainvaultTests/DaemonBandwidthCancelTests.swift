@@ -18,7 +18,8 @@ extension DaemonTests {
 
         let reading = waitFor(60) {
             let running = statusJSON(port)["running"] as? [String: Any]
-            return running?["policy"] as? String == "demo" && ((running?["progress"] as? [String: Any])?["bytes"] as? Int ?? 0) > 0
+            return running?["policy"] as? String == "demo"
+                && ((running?["progress"] as? [String: Any])?["bytes"] as? Int ?? 0) > 0
         }
         #expect(reading, "the backup job never reported bytes read: \(statusJSON(port))")
         let start = Date()
@@ -28,8 +29,11 @@ extension DaemonTests {
         let log = (try? String(contentsOfFile: w.path("daemon.log"), encoding: .utf8)) ?? ""
         #expect(stopped && seconds < 5, "the daemon took \(seconds) s to stop a limited backup after SIGTERM:\n\(log)")
         if stopped { #expect(p.terminationStatus == 0) }
-        #expect(log.split(separator: "\n").contains { $0.contains("event=job") && $0.contains("kind=backup:demo") && $0.contains("result=interrupted") },
-                "no interrupted backup job in the log:\n\(log)")
+        #expect(
+            log.split(separator: "\n").contains {
+                $0.contains("event=job") && $0.contains("kind=backup:demo") && $0.contains("result=interrupted")
+            },
+            "no interrupted backup job in the log:\n\(log)")
         let verify = try w.run(["verify", "--read-data"])
         #expect(verify.code == 0, "\(verify.stdout)\n\(verify.stderr)")
     }

@@ -12,7 +12,8 @@ extension DaemonTests {
         let log = (try? String(contentsOfFile: w.path("daemon.log"), encoding: .utf8)) ?? ""
         return log.split(separator: "\n").filter {
             let fields = $0.split(separator: " ")
-            return fields.contains { $0.hasSuffix("event=job") } && fields.contains("kind=backup:demo") && fields.contains("result=succeeded")
+            return fields.contains { $0.hasSuffix("event=job") } && fields.contains("kind=backup:demo")
+                && fields.contains("result=succeeded")
         }.compactMap { line in
             line.split(separator: " ").first { $0.hasPrefix("seconds=") }.flatMap { Double($0.dropFirst(8)) }
         }
@@ -46,13 +47,16 @@ extension DaemonTests {
     @Test func aBadBandwidthLimitIsNamedAndTheDaemonDoesNotStart() throws {
         let w = try Workspace()
         let (_, _, config) = try prepareDaemon(w, nodeSize: "1M")
-        try extendConfig(w, config, """
-        "bandwidth":{"limitUpload":0,"copyTargets":{"s3:https://offsite/b":{"limitUplod":512}},"limitDownlod":1}
-        """)
+        try extendConfig(
+            w, config,
+            """
+            "bandwidth":{"limitUpload":0,"copyTargets":{"s3:https://offsite/b":{"limitUplod":512}},"limitDownlod":1}
+            """)
         let r = try w.run(["daemon", "--config", w.path("config.json")])
         #expect(r.code == 2, "\(r.stderr)")
         #expect(r.stderr.contains("bandwidth.limitUpload: 0.0 is not a positive rate in KiB/s"), "\(r.stderr)")
-        #expect(r.stderr.contains("bandwidth.copyTargets[s3:https://offsite/b].limitUplod: unknown field"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("bandwidth.copyTargets[s3:https://offsite/b].limitUplod: unknown field"), "\(r.stderr)")
         #expect(r.stderr.contains("bandwidth.limitDownlod: unknown field"), "\(r.stderr)")
     }
 }

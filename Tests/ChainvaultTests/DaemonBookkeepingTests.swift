@@ -32,7 +32,9 @@ extension DaemonTests {
     /// Triggers a job through the API and returns its record once finished.
     func runAPIJob(_ port: UInt16, token: String, _ path: String, body: String = "") -> [String: Any] {
         let (code, answer) = post(port, path, token: token, body: body)
-        guard code == 202, let id = ((try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: String])?["job"] else { return [:] }
+        guard code == 202,
+            let id = ((try? JSONSerialization.jsonObject(with: Data(answer.utf8))) as? [String: String])?["job"]
+        else { return [:] }
         return finishedJob(port, token: token, id)
     }
 
@@ -42,7 +44,8 @@ extension DaemonTests {
     }
 
     func state(_ w: Workspace) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("state/state.json")))) as? [String: Any] ?? [:]
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("state/state.json"))))
+            as? [String: Any] ?? [:]
     }
 
     /// A backup whose snapshot was saved succeeded, even when its retention step finds another
@@ -50,9 +53,11 @@ extension DaemonTests {
     /// the next backup once the lock is gone.
     @Test func aBackupWhoseRetentionFindsALockStillSucceeds() throws {
         let w = try Workspace()
-        let (port, token, _) = try prepareDaemon(w, nodeSize: "2M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"1h"}
-        """)
+        let (port, token, _) = try prepareDaemon(
+            w, nodeSize: "2M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"1h"}
+                """)
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first scheduled backup finishes")
@@ -65,7 +70,9 @@ extension DaemonTests {
         #expect(locked["state"] as? String == "succeeded", "\(locked)")
         #expect((locked["detail"] as? [String: Any])?["retention"] as? String == "deferred", "\(locked)")
         let demo = policyStatus(port, "demo")
-        #expect(demo["lastOutcome"] as? String == "succeeded" && demo["late"] as? Bool == false && demo["retentionPending"] as? Bool == true, "\(demo)")
+        #expect(
+            demo["lastOutcome"] as? String == "succeeded" && demo["late"] as? Bool == false
+                && demo["retentionPending"] as? Bool == true, "\(demo)")
         let metrics = get(port, "/metrics").1
         #expect(metrics.contains("chainvault_backup_rpo_breached{policy=\"demo\"} 0"))
         #expect(metrics.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 2"))
@@ -82,13 +89,18 @@ extension DaemonTests {
     /// A policy removed on SIGHUP is no longer scheduled (it used to stay, and its jobs failed).
     @Test func aPolicyRemovedOnReloadIsNoLongerScheduled() throws {
         let w = try Workspace()
-        let (port, _, _) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
-        """)
-        try w.write("policies/extra.json", Array("""
-        {"name":"extra","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h",
-         "verify":{"every":"1d","readAllWithinDays":7},"restoreDrill":{"every":"7d"}}
-        """.utf8))
+        let (port, _, _) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
+                """)
+        try w.write(
+            "policies/extra.json",
+            Array(
+                """
+                {"name":"extra","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h",
+                 "verify":{"every":"1d","readAllWithinDays":7},"restoreDrill":{"every":"7d"}}
+                """.utf8))
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         #expect(waitFor(30) { (statusJSON(port)["scheduled"] as? [String: Any])?["drill:extra"] != nil })
@@ -108,14 +120,19 @@ extension DaemonTests {
     /// from each start). The second start here is "two days later" for the state.
     @Test func aDaemonRestartedMoreOftenThanPruneEveryStillPrunes() throws {
         let w = try Workspace()
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
-        """)
+        let (port, _, config) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"2h"}
+                """)
         try w.write("config.json", Array(("{\"pruneEvery\":\"1d\"," + config.dropFirst()).utf8))
         let first = try w.start(["daemon", "--config", w.path("config.json")])
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first backup finishes")
-        #expect((statusJSON(port)["scheduled"] as? [String: String])?["prune"].flatMap(Timestamp.parse).map { $0 > Date().addingTimeInterval(80_000) } == true,
-                "a fresh state: the first prune is a day away")
+        #expect(
+            (statusJSON(port)["scheduled"] as? [String: String])?["prune"].flatMap(Timestamp.parse).map {
+                $0 > Date().addingTimeInterval(80_000)
+            } == true,
+            "a fresh state: the first prune is a day away")
         kill(first.processIdentifier, SIGTERM)
         first.waitUntilExit()
         var saved = try state(w)
@@ -125,11 +142,15 @@ extension DaemonTests {
 
         let second = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(second.processIdentifier, SIGKILL); second.waitUntilExit() }
-        #expect(waitFor(60) { get(port, "/metrics").1.contains("\nchainvault_prune_last_success_timestamp_seconds ") }, "the overdue prune runs")
+        #expect(
+            waitFor(60) { get(port, "/metrics").1.contains("\nchainvault_prune_last_success_timestamp_seconds ") },
+            "the overdue prune runs")
         let pruned = try state(w)["lastPrune"] as? Double ?? 0
         #expect(abs(pruned - Date().timeIntervalSince1970) < 120)
         let next = (statusJSON(port)["scheduled"] as? [String: String])?["prune"].flatMap(Timestamp.parse)
-        #expect(next.map { abs($0.timeIntervalSince1970 - pruned - 86_400) < 5 } == true, "the next prune a day after this one: \(String(describing: next))")
+        #expect(
+            next.map { abs($0.timeIntervalSince1970 - pruned - 86_400) < 5 } == true,
+            "the next prune a day after this one: \(String(describing: next))")
     }
 
     /// A backup stopped by SIGTERM is recorded as interrupted, not failed: `health` stays OK, and
@@ -137,11 +158,14 @@ extension DaemonTests {
     @Test func aJobStoppedBySIGTERMIsInterruptedAndRetriedWithBackoff() throws {
         let w = try Workspace()
         // The pre-hook holds the job while `block` exists, until the test creates `go`.
-        let hook = "touch \(w.path("started")); while [ -e \(w.path("block")) ] && [ ! -e \(w.path("go")) ]; do sleep 0.05; done"
-        let (port, token, _) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"stop","pre":["sh","-c","\(hook)"],"post":["true"]},
-         "schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"1h"}
-        """)
+        let hook =
+            "touch \(w.path("started")); while [ -e \(w.path("block")) ] && [ ! -e \(w.path("go")) ]; do sleep 0.05; done"
+        let (port, token, _) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"stop","pre":["sh","-c","\(hook)"],"post":["true"]},
+                 "schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"1h"}
+                """)
         let first = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL); first.waitUntilExit() } }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first scheduled backup finishes")
@@ -150,7 +174,9 @@ extension DaemonTests {
         try w.write("block", [])
         try FileManager.default.removeItem(atPath: w.path("started"))
         #expect(post(port, "/v1/policies/demo/backup", token: token).0 == 202)
-        #expect(waitFor(30) { FileManager.default.fileExists(atPath: w.path("started")) }, "the second backup is in its pre-hook")
+        #expect(
+            waitFor(30) { FileManager.default.fileExists(atPath: w.path("started")) },
+            "the second backup is in its pre-hook")
         kill(first.processIdentifier, SIGTERM)
         // Only once the daemon reports it is stopping (the job is cancelled by then) may the hook go on.
         #expect(waitFor(30) { statusJSON(port)["stopping"] as? Bool == true })
@@ -159,7 +185,9 @@ extension DaemonTests {
         #expect(first.terminationStatus == 0)
         let saved = try state(w)
         let demo = (saved["policies"] as? [String: Any])?["demo"] as? [String: Any] ?? [:]
-        #expect(demo["lastOutcome"] as? String == "interrupted" && demo["runsFailed"] as? Int == 0 && demo["runsInterrupted"] as? Int == 1, "\(demo)")
+        #expect(
+            demo["lastOutcome"] as? String == "interrupted" && demo["runsFailed"] as? Int == 0
+                && demo["runsInterrupted"] as? Int == 1, "\(demo)")
         let attempt = ((saved["attempts"] as? [String: Any])?["backup:demo"] as? [String: Any]) ?? [:]
         #expect(attempt["failures"] as? Int == 1, "\(saved)")
         let entries = try AuditLog.read(w.path("state/audit.log"))
@@ -171,8 +199,12 @@ extension DaemonTests {
         let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
         #expect(health.code == 0 && health.stdout.hasPrefix("CHAINVAULT OK:"), "\(health.code) \(health.stdout)")
         let lastStart = attempt["lastStart"] as? Double ?? 0
-        let next = (statusJSON(port)["scheduled"] as? [String: String])?["backup:demo"].flatMap(Timestamp.parse)?.timeIntervalSince1970 ?? 0
-        #expect(abs(next - (lastStart + 60)) < 2, "retry 1 min after the interrupted attempt, not at once nor in 1 h: \(next - lastStart) s")
+        let next =
+            (statusJSON(port)["scheduled"] as? [String: String])?["backup:demo"].flatMap(Timestamp.parse)?
+            .timeIntervalSince1970 ?? 0
+        #expect(
+            abs(next - (lastStart + 60)) < 2,
+            "retry 1 min after the interrupted attempt, not at once nor in 1 h: \(next - lastStart) s")
     }
 }
 
@@ -182,9 +214,11 @@ extension DaemonTests {
     /// success, the RPO alarm is on, and the failure is retried with backoff.
     @Test func aPartialBackupIsNoSuccessForTheDaemon() throws {
         let w = try Workspace()
-        let (port, _, _) = try prepareDaemon(w, nodeSize: "4M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"1h"}
-        """)
+        let (port, _, _) = try prepareDaemon(
+            w, nodeSize: "4M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":1},"rpo":"1h"}
+                """)
         let shim = try SourceAndClockFaultTests().buildShim(w)
         w.environment.merge(["LD_PRELOAD": shim, "EIO_FILE": "blk00000.dat", "EIO_AFTER": "1000000"]) { $1 }
         let p = try w.start(["daemon", "--config", w.path("config.json")])

@@ -13,15 +13,18 @@ extension DaemonTests {
     /// ~80 KB regtest blocks in 8 MiB files (as `ChainIncrementalBackupTests`): 150 blocks fill
     /// one file and start a second; the same seed writes the same bytes, so more blocks append.
     func regtestNode(_ w: Workspace, blocks: Int) throws {
-        let writer = try RegtestChainWriter(directory: w.path("node/blocks"), key: [1, 2, 3, 4, 5, 6, 7, 8],
-                                            maxFileSize: 8 << 20)
+        let writer = try RegtestChainWriter(
+            directory: w.path("node/blocks"), key: [1, 2, 3, 4, 5, 6, 7, 8],
+            maxFileSize: 8 << 20)
         try writer.append(blocks, transactions: 200, payload: 330)
     }
 
     func blockBytes(_ w: Workspace) throws -> Int {
         let dir = w.path("node/blocks")
-        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".dat") && $0 != "xor.dat" }
-            .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: dir + "/" + $1)[.size] as? Int) ?? 0) }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+            $0.hasSuffix(".dat") && $0 != "xor.dat"
+        }
+        .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: dir + "/" + $1)[.size] as? Int) ?? 0) }
     }
 
     @Test func daemonBackupsCheckOnlyTheAppendedChainAndStillCatchAFlippedOldBlock() throws {
@@ -32,11 +35,14 @@ extension DaemonTests {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
-        try w.write("policies/btc.json", Array("""
-        {"name":"btc","source":"\(w.path("node"))","consistency":{"mode":"live"},"chain":"bitcoind",
-         "chainCheck":"required","schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},
-         "retention":{"keepLast":10},"rpo":"48h"}
-        """.utf8))
+        try w.write(
+            "policies/btc.json",
+            Array(
+                """
+                {"name":"btc","source":"\(w.path("node"))","consistency":{"mode":"live"},"chain":"bitcoind",
+                 "chainCheck":"required","schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},
+                 "retention":{"keepLast":10},"rpo":"48h"}
+                """.utf8))
         let token = try adminToken(w)
         let port = TestPorts.take()
         try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state")
@@ -53,8 +59,13 @@ extension DaemonTests {
         func backup() -> (job: [String: Any]?, check: [String: Any]) {
             let (code, text) = post(port, "/v1/policies/btc/backup", token: token)
             var last: [String: Any]?
-            if code == 202, let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"] {
-                _ = waitFor(120) { last = job(port, token, id); return ["succeeded", "failed"].contains(last?["state"] as? String ?? "") }
+            if code == 202,
+                let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"]
+            {
+                _ = waitFor(120) {
+                    last = job(port, token, id);
+                    return ["succeeded", "failed"].contains(last?["state"] as? String ?? "")
+                }
             }
             let status = (try? JSONSerialization.jsonObject(with: Data(status(port).1.utf8))) as? [String: Any]
             let btc = (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "btc" }
@@ -71,7 +82,8 @@ extension DaemonTests {
         try regtestNode(w, blocks: 200)
         let second = backup()
         let appended = try blockBytes(w) - full
-        #expect(second.job?["state"] as? String == "succeeded" && second.check["height"] as? Int == 200, "\(second.check)")
+        #expect(
+            second.job?["state"] as? String == "succeeded" && second.check["height"] as? Int == 200, "\(second.check)")
         // At most the parent's last chunk (≤ 4 MiB) and one record-start step (1 MiB) before it
         // are parsed again in the active blk and rev files; the full check was every byte.
         let checked = second.check["bytesChecked"] as? Int ?? .max
@@ -95,7 +107,8 @@ extension DaemonTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         #expect(try blockBytes(w) == before)
         let fourth = backup()
-        #expect(fourth.job?["state"] as? String == "failed"
+        #expect(
+            fourth.job?["state"] as? String == "failed"
                 && (fourth.job?["error"] as? String ?? "").contains("chain check"), "\(fourth.job ?? [:])")
         #expect(fourth.check["valid"] as? Bool == false, "\(fourth.check)")
         let problems = fourth.check["firstProblems"] as? [String] ?? []

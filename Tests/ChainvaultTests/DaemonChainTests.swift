@@ -17,10 +17,13 @@ extension DaemonTests {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
-        try w.write("policies/btc.json", Array("""
-        {"name":"btc","source":"\(source)","consistency":{"mode":"live"},"chain":"bitcoind","chainCheck":"required",
-         "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"retention":{"keepLast":5},"rpo":"48h"}
-        """.utf8))
+        try w.write(
+            "policies/btc.json",
+            Array(
+                """
+                {"name":"btc","source":"\(source)","consistency":{"mode":"live"},"chain":"bitcoind","chainCheck":"required",
+                 "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"retention":{"keepLast":5},"rpo":"48h"}
+                """.utf8))
         let token = try adminToken(w)
         let port = TestPorts.take()
         try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state")
@@ -30,9 +33,13 @@ extension DaemonTests {
 
         func backup() -> [String: Any]? {
             let (code, text) = post(port, "/v1/policies/btc/backup", token: token)
-            guard code == 202, let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"] else { return nil }
+            guard code == 202,
+                let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"]
+            else { return nil }
             var last: [String: Any]?
-            _ = waitFor(60) { last = job(port, token, id); return ["succeeded", "failed"].contains(last?["state"] as? String ?? "") }
+            _ = waitFor(60) {
+                last = job(port, token, id); return ["succeeded", "failed"].contains(last?["state"] as? String ?? "")
+            }
             return last
         }
         func policyStatus() -> [String: Any]? {
@@ -50,7 +57,9 @@ extension DaemonTests {
 
         try chain.flip(w)
         let failed = backup()
-        #expect(failed?["state"] as? String == "failed" && (failed?["error"] as? String ?? "").contains("chain check"), "\(failed ?? [:])")
+        #expect(
+            failed?["state"] as? String == "failed" && (failed?["error"] as? String ?? "").contains("chain check"),
+            "\(failed ?? [:])")
         #expect((policyStatus()?["chain"] as? [String: Any])?["valid"] as? Bool == false)
         metrics = get(port, "/metrics").1
         #expect(metrics.contains("chainvault_chain_check_failed{policy=\"btc\"} 1"), "\(metrics)")
@@ -62,12 +71,15 @@ extension DaemonTests {
         let event = entries.first { $0.action == "chain-check" }
         #expect(event?.subject == "policy btc" && event?.result == "failed", "\(entries.map(\.action))")
         #expect(event?.details["profile"] == "bitcoind" && event?.details["required"] == "true")
-        #expect(event?.details["firstProblem"]?.contains("offset \(ChainTests.block60) height 60") == true, "\(event?.details ?? [:])")
+        #expect(
+            event?.details["firstProblem"]?.contains("offset \(ChainTests.block60) height 60") == true,
+            "\(event?.details ?? [:])")
         #expect(event?.details["snapshot"]?.isEmpty == false)
         try w.ok(["audit", "--verify", "--file", w.path("daemon-state/audit.log")])
         // The good snapshot stays `latest`: a restore gives back the valid chain.
         try w.ok(["restore", "latest", "--target", w.path("restored"), "--policy", "btc"])
-        #expect(FileManager.default.contents(atPath: w.path("restored/blocks/blk00000.dat"))
+        #expect(
+            FileManager.default.contents(atPath: w.path("restored/blocks/blk00000.dat"))
                 == FileManager.default.contents(atPath: ChainTests.fixture))
     }
 
@@ -78,10 +90,13 @@ extension DaemonTests {
         let w = try Workspace()
         try w.ok(["init"])
         let source = try ChainTests().node(w)
-        try w.write("policies/btc.json", Array("""
-        {"name":"btc","source":"\(source)","consistency":{"mode":"live"},"chain":"bitcoind","chainCheck":"required",
-         "schedule":{"every":"1h"},"retention":{"keepLast":5},"rpo":"48h"}
-        """.utf8))
+        try w.write(
+            "policies/btc.json",
+            Array(
+                """
+                {"name":"btc","source":"\(source)","consistency":{"mode":"live"},"chain":"bitcoind","chainCheck":"required",
+                 "schedule":{"every":"1h"},"retention":{"keepLast":5},"rpo":"48h"}
+                """.utf8))
         let port = TestPorts.take()
         try writeDaemonConfig(w, port: port, stateDirectory: "daemon-state", admin: false)
         let shim = try SourceAndClockFaultTests().buildShim(w)

@@ -62,10 +62,12 @@ extension DaemonTests {
     @Test func everyLogLineIsStrictLogfmt() throws {
         let w = try Workspace()
         let noisy = #"printf 'say "hi" \\ back\nkey=value x\n\377\376 raw\n' >&2; printf 'to stdout\n'"#
-        let (port, _, _) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"stop","pre":["sh","-c",\(jsonString(noisy))],
-         "post":["sh","-c",\(jsonString(noisy + "; exit 3"))]},"schedule":{"every":"24h"},"retention":{"keepLast":3},"rpo":"48h"}
-        """)
+        let (port, _, _) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"stop","pre":["sh","-c",\(jsonString(noisy))],
+                 "post":["sh","-c",\(jsonString(noisy + "; exit 3"))]},"schedule":{"every":"24h"},"retention":{"keepLast":3},"rpo":"48h"}
+                """)
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first backup ran")
@@ -100,23 +102,32 @@ extension DaemonTests {
     /// still passes the page. None of them existed on the old binary.
     @Test func theMissingMetricsAppearAfterTheirJobsRan() throws {
         let w = try Workspace()
-        let (port, _, config) = try prepareDaemon(w, nodeSize: "1M", policy: livePolicy(w, extra: #"""
-        "copyTo":"\#(w.path("offsite"))","verify":{"every":"2s","readAllWithinDays":1},"restoreDrill":{"every":"2s"}
-        """#))
+        let (port, _, config) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: livePolicy(
+                w,
+                extra: #"""
+                    "copyTo":"\#(w.path("offsite"))","verify":{"every":"2s","readAllWithinDays":1},"restoreDrill":{"every":"2s"}
+                    """#))
         try w.ok(["init", "--repo", w.path("offsite")])
         try extendConfig(w, config, "\"pruneEvery\":\"2s\",\"readinessProbeEvery\":\"1s\"")
         let started = Date().timeIntervalSince1970
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
-        let wanted = ["chainvault_restore_drill_last_outcome{policy=\"demo\"}", "chainvault_verify_last_outcome{policy=\"demo\"}",
-                      "chainvault_copy_last_outcome{policy=\"demo\"}", "chainvault_prune_last_outcome"]
+        let wanted = [
+            "chainvault_restore_drill_last_outcome{policy=\"demo\"}", "chainvault_verify_last_outcome{policy=\"demo\"}",
+            "chainvault_copy_last_outcome{policy=\"demo\"}", "chainvault_prune_last_outcome"
+        ]
         var metrics = ""
-        #expect(waitFor(90) {
-            metrics = get(port, "/metrics").1
-            return wanted.allSatisfy { metricValue(metrics, $0) == 1 }
-        }, "every job ran and succeeded:\n\(metrics)")
+        #expect(
+            waitFor(90) {
+                metrics = get(port, "/metrics").1
+                return wanted.allSatisfy { metricValue(metrics, $0) == 1 }
+            }, "every job ran and succeeded:\n\(metrics)")
         let now = Date().timeIntervalSince1970
-        func inRun(_ series: String) -> Bool { metricValue(metrics, series).map { $0 >= started - 1 && $0 <= now + 1 } == true }
+        func inRun(_ series: String) -> Bool {
+            metricValue(metrics, series).map { $0 >= started - 1 && $0 <= now + 1 } == true
+        }
         #expect(inRun("chainvault_restore_drill_last_success_timestamp_seconds{policy=\"demo\"}"))
         #expect(inRun("chainvault_copy_last_success_timestamp_seconds{policy=\"demo\"}"))
         #expect(inRun("chainvault_config_last_reload_success_timestamp_seconds"), "the start counts as a load")
@@ -124,7 +135,9 @@ extension DaemonTests {
         let lag = metricValue(metrics, "chainvault_copy_lag_seconds{policy=\"demo\"}")
         #expect(lag.map { $0 >= 0 && $0 < now - started + 1 } == true, "lag \(lag ?? -1)")
         #expect((metricValue(metrics, "chainvault_verify_last_read_packs{policy=\"demo\"}") ?? 0) >= 1)
-        #expect(metricValue(metrics, "chainvault_verify_window_read_ratio{policy=\"demo\"}").map { $0 > 0 && $0 <= 1 } == true)
+        #expect(
+            metricValue(metrics, "chainvault_verify_window_read_ratio{policy=\"demo\"}").map { $0 > 0 && $0 <= 1 }
+                == true)
         #expect((metricValue(metrics, "chainvault_repository_locks_held") ?? -1) >= 0)
         // The process_* family, as every Prometheus client exports it.
         let resident = metricValue(metrics, "process_resident_memory_bytes") ?? 0
@@ -144,7 +157,8 @@ extension DaemonTests {
         try w.write("config.json", Array("{\"repository\": 5}".utf8))
         kill(p.processIdentifier, SIGHUP)
         #expect(waitFor(30) { metricValue(get(port, "/metrics").1, "chainvault_config_last_reload_successful") == 0 })
-        #expect(metricValue(get(port, "/metrics").1, "chainvault_config_last_reload_success_timestamp_seconds") == before)
+        #expect(
+            metricValue(get(port, "/metrics").1, "chainvault_config_last_reload_success_timestamp_seconds") == before)
         kill(p.processIdentifier, SIGTERM)
         #expect(waitFor(20) { !p.isRunning })
     }
@@ -158,7 +172,10 @@ extension DaemonTests {
     }
 
     func jsonString(_ s: String) -> String {
-        String(decoding: try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes]), as: UTF8.self)
-            .dropFirst().dropLast().description
+        String(
+            decoding: try! JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes]),
+            as: UTF8.self
+        )
+        .dropFirst().dropLast().description
     }
 }

@@ -43,9 +43,11 @@ extension DaemonTests {
 
     @Test func aBadPolicyLimitIsRefusedWithTheFileLineAndColumn() throws {
         let w = try Workspace()
-        for (value, message) in [("0", "limitUpload: 0.0 is not a positive rate in KiB/s"),
-                                 ("-2", "limitUpload: -2.0 is not a positive rate in KiB/s"),
-                                 ("\"fast\"", "limitUpload: expected a number")] {
+        for (value, message) in [
+            ("0", "limitUpload: 0.0 is not a positive rate in KiB/s"),
+            ("-2", "limitUpload: -2.0 is not a positive rate in KiB/s"),
+            ("\"fast\"", "limitUpload: expected a number")
+        ] {
             try w.write("policies/demo.json", Array(demoPolicy(w, limit: value).utf8))
             let r = try w.run(["policy", "check", w.path("policies/demo.json")])
             #expect(r.code == 2, "\(value): \(r.stderr)")

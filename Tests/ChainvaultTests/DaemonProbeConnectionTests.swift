@@ -37,7 +37,8 @@ extension DaemonTests {
         try w.write("policies/demo.json", Array(livePolicy(w).utf8))
         let port = TestPorts.take()
         try w.write("token", Array("token-\(UUID().uuidString)".utf8), mode: 0o600)
-        try writeDaemonConfig(w, port: port, repository: repo, extra: "\"readinessProbeEvery\":\"1s\",\"readinessProbeTimeout\":\"5s\"")
+        try writeDaemonConfig(
+            w, port: port, repository: repo, extra: "\"readinessProbeEvery\":\"1s\",\"readinessProbeTimeout\":\"5s\"")
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first backup ran: \(statusJSON(port))")

@@ -17,23 +17,28 @@ extension DaemonTests {
         try w.write("hooks/pre", Array("#!/bin/sh\necho pre >> \(marks)\n".utf8), mode: 0o755)
         try w.write("hooks/post", Array("#!/bin/sh\necho post >> \(marks)\n".utf8), mode: 0o755)
         try w.ok(["backup", source, "--policy", "node"])
-        let snapshot = try #require(w.run(["snapshots", "--json", "--policy", "node"]).stdout
-            .split(separator: "\"").first { $0.count == 64 }.map(String.init))
+        let snapshot = try #require(
+            w.run(["snapshots", "--json", "--policy", "node"]).stdout
+                .split(separator: "\"").first { $0.count == 64 }.map(String.init))
         // Daily two hours back: no scheduled backup runs the hooks during the test.
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
-        try w.write("policies/node.json", Array("""
-        {"name":"node","source":"\(source)","consistency":{"mode":"stop","pre":["\(w.path("hooks/pre"))"],
-         "post":["\(w.path("hooks/post"))"]},"schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """.utf8))
+        try w.write(
+            "policies/node.json",
+            Array(
+                """
+                {"name":"node","source":"\(source)","consistency":{"mode":"stop","pre":["\(w.path("hooks/pre"))"],
+                 "post":["\(w.path("hooks/post"))"]},"schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},
+                 "retention":{"keepLast":3},"rpo":"48h"}
+                """.utf8))
         let token = try adminToken(w)
         let port = TestPorts.take()
         try writeDaemonConfig(w, port: port)
         // Each point fails once in the daemon's process: the first restore fails a step and its
         // undo, the second (the step point used up) fails at its last step and is undone.
-        w.environment["CHAINVAULT_TEST_FAIL_AT"] = "restore-in-place-second-step,restore-in-place-undo,restore-last-metadata"
+        w.environment["CHAINVAULT_TEST_FAIL_AT"] =
+            "restore-in-place-second-step,restore-in-place-undo,restore-last-metadata"
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         w.environment["CHAINVAULT_TEST_FAIL_AT"] = nil
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
@@ -61,8 +66,9 @@ extension DaemonTests {
         #expect(treeFingerprint(source) == before)
         let undone = restoreThroughAPI(port, token, body)
         #expect(undone?["state"] as? String == "failed", "\(undone ?? [:])")
-        #expect((undone?["error"] as? String)?.contains("the restore was undone: \(source) is as it was before") == true,
-                "\(undone ?? [:])")
+        #expect(
+            (undone?["error"] as? String)?.contains("the restore was undone: \(source) is as it was before") == true,
+            "\(undone ?? [:])")
         #expect(phases(undone) == ["stopping-node:succeeded", "restoring:failed", "starting-node:succeeded"])
         #expect(hookMarks() == ["pre", "pre", "post"])
         #expect(treeFingerprint(source) == before)
@@ -70,6 +76,8 @@ extension DaemonTests {
         let done = restoreThroughAPI(port, token, body)
         #expect(done?["state"] as? String == "succeeded", "\(done ?? [:])")
         #expect(hookMarks() == ["pre", "pre", "post", "pre", "post"])
-        #expect(treeFingerprint(source)?["stray.bin"] == nil && !FileManager.default.fileExists(atPath: source + "/.chainvault-restore"))
+        #expect(
+            treeFingerprint(source)?["stray.bin"] == nil
+                && !FileManager.default.fileExists(atPath: source + "/.chainvault-restore"))
     }
 }

@@ -23,7 +23,9 @@ extension DaemonTests {
     /// Posts a restore and waits (bounded) until the job reports it finished.
     func restoreThroughAPI(_ port: UInt16, _ token: String, _ body: String) -> [String: Any]? {
         let (code, text) = post(port, "/v1/restores", token: token, body: body)
-        guard code == 202, let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"] else { return nil }
+        guard code == 202,
+            let id = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String])?["job"]
+        else { return nil }
         var last: [String: Any]?
         _ = waitFor(30) {
             last = job(port, token, id)
@@ -44,37 +46,50 @@ extension DaemonTests {
         // The hooks leave marks: the post hook says whether the node's data was there to start on.
         let marks = w.path("hooks.log")
         try w.write("hooks/pre", Array("#!/bin/sh\necho pre >> \(marks)\n".utf8), mode: 0o755)
-        try w.write("hooks/post", Array("""
-        #!/bin/sh
-        if [ -f \(bitcoind)/blocks/blk00000.dat ]; then echo post:data >> \(marks); else echo post:empty >> \(marks); fi
+        try w.write(
+            "hooks/post",
+            Array(
+                """
+                #!/bin/sh
+                if [ -f \(bitcoind)/blocks/blk00000.dat ]; then echo post:data >> \(marks); else echo post:empty >> \(marks); fi
 
-        """.utf8), mode: 0o755)
+                """.utf8), mode: 0o755)
         try w.ok(["backup", bitcoind, "--policy", "bitcoind"])
-        try w.ok(["backup", w.path("geth"), "--policy", "geth"])      // the newest snapshot: geth's
-        let bitcoindID = (try JSONSerialization.jsonObject(with: Data(try w.ok(["snapshots", "--json", "--policy", "bitcoind"]).stdout.utf8))
-                          as? [[String: Any]])?.first?["id"] as? String
+        try w.ok(["backup", w.path("geth"), "--policy", "geth"])  // the newest snapshot: geth's
+        let bitcoindID =
+            (try JSONSerialization.jsonObject(
+                with: Data(try w.ok(["snapshots", "--json", "--policy", "bitcoind"]).stdout.utf8))
+            as? [[String: Any]])?.first?["id"] as? String
 
         // Daily schedules two hours back: no backup runs during the test (it would run the hooks).
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
         let daily = String(format: "%02d:%02d", at.hour!, at.minute!)
-        try w.write("policies/bitcoind.json", Array("""
-        {"name":"bitcoind","source":"\(bitcoind)","consistency":{"mode":"stop","pre":["\(w.path("hooks/pre"))"],
-         "post":["\(w.path("hooks/post"))"]},"schedule":{"daily":"\(daily)"},"retention":{"keepLast":3},"rpo":"48h",
-         "restoreDrill":{"every":"3s"}}
-        """.utf8))
-        try w.write("policies/geth.json", Array("""
-        {"name":"geth","source":"\(w.path("geth"))","consistency":{"mode":"live"},"schedule":{"daily":"\(daily)"},
-         "retention":{"keepLast":3},"rpo":"48h"}
-        """.utf8))
+        try w.write(
+            "policies/bitcoind.json",
+            Array(
+                """
+                {"name":"bitcoind","source":"\(bitcoind)","consistency":{"mode":"stop","pre":["\(w.path("hooks/pre"))"],
+                 "post":["\(w.path("hooks/post"))"]},"schedule":{"daily":"\(daily)"},"retention":{"keepLast":3},"rpo":"48h",
+                 "restoreDrill":{"every":"3s"}}
+                """.utf8))
+        try w.write(
+            "policies/geth.json",
+            Array(
+                """
+                {"name":"geth","source":"\(w.path("geth"))","consistency":{"mode":"live"},"schedule":{"daily":"\(daily)"},
+                 "retention":{"keepLast":3},"rpo":"48h"}
+                """.utf8))
         let token = try adminToken(w)
         let port = TestPorts.take()
         try writeDaemonConfig(w, port: port, extra: "\"restoreRoots\":[\"\(w.root)\"]")
         let daemon = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
-        func hookMarks() -> [String] { ((try? String(contentsOfFile: marks, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+        func hookMarks() -> [String] {
+            ((try? String(contentsOfFile: marks, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
 
         // The node's directory is lost: restored from bitcoind's snapshot, the node stopped around it.
         try FileManager.default.moveItem(atPath: bitcoind, toPath: w.path("bitcoind-lost"))
@@ -99,8 +114,10 @@ extension DaemonTests {
         func restoreSubjects() -> [String] {
             ((try? AuditLog.read(w.path("state/audit.log"))) ?? []).filter { $0.action == "restore" }.map(\.subject)
         }
-        #expect(waitFor(10) { restoreSubjects().count == 3 } && restoreSubjects() == ["policy bitcoind", "policy bitcoind", "policy geth"],
-                "\(restoreSubjects())")
+        #expect(
+            waitFor(10) { restoreSubjects().count == 3 }
+                && restoreSubjects() == ["policy bitcoind", "policy bitcoind", "policy geth"],
+            "\(restoreSubjects())")
 
         // A restore that fails once the node is stopped (its directory is not empty): the node is
         // started again all the same, and the job says which phase failed.
@@ -113,11 +130,12 @@ extension DaemonTests {
 
         // Drills: bytes and rate in /v1/status and /metrics, checked by promtool; no tree written.
         var drilled: [String: Any]?
-        #expect(waitFor(30) {
-            let status = try? JSONSerialization.jsonObject(with: Data(self.status(port).1.utf8)) as? [String: Any]
-            drilled = (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "bitcoind" }
-            return drilled?["lastDrillBytesPerSecond"] != nil
-        }, "a drill ran")
+        #expect(
+            waitFor(30) {
+                let status = try? JSONSerialization.jsonObject(with: Data(self.status(port).1.utf8)) as? [String: Any]
+                drilled = (status?["policies"] as? [[String: Any]])?.first { $0["name"] as? String == "bitcoind" }
+                return drilled?["lastDrillBytesPerSecond"] != nil
+            }, "a drill ran")
         #expect((drilled?["lastDrillBytes"] as? Int ?? 0) > 3_000_000 && drilled?["lastDrillSeconds"] as? Double != nil)
         let metrics = get(port, "/metrics").1
         #expect(metrics.contains("chainvault_restore_drill_last_bytes_per_second{policy=\"bitcoind\"} "))

@@ -26,7 +26,8 @@ extension DaemonTests {
 
     @Test func aDaemonStartedOnAnOldStateFileRecordsItsInterruptedJobAndKeepsItsBackoff() throws {
         let w = try Workspace()
-        let old = try JSONSerialization.jsonObject(with: Data(try Posix.readFile(Self.oldStateFile))) as? [String: Any] ?? [:]
+        let old =
+            try JSONSerialization.jsonObject(with: Data(try Posix.readFile(Self.oldStateFile))) as? [String: Any] ?? [:]
         try w.write("state/state.json", try Posix.readFile(Self.oldStateFile), mode: 0o640)
         for name in ["demo", "slow"] {
             try w.write("policies/\(name).json", Array(livePolicy(w, name: name).utf8))
@@ -41,8 +42,10 @@ extension DaemonTests {
         let demo = policies.first { $0["name"] as? String == "demo" } ?? [:]
         let slow = policies.first { $0["name"] as? String == "slow" } ?? [:]
         let oldDemo = (old["policies"] as? [String: Any])?["demo"] as? [String: Any] ?? [:]
-        #expect(demo["lastOutcome"] as? String == "succeeded" && demo["lastSnapshot"] as? String == oldDemo["lastSnapshot"] as? String,
-                "\(demo)")
+        #expect(
+            demo["lastOutcome"] as? String == "succeeded"
+                && demo["lastSnapshot"] as? String == oldDemo["lastSnapshot"] as? String,
+            "\(demo)")
         #expect(slow["lastOutcome"] as? String == "interrupted", "\(slow)")
         #expect(slow["lastError"] as? String == "interrupted (the daemon stopped during the job)", "\(slow)")
         let entries = try AuditLog.read(w.path("state/audit.log"))
@@ -50,7 +53,8 @@ extension DaemonTests {
         // The attempt the old daemon counted keeps its backoff: a retry a minute after it started,
         // long past by now, so due at once; demo's next backup a day after its last one.
         let scheduled = statusJSON(port)["scheduled"] as? [String: String] ?? [:]
-        let lastStart = (((old["attempts"] as? [String: Any])?["backup:slow"]) as? [String: Any])?["lastStart"] as? Double
+        let lastStart =
+            (((old["attempts"] as? [String: Any])?["backup:slow"]) as? [String: Any])?["lastStart"] as? Double
         #expect(lastStart != nil && scheduled["backup:slow"] != nil, "\(scheduled)")
         let demoNext = scheduled["backup:demo"].flatMap(Timestamp.parse)?.timeIntervalSince1970 ?? 0
         let demoLast = oldDemo["lastBackupStart"] as? Double ?? 0

@@ -15,13 +15,20 @@ struct DaemonTests {
             var a = sockaddr_un()
             a.sun_family = sa_family_t(AF_UNIX)
             withUnsafeMutableBytes(of: &a.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
-            _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+            _ = withUnsafePointer(to: &a) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                }
+            }
             _ = fcntl(fd, F_SETFL, O_NONBLOCK)
         }
         deinit { close(fd); unlink(path) }
         func drain() -> [String] {
             var out: [String] = [], buffer = [UInt8](repeating: 0, count: 4096)
-            while true { let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break }; out.append(String(decoding: buffer[0..<n], as: UTF8.self)) }
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0); if n <= 0 { break };
+                out.append(String(decoding: buffer[0..<n], as: UTF8.self))
+            }
             return out
         }
     }
@@ -75,7 +82,11 @@ struct DaemonTests {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         return fd
     }
 
@@ -109,10 +120,14 @@ struct DaemonTests {
     /// key and `policies/`, the monitor token, the admin token `token` unless `admin` is false,
     /// state in `stateDirectory`, and `extra` JSON members. Returns the text.
     @discardableResult
-    func writeDaemonConfig(_ w: Workspace, port: UInt16, repository: String? = nil, stateDirectory: String = "state",
-                           admin: Bool = true, extra: String = "") throws -> String {
-        var members = ["\"repository\":\"\(repository ?? w.repo)\"", "\"keyFile\":\"\(w.key)\"",
-                       "\"policies\":\"\(w.path("policies"))\"", "\"listen\":\"127.0.0.1:\(port)\""]
+    func writeDaemonConfig(
+        _ w: Workspace, port: UInt16, repository: String? = nil, stateDirectory: String = "state",
+        admin: Bool = true, extra: String = ""
+    ) throws -> String {
+        var members = [
+            "\"repository\":\"\(repository ?? w.repo)\"", "\"keyFile\":\"\(w.key)\"",
+            "\"policies\":\"\(w.path("policies"))\"", "\"listen\":\"127.0.0.1:\(port)\""
+        ]
         if admin { members.append("\"apiTokenFile\":\"\(w.path("token"))\"") }
         members += ["\"tokens\":[\(try monitorTokenEntry(w))]", "\"stateDirectory\":\"\(w.path(stateDirectory))\""]
         if !extra.isEmpty { members.append(extra) }
@@ -131,11 +146,13 @@ struct DaemonTests {
 
     @Test func theDaemonRunsPoliciesServesHealthAndStopsCleanly() throws {
         let w = try Workspace()
-        let (port, token, config) = try prepareDaemon(w, nodeSize: "8M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
-         "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",
-         "protect":["config/priv_validator_state.json"],"restoreDrill":{"every":"4s"}}
-        """)
+        let (port, token, config) = try prepareDaemon(
+            w, nodeSize: "8M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
+                 "schedule":{"every":"2s"},"retention":{"keepLast":3},"verify":{"every":"3s","readAllWithinDays":1},"rpo":"1m",
+                 "protect":["config/priv_validator_state.json"],"restoreDrill":{"every":"4s"}}
+                """)
         let notify = Notifications()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Workspace.binary)
@@ -147,10 +164,12 @@ struct DaemonTests {
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
 
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
-        #expect(waitFor(15) {
-            get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 2")
-                || get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 3")
-        }, "two scheduled backups happen")
+        #expect(
+            waitFor(15) {
+                get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 2")
+                    || get(port, "/metrics").1.contains(
+                        "chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 3")
+            }, "two scheduled backups happen")
         let messages = notify.drain()
         #expect(messages.contains { $0.hasPrefix("READY=1") })
         #expect(messages.contains("WATCHDOG=1"))
@@ -158,12 +177,18 @@ struct DaemonTests {
         #expect(get(port, "/readyz").0 == 200)
         #expect(get(port, "/readyz?verbose").1.contains("[+]repository"))
         let metrics = get(port, "/metrics").1
-        for name in ["chainvault_build_info", "chainvault_backup_last_success_timestamp_seconds", "chainvault_backup_rpo_breached{policy=\"demo\"} 0",
-                     "chainvault_node_last_downtime_seconds", "chainvault_verify_last_success_timestamp_seconds", "chainvault_restore_drill_last_duration_seconds"] {
+        for name in [
+            "chainvault_build_info", "chainvault_backup_last_success_timestamp_seconds",
+            "chainvault_backup_rpo_breached{policy=\"demo\"} 0",
+            "chainvault_node_last_downtime_seconds", "chainvault_verify_last_success_timestamp_seconds",
+            "chainvault_restore_drill_last_duration_seconds"
+        ] {
             #expect(metrics.contains(name), "\(name) in /metrics")
         }
         // Every series once, and promtool (Debian's prometheus package, installed by .ci/setup) agrees.
-        let series = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").dropLast().joined(separator: " ") }
+        let series = metrics.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
+            $0.split(separator: " ").dropLast().joined(separator: " ")
+        }
         #expect(Set(series).count == series.count, "duplicate series in /metrics")
         if let promtool = tool("promtool") {
             let (code, out, err) = try runTool(promtool, ["check", "metrics"], stdin: metrics)
@@ -176,7 +201,8 @@ struct DaemonTests {
         // A known path with the wrong method names the methods it has (RFC 9110 §15.5.6), before
         // any token is asked for; an unknown one is 404 whatever the method.
         let wrongMethod = response(port, "POST", "/livez", token: nil)
-        #expect(wrongMethod.hasPrefix("HTTP/1.1 405") && wrongMethod.contains("\r\nAllow: GET, HEAD\r\n"), "\(wrongMethod)")
+        #expect(
+            wrongMethod.hasPrefix("HTTP/1.1 405") && wrongMethod.contains("\r\nAllow: GET, HEAD\r\n"), "\(wrongMethod)")
         let getPrune = response(port, "GET", "/v1/prune", token: nil)
         #expect(getPrune.hasPrefix("HTTP/1.1 405") && getPrune.contains("\r\nAllow: POST\r\n"), "\(getPrune)")
         #expect(request(port, "DELETE", "/v1/nope", token: token).0 == 404)
@@ -184,17 +210,19 @@ struct DaemonTests {
         // Mutations: 401 without the token, and nothing runs.
         #expect(post(port, "/v1/policies/demo/backup", token: nil).0 == 401)
         #expect(post(port, "/v1/policies/demo/backup", token: "wrong").0 == 401)
-        let (code, body) = post(port, "/v1/restores", token: token, body: "{\"policy\":\"demo\",\"target\":\"\(w.path("restored"))\"}")
+        let (code, body) = post(
+            port, "/v1/restores", token: token, body: "{\"policy\":\"demo\",\"target\":\"\(w.path("restored"))\"}")
         #expect(code == 202)
         let job = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String])?["job"] ?? ""
-        #expect(waitFor(15) {
-            let fd = connectTo(port); defer { close(fd) }
-            let r = "GET /v1/jobs/\(job) HTTP/1.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
-            _ = Array(r.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            var out: [UInt8] = [], b = [UInt8](repeating: 0, count: 4096)
-            while true { let n = recv(fd, &b, b.count, 0); if n <= 0 { break }; out += b[0..<n] }
-            return String(decoding: out, as: UTF8.self).contains("\"state\" : \"succeeded\"")
-        }, "the API restore finishes")
+        #expect(
+            waitFor(15) {
+                let fd = connectTo(port); defer { close(fd) }
+                let r = "GET /v1/jobs/\(job) HTTP/1.1\r\nAuthorization: Bearer \(token)\r\n\r\n"
+                _ = Array(r.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                var out: [UInt8] = [], b = [UInt8](repeating: 0, count: 4096)
+                while true { let n = recv(fd, &b, b.count, 0); if n <= 0 { break }; out += b[0..<n] }
+                return String(decoding: out, as: UTF8.self).contains("\"state\" : \"succeeded\"")
+            }, "the API restore finishes")
         #expect(try treeDifferences(w.path("node"), w.path("restored")) == [])
 
         let health = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
@@ -205,10 +233,12 @@ struct DaemonTests {
         kill(p.processIdentifier, SIGHUP)
         // Waits on what the daemon reports (the reload's notifications), not on a sleep.
         var reloadMessages: [String] = []
-        #expect(waitFor(20) {
-            reloadMessages += notify.drain()
-            return reloadMessages.contains { $0.hasPrefix("RELOADING=1") } && reloadMessages.contains { $0.hasPrefix("READY=1") }
-        }, "the bad reload is over: \(reloadMessages)")
+        #expect(
+            waitFor(20) {
+                reloadMessages += notify.drain()
+                return reloadMessages.contains { $0.hasPrefix("RELOADING=1") }
+                    && reloadMessages.contains { $0.hasPrefix("READY=1") }
+            }, "the bad reload is over: \(reloadMessages)")
         #expect(get(port, "/livez").0 == 200)
 
         kill(p.processIdentifier, SIGTERM)
@@ -222,11 +252,14 @@ struct DaemonTests {
         // The repository holds a copy of the log, for when the server is lost.
         let mirrored = try w.ok(["audit", "--from-repository", "--verify"])
         #expect(mirrored.stdout.contains("chain intact"), "\(mirrored.stdout)")
-        let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")])
+        let unknown = try w.run(["health", "--url", "http://127.0.0.1:\(port)", "--token-file", w.path("monitor.token")]
+        )
         #expect(unknown.code == 3 && unknown.stdout.hasPrefix("CHAINVAULT UNKNOWN:"))
 
         // Killed during a job: the next start records it as interrupted (not failed: it is retried).
-        var state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("state/state.json")))) as! [String: Any]
+        var state =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("state/state.json"))))
+            as! [String: Any]
         state["runningJob"] = "backup:demo"
         try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: w.path("state/state.json")))
         try w.write("config.json", Array(config.utf8))
@@ -240,7 +273,11 @@ struct DaemonTests {
         kill(again.processIdentifier, SIGTERM)
         again.waitUntilExit()
         let entries = try AuditLog.read(w.path("state/audit.log"))
-        #expect(entries.contains { $0.subject == "backup:demo" && $0.result == "interrupted" && $0.details["error"]?.contains("interrupted") == true })
+        #expect(
+            entries.contains {
+                $0.subject == "backup:demo" && $0.result == "interrupted"
+                    && $0.details["error"]?.contains("interrupted") == true
+            })
         try w.ok(["audit", "--verify", "--file", w.path("state/audit.log")])
     }
 }

@@ -12,9 +12,11 @@ import VaultStorage
 extension DaemonTests {
     /// Starts the daemon on a small node with one hourly policy; returns it, its port and token.
     func startDaemon(_ w: Workspace) throws -> (Process, UInt16, String) {
-        let (port, token, _) = try prepareDaemon(w, nodeSize: "4M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
-        """)
+        let (port, token, _) = try prepareDaemon(
+            w, nodeSize: "4M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
+                """)
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         #expect(waitFor(10) { get(port, "/livez").0 == 200 })
         return (p, port, token)
@@ -57,7 +59,9 @@ extension DaemonTests {
                 count += buffer.withUnsafeBytes { b in
                     var found = 0, i = 0
                     while i + needle.count <= n {
-                        guard let hit = memchr(b.baseAddress! + i, Int32(needle[0]), n - needle.count + 1 - i) else { break }
+                        guard let hit = memchr(b.baseAddress! + i, Int32(needle[0]), n - needle.count + 1 - i) else {
+                            break
+                        }
                         let offset = UnsafeRawPointer(hit) - b.baseAddress!
                         if memcmp(hit, needle, needle.count) == 0 { found += 1 }
                         i = offset + 1
@@ -84,8 +88,10 @@ extension DaemonTests {
         let key = Array(try Data(contentsOf: URL(fileURLWithPath: w.key)))
 
         #expect(runJob(port, token: token, "/v1/policies/demo/backup"), "the API backup finishes")
-        #expect(runJob(port, token: token, "/v1/restores", body: "{\"policy\":\"demo\",\"target\":\"\(w.path("restored"))\"}"),
-                "the API restore finishes")
+        #expect(
+            runJob(
+                port, token: token, "/v1/restores", body: "{\"policy\":\"demo\",\"target\":\"\(w.path("restored"))\"}"),
+            "the API restore finishes")
         #expect(get(port, "/readyz?verbose").0 == 200)
         _ = get(port, "/metrics")
         #expect(waitFor(10) { idle(port) })
@@ -94,12 +100,18 @@ extension DaemonTests {
         let masterCopies = try occurrences(of: Array(master[16...]), inProcess: p.processIdentifier)
         let keyCopies = try occurrences(of: Array(key[16...]), inProcess: p.processIdentifier)
         #expect(masterCopies == 0, "the master key is still in the idle daemon's memory \(masterCopies) time(s)")
-        #expect(keyCopies == 1, "the key file's bytes are in the daemon's memory \(keyCopies) time(s); only the credential should hold them")
+        #expect(
+            keyCopies == 1,
+            "the key file's bytes are in the daemon's memory \(keyCopies) time(s); only the credential should hold them"
+        )
         print("secrets in the idle daemon's memory: master key \(masterCopies) copies, key file \(keyCopies)")
         // Nor in what it shows or writes: status, metrics, the audit log.
-        let shown = status(port).1 + get(port, "/metrics").1
+        let shown =
+            status(port).1 + get(port, "/metrics").1
             + ((try? String(contentsOfFile: w.path("state/audit.log"), encoding: .utf8)) ?? "")
-        for secret in [token, Self.monitorToken, Hex.encode(key), Hex.encode(master)] { #expect(!shown.contains(secret), "a secret in status, metrics or audit log") }
+        for secret in [token, Self.monitorToken, Hex.encode(key), Hex.encode(master)] {
+            #expect(!shown.contains(secret), "a secret in status, metrics or audit log")
+        }
     }
 
     func status(of pid: pid_t, _ field: String) -> Int {
@@ -122,7 +134,10 @@ extension DaemonTests {
         let deadline = Date().addingTimeInterval(30)
         while !active.isEmpty && Date() < deadline {
             for i in active {
-                let n = payload.withUnsafeBytes { send(sockets[i], $0.baseAddress! + sent[i], min(65536, payload.count - sent[i]), Int32(MSG_NOSIGNAL)) }
+                let n = payload.withUnsafeBytes {
+                    send(
+                        sockets[i], $0.baseAddress! + sent[i], min(65536, payload.count - sent[i]), Int32(MSG_NOSIGNAL))
+                }
                 if n > 0 { sent[i] += n }
                 if sent[i] == payload.count || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { active.remove(i) }
             }
@@ -159,18 +174,24 @@ extension DaemonTests {
         let restoreBody = "{\"policy\":\"demo\",\"target\":\"\(w.path("evil"))\"}"
         var statuses: [Int: Int] = [:]
         for wrong in [nil, "", "wrong", token.uppercased(), token + "x", String(token.dropLast()), " " + token] {
-            for (path, body) in [("/v1/policies/demo/backup", ""), ("/v1/policies/demo/verify", ""), ("/v1/restores", restoreBody)] {
+            for (path, body) in [
+                ("/v1/policies/demo/backup", ""), ("/v1/policies/demo/verify", ""), ("/v1/restores", restoreBody)
+            ] {
                 statuses[post(port, path, token: wrong, body: body).0, default: 0] += 1
             }
         }
         #expect(statuses == [401: 21], "\(statuses)")
         // Nothing was queued or started: the daemon's own counters, not a pause, say so.
-        #expect(idle(port) && counter(port, "jobsStarted") == startedBefore && !FileManager.default.fileExists(atPath: w.path("evil")))
+        #expect(
+            idle(port) && counter(port, "jobsStarted") == startedBefore
+                && !FileManager.default.fileExists(atPath: w.path("evil")))
         #expect(try w.ok(["snapshots", "--json"]).stdout == snapshotsBefore)
         for _ in 0..<50 { _ = get(port, "/metrics") }
         let baseRSS = status(of: pid, "VmRSS")
         // The fewest descriptors seen at rest (a probe's socket may be open at any one moment).
-        let baseFDs = (0..<5).map { _ in usleep(50_000); return openDescriptors(pid) }.min()!
+        let baseFDs = (0..<5).map { _ in
+            usleep(50_000); return openDescriptors(pid)
+        }.min()!
 
         // A well-behaved monitor probes all along, from its own thread.
         // @unchecked: every field is read and written only under `lock`.
@@ -184,7 +205,9 @@ extension DaemonTests {
                 let t0 = Date()
                 let ok = HTTPClient.get(host: "127.0.0.1", port: port, path: "/livez", timeout: 5)?.status == 200
                 let took = Date().timeIntervalSince(t0)
-                prober.lock.withLock { prober.worst = max(prober.worst, ok ? took : 99); prober.probes += 1 }
+                prober.lock.withLock {
+                    prober.worst = max(prober.worst, ok ? took : 99); prober.probes += 1
+                }
                 usleep(20_000)
             }
         }
@@ -197,7 +220,9 @@ extension DaemonTests {
         // Slowloris: half a request each, then nothing.
         let slow = (0..<1000).map { _ -> Int32 in
             let fd = connectTo(port)
-            _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             return fd
         }
         // Held: wait until the daemon has accepted them all (counted in /proc), with a bound.
@@ -205,13 +230,18 @@ extension DaemonTests {
         _ = waitFor(10) { openDescriptors(pid) - baseFDs >= 1000 && prober.lock.withLock { prober.probes } >= 20 }
         let heldFDs = openDescriptors(pid)
         slow.forEach { close($0) }
-        let (worstProbe, probes) = prober.lock.withLock { prober.done = true; return (prober.worst, prober.probes) }
+        let (worstProbe, probes) = prober.lock.withLock {
+            prober.done = true; return (prober.worst, prober.probes)
+        }
         let released = waitFor(10) { openDescriptors(pid) <= baseFDs }
         let peakRSS = status(of: pid, "VmHWM")
-        print("hostile HTTP: 1 MiB headers \(bigAnswers), garbage \(garbageAnswers), \(heldFDs - baseFDs) slowloris sockets held; "
-              + "worst of \(probes) /livez probes \(Int(worstProbe * 1000)) ms; RSS \(baseRSS / 1024) MiB before, peak \(peakRSS / 1024) MiB; "
-              + "descriptors \(baseFDs) before, \(openDescriptors(pid)) after")
-        #expect((bigAnswers["431"] ?? 0) + (bigAnswers["reset"] ?? 0) + (bigAnswers["closed"] ?? 0) == 1000 && bigAnswers["200"] == nil)
+        print(
+            "hostile HTTP: 1 MiB headers \(bigAnswers), garbage \(garbageAnswers), \(heldFDs - baseFDs) slowloris sockets held; "
+                + "worst of \(probes) /livez probes \(Int(worstProbe * 1000)) ms; RSS \(baseRSS / 1024) MiB before, peak \(peakRSS / 1024) MiB; "
+                + "descriptors \(baseFDs) before, \(openDescriptors(pid)) after")
+        #expect(
+            (bigAnswers["431"] ?? 0) + (bigAnswers["reset"] ?? 0) + (bigAnswers["closed"] ?? 0) == 1000
+                && bigAnswers["200"] == nil)
         #expect(garbageAnswers["400"] == 1000, "garbage: \(garbageAnswers)")
         #expect(heldFDs - baseFDs >= 1000, "the daemon held \(heldFDs - baseFDs) of 1,000 slow sockets")
         // What matters is that monitoring keeps its answers (a probe every 15 s, a 5 s timeout)
@@ -234,7 +264,8 @@ extension DaemonTests {
         p.waitUntilExit()
         chmod(w.path("token"), 0o644)
         let token = try w.run(["daemon", "--config", w.path("config.json")])
-        #expect(token.code == 21 && token.stderr.contains("chmod 600 \(w.path("token"))"), "\(token.code) \(token.stderr)")
+        #expect(
+            token.code == 21 && token.stderr.contains("chmod 600 \(w.path("token"))"), "\(token.code) \(token.stderr)")
         #expect(get(port, "/livez").0 == 0)
         chmod(w.path("token"), 0o600)
         try w.write("password", Array("correct horse".utf8), mode: 0o640)
@@ -242,6 +273,8 @@ extension DaemonTests {
             .replacingOccurrences(of: "\"keyFile\":\"\(w.key)\"", with: "\"passwordFile\":\"\(w.path("password"))\"")
         try w.write("config.json", Array(config.utf8))
         let password = try w.run(["daemon", "--config", w.path("config.json")])
-        #expect(password.code == 21 && password.stderr.contains("chmod 600 \(w.path("password"))"), "\(password.code) \(password.stderr)")
+        #expect(
+            password.code == 21 && password.stderr.contains("chmod 600 \(w.path("password"))"),
+            "\(password.code) \(password.stderr)")
     }
 }

@@ -13,12 +13,14 @@ extension DaemonTests {
         let kept = try WebhookReceiver(directory: w.path("kept"))
         let stuck = try WebhookReceiver(directory: w.path("stuck"))
         let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
-        try extendConfig(w, config, """
-        "webhooks":[{"name":"kept","kind":"json","url":"\(kept.url)/hang","events":["started","succeeded"],
-                     "timeout":"60s","retries":0},
-                    {"name":"stuck","kind":"json","url":"\(stuck.url)/hang","events":["started","succeeded"],
-                     "timeout":"60s","retries":0}]
-        """)
+        try extendConfig(
+            w, config,
+            """
+            "webhooks":[{"name":"kept","kind":"json","url":"\(kept.url)/hang","events":["started","succeeded"],
+                         "timeout":"60s","retries":0},
+                        {"name":"stuck","kind":"json","url":"\(stuck.url)/hang","events":["started","succeeded"],
+                         "timeout":"60s","retries":0}]
+            """)
         let p = try startLoggingDaemon(w)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
 
@@ -34,9 +36,14 @@ extension DaemonTests {
         let events = kept.bodies("/hang").compactMap { $0["event"] as? String }
         #expect(events == ["started", "succeeded"], "delivered before the exit: \(events)")
         #expect(stuck.bodies("/hang").compactMap { $0["event"] as? String } == ["started"])
-        let flushes = log().split(separator: "\n").filter { $0.split(separator: " ").contains { $0.hasSuffix("event=webhook_flush") } }
+        let flushes = log().split(separator: "\n").filter {
+            $0.split(separator: " ").contains { $0.hasSuffix("event=webhook_flush") }
+        }
         #expect(flushes.contains { $0.contains("webhook=kept") && $0.contains("dropped=0") }, "\(flushes)")
-        #expect(flushes.contains { $0.contains("webhook=stuck") && $0.contains("result=timeout") && $0.contains("dropped=2") },
-                "\(flushes)")
+        #expect(
+            flushes.contains {
+                $0.contains("webhook=stuck") && $0.contains("result=timeout") && $0.contains("dropped=2")
+            },
+            "\(flushes)")
     }
 }

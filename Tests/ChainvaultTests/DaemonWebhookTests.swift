@@ -10,19 +10,24 @@ extension DaemonTests {
         let w = try Workspace()
         let receiver = try WebhookReceiver(directory: w.path("receiver"))
         let (port, _, config) = try prepareDaemon(w, nodeSize: "1M")
-        try w.write("policies/broken.json", Array("""
-        {"name":"broken","source":"\(w.path("no-such-node"))","consistency":{"mode":"live"},"schedule":{"every":"2s"},
-         "retention":{"keepLast":3},"rpo":"2s"}
-        """.utf8))
+        try w.write(
+            "policies/broken.json",
+            Array(
+                """
+                {"name":"broken","source":"\(w.path("no-such-node"))","consistency":{"mode":"live"},"schedule":{"every":"2s"},
+                 "retention":{"keepLast":3},"rpo":"2s"}
+                """.utf8))
         let secret = "ping-" + UUID().uuidString
         try w.write("ops.url", Array("\(receiver.url)/ops\n".utf8), mode: 0o600)
         try w.write("creds/hc.url", Array("\(receiver.url)/hc/\(secret)".utf8), mode: 0o600)
-        try extendConfig(w, config, """
-        "webhooks":[{"name":"hang","kind":"json","url":"\(receiver.url)/hang","events":["started"],"timeout":"60s","retries":0},
-         {"name":"ops","kind":"json","urlFile":"\(w.path("ops.url"))","events":["started","succeeded","failed","late"]},
-         {"name":"hc","kind":"healthchecks","urlCredential":"hc.url"},
-         {"name":"flaky","kind":"json","url":"\(receiver.url)/flaky","events":["succeeded"],"policies":["demo"]}]
-        """)
+        try extendConfig(
+            w, config,
+            """
+            "webhooks":[{"name":"hang","kind":"json","url":"\(receiver.url)/hang","events":["started"],"timeout":"60s","retries":0},
+             {"name":"ops","kind":"json","urlFile":"\(w.path("ops.url"))","events":["started","succeeded","failed","late"]},
+             {"name":"hc","kind":"healthchecks","urlCredential":"hc.url"},
+             {"name":"flaky","kind":"json","url":"\(receiver.url)/flaky","events":["succeeded"],"policies":["demo"]}]
+            """)
         let p = try startLoggingDaemon(w, env: ["CREDENTIALS_DIRECTORY": w.path("creds")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
 
@@ -34,10 +39,13 @@ extension DaemonTests {
         #expect(!held.isEmpty, "the hanging receiver got its call and is still holding it")
         #expect(!FileManager.default.fileExists(atPath: w.path("receiver/release")))
 
-        #expect(waitFor(30) {
-            let events = receiver.bodies("/ops").map { "\($0["policy"] ?? "")/\($0["event"] ?? "")" }
-            return Set(events).isSuperset(of: ["demo/started", "demo/succeeded", "broken/started", "broken/failed", "broken/late"])
-        }, "ops events: \(receiver.bodies("/ops"))")
+        #expect(
+            waitFor(30) {
+                let events = receiver.bodies("/ops").map { "\($0["policy"] ?? "")/\($0["event"] ?? "")" }
+                return Set(events).isSuperset(of: [
+                    "demo/started", "demo/succeeded", "broken/started", "broken/failed", "broken/late"
+                ])
+            }, "ops events: \(receiver.bodies("/ops"))")
         let ops = receiver.bodies("/ops")
         let succeeded = try #require(ops.first { $0["event"] as? String == "succeeded" })
         #expect(succeeded["kind"] as? String == "backup" && succeeded["outcome"] as? String == "succeeded")
@@ -50,22 +58,30 @@ extension DaemonTests {
 
         // healthchecks.io: /start as each backup starts, the bare URL on success, /fail on failure.
         let base = "/hc/\(secret)"
-        #expect(waitFor(30) {
-            let paths = receiver.requests.compactMap { $0["path"] }.filter { $0.hasPrefix(base) }
-            return paths.filter { $0 == base + "/start" }.count >= 2 && paths.contains(base) && paths.contains(base + "/fail")
-        }, "pings: \(receiver.requests.compactMap { $0["path"] })")
+        #expect(
+            waitFor(30) {
+                let paths = receiver.requests.compactMap { $0["path"] }.filter { $0.hasPrefix(base) }
+                return paths.filter { $0 == base + "/start" }.count >= 2 && paths.contains(base)
+                    && paths.contains(base + "/fail")
+            }, "pings: \(receiver.requests.compactMap { $0["path"] })")
         #expect(receiver.requests.first { $0["path"] == base + "/fail" }?["body"]?.contains("no-such-node") == true)
 
         // Retried on 500: two failures, then delivered.
         #expect(waitFor(30) { receiver.requests.filter { $0["path"] == "/flaky" }.count == 3 })
-        #expect(waitFor(10) { get(port, "/metrics").1.contains("chainvault_webhook_deliveries_total{webhook=\"flaky\"} 1") })
+        #expect(
+            waitFor(10) { get(port, "/metrics").1.contains("chainvault_webhook_deliveries_total{webhook=\"flaky\"} 1") }
+        )
         let metrics = get(port, "/metrics").1
         #expect(metrics.contains("chainvault_webhook_retries_total{webhook=\"flaky\"} 2"), "\(metrics)")
         #expect(metrics.contains("chainvault_webhook_failures_total{webhook=\"flaky\"} 0"))
         #expect(metrics.contains("chainvault_webhook_dropped_total{webhook=\"ops\"} 0"))
 
         receiver.release()
-        #expect(waitFor(30) { (metricValue(get(port, "/metrics").1, "chainvault_webhook_deliveries_total{webhook=\"hang\"}") ?? 0) >= 1 })
+        #expect(
+            waitFor(30) {
+                (metricValue(get(port, "/metrics").1, "chainvault_webhook_deliveries_total{webhook=\"hang\"}") ?? 0)
+                    >= 1
+            })
         kill(p.processIdentifier, SIGTERM)
         #expect(waitFor(20) { !p.isRunning })
         let log = try String(contentsOfFile: w.path("daemon.log"), encoding: .utf8)

@@ -25,6 +25,7 @@ import VaultCore
         #expect(again.code == 0 && again.json["height"] as? Int ?? 0 > height, "\(again.stdout)")
         // The signing state is where CometBFT keeps it, so its profile reads it (a day = 14,400 heights).
         let validator = try ws.run(["chain", "verify", node, "--chain", "cometbft", "--json"])
-        #expect(validator.code == 0 && validator.json["height"] as? Int == 15_400, "\(validator.stdout)\(validator.stderr)")
+        #expect(
+            validator.code == 0 && validator.json["height"] as? Int == 15_400, "\(validator.stdout)\(validator.stderr)")
     }
 }

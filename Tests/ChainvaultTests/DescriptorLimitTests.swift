@@ -30,16 +30,22 @@ extension DaemonTests {
         var a = sockaddr_in()
         a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         return fd
     }
 
     @Test(.enabled(if: tool("prlimit") != nil, "prlimit (util-linux) is not installed"))
     func idleConnectionsBeyondTheDescriptorLimitCostNeitherProbesNorBackups() throws {
         let w = try Workspace()
-        let (port, token, _) = try prepareDaemon(w, nodeSize: "4M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
-        """)
+        let (port, token, _) = try prepareDaemon(
+            w, nodeSize: "4M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
+                """)
         // systemd's default is soft 1,024 below a high hard limit; the same shape, smaller.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool("prlimit")!)
@@ -78,9 +84,11 @@ extension DaemonTests {
     @Test(.enabled(if: tool("prlimit") != nil, "prlimit (util-linux) is not installed"))
     func acceptFailingForWantOfDescriptorsNeitherSpinsNorStopsProbes() throws {
         let w = try Workspace()
-        let (port, _, _) = try prepareDaemon(w, nodeSize: "1M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
-        """)
+        let (port, _, _) = try prepareDaemon(
+            w, nodeSize: "1M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"2h"}
+                """)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tool("prlimit")!)
         // Fewer descriptors than the daemon's own plus its minimum connection cap (16).

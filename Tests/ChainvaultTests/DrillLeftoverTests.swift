@@ -16,16 +16,22 @@ extension DaemonTests {
         try w.ok(["backup", node, "--policy", "drilled"])
         let scratch = w.path("scratch")
         mkdir(scratch, 0o700)
-        try w.write("policies/drilled.json", Array("""
-        {"name":"drilled","source":"\(node)","consistency":{"mode":"live"},"schedule":{"every":"24h"},
-         "retention":{"keepLast":3},"rpo":"48h","restoreDrill":{"every":"2s","scratch":"\(scratch)"}}
-        """.utf8))
+        try w.write(
+            "policies/drilled.json",
+            Array(
+                """
+                {"name":"drilled","source":"\(node)","consistency":{"mode":"live"},"schedule":{"every":"24h"},
+                 "retention":{"keepLast":3},"rpo":"48h","restoreDrill":{"every":"2s","scratch":"\(scratch)"}}
+                """.utf8))
         try w.write("token", Array(("token-" + UUID().uuidString).utf8), mode: 0o600)
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))",
-         "listen":"127.0.0.1:\(TestPorts.take())","apiTokenFile":"\(w.path("token"))",
-         "stateDirectory":"\(w.path("state"))"}
-        """.utf8))
+        try w.write(
+            "config.json",
+            Array(
+                """
+                {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))",
+                 "listen":"127.0.0.1:\(TestPorts.take())","apiTokenFile":"\(w.path("token"))",
+                 "stateDirectory":"\(w.path("state"))"}
+                """.utf8))
         let log = w.path("daemon.log")
         func startDaemon(_ env: [String: String]) throws -> Process {
             let daemon = Process()
@@ -58,8 +64,9 @@ extension DaemonTests {
 
         let daemon = try startDaemon([:])
         defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
-        #expect(waitFor(120) { drillLines(log, "drilled").contains { $0.contains("result=succeeded") } },
-                "a drill passed")
+        #expect(
+            waitFor(120) { drillLines(log, "drilled").contains { $0.contains("result=succeeded") } },
+            "a drill passed")
         let passed = drillLines(log, "drilled").first { $0.contains("result=succeeded") } ?? ""
         #expect(passed.contains("clearedScratch=") && passed.contains(left.first ?? "-"), "\(passed)")
         #expect(!FileManager.default.fileExists(atPath: leftover), "the next drill removed it")

@@ -54,17 +54,19 @@ struct ErrorTests {
         try w.ok(["init"])
         // An exclusive lock held by a live process (this test runner) on this host.
         let lock = """
-        {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":\(getpid()),"username":"ops","command":"forget","time":"2026-01-01T00:00:00.000000000Z","refreshed":"\(Timestamp.now())"}
-        """
+            {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":\(getpid()),"username":"ops","command":"forget","time":"2026-01-01T00:00:00.000000000Z","refreshed":"\(Timestamp.now())"}
+            """
         try w.write("repo/locks/abc", Array(lock.utf8))
         let r = try w.run(["backup", w.root])
         #expect(r.code == 12)
-        #expect(r.stderr.contains("'forget'") && r.stderr.contains("pid \(getpid())") && r.stderr.contains("since 2026-01-01"))
+        #expect(
+            r.stderr.contains("'forget'") && r.stderr.contains("pid \(getpid())")
+                && r.stderr.contains("since 2026-01-01"))
         try w.ok(["unlock", "--remove-all"])
     }
 
     @Test func unreadableFilesAreReportedAndTheBackupCompletes() throws {
-        guard geteuid() != 0 else { return } // root reads everything; covered by the vanished-file path instead
+        guard geteuid() != 0 else { return }  // root reads everything; covered by the vanished-file path instead
         let w = try Workspace()
         let src = try w.makeSourceTree()
         chmod(src + "/blocks/text.log", 0)
@@ -100,11 +102,20 @@ struct SourcePathTests {
 struct PolicyCommandTests {
     @Test func shippedPoliciesPassAndABrokenOneIsExplainedLineByLine() throws {
         let w = try Workspace()
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let ok = try w.run(["policy", "check"] + ["bitcoind", "geth", "erigon", "nethermind", "solana", "cometbft", "demo"].map { root + "/Policies/\($0).json" })
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let ok = try w.run(
+            ["policy", "check"]
+                + ["bitcoind", "geth", "erigon", "nethermind", "solana", "cometbft", "demo"].map {
+                    root + "/Policies/\($0).json"
+                })
         #expect(ok.code == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("bitcoind.json: OK (every 6h)"))
-        try w.write("bad.json", Array("{\n \"name\": \"x\",\n \"source\": \"/data\",\n \"consistency\": {\"mode\": \"stop\"},\n \"schedule\": {\"every\": \"1h\"},\n \"retention\": {\"keepLast\": 3},\n \"rpo\": \"30m\"\n}\n".utf8))
+        try w.write(
+            "bad.json",
+            Array(
+                "{\n \"name\": \"x\",\n \"source\": \"/data\",\n \"consistency\": {\"mode\": \"stop\"},\n \"schedule\": {\"every\": \"1h\"},\n \"retention\": {\"keepLast\": 3},\n \"rpo\": \"30m\"\n}\n"
+                    .utf8))
         let bad = try w.run(["policy", "check", w.path("bad.json")])
         #expect(bad.code == 2)
         #expect(bad.stderr.contains("bad.json:4: consistency.pre:"), "\(bad.stderr)")
@@ -121,12 +132,13 @@ struct AuditCommandTests {
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         try w.ok(["backup", src])
-        try w.ok(["snapshots"])                                   // read-only: not recorded
+        try w.ok(["snapshots"])  // read-only: not recorded
         try w.write("pass", Array("a passphrase\n".utf8), mode: 0o600)
         try w.ok(["key", "add", "--new-password-file", w.path("pass")])
         // A file as target is refused (a non-empty directory is now restored in place, issue 11).
         try w.write("plain-file", [1])
-        #expect(try w.run(["restore", "latest", "--target", w.path("plain-file")]).code == 17)   // refused: recorded as failed
+        // Refused: recorded as failed.
+        #expect(try w.run(["restore", "latest", "--target", w.path("plain-file")]).code == 17)
         let entries = try AuditLog.read(log)
         #expect(entries.map(\.action) == ["backup", "key add", "restore"])
         #expect(entries.last?.result == "failed" && entries.last?.details["error"]?.contains("not empty") == true)
@@ -136,11 +148,17 @@ struct AuditCommandTests {
     @Test func auditVerifyProvesTheChainAndNamesABrokenLine() throws {
         let w = try Workspace()
         let log = AuditLog(path: w.path("audit.log"))
-        for i in 1...3 { try log.append(actor: "ops", action: "backup", subject: "policy demo", result: "succeeded", details: ["n": "\(i)"]) }
+        for i in 1...3 {
+            try log.append(
+                actor: "ops", action: "backup", subject: "policy demo", result: "succeeded", details: ["n": "\(i)"])
+        }
         let ok = try w.ok(["audit", "--verify", "--file", w.path("audit.log")])
         #expect(ok.stdout.contains("3 entries, chain intact"))
-        #expect(try w.ok(["audit", "--file", w.path("audit.log")]).stdout.contains("backup policy demo: succeeded  n=2"))
-        var text = String(decoding: FileManager.default.contents(atPath: w.path("audit.log"))!, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(
+            try w.ok(["audit", "--file", w.path("audit.log")]).stdout.contains("backup policy demo: succeeded  n=2"))
+        var text = String(decoding: FileManager.default.contents(atPath: w.path("audit.log"))!, as: UTF8.self).split(
+            separator: "\n"
+        ).map(String.init)
         text.remove(at: 1)
         try w.write("audit.log", Array((text.joined(separator: "\n") + "\n").utf8))
         let broken = try w.run(["audit", "--verify", "--file", w.path("audit.log")])

@@ -25,10 +25,13 @@ struct FidelityTests {
 
     /// Same bytes, and allocation within 256 KiB + 2 % of the source's (file system metadata blocks vary).
     static func expectSameFile(_ a: String, _ b: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b), "\(b): content",
-                sourceLocation: sourceLocation)
+        #expect(
+            FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b), "\(b): content",
+            sourceLocation: sourceLocation)
         let x = allocated(a), y = allocated(b)
-        #expect(abs(x - y) <= (256 << 10) + x / 50, "\(b): \(y) bytes allocated, the source has \(x)", sourceLocation: sourceLocation)
+        #expect(
+            abs(x - y) <= (256 << 10) + x / 50, "\(b): \(y) bytes allocated, the source has \(x)",
+            sourceLocation: sourceLocation)
     }
 
     @Test func sparseAndPreallocatedFilesRestoreWithTheSameBytesAndAllocation() throws {
@@ -36,28 +39,37 @@ struct FidelityTests {
         let src = w.path("src")
         try FileManager.default.createDirectory(atPath: src + "/blocks", withIntermediateDirectories: true)
         // A database with holes: 200 MiB, 980 KiB allocated, ending in a hole (size set by ftruncate).
-        try Self.create(src + "/holes.db", size: 200 << 20,
-                        data: [(0, SecureRandom.bytes(490 << 10)), (100 << 20, SecureRandom.bytes(490 << 10))])
+        try Self.create(
+            src + "/holes.db", size: 200 << 20,
+            data: [(0, SecureRandom.bytes(490 << 10)), (100 << 20, SecureRandom.bytes(490 << 10))])
         // bitcoind preallocates blk files in 16 MiB steps (posix_fallocate), then appends blocks.
-        try Self.create(src + "/blocks/blk00000.dat", size: 16 << 20, data: [(0, SecureRandom.bytes((1 << 20) + 7_000))],
-                        preallocate: 16 << 20)
+        try Self.create(
+            src + "/blocks/blk00000.dat", size: 16 << 20, data: [(0, SecureRandom.bytes((1 << 20) + 7_000))],
+            preallocate: 16 << 20)
         // Zeros that were written: allocated, and must stay allocated.
-        try Self.create(src + "/zeros.bin", size: 9 << 20,
-                        data: [(0, SecureRandom.bytes(512 << 10)), (512 << 10, [UInt8](repeating: 0, count: 8 << 20)),
-                               ((8 << 20) + (512 << 10), SecureRandom.bytes(512 << 10))])
+        try Self.create(
+            src + "/zeros.bin", size: 9 << 20,
+            data: [
+                (0, SecureRandom.bytes(512 << 10)), (512 << 10, [UInt8](repeating: 0, count: 8 << 20)),
+                ((8 << 20) + (512 << 10), SecureRandom.bytes(512 << 10))
+            ])
         try w.ok(["init"])
         let stats = try w.ok(["backup", src, "--json"]).json["stats"] as? [String: Any] ?? [:]
         // 200 + 16 + 9 MiB in the source; the holes are neither read nor stored. The blk file has
         // all its blocks, so it is read whole (its preallocated tail comes back as zero runs).
         #expect((stats["bytesRead"] as? Int ?? .max) < 32 << 20, "bytesRead \(stats["bytesRead"] ?? "-")")
         try w.ok(["restore", "latest", "--target", w.path("out")])
-        for f in ["holes.db", "blocks/blk00000.dat", "zeros.bin"] { Self.expectSameFile(src + "/" + f, w.path("out/" + f)) }
+        for f in ["holes.db", "blocks/blk00000.dat", "zeros.bin"] {
+            Self.expectSameFile(src + "/" + f, w.path("out/" + f))
+        }
         #expect(Self.allocated(w.path("out/holes.db")) < 2 << 20)
 
         // A delta restore over a changed copy gives the same result.
         try Self.create(w.path("out/holes.db"), size: 150 << 20, data: [(0, SecureRandom.bytes(4096))])
         try w.ok(["restore", "latest", "--target", w.path("out"), "--delta"])
-        for f in ["holes.db", "blocks/blk00000.dat", "zeros.bin"] { Self.expectSameFile(src + "/" + f, w.path("out/" + f)) }
+        for f in ["holes.db", "blocks/blk00000.dat", "zeros.bin"] {
+            Self.expectSameFile(src + "/" + f, w.path("out/" + f))
+        }
         // An unchanged second backup reuses the recorded holes.
         try w.ok(["backup", src])
         try w.ok(["restore", "latest", "--target", w.path("again")])
@@ -79,7 +91,9 @@ struct FidelityTests {
     }
 
     static func set(_ path: String, _ name: String, _ value: [UInt8]) {
-        #expect(Posix.lsetxattr(path, name, value, value.count) == 0, "\(name) on \(path): \(String(cString: strerror(errno)))")
+        #expect(
+            Posix.lsetxattr(path, name, value, value.count) == 0,
+            "\(name) on \(path): \(String(cString: strerror(errno)))")
     }
 
     /// A POSIX ACL as the kernel stores it (acl_ea.h): version 2, then (tag u16, perm u16, id u32) entries.
@@ -149,8 +163,11 @@ struct FidelityTests {
         try w.ok(["backup", w.path("src")])
         // The workspace becomes nobody's, so nobody can read the key and the repository.
         #expect(try w.run(["-R", "65534:65534", w.root], executable: "/bin/chown").code == 0)
-        let r = try w.run(["--reuid=65534", "--regid=65534", "--clear-groups", Workspace.binary,
-                           "restore", "latest", "--target", w.path("out")], executable: "/usr/bin/setpriv")
+        let r = try w.run(
+            [
+                "--reuid=65534", "--regid=65534", "--clear-groups", Workspace.binary,
+                "restore", "latest", "--target", w.path("out")
+            ], executable: "/usr/bin/setpriv")
         #expect(r.code == 0, "\(r.stderr)")
         let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot set trusted.* extended attributes") }
         #expect(lines.count == 1, "\(r.stderr)")
@@ -163,8 +180,9 @@ struct FidelityTests {
         let w = try Workspace()
         try w.ok(["init"])
         // The crafted chunk "pwned" is 5 bytes at offset 0; a run at 2 would overwrite part of it.
-        let node = Node(name: Array("ledger".utf8), kind: .file, size: 9, chunks: [SHA256.hash(Array("pwned".utf8))],
-                        zeroRuns: [ZeroRun(offset: 2, length: 4, allocated: false)])
+        let node = Node(
+            name: Array("ledger".utf8), kind: .file, size: 9, chunks: [SHA256.hash(Array("pwned".utf8))],
+            zeroRuns: [ZeroRun(offset: 2, length: 4, allocated: false)])
         try CorruptionTests().craft(w, [node])
         let r = try w.run(["restore", "latest", "--target", w.path("out")])
         #expect(r.code == 14 && r.stderr.contains("ledger: its chunks overlap its zero runs"), "\(r.code) \(r.stderr)")
@@ -176,7 +194,9 @@ struct FidelityTests {
         try w.write("node/data/blocks.dat", Array("blocks".utf8))
         let fifo = w.path("node/data/control.fifo")
         #expect(mkfifo(fifo, 0o620) == 0 && chmod(fifo, 0o620) == 0)
-        var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789), timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)]
+        var times = [
+            timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789), timespec(tv_sec: 1_700_000_000, tv_nsec: 123_456_789)
+        ]
         #expect(utimensat(AT_FDCWD, fifo, &times, 0) == 0)
         // A node's IPC socket (geth.ipc): bound, so it exists in the file system.
         let socketPath = w.path("node/geth.ipc")
@@ -188,7 +208,9 @@ struct FidelityTests {
             for (i, b) in socketPath.utf8.enumerated() { p[i] = b }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         #expect(bound == 0)
         try w.ok(["init"])

@@ -27,7 +27,8 @@ final class Workspace {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         key = root + "/key"
         repo = root + "/repo"
-        _ = FileManager.default.createFile(atPath: key, contents: Data(SecureRandom.bytes(32)), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: key, contents: Data(SecureRandom.bytes(32)), attributes: [.posixPermissions: 0o600])
         environment = ProcessInfo.processInfo.environment
         environment["CHAINVAULT_REPOSITORY"] = repo
         environment["CHAINVAULT_KEY_FILE"] = key
@@ -41,7 +42,9 @@ final class Workspace {
         let code: Int32
         let stdout: String
         let stderr: String
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:] }
+        var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any] ?? [:]
+        }
     }
 
     @discardableResult
@@ -60,11 +63,15 @@ final class Workspace {
         let e = Mutex(Data())
         let drained = DispatchSemaphore(value: 0)
         let errReader = err.fileHandleForReading
-        Thread { e.withLock { $0 = errReader.readDataToEndOfFile() }; drained.signal() }.start()
+        Thread {
+            e.withLock { $0 = errReader.readDataToEndOfFile() }; drained.signal()
+        }.start()
         let o = out.fileHandleForReading.readDataToEndOfFile()
         drained.wait()
         p.waitUntilExit()
-        return Run(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e.withLock { $0 }, as: UTF8.self))
+        return Run(
+            code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e.withLock { $0 }, as: UTF8.self))
     }
 
     /// Starts the binary in the background, output discarded (daemons, runs to be killed).
@@ -83,7 +90,9 @@ final class Workspace {
     @discardableResult
     func ok(_ args: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Run {
         let r = try run(args)
-        #expect(r.code == 0, "chainvault \(args.joined(separator: " ")) exited \(r.code)\n\(r.stdout)\n\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            r.code == 0, "chainvault \(args.joined(separator: " ")) exited \(r.code)\n\(r.stdout)\n\(r.stderr)",
+            sourceLocation: sourceLocation)
         return r
     }
 
@@ -91,7 +100,8 @@ final class Workspace {
 
     func write(_ relative: String, _ bytes: [UInt8], mode: Int = 0o644) throws {
         let p = path(relative)
-        try FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: p, contents: Data(bytes), attributes: [.posixPermissions: mode])
     }
 
@@ -99,11 +109,14 @@ final class Workspace {
     func makeSourceTree(_ name: String = "src") throws -> String {
         let random = SecureRandom.bytes(3_000_000)
         try write("\(name)/blocks/blk00000.dat", random)
-        try write("\(name)/blocks/text.log", Array(String(repeating: "UpdateTip: new best height=1234\n", count: 20_000).utf8))
+        try write(
+            "\(name)/blocks/text.log", Array(String(repeating: "UpdateTip: new best height=1234\n", count: 20_000).utf8)
+        )
         try write("\(name)/config/priv_validator_state.json", Array("{\"height\":\"5\"}".utf8), mode: 0o600)
         try write("\(name)/empty-file", [])
         try FileManager.default.createDirectory(atPath: path("\(name)/empty-dir"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: path("\(name)/blocks/current"), withDestinationPath: "blk00000.dat")
+        try FileManager.default.createSymbolicLink(
+            atPath: path("\(name)/blocks/current"), withDestinationPath: "blk00000.dat")
         link(path("\(name)/blocks/text.log"), path("\(name)/hardlink.log"))
         chmod(path("\(name)/config"), 0o700)
         return path(name)
@@ -120,13 +133,19 @@ func treeDifferences(_ a: String, _ b: String) throws -> [String] {
         let pa = a + "/" + n, pb = b + "/" + n
         var sa = stat(), sb = stat()
         lstat(pa, &sa); lstat(pb, &sb)
-        if sa.st_mode != sb.st_mode { out.append("\(n): mode \(String(sa.st_mode, radix: 8)) vs \(String(sb.st_mode, radix: 8))") }
+        if sa.st_mode != sb.st_mode {
+            out.append("\(n): mode \(String(sa.st_mode, radix: 8)) vs \(String(sb.st_mode, radix: 8))")
+        }
         switch sa.st_mode & S_IFMT {
         case S_IFDIR: out += try treeDifferences(pa, pb).map { "\(n)/\($0)" }
         case S_IFLNK:
-            if try fm.destinationOfSymbolicLink(atPath: pa) != fm.destinationOfSymbolicLink(atPath: pb) { out.append("\(n): link target") }
+            if try fm.destinationOfSymbolicLink(atPath: pa) != fm.destinationOfSymbolicLink(atPath: pb) {
+                out.append("\(n): link target")
+            }
         default:
-            if sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec { out.append("\(n): mtime") }
+            if sa.st_mtim.tv_sec != sb.st_mtim.tv_sec || sa.st_mtim.tv_nsec != sb.st_mtim.tv_nsec {
+                out.append("\(n): mtime")
+            }
             if fm.contents(atPath: pa) != fm.contents(atPath: pb) { out.append("\(n): content") }
         }
     }

@@ -22,15 +22,19 @@ struct HealthCommandTests {
             a.sin_family = sa_family_t(AF_INET); a.sin_port = port.bigEndian
             inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
             let bound = withUnsafePointer(to: &a) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard bound == 0, listen(listener, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-            let response = Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)".utf8)
+            let response = Array(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+                    .utf8)
             let refused = Array("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             thread = Thread {
                 while true {
                     let client = accept(listener, nil, nil)
-                    if client < 0 { return }   // the listener was shut down
+                    if client < 0 { return }  // the listener was shut down
                     var buffer = [UInt8](repeating: 0, count: 4096)
                     let n = max(0, recv(client, &buffer, buffer.count, 0))
                     let request = String(decoding: buffer[0..<n], as: UTF8.self)
@@ -49,10 +53,10 @@ struct HealthCommandTests {
     }
 
     static let status = """
-    {"ready":true,"policies":[
-     {"name":"demo","ageSeconds":45,"rpoSeconds":3600,"lastOutcome":"succeeded","lastVerifyErrors":0},
-     {"name":"never","ageSeconds":null,"rpoSeconds":3600,"lastOutcome":null,"lastVerifyErrors":0}]}
-    """
+        {"ready":true,"policies":[
+         {"name":"demo","ageSeconds":45,"rpoSeconds":3600,"lastOutcome":"succeeded","lastVerifyErrors":0},
+         {"name":"never","ageSeconds":null,"rpoSeconds":3600,"lastOutcome":null,"lastVerifyErrors":0}]}
+        """
 
     @Test func shortLimitsShowSecondsAndANeverBackedUpPolicyHasNoAge() throws {
         let server = try StatusServer(body: Self.status)
@@ -60,7 +64,8 @@ struct HealthCommandTests {
         let url = "http://127.0.0.1:\(server.port)"
         let demo = try w.run(["health", "--url", url, "--policy", "demo", "-w", "10s", "-c", "2m"])
         #expect(demo.code == 1)
-        #expect(demo.stdout == "CHAINVAULT WARNING: demo last backup 45 s ago (late over 10 s) | age_demo=45s;10;120;0\n")
+        #expect(
+            demo.stdout == "CHAINVAULT WARNING: demo last backup 45 s ago (late over 10 s) | age_demo=45s;10;120;0\n")
         let never = try w.run(["health", "--url", url, "--policy", "never"])
         #expect(never.code == 2)
         #expect(never.stdout == "CHAINVAULT CRITICAL: never never backed up | age_never=U;3600;7200;0\n")

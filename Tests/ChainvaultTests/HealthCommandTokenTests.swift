@@ -46,17 +46,22 @@ extension HealthCommandTests {
         try w.write("wrong.token", Array(("other-" + Self.token).utf8), mode: 0o600)
         let wrong = try w.run(args + ["--token-file", w.path("wrong.token")])
         #expect(wrong.code == 3, "\(wrong.stdout)")
-        #expect(wrong.stdout.hasPrefix("CHAINVAULT UNKNOWN: the daemon refused the token in \(w.path("wrong.token")) (401)"),
-                "\(wrong.stdout)")
+        #expect(
+            wrong.stdout.hasPrefix(
+                "CHAINVAULT UNKNOWN: the daemon refused the token in \(w.path("wrong.token")) (401)"),
+            "\(wrong.stdout)")
         // A token every local user can read is no secret: refused before anything is sent.
         try w.write("open.token", Array(Self.token.utf8), mode: 0o644)
         let open = try w.run(args + ["--token-file", w.path("open.token")])
         #expect(open.code == 3, "\(open.stdout)")
-        #expect(open.stdout.hasPrefix("CHAINVAULT UNKNOWN: token file \(w.path("open.token")) is readable or writable by every local user"),
-                "\(open.stdout)")
+        #expect(
+            open.stdout.hasPrefix(
+                "CHAINVAULT UNKNOWN: token file \(w.path("open.token")) is readable or writable by every local user"),
+            "\(open.stdout)")
         let missing = try w.run(args + ["--token-file", w.path("nosuch.token")])
-        #expect(missing.code == 3 && missing.stdout.contains("token file \(w.path("nosuch.token")) does not exist"),
-                "\(missing.stdout)")
+        #expect(
+            missing.code == 3 && missing.stdout.contains("token file \(w.path("nosuch.token")) does not exist"),
+            "\(missing.stdout)")
         let named = try w.run(args, env: ["CHAINVAULT_TOKEN_FILE": w.path("nosuch.token")])
         #expect(named.code == 3 && named.stdout.contains("(named by CHAINVAULT_TOKEN_FILE)"), "\(named.stdout)")
     }

@@ -20,8 +20,9 @@ struct HostileStorageTests {
         for args in [["unlock"], ["unlock", "--remove-all"], ["backup", src], ["verify"]] {
             let r = try w.run(args)
             #expect(r.code == 20, "\(args): \(r.code) \(r.stderr)")
-            #expect(r.stderr.contains("locks is a symbolic link: chainvault never follows links inside a repository"),
-                    "\(args): \(r.stderr)")
+            #expect(
+                r.stderr.contains("locks is a symbolic link: chainvault never follows links inside a repository"),
+                "\(args): \(r.stderr)")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: w.path("victim")).count == 2)
     }
@@ -33,8 +34,9 @@ struct HostileStorageTests {
         let junk = "repo/locks/" + String(repeating: "cd", count: 16)
         try w.write(junk, Array("\u{0}garbage{".utf8))
         let r = try w.ok(["unlock"])
-        #expect(r.stderr.contains("locks/\(String(repeating: "cd", count: 16)) is not a chainvault lock, left in place"),
-                "\(r.stderr)")
+        #expect(
+            r.stderr.contains("locks/\(String(repeating: "cd", count: 16)) is not a chainvault lock, left in place"),
+            "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: w.path(junk)))
         try w.ok(["unlock", "--remove-all"])
         #expect(!FileManager.default.fileExists(atPath: w.path(junk)))
@@ -51,8 +53,9 @@ struct HostileStorageTests {
         #expect(chown(w.key, 65534, 65534) == 0)
         let r = try w.run(["snapshots"])
         #expect(r.code == 21, "\(r.code) \(r.stderr)")
-        #expect(r.stderr.contains("key file \(w.key) is owned by another user (uid 65534), not by uid 0 or root"),
-                "\(r.stderr)")
+        #expect(
+            r.stderr.contains("key file \(w.key) is owned by another user (uid 65534), not by uid 0 or root"),
+            "\(r.stderr)")
         #expect(r.stderr.contains("HINT"), "\(r.stderr)")
         #expect(chown(w.key, 0, 0) == 0)
         try w.ok(["snapshots"])
@@ -72,8 +75,9 @@ struct HostileStorageTests {
         for args in [["verify"], ["restore", "latest", "--target", w.path("out")]] {
             let (code, stderr, peakKiB) = try runMeasured(w, args)
             #expect(code == 14, "\(args): \(code) \(stderr)")
-            #expect(stderr.contains("index/\(name) in the repository at \(w.repo) is too large: 2147483648 bytes"),
-                    "\(args): \(stderr)")
+            #expect(
+                stderr.contains("index/\(name) in the repository at \(w.repo) is too large: 2147483648 bytes"),
+                "\(args): \(stderr)")
             #expect(peakKiB < 512 << 10, "\(args): peak RSS \(peakKiB) KiB")
         }
     }
@@ -87,16 +91,16 @@ struct HostileStorageTests {
         let errPath = w.path("stderr-\(UUID().uuidString.prefix(6))")
         let peakPath = errPath + ".peak"
         let script = """
-        import os, sys
-        pid = os.fork()
-        if pid == 0:
-            fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600); os.dup2(fd, 2)
-            null = os.open("/dev/null", os.O_WRONLY); os.dup2(null, 1)
-            os.execv(sys.argv[3], sys.argv[3:])
-        _, status, usage = os.wait4(pid, 0)
-        open(sys.argv[1], "w").write(str(usage.ru_maxrss))
-        sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-        """
+            import os, sys
+            pid = os.fork()
+            if pid == 0:
+                fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600); os.dup2(fd, 2)
+                null = os.open("/dev/null", os.O_WRONLY); os.dup2(null, 1)
+                os.execv(sys.argv[3], sys.argv[3:])
+            _, status, usage = os.wait4(pid, 0)
+            open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+            sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+            """
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", "-c", script, peakPath, errPath, Workspace.binary] + args

@@ -15,11 +15,13 @@ struct InPlaceCleanupTests {
         try InPlaceRestoreTests.rot(node + "/blocks/text.log", at: 10, keepMtime: false)
         try w.write("node/stray.bin", [1, 2, 3])
         try InPlaceFixture.killed(w, ["restore", "latest", "--target", node], at: "restore-in-place-done-removed")
-        #expect(try treeDifferences(src, node).filter { !$0.contains(".chainvault-restore") } == [],
-                "every step was done before the clean-up")
+        #expect(
+            try treeDifferences(src, node).filter { !$0.contains(".chainvault-restore") } == [],
+            "every step was done before the clean-up")
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
-        #expect(!rolled.stdout.contains("as it was before") && !rolled.stderr.contains("as it was before"),
-                "the new tree is not reported as the old one: \(rolled.stdout) \(rolled.stderr)")
+        #expect(
+            !rolled.stdout.contains("as it was before") && !rolled.stderr.contains("as it was before"),
+            "the new tree is not reported as the old one: \(rolled.stdout) \(rolled.stderr)")
         let again = try w.run(["restore", "latest", "--target", node])
         #expect(again.code == 0, "\(again.stderr)")
         #expect(try treeDifferences(src, node) == [], "the next run leaves exactly the snapshot")

@@ -50,8 +50,10 @@ enum InPlaceFixture {
     /// Runs `args` until it stops itself at `point`, then SIGTERM and SIGCONT; returns its exit
     /// status, recording an issue (and killing it) when it still runs `seconds` later. nil when
     /// it ran to its end without reaching `point` (recorded as an issue too).
-    static func terminated(_ w: Workspace, _ args: [String], at point: String,
-                           within seconds: Double = 10) throws -> Int32? {
+    static func terminated(
+        _ w: Workspace, _ args: [String], at point: String,
+        within seconds: Double = 10
+    ) throws -> Int32? {
         let p = try InPlaceRestoreTests.startStopping(w, args, at: point)
         do { try InPlaceRestoreTests.waitStopped(p) } catch {
             p.waitUntilExit()

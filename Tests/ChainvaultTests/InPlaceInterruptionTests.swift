@@ -20,7 +20,9 @@ struct InPlaceInterruptionTests {
         try w.ok(["backup", src])
         try w.ok(["restore", "latest", "--target", w.path("node")])
         let files = (FileManager.default.enumerator(atPath: w.path("node"))?.allObjects as? [String] ?? []).sorted()
-            .filter { var st = stat(); lstat(w.path("node/" + $0), &st); return (st.st_mode & S_IFMT) == S_IFREG }
+            .filter {
+                var st = stat(); lstat(w.path("node/" + $0), &st); return (st.st_mode & S_IFMT) == S_IFREG
+            }
         for (i, f) in files.enumerated() where i % 4 == 0 {
             let fd = open(w.path("node/" + f), O_WRONLY | O_APPEND)
             _ = write(fd, "damage", 6)
@@ -39,7 +41,9 @@ struct InPlaceInterruptionTests {
         let args = ["restore", "latest", "--target", w.path("node")]
         #expect(try InPlaceFixture.terminated(w, args, at: "restore-in-place-build") == 130)
         #expect(Self.fingerprint(w.path("node")) == old, "the old tree, untouched")
-        #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")), "its unfinished work is removed")
+        #expect(
+            !FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")),
+            "its unfinished work is removed")
         try w.ok(args)
         #expect(try treeDifferences(src, w.path("node")) == [])
     }
@@ -88,7 +92,9 @@ struct InPlaceInterruptionTests {
             let r = try w.ok(args)
             #expect(r.stderr.contains("completed the interrupted restore"), "\(r.stderr)")
             #expect(try treeDifferences(src, w.path("node")) == [])
-            let kept = try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.hasPrefix("node.pre-restore-") }
+            let kept = try FileManager.default.contentsOfDirectory(atPath: w.root).filter {
+                $0.hasPrefix("node.pre-restore-")
+            }
             #expect(kept.count == 1, "one rollback directory with what was replaced: \(kept)")
         }
     }
@@ -108,8 +114,10 @@ struct InPlaceInterruptionTests {
         for i in 0..<kills {
             // Damage again each round (the previous round restored it).
             try w.write("node/round-\(i % 3).bin", SecureRandom.bytes(3 << 20))
-            let victim = w.path("node/" + ((FileManager.default.enumerator(atPath: w.path("node"))?.allObjects as? [String] ?? [])
-                .sorted().filter { $0.hasSuffix(".ldb") || $0.hasSuffix(".dat") }.first ?? "none"))
+            let victim = w.path(
+                "node/"
+                    + ((FileManager.default.enumerator(atPath: w.path("node"))?.allObjects as? [String] ?? [])
+                        .sorted().filter { $0.hasSuffix(".ldb") || $0.hasSuffix(".dat") }.first ?? "none"))
             if let fd = Optional(open(victim, O_WRONLY | O_APPEND)), fd >= 0 { _ = write(fd, "x", 1); close(fd) }
             let old = Self.fingerprint(w.path("node"))
             let p = try w.start(["restore", "latest", "--target", w.path("node")])
@@ -118,8 +126,11 @@ struct InPlaceInterruptionTests {
             p.waitUntilExit()
             let context = "kill \(i + 1) of \(kills) (seed \(seed))"
             let journal = FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore/journal"))
-            if !journal { #expect(Self.fingerprint(w.path("node")) == old || Self.fingerprint(w.path("node")) == snapshot,
-                                  "\(context): without a journal the tree is old or new") }
+            if !journal {
+                #expect(
+                    Self.fingerprint(w.path("node")) == old || Self.fingerprint(w.path("node")) == snapshot,
+                    "\(context): without a journal the tree is old or new")
+            }
             if journal && rng.next() % 2 == 0 {
                 try w.ok(["restore", "latest", "--target", w.path("node"), "--rollback"])
                 #expect(Self.fingerprint(w.path("node")) == old, "\(context): rollback gives the old tree")
@@ -128,7 +139,8 @@ struct InPlaceInterruptionTests {
             let differences = try treeDifferences(src, w.path("node"))
             #expect(differences.isEmpty, "\(context): \(differences.prefix(3))")
             if !differences.isEmpty { break }
-            for kept in try FileManager.default.contentsOfDirectory(atPath: w.root) where kept.hasPrefix("node.pre-restore-") {
+            for kept in try FileManager.default.contentsOfDirectory(atPath: w.root)
+            where kept.hasPrefix("node.pre-restore-") {
                 try FileManager.default.removeItem(atPath: w.path(kept))
             }
         }

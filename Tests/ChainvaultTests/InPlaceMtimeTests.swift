@@ -12,7 +12,9 @@ struct InPlaceMtimeTests {
         var out: [String: Int] = [:]
         for rel in [""] + (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []) {
             var st = stat()
-            guard lstat(rel.isEmpty ? root : root + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+            guard lstat(rel.isEmpty ? root : root + "/" + rel, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+                continue
+            }
             out[rel] = st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec
         }
         return out

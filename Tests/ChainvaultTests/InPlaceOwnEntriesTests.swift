@@ -26,10 +26,12 @@ struct InPlaceOwnEntriesTests {
         try w.write("node/config/nodekey", Array("damaged".utf8), mode: 0o600)
         let plain = try w.run(["restore", "latest", "--target", node])
         expectLeftInPlace(plain, node + "/blocks/" + copy)
-        #expect(FileManager.default.contents(atPath: node + "/blocks/" + copy + "/rev00000.dat")
+        #expect(
+            FileManager.default.contents(atPath: node + "/blocks/" + copy + "/rev00000.dat")
                 == Data(SwapKillFixture.oldContent), "the kept copy is where it was")
-        let rollback = try #require(SwapKillFixture.pathAfter("the previous content is kept at ", in: plain.stdout)?
-            .components(separatedBy: ";").first)
+        let rollback = try #require(
+            SwapKillFixture.pathAfter("the previous content is kept at ", in: plain.stdout)?
+                .components(separatedBy: ";").first)
         #expect(!FileManager.default.fileExists(atPath: rollback + "/blocks"), "\(SwapKillFixture.names(rollback))")
         #expect(FileManager.default.contents(atPath: node + "/config/nodekey") == Data("key".utf8))
     }
@@ -39,13 +41,15 @@ struct InPlaceOwnEntriesTests {
         try FileManager.default.removeItem(atPath: node + "/old.txt")
         let args = ["restore", "latest", "--target", node, "--force", "--path", SwapKillFixture.file]
         try InPlaceFixture.killed(w, args, at: "restore-previous-entry-renamed")
-        let staging = try #require(SwapKillFixture.names(node + "/blocks")
-            .first { $0.contains(".chainvault-staging-") })
+        let staging = try #require(
+            SwapKillFixture.names(node + "/blocks")
+                .first { $0.contains(".chainvault-staging-") })
 
         try w.write("node/config/nodekey", Array("damaged".utf8), mode: 0o600)
         let plain = try w.run(["restore", "latest", "--target", node])
         expectLeftInPlace(plain, node + "/blocks/" + staging)
-        #expect(FileManager.default.contents(atPath: node + "/blocks/" + staging + "/rev00000.dat")
+        #expect(
+            FileManager.default.contents(atPath: node + "/blocks/" + staging + "/rev00000.dat")
                 == Data(SwapKillFixture.oldContent), "the old file is where the killed run left it")
     }
 }

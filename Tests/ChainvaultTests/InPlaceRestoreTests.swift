@@ -42,13 +42,16 @@ struct InPlaceRestoreTests {
         // text.log (640 KB) and hardlink.log share the damaged inode: rebuilt once, both names
         // linked to it (InPlaceHardlinkTests); the 3 MB file is neither fetched nor written.
         #expect((r["bytesFetched"] as? Int ?? .max) <= 1_280_000, "only the damaged files: \(r)")
-        #expect((r["bytesWritten"] as? Int ?? .max) <= 1_280_000, "the extra disk is the damaged files, not the tree: \(r)")
+        #expect(
+            (r["bytesWritten"] as? Int ?? .max) <= 1_280_000, "the extra disk is the damaged files, not the tree: \(r)")
         let previous = r["previous"] as? String ?? ""
         #expect(previous.contains("node.pre-restore-"))
         let kept = Set(FileManager.default.enumerator(atPath: previous)?.allObjects as? [String] ?? [])
         // ... and the marker that says what it is (RestoreLeftoverMarkerTests).
-        let expectedKept: Set<String> = ["blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log",
-                                         ".chainvault-previous"]
+        let expectedKept: Set<String> = [
+            "blocks", "blocks/text.log", "extra", "extra/stray.bin", "hardlink.log",
+            ".chainvault-previous"
+        ]
         #expect(kept == expectedKept, "only what was replaced or removed: \(kept)")
         #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")))
         // Nothing differs: nothing is written, nothing kept.
@@ -91,12 +94,15 @@ struct InPlaceRestoreTests {
         try w.ok(["init"])
         try w.ok(["backup", src])
         try FileManager.default.createDirectory(atPath: w.path("data/bitcoind"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: w.path("bitcoind"), withDestinationPath: w.path("data/bitcoind"))
+        try FileManager.default.createSymbolicLink(
+            atPath: w.path("bitcoind"), withDestinationPath: w.path("data/bitcoind"))
         for extra in [[], ["--force"]] {
             try w.write("data/bitcoind/blocks/text.log", [1])
             try w.ok(["restore", "latest", "--target", w.path("bitcoind")] + extra)
-            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: w.path("bitcoind"))) == w.path("data/bitcoind"),
-                    "the link stays \(extra)")
+            #expect(
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: w.path("bitcoind")))
+                    == w.path("data/bitcoind"),
+                "the link stays \(extra)")
             #expect(try treeDifferences(src, w.path("data/bitcoind")) == [])
         }
     }
@@ -106,9 +112,11 @@ struct InPlaceRestoreTests {
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         try w.ok(["backup", src])
-        for (target, says) in [("/", "is the root directory"), (src + "/blocks", "the source of the snapshot"),
-                               (w.repo, "which chainvault itself uses"), (w.repo + "/sub", "which chainvault itself uses"),
-                               (w.root, "which chainvault itself uses")] {
+        for (target, says) in [
+            ("/", "is the root directory"), (src + "/blocks", "the source of the snapshot"),
+            (w.repo, "which chainvault itself uses"), (w.repo + "/sub", "which chainvault itself uses"),
+            (w.root, "which chainvault itself uses")
+        ] {
             let r = try w.run(["restore", "latest", "--target", target])
             #expect(r.code == 20, "\(target): \(r.stderr)")
             #expect(r.stderr.contains(says) && r.stderr.contains("HINT:"), "\(target): \(r.stderr)")
@@ -125,14 +133,21 @@ struct InPlaceRestoreTests {
         try w.write("node/blocks/text.log", [1, 2])
         let args = ["restore", "latest", "--target", w.path("node"), "--path", "blocks/text.log", "--delta"]
         try InPlaceFixture.killed(w, args, at: "restore-staged-written")
-        let staged = try FileManager.default.contentsOfDirectory(atPath: w.path("node/blocks")).filter { $0.contains("staging") }
+        let staged = try FileManager.default.contentsOfDirectory(atPath: w.path("node/blocks")).filter {
+            $0.contains("staging")
+        }
         #expect(staged.count == 1)
-        #expect(FileManager.default.fileExists(atPath: w.path("node/blocks/\(staged.first ?? "-")/.chainvault-incomplete")))
+        #expect(
+            FileManager.default.fileExists(atPath: w.path("node/blocks/\(staged.first ?? "-")/.chainvault-incomplete")))
         let next = try w.ok(args)
         #expect(next.stderr.contains("left by an interrupted restore"), "\(next.stderr)")
         let left = try FileManager.default.contentsOfDirectory(atPath: w.path("node/blocks"))
-        #expect(left.filter { $0.contains("staging") || $0.contains("pre-restore") }.count == 1, "only this run's previous: \(left)")
-        #expect(FileManager.default.contents(atPath: w.path("node/blocks/text.log")) == FileManager.default.contents(atPath: src + "/blocks/text.log"))
+        #expect(
+            left.filter { $0.contains("staging") || $0.contains("pre-restore") }.count == 1,
+            "only this run's previous: \(left)")
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/blocks/text.log"))
+                == FileManager.default.contents(atPath: src + "/blocks/text.log"))
     }
 
     // MARK: helpers shared with the interruption tests
@@ -179,24 +194,24 @@ struct InPlaceRestoreTests {
 /// shim, since root reads a mode-0000 file): reported by name, and nothing is changed.
 struct InPlaceUnreadableTests {
     static let shim = """
-    #define _GNU_SOURCE
-    #include <dlfcn.h>
-    #include <errno.h>
-    #include <stdarg.h>
-    #include <string.h>
-    #include <fcntl.h>
-    int openat(int dirfd, const char *path, int flags, ...) {
-        static int (*real)(int, const char *, int, ...);
-        if (!real) real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
-        va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
-        if (strstr(path, "locked.dat")) { errno = EACCES; return -1; }
-        return real(dirfd, path, flags, mode);
-    }
-    int openat64(int dirfd, const char *path, int flags, ...) {
-        va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
-        return openat(dirfd, path, flags, mode);
-    }
-    """
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <errno.h>
+        #include <stdarg.h>
+        #include <string.h>
+        #include <fcntl.h>
+        int openat(int dirfd, const char *path, int flags, ...) {
+            static int (*real)(int, const char *, int, ...);
+            if (!real) real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT, "openat");
+            va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+            if (strstr(path, "locked.dat")) { errno = EACCES; return -1; }
+            return real(dirfd, path, flags, mode);
+        }
+        int openat64(int dirfd, const char *path, int flags, ...) {
+            va_list ap; va_start(ap, flags); int mode = va_arg(ap, int); va_end(ap);
+            return openat(dirfd, path, flags, mode);
+        }
+        """
 
     @Test func anUnreadableLiveFileIsReportedAndNothingChanges() throws {
         let w = try Workspace()
@@ -205,7 +220,7 @@ struct InPlaceUnreadableTests {
         try w.ok(["init"])
         try w.ok(["backup", src])
         try w.ok(["restore", "latest", "--target", w.path("node")])
-        try w.write("node/blocks/locked.dat", SecureRandom.bytes(100_000))   // same size, new mtime: must be read
+        try w.write("node/blocks/locked.dat", SecureRandom.bytes(100_000))  // same size, new mtime: must be read
         try w.write("node/blocks/text.log", [1])
         try w.write("eacces.c", Array(Self.shim.utf8))
         let so = w.path("eacces.so")
@@ -214,8 +229,10 @@ struct InPlaceUnreadableTests {
         let before = treeFingerprint(w.path("node"))
         let r = try w.run(["restore", "latest", "--target", w.path("node")], env: ["LD_PRELOAD": so])
         #expect(r.code == 16, "\(r.stderr)")
-        #expect(r.stderr.contains("cannot read") && r.stderr.contains("locked.dat") && r.stderr.contains("nothing was changed"),
-                "\(r.stderr)")
+        #expect(
+            r.stderr.contains("cannot read") && r.stderr.contains("locked.dat")
+                && r.stderr.contains("nothing was changed"),
+            "\(r.stderr)")
         #expect(treeFingerprint(w.path("node")) == before)
         #expect(!FileManager.default.fileExists(atPath: w.path("node/.chainvault-restore")))
     }

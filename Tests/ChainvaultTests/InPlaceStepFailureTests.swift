@@ -35,9 +35,12 @@ struct InPlaceStepFailureTests {
         let watched = [node, node + "/blocks", node + "/extra"]
         let times = Self.mtimes(watched)
 
-        let failed = try w.run(["--reuid=nobody", "--regid=nogroup", "--clear-groups", Workspace.binary,
-                                "restore", "latest", "--target", node],
-                               env: ["HOME": w.root], executable: "/usr/bin/setpriv")
+        let failed = try w.run(
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", Workspace.binary,
+                "restore", "latest", "--target", node
+            ],
+            env: ["HOME": w.root], executable: "/usr/bin/setpriv")
         #expect(failed.code == 16, "\(failed.stdout) \(failed.stderr)")
         #expect(failed.stderr.contains("permission denied: cannot move aside \(node)/zz-locked"), "\(failed.stderr)")
         #expect(failed.stderr.contains("the restore was undone: \(node) is as it was before"), "\(failed.stderr)")
@@ -65,9 +68,12 @@ struct InPlaceStepFailureTests {
         #expect(chown(node + "/empty-file", 0, 0) == 0 && chmod(node + "/empty-file", 0o640) == 0)
         let before = treeFingerprint(node)
         let times = Self.mtimes([node, node + "/blocks", node + "/extra"])
-        let failed = try w.run(["--reuid=nobody", "--regid=nogroup", "--clear-groups", Workspace.binary,
-                                "restore", "latest", "--target", node],
-                               env: ["HOME": w.root], executable: "/usr/bin/setpriv")
+        let failed = try w.run(
+            [
+                "--reuid=nobody", "--regid=nogroup", "--clear-groups", Workspace.binary,
+                "restore", "latest", "--target", node
+            ],
+            env: ["HOME": w.root], executable: "/usr/bin/setpriv")
         #expect(failed.code == 16, "\(failed.stdout) \(failed.stderr)")
         #expect(failed.stderr.contains("the restore was undone: \(node) is as it was before"), "\(failed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"), "no journal is left")
@@ -82,14 +88,18 @@ struct InPlaceStepFailureTests {
         let (src, node) = try InPlaceFixture.changedInSeveralDirectories(w)
         let before = treeFingerprint(node)
         for next in ["rollback", "complete"] {
-            let failed = try w.run(["restore", "latest", "--target", node],
-                                   env: ["CHAINVAULT_TEST_FAIL_AT": "restore-in-place-second-step,restore-in-place-undo"])
+            let failed = try w.run(
+                ["restore", "latest", "--target", node],
+                env: ["CHAINVAULT_TEST_FAIL_AT": "restore-in-place-second-step,restore-in-place-undo"])
             #expect(failed.code == 16, "\(next): \(failed.stdout) \(failed.stderr)")
             #expect(failed.stderr.contains("undoing the restore failed too"), "\(failed.stderr)")
-            #expect(failed.stderr.contains("\(node) is partly restored, its journal is \(node)/.chainvault-restore/journal"),
-                    "\(failed.stderr)")
-            #expect(failed.stderr.contains("run the same restore again to complete it, or add --rollback"),
-                    "\(failed.stderr)")
+            #expect(
+                failed.stderr.contains(
+                    "\(node) is partly restored, its journal is \(node)/.chainvault-restore/journal"),
+                "\(failed.stderr)")
+            #expect(
+                failed.stderr.contains("run the same restore again to complete it, or add --rollback"),
+                "\(failed.stderr)")
             #expect(FileManager.default.fileExists(atPath: node + "/.chainvault-restore/journal"))
             if next == "rollback" {
                 let back = try w.ok(["restore", "latest", "--target", node, "--rollback", "--json"]).json
@@ -114,17 +124,23 @@ struct InPlaceStepFailureTests {
         try InPlaceRestoreTests.rot(node + "/blocks/text.log", at: 10, keepMtime: false)
         try w.write("node/stray.bin", [1, 2, 3])
         let work = node + "/.chainvault-restore"
-        let killed = try w.run(["-f", "-qq", "-o", "/dev/null", "-e", "trace=unlinkat",
-                                "-e", "inject=unlinkat:signal=KILL:when=1", "-P", work,
-                                Workspace.binary, "restore", "latest", "--target", node], executable: Self.strace)
+        let killed = try w.run(
+            [
+                "-f", "-qq", "-o", "/dev/null", "-e", "trace=unlinkat",
+                "-e", "inject=unlinkat:signal=KILL:when=1", "-P", work,
+                Workspace.binary, "restore", "latest", "--target", node
+            ], executable: Self.strace)
         #expect(killed.code != 0, "killed: \(killed.stderr)")
         #expect(FileManager.default.fileExists(atPath: work + "/done"), "killed in the done state")
 
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
         #expect(rolled.code == 2, "\(rolled.stdout) \(rolled.stderr)")
-        #expect(rolled.stderr.contains("had completed before it was stopped (every step was carried out), so there is "
-                                       + "nothing to roll back; its clean-up is now finished"), "\(rolled.stderr)")
-        #expect(rolled.stderr.contains("the previous content is kept at \(w.root)/node.pre-restore-"), "\(rolled.stderr)")
+        #expect(
+            rolled.stderr.contains(
+                "had completed before it was stopped (every step was carried out), so there is "
+                    + "nothing to roll back; its clean-up is now finished"), "\(rolled.stderr)")
+        #expect(
+            rolled.stderr.contains("the previous content is kept at \(w.root)/node.pre-restore-"), "\(rolled.stderr)")
         #expect(!FileManager.default.fileExists(atPath: work), "nothing left to block the next restore")
         #expect(try treeDifferences(src, node) == [], "the restored tree stays")
         let again = try w.run(["restore", "latest", "--target", node])

@@ -48,8 +48,9 @@ struct InPlaceTypeChangeTests {
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.json["mode"] as? String == "in-place")
         let previous = r.json["previous"] as? String ?? ""
-        #expect((try? String(contentsOfFile: previous + "/config", encoding: .utf8)) == "iamfile\n",
-                "the file that stood where the directory goes is kept in the rollback directory")
+        #expect(
+            (try? String(contentsOfFile: previous + "/config", encoding: .utf8)) == "iamfile\n",
+            "the file that stood where the directory goes is kept in the rollback directory")
         #expect((try? String(contentsOfFile: previous + "/deep/a/b", encoding: .utf8)) == "b is a file now\n")
         #expect(FileManager.default.fileExists(atPath: previous + "/blocks/current/inside.bin"))
         #expect(FileManager.default.fileExists(atPath: previous + "/pipe/inside.txt"))

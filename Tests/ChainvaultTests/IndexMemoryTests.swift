@@ -31,8 +31,9 @@ struct IndexMemoryTests {
             for _ in 0..<1 where made < count {
                 let n = min(16_000, count - made)
                 let entries = (0..<n).map { i in
-                    PackEntry(type: .data, compression: .zstd, id: digest(), offset: UInt64(i) * 600, storedLength: 500,
-                              rawLength: 600)
+                    PackEntry(
+                        type: .data, compression: .zstd, id: digest(), offset: UInt64(i) * 600, storedLength: 500,
+                        rawLength: 600)
                 }
                 let pack = IndexedPack(id: PackID(digest()), salt: Array(repeating: 7, count: 32), entries: entries)
                 packs.append(pack)

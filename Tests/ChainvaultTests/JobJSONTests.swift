@@ -6,9 +6,11 @@ import Testing
 extension DaemonTests {
     @Test func jobRecordsGiveFiguresAsNumbers() throws {
         let w = try Workspace()
-        let (port, token, _) = try prepareDaemon(w, nodeSize: "2M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"1h"}
-        """)
+        let (port, token, _) = try prepareDaemon(
+            w, nodeSize: "2M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},"retention":{"keepLast":3},"rpo":"1h"}
+                """)
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         #expect(waitFor(60) { counter(port, "jobsFinished") >= 1 }, "the first scheduled backup finishes")

@@ -23,8 +23,9 @@ extension KeyThresholdTests {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Workspace.Run(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                             stderr: String(decoding: e, as: UTF8.self))
+        return Workspace.Run(
+            code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     @Test func anOperatorsPassphraseFromStdinAndAKeyFromTheCredentialDirectoryOpenTheRepository() throws {
@@ -32,42 +33,51 @@ extension KeyThresholdTests {
         try FileManager.default.createDirectory(atPath: w.path("credentials"), withIntermediateDirectories: true)
         try w.write("credentials/alice", Array((String(repeating: "a1", count: 32) + "\n").utf8), mode: 0o600)
         let env = ["CHAINVAULT_KEY_FILE": "", "CREDENTIALS_DIRECTORY": w.path("credentials")]
-        let r = try run(w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice"],
-                        input: "bob's long passphrase\n", env: env)
+        let r = try run(
+            w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice"],
+            input: "bob's long passphrase\n", env: env)
         #expect(r.code == 0, "\(r.stderr)")
         // A key piped in works too, and a wrong passphrase on stdin opens nothing.
-        let piped = try run(w, ["snapshots", "--operator-key", "carol=-", "--operator-key", "alice"],
-                            input: String(repeating: "c3", count: 32) + "\n", env: env)
+        let piped = try run(
+            w, ["snapshots", "--operator-key", "carol=-", "--operator-key", "alice"],
+            input: String(repeating: "c3", count: 32) + "\n", env: env)
         #expect(piped.code == 0, "\(piped.stderr)")
-        let wrong = try run(w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice"],
-                            input: "not bob's passphrase\n", env: env)
+        let wrong = try run(
+            w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice"],
+            input: "not bob's passphrase\n", env: env)
         #expect(wrong.code == 11, "\(wrong.stderr)")
     }
 
     @Test func stdinForTwoOperatorsAndAMissingCredentialDirectoryAreClearErrors() throws {
         let (w, _) = try ceremony()
         let env = ["CHAINVAULT_KEY_FILE": ""]
-        let twice = try run(w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice=-"],
-                            input: "bob's long passphrase\n", env: env)
+        let twice = try run(
+            w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice=-"],
+            input: "bob's long passphrase\n", env: env)
         #expect(twice.code == 2, "\(twice.stderr)")
-        #expect(twice.stderr.contains("stdin can hold the secret of one operator only: alice=- and bob=- both ask for it"),
-                "\(twice.stderr)")
+        #expect(
+            twice.stderr.contains("stdin can hold the secret of one operator only: alice=- and bob=- both ask for it"),
+            "\(twice.stderr)")
         #expect(twice.stderr.lowercased().contains("hint:"), "\(twice.stderr)")
 
-        let none = try run(w, ["snapshots", "--operator-key", "alice", "--operator-key", "carol=" + w.path("carol.key")],
-                           input: "", env: env)
+        let none = try run(
+            w, ["snapshots", "--operator-key", "alice", "--operator-key", "carol=" + w.path("carol.key")],
+            input: "", env: env)
         #expect(none.code == 2, "\(none.stderr)")
-        #expect(none.stderr.contains("--operator-key alice names no file, and $CREDENTIALS_DIRECTORY is not set"),
-                "\(none.stderr)")
+        #expect(
+            none.stderr.contains("--operator-key alice names no file, and $CREDENTIALS_DIRECTORY is not set"),
+            "\(none.stderr)")
 
         try FileManager.default.createDirectory(atPath: w.path("credentials"), withIntermediateDirectories: true)
-        let missing = try run(w, ["snapshots", "--operator-key", "alice", "--operator-key", "carol=" + w.path("carol.key")],
-                              input: "", env: env.merging(["CREDENTIALS_DIRECTORY": w.path("credentials")]) { $1 })
+        let missing = try run(
+            w, ["snapshots", "--operator-key", "alice", "--operator-key", "carol=" + w.path("carol.key")],
+            input: "", env: env.merging(["CREDENTIALS_DIRECTORY": w.path("credentials")]) { $1 })
         #expect(missing.code == 2, "\(missing.stderr)")
         #expect(missing.stderr.contains("key file \(w.path("credentials"))/alice does not exist"), "\(missing.stderr)")
 
-        let empty = try run(w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice=" + w.path("alice.key")],
-                            input: "", env: env)
+        let empty = try run(
+            w, ["snapshots", "--operator-password", "bob=-", "--operator-key", "alice=" + w.path("alice.key")],
+            input: "", env: env)
         #expect(empty.code == 2, "\(empty.stderr)")
         #expect(empty.stderr.contains("the passphrase of operator bob from stdin is empty"), "\(empty.stderr)")
     }

@@ -14,10 +14,12 @@ struct MonitoringFilesTests {
 
     @Test func alertRulesLoadAndTheirUnitTestsPass() throws {
         let promtool = try promtool()
-        let (checkCode, checkOut, checkErr) = try runTool(promtool, ["check", "rules", Self.directory + "/chainvault.rules.yml"])
+        let (checkCode, checkOut, checkErr) = try runTool(
+            promtool, ["check", "rules", Self.directory + "/chainvault.rules.yml"])
         #expect(checkCode == 0, "promtool check rules: \(checkOut) \(checkErr)")
         #expect(checkOut.contains("SUCCESS"), "\(checkOut)")
-        let (testCode, testOut, testErr) = try runTool(promtool, ["test", "rules", Self.directory + "/chainvault.rules.test.yml"])
+        let (testCode, testOut, testErr) = try runTool(
+            promtool, ["test", "rules", Self.directory + "/chainvault.rules.test.yml"])
         #expect(testCode == 0, "promtool test rules: \(testOut) \(testErr)")
     }
 
@@ -29,13 +31,19 @@ struct MonitoringFilesTests {
         #expect(alerts.count >= 15)
         // Issue 15's list: backup late and failed, verify errors and coverage, drill failing and
         // slow (RTO), copy lagging, daemon down, readiness failing.
-        for alert in ["ChainvaultBackupLate", "ChainvaultBackupFailed", "ChainvaultVerifyErrors", "ChainvaultVerifyCoverageBehind",
-                      "ChainvaultRestoreDrillFailed", "ChainvaultRestoreDrillSlow", "ChainvaultCopyLagging", "ChainvaultDaemonDown",
-                      "ChainvaultNotReady"] {
+        for alert in [
+            "ChainvaultBackupLate", "ChainvaultBackupFailed", "ChainvaultVerifyErrors",
+            "ChainvaultVerifyCoverageBehind",
+            "ChainvaultRestoreDrillFailed", "ChainvaultRestoreDrillSlow", "ChainvaultCopyLagging",
+            "ChainvaultDaemonDown",
+            "ChainvaultNotReady"
+        ] {
             #expect(alerts.contains(alert), "no rule \(alert)")
         }
         for alert in alerts {
-            #expect(tests.contains("alertname: \(alert)\n        exp_alerts:\n          - exp_labels"), "no firing test for \(alert)")
+            #expect(
+                tests.contains("alertname: \(alert)\n        exp_alerts:\n          - exp_labels"),
+                "no firing test for \(alert)")
         }
     }
 
@@ -44,27 +52,39 @@ struct MonitoringFilesTests {
     @Test func theRulesAndTheDashboardNameOnlyMetricsTheDaemonExports() throws {
         let w = try Workspace()
         let daemon = DaemonTests()
-        let (port, _, _) = try daemon.prepareDaemon(w, nodeSize: "1M", policy: daemon.livePolicy(w, extra: """
-        "verify":{"every":"24h","readAllWithinDays":7},"restoreDrill":{"every":"24h"}
-        """))
+        let (port, _, _) = try daemon.prepareDaemon(
+            w, nodeSize: "1M",
+            policy: daemon.livePolicy(
+                w,
+                extra: """
+                    "verify":{"every":"24h","readAllWithinDays":7},"restoreDrill":{"every":"24h"}
+                    """))
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() } }
         #expect(daemon.waitFor(30) { daemon.get(port, "/livez").0 == 200 })
         let metrics = daemon.get(port, "/metrics").1
-        let exported = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
-            .compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) })
+        let exported = Set(
+            metrics.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
+                .compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) })
         #expect(exported.contains("chainvault_ready"), "\(metrics)")
         // The series issue 15 added are on the page even before their jobs ran (as TYPE lines).
-        for name in ["chainvault_restore_drill_last_outcome", "chainvault_verify_last_outcome", "chainvault_copy_lag_seconds",
-                     "chainvault_prune_last_outcome", "chainvault_config_last_reload_successful", "chainvault_repository_locks_held",
-                     "chainvault_webhook_failures_total", "chainvault_webhook_dropped_total", "process_resident_memory_bytes",
-                     "process_open_fds", "process_max_fds", "process_cpu_seconds_total", "process_start_time_seconds"] {
+        for name in [
+            "chainvault_restore_drill_last_outcome", "chainvault_verify_last_outcome", "chainvault_copy_lag_seconds",
+            "chainvault_prune_last_outcome", "chainvault_config_last_reload_successful",
+            "chainvault_repository_locks_held",
+            "chainvault_webhook_failures_total", "chainvault_webhook_dropped_total", "process_resident_memory_bytes",
+            "process_open_fds", "process_max_fds", "process_cpu_seconds_total", "process_start_time_seconds"
+        ] {
             #expect(exported.contains(name), "\(name) is not exported")
         }
         // The check below can fail: a misspelt name in an expression is caught.
-        #expect(Self.metricNames(in: "time() - chainvault_backup_last_sucess_timestamp_seconds > 3600")
-            .subtracting(exported) == ["chainvault_backup_last_sucess_timestamp_seconds"])
-        #expect(Self.metricNames(in: "rate(process_cpu_second_total[5m])").subtracting(exported) == ["process_cpu_second_total"])
+        #expect(
+            Self.metricNames(in: "time() - chainvault_backup_last_sucess_timestamp_seconds > 3600")
+                .subtracting(exported) == ["chainvault_backup_last_sucess_timestamp_seconds"])
+        #expect(
+            Self.metricNames(in: "rate(process_cpu_second_total[5m])").subtracting(exported) == [
+                "process_cpu_second_total"
+            ])
 
         let rules = try String(contentsOfFile: Self.directory + "/chainvault.rules.yml", encoding: .utf8)
         let named = Self.metricNames(in: Self.values(after: "expr:", in: rules).joined(separator: "\n"))
@@ -74,7 +94,9 @@ struct MonitoringFilesTests {
         let queries = try Self.dashboardQueries()
         let dashboardNames = Self.metricNames(in: queries.joined(separator: "\n"))
         #expect(dashboardNames.count >= 10, "\(dashboardNames)")
-        for name in dashboardNames { #expect(exported.contains(name), "the dashboard uses \(name), which /metrics does not export") }
+        for name in dashboardNames {
+            #expect(exported.contains(name), "the dashboard uses \(name), which /metrics does not export")
+        }
     }
 
     /// Every PromQL expression of the Grafana dashboard (panel targets and template queries); the
@@ -108,8 +130,10 @@ struct MonitoringFilesTests {
         }
         #expect(Set(options) == ["--url", "--token-file", "--policy", "-w", "-c"], "\(options)")
         try w.write("monitor.token", Array(HealthCommandTests.token.utf8), mode: 0o600)
-        let r = try w.run(["health", "--url", "http://127.0.0.1:1", "--token-file", w.path("monitor.token"),
-                           "--policy", "bitcoind", "-w", "6h", "-c", "12h"])
+        let r = try w.run([
+            "health", "--url", "http://127.0.0.1:1", "--token-file", w.path("monitor.token"),
+            "--policy", "bitcoind", "-w", "6h", "-c", "12h"
+        ])
         #expect(r.code == 3, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.hasPrefix("CHAINVAULT UNKNOWN: the daemon at 127.0.0.1:1 cannot be reached"), "\(r.stdout)")
     }
@@ -124,7 +148,8 @@ struct MonitoringFilesTests {
         let shipped = "/etc/chainvault-monitor.token"
         #expect(icinga.contains("vars.chainvault_token_file = \"\(shipped)\""), "\(icinga)")
         let line = try #require(Self.values(after: "command_line", in: nagios).first)
-        let server = try HealthCommandTests.StatusServer(body: HealthCommandTests.status, token: HealthCommandTests.token)
+        let server = try HealthCommandTests.StatusServer(
+            body: HealthCommandTests.status, token: HealthCommandTests.token)
         try w.write("monitor.token", Array(HealthCommandTests.token.utf8), mode: 0o640)
         let words = line.replacingOccurrences(of: "$ARG1$", with: "--policy demo")
             .replacingOccurrences(of: shipped, with: w.path("monitor.token"))

@@ -10,7 +10,7 @@ import VaultStorage
 struct NamesAndDepthTests {
     static let invalid: [UInt8] = Array("bad".utf8) + [0xff] + Array("name".utf8)
     static let repairedTwinA: [UInt8] = Array("x".utf8) + [0xff]
-    static let repairedTwinB: [UInt8] = Array("x".utf8) + [0xef, 0xbf, 0xbd]   // "x\u{FFFD}"
+    static let repairedTwinB: [UInt8] = Array("x".utf8) + [0xef, 0xbf, 0xbd]  // "x\u{FFFD}"
     static let oddTarget: [UInt8] = Array("target-".utf8) + [0xfe, 0xff]
 
     /// Runs the binary with at most 1,024 open descriptors, the usual default limit.
@@ -33,7 +33,8 @@ struct NamesAndDepthTests {
         #expect(backup.code == 0, "\(backup.stdout)\n\(backup.stderr)")
         let ls = try w.ok(["ls", "latest"])
         #expect(ls.stdout.contains("/bad\\xffname"), "invalid bytes are printed escaped:\n\(ls.stdout)")
-        #expect(ls.stdout.contains("/x\\xff") && ls.stdout.contains("/x\u{FFFD}"), "two distinct entries:\n\(ls.stdout)")
+        #expect(
+            ls.stdout.contains("/x\\xff") && ls.stdout.contains("/x\u{FFFD}"), "two distinct entries:\n\(ls.stdout)")
         #expect(ls.stdout.contains("-> target-\\xfe\\xff"))
         let one = try w.ok(["ls", "latest", "bad\\xffname"])
         #expect(one.stdout.contains("bad\\xffname") && !one.stdout.contains("plain"), "ls takes a name as it prints it")
@@ -95,7 +96,9 @@ struct NamesAndDepthTests {
 
         // Both kept: prune must not guess what the damaged tree references.
         let kept = try w.run(["forget", "--keep-last", "2", "--prune"])
-        #expect(kept.code == ErrorCode.corrupt.rawValue && kept.stderr.contains("kept snapshot \(damaged.shortID)"), "\(kept.stderr)")
+        #expect(
+            kept.code == ErrorCode.corrupt.rawValue && kept.stderr.contains("kept snapshot \(damaged.shortID)"),
+            "\(kept.stderr)")
         // Forgetting the damaged snapshot is not blocked by its own tree.
         try w.ok(["forget", damaged.id.hex, "--prune"])
         #expect(try w.run(["verify", "--read-data"]).code == 0)
@@ -205,7 +208,8 @@ struct NamesAndDepthTests {
         try w.ok(["init"])
         let pwned = SHA256.hash(Array("pwned".utf8))
         let first = Node(name: Array("a".utf8), kind: .file, inode: 9, device: 1, links: 2, size: 5, chunks: [pwned])
-        let second = Node(name: Array("b".utf8), kind: .file, inode: 9, device: 1, links: 2, size: 10, chunks: [pwned, pwned])
+        let second = Node(
+            name: Array("b".utf8), kind: .file, inode: 9, device: 1, links: 2, size: 10, chunks: [pwned, pwned])
         try CorruptionTests().craft(w, [first, second])
         try w.ok(["restore", "latest", "--target", w.path("out")])
         #expect(FileManager.default.contents(atPath: w.path("out/a")) == Data("pwned".utf8))

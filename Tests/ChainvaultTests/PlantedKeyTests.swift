@@ -22,10 +22,10 @@ struct PlantedKeyTests {
     static func plantedKey(kdf: String, before: String) -> (String, [UInt8]) {
         while true {
             let doc = """
-            {"version":1,"kind":"password","created":"2026-01-01T00:00:00Z","hostname":"x","username":"x",
-             "kdf":\(kdf),"salt":"\(Hex.encode(SecureRandom.bytes(32)))","nonce":"\(Hex.encode(SecureRandom.bytes(12)))",
-             "data":"\(Hex.encode(SecureRandom.bytes(48)))"}
-            """
+                {"version":1,"kind":"password","created":"2026-01-01T00:00:00Z","hostname":"x","username":"x",
+                 "kdf":\(kdf),"salt":"\(Hex.encode(SecureRandom.bytes(32)))","nonce":"\(Hex.encode(SecureRandom.bytes(12)))",
+                 "data":"\(Hex.encode(SecureRandom.bytes(48)))"}
+                """
             let bytes = Array(doc.utf8)
             let name = SHA256.hash(bytes).hex
             if name < before { return (name, bytes) }

@@ -24,7 +24,8 @@ struct PowerLossInPlaceTests {
         try FileManager.default.removeItem(atPath: target + "/blocks/current")
         let stray = target + "/stray/deeper"
         try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: true)
-        #expect(FileManager.default.createFile(atPath: stray + "/left-over.bin", contents: Data(SecureRandom.bytes(9_000))))
+        #expect(
+            FileManager.default.createFile(atPath: stray + "/left-over.bin", contents: Data(SecureRandom.bytes(9_000))))
     }
 
     /// Both names of the snapshot's hardlinked pair are one inode.
@@ -34,7 +35,9 @@ struct PowerLossInPlaceTests {
             && a.st_ino == b.st_ino && a.st_dev == b.st_dev
     }
 
-    @Test(.enabled(if: PowerLossTests.strace != nil, "strace is not installed (.ci/setup installs it) or may not trace here"))
+    @Test(
+        .enabled(
+            if: PowerLossTests.strace != nil, "strace is not installed (.ci/setup installs it) or may not trace here"))
     func anInPlaceRestoreCutByPowerLossRollsForwardToTheNewTreeOrBackToTheOld() throws {
         let w = try Workspace()
         let source = try w.makeSourceTree()
@@ -60,14 +63,17 @@ struct PowerLossInPlaceTests {
             func fail(_ what: String) { problems.append("\(cut.label): \(what)") }
             let found = fingerprint(target)
             let journal = FileManager.default.fileExists(atPath: target + "/.chainvault-restore/journal")
-            if cut.finished && (found != new || journal) { fail("the restore returned, but the target is not the new tree") }
+            if cut.finished && (found != new || journal) {
+                fail("the restore returned, but the target is not the new tree")
+            }
             if !journal && found != old && found != new { fail("no journal, and the target is neither tree") }
             // Strict and random trees of one point go opposite ways; the next point swaps them.
             defer { trees += 1 }
             if (trees + trees / 2) % 2 == 1 {
                 // (With `done` every step was carried out: nothing is left to roll back.)
                 let work = target + "/.chainvault-restore/"
-                let unfinished = !FileManager.default.fileExists(atPath: work + "done")
+                let unfinished =
+                    !FileManager.default.fileExists(atPath: work + "done")
                     && ["new", "journal.tmp", "before"].contains { FileManager.default.fileExists(atPath: work + $0) }
                 let back = try w.run(["restore", "latest", "--target", target, "--rollback"])
                 if journal {
@@ -93,7 +99,9 @@ struct PowerLossInPlaceTests {
             if !left.isEmpty { fail("rolling forward left \(left.count) entries wrong: \(left.prefix(3))") }
             if !Self.linked(target) { fail("rolling forward left the hardlinked pair split") }
         }
-        print("power loss, in place: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems")
+        print(
+            "power loss, in place: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems"
+        )
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(8).joined(separator: "\n"))")
     }
 }

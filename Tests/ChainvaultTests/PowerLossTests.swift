@@ -17,7 +17,11 @@ import VaultCore
 struct PowerLossTests {
     /// strace, if it is installed and may trace here (a container can forbid ptrace).
     static let strace: String? = {
-        guard let path = ["/usr/bin/strace", "/bin/strace"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return nil }
+        guard
+            let path = ["/usr/bin/strace", "/bin/strace"].first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else { return nil }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = ["-f", "-qq", "-o", "/dev/null", "/bin/true"]
@@ -62,7 +66,9 @@ struct PowerLossTests {
         @discardableResult
         func run(_ args: [String], env: [String: String] = [:]) throws -> Workspace.Run {
             let trace = w.path("trace-\(traces.count)")
-            let r = try w.run(SyscallTrace.straceArguments + ["-o", trace, Workspace.binary] + args, env: env, executable: PowerLossTests.strace!)
+            let r = try w.run(
+                SyscallTrace.straceArguments + ["-o", trace, Workspace.binary] + args, env: env,
+                executable: PowerLossTests.strace!)
             #expect(r.code == 0, "chainvault \(args.joined(separator: " ")) exited \(r.code): \(r.stderr)")
             var parser = SyscallTrace(root: root)
             parser.parse(try String(contentsOfFile: trace, encoding: .utf8))
@@ -84,7 +90,8 @@ struct PowerLossTests {
 
         /// Replays everything and calls `body(tree, cut)` at the chosen points, in both modes;
         /// returns how many trees were checked.
-        func check(points wanted: Int?, seed: UInt64, _ body: (_ tree: String, _ cut: Cut) throws -> Void) throws -> Int {
+        func check(points wanted: Int?, seed: UInt64, _ body: (_ tree: String, _ cut: Cut) throws -> Void) throws -> Int
+        {
             // First pass: where each file's final bytes are.
             let first = try DurabilityModel(root: root, initialCopy: copies[0])
             for (i, effects) in traces.enumerated() {
@@ -124,8 +131,13 @@ struct PowerLossTests {
                     try? FileManager.default.removeItem(atPath: tree)
                     var treeRNG = SplitMix64(seed: seed &+ UInt64(n))
                     try model.materialize(at: tree, mode: mode, rng: &treeRNG, sources: sources)
-                    try body(tree, Cut(step: c.step, finished: c.index == traces[c.step].count,
-                                       label: "power cut in step \(c.step) after effect \(c.index) of \(traces[c.step].count) (\(mode), seed \(seed))"))
+                    try body(
+                        tree,
+                        Cut(
+                            step: c.step, finished: c.index == traces[c.step].count,
+                            label:
+                                "power cut in step \(c.step) after effect \(c.index) of \(traces[c.step].count) (\(mode), seed \(seed))"
+                        ))
                     checked += 1
                 }
             }
@@ -142,7 +154,9 @@ struct PowerLossTests {
     func snapshotIDs(_ w: Workspace, repo: String, key: String) throws -> [String]? {
         let r = try w.run(["snapshots", "--json", "--repo", repo], env: ["CHAINVAULT_KEY_FILE": key])
         guard r.code == 0 else { return nil }
-        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.compactMap {
+            $0["id"] as? String
+        }
     }
 
     @Test(.enabled(if: strace != nil, "strace is not installed (.ci/setup installs it) or may not trace here"))
@@ -179,12 +193,17 @@ struct PowerLossTests {
                     if acknowledged >= initStep { fail("\(repo): initialised, but its config is gone") }
                     continue
                 }
-                let verify = try w.run(["verify", "--read-data", "--repo", path], env: freshClient(treeKey, under: w.root))
+                let verify = try w.run(
+                    ["verify", "--read-data", "--repo", path], env: freshClient(treeKey, under: w.root))
                 if verify.code != 0 { fail("\(repo): verify --read-data exited \(verify.code): \(verify.stderr)") }
                 let ids = try snapshotIDs(w, repo: path, key: treeKey) ?? []
                 if repo == "repo" {
-                    if acknowledged >= 3 && acknowledged < 6 && !ids.contains(first) { fail("backup 1 (\(first.prefix(8))) was acknowledged but is gone") }
-                    if acknowledged >= 4 && !ids.contains(second) { fail("backup 2 (\(second.prefix(8))) was acknowledged but is gone") }
+                    if acknowledged >= 3 && acknowledged < 6 && !ids.contains(first) {
+                        fail("backup 1 (\(first.prefix(8))) was acknowledged but is gone")
+                    }
+                    if acknowledged >= 4 && !ids.contains(second) {
+                        fail("backup 2 (\(second.prefix(8))) was acknowledged but is gone")
+                    }
                     if acknowledged >= 7 && ids.contains(first) { fail("a snapshot forgotten and pruned came back") }
                 } else if acknowledged >= 6 && ids.count != 2 {
                     fail("copy was acknowledged but the mirror holds \(ids.count) snapshots")
@@ -205,7 +224,9 @@ struct PowerLossTests {
             let verify = try w.run(["verify", "--read-data", "--repo", path], env: freshClient(treeKey, under: w.root))
             if verify.code != 0 { fail("verify after the next backup exited \(verify.code): \(verify.stderr)") }
         }
-        print("power loss: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems")
+        print(
+            "power loss: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems"
+        )
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(8).joined(separator: "\n"))")
     }
 
@@ -242,9 +263,13 @@ struct PowerLossTests {
             guard count % 4 == 1 else { return }
             let again = try w.run(["restore", "latest", "--target", target, "--force"])
             if again.code != 0 { problems.append("\(point): restoring again exited \(again.code): \(again.stderr)") }
-            if treeFingerprint(target) != trees[1] { problems.append("\(point): restoring again did not give the latest tree") }
+            if treeFingerprint(target) != trees[1] {
+                problems.append("\(point): restoring again did not give the latest tree")
+            }
         }
-        print("power loss, restore: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems")
+        print(
+            "power loss, restore: \(checked) cut trees checked (\(replay.traces.map(\.count).reduce(0, +)) file effects traced), \(problems.count) problems"
+        )
         #expect(problems.isEmpty, "\(problems.count) problems:\n\(problems.prefix(8).joined(separator: "\n"))")
     }
 }

@@ -11,9 +11,11 @@ struct ProgressTests {
     static func records(_ stderr: String, command: String) -> [Record] {
         stderr.split(separator: "\n").compactMap { line in
             guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-                  o["type"] as? String == "progress", o["command"] as? String == command else { return nil }
-            return Record(phase: o["phase"] as? String ?? "", files: o["files"] as? Int ?? -1, bytes: o["bytes"] as? Int ?? -1,
-                          total: o["totalBytes"] as? Int, done: o["done"] as? Bool ?? false)
+                o["type"] as? String == "progress", o["command"] as? String == command
+            else { return nil }
+            return Record(
+                phase: o["phase"] as? String ?? "", files: o["files"] as? Int ?? -1, bytes: o["bytes"] as? Int ?? -1,
+                total: o["totalBytes"] as? Int, done: o["done"] as? Bool ?? false)
         }
     }
 
@@ -49,7 +51,8 @@ struct ProgressTests {
         Self.checkMonotonic(b2)
         #expect(b2.last?.total == real && b2.last?.bytes == real, "\(b2)")
 
-        let restore = try w.run(["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--json"], env: env)
+        let restore = try w.run(
+            ["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--json"], env: env)
         #expect(restore.code == 0, "\(restore.stderr)")
         let r = Self.records(restore.stderr, command: "restore")
         Self.checkMonotonic(r)
@@ -57,7 +60,8 @@ struct ProgressTests {
 
         // In place, with one file damaged: the rebuilding phase counts what is rewritten.
         try w.write("out/d0/f0", SecureRandom.bytes(2_500_000))
-        let inPlace = try w.run(["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--json"], env: env)
+        let inPlace = try w.run(
+            ["restore", "latest", "--source", w.path("src"), "--target", w.path("out"), "--json"], env: env)
         #expect(inPlace.code == 0, "\(inPlace.stderr)")
         let ip = Self.records(inPlace.stderr, command: "restore")
         Self.checkMonotonic(ip)
@@ -70,7 +74,9 @@ struct ProgressTests {
         #expect(v.last?.phase == "reading packs" && v.last?.files ?? 0 > 0 && v.last?.bytes ?? 0 > real, "\(v)")
 
         try w.write("key2", SecureRandom.bytes(32), mode: 0o600)
-        let copyEnv = env.merging(["CHAINVAULT_REPOSITORY": w.path("repo2"), "CHAINVAULT_KEY_FILE": w.path("key2")]) { $1 }
+        let copyEnv = env.merging(["CHAINVAULT_REPOSITORY": w.path("repo2"), "CHAINVAULT_KEY_FILE": w.path("key2")]) {
+            $1
+        }
         #expect(try w.run(["init"], env: copyEnv).code == 0)
         let copy = try w.run(["copy", "--from", w.repo, "--from-key-file", w.key, "--json"], env: copyEnv)
         #expect(copy.code == 0, "\(copy.stderr)")
@@ -96,7 +102,8 @@ struct ProgressTests {
         try w.write("src/a.dat", SecureRandom.bytes(3_000_000))
         try w.ok(["backup", w.path("src")])
 
-        let run = try w.run(["forget", "--keep-last", "1", "--prune", "--json"], env: ["CHAINVAULT_PROGRESS_INTERVAL": "0.01s"])
+        let run = try w.run(
+            ["forget", "--keep-last", "1", "--prune", "--json"], env: ["CHAINVAULT_PROGRESS_INTERVAL": "0.01s"])
         #expect(run.code == 0, "\(run.stderr)")
         let prune = run.json["prune"] as? [String: Any] ?? [:]
         let removed = (prune["packsDeleted"] as? Int ?? 0) + (prune["packsRepacked"] as? Int ?? 0)
@@ -105,10 +112,13 @@ struct ProgressTests {
         Self.checkMonotonic(p)
         let order = ["listing", "marking", "repacking", "deleting"]
         let seen = p.map(\.phase).reduce(into: [String]()) { if $0.last != $1 { $0.append($1) } }
-        #expect(seen.allSatisfy(order.contains) && seen == seen.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! },
-                "phases out of order: \(seen)")
+        #expect(
+            seen.allSatisfy(order.contains)
+                && seen == seen.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! },
+            "phases out of order: \(seen)")
         let last = try #require(p.last)
-        #expect(last.phase == "deleting" && last.files == removed && last.total == last.bytes && last.bytes > 2_000_000,
-                "\(last), prune \(prune)")
+        #expect(
+            last.phase == "deleting" && last.files == removed && last.total == last.bytes && last.bytes > 2_000_000,
+            "\(last), prune \(prune)")
     }
 }

@@ -9,8 +9,9 @@ struct PruneDryRunTests {
         var out: [String: Int] = [:]
         for case let rel as String in FileManager.default.enumerator(atPath: root)?.allObjects ?? [] {
             guard !rel.hasPrefix("locks"),
-                  let a = try? FileManager.default.attributesOfItem(atPath: root + "/" + rel),
-                  a[.type] as? FileAttributeType == .typeRegular else { continue }
+                let a = try? FileManager.default.attributesOfItem(atPath: root + "/" + rel),
+                a[.type] as? FileAttributeType == .typeRegular
+            else { continue }
             out[rel] = (a[.size] as? Int) ?? -1
         }
         return out
@@ -42,7 +43,9 @@ struct PruneDryRunTests {
         #expect((realPrune["bytesFreed"] as? Int ?? 0) > 2_000_000, "\(real.stdout)")
         #expect(dry.json["removed"] as? [String] == real.json["removed"] as? [String])
         #expect((real.json["removed"] as? [String])?.count == 1)
-        #expect(dryText.stdout.contains("prune (dry run): \(dryPrune["packsDeleted"] ?? -1) packs deleted, "
-                                        + "\(dryPrune["packsRepacked"] ?? -1) repacked"), "\(dryText.stdout)")
+        #expect(
+            dryText.stdout.contains(
+                "prune (dry run): \(dryPrune["packsDeleted"] ?? -1) packs deleted, "
+                    + "\(dryPrune["packsRepacked"] ?? -1) repacked"), "\(dryText.stdout)")
     }
 }

@@ -14,7 +14,7 @@ struct PruneDuplicateTests {
     @Test func aPruneKeepsOneCopyOfDataThatTwoConcurrentBackupsStoredTwice() throws {
         let w = try Workspace()
         try w.ok(["init"])
-        let shared = SecureRandom.bytes(3_000_000)   // incompressible: stored bytes ≈ its size
+        let shared = SecureRandom.bytes(3_000_000)  // incompressible: stored bytes ≈ its size
         for node in ["a", "b"] {
             try w.write("\(node)/blocks/blk00000.dat", shared)
             try w.write("\(node)/own.dat", SecureRandom.bytes(100_000))
@@ -35,7 +35,8 @@ struct PruneDuplicateTests {
 
         let dry = try w.ok(["forget", "--prune", "--dry-run", "--json"])
         let real = try w.ok(["forget", "--prune", "--json"])
-        let dryPrune = dry.json["prune"] as? [String: Any] ?? [:], realPrune = real.json["prune"] as? [String: Any] ?? [:]
+        let dryPrune = dry.json["prune"] as? [String: Any] ?? [:],
+            realPrune = real.json["prune"] as? [String: Any] ?? [:]
         #expect(dryPrune["bytesFreed"] as? Int == realPrune["bytesFreed"] as? Int, "\(dry.stdout) \(real.stdout)")
         let once = Self.packBytes(w)
         // One copy of the shared data and both nodes' own files, plus pack overhead.

@@ -78,5 +78,7 @@ import VaultCore
         #expect((missing.json["unreachableBlobs"] as? Int ?? 0) > 0, "\(missing.stdout)")
     }
 
-    func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
+    func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
 }

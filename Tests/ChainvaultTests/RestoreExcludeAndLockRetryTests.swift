@@ -31,18 +31,25 @@ struct RestoreExcludeAndLockRetryTests {
         try w.write("live/data/node.log", Array("written after the backup\n".utf8))
         try w.write("live/keep/config.toml", Array("a = 2\n".utf8))
         try w.write("live/stray.bin", [1, 2, 3])
-        try w.ok(["restore", "latest", "--source", w.path("src"), "--target", live, "--exclude", "*.log",
-                  "--exclude", "keep/config.toml"])
+        try w.ok([
+            "restore", "latest", "--source", w.path("src"), "--target", live, "--exclude", "*.log",
+            "--exclude", "keep/config.toml"
+        ])
         #expect(text(live + "/data/debug.log") == "the node's own log\n")
         #expect(text(live + "/data/node.log") == "written after the backup\n")
         #expect(text(live + "/keep/config.toml") == "a = 2\n")
         #expect(!FileManager.default.fileExists(atPath: live + "/stray.bin"))
-        #expect(try Data(contentsOf: URL(fileURLWithPath: live + "/data/blocks.dat"))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: live + "/data/blocks.dat"))
                 == Data(contentsOf: URL(fileURLWithPath: w.path("src/data/blocks.dat"))))
 
-        let refused = try w.run(["restore", "latest", "--source", w.path("src"), "--target", live, "--force",
-                                 "--exclude", "*.log"])
-        #expect(refused.code == 2 && refused.stderr.contains("--exclude cannot be combined with --force"), "\(refused.stderr)")
+        let refused = try w.run([
+            "restore", "latest", "--source", w.path("src"), "--target", live, "--force",
+            "--exclude", "*.log"
+        ])
+        #expect(
+            refused.code == 2 && refused.stderr.contains("--exclude cannot be combined with --force"),
+            "\(refused.stderr)")
     }
 
     /// Starts the binary with stderr going to a file the test can read while it runs.

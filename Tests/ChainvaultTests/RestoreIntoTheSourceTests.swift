@@ -21,7 +21,9 @@ struct RestoreIntoTheSourceTests {
         }
         // (Not "/" with --path here: the old code wrote /blocks/blk00000.dat; `/` alone is refused
         // in targetsThatWouldOverwriteWhatChainvaultNeedsAreRefused.)
-        for (target, says) in [(src + "/blocks", "the source of the snapshot"), (w.repo, "which chainvault itself uses")] {
+        for (target, says) in [
+            (src + "/blocks", "the source of the snapshot"), (w.repo, "which chainvault itself uses")
+        ] {
             let r = try w.run(["restore", "latest", "--target", target, "--path", "blocks/blk00000.dat", "--delta"])
             #expect(r.code == 20 && r.stderr.contains(says) && r.stderr.contains("HINT:"), "\(target): \(r.stderr)")
         }
@@ -39,12 +41,13 @@ struct RestoreIntoTheSourceTests {
         w.environment["CHAINVAULT_STATE_DIRECTORY"] = w.path("st")
         try w.ok(["init"])
         try w.ok(["backup", src])
-        try w.ok(["verify"])   // writes the state directory's rollback record
+        try w.ok(["verify"])  // writes the state directory's rollback record
         let before = PruneDryRunTests.listing(w.path("st"))
         #expect(!before.isEmpty, "verify wrote nothing into the state directory")
         for target in [w.path("st/x"), w.path("st")] {
             let r = try w.run(["restore", "latest", "--target", target])
-            #expect(r.code == 20 && r.stderr.contains("which chainvault itself uses"), "\(target): \(r.code) \(r.stderr)")
+            #expect(
+                r.code == 20 && r.stderr.contains("which chainvault itself uses"), "\(target): \(r.code) \(r.stderr)")
         }
         #expect(PruneDryRunTests.listing(w.path("st")) == before, "the state directory changed")
         #expect(access(w.path("st/x"), F_OK) != 0)

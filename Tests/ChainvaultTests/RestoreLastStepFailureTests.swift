@@ -11,7 +11,9 @@ struct RestoreLastStepFailureTests {
     static let failLast = ["CHAINVAULT_TEST_FAIL_AT": "restore-last-metadata"]
 
     /// A restored node with one damaged and one stray file: what each run starts from.
-    static func damagedNode(_ w: Workspace, at name: String = "node") throws -> (source: String, before: [String: String]?) {
+    static func damagedNode(_ w: Workspace, at name: String = "node") throws -> (
+        source: String, before: [String: String]?
+    ) {
         let src = try w.makeSourceTree()
         try w.ok(["init"])
         try w.ok(["backup", src])
@@ -54,8 +56,11 @@ struct RestoreLastStepFailureTests {
             let failed = try w.run(["restore", "latest", "--target", node] + args, env: Self.failLast)
             #expect(failed.code == 16 && failed.stderr.contains("File name too long"), "\(args): \(failed.stderr)")
             #expect(treeFingerprint(node) == before, "\(args): the target is unchanged")
-            #expect(try leftovers(w) == [] && (try FileManager.default.contentsOfDirectory(atPath: node + "/blocks"))
-                .filter { $0.contains("chainvault-staging") } == [], "\(args): no staging is left")
+            #expect(
+                try leftovers(w) == []
+                    && (try FileManager.default.contentsOfDirectory(atPath: node + "/blocks"))
+                        .filter { $0.contains("chainvault-staging") } == [],
+                "\(args): no staging is left")
         }
         try w.ok(["restore", "latest", "--target", node, "--force"])
         #expect(try treeDifferences(src, node) == [])

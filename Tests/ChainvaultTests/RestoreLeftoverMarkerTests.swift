@@ -22,13 +22,15 @@ struct RestoreLeftoverMarkerTests {
         let blocks = try w.ok(["restore", "latest", "--target", node, "--path", "blocks", "--json"]).json
         try w.write("srv/node/empty-file", [1, 2, 3])
         let single = try w.ok(["restore", "latest", "--target", node, "--path", "empty-file", "--json"]).json
-        #expect(FileManager.default.contents(atPath: single["previous"] as? String ?? "") == Data([1, 2, 3]),
-                "the old file is kept: \(single)")
+        #expect(
+            FileManager.default.contents(atPath: single["previous"] as? String ?? "") == Data([1, 2, 3]),
+            "the old file is kept: \(single)")
         try w.write("srv/node/stray", [4])
         let forced = try w.ok(["restore", "latest", "--target", node, "--force", "--json"]).json
         let kept = [blocks, single, forced].map { $0["previous"] as? String ?? "" }
-        #expect(kept[0].hasPrefix(node + "/blocks.pre-restore-") && kept[2].hasPrefix(node + ".pre-restore-"),
-                "\(kept)")
+        #expect(
+            kept[0].hasPrefix(node + "/blocks.pre-restore-") && kept[2].hasPrefix(node + ".pre-restore-"),
+            "\(kept)")
         #expect(kept[1].contains(node + "/empty-file.pre-restore-"), "\(kept)")
         #expect(FileManager.default.fileExists(atPath: kept[2] + "/stray"), "the old tree is kept")
         // The forced restore moved the first two with the old tree: make them again in the node.
@@ -58,8 +60,9 @@ struct RestoreLeftoverMarkerTests {
         try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 20, keepMtime: false)
         let again = try w.run(["restore", first, "--target", node])
         #expect(again.code == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("left \(node)/blocks.pre-restore-") && again.stderr.contains("remove it"),
-                "\(again.stderr)")
+        #expect(
+            again.stderr.contains("left \(node)/blocks.pre-restore-") && again.stderr.contains("remove it"),
+            "\(again.stderr)")
         let names = try FileManager.default.contentsOfDirectory(atPath: node)
         let ours = names.filter { $0.hasPrefix("blocks.pre-restore-2") || $0.hasPrefix("empty-file.pre-restore-2") }
         #expect(ours.count == 2, "\(names)")
@@ -69,7 +72,8 @@ struct RestoreLeftoverMarkerTests {
         try InPlaceFixture.killed(w, ["restore", first, "--target", node], at: "restore-in-place-step")
         let rolled = try w.run(["restore", first, "--target", node, "--rollback"])
         #expect(rolled.code == 0, "\(rolled.stderr)")
-        #expect(rolled.stderr.contains("left \(node)/blocks.pre-restore-")
+        #expect(
+            rolled.stderr.contains("left \(node)/blocks.pre-restore-")
                 && rolled.stderr.contains("kept \(node).pre-restore-")
                 && rolled.stderr.contains("remove it once the node runs well"), "\(rolled.stderr)")
     }

@@ -65,7 +65,8 @@ struct RestoreLongNameTests {
         try w.ok(["restore", "latest", "--target", node])
         try w.write("node/blocks/\(long)", [1, 2])
         let r = try w.ok(["restore", "latest", "--target", node, "--path", "blocks/\(long)", "--force", "--json"]).json
-        #expect(FileManager.default.contents(atPath: node + "/blocks/" + long)
+        #expect(
+            FileManager.default.contents(atPath: node + "/blocks/" + long)
                 == FileManager.default.contents(atPath: src + "/blocks/" + long))
         let kept = r["previous"] as? String ?? ""
         #expect(FileManager.default.contents(atPath: kept) == Data([1, 2]), "the previous file: \(kept)")

@@ -14,9 +14,12 @@ struct RestoreSingleFileDefaultTests {
         // depend on where the first cut fell).
         var x: UInt64 = 0x9E37_79B9_7F4A_7C15
         var bytes = [UInt8](repeating: 0, count: 3_000_000)
-        for i in bytes.indices { x ^= x << 13; x ^= x >> 7; x ^= x << 17; bytes[i] = UInt8(truncatingIfNeeded: x >> 24) }
+        for i in bytes.indices {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17; bytes[i] = UInt8(truncatingIfNeeded: x >> 24)
+        }
         try w.write("src/blocks/blk00000.dat", bytes)
-        try w.write("src/blocks/text.log", Array(String(repeating: "UpdateTip: new best height=1234\n", count: 2_000).utf8))
+        try w.write(
+            "src/blocks/text.log", Array(String(repeating: "UpdateTip: new best height=1234\n", count: 2_000).utf8))
         try w.ok(["init"])
         try w.ok(["backup", w.path("src")])
         try w.ok(["restore", "latest", "--target", w.path("node")])

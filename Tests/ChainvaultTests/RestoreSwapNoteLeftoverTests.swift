@@ -11,8 +11,9 @@ struct RestoreSwapNoteLeftoverTests {
     @Test func aKilledPathRestoresSwapNoteIsNeverBackedUpAndRestoresNameIt() throws {
         let w = try Workspace()
         let (src, node) = try InPlaceFixture.restoredNode(w)
-        let first = try #require(try w.ok(["snapshots", "--json"]).stdout.split(separator: "\"")
-            .first { $0.count == 64 }.map(String.init))
+        let first = try #require(
+            try w.ok(["snapshots", "--json"]).stdout.split(separator: "\"")
+                .first { $0.count == 64 }.map(String.init))
         try InPlaceRestoreTests.rot(node + "/blocks/blk00000.dat", at: 10, keepMtime: false)
         let single = ["restore", first, "--target", node, "--path", "blocks/blk00000.dat"]
         try InPlaceFixture.killed(w, single, at: "restore-staged-swap")
@@ -23,8 +24,9 @@ struct RestoreSwapNoteLeftoverTests {
 
         let backup = try w.run(["backup", node, "--json"])
         #expect(backup.code == 0, "\(backup.stderr)")
-        #expect(backup.stderr.contains("skipped \(node)/blocks/\(note): the swap note of an interrupted restore"),
-                "\(backup.stderr)")
+        #expect(
+            backup.stderr.contains("skipped \(node)/blocks/\(note): the swap note of an interrupted restore"),
+            "\(backup.stderr)")
         let listed = try w.ok(["ls", try #require(backup.json["snapshot"] as? String)]).stdout
         #expect(!listed.contains("blk00000.dat.chainvault-"), "chainvault's own are not node data: \(listed)")
         #expect(listed.contains("/blocks/own.chainvault-swap-1"), "a user's own name is data: \(listed)")
@@ -42,7 +44,8 @@ struct RestoreSwapNoteLeftoverTests {
         let after = try FileManager.default.contentsOfDirectory(atPath: node + "/blocks")
         #expect(!after.contains { $0.contains(".chainvault-swap-") && $0 != "own.chainvault-swap-1" }, "\(after)")
         #expect(!after.contains { $0.contains(".chainvault-staging-") }, "\(after)")
-        #expect(FileManager.default.contents(atPath: node + "/blocks/blk00000.dat")
+        #expect(
+            FileManager.default.contents(atPath: node + "/blocks/blk00000.dat")
                 == FileManager.default.contents(atPath: src + "/blocks/blk00000.dat"))
     }
 }

@@ -14,7 +14,9 @@ struct RestoreSwapRollbackTests {
 
     private func expectRolledBack(_ r: Workspace.Run, swapped: Bool, _ target: String) {
         #expect(r.code == 0, "\(r.stderr)")
-        let said = swapped ? "rolled back the interrupted staged restore of \(target): the previous content is in place"
+        let said =
+            swapped
+            ? "rolled back the interrupted staged restore of \(target): the previous content is in place"
             : "the copy of an interrupted staged restore that was never swapped in: \(target) is as it was before"
         #expect(r.stdout.contains(said), "\(r.stdout)")
     }
@@ -28,8 +30,9 @@ struct RestoreSwapRollbackTests {
         expectRolledBack(rolled, swapped: point != "restore-staged-swap", node)
         #expect(SwapKillFixture.exact(node) == before, "the old tree, exactly")
         #expect(SwapKillFixture.swapLeftovers(w.root).isEmpty, "\(SwapKillFixture.names(w.root))")
-        #expect(!SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") },
-                "the new tree is not kept")
+        #expect(
+            !SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") },
+            "the new tree is not kept")
         let again = try w.run(["restore", "latest", "--target", node, "--rollback"])
         #expect(again.code == 2 && again.stderr.contains("no interrupted restore"), "\(again.stderr)")
     }
@@ -54,8 +57,9 @@ struct RestoreSwapRollbackTests {
         let (w, node) = try SwapKillFixture.node()
         let before = SwapKillFixture.exact(node)
         try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-previous-marked")
-        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--rollback"],
-                                  at: "restore-rollback-swapped")
+        try InPlaceFixture.killed(
+            w, ["restore", "latest", "--target", node, "--rollback"],
+            at: "restore-rollback-swapped")
         #expect(SwapKillFixture.exact(node) == before, "the old tree is already in place")
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
         expectRolledBack(rolled, swapped: false, node)

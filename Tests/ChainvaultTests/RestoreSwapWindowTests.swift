@@ -33,7 +33,8 @@ struct RestoreSwapWindowTests {
         // Neither an in-place restore's check nor --rollback may pass it over in silence; --rollback
         // removes it (RestoreSwapRollbackTests), so the kill is repeated for the --force below.
         let rolled = try w.run(["restore", "latest", "--target", node, "--rollback"])
-        #expect(rolled.code == 0 && rolled.stdout.contains("removed " + node + ".chainvault-staging-"), "\(rolled.stdout)")
+        #expect(
+            rolled.code == 0 && rolled.stdout.contains("removed " + node + ".chainvault-staging-"), "\(rolled.stdout)")
         try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-staged-swap")
 
         let forced = try w.run(["restore", "latest", "--target", node, "--force"])
@@ -41,12 +42,14 @@ struct RestoreSwapWindowTests {
         #expect(!forced.stderr.contains("found the previous content"), "\(forced.stderr)")
         #expect(Set(names(node)) == ["a.txt", "sub", "file.bin"], "the new tree is live: \(names(node))")
         let beside = names(w.path("srv"))
-        #expect(!beside.contains { $0.contains(".chainvault-staging-") || $0.contains(".chainvault-swap-") }, "\(beside)")
+        #expect(
+            !beside.contains { $0.contains(".chainvault-staging-") || $0.contains(".chainvault-swap-") }, "\(beside)")
         let kept = beside.filter { $0.hasPrefix("node.pre-restore-") }
         #expect(kept.count == 1, "only the old tree is kept: \(beside)")
         for k in kept {
-            #expect(names(w.path("srv/" + k)).contains("old.txt") && !names(w.path("srv/" + k)).contains("a.txt"),
-                    "\(k) holds the old tree, not the snapshot's: \(names(w.path("srv/" + k)))")
+            #expect(
+                names(w.path("srv/" + k)).contains("old.txt") && !names(w.path("srv/" + k)).contains("a.txt"),
+                "\(k) holds the old tree, not the snapshot's: \(names(w.path("srv/" + k)))")
         }
 
         // An in-place restore of the node reports a leftover beside it.
@@ -71,12 +74,14 @@ struct RestoreSwapWindowTests {
         #expect(!again.stderr.contains("found the previous content"), "\(again.stderr)")
         #expect(FileManager.default.contents(atPath: node + "/file.bin") == Data("new file".utf8))
         let beside = names(node)
-        #expect(!beside.contains { $0.contains(".chainvault-staging-") || $0.contains(".chainvault-swap-") }, "\(beside)")
+        #expect(
+            !beside.contains { $0.contains(".chainvault-staging-") || $0.contains(".chainvault-swap-") }, "\(beside)")
         let kept = beside.filter { $0.hasPrefix("file.bin.pre-restore-") }
         #expect(kept.count == 1, "only the old file is kept: \(beside)")
         for k in kept {
-            #expect(FileManager.default.contents(atPath: node + "/" + k + "/file.bin") == Data("old file".utf8),
-                    "\(k) holds the old file")
+            #expect(
+                FileManager.default.contents(atPath: node + "/" + k + "/file.bin") == Data("old file".utf8),
+                "\(k) holds the old file")
         }
     }
 }

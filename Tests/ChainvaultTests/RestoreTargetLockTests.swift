@@ -21,8 +21,12 @@ struct RestoreTargetLockTests {
 
     /// The first restore stops after its journal is durable (in place) or after its staged copy
     /// is written (`--force`); restores into the same target, of every kind, are then refused.
-    @Test(.timeLimit(.minutes(2)), arguments: [("restore-in-place-journal", [String]()),
-                                               ("restore-staged-written", ["--force"])])
+    @Test(
+        .timeLimit(.minutes(2)),
+        arguments: [
+            ("restore-in-place-journal", [String]()),
+            ("restore-staged-written", ["--force"])
+        ])
     func aSecondRestoreIntoTheSameTargetIsRefusedAndTheFirstCompletes(point: String, mode: [String]) throws {
         let w = try Workspace()
         let (src, _) = try InPlaceInterruptionTests.damagedNode(w)

@@ -13,7 +13,9 @@ struct RestoreUnchangedEntryTests {
     }
 
     static func keptCopies(_ directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.contains(".pre-restore-") }
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            $0.contains(".pre-restore-")
+        }
     }
 
     /// Unchanged, with its mode changed, and with only its mtime changed under `--verify-all`:
@@ -26,8 +28,9 @@ struct RestoreUnchangedEntryTests {
         let args = ["restore", "latest", "--target", node, "--path", "blocks/blk00000.dat"]
 
         let plain = try w.ok(args)
-        #expect(plain.stdout.contains("in place: 1 files unchanged (0 hashed to compare), 0 entries replaced"),
-                "\(plain.stdout)")
+        #expect(
+            plain.stdout.contains("in place: 1 files unchanged (0 hashed to compare), 0 entries replaced"),
+            "\(plain.stdout)")
         #expect(!plain.stdout.contains("previous content"), "\(plain.stdout)")
 
         #expect(chmod(file, 0o600) == 0)
@@ -66,8 +69,9 @@ struct RestoreUnchangedEntryTests {
 
         try w.write("node/data/priv_validator_state.json", ValidatorStateRestoreTests.state(9), mode: 0o600)
         let higher = try w.ok(["restore", "latest", "--target", node] + mode)
-        #expect(higher.stderr.contains("kept the live copy of protected data/priv_validator_state.json"),
-                "\(mode): \(higher.stderr)")
+        #expect(
+            higher.stderr.contains("kept the live copy of protected data/priv_validator_state.json"),
+            "\(mode): \(higher.stderr)")
         #expect(FileManager.default.contents(atPath: state) == Data(ValidatorStateRestoreTests.state(9)), "\(mode)")
     }
 }

@@ -33,8 +33,9 @@ struct RestoreWorkingNameTests {
         let damaged = Self.withoutWork(treeFingerprint(node))
         let backup = try w.run(["backup", node, "--json"])
         #expect(backup.code == 0, "\(backup.stderr)")
-        #expect(backup.stderr.contains("skipped \(node)/.chainvault-restore") && backup.stderr.contains("never backed up"),
-                "the backup says what it skipped: \(backup.stderr)")
+        #expect(
+            backup.stderr.contains("skipped \(node)/.chainvault-restore") && backup.stderr.contains("never backed up"),
+            "the backup says what it skipped: \(backup.stderr)")
         let second = try #require(backup.json["snapshot"] as? String)
         let listed = try w.ok(["ls", second]).stdout
         #expect(!listed.contains(".chainvault-restore") && listed.contains("blk00000.dat"), "\(listed)")
@@ -54,8 +55,9 @@ struct RestoreWorkingNameTests {
         let before = Self.withoutWork(treeFingerprint(node))
         let r = try w.run(["restore", first, "--target", node, "--rollback"])
         #expect(r.code == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("removed \(node)/.chainvault-restore/new") && r.stdout.contains("as it was before"),
-                "\(r.stdout)")
+        #expect(
+            r.stdout.contains("removed \(node)/.chainvault-restore/new") && r.stdout.contains("as it was before"),
+            "\(r.stdout)")
         #expect(!FileManager.default.fileExists(atPath: node + "/.chainvault-restore"))
         #expect(treeFingerprint(node) == before)
         let none = try w.run(["restore", first, "--target", node, "--rollback"])
@@ -82,18 +84,26 @@ struct RestoreWorkingNameTests {
         #expect(!backup.stderr.contains("skipped \(src)/.chainvault-restore"), "\(backup.stderr)")
         let id = try #require(backup.json["snapshot"] as? String)
         let listed = try w.ok(["ls", id]).stdout
-        for kept in [".chainvault-restore/notes.txt", "blocks/.chainvault-restore/new/0", "blocks/.chainvault-restore/journal"] {
+        for kept in [
+            ".chainvault-restore/notes.txt", "blocks/.chainvault-restore/new/0", "blocks/.chainvault-restore/journal"
+        ] {
             #expect(listed.contains(kept), "\(kept) is the user's: \(listed)")
         }
         #expect(!listed.contains("y.chainvault-staging-1") && !listed.contains("x.chainvault-staging-1"), "\(listed)")
-        let expected = treeFingerprint(src)?.filter { !$0.key.hasPrefix(".chainvault-restore") && !$0.key.hasPrefix("y.")
-            && !$0.key.hasPrefix("blocks/x.") }
+        let expected = treeFingerprint(src)?.filter {
+            !$0.key.hasPrefix(".chainvault-restore") && !$0.key.hasPrefix("y.")
+                && !$0.key.hasPrefix("blocks/x.")
+        }
         let staged = try w.run(["restore", id, "--target", w.path("copy")])
-        #expect(staged.code == 0 && staged.stderr.contains("skipped .chainvault-restore of the snapshot"), "\(staged.stderr)")
+        #expect(
+            staged.code == 0 && staged.stderr.contains("skipped .chainvault-restore of the snapshot"),
+            "\(staged.stderr)")
         #expect(treeFingerprint(w.path("copy")) == expected)
         try InPlaceRestoreTests.rot(w.path("copy/blocks/blk00000.dat"), at: 10, keepMtime: false)
         let inPlace = try w.run(["restore", id, "--target", w.path("copy")])
-        #expect(inPlace.code == 0 && inPlace.stderr.contains("skipped .chainvault-restore of the snapshot"), "\(inPlace.stderr)")
+        #expect(
+            inPlace.code == 0 && inPlace.stderr.contains("skipped .chainvault-restore of the snapshot"),
+            "\(inPlace.stderr)")
         #expect(treeFingerprint(w.path("copy")) == expected)
     }
 }

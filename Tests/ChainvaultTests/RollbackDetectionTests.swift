@@ -7,12 +7,18 @@ import VaultCore
 /// directory), and `verify` reports a repository that went backwards (exit 23) without taking a
 /// legitimate forget by another client for one.
 struct RollbackDetectionTests {
-    func client(_ w: Workspace, _ name: String) -> [String: String] { ["CHAINVAULT_STATE_DIRECTORY": w.path("state-\(name)")] }
+    func client(_ w: Workspace, _ name: String) -> [String: String] {
+        ["CHAINVAULT_STATE_DIRECTORY": w.path("state-\(name)")]
+    }
 
     /// Snapshot ids, oldest first.
     func snapshots(_ w: Workspace) throws -> [String] {
-        let list = try JSONSerialization.jsonObject(with: Data(try w.ok(["snapshots", "--json"]).stdout.utf8)) as? [[String: Any]] ?? []
-        return list.sorted { ($0["time"] as? String ?? "") < ($1["time"] as? String ?? "") }.compactMap { $0["id"] as? String }
+        let list =
+            try JSONSerialization.jsonObject(with: Data(try w.ok(["snapshots", "--json"]).stdout.utf8))
+            as? [[String: Any]] ?? []
+        return list.sorted { ($0["time"] as? String ?? "") < ($1["time"] as? String ?? "") }.compactMap {
+            $0["id"] as? String
+        }
     }
 
     func twoBackups(_ w: Workspace) throws -> String {
@@ -33,7 +39,9 @@ struct RollbackDetectionTests {
         try FileManager.default.removeItem(atPath: w.repo + "/snapshots/" + newest)
         let r = try w.run(["verify"], env: a)
         #expect(r.code == 23, "\(r.stderr)")
-        #expect(r.stderr.contains("rollback: snapshot \(newest.prefix(8))") && r.stderr.contains("is gone and no newer snapshot"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("rollback: snapshot \(newest.prefix(8))")
+                && r.stderr.contains("is gone and no newer snapshot"), "\(r.stderr)")
         #expect(r.stderr.contains("HINT:") && r.stderr.contains("--accept-rollback"))
         #expect(try w.run(["verify"], env: a).code == 23, "still reported: nothing was forgotten by looking")
         // Another client that never saw it has nothing to compare with.
@@ -78,7 +86,9 @@ struct RollbackDetectionTests {
         try w.write("repo/snapshots/" + oldest, saved, mode: 0o444)
         let r = try w.run(["verify"], env: a)
         #expect(r.code == 23, "\(r.stderr)")
-        #expect(r.stderr.contains("snapshot \(oldest.prefix(8))") && r.stderr.contains("was removed and is back"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("snapshot \(oldest.prefix(8))") && r.stderr.contains("was removed and is back"),
+            "\(r.stderr)")
     }
 }
 
@@ -92,21 +102,29 @@ extension RollbackDetectionTests {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
         let at = utc.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
-        try w.write("policies/demo.json", Array("""
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
-         "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"rpo":"2d","retention":{"keepLast":5},
-         "verify":{"every":"1s","readAllWithinDays":1}}
-        """.utf8))
+        try w.write(
+            "policies/demo.json",
+            Array(
+                """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"two-phase","pre":["true"],"post":["true"]},
+                 "schedule":{"daily":"\(String(format: "%02d:%02d", at.hour!, at.minute!))"},"rpo":"2d","retention":{"keepLast":5},
+                 "verify":{"every":"1s","readAllWithinDays":1}}
+                """.utf8))
         let p = try access.start(w, port)
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         let verifies = { access.audit(w).filter { $0.action == "verify" } }
-        #expect(access.d.waitFor(60) { verifies().contains { $0.result == "succeeded" } }, "a clean verify remembers the snapshots")
+        #expect(
+            access.d.waitFor(60) { verifies().contains { $0.result == "succeeded" } },
+            "a clean verify remembers the snapshots")
         let newest = try #require(try snapshots(w).last)
         try FileManager.default.removeItem(atPath: w.repo + "/snapshots/" + newest)
-        #expect(access.d.waitFor(60) {
-            verifies().contains { $0.result == "failed" && $0.details["error"]?.contains("went backwards") == true
-                && $0.details["error"]?.contains(String(newest.prefix(8))) == true }
-        }, "\(verifies().map { "\($0.result) \($0.details["error"] ?? "")" })")
+        #expect(
+            access.d.waitFor(60) {
+                verifies().contains {
+                    $0.result == "failed" && $0.details["error"]?.contains("went backwards") == true
+                        && $0.details["error"]?.contains(String(newest.prefix(8))) == true
+                }
+            }, "\(verifies().map { "\($0.result) \($0.details["error"] ?? "")" })")
         access.stop(p)
     }
 }

@@ -13,7 +13,9 @@ struct S3LockTests {
     @Test(arguments: S3StoreKind.allCases)
     func twoConcurrentExclusiveLocksHaveExactlyOneWinner(_ kind: S3StoreKind) throws {
         let store = try s3Server(kind)
-        let repo = try (store as? RGWS3)?.newRepository("locks", versioned: true) ?? store.newRepository("locks", endpoint: nil)
+        let repo =
+            try (store as? RGWS3)?.newRepository("locks", versioned: true)
+            ?? store.newRepository("locks", endpoint: nil)
         let rendezvous = Rendezvous(parties: 2)
         let outcomes = Mutex<[Result<RepositoryLock, VaultError>]>([])
         // Two threads of their own: concurrentPerform may run both iterations one after the other
@@ -24,9 +26,12 @@ struct S3LockTests {
             Thread {
                 let result: Result<RepositoryLock, VaultError>
                 do {
-                    let backend = RendezvousBackend(try S3Backend.open(repo, environment: store.environment), rendezvous)
+                    let backend = RendezvousBackend(
+                        try S3Backend.open(repo, environment: store.environment), rendezvous)
                     result = .success(try RepositoryLock.acquire(backend, exclusive: true, command: "prune"))
-                } catch let e as VaultError { result = .failure(e) } catch { result = .failure(VaultError(.failure, "\(error)")) }
+                } catch let e as VaultError { result = .failure(e) } catch {
+                    result = .failure(VaultError(.failure, "\(error)"))
+                }
                 outcomes.withLock { $0.append(result) }
                 done.leave()
             }.start()
@@ -78,7 +83,13 @@ final class RendezvousBackend: Backend, StoreClock, @unchecked Sendable {
     func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try inner.read(handle, range: range) }
     func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
         try inner.write(handle, bytes)
-        if handle.kind == .lock, !wroteLock.withLock({ let was = $0; $0 = true; return was }) { rendezvous.arrive() }
+        if handle.kind == .lock,
+            !wroteLock.withLock({
+                let was = $0; $0 = true; return was
+            })
+        {
+            rendezvous.arrive()
+        }
     }
     func delete(_ handle: ObjectHandle) throws { try inner.delete(handle) }
     func stat(_ handle: ObjectHandle) throws -> Int? { try inner.stat(handle) }

@@ -17,7 +17,8 @@ struct S3ObjectLockPruneTests {
         try w.ok(["backup", w.path("kept")])
         let gone = try #require(try w.ok(["backup", w.path("gone"), "--json"]).json["snapshot"] as? String)
         let before = try s3Admin(store, ["versions", bucket, "repo/"])["versions"] as? [[String: Any]] ?? []
-        let original = Dictionary(before.map { ($0["key"] as? String ?? "", $0["until"] as? Double ?? 0) }) { a, _ in a }
+        let original = Dictionary(before.map { ($0["key"] as? String ?? "", $0["until"] as? Double ?? 0) }) { a, _ in a
+        }
         let offset = 100_000.0
         try w.write("clock", Array("\(Int(offset))\n".utf8))
         let start = Date().timeIntervalSince1970
@@ -28,7 +29,7 @@ struct S3ObjectLockPruneTests {
         var extended = 0, expiring = 0
         for v in after {
             let key = v["key"] as? String ?? "", until = v["until"] as? Double ?? 0
-            guard let was = original[key] else { continue }     // written by the prune itself
+            guard let was = original[key] else { continue }  // written by the prune itself
             if v["latest"] as? Bool == true {
                 // Kept: lengthened to the moved clock + 2 days (whole seconds, the store's clock).
                 #expect(until >= start + offset + 2 * 86_400 - 120, "\(key) kept but not extended: \(until - was)")
@@ -62,8 +63,9 @@ struct S3ObjectLockPruneTests {
         let offset = 100_000.0
         try w.write("clock", Array("\(Int(offset))\n".utf8))
         let start = Date().timeIntervalSince1970
-        let r = try w.run(["forget", "--keep-last", "1", "--prune"],
-                          env: ["CHAINVAULT_TEST_CLOCK_FILE": w.path("clock")])
+        let r = try w.run(
+            ["forget", "--keep-last", "1", "--prune"],
+            env: ["CHAINVAULT_TEST_CLOCK_FILE": w.path("clock")])
         #expect(r.code == 0, "\(r.stdout)\n\(r.stderr)")
         let after = try s3Admin(store, ["versions", bucket, "repo/"])["versions"] as? [[String: Any]] ?? []
         let current = after.filter { ($0["key"] as? String ?? "").hasPrefix("index/") && $0["latest"] as? Bool == true }

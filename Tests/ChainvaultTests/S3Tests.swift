@@ -60,7 +60,9 @@ struct S3Tests {
         #expect((first["copied"] as? [Any])?.count == 1)
         #expect((first["bytesCopied"] as? Int ?? 0) > 3_000_000)
         let again = try w.ok(["copy", "--from", local, "--to", s3, "--json"]).json
-        #expect((again["copied"] as? [Any])?.isEmpty == true && (again["alreadyPresent"] as? [Any])?.count == 1, "a snapshot is copied once")
+        #expect(
+            (again["copied"] as? [Any])?.isEmpty == true && (again["alreadyPresent"] as? [Any])?.count == 1,
+            "a snapshot is copied once")
 
         // A second snapshot sharing most data: only the difference travels.
         try w.write("src/blocks/blk00002.dat", Array(repeating: 3, count: 200_000))
@@ -72,7 +74,9 @@ struct S3Tests {
 
         // Back from S3 into a repository with a different key.
         let otherKey = w.path("other.key")
-        _ = FileManager.default.createFile(atPath: otherKey, contents: Data((0..<32).map { UInt8($0 * 7 & 255) }), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: otherKey, contents: Data((0..<32).map { UInt8($0 * 7 & 255) }),
+            attributes: [.posixPermissions: 0o600])
         try w.ok(["init", "--repo", back, "--key-file", otherKey])
         try w.ok(["copy", "--from", s3, "--from-key-file", w.key, "--to", back, "--key-file", otherKey])
         try w.ok(["verify", "--read-data", "--repo", back, "--key-file", otherKey])
@@ -124,14 +128,20 @@ extension S3Tests {
         try w.ok(["init", "--repo", w.repo])
         try w.ok(["init", "--repo", s3])
         let port = TestPorts.take()
-        try w.write("policies/node.json", Array("""
-        {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
-         "schedule":{"every":"2s"},"retention":{"keepLast":2},"rpo":"1m","copyTo":"\(s3)"}
-        """.utf8))
-        try w.write("config.json", Array("""
-        {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
-         "stateDirectory":"\(w.path("state"))"}
-        """.utf8))
+        try w.write(
+            "policies/node.json",
+            Array(
+                """
+                {"name":"node","source":"\(w.path("node"))","consistency":{"mode":"live"},
+                 "schedule":{"every":"2s"},"retention":{"keepLast":2},"rpo":"1m","copyTo":"\(s3)"}
+                """.utf8))
+        try w.write(
+            "config.json",
+            Array(
+                """
+                {"repository":"\(w.repo)","keyFile":"\(w.key)","policies":"\(w.path("policies"))","listen":"127.0.0.1:\(port)",
+                 "stateDirectory":"\(w.path("state"))"}
+                """.utf8))
         let p = try w.start(["daemon", "--config", w.path("config.json")])
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         let deadline = Date().addingTimeInterval(30)
@@ -197,9 +207,14 @@ extension S3Tests {
         #expect(try treeDifferences(w.path("node"), w.path("live")).isEmpty)
         // Damage the live copy in the middle of its largest file.
         let files = try FileManager.default.subpathsOfDirectory(atPath: w.path("live"))
-            .filter { (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.type] as? FileAttributeType) == .typeRegular }
-        let largest = files.max { (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.size] as? Int ?? 0) ?? 0
-                                  < (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $1))[.size] as? Int ?? 0) ?? 0 }!
+            .filter {
+                (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.type] as? FileAttributeType)
+                    == .typeRegular
+            }
+        let largest = files.max {
+            (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $0))[.size] as? Int ?? 0) ?? 0
+                < (try? FileManager.default.attributesOfItem(atPath: w.path("live/" + $1))[.size] as? Int ?? 0) ?? 0
+        }!
         let fd = open(w.path("live/" + largest), O_WRONLY)
         _ = pwrite(fd, [UInt8](repeating: 0xEE, count: 4096), 4096, off_t(2_000_000))
         close(fd)

@@ -40,7 +40,8 @@ struct S3UploadResetTests {
             #expect(backup.code == 0, "run \(run): backup exited \(backup.code)\n\(backup.stderr)")
             #expect(elapsed < Double(Self.timeout), "run \(run): the backup took \(elapsed) s, a reset cost a timeout")
             guard backup.code == 0, elapsed < Double(Self.timeout),
-                  let snapshot = backup.json["snapshot"] as? String else { break }
+                let snapshot = backup.json["snapshot"] as? String
+            else { break }
             let target = w.path("out-\(run)")
             let restoreStart = Date()
             try w.ok(["restore", snapshot, "--target", target])
@@ -51,7 +52,8 @@ struct S3UploadResetTests {
             if !differences.isEmpty { break }
         }
         let resets = proxy.counts()["reset"] ?? 0
-        let figures = "\(resets) resets; backups \(Int(backups)) s in all, slowest \(slowest) s; restores \(Int(restores)) s"
+        let figures =
+            "\(resets) resets; backups \(Int(backups)) s in all, slowest \(slowest) s; restores \(Int(restores)) s"
         print("S3UploadResetTests: \(figures)")
         #expect(resets >= 2 * Self.runs, "the proxy reset uploads: \(figures)")
         #expect(backups < Double(resets * Self.timeout) / 10, "far below one timeout per reset: \(figures)")

@@ -23,8 +23,10 @@ final class ScheduledRun: @unchecked Sendable {
     private var endTime = Date()
 
     /// `arguments(n)`: the command line of attempt n (1, 2, …), e.g. a fresh restore target each time.
-    init(_ name: String, in workspace: Workspace, env extra: [String: String] = [:], maxAttempts: Int = 200,
-         _ arguments: @escaping (Int) -> [String]) {
+    init(
+        _ name: String, in workspace: Workspace, env extra: [String: String] = [:], maxAttempts: Int = 200,
+        _ arguments: @escaping (Int) -> [String]
+    ) {
         self.name = name; self.workspace = workspace; self.arguments = arguments; self.maxAttempts = maxAttempts
         environment = workspace.environment.merging(extra) { $1 }
     }
@@ -35,7 +37,9 @@ final class ScheduledRun: @unchecked Sendable {
     }
 
     private func launch() {
-        let n = state.withLock { attemptCount += 1; return attemptCount }
+        let n = state.withLock {
+            attemptCount += 1; return attemptCount
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Workspace.binary)
         p.arguments = arguments(n)
@@ -52,7 +56,9 @@ final class ScheduledRun: @unchecked Sendable {
     }
 
     private func finish(_ code: Int32) {
-        state.withLock { exitCode = code; endTime = Date() }
+        state.withLock {
+            exitCode = code; endTime = Date()
+        }
         finished.signal()
     }
 

@@ -8,8 +8,10 @@ import Testing
 /// libcrypto, and starts with the toolchain directory hidden.
 struct ShippingTests {
     /// Debian 12 base libraries and the two the package depends on; the loader and the vDSO.
-    static let allowed: Set<String> = ["linux-vdso.so.1", "libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1",
-                                       "libzstd.so.1", "libssl.so.3", "libcrypto.so.3", "ld-linux-x86-64.so.2"]
+    static let allowed: Set<String> = [
+        "linux-vdso.so.1", "libc.so.6", "libm.so.6", "libstdc++.so.6", "libgcc_s.so.1",
+        "libzstd.so.1", "libssl.so.3", "libcrypto.so.3", "ld-linux-x86-64.so.2"
+    ]
 
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
@@ -33,7 +35,9 @@ struct ShippingTests {
         let (code, out) = try run("/usr/bin/ldd", [binary])
         #expect(code == 0, "ldd \(binary): \(out)")
         return out.split(separator: "\n").compactMap { line in
-            line.split(separator: " ").first.map { String($0.split(separator: "/").last ?? $0).trimmingCharacters(in: .whitespaces) }
+            line.split(separator: " ").first.map {
+                String($0.split(separator: "/").last ?? $0).trimmingCharacters(in: .whitespaces)
+            }
         }
     }
 
@@ -43,18 +47,24 @@ struct ShippingTests {
         #expect(!libs.contains { $0.contains("curl") || $0.contains("FoundationNetworking") }, "\(libs)")
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: staticBinary),
-                   "no static build at .build/static: run 'swift build -c release --static-swift-stdlib --build-path .build/static' (bash .ci/run does)"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: staticBinary),
+            "no static build at .build/static: run 'swift build -c release --static-swift-stdlib --build-path .build/static' (bash .ci/run does)"
+        ))
     func theStaticBinaryNeedsOnlyDebianBaseLibraries() throws {
         let libs = try Self.libraries(Self.staticBinary)
-        #expect(Set(libs).isSubset(of: Self.allowed), "unexpected libraries: \(Set(libs).subtracting(Self.allowed).sorted())")
+        #expect(
+            Set(libs).isSubset(of: Self.allowed),
+            "unexpected libraries: \(Set(libs).subtracting(Self.allowed).sorted())")
         #expect(libs.contains("libssl.so.3") && libs.contains("libzstd.so.1"))
     }
 
     static let toolchain = "/opt/swift"
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: staticBinary), "no static build at .build/static"),
-          .enabled(if: FileManager.default.fileExists(atPath: toolchain), "the toolchain is not in /opt/swift here"))
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: staticBinary), "no static build at .build/static"),
+        .enabled(if: FileManager.default.fileExists(atPath: toolchain), "the toolchain is not in /opt/swift here"))
     func theStaticBinaryRunsWithTheToolchainHidden() throws {
         let toolchain = Self.toolchain
         let probe = try Self.run("/usr/bin/unshare", ["-m", "true"])
@@ -62,7 +72,9 @@ struct ShippingTests {
         let hide = "mount -t tmpfs none \(toolchain) && ls \(toolchain) | wc -l && "
         let hidden = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", hide + "\(Self.staticBinary) --help"])
         #expect(hidden.code == 0, "\(hidden.out)")
-        #expect(hidden.out.hasPrefix("0\n") && hidden.out.contains("Usage: chainvault"), "the toolchain was hidden: \(hidden.out)")
+        #expect(
+            hidden.out.hasPrefix("0\n") && hidden.out.contains("Usage: chainvault"),
+            "the toolchain was hidden: \(hidden.out)")
         // The same with the development build fails for want of libswiftCore: the hiding works.
         let dynamic = try Self.run("/usr/bin/unshare", ["-m", "sh", "-c", hide + "\(Workspace.binary) --help"])
         #expect(dynamic.code != 0 && dynamic.out.contains("libswiftCore"), "\(dynamic.out)")

@@ -20,28 +20,42 @@ import VaultCore
         let rawPath = Array(src.utf8) + [47] + rawName
         let secret = Array("{\"crypto\":\"not really\"}".utf8)
         let kfd = rawPath.withUnsafeBufferPointer { p -> Int32 in
-            (p.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { open($0.baseAddress!, O_CREAT | O_WRONLY, 0o600) }
+            (p.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer {
+                open($0.baseAddress!, O_CREAT | O_WRONLY, 0o600)
+            }
         }
         _ = secret.withUnsafeBytes { write(kfd, $0.baseAddress, $0.count) }
         close(kfd)
         try w.ok(["backup", src])
 
         let dumped = w.path("out.dat")
-        let r = try w.run(["-c", "\"$0\" dump latest /blocks/sparse.dat > \"$1\"", Workspace.binary, dumped], executable: "/bin/sh")
+        let r = try w.run(
+            ["-c", "\"$0\" dump latest /blocks/sparse.dat > \"$1\"", Workspace.binary, dumped], executable: "/bin/sh")
         #expect(r.code == 0, "\(r.stderr)")
         #expect(FileManager.default.contents(atPath: dumped) == FileManager.default.contents(atPath: sparse))
         let big = w.path("blk.dat")
-        #expect(try w.run(["-c", "\"$0\" dump latest blocks/blk00000.dat > \"$1\"", Workspace.binary, big], executable: "/bin/sh").code == 0)
-        #expect(FileManager.default.contents(atPath: big) == FileManager.default.contents(atPath: src + "/blocks/blk00000.dat"))
+        #expect(
+            try w.run(
+                ["-c", "\"$0\" dump latest blocks/blk00000.dat > \"$1\"", Workspace.binary, big], executable: "/bin/sh"
+            ).code == 0)
+        #expect(
+            FileManager.default.contents(atPath: big)
+                == FileManager.default.contents(atPath: src + "/blocks/blk00000.dat"))
         // The name as ls prints it (\xHH) finds the file whose name is not UTF-8.
         let key = try w.ok(["dump", "latest", "/keystore-\\xff\\xfe"])
         #expect(Array(key.stdout.utf8) == secret)
         // A reader that goes away is a normal end; a directory or a missing path is a clear error.
-        let head2 = try w.run(["-c", "set -o pipefail; \"$0\" dump latest /blocks/blk00000.dat | head -c 10 > /dev/null", Workspace.binary],
-                              executable: "/bin/bash")
+        let head2 = try w.run(
+            [
+                "-c", "set -o pipefail; \"$0\" dump latest /blocks/blk00000.dat | head -c 10 > /dev/null",
+                Workspace.binary
+            ],
+            executable: "/bin/bash")
         #expect(head2.code == 0, "\(head2.stderr)")
         let dir = try w.run(["dump", "latest", "/blocks"])
-        #expect(dir.code == 2 && dir.stderr.contains("is a directory") && dir.stderr.contains("restore"), "\(dir.code) \(dir.stderr)")
+        #expect(
+            dir.code == 2 && dir.stderr.contains("is a directory") && dir.stderr.contains("restore"),
+            "\(dir.code) \(dir.stderr)")
         let missing = try w.run(["dump", "latest", "/nope"])
         #expect(missing.code != 0 && missing.stderr.contains("is not in snapshot"))
     }
@@ -90,7 +104,10 @@ import VaultCore
         let summary = try #require(json["summary"] as? [String: Any])
         #expect(summary["added"] as? Int == 1 && summary["removed"] as? Int == 1)
         #expect((summary["bytesAdded"] as? Int) == 10_000)
-        #expect(((json["changes"] as? [[String: Any]]) ?? []).contains { $0["path"] as? String == "/blocks/text.log" && $0["change"] as? String == "M" })
+        #expect(
+            ((json["changes"] as? [[String: Any]]) ?? []).contains {
+                $0["path"] as? String == "/blocks/text.log" && $0["change"] as? String == "M"
+            })
         let same = try w.ok(["diff", second, second]).stdout
         #expect(same.contains("0 added") && same.contains("0 modified"))
     }
@@ -121,7 +138,9 @@ import VaultCore
         let counts = found.map { ($0["matches"] as? [[String: Any]] ?? []).count }
         #expect(counts == [1, 2])
         let byPath = try w.ok(["find", "config/priv_validator_state.json"]).stdout
-        #expect(byPath.contains("/config/priv_validator_state.json") && byPath.contains("2 match(es) in 2 of 2 snapshot(s)"))
+        #expect(
+            byPath.contains("/config/priv_validator_state.json") && byPath.contains("2 match(es) in 2 of 2 snapshot(s)")
+        )
         // A path pattern must not be answered from a subtree that matched nothing elsewhere.
         #expect(try w.ok(["find", "blocks/*.log"]).stdout.contains("2 match(es)"))
         #expect(try w.ok(["find", "nothing-like-this"]).stdout.contains("0 match(es) in 0 of 2"))
@@ -140,7 +159,8 @@ import VaultCore
         try w.ok(["backup", w.path("b")])
         for args in [["dump", "latest", "/who.txt"], ["ls", "latest"], ["diff", "latest", "latest"]] {
             let r = try w.run(args)
-            #expect(r.code == 18 && r.stderr.contains("ambiguous") && r.stderr.contains(w.path("a"))
+            #expect(
+                r.code == 18 && r.stderr.contains("ambiguous") && r.stderr.contains(w.path("a"))
                     && r.stderr.contains(w.path("b")), "\(args): \(r.code) \(r.stderr)")
         }
         #expect(try w.ok(["dump", "latest", "/who.txt", "--source", w.path("a")]).stdout == "node a")
@@ -162,7 +182,8 @@ import VaultCore
         #expect((unlock["removed"] as? [String]) == [])
         let repair = try w.ok(["repair", "index", "--json"]).json
         #expect(repair["packsIndexed"] as? Int == repair["packs"] as? Int && (repair["blobs"] as? Int ?? 0) >= 2)
-        let added = try #require(try w.ok(["key", "add", "--new-key-file", w.path("second.key"), "--json"]).json["added"] as? String)
+        let added = try #require(
+            try w.ok(["key", "add", "--new-key-file", w.path("second.key"), "--json"]).json["added"] as? String)
         #expect(added.count == 64)
         let removed = try w.ok(["key", "remove", added, "--json"]).json
         #expect(removed["removed"] as? String == added)

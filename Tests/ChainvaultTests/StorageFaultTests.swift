@@ -36,7 +36,9 @@ struct StorageFaultTests {
         defer { proxy.stop() }
         try w.ok(["restore", "latest", "--target", w.path("expected")])
         proxy.command(mode)
-        for args in [["snapshots"], ["restore", "latest", "--target", w.path("out")], ["forget", "--keep-last", "50", "--prune"]] {
+        for args in [
+            ["snapshots"], ["restore", "latest", "--target", w.path("out")], ["forget", "--keep-last", "50", "--prune"]
+        ] {
             let r = try bounded(w, args)
             #expect(r.code == 16, "\(args): exit \(r.code)\n\(r.stdout)\n\(r.stderr)")
             #expect(r.stderr.contains("cannot be proven complete") && r.stderr.contains("HINT"), "\(args): \(r.stderr)")
@@ -58,9 +60,11 @@ struct StorageFaultTests {
         proxy.fail("/data/")
         let r = try w.run(["verify", "--read-data"])
         #expect(r.code == 16, "exit \(r.code)\n\(r.stderr)")
-        #expect(r.stderr.contains("could not read") && r.stderr.contains("a failure to read is not damage"), "\(r.stderr)")
-        #expect(!r.stderr.contains("'chainvault forget") && !r.stderr.contains("forget --prune"),
-                "no advice to delete anything: \(r.stderr)")
+        #expect(
+            r.stderr.contains("could not read") && r.stderr.contains("a failure to read is not damage"), "\(r.stderr)")
+        #expect(
+            !r.stderr.contains("'chainvault forget") && !r.stderr.contains("forget --prune"),
+            "no advice to delete anything: \(r.stderr)")
         proxy.clear()
         try w.ok(["verify", "--read-data"])
     }

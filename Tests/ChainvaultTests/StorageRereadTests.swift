@@ -16,13 +16,18 @@ struct StorageRereadTests {
 
     /// Every damaged GET was followed by a GET of the same bytes on another connection that
     /// arrived intact.
-    func expectEachDamagedReadRereadElsewhere(_ gets: [FaultProxy.Get], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectEachDamagedReadRereadElsewhere(
+        _ gets: [FaultProxy.Get], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let damaged = gets.filter(\.flipped)
         #expect(!damaged.isEmpty, "the proxy damaged no read", sourceLocation: sourceLocation)
         for bad in damaged {
-            let again = gets.contains { $0.path == bad.path && $0.range == bad.range && $0.connection != bad.connection && !$0.flipped }
-            #expect(again, "\(bad.path) \(bad.range ?? "whole") was not read again on another connection",
-                    sourceLocation: sourceLocation)
+            let again = gets.contains {
+                $0.path == bad.path && $0.range == bad.range && $0.connection != bad.connection && !$0.flipped
+            }
+            #expect(
+                again, "\(bad.path) \(bad.range ?? "whole") was not read again on another connection",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -40,7 +45,8 @@ struct StorageRereadTests {
         proxy.clear()
         proxy.flipOnConnection("/data/")
         let verify = try w.run(["verify", "--read-data"])
-        #expect(verify.code == 0 && verify.stdout.contains("no problems found"), "exit \(verify.code)\n\(verify.stderr)")
+        #expect(
+            verify.code == 0 && verify.stdout.contains("no problems found"), "exit \(verify.code)\n\(verify.stderr)")
         expectEachDamagedReadRereadElsewhere(packGets(proxy, after: before))
     }
 
@@ -92,8 +98,9 @@ struct StorageRereadTests {
         // Every GET of that pack is damaged, the tree in it too: the snapshot is not whole as this
         // client can read it, so repair says so (exit 14) instead of reporting success.
         let repair = try w.run(["repair", "index", "--json"])
-        #expect(repair.code == 14 && repair.stderr.contains("1 tree(s) could not be read"),
-                "exit \(repair.code)\n\(repair.stderr)")
+        #expect(
+            repair.code == 14 && repair.stderr.contains("1 tree(s) could not be read"),
+            "exit \(repair.code)\n\(repair.stderr)")
         let packs = repair.json["packs"] as? Int ?? -1
         #expect(repair.json["packsIndexed"] as? Int == packs - 1, "\(repair.stdout)")
         #expect(repair.stderr.contains("pack \(name.prefix(8)) skipped"), "\(repair.stderr)")

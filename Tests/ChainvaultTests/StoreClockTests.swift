@@ -22,8 +22,9 @@ struct StoreClockTests {
     /// `command` run with this host's clock shifted by `shift` (e.g. "+10m").
     func shifted(_ w: Workspace, _ shift: String, _ command: [String]) throws -> Workspace.Run {
         // NO_FAKE_STAT: the file times the kernel reports stay the store's (libfaketime would shift them too).
-        try w.run(["-f", shift, Workspace.binary] + command, env: ["FAKETIME_DONT_FAKE_MONOTONIC": "1", "NO_FAKE_STAT": "1"],
-                  executable: Self.faketime)
+        try w.run(
+            ["-f", shift, Workspace.binary] + command, env: ["FAKETIME_DONT_FAKE_MONOTONIC": "1", "NO_FAKE_STAT": "1"],
+            executable: Self.faketime)
     }
 
     func warned(_ r: Workspace.Run) -> [Substring] {
@@ -32,7 +33,8 @@ struct StoreClockTests {
 
     @Test(arguments: ["local", "moto"])
     func aSnapshotAheadOfTheStoresClockIsReportedWhateverThisHostsClockSays(_ store: String) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.faketime), "apt-get install faketime (.ci/setup does)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: Self.faketime), "apt-get install faketime (.ci/setup does)")
         let w = try workspace(store)
         let src = try w.makeSourceTree()
         try w.ok(["init"])
@@ -49,8 +51,9 @@ struct StoreClockTests {
                 let r = try shifted(w, shift, command)
                 #expect(r.code == 0, "\(shift) \(command): exit \(r.code)\n\(r.stderr)")
                 let lines = warned(r)
-                #expect(lines.count == 1 && lines[0].contains(fast.prefix(8)) && lines[0].contains("fast"),
-                        "\(shift) \(command): \(r.stderr)")
+                #expect(
+                    lines.count == 1 && lines[0].contains(fast.prefix(8)) && lines[0].contains("fast"),
+                    "\(shift) \(command): \(r.stderr)")
                 #expect(!r.stderr.contains(correct.prefix(8)), "\(shift) \(command): \(r.stderr)")
             }
         }

@@ -22,7 +22,9 @@ enum StrictLogfmt {
     struct Record {
         var priority: Int?
         var pairs: [(String, [UInt8])]
-        func value(_ key: String) -> String? { pairs.first { $0.0 == key }.map { String(decoding: $0.1, as: UTF8.self) } }
+        func value(_ key: String) -> String? {
+            pairs.first { $0.0 == key }.map { String(decoding: $0.1, as: UTF8.self) }
+        }
         func bytes(_ key: String) -> [UInt8]? { pairs.first { $0.0 == key }?.1 }
     }
 
@@ -40,7 +42,8 @@ enum StrictLogfmt {
         guard String(validating: line, as: UTF8.self) != nil else { throw fail("invalid UTF-8") }
         var i = 0
         var priority: Int?
-        if line.count >= 3, line[0] == UInt8(ascii: "<"), (0x30...0x37).contains(line[1]), line[2] == UInt8(ascii: ">") {
+        if line.count >= 3, line[0] == UInt8(ascii: "<"), (0x30...0x37).contains(line[1]), line[2] == UInt8(ascii: ">")
+        {
             priority = Int(line[1] - 0x30)
             i = 3
         }
@@ -51,7 +54,9 @@ enum StrictLogfmt {
                 i += 1
             }
             let keyStart = i
-            while i < line.count, line[i] > 0x20, line[i] < 0x7F, line[i] != UInt8(ascii: "="), line[i] != 0x22 { i += 1 }
+            while i < line.count, line[i] > 0x20, line[i] < 0x7F, line[i] != UInt8(ascii: "="), line[i] != 0x22 {
+                i += 1
+            }
             guard i > keyStart else { throw fail("empty or bad key at byte \(i)") }
             guard i < line.count, line[i] == UInt8(ascii: "=") else { throw fail("key without '=' at byte \(i)") }
             let key = String(decoding: line[keyStart..<i], as: UTF8.self)
@@ -74,7 +79,8 @@ enum StrictLogfmt {
                         case UInt8(ascii: "r"): value.append(0x0D)
                         case UInt8(ascii: "t"): value.append(0x09)
                         case UInt8(ascii: "x"):
-                            guard i + 3 < line.count, let v = UInt8(String(decoding: line[(i + 2)...(i + 3)], as: UTF8.self), radix: 16)
+                            guard i + 3 < line.count,
+                                let v = UInt8(String(decoding: line[(i + 2)...(i + 3)], as: UTF8.self), radix: 16)
                             else { throw fail("bad \\x escape at byte \(i)") }
                             value.append(v)
                             i += 2
@@ -90,7 +96,9 @@ enum StrictLogfmt {
             } else {
                 while i < line.count, line[i] != 0x20 {
                     let b = line[i]
-                    guard b > 0x20, b != 0x7F, b != UInt8(ascii: "="), b != 0x22 else { throw fail("bad byte in a bare value at byte \(i)") }
+                    guard b > 0x20, b != 0x7F, b != UInt8(ascii: "="), b != 0x22 else {
+                        throw fail("bad byte in a bare value at byte \(i)")
+                    }
                     value.append(b)
                     i += 1
                 }

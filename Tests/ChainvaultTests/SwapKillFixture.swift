@@ -21,8 +21,10 @@ enum SwapKillFixture {
         let node = w.path("node")
         try w.ok(["restore", "latest", "--target", node])
         try w.write("node/" + file, oldContent, mode: 0o640)
-        var times = [timespec(tv_sec: 1_600_000_000, tv_nsec: 123_456_789),
-                     timespec(tv_sec: 1_600_000_000, tv_nsec: 123_456_789)]
+        var times = [
+            timespec(tv_sec: 1_600_000_000, tv_nsec: 123_456_789),
+            timespec(tv_sec: 1_600_000_000, tv_nsec: 123_456_789)
+        ]
         #expect(utimensat(AT_FDCWD, node + "/" + file, &times, 0) == 0)
         try w.write("node/old.txt", Array("only in the old tree".utf8))
         return (w, node)
@@ -37,9 +39,13 @@ enum SwapKillFixture {
             var st = stat()
             guard lstat(path, &st) == 0 else { continue }
             let kind = st.st_mode & S_IFMT
-            let mtime = ignored.contains(rel) && kind == S_IFDIR ? "-"
+            let mtime =
+                ignored.contains(rel) && kind == S_IFDIR
+                ? "-"
                 : "\(Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))"
-            let content = kind == S_IFREG ? SHA256.hash(Array(FileManager.default.contents(atPath: path) ?? Data())).hex
+            let content =
+                kind == S_IFREG
+                ? SHA256.hash(Array(FileManager.default.contents(atPath: path) ?? Data())).hex
                 : kind == S_IFLNK ? ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "") : ""
             out[rel] = "\(String(st.st_mode, radix: 8)):\(kind == S_IFDIR ? 0 : st.st_size):\(mtime):\(content)"
         }

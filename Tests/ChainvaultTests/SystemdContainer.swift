@@ -13,7 +13,9 @@ final class SystemdContainer {
     /// Why the container cannot run here, or nil.
     static var unavailable: String? {
         guard getuid() == 0 else { return "needs root (systemd-nspawn)" }
-        guard tool("systemd-nspawn") != nil else { return "systemd-nspawn is missing (apt-get install systemd-container)" }
+        guard tool("systemd-nspawn") != nil else {
+            return "systemd-nspawn is missing (apt-get install systemd-container)"
+        }
         guard tool("nsenter") != nil, FileManager.default.fileExists(atPath: "/usr/lib/systemd/systemd") else {
             return "nsenter or /usr/lib/systemd/systemd is missing"
         }
@@ -32,8 +34,10 @@ final class SystemdContainer {
         guard copy.0 == 0 else { throw SupportFailure("cp /var/lib/dpkg: \(copy.2)") }
         // Its groups do not exist in the empty /etc: dpkg would refuse every statoverride.
         try Data().write(to: URL(fileURLWithPath: root + "/dpkg/statoverride"))
-        var args = ["-D", "/", "--volatile=yes", "--register=no", "--keep-unit", "--console=passive",
-                    "--overlay=/usr:\(root)/upper:/usr", "--bind=\(root)/dpkg:/var/lib/dpkg"]
+        var args = [
+            "-D", "/", "--volatile=yes", "--register=no", "--keep-unit", "--console=passive",
+            "--overlay=/usr:\(root)/upper:/usr", "--bind=\(root)/dpkg:/var/lib/dpkg"
+        ]
         for (host, inside) in binds.sorted(by: { $0.key < $1.key }) { args.append("--bind-ro=\(host):\(inside)") }
         args += ["--boot", "systemd.firstboot=off"]
         nspawn = Process()
@@ -48,25 +52,42 @@ final class SystemdContainer {
         // The container's init is the child of systemd-nspawn.
         let deadline = Date().addingTimeInterval(30)
         while initPID == 0 && Date() < deadline && nspawn.isRunning {
-            let children = (try? String(contentsOfFile: "/proc/\(nspawn.processIdentifier)/task/\(nspawn.processIdentifier)/children",
-                                        encoding: .utf8)) ?? ""
-            if let first = children.split(separator: " ").first, let pid = pid_t(first) { initPID = pid } else { usleep(100_000) }
+            let children =
+                (try? String(
+                    contentsOfFile: "/proc/\(nspawn.processIdentifier)/task/\(nspawn.processIdentifier)/children",
+                    encoding: .utf8)) ?? ""
+            if let first = children.split(separator: " ").first, let pid = pid_t(first) {
+                initPID = pid
+            } else {
+                usleep(100_000)
+            }
         }
         guard initPID != 0 else { throw SupportFailure("systemd-nspawn started no init: \(consoleLog)") }
         // Booted: the system manager says running, or degraded (a host unit that fails here).
         // Bounded generously: one boot took over 90 s on this 2-core machine under a load of 13.
-        let booted = waitFor(300) { ["running", "degraded"].contains(self.sh("systemctl is-system-running").out.trimmed) }
-        guard booted else { throw SupportFailure("the container did not boot in 300 s: state '\(sh("systemctl is-system-running").out.trimmed)', jobs: \(sh("systemctl list-jobs --no-pager | head -20").out) \(consoleLog)") }
+        let booted = waitFor(300) {
+            ["running", "degraded"].contains(self.sh("systemctl is-system-running").out.trimmed)
+        }
+        guard booted else {
+            throw SupportFailure(
+                "the container did not boot in 300 s: state '\(sh("systemctl is-system-running").out.trimmed)', jobs: \(sh("systemctl list-jobs --no-pager | head -20").out) \(consoleLog)"
+            )
+        }
     }
 
-    var consoleLog: String { (try? String(contentsOfFile: root + "/console.log", encoding: .utf8))?.suffix(2000).description ?? "" }
+    var consoleLog: String {
+        (try? String(contentsOfFile: root + "/console.log", encoding: .utf8))?.suffix(2000).description ?? ""
+    }
 
     struct Result { let code: Int32; let out: String; let err: String }
 
     /// Runs a shell script inside the container as root.
     @discardableResult
     func sh(_ script: String) -> Result {
-        let r = (try? runTool(tool("nsenter")!, ["-t", "\(initPID)", "-a", "/bin/sh", "-c", script])) ?? (-1, "", "nsenter failed")
+        let r =
+            (try? runTool(tool("nsenter")!, ["-t", "\(initPID)", "-a", "/bin/sh", "-c", script])) ?? (
+                -1, "", "nsenter failed"
+            )
         return Result(code: r.0, out: r.1, err: r.2)
     }
 

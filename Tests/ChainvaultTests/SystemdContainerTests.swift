@@ -6,15 +6,18 @@ import VaultDaemon
 /// The package `bash systemd/build-deb.sh` wrote (the newest, if several).
 let builtPackage: String = {
     let dir = repositoryRoot + "/.build/deb"
-    let name = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".deb") }.sorted().last
+    let name = (try? FileManager.default.contentsOfDirectory(atPath: dir))?.filter { $0.hasSuffix(".deb") }.sorted()
+        .last
     return dir + "/" + (name ?? "missing.deb")
 }()
 
 /// The Debian package under a real systemd 252 (issue 12): one container boot shared by every
 /// step, each step what the README's install section says, in its order.
-@Suite(.enabled(if: SystemdContainer.unavailable == nil, "skipped: \(SystemdContainer.unavailable ?? "")"),
-       .enabled(if: FileManager.default.fileExists(atPath: builtPackage),
-                "no package: run 'bash systemd/build-deb.sh' (bash .ci/run does)"))
+@Suite(
+    .enabled(if: SystemdContainer.unavailable == nil, "skipped: \(SystemdContainer.unavailable ?? "")"),
+    .enabled(
+        if: FileManager.default.fileExists(atPath: builtPackage),
+        "no package: run 'bash systemd/build-deb.sh' (bash .ci/run does)"))
 struct SystemdContainerTests {
     static var deb: String { builtPackage }
     /// Read from the container once its install steps wrote it.
@@ -26,7 +29,8 @@ struct SystemdContainerTests {
     /// up in the container; /v1/status needs the monitor role).
     func status(_ port: UInt16) -> [String: Any] {
         guard let token = monitorToken,
-              let r = HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", bearer: token, timeout: 5) else { return [:] }
+            let r = HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", bearer: token, timeout: 5)
+        else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any] ?? [:]
     }
 
@@ -35,7 +39,8 @@ struct SystemdContainerTests {
     }
 
     @Test func thePackageWorksUnderARealSystemd() throws {
-        let c = try SystemdContainer(readOnly: [URL(fileURLWithPath: Self.deb).deletingLastPathComponent().path: "/deb"])
+        let c = try SystemdContainer(readOnly: [URL(fileURLWithPath: Self.deb).deletingLastPathComponent().path: "/deb"]
+        )
         defer { c.stop() }
         func ok(_ script: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> String {
             let r = c.sh(script)
@@ -51,7 +56,8 @@ struct SystemdContainerTests {
         #expect(c.sh("systemctl is-active chainvault.service").out.trimmed == "inactive")
         _ = ok("id chainvault && stat -c '%U:%G %a' /var/backups/chainvault /etc/chainvault", "user and directories")
         // The monitoring files where the README says, working as installed (issue 15).
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             cd /usr/share/chainvault/monitoring
             for f in chainvault.rules.yml chainvault.rules.test.yml chainvault-dashboard.json icinga2-chainvault.conf \\
@@ -61,7 +67,8 @@ struct SystemdContainerTests {
 
         // The README's steps: a node (here a dummy bitcoind that sleeps), key, token, policy, and
         // the repository initialised as the daemon's user so that it owns it.
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             printf '[Service]\\nExecStart=/bin/sleep infinity\\n' > /etc/systemd/system/bitcoind.service
             chainvault demo --generate /var/lib/bitcoind --size 8M >/dev/null
@@ -81,7 +88,8 @@ struct SystemdContainerTests {
             """, "the README's install steps")
         // The README's "Monitoring token": a token the monitoring user's group may read, loaded
         // by the daemon as the credential monitor.token and named in its config with the role monitor.
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             (umask 027; head -c 32 /dev/urandom | base64 > /etc/chainvault-monitor.token)
             chgrp nogroup /etc/chainvault-monitor.token
@@ -96,12 +104,17 @@ struct SystemdContainerTests {
 
         // Type=notify: start returns once READY=1 came, under the shipped hardening.
         _ = ok("systemctl start chainvault", "systemctl start chainvault")
-        #expect(c.sh("systemctl show -p ActiveState,SubState --value chainvault").out.split(separator: "\n") == ["active", "running"])
+        #expect(
+            c.sh("systemctl show -p ActiveState,SubState --value chainvault").out.split(separator: "\n") == [
+                "active", "running"
+            ])
         let mainPID = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
         // LimitNOFILE=65536 where PID 1 may raise hard limits; this machine has no
         // CAP_SYS_RESOURCE in any bounding set, so the container's manager keeps the host's
         // 20,000. The daemon runs with soft = hard either way.
-        let limits = ok("grep 'Max open files' /proc/\(mainPID)/limits", "limits").split(separator: " ").compactMap { Int($0) }
+        let limits = ok("grep 'Max open files' /proc/\(mainPID)/limits", "limits").split(separator: " ").compactMap {
+            Int($0)
+        }
         #expect(limits.count == 2 && limits[0] == limits[1] && limits[0] >= 16384, "\(limits)")
         let exposure = c.sh("systemd-analyze security chainvault.service | grep 'Overall exposure'").out
         let level = Double(exposure.split(separator: ":").last?.split(separator: " ").first ?? "") ?? 99
@@ -112,34 +125,45 @@ struct SystemdContainerTests {
         #expect(c.waitFor(90) { policy(port, "bitcoind")["lastOutcome"] as? String != nil }, "\(status(port))")
         #expect(policy(port, "bitcoind")["lastOutcome"] as? String == "succeeded", "\(policy(port, "bitcoind"))")
         let secondNode = c.sh("systemctl show -p InvocationID --value bitcoind").out.trimmed
-        #expect(secondNode != firstNode && c.sh("systemctl is-active bitcoind").out.trimmed == "active",
-                "bitcoind was stopped and started again: \(firstNode) → \(secondNode)")
+        #expect(
+            secondNode != firstNode && c.sh("systemctl is-active bitcoind").out.trimmed == "active",
+            "bitcoind was stopped and started again: \(firstNode) → \(secondNode)")
         #expect(HTTPClient.get(host: "127.0.0.1", port: port, path: "/readyz", timeout: 5)?.status == 200)
         // /v1/status: nothing without the token; `chainvault health` as the monitoring user
         // (nobody, group nogroup) with the shipped Nagios definition's --token-file, and from a
         // unit with the credential.
         #expect(HTTPClient.get(host: "127.0.0.1", port: port, path: "/v1/status", timeout: 5)?.status == 401)
-        let health = c.sh("setpriv --reuid=nobody --regid=nogroup --clear-groups chainvault health "
-                          + "--url http://127.0.0.1:\(port) --token-file /etc/chainvault-monitor.token")
+        let health = c.sh(
+            "setpriv --reuid=nobody --regid=nogroup --clear-groups chainvault health "
+                + "--url http://127.0.0.1:\(port) --token-file /etc/chainvault-monitor.token")
         #expect(health.code == 0 && health.out.hasPrefix("CHAINVAULT OK:"), "\(health.out) \(health.err)")
-        let fromUnit = c.sh("systemd-run --quiet --wait --pipe -p User=nobody "
-                            + "-p LoadCredential=monitor.token:/etc/chainvault-monitor.token "
-                            + "chainvault health --url http://127.0.0.1:\(port)")
+        let fromUnit = c.sh(
+            "systemd-run --quiet --wait --pipe -p User=nobody "
+                + "-p LoadCredential=monitor.token:/etc/chainvault-monitor.token "
+                + "chainvault health --url http://127.0.0.1:\(port)")
         #expect(fromUnit.code == 0 && fromUnit.out.hasPrefix("CHAINVAULT OK:"), "\(fromUnit.out) \(fromUnit.err)")
         let token = ok("cat /etc/chainvault/api.token", "token").trimmed
-        #expect(ok("""
-            bash <<'EOF'
-            exec 3<>/dev/tcp/127.0.0.1/\(port)
-            printf 'POST /v1/policies/bitcoind/verify HTTP/1.1\\r\\nAuthorization: Bearer \(token)\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3
-            head -c 12 <&3
-            EOF
-            """, "API with the token").hasSuffix("202"))
+        #expect(
+            ok(
+                """
+                bash <<'EOF'
+                exec 3<>/dev/tcp/127.0.0.1/\(port)
+                printf 'POST /v1/policies/bitcoind/verify HTTP/1.1\\r\\nAuthorization: Bearer \(token)\\r\\nContent-Length: 0\\r\\n\\r\\n' >&3
+                head -c 12 <&3
+                EOF
+                """, "API with the token"
+            ).hasSuffix("202"))
 
         // Reload, and the journal: events with their priorities, no sandbox noise.
         _ = ok("systemctl reload chainvault", "systemctl reload")
-        #expect(c.waitFor(20) { c.sh("journalctl -u chainvault -o cat | grep -q 'event=reload result=succeeded'").code == 0 })
+        #expect(
+            c.waitFor(20) {
+                c.sh("journalctl -u chainvault -o cat | grep -q 'event=reload result=succeeded'").code == 0
+            })
         let journal = ok("journalctl -u chainvault -o json --output-fields=MESSAGE,PRIORITY", "journalctl")
-        #expect(journal.split(separator: "\n").contains { $0.contains("event=ready") && $0.contains("\"PRIORITY\":\"6\"") }, "\(journal.suffix(3000))")
+        #expect(
+            journal.split(separator: "\n").contains { $0.contains("event=ready") && $0.contains("\"PRIORITY\":\"6\"") },
+            "\(journal.suffix(3000))")
         // No sandbox noise: libdispatch logs "Failed to set thread priority" for every thread
         // that asks for more than RLIMIT_NICE allows ('Max nice priority 0 0' here: PID 1 may not
         // raise it); chainvault starts no such thread (ThreadPriorityTests traces why).
@@ -148,7 +172,8 @@ struct SystemdContainerTests {
         #expect(!journal.contains("\"PRIORITY\":\"3\""), "errors in the journal: \(journal.suffix(3000))")
 
         // A restore through chainvault-restore@bitcoind.service into the policy's source.
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             systemctl stop bitcoind
             rm /var/lib/bitcoind/blocks/blk00000.dat
@@ -160,7 +185,8 @@ struct SystemdContainerTests {
         // The same from S3 (moto on the host's loopback: the container shares its network).
         let s3 = try MotoS3.shared()
         let s3Repo = s3.newRepository("container")
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             export AWS_ACCESS_KEY_ID=\(s3.accessKey) AWS_SECRET_ACCESS_KEY=\(s3.secretKey) AWS_REGION=us-east-1
             chainvault init --repo '\(s3Repo)' --key-file /etc/chainvault/chainvault.key >/dev/null
@@ -181,7 +207,8 @@ struct SystemdContainerTests {
 
         // The watchdog: a job running, the daemon SIGSTOPped, systemd restarts it within the
         // period, and the interrupted job shows as interrupted.
-        _ = ok("""
+        _ = ok(
+            """
             set -e
             cat > /etc/chainvault/policies/slow.json <<'EOF'
             {"name":"slow","source":"/var/lib/bitcoind","consistency":{"mode":"stop","pre":["sleep","60"],"post":["true"],
@@ -189,28 +216,36 @@ struct SystemdContainerTests {
             EOF
             systemctl reload chainvault
             """, "a slow policy")
-        #expect(c.waitFor(30) { (status(port)["running"] as? [String: Any])?["policy"] as? String == "slow" }, "\(status(port))")
+        #expect(
+            c.waitFor(30) { (status(port)["running"] as? [String: Any])?["policy"] as? String == "slow" },
+            "\(status(port))")
         _ = ok("kill -STOP \(c.sh("systemctl show -p MainPID --value chainvault").out.trimmed)", "SIGSTOP")
         let stoppedPID = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
-        #expect(c.waitFor(30) {
-            let pid = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
-            return pid != stoppedPID && pid != "0" && c.sh("systemctl is-active chainvault").out.trimmed == "active"
-        }, "restarted after the watchdog")
+        #expect(
+            c.waitFor(30) {
+                let pid = c.sh("systemctl show -p MainPID --value chainvault").out.trimmed
+                return pid != stoppedPID && pid != "0" && c.sh("systemctl is-active chainvault").out.trimmed == "active"
+            }, "restarted after the watchdog")
         #expect(c.sh("journalctl -u chainvault -o cat | grep -qi watchdog").code == 0)
-        #expect(c.waitFor(20) { policy(port, "slow")["lastOutcome"] as? String == "interrupted" }, "\(policy(port, "slow"))")
+        #expect(
+            c.waitFor(20) { policy(port, "slow")["lastOutcome"] as? String == "interrupted" }, "\(policy(port, "slow"))"
+        )
 
         // A key readable by others stops the service with the chmod to run.
         _ = ok("systemctl stop chainvault && chmod 644 /etc/chainvault/chainvault.key", "stop, chmod")
         #expect(c.sh("systemctl start chainvault").code != 0)
-        #expect(c.sh("journalctl -u chainvault -o cat | grep -q \"chmod 600 /etc/chainvault/chainvault.key\"").code == 0,
-                "\(c.sh("journalctl -u chainvault -o cat | tail -5").out)")
+        #expect(
+            c.sh("journalctl -u chainvault -o cat | grep -q \"chmod 600 /etc/chainvault/chainvault.key\"").code == 0,
+            "\(c.sh("journalctl -u chainvault -o cat | tail -5").out)")
 
         // Removing the package stops the daemon and keeps repositories, keys and state; purge
         // removes the configuration only.
-        _ = ok("chmod 600 /etc/chainvault/chainvault.key && systemctl start chainvault && dpkg -r chainvault", "dpkg -r")
+        _ = ok(
+            "chmod 600 /etc/chainvault/chainvault.key && systemctl start chainvault && dpkg -r chainvault", "dpkg -r")
         #expect(c.sh("systemctl is-active chainvault").out.trimmed != "active")
         _ = ok("dpkg --purge chainvault", "dpkg --purge")
-        _ = ok("test ! -e /etc/chainvault/chainvault.json && test -s /etc/chainvault/chainvault.key && test -s /var/backups/chainvault/config && test -d /var/lib/chainvault",
-               "what purge leaves")
+        _ = ok(
+            "test ! -e /etc/chainvault/chainvault.json && test -s /etc/chainvault/chainvault.key && test -s /var/backups/chainvault/config && test -d /var/lib/chainvault",
+            "what purge leaves")
     }
 }

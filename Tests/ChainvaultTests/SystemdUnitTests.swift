@@ -1,10 +1,13 @@
 import Foundation
 import Testing
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
 
 func tool(_ name: String) -> String? {
-    ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + name }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    ["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + name }.first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
 }
 
 func runTool(_ path: String, _ args: [String], stdin: String? = nil) throws -> (Int32, String, String) {
@@ -36,18 +39,26 @@ struct SystemdUnitTests {
         return path
     }
 
-    @Test(arguments: [("chainvault.service", nil), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
-                      ("chainvault-hook@.service", "chainvault-hook@1.service")] as [(String, String?)])
+    @Test(
+        arguments: [
+            ("chainvault.service", nil), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
+            ("chainvault-hook@.service", "chainvault-hook@1.service")
+        ] as [(String, String?)])
     func unitsVerifyWithoutWarnings(_ unit: String, _ instance: String?) throws {
-        let (code, _, stderr) = try runTool(tool("systemd-analyze")!, ["verify", "--man=no", try prepared(unit, as: instance)])
+        let (code, _, stderr) = try runTool(
+            tool("systemd-analyze")!, ["verify", "--man=no", try prepared(unit, as: instance)])
         #expect(code == 0)
         #expect(stderr.isEmpty, "systemd-analyze warned: \(stderr)")
     }
 
-    @Test(arguments: [("chainvault.service", "chainvault.service"), ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
-                      ("chainvault-hook@.service", "chainvault-hook@1.service")])
+    @Test(arguments: [
+        ("chainvault.service", "chainvault.service"),
+        ("chainvault-restore@.service", "chainvault-restore@bitcoind.service"),
+        ("chainvault-hook@.service", "chainvault-hook@1.service")
+    ])
     func exposureIsAtMostTwo(_ unit: String, _ instance: String) throws {
-        let (_, stdout, _) = try runTool(tool("systemd-analyze")!, ["security", "--offline=yes", try prepared(unit, as: instance)])
+        let (_, stdout, _) = try runTool(
+            tool("systemd-analyze")!, ["security", "--offline=yes", try prepared(unit, as: instance)])
         let line = stdout.split(separator: "\n").first { $0.contains("Overall exposure level") } ?? ""
         let level = Double(line.split(separator: ":").last?.split(separator: " ").first ?? "") ?? 99
         #expect(level <= 2.0, "\(line)")
@@ -55,7 +66,8 @@ struct SystemdUnitTests {
 
     @Test func sysusersIsValid() throws {
         guard let sysusers = tool("systemd-sysusers") else { return }
-        let (code, _, stderr) = try runTool(sysusers, ["--dry-run", repositoryRoot + "/systemd/chainvault.sysusers.conf"])
+        let (code, _, stderr) = try runTool(
+            sysusers, ["--dry-run", repositoryRoot + "/systemd/chainvault.sysusers.conf"])
         #expect(code == 0, "\(stderr)")
     }
 }

@@ -19,16 +19,22 @@ struct ThreadPriorityTests {
         }.map(String.init)
     }
 
-    @Test(.enabled(if: PowerLossTests.strace != nil, "strace is not installed (.ci/setup installs it) or may not trace here"))
+    @Test(
+        .enabled(
+            if: PowerLossTests.strace != nil, "strace is not installed (.ci/setup installs it) or may not trace here"))
     func noThreadOfTheCLIOrTheDaemonAsksForAHigherPriority() throws {
         let w = try Workspace()
         let d = DaemonTests()
-        let (port, _, _) = try d.prepareDaemon(w, nodeSize: "4M", policy: """
-        {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},
-         "retention":{"keepLast":3},"rpo":"2h"}
-        """)
+        let (port, _, _) = try d.prepareDaemon(
+            w, nodeSize: "4M",
+            policy: """
+                {"name":"demo","source":"\(w.path("node"))","consistency":{"mode":"live"},"schedule":{"every":"1h"},
+                 "retention":{"keepLast":3},"rpo":"2h"}
+                """)
         let strace = PowerLossTests.strace!
-        let traced = { (name: String) in ["-f", "-qq", "-e", "trace=setpriority", "-o", w.path("trace-" + name), Workspace.binary] }
+        let traced = { (name: String) in
+            ["-f", "-qq", "-e", "trace=setpriority", "-o", w.path("trace-" + name), Workspace.binary]
+        }
         // Three backups leave three index files, which the verify loads in parallel; it then reads
         // every pack on its workers.
         for i in 0..<3 {
@@ -48,7 +54,11 @@ struct ThreadPriorityTests {
         defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
         #expect(d.waitFor(30) { d.get(port, "/livez").0 == 200 })
         // Its first scheduled backup runs at once.
-        #expect(d.waitFor(60) { d.get(port, "/metrics").1.contains("chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 1") })
+        #expect(
+            d.waitFor(60) {
+                d.get(port, "/metrics").1.contains(
+                    "chainvault_backup_runs_total{policy=\"demo\",result=\"succeeded\"} 1")
+            })
         // The daemon is strace's child: find it, reload it, stop it; strace exits with it.
         let daemonPID = try #require(childPID(of: p.processIdentifier))
         kill(daemonPID, SIGHUP)

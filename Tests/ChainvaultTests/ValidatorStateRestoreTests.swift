@@ -16,7 +16,9 @@ import Testing
     }
 
     func liveState(_ w: Workspace) -> String {
-        String(decoding: FileManager.default.contents(atPath: w.path("node/data/priv_validator_state.json")) ?? Data(), as: UTF8.self)
+        String(
+            decoding: FileManager.default.contents(atPath: w.path("node/data/priv_validator_state.json")) ?? Data(),
+            as: UTF8.self)
     }
 
     @Test(arguments: ["--delta", "--force"])
@@ -30,7 +32,9 @@ import Testing
         try w.write("node/data/blockstore.db/000001.log", Array(repeating: 6, count: 10_000))
         let r = try w.ok(["restore", "latest", "--target", src, mode])
         #expect(liveState(w).contains("\"7\""), "the signing state went back: \(liveState(w))")
-        #expect(FileManager.default.contents(atPath: w.path("node/data/blockstore.db/000001.log")) == Data(repeating: 5, count: 10_000))
+        #expect(
+            FileManager.default.contents(atPath: w.path("node/data/blockstore.db/000001.log"))
+                == Data(repeating: 5, count: 10_000))
         #expect(r.stderr.contains("priv_validator_state.json"), "\(r.stderr)")
 
         // A live state lower than the snapshot's (reset by hand, a wrong copy): the snapshot's wins.

@@ -24,8 +24,9 @@ import VaultCore
 
         let verify = try w.run(["verify", "--read-data"])
         #expect(verify.code == 14, "stored damage is damage: \(verify.stderr)")
-        #expect(!verify.stderr.contains("forget --prune") && !verify.stderr.contains("'chainvault forget"),
-                "no snapshot may be forgotten for it: \(verify.stderr)")
+        #expect(
+            !verify.stderr.contains("forget --prune") && !verify.stderr.contains("'chainvault forget"),
+            "no snapshot may be forgotten for it: \(verify.stderr)")
         #expect(verify.stderr.contains("no snapshot or file is affected"), "\(verify.stderr)")
         #expect(verify.stderr.contains("chainvault repair packs"), "\(verify.stderr)")
         #expect(verify.stderr.contains("blobs the index lists in it are intact"), "\(verify.stderr)")

@@ -24,7 +24,9 @@ struct VersionedBucketPruneTests {
         let markers = try s3Admin(store, ["versions", bucket, "repo/"])["deleteMarkers"] as? Int ?? -1
         // The forgotten snapshot, its pack(s) and the superseded index files.
         #expect(markers >= 3, "\(markers)")
-        #expect(r.stdout.contains("\(markers) deleted object(s) are only hidden behind delete markers"), "\(markers): \(r.stdout)")
+        #expect(
+            r.stdout.contains("\(markers) deleted object(s) are only hidden behind delete markers"),
+            "\(markers): \(r.stdout)")
         try w.ok(["verify", "--read-data"])
     }
 }

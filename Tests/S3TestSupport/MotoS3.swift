@@ -27,7 +27,9 @@ public struct MotoS3: S3Server, Sendable {
         let port = Int(TestPorts.take())
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", supportDirectory + "/moto_launcher.py", String(getpid()), String(port), "chainvault-test"]
+        p.arguments = [
+            "python3", supportDirectory + "/moto_launcher.py", String(getpid()), String(port), "chainvault-test"
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -38,10 +40,13 @@ public struct MotoS3: S3Server, Sendable {
             let node_access_key: String; let node_secret_key: String
         }
         guard let info = try? JSONDecoder().decode(Info.self, from: Data(line.utf8)) else {
-            throw SupportError("moto_server did not start (is it installed? bash .ci/setup installs moto[server] and boto3); launcher said: \(line)")
+            throw SupportError(
+                "moto_server did not start (is it installed? bash .ci/setup installs moto[server] and boto3); launcher said: \(line)"
+            )
         }
-        var moto = MotoS3(endpoint: info.endpoint, port: port, accessKey: info.access_key, secretKey: info.secret_key,
-                          bucket: info.bucket)
+        var moto = MotoS3(
+            endpoint: info.endpoint, port: port, accessKey: info.access_key, secretKey: info.secret_key,
+            bucket: info.bucket)
         moto.nodeAccessKey = info.node_access_key
         moto.nodeSecretKey = info.node_secret_key
         return moto
@@ -58,8 +63,10 @@ public struct MotoS3: S3Server, Sendable {
     }
 
     public var environment: [String: String] {
-        ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
-         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"]
+        [
+            "AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"
+        ]
     }
 }
 
@@ -79,12 +86,17 @@ public final class FaultProxy: @unchecked Sendable {
     public let tls: Bool
 
     /// `certificate`: PEM certificate and key files; the proxy then speaks TLS to its clients.
-    public init(upstreamPort: Int, seed: Int, rate: Double, mode: Mode = .mixed,
-                certificate: (cert: String, key: String)? = nil) throws {
+    public init(
+        upstreamPort: Int, seed: Int, rate: Double, mode: Mode = .mixed,
+        certificate: (cert: String, key: String)? = nil
+    ) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", MotoS3.supportDirectory + "/fault_proxy.py", String(getpid()), String(upstreamPort),
-                             String(seed), String(rate), mode.rawValue] + (certificate.map { [$0.cert, $0.key] } ?? [])
+        process.arguments =
+            [
+                "python3", MotoS3.supportDirectory + "/fault_proxy.py", String(getpid()), String(upstreamPort),
+                String(seed), String(rate), mode.rawValue
+            ] + (certificate.map { [$0.cert, $0.key] } ?? [])
         tls = certificate != nil
         let out = Pipe()
         input = Pipe()
@@ -149,7 +161,8 @@ public final class FaultProxy: @unchecked Sendable {
         let rows = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [[Any]] ?? []
         return rows.compactMap { row in
             guard row.count == 4, let path = row[0] as? String, let connection = row[2] as? Int,
-                  let flipped = row[3] as? Bool else { return nil }
+                let flipped = row[3] as? Bool
+            else { return nil }
             return Get(path: path, range: row[1] as? String, connection: connection, flipped: flipped)
         }
     }

@@ -39,11 +39,14 @@ public final class RGWS3: S3Server, @unchecked Sendable {
             !["/usr/bin/", "/usr/sbin/", "/bin/"].contains { access($0 + program, X_OK) == 0 }
         }
         if !missing.isEmpty {
-            throw S3ServerUnavailable(description: "Ceph RGW is not installed (missing \(missing.joined(separator: ", "))); "
-                                      + "bash .ci/setup installs ceph-mon ceph-osd radosgw ceph-common")
+            throw S3ServerUnavailable(
+                description: "Ceph RGW is not installed (missing \(missing.joined(separator: ", "))); "
+                    + "bash .ci/setup installs ceph-mon ceph-osd radosgw ceph-common")
         }
         var template = Array((NSTemporaryDirectory() + "/cv-rgw-XXXXXX").utf8CString)
-        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
+        guard
+            let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) })
+        else {
             throw SupportError("mkdtemp failed for the RGW cluster's directory")
         }
         let mon = TestPorts.take(), rgw = TestPorts.take()
@@ -51,8 +54,10 @@ public final class RGWS3: S3Server, @unchecked Sendable {
         let osdPorts = (0..<12).map { _ in TestPorts.take() }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", MotoS3.supportDirectory + "/rgw_launcher.py", String(getpid()), dir,
-                             String(mon), String(rgw), String(osdPorts.min()!), String(osdPorts.max()!), "memstore"]
+        process.arguments = [
+            "python3", MotoS3.supportDirectory + "/rgw_launcher.py", String(getpid()), dir,
+            String(mon), String(rgw), String(osdPorts.min()!), String(osdPorts.max()!), "memstore"
+        ]
         let out = Pipe()
         input = Pipe()
         process.standardOutput = out
@@ -93,15 +98,19 @@ public final class RGWS3: S3Server, @unchecked Sendable {
         try newRepository(label, endpoint: endpoint, versioned: false)
     }
 
-    public func newRepository(_ label: String, endpoint: String? = nil, versioned: Bool = false,
-                              objectLock: Bool = false, node: Bool = true) throws -> String {
+    public func newRepository(
+        _ label: String, endpoint: String? = nil, versioned: Bool = false,
+        objectLock: Bool = false, node: Bool = true
+    ) throws -> String {
         let bucket = try newBucket(versioned: versioned, objectLock: objectLock, node: node)
         return "s3:\(endpoint ?? self.endpoint)/\(bucket)/\(label)"
     }
 
     public var environment: [String: String] {
-        ["AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
-         "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"]
+        [
+            "AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "AWS_REGION": "us-east-1",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "CHAINVAULT_S3_RETRIES": "6"
+        ]
     }
 
     public var nodeEnvironment: [String: String] {

@@ -41,15 +41,19 @@ public func s3Admin(_ server: any S3Server, _ arguments: [String]) throws -> [St
     let env = server.environment
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", MotoS3.supportDirectory + "/s3_admin.py", server.endpoint,
-                   env["AWS_ACCESS_KEY_ID"] ?? "", env["AWS_SECRET_ACCESS_KEY"] ?? ""] + arguments
+    p.arguments =
+        [
+            "python3", MotoS3.supportDirectory + "/s3_admin.py", server.endpoint,
+            env["AWS_ACCESS_KEY_ID"] ?? "", env["AWS_SECRET_ACCESS_KEY"] ?? ""
+        ] + arguments
     let out = Pipe()
     p.standardOutput = out
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     guard p.terminationStatus == 0, let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw SupportError("s3_admin.py \(arguments.joined(separator: " ")) failed: \(String(decoding: data, as: UTF8.self))")
+        throw SupportError(
+            "s3_admin.py \(arguments.joined(separator: " ")) failed: \(String(decoding: data, as: UTF8.self))")
     }
     return json
 }

@@ -27,6 +27,10 @@ public enum TestPorts {
         a.sin_family = sa_family_t(AF_INET)
         a.sin_port = port.bigEndian
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+        return withUnsafePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        } == 0
     }
 }

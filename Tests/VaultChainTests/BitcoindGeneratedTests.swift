@@ -8,10 +8,13 @@ import VaultCore
 @Suite struct BitcoindGeneratedTests {
     static let key: [UInt8] = [0x95, 0x47, 0x39, 0x30, 0xf3, 0x68, 0x0c, 0x28]
 
-    func chain(_ s: ChainScratch, blocks: Int, key: [UInt8]? = Self.key, maxFileSize: Int = 128 << 20,
-               preallocate: Bool = true) throws -> RegtestChainWriter {
-        let w = try RegtestChainWriter(directory: s.root + "/regtest/blocks", key: key, maxFileSize: maxFileSize,
-                                       preallocate: preallocate)
+    func chain(
+        _ s: ChainScratch, blocks: Int, key: [UInt8]? = Self.key, maxFileSize: Int = 128 << 20,
+        preallocate: Bool = true
+    ) throws -> RegtestChainWriter {
+        let w = try RegtestChainWriter(
+            directory: s.root + "/regtest/blocks", key: key, maxFileSize: maxFileSize,
+            preallocate: preallocate)
         try w.append(blocks)
         return w
     }
@@ -20,7 +23,7 @@ import VaultCore
         let s = try ChainScratch()
         let w = try chain(s, blocks: 200)
         let disk = try s.read("regtest/blocks/blk00000.dat")
-        #expect(disk.count == 16 << 20)                          // preallocated, zero tail not XORed
+        #expect(disk.count == 16 << 20)  // preallocated, zero tail not XORed
         #expect(Array(disk.prefix(4)) != [0xfa, 0xbf, 0xb5, 0xda])  // XOR applied
         let report = try s.verify()
         #expect(report.problems.isEmpty, "\(report.problems.map(\.line))")
@@ -36,20 +39,21 @@ import VaultCore
         let window = RecordWindow(source: DirectoryChainSource(s.root), path: "rev00000.dat", size: 1 << 20, key: xor)
         let matcher = UndoMatcher(candidates: [.init(prev: regtest.genesis, hash: .zero, txCount: 1)])
         var matched: [Bool] = []
-        let scanner = RecordScanner(window: window, magic: regtest.magic, isActive: true, maxPayload: 32 << 20, trailer: 32)
+        let scanner = RecordScanner(
+            window: window, magic: regtest.magic, isActive: true, maxPayload: 32 << 20, trailer: 32)
         let (end, problems) = try scanner.scan(from: 0) { _, undo, checksum in
             matched.append(matcher.match(undo: undo, checksum: checksum).block != nil)
         }
         #expect(problems.isEmpty)
-        #expect(matched.count == 101)          // then the preallocated, un-XORed zero tail
+        #expect(matched.count == 101)  // then the preallocated, un-XORed zero tail
         #expect(end == 4141)
-        #expect(matched.first == true)         // record 0's parent is the regtest genesis
+        #expect(matched.first == true)  // record 0's parent is the regtest genesis
     }
 
     @Test func anUndoRecordThatDoesNotMatchItsBlockIsCorrupt() throws {
         let s = try ChainScratch()
         let w = try chain(s, blocks: 20)
-        let u = w.undo[9]                                       // the undo of height 10
+        let u = w.undo[9]  // the undo of height 10
         try s.flipBit("regtest/blocks/" + u.file, at: Int(u.offset) + 9)
         let report = try s.verify()
         let bad = report.problems.filter { $0.kind != .info }
@@ -62,7 +66,7 @@ import VaultCore
         let s = try ChainScratch()
         let w = try RegtestChainWriter(directory: s.root + "/regtest/blocks", key: Self.key)
         try w.append(4, transactions: 2)
-        let b = w.blocks[4]                                     // segwit (every second block)
+        let b = w.blocks[4]  // segwit (every second block)
         // Transaction 1 (the last) has the witness: its last item ends 4 bytes before the end.
         try s.flipBit("regtest/blocks/" + b.file, at: Int(b.offset) + b.size - 10)
         let report = try s.verify()
@@ -109,7 +113,8 @@ import VaultCore
         let first = try s.verify(&state)
         #expect(first.valid && first.height == 100)
         try w.append(150)
-        let appended = UInt64(w.blocks.suffix(150).reduce(0) { $0 + $1.size } + w.undo.suffix(150).reduce(0) { $0 + $1.size })
+        let appended = UInt64(
+            w.blocks.suffix(150).reduce(0) { $0 + $1.size } + w.undo.suffix(150).reduce(0) { $0 + $1.size })
         let second = try s.verify(&state)
         #expect(second.problems.isEmpty, "\(second.problems.map(\.line))")
         #expect(second.height == 250 && second.tipHash == w.tipHash)

@@ -23,12 +23,14 @@ import VaultCore
     @Test func everyBlockPassesAndHashesAsPublished() throws {
         let s = try ChainScratch()
         try s.copy("mainnet-blk-0-120.dat", to: "blocks/blk00000.dat")
-        let window = RecordWindow(source: DirectoryChainSource(s.root), path: "blocks/blk00000.dat", size: 27081, key: [])
+        let window = RecordWindow(
+            source: DirectoryChainSource(s.root), path: "blocks/blk00000.dat", size: 27081, key: [])
         let checker = BlockChecker(network: BitcoinNetwork.all[0])
         var hashes: [String] = []
         var failures: [String] = []
-        let scanner = RecordScanner(window: window, magic: BitcoinNetwork.all[0].magic, isActive: true,
-                                    maxPayload: 4_000_000, trailer: 0)
+        let scanner = RecordScanner(
+            window: window, magic: BitcoinNetwork.all[0].magic, isActive: true,
+            maxPayload: 4_000_000, trailer: 0)
         let (end, problems) = try scanner.scan(from: 0) { _, payload, _ in
             let (summary, failure) = checker.check(payload)
             hashes.append(summary?.hash.hex ?? "?")
@@ -63,8 +65,8 @@ import VaultCore
         // Genesis difficulty: work 0x100010001 (Bitcoin Core's GetBlockProof for nBits 0x1d00ffff).
         #expect(CompactTarget(bits: 0x1d00ffff)!.work == 0x1_0001_0001)
         #expect(CompactTarget(bits: 0x207fffff)!.work == 2)
-        #expect(CompactTarget(bits: 0x04923456) == nil)    // negative
-        #expect(CompactTarget(bits: 0xff123456) == nil)    // overflow
-        #expect(CompactTarget(bits: 0x1d000000) == nil)    // zero
+        #expect(CompactTarget(bits: 0x04923456) == nil)  // negative
+        #expect(CompactTarget(bits: 0xff123456) == nil)  // overflow
+        #expect(CompactTarget(bits: 0x1d000000) == nil)  // zero
     }
 }

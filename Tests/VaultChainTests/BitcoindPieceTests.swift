@@ -10,8 +10,9 @@ import VaultCore
 @Suite struct BitcoindPieceTests {
     /// ~11 KB blocks, 64 KiB files (several files, each in many pieces), preallocated, obfuscated.
     func chain(_ s: ChainScratch) throws -> RegtestChainWriter {
-        let w = try RegtestChainWriter(directory: s.root + "/regtest/blocks", key: BitcoindGeneratedTests.key,
-                                       maxFileSize: 64 << 10, preallocate: true)
+        let w = try RegtestChainWriter(
+            directory: s.root + "/regtest/blocks", key: BitcoindGeneratedTests.key,
+            maxFileSize: 64 << 10, preallocate: true)
         try w.append(60, transactions: 30, payload: 300)
         return w
     }
@@ -31,13 +32,16 @@ import VaultCore
         try Self.sizes.map { size in
             var st = state ?? ChainVerifyState(profile: "bitcoind")
             let r = try BitcoindProfile(pieceSize: size).verify(DirectoryChainSource(s.root), state: &st)
-            return Outcome(problems: r.problems.map(\.line), height: r.height, tip: r.tipHash,
-                           bytesChecked: r.bytesChecked, state: st)
+            return Outcome(
+                problems: r.problems.map(\.line), height: r.height, tip: r.tipHash,
+                bytesChecked: r.bytesChecked, state: st)
         }
     }
 
     func expectAllEqual(_ o: [Outcome], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        for x in o.dropFirst() { #expect(x == o[0], "\(what): \(x.problems) vs \(o[0].problems)", sourceLocation: sourceLocation) }
+        for x in o.dropFirst() {
+            #expect(x == o[0], "\(what): \(x.problems) vs \(o[0].problems)", sourceLocation: sourceLocation)
+        }
     }
 
     @Test func piecesGiveWhatOneScanPerFileGives() throws {

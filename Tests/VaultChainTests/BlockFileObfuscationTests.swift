@@ -9,16 +9,20 @@ import VaultCore
 @Suite struct BlockFileObfuscationTests {
     static let key: [UInt8] = [0x95, 0x47, 0x39, 0x30, 0xf3, 0x68, 0x0c, 0x28]
 
-    func length(_ s: ChainScratch, _ relative: String, _ kind: BlockFileObfuscation.Kind,
-                key: [UInt8] = Self.key) throws -> UInt64? {
+    func length(
+        _ s: ChainScratch, _ relative: String, _ kind: BlockFileObfuscation.Kind,
+        key: [UInt8] = Self.key
+    ) throws -> UInt64? {
         let fd = try Posix.open(s.root + "/" + relative, O_RDONLY)
         defer { Posix.close(fd) }
-        return BlockFileObfuscation.obfuscatedLength(fd: fd, size: UInt64(try Posix.fileSize(fd, path: relative)), key: key, kind: kind)
+        return BlockFileObfuscation.obfuscatedLength(
+            fd: fd, size: UInt64(try Posix.fileSize(fd, path: relative)), key: key, kind: kind)
     }
 
     @Test func thePreallocatedActiveFilesEndWhereTheirLastRecordEndsAndFinishedFilesAreXoredWhole() throws {
         let s = try ChainScratch()
-        let w = try RegtestChainWriter(directory: s.root + "/blocks", key: Self.key, maxFileSize: 1 << 20, preallocate: true)
+        let w = try RegtestChainWriter(
+            directory: s.root + "/blocks", key: Self.key, maxFileSize: 1 << 20, preallocate: true)
         try w.append(100, transactions: 40, payload: 330)
         let lastBlock = try #require(w.blocks.last), lastUndo = try #require(w.undo.last)
         #expect(lastBlock.file != "blk00000.dat", "the chain spans several files")
@@ -35,14 +39,17 @@ import VaultCore
         let s = try ChainScratch()
         try s.copy("bitcoind-regtest-v28/rev00000.dat", to: "blocks/rev00000.dat")
         try s.copy("bitcoind-regtest-v28/xor.dat", to: "blocks/xor.dat")
-        try s.copy("mainnet-blk-0-120.dat", to: "blocks/blk00000.dat")   // so the layout is found
+        try s.copy("mainnet-blk-0-120.dat", to: "blocks/blk00000.dat")  // so the layout is found
         let key = try s.read("blocks/xor.dat")
         let disk = try s.read("blocks/rev00000.dat")
         // Its records (magic, size, CBlockUndo, 32-byte checksum), walked here byte by byte.
         let plain = disk.enumerated().map { $0.element ^ key[$0.offset % 8] }
         var end = 0
         while Array(plain[end..<end + 4]) == [0xfa, 0xbf, 0xb5, 0xda] {
-            end += 8 + 32 + (Int(plain[end + 4]) | Int(plain[end + 5]) << 8 | Int(plain[end + 6]) << 16 | Int(plain[end + 7]) << 24)
+            end +=
+                8 + 32
+                + (Int(plain[end + 4]) | Int(plain[end + 5]) << 8 | Int(plain[end + 6]) << 16 | Int(plain[end + 7])
+                    << 24)
         }
         #expect(end > 1000 && disk.count == 1 << 20 && disk[end...].allSatisfy { $0 == 0 })
         #expect(try length(s, "blocks/rev00000.dat", .undo, key: key) == UInt64(end))

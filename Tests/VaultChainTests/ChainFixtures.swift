@@ -23,13 +23,16 @@ final class ChainScratch {
     /// Copies a fixture file to `relative` under the scratch root, writable.
     func copy(_ fixture: String, to relative: String) throws {
         let target = root + "/" + relative
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (target as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/" + fixture))
         try bytes.write(to: URL(fileURLWithPath: target))
     }
 
-    func read(_ relative: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: root + "/" + relative))) }
+    func read(_ relative: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: root + "/" + relative)))
+    }
 
     func write(_ relative: String, _ bytes: [UInt8]) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: root + "/" + relative))
@@ -56,7 +59,8 @@ final class ChainScratch {
         var at = 0
         while at + 8 <= bytes.count {
             offsets.append(at)
-            let size = Int(bytes[at + 4]) | Int(bytes[at + 5]) << 8 | Int(bytes[at + 6]) << 16 | Int(bytes[at + 7]) << 24
+            let size =
+                Int(bytes[at + 4]) | Int(bytes[at + 5]) << 8 | Int(bytes[at + 6]) << 16 | Int(bytes[at + 7]) << 24
             at += 8 + size
         }
         return offsets

@@ -16,12 +16,15 @@ struct CometBFTTests {
     }
 
     @Test(arguments: [
-        ("{\"height\":\"-1\",\"round\":0,\"step\":0}", "validator state height is not an integer in 0...9223372036854775807"),
+        (
+            "{\"height\":\"-1\",\"round\":0,\"step\":0}",
+            "validator state height is not an integer in 0...9223372036854775807"
+        ),
         ("{\"height\":\"2\",\"round\":0,\"step\":4}", "validator state step is not an integer in 0...3"),
         ("{\"height\":\"2\",\"round\":true,\"step\":1}", "validator state round is not an integer in 0...2147483647"),
         ("{\"height\":\"2\",\"round\":0.5,\"step\":1}", "validator state round is not an integer in 0...2147483647"),
         ("{\"round\":0,\"step\":1}", "validator state has no height"),
-        ("[1,2]", "validator state is not a JSON object with height, round and step"),
+        ("[1,2]", "validator state is not a JSON object with height, round and step")
     ])
     func badStatesAreRefusedWithTheirReason(json: String, message: String) {
         #expect(throws: ValidatorSigningState.ParseError(message)) { try ValidatorSigningState(json: Array(json.utf8)) }
@@ -45,7 +48,8 @@ struct CometBFTTests {
         #expect(broken.choice == .keepLive)
         #expect(broken.warning?.hasPrefix("live validator state does not parse") == true)
         #expect(ValidatorSigningState.keepHigher(live: high, snapshot: [0xff]).choice == .keepLive)
-        let chosen = ValidatorSigningState.choose(relativePath: "data/priv_validator_state.json", live: low, snapshot: high)
+        let chosen = ValidatorSigningState.choose(
+            relativePath: "data/priv_validator_state.json", live: low, snapshot: high)
         #expect(chosen.choice == .takeSnapshot)
         let other = ValidatorSigningState.choose(relativePath: "config/node_key.json", live: low, snapshot: high)
         #expect(other.choice == .keepLive)
@@ -65,8 +69,9 @@ struct CometBFTTests {
         try d.write("data/priv_validator_state.json", Self.state("height0"))
         let second = try profile.verify(source, state: &state)
         #expect(second.problems.map(\.kind) == [.rollback])
-        #expect(second.problems.first?.what
-                    == "validator state went down from height 2 round 0 step 3 to height 0 round 0 step 0")
+        #expect(
+            second.problems.first?.what
+                == "validator state went down from height 2 round 0 step 3 to height 0 round 0 step 0")
         try d.write("data/priv_validator_state.json", Array("not json".utf8))
         #expect(try profile.verify(source, state: &state).problems.map(\.kind) == [.corrupt])
     }

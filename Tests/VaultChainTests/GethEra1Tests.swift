@@ -75,7 +75,7 @@ struct GethEra1Tests {
         var bytes = try Self.fixture()
         let blocks = try Era1TestWriter.blocks(of: bytes)
         let layout = try Self.layout(bytes)
-        let tdEntry = Int(layout.offsets[301]) - 40 // the 32-byte TD entry ends where block 301 starts
+        let tdEntry = Int(layout.offsets[301]) - 40  // the 32-byte TD entry ends where block 301 starts
         bytes[tdEntry + 8] ^= 0x01
         #expect(blocks[300].totalDifficulty[0] != bytes[tdEntry + 8])
         let check = try Self.check([(ChainFixtures.era1Name, bytes)], anchors: [8191: Self.block8191])
@@ -132,7 +132,7 @@ struct GethEra1Tests {
         let fileA = (Era1TestWriter.name(era: 0, root: rootA), Era1TestWriter.file(start: 0, blocks: a, root: rootA))
         let fileB = (Era1TestWriter.name(era: 1, root: rootB), Era1TestWriter.file(start: 4096, blocks: b, root: rootB))
         let good = try Self.check([fileA, fileB])
-        #expect(good.problems.map(\.kind) == [.info]) // only B's last block needs its successor
+        #expect(good.problems.map(\.kind) == [.info])  // only B's last block needs its successor
         #expect(good.rootVerified == ["era1/" + fileA.0])
 
         // B's first header now names another parent: A's accumulator no longer matches.

@@ -6,10 +6,10 @@ import Testing
 /// headers as uncompressed snappy chunks (valid CRCs) and rewrites the index and accumulator,
 /// so a test can make a file that is well-formed yet wrong in one chain rule.
 struct Era1TestBlock {
-    var header: [UInt8]        // framed value, as stored
+    var header: [UInt8]  // framed value, as stored
     var body: [UInt8]
     var receipts: [UInt8]
-    var totalDifficulty: [UInt8] // 32 bytes LE
+    var totalDifficulty: [UInt8]  // 32 bytes LE
 }
 
 enum Era1TestWriter {

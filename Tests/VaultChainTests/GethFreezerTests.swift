@@ -83,14 +83,15 @@ struct GethFreezerTests {
         #expect(r.height == 2999)
         #expect(r.tipHash == EthHash(tables[1][2999].withUnsafeBytes { $0 }, at: 0).hex)
         #expect(state.files["geth/chaindata/ancient/chain/headers.cidx"]?.verifiedThrough == 6 * 3001)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: d.path + "/" + FreezerTestWriter.dir)
-                    .contains("headers.0001.cdat")) // items really cross data files
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: d.path + "/" + FreezerTestWriter.dir)
+                .contains("headers.0001.cdat"))  // items really cross data files
     }
 
     @Test func aBrokenParentLinkIsNamedByHeightWithoutKeccak() throws {
         let d = TempDir()
         var tables = try FreezerTestWriter.chain(500, into: d)
-        tables[1][199][5] ^= 0x01 // hashes[199] no longer matches headers[200]'s parent
+        tables[1][199][5] ^= 0x01  // hashes[199] no longer matches headers[200]'s parent
         try FreezerTestWriter().write("hashes", items: tables[1], compressed: false, into: d)
         var state = ChainVerifyState(profile: "geth")
         let p = Self.corrupt(try Self.verify(d, state: &state))
@@ -102,8 +103,8 @@ struct GethFreezerTests {
     @Test func aWrongNumberAndADamagedItemAreCaught() throws {
         let d = TempDir()
         var tables = try FreezerTestWriter.chain(400, into: d)
-        tables[0][10] = tables[0][11] // header 10 replaced by header 11: number and parent wrong
-        tables[2][20][0] = 0x01        // body 20 is no longer an RLP list of its size
+        tables[0][10] = tables[0][11]  // header 10 replaced by header 11: number and parent wrong
+        tables[2][20][0] = 0x01  // body 20 is no longer an RLP list of its size
         let w = FreezerTestWriter()
         try w.write("headers", items: tables[0], compressed: true, into: d)
         try w.write("bodies", items: tables[2], compressed: true, into: d)
@@ -112,7 +113,7 @@ struct GethFreezerTests {
         #expect(p.contains { $0.height == 10 && $0.what == "headers: header says block 11" })
         #expect(p.contains { $0.height == 10 && $0.what.hasPrefix("headers: parent hash") })
         #expect(p.contains { $0.height == 20 && $0.what.hasPrefix("bodies: rlp") })
-        #expect(state.files["geth/chaindata/ancient/chain/headers.cidx"] == nil) // not marked verified
+        #expect(state.files["geth/chaindata/ancient/chain/headers.cidx"] == nil)  // not marked verified
     }
 
     @Test func indexDamageAndUnequalTablesAreReported() throws {
@@ -121,7 +122,7 @@ struct GethFreezerTests {
         try FreezerTestWriter().write("receipts", items: Array(tables[3].prefix(250)), compressed: true, into: d)
         let path = d.path + "/" + FreezerTestWriter.dir + "/bodies.cidx"
         var index = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        index[6 * 100 + 2] = 0xff // entry 100's end offset far past the data file
+        index[6 * 100 + 2] = 0xff  // entry 100's end offset far past the data file
         try Data(index).write(to: URL(fileURLWithPath: path))
         var state = ChainVerifyState(profile: "geth")
         let p = Self.corrupt(try Self.verify(d, state: &state))
@@ -135,8 +136,9 @@ struct GethFreezerTests {
         tables[2][99] = [0x01, 0x02]
         // meta v2: [version 2, virtual tail 0, flush offset = index bytes of items 0..98]
         let flush = UInt16(6 * 100)
-        try FreezerTestWriter().write("bodies", items: tables[2], compressed: true, into: d,
-                                      meta: [0xc5, 0x02, 0x80, 0x82, UInt8(flush >> 8), UInt8(flush & 0xff)])
+        try FreezerTestWriter().write(
+            "bodies", items: tables[2], compressed: true, into: d,
+            meta: [0xc5, 0x02, 0x80, 0x82, UInt8(flush >> 8), UInt8(flush & 0xff)])
         var state = ChainVerifyState(profile: "geth")
         let r = try Self.verify(d, state: &state)
         #expect(Self.corrupt(r) == [])

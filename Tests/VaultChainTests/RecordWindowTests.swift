@@ -25,8 +25,9 @@ struct RecordWindowTests {
         let disk = (0..<2 * RecordWindow.step + 4321).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let key: [UInt8] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]
         let plain = disk.indices.map { disk[$0] ^ key[$0 % 8] }
-        let window = RecordWindow(source: ShortReads(bytes: disk, chunk: chunk), path: "f", size: UInt64(disk.count),
-                                  key: key, readSize: 5000)
+        let window = RecordWindow(
+            source: ShortReads(bytes: disk, chunk: chunk), path: "f", size: UInt64(disk.count),
+            key: key, readSize: 5000)
         // Forward walks that run past the buffer's end (a kept tail), requests larger than the
         // buffer (it grows, the tail kept), jumps back (nothing kept) and odd offsets.
         var requests: [(Int, Int)] = [(0, 100), (4990, 20), (5003, 9000), (13_000, 1), (7, 3)]

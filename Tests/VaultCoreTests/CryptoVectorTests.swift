@@ -10,7 +10,9 @@ struct GCMCase: Decodable, CustomTestStringConvertible {
     var testDescription: String { "pt=\(plaintext.count / 2)B aad=\(aad.count / 2)B" }
 }
 struct HKDFCase: Decodable { let ikm: String, salt: String, info: String, length: Int, okm: String }
-struct ScryptCase: Decodable { let password: String, salt: String, n: UInt64, r: UInt64, p: UInt64, length: Int, key: String }
+struct ScryptCase: Decodable {
+    let password: String, salt: String, n: UInt64, r: UInt64, p: UInt64, length: Int, key: String
+}
 
 @Test(arguments: VectorFile<SHA256Case>.load("sha256"))
 func sha256MatchesNIST(_ c: SHA256Case) {
@@ -28,15 +30,23 @@ func aesGCMMatchesNIST(_ c: GCMCase) {
     let gcm = AESGCM()
     let key = hex(c.key), aad = hex(c.aad), plaintext = hex(c.plaintext)
     var sealed: [UInt8] = []
-    key.withUnsafeBytes { k in aad.withUnsafeBytes { a in plaintext.withUnsafeBytes { p in
-        gcm.seal(key: k, nonce: hex(c.iv), aad: a, plaintext: p, appendingTo: &sealed)
-    } } }
+    key.withUnsafeBytes { k in
+        aad.withUnsafeBytes { a in
+            plaintext.withUnsafeBytes { p in
+                gcm.seal(key: k, nonce: hex(c.iv), aad: a, plaintext: p, appendingTo: &sealed)
+            }
+        }
+    }
     #expect(Hex.encode(sealed) == c.ciphertext + c.tag)
 
     var opened: [UInt8] = []
-    let ok = key.withUnsafeBytes { k in aad.withUnsafeBytes { a in sealed.withUnsafeBytes { s in
-        gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &opened)
-    } } }
+    let ok = key.withUnsafeBytes { k in
+        aad.withUnsafeBytes { a in
+            sealed.withUnsafeBytes { s in
+                gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &opened)
+            }
+        }
+    }
     #expect(ok && opened == plaintext)
 
     // Any flipped bit, in ciphertext, tag or AAD, must fail authentication and return nothing.
@@ -44,29 +54,40 @@ func aesGCMMatchesNIST(_ c: GCMCase) {
         var tampered = sealed
         tampered[position] ^= 0x01
         var out: [UInt8] = [9]
-        let bad = key.withUnsafeBytes { k in aad.withUnsafeBytes { a in tampered.withUnsafeBytes { s in
-            gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &out)
-        } } }
+        let bad = key.withUnsafeBytes { k in
+            aad.withUnsafeBytes { a in
+                tampered.withUnsafeBytes { s in
+                    gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &out)
+                }
+            }
+        }
         #expect(!bad && out == [9])
     }
     let otherAAD: [UInt8] = aad + [1]
     var out: [UInt8] = []
-    let badAAD = key.withUnsafeBytes { k in otherAAD.withUnsafeBytes { a in sealed.withUnsafeBytes { s in
-        gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &out)
-    } } }
+    let badAAD = key.withUnsafeBytes { k in
+        otherAAD.withUnsafeBytes { a in
+            sealed.withUnsafeBytes { s in
+                gcm.open(key: k, nonce: hex(c.iv), aad: a, sealed: s, appendingTo: &out)
+            }
+        }
+    }
     #expect(!badAAD)
 }
 
 @Test(arguments: VectorFile<HKDFCase>.load("hkdf"))
 func hkdfMatchesRFC5869(_ c: HKDFCase) {
-    let okm = hex(c.ikm).withUnsafeBytes { HKDF.sha256(ikm: $0, salt: hex(c.salt), info: hex(c.info), length: c.length) }
+    let okm = hex(c.ikm).withUnsafeBytes {
+        HKDF.sha256(ikm: $0, salt: hex(c.salt), info: hex(c.info), length: c.length)
+    }
     #expect(Hex.encode(okm.copyBytes()) == c.okm)
 }
 
 @Test(arguments: VectorFile<ScryptCase>.load("scrypt"))
 func scryptMatchesRFC7914(_ c: ScryptCase) throws {
     let key = try Array(c.password.utf8).withUnsafeBytes {
-        try Scrypt.derive(password: $0, salt: Array(c.salt.utf8), parameters: .init(n: c.n, r: c.r, p: c.p), length: c.length)
+        try Scrypt.derive(
+            password: $0, salt: Array(c.salt.utf8), parameters: .init(n: c.n, r: c.r, p: c.p), length: c.length)
     }
     #expect(Hex.encode(key.copyBytes()) == c.key)
 }

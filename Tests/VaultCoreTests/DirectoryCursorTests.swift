@@ -9,7 +9,7 @@ struct DirectoryCursorTests {
         ([UInt8]("bad".utf8) + [0xff] + [UInt8]("name".utf8), "bad\\xffname"),
         ([0x78, 0xef, 0xbf, 0xbd], "x\u{FFFD}"),
         ([0xc3], "\\xc3"),
-        ([0xe2, 0x82, 0xac, 0xfe], "€\\xfe"),
+        ([0xe2, 0x82, 0xac, 0xfe], "€\\xfe")
     ])
     func namesPrintWithInvalidBytesEscapedAndReadBack(_ bytes: [UInt8], _ shown: String) {
         #expect(FileName.display(bytes) == shown)
@@ -22,7 +22,10 @@ struct DirectoryCursorTests {
         var count = 0
         for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + fd),
-               target.hasPrefix(root) { count += 1 }
+                target.hasPrefix(root)
+            {
+                count += 1
+            }
         }
         return count
     }
@@ -34,7 +37,8 @@ struct DirectoryCursorTests {
         try Posix.mkdirs(root)
         defer { try? Posix.removeTree(root) }
         do {
-            let cursor = try DirectoryCursor(rootFD: try Posix.open(root, O_RDONLY | O_DIRECTORY), display: root, limit: 4)
+            let cursor = try DirectoryCursor(
+                rootFD: try Posix.open(root, O_RDONLY | O_DIRECTORY), display: root, limit: 4)
             var inodes: [UInt64] = []
             for depth in 0..<300 {
                 var st = stat()
@@ -68,7 +72,7 @@ struct DirectoryCursorTests {
         try cursor.enter(Array("a".utf8))
         var original = stat()
         fstat(try cursor.current(), &original)
-        try cursor.enter(Array("b".utf8))   // limit 2: only the root and b stay open
+        try cursor.enter(Array("b".utf8))  // limit 2: only the root and b stay open
         try Posix.rename(root + "/a/b", root + "/b-moved")
         if replaced {
             try Posix.rename(root + "/a", root + "/a-old")

@@ -37,7 +37,8 @@ struct DirectoryListingTests {
         // Another listing of the same directory through the same descriptor, in between.
         #expect(try DirectoryListing.entries(of: fd, path: dir).count == count)
         while next() {}
-        #expect(seen.count == count && Set(seen).count == count,
-                "the first reader saw \(seen.count) names (\(Set(seen).count) distinct) of \(count)")
+        #expect(
+            seen.count == count && Set(seen).count == count,
+            "the first reader saw \(seen.count) names (\(Set(seen).count) distinct) of \(count)")
     }
 }

@@ -3,8 +3,10 @@ import Testing
 
 /// One grammar for durations: policies, the daemon's config and the command line accept the same texts.
 @Suite struct DurationTextTests {
-    @Test(arguments: [("90s", 90.0), ("30m", 1800), ("6h", 21_600), ("7d", 604_800), ("2w", 1_209_600),
-                      ("1y", 31_536_000), ("1h30m", 5400), ("1.5h", 5400), ("1d12h", 129_600)])
+    @Test(arguments: [
+        ("90s", 90.0), ("30m", 1800), ("6h", 21_600), ("7d", 604_800), ("2w", 1_209_600),
+        ("1y", 31_536_000), ("1h30m", 5400), ("1.5h", 5400), ("1d12h", 129_600)
+    ])
     func accepted(_ text: String, _ seconds: Double) {
         #expect(DurationText.seconds(text) == seconds)
     }

@@ -41,7 +41,9 @@ private let small = ChunkerParameters(minSize: 2048, averageSize: 8192, maxSize:
     edited.insert(0x5A, at: 100)
     func chunks(_ d: [UInt8]) -> [SHA256Digest] {
         var offset = 0
-        return FastCDC(small).chunkLengths(d).map { n in defer { offset += n }; return SHA256.hash(d[offset..<offset + n]) }
+        return FastCDC(small).chunkLengths(d).map { n in
+            defer { offset += n }; return SHA256.hash(d[offset..<offset + n])
+        }
     }
     let before = chunks(data), after = chunks(edited)
     let shared = Set(before).intersection(after)
@@ -52,13 +54,19 @@ private let small = ChunkerParameters(minSize: 2048, averageSize: 8192, maxSize:
 @Test func gearTableIsFixedByTheFormat() {
     // Pinned: changing the table re-chunks every repository and breaks cross-repository dedup.
     #expect(FastCDC.gearTable.count == 256)
-    #expect(String(FastCDC.gearTable[0], radix: 16) == String(SHA256.hash([UInt8]("chainvault gear ".utf8) + [0]).w0, radix: 16))
+    #expect(
+        String(FastCDC.gearTable[0], radix: 16)
+            == String(SHA256.hash([UInt8]("chainvault gear ".utf8) + [0]).w0, radix: 16))
     #expect(Set(FastCDC.gearTable).count == 256)
 }
 
 @Test func invalidParametersAreRejected() {
-    #expect(throws: VaultError.self) { try ChunkerParameters(minSize: 10, averageSize: 8192, maxSize: 32768).validate() }
-    #expect(throws: VaultError.self) { try ChunkerParameters(minSize: 2048, averageSize: 8000, maxSize: 32768).validate() }
+    #expect(throws: VaultError.self) {
+        try ChunkerParameters(minSize: 10, averageSize: 8192, maxSize: 32768).validate()
+    }
+    #expect(throws: VaultError.self) {
+        try ChunkerParameters(minSize: 2048, averageSize: 8000, maxSize: 32768).validate()
+    }
     #expect(throws: Never.self) { try ChunkerParameters.standard.validate() }
 }
 

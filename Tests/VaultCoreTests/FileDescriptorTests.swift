@@ -20,8 +20,10 @@ struct FileDescriptorTests {
 
     static func openCount(_ path: String) -> Int {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == path }
-            .count
+        return fds.filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)) == path
+        }
+        .count
     }
 
     @Test func closeAfterClosesWhenTheBodyReturnsAndWhenItThrows() throws {

@@ -21,7 +21,7 @@ import Testing
         Case(text: "{\n  \"a\": 1\n", line: 3, column: 1, says: "'}' is missing"),
         Case(text: "{\"a\": 1} x", line: 1, column: 10, says: "after the end"),
         Case(text: "  ", line: 1, column: 3, says: "empty"),
-        Case(text: "{\"a\": \"\\q\"}", line: 1, column: 8, says: "invalid escape"),
+        Case(text: "{\"a\": \"\\q\"}", line: 1, column: 8, says: "invalid escape")
     ])
     func brokenJSONIsBlamedOnItsLineAndColumn(_ c: Case) throws {
         let p = try #require(JSONSyntax.firstProblem(Array(c.text.utf8)))
@@ -29,7 +29,9 @@ import Testing
         #expect(p.line == c.line && p.column == c.column, "\(p)")
     }
 
-    @Test(arguments: ["{}", "[]", "{\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\n\", {\"b\": []}]}", " 7 ", "\"s\""])
+    @Test(arguments: [
+        "{}", "[]", "{\"a\": [1, -2.5e3, true, false, null, \"x\\u00e9\\n\", {\"b\": []}]}", " 7 ", "\"s\""
+    ])
     func validJSONPasses(_ text: String) {
         #expect(JSONSyntax.firstProblem(Array(text.utf8)) == nil)
     }

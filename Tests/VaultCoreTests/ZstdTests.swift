@@ -9,7 +9,9 @@ func zstdRoundTrips(size: Int) {
     var compressed: [UInt8] = []
     let n = data.withUnsafeBytes { c.compress($0, into: &compressed) }
     var out: [UInt8] = []
-    let ok = compressed[..<n].withUnsafeBytes { ZstdDecompressor().decompress($0, expectedSize: size, appendingTo: &out) }
+    let ok = compressed[..<n].withUnsafeBytes {
+        ZstdDecompressor().decompress($0, expectedSize: size, appendingTo: &out)
+    }
     #expect(ok && out == data)
 }
 
@@ -21,7 +23,7 @@ func zstdRoundTrips(size: Int) {
     var out: [UInt8] = []
     #expect(!compressed[..<n].withUnsafeBytes { d.decompress($0, expectedSize: 4095, appendingTo: &out) })
     #expect(!compressed[..<n].withUnsafeBytes { d.decompress($0, expectedSize: 4097, appendingTo: &out) })
-    #expect(![UInt8](repeating: 0xAB, count: 64).withUnsafeBytes { d.decompress($0, expectedSize: 10, appendingTo: &out) })
+    #expect(
+        ![UInt8](repeating: 0xAB, count: 64).withUnsafeBytes { d.decompress($0, expectedSize: 10, appendingTo: &out) })
     #expect(out.isEmpty)
 }
-

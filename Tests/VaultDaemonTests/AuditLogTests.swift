@@ -6,14 +6,19 @@ func auditWithFive() throws -> (AuditLog, String) {
     let path = NSTemporaryDirectory() + "cv-audit-" + UUID().uuidString + ".log"
     let log = AuditLog(path: path)
     for i in 1...5 {
-        try log.append(actor: "daemon", action: "backup", subject: "policy demo", result: "succeeded", details: ["snapshot": "s\(i)"])
+        try log.append(
+            actor: "daemon", action: "backup", subject: "policy demo", result: "succeeded",
+            details: ["snapshot": "s\(i)"])
     }
     return (log, path)
 }
 
-func lines(_ path: String) -> [String] { String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self).split(separator: "\n").map(String.init) }
+func lines(_ path: String) -> [String] {
+    String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self).split(separator: "\n").map(String.init)
+}
 func write(_ path: String, _ lines: [String], trailingNewline: Bool = true) {
-    _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + (trailingNewline ? "\n" : "")).utf8))
+    _ = FileManager.default.createFile(
+        atPath: path, contents: Data((lines.joined(separator: "\n") + (trailingNewline ? "\n" : "")).utf8))
 }
 
 @Test func anIntactLogVerifies() throws {

@@ -10,7 +10,11 @@ func connectTo(_ port: UInt16) -> Int32 {
     a.sin_family = sa_family_t(AF_INET)
     a.sin_port = port.bigEndian
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-    _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    _ = withUnsafePointer(to: &a) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
     var timeout = timeval(tv_sec: 5, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     return fd
@@ -29,13 +33,13 @@ func exchange(_ port: UInt16, _ request: String) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-
 func echoServer(deadline: TimeInterval = 5, maxConnections: Int = 1024) throws -> HTTPServer {
     var options = HTTPServer.Options()
     options.requestDeadline = deadline
     options.maxConnections = maxConnections
     let server = HTTPServer(port: 0, options: options) { request in
-        request.path == "/livez" ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 404, text: "no \(request.path)")
+        request.path == "/livez"
+            ? HTTPResponse(status: 200, text: "ok") : HTTPResponse(status: 404, text: "no \(request.path)")
     }
     try server.start()
     return server
@@ -50,7 +54,9 @@ func echoServer(deadline: TimeInterval = 5, maxConnections: Int = 1024) throws -
         #expect(head.hasPrefix("HTTP/1.1 200 OK") && head.hasSuffix("\r\n\r\n"), "no body for HEAD")
         #expect(exchange(server.port, "GET /nope HTTP/1.1\r\n\r\n").hasPrefix("HTTP/1.1 404"))
         #expect(exchange(server.port, "\u{0}\u{1}garbage\r\n\r\n").hasPrefix("HTTP/1.1 400"))
-        #expect(exchange(server.port, "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 1 << 20)).hasPrefix("HTTP/1.1 431"))
+        #expect(
+            exchange(server.port, "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 1 << 20)).hasPrefix(
+                "HTTP/1.1 431"))
     }
 
     @Test func aSlowClientGets408AndHoldsNothing() throws {
@@ -68,7 +74,9 @@ func echoServer(deadline: TimeInterval = 5, maxConnections: Int = 1024) throws -
         // 1,000 clients that send half a request and then nothing (issue 5's load figure).
         for _ in 0..<1000 {
             let fd = connectTo(server.port)
-            _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            _ = Array("GET /livez HTTP/1.1\r\nX-Slow: ".utf8).withUnsafeBytes {
+                send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             idle.append(fd)
         }
         usleep(200_000)

@@ -4,18 +4,23 @@ import VaultDaemon
 
 struct HealthCheckTests {
     func status(_ policies: String, ready: Bool = true) throws -> HealthCheck.Status {
-        try JSONDecoder().decode(HealthCheck.Status.self, from: Data("{\"ready\":\(ready),\"policies\":[\(policies)]}".utf8))
+        try JSONDecoder().decode(
+            HealthCheck.Status.self, from: Data("{\"ready\":\(ready),\"policies\":[\(policies)]}".utf8))
     }
 
-    func policy(_ name: String, age: Double?, rpo: Double = 3600, outcome: String? = "succeeded", verifyErrors: Int = 0) -> String {
+    func policy(_ name: String, age: Double?, rpo: Double = 3600, outcome: String? = "succeeded", verifyErrors: Int = 0)
+        -> String
+    {
         "{\"name\":\"\(name)\",\"ageSeconds\":\(age.map { "\($0)" } ?? "null"),\"rpoSeconds\":\(rpo),"
             + "\"lastOutcome\":\(outcome.map { "\"\($0)\"" } ?? "null"),\"lastVerifyErrors\":\(verifyErrors)}"
     }
 
-    @Test(arguments: [
-        (45.0, "45 s"), (119, "119 s"), (120, "2 min"), (3599, "59 min"), (7200, "2 h 00 min"), (11_100, "3 h 05 min"),
-        (172_800, "2 d 00 h"), (187_200, "2 d 04 h"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (45.0, "45 s"), (119, "119 s"), (120, "2 min"), (3599, "59 min"), (7200, "2 h 00 min"),
+            (11_100, "3 h 05 min"),
+            (172_800, "2 d 00 h"), (187_200, "2 d 04 h")
+        ] as [(Double, String)])
     func agesReadAsAPersonReadsThem(_ seconds: Double, _ text: String) {
         #expect(HealthCheck.age(seconds) == text)
     }
@@ -35,13 +40,15 @@ struct HealthCheckTests {
     }
 
     @Test func theWorstPolicyDecidesAndEveryProblemIsNamed() throws {
-        let s = try status([policy("a", age: 100), policy("b", age: 5000, outcome: "failed"), policy("c", age: 10, verifyErrors: 2)]
-            .joined(separator: ","), ready: false)
+        let s = try status(
+            [policy("a", age: 100), policy("b", age: 5000, outcome: "failed"), policy("c", age: 10, verifyErrors: 2)]
+                .joined(separator: ","), ready: false)
         let r = HealthCheck().evaluate(s)
         #expect(r.state == "CRITICAL" && r.exitCode == 2)
         #expect(r.policies.map(\.state) == ["OK", "WARNING", "CRITICAL"])
-        #expect(r.summary == "b last backup 83 min ago (late over 60 min); b last run failed: no error recorded; "
-            + "c verify found 2 problem(s); daemon not ready (see /readyz?verbose)")
+        #expect(
+            r.summary == "b last backup 83 min ago (late over 60 min); b last run failed: no error recorded; "
+                + "c verify found 2 problem(s); daemon not ready (see /readyz?verbose)")
     }
 
     @Test func anUnknownPolicyIsUnknownAndListsTheKnownOnes() throws {

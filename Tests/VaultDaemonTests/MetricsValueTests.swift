@@ -11,8 +11,9 @@ import Testing
         policy.lastDrillBytesPerSecond = 1_000
         policy.lastVerifyPacksRead = 42
         let view = DaemonMetrics.PolicyView(name: "node-a", rpoSeconds: 3_600, nextBackup: nil, state: policy)
-        let text = DaemonMetrics.render(version: "test", policies: [view], state: DaemonState(), now: 0,
-                                        running: nil, ready: true)
+        let text = DaemonMetrics.render(
+            version: "test", policies: [view], state: DaemonState(), now: 0,
+            running: nil, ready: true)
         #expect(text.contains("chainvault_restore_drill_last_bytes{policy=\"node-a\"} 55967082\n"))
         #expect(text.contains("chainvault_verify_last_read_packs{policy=\"node-a\"} 42\n"))
         #expect(!text.contains("e-3"), "a value rendered from a reinterpreted bit pattern")

@@ -12,14 +12,17 @@ struct NodeUnitRequestTests {
         #expect(r.unit.hasSuffix(".service"))
     }
 
-    @Test(arguments: ["stop", "restart bitcoind", "stop --all", "stop *", "stop ../x", "stop a b", "stop bit coind", "kill bitcoind"])
+    @Test(arguments: [
+        "stop", "restart bitcoind", "stop --all", "stop *", "stop ../x", "stop a b", "stop bit coind", "kill bitcoind"
+    ])
     func anythingElseIsRefused(_ line: String) {
         #expect(throws: VaultError.self) { try NodeUnitRequest(line: line) }
     }
 
     @Test func onlyTheHooksPoliciesNameArePermitted() throws {
-        let policy = try PolicyLoader.load(URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().path + "/Policies/bitcoind.json")
+        let policy = try PolicyLoader.load(
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().path + "/Policies/bitcoind.json")
         let permitted = NodeUnitRequest.permitted(by: [policy])
         #expect(permitted == [try NodeUnitRequest(line: "stop bitcoind"), try NodeUnitRequest(line: "start bitcoind")])
         #expect(!permitted.contains(try NodeUnitRequest(line: "stop sshd")))

@@ -3,18 +3,18 @@ import Testing
 import VaultDaemon
 
 let validPolicy = """
-{
-  "name": "bitcoind",
-  "source": "/var/lib/bitcoind",
-  "exclude": ["LOCK", "*.log"],
-  "consistency": { "mode": "two-phase", "pre": ["systemctl", "stop", "bitcoind"], "post": ["systemctl", "start", "bitcoind"], "timeoutSeconds": 300 },
-  "schedule": { "every": "6h", "jitter": "10m" },
-  "retention": { "keepLast": 4, "keepDaily": 7 },
-  "verify": { "every": "24h", "readAllWithinDays": 30 },
-  "rpo": "8h",
-  "protect": []
-}
-"""
+    {
+      "name": "bitcoind",
+      "source": "/var/lib/bitcoind",
+      "exclude": ["LOCK", "*.log"],
+      "consistency": { "mode": "two-phase", "pre": ["systemctl", "stop", "bitcoind"], "post": ["systemctl", "start", "bitcoind"], "timeoutSeconds": 300 },
+      "schedule": { "every": "6h", "jitter": "10m" },
+      "retention": { "keepLast": 4, "keepDaily": 7 },
+      "verify": { "every": "24h", "readAllWithinDays": 30 },
+      "rpo": "8h",
+      "protect": []
+    }
+    """
 
 func check(_ text: String) -> (Policy?, [PolicyProblem]) { PolicyLoader.check(Array(text.utf8)) }
 
@@ -30,17 +30,38 @@ struct BrokenPolicy: CustomTestStringConvertible, Sendable {
 }
 
 @Test(arguments: [
-    BrokenPolicy(label: "typo in a field name", replace: "\"retention\"", with: "\"retension\"", field: "retension", line: 7, says: "unknown field"),
-    BrokenPolicy(label: "typo inside an object", replace: "\"keepDaily\"", with: "\"keepDialy\"", field: "retention.keepDialy", line: 7, says: "unknown field"),
-    BrokenPolicy(label: "wrong type", replace: "\"keepDaily\": 7", with: "\"keepDaily\": \"7\"", field: "retention.keepDaily", line: 7, says: "whole number"),
-    BrokenPolicy(label: "missing field", replace: "\"rpo\": \"8h\",", with: "", field: "rpo", line: nil, says: "missing"),
-    BrokenPolicy(label: "relative source", replace: "\"/var/lib/bitcoind\"", with: "\"var/lib\"", field: "source", line: 3, says: "absolute"),
-    BrokenPolicy(label: "bad mode", replace: "\"two-phase\"", with: "\"snapshot\"", field: "consistency.mode", line: 5, says: "not a mode"),
-    BrokenPolicy(label: "stop without hooks", replace: "\"pre\": [\"systemctl\", \"stop\", \"bitcoind\"], ", with: "", field: "consistency.pre", line: nil, says: "stops the node"),
-    BrokenPolicy(label: "rpo shorter than the schedule", replace: "\"rpo\": \"8h\"", with: "\"rpo\": \"5h\"", field: "rpo", line: 9, says: "late"),
-    BrokenPolicy(label: "empty retention", replace: "\"keepLast\": 4, \"keepDaily\": 7", with: "", field: "retention", line: 7, says: "keeps nothing"),
-    BrokenPolicy(label: "protect escapes", replace: "\"protect\": []", with: "\"protect\": [\"../etc/passwd\"]", field: "protect[0]", line: 10, says: "without '..'"),
-    BrokenPolicy(label: "bad duration", replace: "\"every\": \"6h\"", with: "\"every\": \"six hours\"", field: "schedule.every", line: 6, says: "not a duration"),
+    BrokenPolicy(
+        label: "typo in a field name", replace: "\"retention\"", with: "\"retension\"", field: "retension", line: 7,
+        says: "unknown field"),
+    BrokenPolicy(
+        label: "typo inside an object", replace: "\"keepDaily\"", with: "\"keepDialy\"", field: "retention.keepDialy",
+        line: 7, says: "unknown field"),
+    BrokenPolicy(
+        label: "wrong type", replace: "\"keepDaily\": 7", with: "\"keepDaily\": \"7\"", field: "retention.keepDaily",
+        line: 7, says: "whole number"),
+    BrokenPolicy(
+        label: "missing field", replace: "\"rpo\": \"8h\",", with: "", field: "rpo", line: nil, says: "missing"),
+    BrokenPolicy(
+        label: "relative source", replace: "\"/var/lib/bitcoind\"", with: "\"var/lib\"", field: "source", line: 3,
+        says: "absolute"),
+    BrokenPolicy(
+        label: "bad mode", replace: "\"two-phase\"", with: "\"snapshot\"", field: "consistency.mode", line: 5,
+        says: "not a mode"),
+    BrokenPolicy(
+        label: "stop without hooks", replace: "\"pre\": [\"systemctl\", \"stop\", \"bitcoind\"], ", with: "",
+        field: "consistency.pre", line: nil, says: "stops the node"),
+    BrokenPolicy(
+        label: "rpo shorter than the schedule", replace: "\"rpo\": \"8h\"", with: "\"rpo\": \"5h\"", field: "rpo",
+        line: 9, says: "late"),
+    BrokenPolicy(
+        label: "empty retention", replace: "\"keepLast\": 4, \"keepDaily\": 7", with: "", field: "retention", line: 7,
+        says: "keeps nothing"),
+    BrokenPolicy(
+        label: "protect escapes", replace: "\"protect\": []", with: "\"protect\": [\"../etc/passwd\"]",
+        field: "protect[0]", line: 10, says: "without '..'"),
+    BrokenPolicy(
+        label: "bad duration", replace: "\"every\": \"6h\"", with: "\"every\": \"six hours\"", field: "schedule.every",
+        line: 6, says: "not a duration")
 ])
 func everyProblemNamesItsFieldAndLine(_ c: BrokenPolicy) {
     let (_, problems) = check(validPolicy.replacingOccurrences(of: c.replace, with: c.with))
@@ -58,10 +79,14 @@ func everyProblemNamesItsFieldAndLine(_ c: BrokenPolicy) {
 
 /// Every policy shipped in Policies/ must load: they are what operators copy.
 @Test func everyShippedPolicyIsValid() throws {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     let dir = root.appendingPathComponent("Policies")
     let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
-    #expect(files == ["bitcoind.json", "cometbft.json", "demo.json", "erigon.json", "geth.json", "nethermind.json", "solana.json"])
+    #expect(
+        files == [
+            "bitcoind.json", "cometbft.json", "demo.json", "erigon.json", "geth.json", "nethermind.json", "solana.json"
+        ])
     for f in files {
         let (policy, problems) = PolicyLoader.check(Array(try Data(contentsOf: dir.appendingPathComponent(f))))
         #expect(problems == [], "\(f): \(problems)")
@@ -71,8 +96,10 @@ func everyProblemNamesItsFieldAndLine(_ c: BrokenPolicy) {
 
 /// `forget --keep-within 1y` was accepted and the same "1y" in a policy refused: one grammar now.
 @Test func aPolicyTakesEveryDurationTheCommandLineTakes() {
-    let text = validPolicy.replacingOccurrences(of: "\"keepDaily\": 7", with: "\"keepDaily\": 7, \"keepWithin\": \"1y\"")
-        .replacingOccurrences(of: "\"rpo\": \"8h\"", with: "\"rpo\": \"7h30m\"")
+    let text = validPolicy.replacingOccurrences(
+        of: "\"keepDaily\": 7", with: "\"keepDaily\": 7, \"keepWithin\": \"1y\""
+    )
+    .replacingOccurrences(of: "\"rpo\": \"8h\"", with: "\"rpo\": \"7h30m\"")
     let (policy, problems) = check(text)
     #expect(problems == [])
     #expect(policy?.retentionPolicy.keepWithinSeconds == 31_536_000)

@@ -26,7 +26,8 @@ import VaultDaemon
         if rng.next() % 40 == 0 { packs.remove(packs.sorted()[Int(rng.next() % UInt64(packs.count))]) }
         for key in scheduler.due() {
             let now = clock.now.timeIntervalSince1970
-            let (read, next) = RollingVerify.plan(coverage, packs: Array(packs), now: now, window: window, every: 86_400)
+            let (read, next) = RollingVerify.plan(
+                coverage, packs: Array(packs), now: now, window: window, every: 86_400)
             scheduler.ran(key, at: clock.now)
             runs += 1
             #expect(!read.isEmpty, "run \(runs) read no pack")
@@ -35,13 +36,17 @@ import VaultDaemon
             for p in read { lastRead[p] = now }
             coverage = next
             #expect(next.share > 0 && next.share <= 1)
-            #expect(next.oldestUnreadAge(now: now) <= window + 2 * 86_400, "oldest unread \(next.oldestUnreadAge(now: now)) s")
+            #expect(
+                next.oldestUnreadAge(now: now) <= window + 2 * 86_400,
+                "oldest unread \(next.oldestUnreadAge(now: now)) s")
         }
         // At each window's end: what existed at its start and still exists was read within it.
         let now = clock.now.timeIntervalSince1970
         for w in windows where w.start + window <= now && w.start + window > now - 3600 {
             let missed = w.packs.intersection(packs).filter { (lastRead[$0] ?? 0) < w.start }
-            #expect(missed.isEmpty, "\(missed.count) of \(w.packs.count) packs unread at the end of the window from \(w.start)")
+            #expect(
+                missed.isEmpty,
+                "\(missed.count) of \(w.packs.count) packs unread at the end of the window from \(w.start)")
         }
     }
     #expect(runs == 75)
@@ -61,6 +66,8 @@ import VaultDaemon
     #expect(rest.count == 18 && done.complete)
     let (again, renewed) = RollingVerify.plan(done, packs: packs, now: 21 * 86_400, window: 10 * 86_400, every: 86_400)
     #expect(again.count == 2 && renewed.windowStart == 21 * 86_400 && renewed.readInWindow == 2)
-    #expect(renewed.oldestUnreadSince == Double(20 * 86_400), "the next pack was last read by the previous window's last run")
+    #expect(
+        renewed.oldestUnreadSince == Double(20 * 86_400),
+        "the next pack was last read by the previous window's last run")
     #expect(RollingVerify.plan(nil, packs: [], now: 0, window: 86_400, every: 3600).read.isEmpty)
 }

@@ -17,9 +17,13 @@ struct RouteTableTests {
                 continue
             }
             #expect(found.method == route.method && found.pattern == route.pattern && found.role == route.role)
-            #expect(named.values.allSatisfy { $0 == "abc123" } && named.count == route.pattern.filter { $0.hasPrefix("{") }.count)
+            #expect(
+                named.values.allSatisfy { $0 == "abc123" }
+                    && named.count == route.pattern.filter { $0.hasPrefix("{") }.count)
         }
-        guard case .found(let head, _) = Daemon.resolve("HEAD", "/metrics") else { Issue.record("HEAD /metrics"); return }
+        guard case .found(let head, _) = Daemon.resolve("HEAD", "/metrics") else {
+            Issue.record("HEAD /metrics"); return
+        }
         #expect(head.method == "GET", "HEAD is answered by the GET route")
     }
 
@@ -27,7 +31,7 @@ struct RouteTableTests {
         let cases: [(String, String, [String])] = [
             ("POST", "/livez", ["GET", "HEAD"]), ("DELETE", "/v1/status", ["GET", "HEAD"]),
             ("GET", "/v1/prune", ["POST"]), ("GET", "/v1/policies/node/backup", ["POST"]),
-            ("PUT", "/v1/approvals", ["GET", "HEAD"]), ("GET", "/v1/approvals/abc", ["POST"]),
+            ("PUT", "/v1/approvals", ["GET", "HEAD"]), ("GET", "/v1/approvals/abc", ["POST"])
         ]
         for (method, path, allowed) in cases {
             guard case .methodNotAllowed(let methods) = Daemon.resolve(method, path) else {
@@ -36,9 +40,13 @@ struct RouteTableTests {
             }
             #expect(methods == allowed, "\(method) \(path)")
         }
-        for (method, path) in [("GET", "/nope"), ("POST", "/v1/policies/node"), ("GET", "/v1/jobs"),
-                               ("GET", "/v1/policies/node/backup/extra"), ("GET", "/")] {
-            guard case .notFound = Daemon.resolve(method, path) else { Issue.record("\(method) \(path) is not a 404"); continue }
+        for (method, path) in [
+            ("GET", "/nope"), ("POST", "/v1/policies/node"), ("GET", "/v1/jobs"),
+            ("GET", "/v1/policies/node/backup/extra"), ("GET", "/")
+        ] {
+            guard case .notFound = Daemon.resolve(method, path) else {
+                Issue.record("\(method) \(path) is not a 404"); continue
+            }
         }
     }
 }

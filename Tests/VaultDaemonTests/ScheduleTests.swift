@@ -16,7 +16,7 @@ func utc(_ iso: String) -> Date { ISO8601DateFormatter().date(from: iso)! }
     (Policy.ScheduleSpec(every: "6h"), Schedule.every(seconds: 21_600)),
     (Policy.ScheduleSpec(daily: "03:30"), Schedule.daily(minuteOfDay: 210)),
     (Policy.ScheduleSpec(weekly: "sun 04:00"), Schedule.weekly(weekday: 0, minuteOfDay: 240)),
-    (Policy.ScheduleSpec(weekly: "Friday 23:59"), Schedule.weekly(weekday: 5, minuteOfDay: 1439)),
+    (Policy.ScheduleSpec(weekly: "Friday 23:59"), Schedule.weekly(weekday: 5, minuteOfDay: 1439))
 ])
 func schedulesParse(_ spec: Policy.ScheduleSpec, _ expected: Schedule) throws {
     #expect(try Schedule.parse(spec) == expected)
@@ -24,7 +24,8 @@ func schedulesParse(_ spec: Policy.ScheduleSpec, _ expected: Schedule) throws {
 
 @Test(arguments: [
     Policy.ScheduleSpec(), Policy.ScheduleSpec(every: "6h", daily: "03:00"), Policy.ScheduleSpec(every: "0.5s"),
-    Policy.ScheduleSpec(every: "often"), Policy.ScheduleSpec(daily: "25:00"), Policy.ScheduleSpec(weekly: "someday 04:00"),
+    Policy.ScheduleSpec(every: "often"), Policy.ScheduleSpec(daily: "25:00"),
+    Policy.ScheduleSpec(weekly: "someday 04:00")
 ])
 func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
     #expect(throws: PolicyProblem.self) { try Schedule.parse(spec) }
@@ -34,9 +35,15 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
     #expect(Schedule.daily(minuteOfDay: 210).next(after: utc("2026-11-23T01:00:00Z")) == utc("2026-11-23T03:30:00Z"))
     #expect(Schedule.daily(minuteOfDay: 210).next(after: utc("2026-11-23T03:30:00Z")) == utc("2026-11-24T03:30:00Z"))
     // 2026-11-23 is a Monday; the next Sunday 04:00 is the 29th.
-    #expect(Schedule.weekly(weekday: 0, minuteOfDay: 240).next(after: utc("2026-11-23T12:00:00Z")) == utc("2026-11-29T04:00:00Z"))
-    #expect(Schedule.weekly(weekday: 1, minuteOfDay: 240).next(after: utc("2026-11-23T03:00:00Z")) == utc("2026-11-23T04:00:00Z"))
-    #expect(Schedule.weekly(weekday: 1, minuteOfDay: 240).next(after: utc("2026-11-23T05:00:00Z")) == utc("2026-11-30T04:00:00Z"))
+    #expect(
+        Schedule.weekly(weekday: 0, minuteOfDay: 240).next(after: utc("2026-11-23T12:00:00Z"))
+            == utc("2026-11-29T04:00:00Z"))
+    #expect(
+        Schedule.weekly(weekday: 1, minuteOfDay: 240).next(after: utc("2026-11-23T03:00:00Z"))
+            == utc("2026-11-23T04:00:00Z"))
+    #expect(
+        Schedule.weekly(weekday: 1, minuteOfDay: 240).next(after: utc("2026-11-23T05:00:00Z"))
+            == utc("2026-11-30T04:00:00Z"))
 }
 
 @Test func anIntervalJobThatNeverRanIsDueAtOnceThenEveryInterval() {
@@ -55,7 +62,7 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
 @Test func runsMissedWhileDownRunOnceNotOncePerSlot() {
     let clock = FakeClock("2026-11-23T12:00:00Z")
     let s = Scheduler<String>(clock: clock)
-    s.add("node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"))   // 24 slots missed
+    s.add("node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"))  // 24 slots missed
     #expect(s.due() == ["node"])
     s.ran("node", at: clock.now)
     #expect(s.due().isEmpty, "one catch-up run, then back on schedule")
@@ -121,8 +128,9 @@ func badSchedulesAreRejected(_ spec: Policy.ScheduleSpec) {
     let clock = FakeClock("2026-11-23T12:00:00Z")
     let s = Scheduler<String>(clock: clock)
     // Last success a day ago (so a run is overdue), and 3 attempts since, the last 10 s ago.
-    s.add("backup:node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"),
-          failures: 3, lastAttempt: clock.now.addingTimeInterval(-10))
+    s.add(
+        "backup:node", schedule: .every(seconds: 3600), lastRun: utc("2026-11-22T12:00:00Z"),
+        failures: 3, lastAttempt: clock.now.addingTimeInterval(-10))
     #expect(s.due().isEmpty, "due at once after a crash: a crash loop")
     #expect(s.entry("backup:node")?.nextRun == clock.now.addingTimeInterval(230))
     clock.advance(230)

@@ -6,10 +6,10 @@ import VaultDaemon
 /// one type (`TimeSpan`), and written back as the operator wrote them.
 @Test func aDurationIsParsedWhenItsFileIsDecodedAndWrittenBackAsWritten() throws {
     let text = """
-    {"name":"node","source":"/srv/node","consistency":{"mode":"live"},"schedule":{"every":"1h30m","jitter":"10m"},
-     "retention":{"keepLast":3,"keepWithin":"2w"},"verify":{"every":"1.5h","readAllWithinDays":7},"rpo":"8h",
-     "restoreDrill":{"every":"7d"}}
-    """
+        {"name":"node","source":"/srv/node","consistency":{"mode":"live"},"schedule":{"every":"1h30m","jitter":"10m"},
+         "retention":{"keepLast":3,"keepWithin":"2w"},"verify":{"every":"1.5h","readAllWithinDays":7},"rpo":"8h",
+         "restoreDrill":{"every":"7d"}}
+        """
     let policy = try JSONDecoder().decode(Policy.self, from: Data(text.utf8))
     #expect(policy.schedule.every?.seconds == 5400 && policy.schedule.jitter?.seconds == 600)
     #expect(policy.rpo.seconds == 28_800 && policy.rpo.text == "8h" && "\(policy.rpo)" == "8h")

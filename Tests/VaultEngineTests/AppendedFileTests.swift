@@ -34,10 +34,13 @@ import VaultRepository
         let second = try Archiver(repository: reopened, options: BackupOptions(source: dir + "/src")).run()
         var verify = VerifyOptions()
         verify.readData = .all
-        let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: verify).run()
+        let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: verify)
+            .run()
         #expect(report.clean, "\(report.problems)")
-        let restored = try Restorer(repository: try Repository.open(backend, credential: keyCredential()),
-                                    options: RestoreOptions(snapshot: second.snapshotID.hex, target: dir + "/out")).run()
+        let restored = try Restorer(
+            repository: try Repository.open(backend, credential: keyCredential()),
+            options: RestoreOptions(snapshot: second.snapshotID.hex, target: dir + "/out")
+        ).run()
         #expect(restored.files == 1)
         #expect(FileManager.default.contents(atPath: dir + "/out/blk00000.dat") == Data(after))
 

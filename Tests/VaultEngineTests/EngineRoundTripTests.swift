@@ -13,7 +13,7 @@ import VaultRepository
     _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: nil)
     try FileManager.default.createDirectory(atPath: dir + "/src/sub", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/src/a.bin", contents: Data(big))
-    _ = FileManager.default.createFile(atPath: dir + "/src/sub/copy.bin", contents: Data(big))   // dedups entirely
+    _ = FileManager.default.createFile(atPath: dir + "/src/sub/copy.bin", contents: Data(big))  // dedups entirely
 
     let backend = MemoryBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential())
@@ -36,11 +36,14 @@ import VaultRepository
     try backend.delete(ObjectHandle(.snapshot, first.snapshotID.hex))
     let pruned = try Pruner(repository: try Repository.open(backend, credential: keyCredential())).run()
     #expect(pruned.bytesFreed >= 2_500_000)
-    let after = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
+    let after = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options)
+        .run()
     #expect(after.clean, "\(after.problems)")
 
-    let restored = try Restorer(repository: try Repository.open(backend, credential: keyCredential()),
-                                options: RestoreOptions(snapshot: "latest", target: dir + "/out")).run()
+    let restored = try Restorer(
+        repository: try Repository.open(backend, credential: keyCredential()),
+        options: RestoreOptions(snapshot: "latest", target: dir + "/out")
+    ).run()
     #expect(restored.files == 1)
     #expect(FileManager.default.contents(atPath: dir + "/out/a.bin") == Data([1, 2, 3]))
 }
@@ -53,12 +56,15 @@ import VaultRepository
     let backend = MemoryBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential())
     let result = try Archiver(repository: repo, options: BackupOptions(source: dir + "/src")).run()
-    for pack in try backend.list(.pack) where try repo.readPackHeader(name: pack.name, size: pack.size).entries.first?.type == .data {
+    for pack in try backend.list(.pack)
+    where try repo.readPackHeader(name: pack.name, size: pack.size).entries.first?.type == .data {
         backend.tamper(ObjectHandle(.pack, pack.name)) { $0[50] ^= 1 }
     }
     var options = VerifyOptions()
     options.readData = .all
-    let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
+    let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options)
+        .run()
     #expect(!report.clean)
-    #expect(report.affected == [AffectedFile(snapshot: result.snapshotID.shortHex, path: "/deep/x")], "\(report.affected)")
+    #expect(
+        report.affected == [AffectedFile(snapshot: result.snapshotID.shortHex, path: "/deep/x")], "\(report.affected)")
 }

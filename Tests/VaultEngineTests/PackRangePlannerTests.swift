@@ -15,32 +15,39 @@ struct PackRangePlannerTests {
     static func pack(_ n: UInt64) -> PackID { PackID(SHA256Digest(w0: n, w1: 0, w2: 0, w3: 0)) }
 
     static func chunk(_ name: String, pack: UInt64, at offset: UInt64, length: UInt32) -> Chunk {
-        let entry = PackEntry(type: .data, compression: .none, id: SHA256.hash(Array(name.utf8)), offset: offset,
-                              storedLength: length, rawLength: length - 16)
+        let entry = PackEntry(
+            type: .data, compression: .none, id: SHA256.hash(Array(name.utf8)), offset: offset,
+            storedLength: length, rawLength: length - 16)
         return Chunk(name: name, location: BlobLocation(pack: Self.pack(pack), salt: [], entry: entry))
     }
 
     static func names(_ groups: [[Chunk]]) -> [[String]] { groups.map { $0.map(\.name) } }
 
     @Test func withoutASpanEveryChunkIsItsOwnReadInFileOrder() {
-        let chunks = [Self.chunk("a", pack: 1, at: 0, length: 100), Self.chunk("b", pack: 1, at: 100, length: 100),
-                      Self.chunk("c", pack: 2, at: 0, length: 100)]
+        let chunks = [
+            Self.chunk("a", pack: 1, at: 0, length: 100), Self.chunk("b", pack: 1, at: 100, length: 100),
+            Self.chunk("c", pack: 2, at: 0, length: 100)
+        ]
         #expect(Self.names(PackRangePlanner.plan(chunks, span: 0)) == [["a"], ["b"], ["c"]])
     }
 
     @Test func backToBackChunksOfOnePackMergeUpToTheSpan() {
         // File order a c b d e; in pack 1: a@0 b@100 c@200 (back to back), d@400 after a gap; e in pack 2.
-        let chunks = [Self.chunk("a", pack: 1, at: 0, length: 100), Self.chunk("c", pack: 1, at: 200, length: 100),
-                      Self.chunk("b", pack: 1, at: 100, length: 100), Self.chunk("d", pack: 1, at: 400, length: 100),
-                      Self.chunk("e", pack: 2, at: 300, length: 100)]
+        let chunks = [
+            Self.chunk("a", pack: 1, at: 0, length: 100), Self.chunk("c", pack: 1, at: 200, length: 100),
+            Self.chunk("b", pack: 1, at: 100, length: 100), Self.chunk("d", pack: 1, at: 400, length: 100),
+            Self.chunk("e", pack: 2, at: 300, length: 100)
+        ]
         #expect(Self.names(PackRangePlanner.plan(chunks, span: 1000)) == [["a", "b", "c"], ["d"], ["e"]])
         // A span of 250 bytes holds two 100-byte chunks, not three.
         #expect(Self.names(PackRangePlanner.plan(chunks, span: 250)) == [["a", "b"], ["c"], ["d"], ["e"]])
     }
 
     @Test func theSameOffsetInAnotherPackIsNotContiguous() {
-        let chunks = [Self.chunk("a", pack: 2, at: 0, length: 100), Self.chunk("b", pack: 1, at: 100, length: 100),
-                      Self.chunk("c", pack: 2, at: 100, length: 100)]
+        let chunks = [
+            Self.chunk("a", pack: 2, at: 0, length: 100), Self.chunk("b", pack: 1, at: 100, length: 100),
+            Self.chunk("c", pack: 2, at: 100, length: 100)
+        ]
         #expect(Self.names(PackRangePlanner.plan(chunks, span: 1 << 20)) == [["a", "c"], ["b"]])
     }
 

@@ -29,7 +29,8 @@ struct ProtectedChooserTests {
             options.protect = ["state.json"]
             options.force = force
             options.protectedChooser = Self.higher
-            return try Restorer(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
+            return try Restorer(repository: try Repository.open(backend, credential: keyCredential()), options: options)
+                .run()
         }
         _ = try restore()
         // Live is ahead (9 > 5): kept. Live is behind (2 < 5): the snapshot's wins.

@@ -20,8 +20,8 @@ private func storePack(_ repo: Repository, _ bytes: [UInt8], indexed: Bool) thro
 @Test func pruneKeepsAYoungUnindexedPackAndDeletesItOnceOldByTheStoresClock() throws {
     let backend = MemoryBackend()
     let repo = try Repository.initialize(backend, credential: keyCredential())
-    let running = try storePack(repo, SecureRandom.bytes(10_000), indexed: false) // a backup still in progress
-    let unused = try storePack(repo, SecureRandom.bytes(10_000), indexed: true)   // indexed, no snapshot uses it
+    let running = try storePack(repo, SecureRandom.bytes(10_000), indexed: false)  // a backup still in progress
+    let unused = try storePack(repo, SecureRandom.bytes(10_000), indexed: true)  // indexed, no snapshot uses it
     func present(_ p: FinishedPack) throws -> Bool { try backend.stat(ObjectHandle(.pack, p.id.hex)) != nil }
 
     let first = try Pruner(repository: try Repository.open(backend, credential: keyCredential())).run()

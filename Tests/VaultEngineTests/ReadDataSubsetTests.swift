@@ -27,13 +27,16 @@ private func manyPackRepository() throws -> (MemoryBackend, Int) {
     #expect(packs >= 14, "\(packs) packs")
     let repo = try Repository.open(backend, credential: keyCredential())
     var seen = Set<Int>()
-    for (fraction, expected) in [(0.10, Int((Double(packs) * 0.1).rounded(.up))), (0.001, 1), (0.5, (packs + 1) / 2), (1.0, packs)] {
+    for (fraction, expected) in [
+        (0.10, Int((Double(packs) * 0.1).rounded(.up))), (0.001, 1), (0.5, (packs + 1) / 2), (1.0, packs)
+    ] {
         for _ in 0..<12 {
             var options = VerifyOptions()
             options.readData = .fraction(fraction)
             let report = try Checker(repository: repo, options: options).run()
             #expect(report.clean)
-            #expect(report.packsRead == expected, "\(fraction): read \(report.packsRead) of \(packs), expected \(expected)")
+            #expect(
+                report.packsRead == expected, "\(fraction): read \(report.packsRead) of \(packs), expected \(expected)")
             seen.insert(report.packsRead)
         }
     }
@@ -46,6 +49,7 @@ private func manyPackRepository() throws -> (MemoryBackend, Int) {
     let names = try backend.list(.pack).map(\.name).sorted()
     var options = VerifyOptions()
     options.readData = .packs([names[0], names[3], String(repeating: "0", count: 64)])
-    let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options).run()
+    let report = try Checker(repository: try Repository.open(backend, credential: keyCredential()), options: options)
+        .run()
     #expect(report.clean && report.packsRead == 2, "\(report.packsRead) \(report.problems)")
 }

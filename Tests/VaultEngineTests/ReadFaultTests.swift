@@ -20,10 +20,18 @@ final class FaultyBackend: Backend, Sendable {
     func delete(_ handle: ObjectHandle) throws { try inner.delete(handle) }
     func stat(_ handle: ObjectHandle) throws -> Int? { try inner.stat(handle) }
 
-    func flip(_ kind: ObjectKind, times: Int = 1) { state.withLock { $0.flipKind = kind; $0.flips = times } }
+    func flip(_ kind: ObjectKind, times: Int = 1) {
+        state.withLock {
+            $0.flipKind = kind; $0.flips = times
+        }
+    }
     func fail(_ kind: ObjectKind?) { state.withLock { $0.failKind = kind } }
     /// The n-th listing of snapshots from now on (1 = the next) leaves out its last entry.
-    func dropSnapshotFromListing(_ n: Int) { state.withLock { $0.dropOnList = n; $0.lists = 0 } }
+    func dropSnapshotFromListing(_ n: Int) {
+        state.withLock {
+            $0.dropOnList = n; $0.lists = 0
+        }
+    }
 
     func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
         let (flip, fail) = state.withLock { s -> (Bool, Bool) in
@@ -40,7 +48,9 @@ final class FaultyBackend: Backend, Sendable {
     func list(_ kind: ObjectKind) throws -> [ObjectInfo] {
         var all = try inner.list(kind)
         guard kind == .snapshot else { return all }
-        let drop = state.withLock { s -> Bool in s.lists += 1; return s.dropOnList == s.lists }
+        let drop = state.withLock { s -> Bool in
+            s.lists += 1; return s.dropOnList == s.lists
+        }
         if drop { all = Array(all.sorted { $0.name < $1.name }.dropLast()) }
         return all
     }
@@ -81,7 +91,9 @@ func oneDamagedReadIsReadAgainBeforeItCountsAsDamage(_ kind: ObjectKind) throws 
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let repo = try Repository.open(backend, credential: keyCredential())
     backend.flip(.snapshot, times: 2)
-    let e = #expect(throws: VaultError.self) { try repo.loadSnapshot(#require(SnapshotID(hex: try backend.inner.list(.snapshot)[0].name))) }
+    let e = #expect(throws: VaultError.self) {
+        try repo.loadSnapshot(#require(SnapshotID(hex: try backend.inner.list(.snapshot)[0].name)))
+    }
     #expect(e?.code == .corrupt)
     backend.flip(.pack, times: 1_000)
     var options = VerifyOptions()
@@ -112,8 +124,9 @@ func oneDamagedReadIsReadAgainBeforeItCountsAsDamage(_ kind: ObjectKind) throws 
     let repo = try Repository.open(backend, credential: keyCredential())
     backend.dropSnapshotFromListing(1)
     let e = #expect(throws: VaultError.self) { try Pruner(repository: repo).run() }
-    #expect(e?.code == .storageFailure && e?.message.contains("two listings of the repository disagree") == true,
-            "\(String(describing: e))")
+    #expect(
+        e?.code == .storageFailure && e?.message.contains("two listings of the repository disagree") == true,
+        "\(String(describing: e))")
     #expect(try backend.inner.list(.pack).count == packsBefore, "nothing was deleted")
     let again = try Repository.open(backend, credential: keyCredential())
     var options = VerifyOptions()

@@ -14,7 +14,8 @@ import VaultStorage
     let dir = temporaryDirectory("cv-engine")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/src/a/b", withIntermediateDirectories: true)
-    for (name, size) in [("one.bin", 1_500_000), ("a/two.bin", 40_000), ("a/b/three.bin", 3000), ("a/short.bin", 9000)] {
+    for (name, size) in [("one.bin", 1_500_000), ("a/two.bin", 40_000), ("a/b/three.bin", 3000), ("a/short.bin", 9000)]
+    {
         _ = FileManager.default.createFile(atPath: dir + "/src/" + name, contents: Data(SecureRandom.bytes(size)))
     }
     try FileManager.default.createSymbolicLink(atPath: dir + "/src/a/link", withDestinationPath: "two.bin")
@@ -22,7 +23,9 @@ import VaultStorage
     _ = try Archiver(repository: repo, options: BackupOptions(source: dir + "/src")).run()
     let record = try repo.resolveSnapshot("latest")
     _ = try Restorer(repository: repo, options: RestoreOptions(snapshot: record.id.hex, target: dir + "/out")).run()
-    let compare = { try RestoredTreeComparison(repository: repo, root: dir + "/out", cancellation: Cancellation()).compare(record) }
+    let compare = {
+        try RestoredTreeComparison(repository: repo, root: dir + "/out", cancellation: Cancellation()).compare(record)
+    }
     let clean = try compare()
     #expect(clean.problems == [] && clean.files == 4 && clean.directories == 3, "\(clean)")
 
@@ -40,8 +43,10 @@ import VaultStorage
     symlink("elsewhere", dir + "/out/a/link")
     truncate(dir + "/out/a/short.bin", 100)
     let found = try compare().problems.joined(separator: "\n")
-    for expected in ["one.bin: chunk", "a/b: mode 777", "a/b/three.bin: missing", "a/link: link target differs",
-                     "a/short.bin: 100 bytes"] {
+    for expected in [
+        "one.bin: chunk", "a/b: mode 777", "a/b/three.bin: missing", "a/link: link target differs",
+        "a/short.bin: 100 bytes"
+    ] {
         #expect(found.contains(expected), "\(expected) in:\n\(found)")
     }
 }

@@ -5,9 +5,11 @@ import VaultEngine
 import VaultRepository
 
 func record(_ time: String, source: String = "/data", host: String = "h") -> SnapshotRecord {
-    SnapshotRecord(id: SnapshotID(SHA256.hash(time + source + host)),
-                   snapshot: Snapshot(time: Timestamp.parse(time)!, tree: .zero, source: source, hostname: host, username: "u", tags: [],
-                                      parent: nil, policy: nil, excludes: [], stats: .init()))
+    SnapshotRecord(
+        id: SnapshotID(SHA256.hash(time + source + host)),
+        snapshot: Snapshot(
+            time: Timestamp.parse(time)!, tree: .zero, source: source, hostname: host, username: "u", tags: [],
+            parent: nil, policy: nil, excludes: [], stats: .init()))
 }
 
 /// One snapshot every 6 hours for 40 days, newest last.
@@ -27,10 +29,14 @@ func policy(_ f: (inout RetentionPolicy) -> Void) -> RetentionPolicy { var p = R
 @Test(arguments: [
     RetentionCase(label: "last 5", policy: policy { $0.keepLast = 5 }, kept: 5),
     RetentionCase(label: "daily 7", policy: policy { $0.keepDaily = 7 }, kept: 7),
-    RetentionCase(label: "daily 7 + last 2 overlap", policy: policy { $0.keepDaily = 7; $0.keepLast = 2 }, kept: 8),
+    RetentionCase(
+        label: "daily 7 + last 2 overlap",
+        policy: policy {
+            $0.keepDaily = 7; $0.keepLast = 2
+        }, kept: 8),
     RetentionCase(label: "weekly 3", policy: policy { $0.keepWeekly = 3 }, kept: 3),
     RetentionCase(label: "within 2d", policy: policy { $0.keepWithinSeconds = 2 * 86400 }, kept: 9),
-    RetentionCase(label: "hourly 1000 keeps all", policy: policy { $0.keepHourly = 1000 }, kept: 160),
+    RetentionCase(label: "hourly 1000 keeps all", policy: policy { $0.keepHourly = 1000 }, kept: 160)
 ])
 func retentionKeepsTheExpectedSnapshots(_ c: RetentionCase) {
     let (keep, remove) = c.policy.apply(sixHourly)
@@ -40,8 +46,10 @@ func retentionKeepsTheExpectedSnapshots(_ c: RetentionCase) {
 }
 
 @Test func retentionJudgesEachSourceAndHostOnItsOwn() {
-    let mixed = [record("2026-01-01T00:00:00Z", source: "/a"), record("2026-01-02T00:00:00Z", source: "/a"),
-                 record("2026-01-01T00:00:00Z", source: "/b"), record("2026-01-01T00:00:00Z", source: "/a", host: "other")]
+    let mixed = [
+        record("2026-01-01T00:00:00Z", source: "/a"), record("2026-01-02T00:00:00Z", source: "/a"),
+        record("2026-01-01T00:00:00Z", source: "/b"), record("2026-01-01T00:00:00Z", source: "/a", host: "other")
+    ]
     let (keep, remove) = policy { $0.keepLast = 1 }.apply(mixed)
     #expect(keep.count == 3 && remove.count == 1)
 }
@@ -59,7 +67,7 @@ func retentionKeepsTheExpectedSnapshots(_ c: RetentionCase) {
     ("chaindata/ancient/*.tmp", "chaindata/ancient/a.tmp", "a.tmp", true),
     ("chaindata/ancient/*.tmp", "other/ancient/a.tmp", "a.tmp", false),
     ("/.cookie", ".cookie", ".cookie", true),
-    ("tmp/", "tmp", "tmp", true),
+    ("tmp/", "tmp", "tmp", true)
 ])
 func excludeGlobs(_ pattern: String, _ path: String, _ name: String, _ excluded: Bool) {
     #expect(PathPatterns([pattern]).matches(relativePath: path, name: name) == excluded)

@@ -51,9 +51,12 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
     #expect(result.bytes == 1_500_000 * 2 + 3000 + (8 << 20), "every file's size, the hole included")
     #expect(result.bytesFetched == 1_500_000 + 3000, "each distinct chunk is read once, the hole not at all")
     let codec = repo.makeCodec()
-    let chunks = Set(try repo.loadTree(snapshot.snapshot.tree, codec: codec).nodes.flatMap(\.chunks)
-                     + (try repo.loadTree(repo.loadTree(snapshot.snapshot.tree, codec: codec).node(named: Array("a".utf8))!.subtree!,
-                                          codec: codec).nodes.flatMap(\.chunks)))
+    let chunks = Set(
+        try repo.loadTree(snapshot.snapshot.tree, codec: codec).nodes.flatMap(\.chunks)
+            + (try repo.loadTree(
+                repo.loadTree(snapshot.snapshot.tree, codec: codec).node(named: Array("a".utf8))!.subtree!,
+                codec: codec
+            ).nodes.flatMap(\.chunks)))
     #expect(result.chunks == UInt64(chunks.count))
     #expect(result.seconds > 0 && result.bytesPerSecond > 0)
 }
@@ -65,8 +68,10 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let (repo, snapshot) = try backedUp(dir)
     try repo.loadIndex()
-    let small = try repo.loadTree(repo.loadTree(snapshot.snapshot.tree, codec: repo.makeCodec()).node(named: Array("a".utf8))!.subtree!,
-                                  codec: repo.makeCodec()).node(named: Array("small".utf8))!
+    let small = try repo.loadTree(
+        repo.loadTree(snapshot.snapshot.tree, codec: repo.makeCodec()).node(named: Array("a".utf8))!.subtree!,
+        codec: repo.makeCodec()
+    ).node(named: Array("small".utf8))!
     let chunk = small.chunks[0]
     let location = try #require(repo.index.lookup(chunk))
     let packPath = dir + "/repo/" + ObjectHandle(.pack, location.pack.hex).relativePath
@@ -78,6 +83,8 @@ private func backedUp(_ dir: String) throws -> (Repository, SnapshotRecord) {
     close(fd)
     let error = #expect(throws: VaultError.self) { try SnapshotDrill(repository: repo).run(snapshot) }
     #expect(error?.code == .corrupt)
-    #expect(error?.message.hasPrefix("restore drill: chunk \(chunk.shortHex) of a/small (pack \(location.pack.hex.prefix(8))):") == true,
-            "\(error?.message ?? "")")
+    #expect(
+        error?.message.hasPrefix(
+            "restore drill: chunk \(chunk.shortHex) of a/small (pack \(location.pack.hex.prefix(8))):") == true,
+        "\(error?.message ?? "")")
 }

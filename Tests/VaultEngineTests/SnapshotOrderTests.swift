@@ -15,7 +15,7 @@ private func seeing(_ r: SnapshotRecord, _ seen: SnapshotRecord?, partial: Bool 
 /// it: the later one is newer, whatever the times say. Time still orders snapshots that did not
 /// see each other.
 @Test func aFastClockCannotMakeOldDataLatest() {
-    let fast = record("2026-12-01T10:10:00Z", host: "fast")            // really made at 10:00
+    let fast = record("2026-12-01T10:10:00Z", host: "fast")  // really made at 10:00
     let correct = seeing(record("2026-12-01T10:05:00Z", host: "ok"), fast)
     let unrelated = record("2026-12-01T09:00:00Z", host: "other")
     #expect(SnapshotOrder.sorted([correct, fast, unrelated]).map(\.id) == [unrelated, fast, correct].map(\.id))

@@ -4,8 +4,10 @@ import VaultCore
 import VaultEngine
 import VaultRepository
 
-private func made(_ time: String, _ source: String, host: String = "node1", policy: String? = nil, tags: [String] = [],
-                  partial: Bool = false) -> SnapshotRecord {
+private func made(
+    _ time: String, _ source: String, host: String = "node1", policy: String? = nil, tags: [String] = [],
+    partial: Bool = false
+) -> SnapshotRecord {
     var s = record(time, source: source, host: host).snapshot
     s.policy = policy; s.tags = tags
     if partial { s.partial = true; s.incomplete = ["a"] }
@@ -24,14 +26,17 @@ private let all = SnapshotOrder.sorted([bitcoind1, bitcoind2, geth, otherHost])
 @Test func latestForARestoreTargetIsThatSourcesNewestOnThisHost() throws {
     let restore = SnapshotSelection(preferredSources: ["/var/lib/bitcoind/"], preferredHost: "node1")
     #expect(try restore.latest(all).id == bitcoind2.id)
-    #expect(try SnapshotSelection(preferredSources: ["/var/lib/geth"], preferredHost: "node1").latest(all).id == geth.id)
+    #expect(
+        try SnapshotSelection(preferredSources: ["/var/lib/geth"], preferredHost: "node1").latest(all).id == geth.id)
     // A replacement server (another host name) gets the one node whose source the target is...
     #expect(try SnapshotSelection(preferredSources: ["/var/lib/geth"], preferredHost: "new").latest(all).id == geth.id)
     // ...and the explicit filters select strictly.
     #expect(try SnapshotSelection(filter: SnapshotFilter(host: "node2")).latest(all).id == otherHost.id)
     #expect(try SnapshotSelection(filter: SnapshotFilter(policy: "geth")).latest(all).id == geth.id)
     #expect(try SnapshotSelection(filter: SnapshotFilter(tags: ["weekly"])).latest(all).id == bitcoind2.id)
-    #expect(try SnapshotSelection(filter: SnapshotFilter(source: "/var/lib/bitcoind"), preferredHost: "node1").latest(all).id
+    #expect(
+        try SnapshotSelection(filter: SnapshotFilter(source: "/var/lib/bitcoind"), preferredHost: "node1").latest(all)
+            .id
             == bitcoind2.id)
 }
 
@@ -43,7 +48,9 @@ private let all = SnapshotOrder.sorted([bitcoind1, bitcoind2, geth, otherHost])
     #expect(error?.code == .unknownSnapshot)
     let message = error?.message ?? ""
     #expect(message.hasPrefix("'latest' is ambiguous: the repository holds snapshots of 2 sources"), "\(message)")
-    #expect(message.contains("\(bitcoind2.shortID)  2026-12-01T09:00:00  host node1  source /var/lib/bitcoind  policy bitcoind"))
+    #expect(
+        message.contains(
+            "\(bitcoind2.shortID)  2026-12-01T09:00:00  host node1  source /var/lib/bitcoind  policy bitcoind"))
     #expect(message.contains("\(geth.shortID)  2026-12-01T10:00:00  host node1  source /var/lib/geth  policy geth"))
     #expect(!message.contains(otherHost.shortID), "node2's snapshot is not this host's: not a candidate")
     #expect(error?.hint == "select one with --host, --source, --policy or --tag, or name a snapshot by its id")
@@ -51,7 +58,8 @@ private let all = SnapshotOrder.sorted([bitcoind1, bitcoind2, geth, otherHost])
     // `SnapshotOrder` (across hosts, whatever their clocks), or one host's with --host.
     let policy = SnapshotSelection(filter: SnapshotFilter(policy: "bitcoind"), preferredHost: "new")
     #expect(try policy.latest(all).id == otherHost.id)
-    #expect(try SnapshotSelection(filter: SnapshotFilter(host: "node1", policy: "bitcoind")).latest(all).id == bitcoind2.id)
+    #expect(
+        try SnapshotSelection(filter: SnapshotFilter(host: "node1", policy: "bitcoind")).latest(all).id == bitcoind2.id)
     // The reading commands keep their meaning: the newest of all.
     #expect(try SnapshotSelection(refuseAmbiguous: false).latest(all).id == otherHost.id)
 }
@@ -60,7 +68,9 @@ private let all = SnapshotOrder.sorted([bitcoind1, bitcoind2, geth, otherHost])
 /// node that has only partial ones still counts as a candidate (its target never gets another
 /// node's data).
 @Test func anEmptyOrPartialSelectionIsAClearError() throws {
-    let none = #expect(throws: VaultError.self) { try SnapshotSelection(filter: SnapshotFilter(policy: "solana")).latest(all) }
+    let none = #expect(throws: VaultError.self) {
+        try SnapshotSelection(filter: SnapshotFilter(policy: "solana")).latest(all)
+    }
     #expect(none?.code == .unknownSnapshot)
     #expect(none?.message == "the repository has no snapshots (policy solana)")
     let cut = made("2026-12-01T12:00:00Z", "/var/lib/erigon", partial: true)

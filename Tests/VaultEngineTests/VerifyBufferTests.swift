@@ -61,8 +61,9 @@ private func verifyAll(_ backend: Backend, workers: Int) throws -> (VerifyReport
     #expect(checker.packReadStates == 1)
     #expect(!report.clean)
     let victimObject = "pack " + victim.name.prefix(8)
-    #expect(report.problems.allSatisfy { !$0.object.hasPrefix("pack ") || $0.object == victimObject },
-            "\(report.problems)")
+    #expect(
+        report.problems.allSatisfy { !$0.object.hasPrefix("pack ") || $0.object == victimObject },
+        "\(report.problems)")
     #expect(report.problems.contains { $0.object == "pack " + victim.name.prefix(8) })
 }
 

@@ -28,17 +28,20 @@ import VaultStorage
         }
     }
 
-    @Test(arguments: [(BlobType.data, UInt32(BlobCodec.maxDataBlob + 1)), (.data, UInt32.max),
-                      (.tree, UInt32(BlobCodec.maxTreeBlob + 1)), (.tree, UInt32.max)])
+    @Test(arguments: [
+        (BlobType.data, UInt32(BlobCodec.maxDataBlob + 1)), (.data, UInt32.max),
+        (.tree, UInt32(BlobCodec.maxTreeBlob + 1)), (.tree, UInt32.max)
+    ])
     func aRawLengthAboveItsTypesBoundIsDamageAndAllocatesNothing(type: BlobType, rawLength: UInt32) throws {
         let (repo, real, location) = try forged(type: type, rawLength: rawLength)
         var buffer: [UInt8] = []
         let error = #expect(throws: VaultError.self) { try open(repo, location, into: &buffer) }
         #expect(error?.code == .corrupt)
         let pack = real.pack.hex.prefix(8), blob = real.entry.id.shortHex
-        #expect(error?.message == "\(type.name) blob \(blob) in pack \(pack) claims \(rawLength) bytes, more than a "
+        #expect(
+            error?.message == "\(type.name) blob \(blob) in pack \(pack) claims \(rawLength) bytes, more than a "
                 + "\(type.name) blob can hold (\(type == .data ? BlobCodec.maxDataBlob : BlobCodec.maxTreeBlob))",
-                "\(error?.message ?? "")")
+            "\(error?.message ?? "")")
         #expect(buffer.isEmpty, "nothing was allocated for the claimed length (\(buffer.count) bytes)")
         // The real entry still opens (the bound is far above what the writers produce).
         #expect(try open(repo, real, into: &buffer) == 200_000)

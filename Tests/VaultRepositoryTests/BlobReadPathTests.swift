@@ -67,7 +67,8 @@ import VaultRepository
         var text: [UInt8] = []
         var line = 0
         while text.count < 384 << 10 {
-            text += Array("height=\(800_000 + line) peers=\(line % 9) status=synced tip=\(line * 7919 % 100_003)\n".utf8)
+            text += Array(
+                "height=\(800_000 + line) peers=\(line % 9) status=synced tip=\(line * 7919 % 100_003)\n".utf8)
             line += 1
         }
         let chunk = Array(text[0..<(384 << 10)]) + noise + Array(text[0..<(384 << 10)])

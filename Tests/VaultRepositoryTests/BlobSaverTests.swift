@@ -46,7 +46,7 @@ import VaultCore
 
     @Test func treePacksReachTheStoreOnlyAfterEveryDataPack() throws {
         let (repo, _) = try Self.smallPackRepository()
-        let blob = 300_000, perPack = 4   // four incompressible blobs fill a 1 MiB pack
+        let blob = 300_000, perPack = 4  // four incompressible blobs fill a 1 MiB pack
         let summary = try repo.withBlobSaver(.adding(indexEvery: 1)) { saver in
             for _ in 0..<perPack { try Self.save(saver, .data, SecureRandom.bytes(blob)) }
             #expect(try repo.listPacks().count == 1, "a full data pack is stored at once")

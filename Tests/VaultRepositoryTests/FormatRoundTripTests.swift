@@ -5,7 +5,6 @@ import VaultCore
 @_spi(Testing) import VaultRepository
 @_spi(Repository) import VaultStorage
 
-
 /// Writes one data pack with the given plaintexts, indexes it; returns the pack id.
 @discardableResult
 func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) throws -> FinishedPack {
@@ -54,9 +53,11 @@ func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) t
 }
 
 @Test func indexFileRoundTripsAndRejectsTruncation() throws {
-    let e = PackEntry(type: .tree, compression: .zstd, id: SHA256.hash("x"), offset: 40, storedLength: 99, rawLength: 1234)
-    let file = IndexFile(packs: [IndexedPack(id: PackID(SHA256.hash("p")), salt: [UInt8](repeating: 3, count: 32), entries: [e, e])],
-                         supersedes: [IndexID(SHA256.hash("old"))])
+    let e = PackEntry(
+        type: .tree, compression: .zstd, id: SHA256.hash("x"), offset: 40, storedLength: 99, rawLength: 1234)
+    let file = IndexFile(
+        packs: [IndexedPack(id: PackID(SHA256.hash("p")), salt: [UInt8](repeating: 3, count: 32), entries: [e, e])],
+        supersedes: [IndexID(SHA256.hash("old"))])
     let decoded = try IndexFile.decode(file.encode(), what: "test index")
     #expect(decoded.packs.first?.entries == [e, e])
     #expect(decoded.supersedes == [IndexID(SHA256.hash("old"))])
@@ -67,8 +68,10 @@ func writePack(_ repo: Repository, _ blobs: [[UInt8]], type: BlobType = .data) t
 }
 
 @Test func treesEncodeCanonicallyAndRoundTrip() throws {
-    let file = Node(name: Array("b.dat".utf8), kind: .file, mode: 0o640, uid: 1000, gid: 1000, mtimeNanos: 1_700_000_000_123_456_789,
-                    size: 42, chunks: [SHA256.hash("c1"), SHA256.hash("c2")])
+    let file = Node(
+        name: Array("b.dat".utf8), kind: .file, mode: 0o640, uid: 1000, gid: 1000,
+        mtimeNanos: 1_700_000_000_123_456_789,
+        size: 42, chunks: [SHA256.hash("c1"), SHA256.hash("c2")])
     let dir = Node(name: Array("a".utf8), kind: .directory, mode: 0o755, subtree: SHA256.hash("t"))
     let link = Node(name: Array("c".utf8), kind: .symlink, mode: 0o777, linkTarget: Array("../x".utf8))
     let t1 = Tree(nodes: [file, dir, link]), t2 = Tree(nodes: [link, file, dir])
@@ -97,8 +100,9 @@ func hostileTreeNamesAreRejected(_ name: String) throws {
 
 @Test func snapshotsRoundTripAndDetectTampering() throws {
     let (repo, backend) = try newRepository()
-    let snap = Snapshot(time: Date(), tree: SHA256.hash("root"), source: "/data", hostname: "h", username: "u",
-                        tags: ["t"], parent: nil, policy: nil, excludes: [], stats: .init())
+    let snap = Snapshot(
+        time: Date(), tree: SHA256.hash("root"), source: "/data", hostname: "h", username: "u",
+        tags: ["t"], parent: nil, policy: nil, excludes: [], stats: .init())
     let id = try repo.saveSnapshot(snap)
     #expect(try repo.loadSnapshot(id).snapshot.tree == SHA256.hash("root"))
     #expect(try repo.resolveSnapshot("latest").id == id)

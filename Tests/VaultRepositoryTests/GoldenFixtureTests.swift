@@ -16,7 +16,9 @@ struct GoldenFixtureTests {
     }
 
     let root = Bundle.module.url(forResource: "Fixtures/golden-v1", withExtension: nil)!.path
-    var manifest: Manifest { try! JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json"))) }
+    var manifest: Manifest {
+        try! JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: root + "/manifest.json")))
+    }
 
     func open(_ credential: Credential) throws -> Repository {
         try Repository.open(LocalBackend(path: root + "/repo"), credential: credential)
@@ -64,7 +66,9 @@ struct GoldenFixtureTests {
         let backend = LocalBackend(path: root + "/repo")
         for kind in [ObjectKind.pack, .index, .snapshot, .key] {
             for info in try backend.list(kind) {
-                #expect(SHA256.hash(try backend.read(ObjectHandle(kind, info.name))).hex == info.name, "\(kind) \(info.name)")
+                #expect(
+                    SHA256.hash(try backend.read(ObjectHandle(kind, info.name))).hex == info.name,
+                    "\(kind) \(info.name)")
             }
         }
     }

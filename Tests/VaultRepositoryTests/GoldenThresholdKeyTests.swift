@@ -15,13 +15,17 @@ struct GoldenThresholdKeyTests {
     }
     let dir = Bundle.module.url(forResource: "Fixtures/threshold-v1", withExtension: nil)!.path
     let golden = Bundle.module.url(forResource: "Fixtures/golden-v1", withExtension: nil)!.path
-    var manifest: Manifest { try! JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json"))) }
+    var manifest: Manifest {
+        try! JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/manifest.json")))
+    }
 
     func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
 
     func goldenMaster() throws -> [UInt8] {
         var key = try bytes(golden + "/key")
-        return try Repository.open(LocalBackend(path: golden + "/repo"), credential: .keyFile(SecretBytes(consuming: &key))).master.copyBytes()
+        return try Repository.open(
+            LocalBackend(path: golden + "/repo"), credential: .keyFile(SecretBytes(consuming: &key))
+        ).master.copyBytes()
     }
 
     /// FORMAT.md §2.1 step by step, from the JSON and the operators' files, with VaultCore's primitives.
@@ -38,24 +42,34 @@ struct GoldenThresholdKeyTests {
                 secret = Array(secret.prefix { $0 != 10 && $0 != 13 })
                 func number(_ key: String) -> UInt64 { (kdf[key] as! NSNumber).uint64Value }
                 let p = ScryptParameters(n: number("n"), r: number("r"), p: number("p"))
-                ikm += try secret.withUnsafeBytes { try Scrypt.derive(password: $0, salt: salt, parameters: p, length: 32) }.copyBytes()
+                ikm += try secret.withUnsafeBytes {
+                    try Scrypt.derive(password: $0, salt: salt, parameters: p, length: 32)
+                }.copyBytes()
             } else {
                 while let last = secret.last, [10, 13, 32, 9].contains(last) { secret.removeLast() }
                 ikm += secret.withUnsafeBytes {
-                    HKDF.sha256(ikm: $0, salt: salt, info: Array("chainvault threshold operator kek v1".utf8), length: 32)
+                    HKDF.sha256(
+                        ikm: $0, salt: salt, info: Array("chainvault threshold operator kek v1".utf8), length: 32)
                 }.copyBytes()
             }
         }
         // Slots are every ascending M-combination in lexicographic order: for 2 of 3, [0,1] [0,2] [1,2].
         let slots = try #require(doc["slots"] as? [[String: Any]])
         let slot = try #require(slots.first { ($0["operators"] as? [Int]) == indices })
-        let label = Array("chainvault threshold slot v1 \(m)-of-\(all.count) \(indices.map { all[$0] }.joined(separator: ","))".utf8)
-        let key = ikm.withUnsafeBytes { HKDF.sha256(ikm: $0, salt: Hex.decode(doc["salt"] as! String)!, info: label, length: 32) }
+        let label = Array(
+            "chainvault threshold slot v1 \(m)-of-\(all.count) \(indices.map { all[$0] }.joined(separator: ","))".utf8)
+        let key = ikm.withUnsafeBytes {
+            HKDF.sha256(ikm: $0, salt: Hex.decode(doc["salt"] as! String)!, info: label, length: 32)
+        }
         let sealed = Hex.decode(slot["data"] as! String)!
         var master: [UInt8] = []
         let ok = key.withUnsafeBytes { k in
             label.withUnsafeBytes { aad in
-                sealed.withUnsafeBytes { AESGCM().open(key: k, nonce: Hex.decode(slot["nonce"] as! String)!, aad: aad, sealed: $0, appendingTo: &master) }
+                sealed.withUnsafeBytes {
+                    AESGCM().open(
+                        key: k, nonce: Hex.decode(slot["nonce"] as! String)!, aad: aad, sealed: $0, appendingTo: &master
+                    )
+                }
             }
         }
         return ok ? master : nil
@@ -79,18 +93,28 @@ struct GoldenThresholdKeyTests {
         for pair in pairs {
             let keys = try pair.map { name -> OperatorKey in
                 var secret = try bytes(dir + "/" + manifest.operators[name]!)
-                if manifest.passwordOperators.contains(name) { secret = Array(secret.prefix { $0 != 10 }) }
-                else { while secret.last == 10 { secret.removeLast() } }
+                if manifest.passwordOperators.contains(name) {
+                    secret = Array(secret.prefix { $0 != 10 })
+                } else {
+                    while secret.last == 10 { secret.removeLast() }
+                }
                 let secretBytes = SecretBytes(consuming: &secret)
                 let isPassword = manifest.passwordOperators.contains(name)
-                return try OperatorKey(name: name, credential: isPassword ? .password(secretBytes) : .keyFile(secretBytes))
+                return try OperatorKey(
+                    name: name, credential: isPassword ? .password(secretBytes) : .keyFile(secretBytes))
             }
             let repo = try Repository.open(LocalBackend(path: copy), credential: .operators(keys))
-            #expect(repo.keyID.hex == manifest.key && repo.master.copyBytes() == master && repo.config.version == 1, "\(pair)")
+            #expect(
+                repo.keyID.hex == manifest.key && repo.master.copyBytes() == master && repo.config.version == 1,
+                "\(pair)")
         }
         let one = #expect(throws: VaultError.self) {
             var k = try bytes(dir + "/alice.key"); k.removeLast()
-            _ = try Repository.open(LocalBackend(path: copy), credential: .operators([try OperatorKey(name: "alice", credential: .keyFile(SecretBytes(consuming: &k)))]))
+            _ = try Repository.open(
+                LocalBackend(path: copy),
+                credential: .operators([
+                    try OperatorKey(name: "alice", credential: .keyFile(SecretBytes(consuming: &k)))
+                ]))
         }
         #expect(one?.code == .wrongKey)
     }

@@ -25,12 +25,16 @@ import VaultRepository
 
         // A damaged file nothing supersedes: an error naming it, or (verify) reported and skipped.
         let other = try writePack(reopened, [[1, 2, 3]])
-        let live = try #require(try reopened.listIndexFileNames().first { name in
-            name != old && IndexID(hex: name).flatMap { try? reopened.readIndexFile($0) }?.packs.first?.id == other.id
-        })
+        let live = try #require(
+            try reopened.listIndexFileNames().first { name in
+                name != old
+                    && IndexID(hex: name).flatMap { try? reopened.readIndexFile($0) }?.packs.first?.id == other.id
+            })
         backend.tamper(ObjectHandle(.index, live)) { $0[$0.count / 2] ^= 1 }
         let error = #expect(throws: VaultError.self) { try reopened.loadIndex() }
-        #expect(error?.code == .corrupt && error?.message.contains(String(live.prefix(8))) == true, "\(String(describing: error))")
+        #expect(
+            error?.code == .corrupt && error?.message.contains(String(live.prefix(8))) == true,
+            "\(String(describing: error))")
         let reported = try reopened.loadIndex(reportingDamage: true)
         #expect(reported.damaged.map(\.name) == [live])
         #expect(try reopened.readBlob(SHA256.hash(data), codec: reopened.makeCodec()) == data)

@@ -20,12 +20,17 @@ import VaultCore
     let viaPassword = try Repository.open(backend, credential: password)
     #expect(viaPassword.keyID == added)
     var wrong = Array("incorrect".utf8)
-    #expect((#expect(throws: VaultError.self) { try Repository.open(backend, credential: .password(SecretBytes(consuming: &wrong))) })?.code == .wrongKey)
+    #expect(
+        (#expect(throws: VaultError.self) {
+            try Repository.open(backend, credential: .password(SecretBytes(consuming: &wrong)))
+        })?.code == .wrongKey)
     #expect(try KeyRing.list(backend).count == 2)
     // The key in use and the last key can never be removed.
     #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: added.hex, current: added) }
     try KeyRing.remove(backend, id: String(added.hex.prefix(10)), current: repo.keyID)
-    #expect(throws: VaultError.self) { try KeyRing.remove(backend, id: repo.keyID.hex, current: KeyID(SHA256.hash("other"))) }
+    #expect(throws: VaultError.self) {
+        try KeyRing.remove(backend, id: repo.keyID.hex, current: KeyID(SHA256.hash("other")))
+    }
 }
 
 @Test func anAlteredKeyFileIsReportedAsDamaged() throws {
@@ -46,9 +51,12 @@ import VaultCore
     let backend = MemoryBackend()
     let shared1 = try RepositoryLock.acquire(backend, exclusive: false, command: "backup")
     let shared2 = try RepositoryLock.acquire(backend, exclusive: false, command: "verify")
-    let error = #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: true, command: "prune") }
+    let error = #expect(throws: VaultError.self) {
+        try RepositoryLock.acquire(backend, exclusive: true, command: "prune")
+    }
     #expect(error?.code == .locked)
-    #expect(error?.message.contains("backup") == true || error?.message.contains("verify") == true, "names who holds it")
+    #expect(
+        error?.message.contains("backup") == true || error?.message.contains("verify") == true, "names who holds it")
     shared1.release(); shared2.release()
     let exclusive = try RepositoryLock.acquire(backend, exclusive: true, command: "prune")
     #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: false, command: "backup") }
@@ -62,15 +70,17 @@ import VaultCore
     // meaning (a pid alone, as older locks have, is judged by age: it may be another namespace's).
     let me = ProcessIdentity.current
     let doc = """
-    {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":2147483000,"username":"x","command":"prune","time":"\(Timestamp.now())","refreshed":"\(Timestamp.now())",\
-    "bootID":"\(me.bootID!)","pidNamespace":\(me.pidNamespace!),"startTime":1}
-    """
+        {"exclusive":true,"hostname":"\(ProcessInfo.processInfo.hostName)","pid":2147483000,"username":"x","command":"prune","time":"\(Timestamp.now())","refreshed":"\(Timestamp.now())",\
+        "bootID":"\(me.bootID!)","pidNamespace":\(me.pidNamespace!),"startTime":1}
+        """
     try backend.write(ObjectHandle(.lock, "dead"), Array(doc.utf8))
     let lock = try RepositoryLock.acquire(backend, exclusive: true, command: "prune")
     #expect(lock.removedStale.count == 1)
     lock.release()
     try backend.write(ObjectHandle(.lock, "garbage"), [0xFF, 0x00])
-    let error = #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: false, command: "backup") }
+    let error = #expect(throws: VaultError.self) {
+        try RepositoryLock.acquire(backend, exclusive: false, command: "backup")
+    }
     #expect(error?.message.contains("unreadable") == true)
     // Nothing proves "garbage" is a lock (issue 14: hostile storage plants files): unlock reports
     // it and leaves it; only --remove-all removes it.
@@ -86,12 +96,14 @@ func binaryKeyFilesAreUsedExactlyWhateverTheirLastByte(_ last: UInt8) throws {
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var bytes = [UInt8](repeating: 0xA7, count: 31) + [last]
-    _ = FileManager.default.createFile(atPath: dir + "/k", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(
+        atPath: dir + "/k", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
     guard case .keyFile(let secret) = try Credential.keyFile(dir + "/k") else { Issue.record("not a key file"); return }
     #expect(secret.copyBytes() == bytes, "a binary key is never trimmed")
     // A text key loses only its trailing white space.
     bytes = Array((String(repeating: "ab", count: 32) + " \r\n").utf8)
-    _ = FileManager.default.createFile(atPath: dir + "/t", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(
+        atPath: dir + "/t", contents: Data(bytes), attributes: [.posixPermissions: 0o600])
     guard case .keyFile(let text) = try Credential.keyFile(dir + "/t") else { Issue.record("not a key file"); return }
     #expect(text.copyBytes() == Array(String(repeating: "ab", count: 32).utf8))
 }

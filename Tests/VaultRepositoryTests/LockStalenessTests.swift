@@ -8,10 +8,13 @@ import VaultRepository
 
 // The staleness rules of FORMAT.md "Locks", one row per rule, judged with injected evidence.
 
-private let me = ProcessIdentity(hostname: "node-a", bootID: "boot-1", pidNamespace: 4026531836, pid: 100, startTime: 5000)
+private let me = ProcessIdentity(
+    hostname: "node-a", bootID: "boot-1", pidNamespace: 4026531836, pid: 100, startTime: 5000)
 
-private func holder(pid: Int32 = 4242, host: String = "node-a", boot: String? = "boot-1", ns: UInt64? = 4026531836,
-                    start: UInt64? = 777) -> ProcessIdentity {
+private func holder(
+    pid: Int32 = 4242, host: String = "node-a", boot: String? = "boot-1", ns: UInt64? = 4026531836,
+    start: UInt64? = 777
+) -> ProcessIdentity {
     ProcessIdentity(hostname: host, bootID: boot, pidNamespace: ns, pid: pid, startTime: start)
 }
 
@@ -20,7 +23,7 @@ struct StalenessCase: CustomTestStringConvertible, Sendable {
     let holder: ProcessIdentity
     let kernelLocked: Bool
     let observed: LockStaleness.Observation
-    let running: [Int32: UInt64]   // pid -> start time, as the checker's /proc shows them
+    let running: [Int32: UInt64]  // pid -> start time, as the checker's /proc shows them
     let procIsOwn: Bool
     let stale: Bool
     var testDescription: String { name }
@@ -28,43 +31,67 @@ struct StalenessCase: CustomTestStringConvertible, Sendable {
 
 private let hour: TimeInterval = 3600
 private let cases: [StalenessCase] = [
-    .init(name: "kernel lock held: live whatever its age", holder: holder(host: "other", boot: "boot-9"), kernelLocked: true,
-          observed: .init(kernelHeld: true, storeAge: 10 * hour, localAge: 10 * hour), running: [:], procIsOwn: true, stale: false),
-    .init(name: "kernel lock free, same kernel: stale at once", holder: holder(ns: 99), kernelLocked: true,
-          observed: .init(kernelHeld: false, storeAge: 1, localAge: 1), running: [:], procIsOwn: true, stale: true),
-    .init(name: "kernel lock free on another kernel proves nothing: young is live", holder: holder(boot: "boot-2"),
-          kernelLocked: true, observed: .init(kernelHeld: false, storeAge: 60, localAge: 60), running: [:], procIsOwn: true,
-          stale: false),
-    .init(name: "kernel lock free but the holder never took one: not evidence", holder: holder(ns: 99), kernelLocked: false,
-          observed: .init(kernelHeld: false, storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: false),
-    .init(name: "same host, boot and pidns, process runs: live though hours old on both clocks", holder: holder(),
-          kernelLocked: false, observed: .init(storeAge: 10 * hour, localAge: 10 * hour), running: [4242: 777],
-          procIsOwn: true, stale: false),
-    .init(name: "same host, boot and pidns, process gone: stale", holder: holder(), kernelLocked: false,
-          observed: .init(storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: true),
-    .init(name: "same host, boot and pidns, pid reused by a later process: stale", holder: holder(), kernelLocked: false,
-          observed: .init(storeAge: 60, localAge: 60), running: [4242: 778], procIsOwn: true, stale: true),
-    .init(name: "another PID namespace: its pid is not looked up, young by the store's clock is live", holder: holder(ns: 7),
-          kernelLocked: false, observed: .init(storeAge: 60, localAge: 2 * hour), running: [:], procIsOwn: true, stale: false),
-    .init(name: "another boot of the same host name: the pid means nothing, age decides", holder: holder(boot: "boot-0"),
-          kernelLocked: false, observed: .init(storeAge: 60), running: [:], procIsOwn: true, stale: false),
-    .init(name: "our /proc is not our namespace's: the pid is not looked up", holder: holder(), kernelLocked: false,
-          observed: .init(storeAge: 60), running: [:], procIsOwn: false, stale: false),
-    .init(name: "store clock: 40 minutes unrefreshed is within the tolerance", holder: holder(host: "other"),
-          kernelLocked: false, observed: .init(storeAge: 40 * 60, localAge: 3 * hour), running: [:], procIsOwn: true,
-          stale: false),
-    .init(name: "store clock: 50 minutes unrefreshed is stale, whatever this host's clock says", holder: holder(host: "other"),
-          kernelLocked: false, observed: .init(storeAge: 50 * 60, localAge: 0), running: [:], procIsOwn: true, stale: true),
-    .init(name: "no store clock: this host's clock against the lock's refresh time, 30 minutes", holder: holder(host: "other"),
-          kernelLocked: false, observed: .init(localAge: 31 * 60), running: [:], procIsOwn: true, stale: true),
-    .init(name: "a lock of an older version (no identity), young: live", holder: holder(boot: nil, ns: nil, start: nil),
-          kernelLocked: false, observed: .init(storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: false),
+    .init(
+        name: "kernel lock held: live whatever its age", holder: holder(host: "other", boot: "boot-9"),
+        kernelLocked: true,
+        observed: .init(kernelHeld: true, storeAge: 10 * hour, localAge: 10 * hour), running: [:], procIsOwn: true,
+        stale: false),
+    .init(
+        name: "kernel lock free, same kernel: stale at once", holder: holder(ns: 99), kernelLocked: true,
+        observed: .init(kernelHeld: false, storeAge: 1, localAge: 1), running: [:], procIsOwn: true, stale: true),
+    .init(
+        name: "kernel lock free on another kernel proves nothing: young is live", holder: holder(boot: "boot-2"),
+        kernelLocked: true, observed: .init(kernelHeld: false, storeAge: 60, localAge: 60), running: [:],
+        procIsOwn: true,
+        stale: false),
+    .init(
+        name: "kernel lock free but the holder never took one: not evidence", holder: holder(ns: 99),
+        kernelLocked: false,
+        observed: .init(kernelHeld: false, storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: false),
+    .init(
+        name: "same host, boot and pidns, process runs: live though hours old on both clocks", holder: holder(),
+        kernelLocked: false, observed: .init(storeAge: 10 * hour, localAge: 10 * hour), running: [4242: 777],
+        procIsOwn: true, stale: false),
+    .init(
+        name: "same host, boot and pidns, process gone: stale", holder: holder(), kernelLocked: false,
+        observed: .init(storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: true),
+    .init(
+        name: "same host, boot and pidns, pid reused by a later process: stale", holder: holder(), kernelLocked: false,
+        observed: .init(storeAge: 60, localAge: 60), running: [4242: 778], procIsOwn: true, stale: true),
+    .init(
+        name: "another PID namespace: its pid is not looked up, young by the store's clock is live",
+        holder: holder(ns: 7),
+        kernelLocked: false, observed: .init(storeAge: 60, localAge: 2 * hour), running: [:], procIsOwn: true,
+        stale: false),
+    .init(
+        name: "another boot of the same host name: the pid means nothing, age decides", holder: holder(boot: "boot-0"),
+        kernelLocked: false, observed: .init(storeAge: 60), running: [:], procIsOwn: true, stale: false),
+    .init(
+        name: "our /proc is not our namespace's: the pid is not looked up", holder: holder(), kernelLocked: false,
+        observed: .init(storeAge: 60), running: [:], procIsOwn: false, stale: false),
+    .init(
+        name: "store clock: 40 minutes unrefreshed is within the tolerance", holder: holder(host: "other"),
+        kernelLocked: false, observed: .init(storeAge: 40 * 60, localAge: 3 * hour), running: [:], procIsOwn: true,
+        stale: false),
+    .init(
+        name: "store clock: 50 minutes unrefreshed is stale, whatever this host's clock says",
+        holder: holder(host: "other"),
+        kernelLocked: false, observed: .init(storeAge: 50 * 60, localAge: 0), running: [:], procIsOwn: true, stale: true
+    ),
+    .init(
+        name: "no store clock: this host's clock against the lock's refresh time, 30 minutes",
+        holder: holder(host: "other"),
+        kernelLocked: false, observed: .init(localAge: 31 * 60), running: [:], procIsOwn: true, stale: true),
+    .init(
+        name: "a lock of an older version (no identity), young: live", holder: holder(boot: nil, ns: nil, start: nil),
+        kernelLocked: false, observed: .init(storeAge: 60, localAge: 60), running: [:], procIsOwn: true, stale: false)
 ]
 
 @Test(arguments: cases)
 func lockStalenessFollowsTheStrongestEvidence(_ c: StalenessCase) {
-    let verdict = LockStaleness.judge(holder: c.holder, kernelLocked: c.kernelLocked, observed: c.observed, checker: me,
-                                      startTime: { c.running[$0] }, procIsOwn: c.procIsOwn)
+    let verdict = LockStaleness.judge(
+        holder: c.holder, kernelLocked: c.kernelLocked, observed: c.observed, checker: me,
+        startTime: { c.running[$0] }, procIsOwn: c.procIsOwn)
     #expect(verdict.isStale == c.stale, "\(c.name): \(verdict)")
 }
 
@@ -79,10 +106,11 @@ func lockStalenessFollowsTheStrongestEvidence(_ c: StalenessCase) {
 private func lockDocument(pid: Int32, refreshed: Date, exclusive: Bool = true) -> [UInt8] {
     let id = ProcessIdentity.current
     let stamp = Timestamp.format(refreshed)
-    return Array("""
-    {"exclusive":\(exclusive),"hostname":"\(id.hostname)","pid":\(pid),"username":"x","command":"prune","time":"\(stamp)",\
-    "refreshed":"\(stamp)","bootID":"\(id.bootID!)","pidNamespace":\(id.pidNamespace!),"startTime":\(id.startTime!)}
-    """.utf8)
+    return Array(
+        """
+        {"exclusive":\(exclusive),"hostname":"\(id.hostname)","pid":\(pid),"username":"x","command":"prune","time":"\(stamp)",\
+        "refreshed":"\(stamp)","bootID":"\(id.bootID!)","pidNamespace":\(id.pidNamespace!),"startTime":\(id.startTime!)}
+        """.utf8)
 }
 
 @Test func aLockOfARunningProcessIsNotStaleWhenItsRefreshTimeLooksHoursOld() throws {
@@ -90,7 +118,9 @@ private func lockDocument(pid: Int32, refreshed: Date, exclusive: Bool = true) -
     let backend = MemoryBackend()
     try backend.write(ObjectHandle(.lock, "running"), lockDocument(pid: getpid(), refreshed: Date() - 2 * 3600))
     backend.advanceClock(by: 3 * 3600)
-    let error = #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: false, command: "backup") }
+    let error = #expect(throws: VaultError.self) {
+        try RepositoryLock.acquire(backend, exclusive: false, command: "backup")
+    }
     #expect(error?.code == .locked)
     #expect(try backend.list(.lock).count == 1, "the live lock was not removed")
 }
@@ -111,9 +141,9 @@ private func lockDocument(pid: Int32, refreshed: Date, exclusive: Bool = true) -
     // stamped it 50 minutes ago by its own clock, which is what counts.
     let backend = MemoryBackend()
     let doc = """
-    {"exclusive":true,"hostname":"elsewhere","pid":12,"username":"x","command":"prune","time":"\(Timestamp.now())",\
-    "refreshed":"\(Timestamp.now())"}
-    """
+        {"exclusive":true,"hostname":"elsewhere","pid":12,"username":"x","command":"prune","time":"\(Timestamp.now())",\
+        "refreshed":"\(Timestamp.now())"}
+        """
     try backend.write(ObjectHandle(.lock, "remote"), Array(doc.utf8))
     backend.advanceClock(by: 40 * 60)
     #expect(throws: VaultError.self) { try RepositoryLock.acquire(backend, exclusive: false, command: "backup") }

@@ -25,10 +25,11 @@ struct MasterIndexTests {
 
     static func pack(_ g: inout Seeded, ids: [BlobID]) -> IndexedPack {
         let entries = ids.enumerated().map { i, id in
-            PackEntry(type: g.next() % 5 == 0 ? .tree : .data, compression: g.next() % 2 == 0 ? .zstd : .none,
-                      id: id,
-                      offset: UInt64(i) * 4096 + g.next() % 4096, storedLength: UInt32(g.next() % (4 << 20)),
-                      rawLength: UInt32(g.next() % (4 << 20)))
+            PackEntry(
+                type: g.next() % 5 == 0 ? .tree : .data, compression: g.next() % 2 == 0 ? .zstd : .none,
+                id: id,
+                offset: UInt64(i) * 4096 + g.next() % 4096, storedLength: UInt32(g.next() % (4 << 20)),
+                rawLength: UInt32(g.next() % (4 << 20)))
         }
         let salt = (0..<32).map { _ in UInt8(truncatingIfNeeded: g.next()) }
         return IndexedPack(id: PackID(digest(&g)), salt: salt, entries: entries)
@@ -44,17 +45,21 @@ struct MasterIndexTests {
         }
     }
 
-    static func expectSame(_ index: MasterIndex, _ reference: Reference, absent: [BlobID],
-                           sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSame(
+        _ index: MasterIndex, _ reference: Reference, absent: [BlobID],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         var wrong = 0
         for (id, want) in reference.locations {
             guard let got = index.lookup(id), got.pack == want.pack, got.salt == want.salt,
-                  got.entry == want.entry else {
+                got.entry == want.entry
+            else {
                 wrong += 1; continue
             }
         }
-        #expect(wrong == 0, "\(wrong) of \(reference.locations.count) blobs answered wrongly",
-                sourceLocation: sourceLocation)
+        #expect(
+            wrong == 0, "\(wrong) of \(reference.locations.count) blobs answered wrongly",
+            sourceLocation: sourceLocation)
         #expect(absent.allSatisfy { !index.contains($0) && index.lookup($0) == nil }, sourceLocation: sourceLocation)
         #expect(index.blobCount == reference.locations.count, sourceLocation: sourceLocation)
         let bytes = reference.locations.values.reduce(UInt64(0)) { $0 + UInt64($1.entry.storedLength) }
@@ -109,8 +114,9 @@ struct MasterIndexTests {
     @Test func anOffsetBeyondFourGiBIsKeptExactly() {
         var g = Seeded(state: 5)
         let id = Self.digest(&g)
-        let wide = PackEntry(type: .tree, compression: .none, id: id, offset: 5 << 30 | 12345, storedLength: 7,
-                             rawLength: 9)
+        let wide = PackEntry(
+            type: .tree, compression: .none, id: id, offset: 5 << 30 | 12345, storedLength: 7,
+            rawLength: 9)
         let pack = IndexedPack(id: PackID(Self.digest(&g)), salt: Array(repeating: 1, count: 32), entries: [wide])
         for viaLoad in [true, false] {
             let index = MasterIndex()

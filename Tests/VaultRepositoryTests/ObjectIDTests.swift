@@ -13,7 +13,8 @@ struct ObjectIDTests {
     static let time = Timestamp.format(Date(timeIntervalSince1970: 1_796_173_323.123456))
 
     /// A snapshot document as chainvault wrote it while these fields were strings (FORMAT.md §8).
-    static let written = #"{"chain":{},"excludes":[],"hostname":"h","newestSeen":"\#(parent)","parent":"\#(parent)","#
+    static let written =
+        #"{"chain":{},"excludes":[],"hostname":"h","newestSeen":"\#(parent)","parent":"\#(parent)","#
         + #""source":"\/data","stats":{"bytesNew":0,"bytesRead":0,"bytesStored":0,"bytesTotal":0,"chunksNew":0,"#
         + #""directories":0,"durationSeconds":0,"files":0,"filesUnchanged":0,"skipped":[],"symlinks":0},"tags":[],"#
         + #""time":"\#(time)","tree":"\#(tree)","username":"u","version":1}"#
@@ -44,13 +45,19 @@ struct ObjectIDTests {
     }
 
     /// Only a name chainvault writes is an id: 64 lowercase hex digits.
-    @Test(arguments: ["", "abc", String(repeating: "AB", count: 32), String(repeating: "ab", count: 31),
-                      String(repeating: "ab", count: 33), String(repeating: "zz", count: 32), "latest"])
+    @Test(arguments: [
+        "", "abc", String(repeating: "AB", count: 32), String(repeating: "ab", count: 31),
+        String(repeating: "ab", count: 33), String(repeating: "zz", count: 32), "latest"
+    ])
     func otherTextIsNoID(_ text: String) throws {
-        #expect(SnapshotID(hex: text) == nil && PackID(hex: text) == nil && IndexID(hex: text) == nil && KeyID(hex: text) == nil)
-        let document = Self.written.replacingOccurrences(of: "\"parent\":\"\(Self.parent)\"", with: "\"parent\":\"\(text)\"")
+        #expect(
+            SnapshotID(hex: text) == nil && PackID(hex: text) == nil && IndexID(hex: text) == nil
+                && KeyID(hex: text) == nil)
+        let document = Self.written.replacingOccurrences(
+            of: "\"parent\":\"\(Self.parent)\"", with: "\"parent\":\"\(text)\"")
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Snapshot.self, from: Data(document.utf8)) }
-        #expect(SnapshotID(hex: Self.parent)?.hex == Self.parent && SnapshotID(hex: Self.parent)?.shortHex == "01010101")
+        #expect(
+            SnapshotID(hex: Self.parent)?.hex == Self.parent && SnapshotID(hex: Self.parent)?.shortHex == "01010101")
     }
 
     /// A snapshot memory written before ids were typed may list a stray storage name: dropped, not an error.
@@ -59,7 +66,8 @@ struct ObjectIDTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/m.json"
-        let old = #"{"gone":["stray.tmp","\#(Self.tree)"],"newest":{"g":{"id":"\#(Self.parent)","#
+        let old =
+            #"{"gone":["stray.tmp","\#(Self.tree)"],"newest":{"g":{"id":"\#(Self.parent)","#
             + #""time":"\#(Self.time)"}},"seen":["\#(Self.parent)","notes"]}"#
         try Array(old.utf8).withUnsafeBytes { try Posix.writeFileAtomically(path, $0, mode: 0o600) }
         let memory = try SnapshotMemory.load(path)
@@ -67,8 +75,9 @@ struct ObjectIDTests {
         #expect(memory.newest["g"]?.id.hex == Self.parent)
         try memory.save(path)
         let saved = String(decoding: try Posix.readFile(path), as: UTF8.self)
-        #expect(saved == #"{"gone":["\#(Self.tree)"],"newest":{"g":{"id":"\#(Self.parent)","#
-            + #""time":"\#(Self.time)"}},"seen":["\#(Self.parent)"]}"#)
+        #expect(
+            saved == #"{"gone":["\#(Self.tree)"],"newest":{"g":{"id":"\#(Self.parent)","#
+                + #""time":"\#(Self.time)"}},"seen":["\#(Self.parent)"]}"#)
     }
 
     /// A stray file in `snapshots/` is still reported as damage, never skipped in silence.

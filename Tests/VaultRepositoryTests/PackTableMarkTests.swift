@@ -31,6 +31,7 @@ struct PackTableMarkTests {
         #expect(markedPacks(secondMissing) == [0])
         let noneListed = table()
         noneListed.settleMarks(onPacksWhere: { _ in false })
-        #expect(markedPacks(noneListed) == [0], "with no copy listed the mark stays: prune then stops on the missing pack")
+        #expect(
+            markedPacks(noneListed) == [0], "with no copy listed the mark stays: prune then stops on the missing pack")
     }
 }

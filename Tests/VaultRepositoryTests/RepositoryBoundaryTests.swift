@@ -42,8 +42,9 @@ import Testing
     @Test func snapshotsAreDeletedInOnePlace() throws {
         let all = try Self.lines(of: "VaultRepository")
         let deletions = all.filter { $0.text.contains("delete(ObjectHandle(.snapshot") }
-        #expect(deletions.count == 1 && deletions[0].place.contains("Repository+Forget.swift"),
-                "\(deletions.map(\.place))")
+        #expect(
+            deletions.count == 1 && deletions[0].place.contains("Repository+Forget.swift"),
+            "\(deletions.map(\.place))")
     }
 
     /// One pack-writing loop (`Repository.withBlobSaver`): nothing above VaultRepository names a
@@ -54,7 +55,9 @@ import Testing
             for (place, text) in try Self.lines(of: module) {
                 let code = text.components(separatedBy: "//").first ?? text
                 let inSaver = place.hasPrefix("VaultRepository/Saver/") || place.contains("Repository+BlobSaver.swift")
-                if !inSaver, code.contains("newPackWriter(") || code.contains("storePack(") || code.contains("PackWriter(") {
+                if !inSaver,
+                    code.contains("newPackWriter(") || code.contains("storePack(") || code.contains("PackWriter(")
+                {
                     found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))")
                 }
             }
@@ -83,7 +86,8 @@ import Testing
         for module in Self.above + ["VaultRepository"] {
             for (place, text) in try Self.lines(of: module) {
                 let code = text.components(separatedBy: "//").first ?? text
-                let allowed = place.hasPrefix("VaultRepository/Index/IndexFile.swift")
+                let allowed =
+                    place.hasPrefix("VaultRepository/Index/IndexFile.swift")
                     || place.hasPrefix("VaultRepository/Repository+IndexLoad.swift")
                 if !allowed, code.contains(".supersedes") {
                     found.append("\(place): \(text.trimmingCharacters(in: .whitespaces))")

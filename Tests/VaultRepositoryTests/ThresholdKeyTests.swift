@@ -24,7 +24,9 @@ struct ThresholdKeyTests {
     @Test func everyTwoOfThreeOpenAndNoSingleOperatorDoes() throws {
         let (repo, backend, id) = try Self.repository()
         for (a, b) in [(0, 1), (0, 2), (1, 2)] {
-            let given = [try Self.operatorKey(Self.names[b], UInt8(b + 1)), try Self.operatorKey(Self.names[a], UInt8(a + 1))]
+            let given = [
+                try Self.operatorKey(Self.names[b], UInt8(b + 1)), try Self.operatorKey(Self.names[a], UInt8(a + 1))
+            ]
             let opened = try Repository.open(backend, credential: .operators(given))
             #expect(opened.keyID == id && opened.master.copyBytes() == repo.master.copyBytes(), "\(a),\(b)")
         }
@@ -32,12 +34,14 @@ struct ThresholdKeyTests {
         #expect(try Repository.open(backend, credential: .operators(all)).keyID == id)
         for i in 0..<3 {
             let error = #expect(throws: VaultError.self) {
-                try Repository.open(backend, credential: .operators([try Self.operatorKey(Self.names[i], UInt8(i + 1))]))
+                try Repository.open(
+                    backend, credential: .operators([try Self.operatorKey(Self.names[i], UInt8(i + 1))]))
             }
             let others = Self.names.filter { $0 != Self.names[i] }.joined(separator: ", ")
             #expect(error?.code == .wrongKey)
-            #expect(error?.message == "threshold key \(id.shortHex) needs 2 of its 3 operators (alice, bob, carol); "
-                        + "given: \(Self.names[i]); missing: 1 more of \(others)")
+            #expect(
+                error?.message == "threshold key \(id.shortHex) needs 2 of its 3 operators (alice, bob, carol); "
+                    + "given: \(Self.names[i]); missing: 1 more of \(others)")
         }
     }
 
@@ -46,8 +50,9 @@ struct ThresholdKeyTests {
         let given = [try Self.operatorKey("alice", 1), try Self.operatorKey("bob", 9)]
         let error = #expect(throws: VaultError.self) { try Repository.open(backend, credential: .operators(given)) }
         #expect(error?.code == .wrongKey)
-        #expect(error?.message == "the operator keys given (alice, bob) do not open threshold key \(id.shortHex): "
-                    + "at least one of them is wrong")
+        #expect(
+            error?.message == "the operator keys given (alice, bob) do not open threshold key \(id.shortHex): "
+                + "at least one of them is wrong")
         // With a third, right key the right pair among the three still opens.
         let three = given + [try Self.operatorKey("carol", 3)]
         #expect(try Repository.open(backend, credential: .operators(three)).keyID == id)
@@ -56,19 +61,26 @@ struct ThresholdKeyTests {
     @Test func unknownDuplicateAndWrongKindOperatorsAreNamed() throws {
         let (_, backend, id) = try Self.repository()
         let unknown = #expect(throws: VaultError.self) {
-            try Repository.open(backend, credential: .operators([try Self.operatorKey("alice", 1), try Self.operatorKey("dave", 4)]))
+            try Repository.open(
+                backend, credential: .operators([try Self.operatorKey("alice", 1), try Self.operatorKey("dave", 4)]))
         }
         #expect(unknown?.code == .wrongKey)
-        #expect(unknown?.message == "dave is not an operator of threshold key \(id.shortHex), "
-                    + "which needs 2 of its 3 operators (alice, bob, carol)")
+        #expect(
+            unknown?.message == "dave is not an operator of threshold key \(id.shortHex), "
+                + "which needs 2 of its 3 operators (alice, bob, carol)")
         let twice = #expect(throws: VaultError.self) {
-            try Repository.open(backend, credential: .operators([try Self.operatorKey("bob", 2), try Self.operatorKey("bob", 2)]))
+            try Repository.open(
+                backend, credential: .operators([try Self.operatorKey("bob", 2), try Self.operatorKey("bob", 2)]))
         }
         #expect(twice?.code == .usage && twice?.message == "operator bob is given more than once")
         var pass = Array("bob's passphrase".utf8)
         let kind = #expect(throws: VaultError.self) {
-            try Repository.open(backend, credential: .operators([
-                try Self.operatorKey("alice", 1), try OperatorKey(name: "bob", credential: .password(SecretBytes(consuming: &pass)))]))
+            try Repository.open(
+                backend,
+                credential: .operators([
+                    try Self.operatorKey("alice", 1),
+                    try OperatorKey(name: "bob", credential: .password(SecretBytes(consuming: &pass)))
+                ]))
         }
         #expect(kind?.code == .wrongKey)
         #expect(kind?.message.contains("operator bob of threshold key \(id.shortHex) holds a key file") == true)
@@ -96,12 +108,17 @@ struct ThresholdKeyTests {
         let opened = try Repository.open(backend, credential: .operators([eight[7], eight[0], eight[3], eight[5]]))
         #expect(opened.keyID == id)
         let nine = eight + [try Self.operatorKey("op8", 30)]
-        #expect((#expect(throws: VaultError.self) {
-            try ThresholdKey.add(backend, master: repo.master, threshold: 2, operators: nine)
-        })?.code == .usage)
-        #expect(throws: VaultError.self) { try ThresholdKey.add(backend, master: repo.master, threshold: 3, operators: Array(eight[0..<2])) }
+        #expect(
+            (#expect(throws: VaultError.self) {
+                try ThresholdKey.add(backend, master: repo.master, threshold: 2, operators: nine)
+            })?.code == .usage)
+        #expect(throws: VaultError.self) {
+            try ThresholdKey.add(backend, master: repo.master, threshold: 3, operators: Array(eight[0..<2]))
+        }
         let same = [try Self.operatorKey("x", 1), try Self.operatorKey("y", 1)]
-        let shared = #expect(throws: VaultError.self) { try ThresholdKey.add(backend, master: repo.master, threshold: 1, operators: same) }
+        let shared = #expect(throws: VaultError.self) {
+            try ThresholdKey.add(backend, master: repo.master, threshold: 1, operators: same)
+        }
         #expect(shared?.message == "operators x and y were given the same secret")
     }
 }

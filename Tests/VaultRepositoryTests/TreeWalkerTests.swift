@@ -23,7 +23,9 @@ import VaultRepository
     }
 
     static func file(_ name: String) -> Node { Node(name: Array(name.utf8), kind: .file) }
-    static func dir(_ name: String, _ id: BlobID) -> Node { Node(name: Array(name.utf8), kind: .directory, subtree: id) }
+    static func dir(_ name: String, _ id: BlobID) -> Node {
+        Node(name: Array(name.utf8), kind: .directory, subtree: id)
+    }
     static func text(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
 
     @Test func visitsDepthFirstInByteOrderAndLeavesAfterTheSubtree() throws {
@@ -31,10 +33,12 @@ import VaultRepository
         let inner = store.add([Self.file("z"), Self.file("a")])
         let root = store.add([Self.file("c"), Self.dir("b", inner), Self.file("B")])
         var events: [String] = []
-        try TreeWalker(load: store.load).walk(root: root, { path, _ in
-            events.append(Self.text(path))
-            return .descend
-        }, leave: { path, _ in events.append("leave " + Self.text(path)) })
+        try TreeWalker(load: store.load).walk(
+            root: root,
+            { path, _ in
+                events.append(Self.text(path))
+                return .descend
+            }, leave: { path, _ in events.append("leave " + Self.text(path)) })
         #expect(events == ["/B", "/b", "/b/a", "/b/z", "leave /b", "/c"])
     }
 
@@ -58,8 +62,12 @@ import VaultRepository
         let root = store.add([Self.dir("bad", missing), Self.file("good")])
         var damaged: [String] = [], paths: [String] = []
         let walker = TreeWalker(load: store.load)
-        try walker.walk(root: root, { path, _ in paths.append(Self.text(path)); return .descend },
-                        damaged: { path, node, _ in damaged.append(Self.text(path) + " " + node.subtree!.shortHex) })
+        try walker.walk(
+            root: root,
+            { path, _ in
+                paths.append(Self.text(path)); return .descend
+            },
+            damaged: { path, node, _ in damaged.append(Self.text(path) + " " + node.subtree!.shortHex) })
         #expect(damaged == ["/bad \(missing.shortHex)"] && paths == ["/bad", "/good"])
         // Without a handler the error ends the walk.
         #expect(throws: VaultError.self) { try walker.walk(root: root) { _, _ in .descend } }
@@ -89,13 +97,16 @@ import VaultRepository
         let missing = SHA256.hash([9])
         let root = store.add([Self.dir("bad", missing), Self.dir("d", inner), Self.file("g")])
         var events: [String] = []
-        try TreeWalker(load: store.load).walk(root: root, relative: true, { path, _ in
-            events.append(Self.text(path))
-            return .descend
-        }, entered: { path, _, tree in
-            events.append("enter \(Self.text(path)) \(tree.nodes.count)")
-        }, leave: { path, _ in events.append("leave " + Self.text(path)) },
-           damaged: { path, _, _ in events.append("damaged " + Self.text(path)) })
+        try TreeWalker(load: store.load).walk(
+            root: root, relative: true,
+            { path, _ in
+                events.append(Self.text(path))
+                return .descend
+            },
+            entered: { path, _, tree in
+                events.append("enter \(Self.text(path)) \(tree.nodes.count)")
+            }, leave: { path, _ in events.append("leave " + Self.text(path)) },
+            damaged: { path, _, _ in events.append("damaged " + Self.text(path)) })
         #expect(events == ["bad", "damaged bad", "d", "enter d 1", "d/f", "leave d", "g"])
     }
 

@@ -45,7 +45,7 @@ func writeReadListDeleteRoundTrip(_ kind: BackendUnderTest) throws {
     #expect(abs(now.timeIntervalSince(written)) < 120, "\(kind): written \(written), store now \(now)")
     #expect(try b.list(.index).isEmpty)
     try b.delete(pack)
-    try b.delete(pack) // idempotent
+    try b.delete(pack)  // idempotent
     #expect(try b.stat(pack) == nil)
     #expect(try b.list(.pack).isEmpty)
 }
@@ -97,8 +97,9 @@ func createRefusesAnExistingRepository(_ kind: BackendUnderTest) throws {
     b.removeStaleTemporaries()
     #expect(!FileManager.default.fileExists(atPath: dir + "/index/.tmp-abc-123"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/data/.tmp-pack-old"))
-    #expect(FileManager.default.fileExists(atPath: dir + "/locks/.tmp-being-written"),
-            "a fresh temp file may be another process's write in progress: kept")
+    #expect(
+        FileManager.default.fileExists(atPath: dir + "/locks/.tmp-being-written"),
+        "a fresh temp file may be another process's write in progress: kept")
 }
 
 @Test func localBackendOnAMissingDirectoryIsNotARepository() throws {

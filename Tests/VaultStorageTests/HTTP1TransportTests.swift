@@ -30,5 +30,6 @@ import S3TestSupport
     let e = #expect(throws: TransportError.self) {
         try transport.send(method: "GET", url: URL(string: "http://127.0.0.1:1/x")!, headers: [], body: .none)
     }
-    #expect(e?.isPermanent == false && e?.description.contains("connection refused") == true, "\(String(describing: e))")
+    #expect(
+        e?.isPermanent == false && e?.description.contains("connection refused") == true, "\(String(describing: e))")
 }

@@ -33,16 +33,21 @@ func aDirectoryReplacedByASymlinkIsRefusedByEveryOperation(_ link: PlantedLink) 
     let name = "3f" + String(repeating: "ab", count: 31)
     let stale = ".tmp-old"
     #expect(FileManager.default.createFile(atPath: victim + "/" + name, contents: Data("precious".utf8)))
-    #expect(FileManager.default.createFile(atPath: victim + "/" + stale, contents: Data("precious".utf8),
-                                           attributes: [.modificationDate: Date(timeIntervalSince1970: 1000)]))
+    #expect(
+        FileManager.default.createFile(
+            atPath: victim + "/" + stale, contents: Data("precious".utf8),
+            attributes: [.modificationDate: Date(timeIntervalSince1970: 1000)]))
     try FileManager.default.removeItem(atPath: base + "/repo/" + link.rawValue)
     try FileManager.default.createSymbolicLink(atPath: base + "/repo/" + link.rawValue, withDestinationPath: victim)
 
     let handle = ObjectHandle(link.kind, name)
-    for (what, op) in [("list", { _ = try backend.list(link.kind) }), ("read", { _ = try backend.read(handle) }),
-                       ("stat", { _ = try backend.stat(handle) }), ("delete", { try backend.delete(handle) }),
-                       ("write", { try backend.write(ObjectHandle(link.kind, "3f" + String(repeating: "cd", count: 31)), [1]) })]
-        as [(String, () throws -> Void)] {
+    for (what, op) in [
+        ("list", { _ = try backend.list(link.kind) }), ("read", { _ = try backend.read(handle) }),
+        ("stat", { _ = try backend.stat(handle) }), ("delete", { try backend.delete(handle) }),
+        ("write", { try backend.write(ObjectHandle(link.kind, "3f" + String(repeating: "cd", count: 31)), [1]) })
+    ]
+        as [(String, () throws -> Void)]
+    {
         let error = #expect(throws: VaultError.self, "\(what) through \(link.rawValue)") { try op() }
         #expect(error?.code == .unsafeInput, "\(what): \(String(describing: error))")
         #expect(error?.message.contains("is a symbolic link") == true, "\(what): \(String(describing: error))")
@@ -59,7 +64,8 @@ func aDirectoryReplacedByASymlinkIsRefusedByEveryOperation(_ link: PlantedLink) 
     let backend = LocalBackend(path: base + "/repo")
     try backend.create()
     #expect(FileManager.default.createFile(atPath: base + "/secret", contents: Data("secret".utf8)))
-    try FileManager.default.createSymbolicLink(atPath: base + "/repo/snapshots/abcd", withDestinationPath: base + "/secret")
+    try FileManager.default.createSymbolicLink(
+        atPath: base + "/repo/snapshots/abcd", withDestinationPath: base + "/secret")
     #expect(try backend.list(.snapshot).isEmpty)
     let error = #expect(throws: VaultError.self) { try backend.read(ObjectHandle(.snapshot, "abcd")) }
     #expect(error?.code == .unsafeInput)

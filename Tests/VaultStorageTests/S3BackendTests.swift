@@ -6,15 +6,19 @@ import S3TestSupport
 
 @Test func s3LocationsParse() throws {
     let a = try S3Location.parse("s3:http://127.0.0.1:9000/bucket-1/node/a", environment: [:])
-    #expect(a.scheme == "http" && a.host == "127.0.0.1" && a.port == 9000 && a.bucket == "bucket-1" && a.prefix == "node/a")
+    #expect(
+        a.scheme == "http" && a.host == "127.0.0.1" && a.port == 9000 && a.bucket == "bucket-1" && a.prefix == "node/a")
     #expect(a.hostHeader() == "127.0.0.1:9000")
     #expect(a.path(forKey: a.key("data/ab/abc")) == "/bucket-1/node/a/data/ab/abc")
     let b = try S3Location.parse("s3:my.bucket/x", environment: ["AWS_REGION": "eu-west-1"])
     #expect(b.host == "s3.eu-west-1.amazonaws.com" && b.port == nil && b.region == "eu-west-1" && b.prefix == "x")
     let c = try S3Location.parse("s3:bkt", environment: ["AWS_ENDPOINT_URL": "https://minio.lan:9443/"])
     #expect(c.host == "minio.lan" && c.port == 9443 && c.prefix == "" && c.region == "us-east-1")
-    let d = try S3Location.parse("s3:https://s3.ap-south-1.amazonaws.com/bkt", environment: ["CHAINVAULT_S3_VIRTUAL_HOST": "1"])
-    #expect(d.region == "ap-south-1" && d.hostHeader() == "bkt.s3.ap-south-1.amazonaws.com" && d.path(forKey: "config") == "/config")
+    let d = try S3Location.parse(
+        "s3:https://s3.ap-south-1.amazonaws.com/bkt", environment: ["CHAINVAULT_S3_VIRTUAL_HOST": "1"])
+    #expect(
+        d.region == "ap-south-1" && d.hostHeader() == "bkt.s3.ap-south-1.amazonaws.com"
+            && d.path(forKey: "config") == "/config")
     for bad in ["s3:", "s3:https://host", "s3:ftp://h/bkt", "s3:https://h:99999/bkt", "s3:Bad_Bucket", "s3:bkt/../x"] {
         let e = #expect(throws: VaultError.self) { try S3Location.parse(bad, environment: [:]) }
         #expect(e?.code == .usage, "\(bad)")
@@ -27,20 +31,25 @@ import S3TestSupport
     let dir = NSTemporaryDirectory() + "cv-aws-" + UUID().uuidString
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let file = dir + "/credentials"
-    _ = FileManager.default.createFile(atPath: file, contents: Data("""
-        [default]
-        aws_access_key_id = DEFAULTKEY
-        aws_secret_access_key = defaultsecret
-        # a comment
-        [backup]
-        aws_access_key_id=BACKUPKEY
-        aws_secret_access_key=backupsecret
-        aws_session_token = tok
-        """.utf8), attributes: [.posixPermissions: 0o600])
+    _ = FileManager.default.createFile(
+        atPath: file,
+        contents: Data(
+            """
+            [default]
+            aws_access_key_id = DEFAULTKEY
+            aws_secret_access_key = defaultsecret
+            # a comment
+            [backup]
+            aws_access_key_id=BACKUPKEY
+            aws_secret_access_key=backupsecret
+            aws_session_token = tok
+            """.utf8), attributes: [.posixPermissions: 0o600])
     let backup = try S3Credentials.resolve(["AWS_SHARED_CREDENTIALS_FILE": file, "AWS_PROFILE": "backup"])
     #expect(backup.accessKeyID == "BACKUPKEY" && backup.source.contains("[backup]"))
     #expect(try S3Credentials.resolve(["AWS_SHARED_CREDENTIALS_FILE": file]).accessKeyID == "DEFAULTKEY")
-    let missing = #expect(throws: VaultError.self) { try S3Credentials.resolve(["AWS_SHARED_CREDENTIALS_FILE": file, "AWS_PROFILE": "nope"]) }
+    let missing = #expect(throws: VaultError.self) {
+        try S3Credentials.resolve(["AWS_SHARED_CREDENTIALS_FILE": file, "AWS_PROFILE": "nope"])
+    }
     #expect(missing?.code == .usage)
     chmod(file, 0o644)
     let open = #expect(throws: VaultError.self) { try S3Credentials.resolve(["AWS_SHARED_CREDENTIALS_FILE": file]) }
@@ -68,7 +77,8 @@ import S3TestSupport
     env["CHAINVAULT_S3_RETRIES"] = "2"
     let nowhere = try S3Backend.open("s3:http://127.0.0.1:1/bkt/x", environment: env)
     let e2 = #expect(throws: VaultError.self) { try nowhere.list(.snapshot) }
-    #expect(e2?.code == .storageFailure && e2?.message.contains("after 2 attempts") == true, "\(String(describing: e2))")
+    #expect(
+        e2?.code == .storageFailure && e2?.message.contains("after 2 attempts") == true, "\(String(describing: e2))")
     #expect(e2?.hint?.contains("reachable") == true)
 }
 

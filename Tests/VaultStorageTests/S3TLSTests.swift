@@ -21,9 +21,11 @@ struct S3TLSTests {
     static func selfSigned(cert: String, key: String, subjectAltName: String) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=chainvault-test",
-                       "-addext", "subjectAltName=\(subjectAltName)"]
+        p.arguments = [
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=chainvault-test",
+            "-addext", "subjectAltName=\(subjectAltName)"
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -59,11 +61,14 @@ struct S3TLSTests {
     /// Not retried: the same certificate fails the same way, and the hint names the CA file option.
     @Test func anUntrustedCertificateFailsAtOnceWithACertificateError() throws {
         try withProxy { proxy, moto in
-            let b = try S3Backend.open(moto.newRepository("tls", endpoint: proxy.endpoint), environment: moto.environment)
+            let b = try S3Backend.open(
+                moto.newRepository("tls", endpoint: proxy.endpoint), environment: moto.environment)
             let e = #expect(throws: VaultError.self) { try b.list(.snapshot) }
             #expect(e?.code == .storageFailure, "\(String(describing: e))")
-            #expect(e?.message.contains("the TLS certificate of 127.0.0.1 is not accepted: self-signed certificate") == true,
-                    "\(String(describing: e))")
+            #expect(
+                e?.message.contains("the TLS certificate of 127.0.0.1 is not accepted: self-signed certificate")
+                    == true,
+                "\(String(describing: e))")
             #expect(e?.hint?.contains("CHAINVAULT_S3_CA_FILE") == true)
             #expect(b.client.retries == 0, "a certificate error is not retried")
         }
@@ -86,10 +91,12 @@ struct S3TLSTests {
         try withProxy { proxy, moto in
             var env = moto.environment
             env["CHAINVAULT_S3_CA_FILE"] = cert
-            let b = try S3Backend.open(moto.newRepository("tls", endpoint: "https://localhost:\(proxy.port)"), environment: env)
+            let b = try S3Backend.open(
+                moto.newRepository("tls", endpoint: "https://localhost:\(proxy.port)"), environment: env)
             let e = #expect(throws: VaultError.self) { try b.list(.snapshot) }
-            #expect(e?.message.contains("the TLS certificate of localhost is not accepted: hostname mismatch") == true,
-                    "\(String(describing: e))")
+            #expect(
+                e?.message.contains("the TLS certificate of localhost is not accepted: hostname mismatch") == true,
+                "\(String(describing: e))")
         }
     }
 

@@ -18,7 +18,9 @@ import VaultCore
         var location: String { "test-store" }
         func create() throws { try objects.create() }
         func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try objects.list(kind) }
-        func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try objects.read(handle, range: range) }
+        func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+            try objects.read(handle, range: range)
+        }
         func reread(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
             counts.withLock { $0.rereads += 1 }
             return try objects.read(handle, range: range)
@@ -28,7 +30,9 @@ import VaultCore
         func stat(_ handle: ObjectHandle) throws -> Int? { try objects.stat(handle) }
         var retentionPeriod: TimeInterval? { 86_400 }
         func retainUntil(_ handle: ObjectHandle) throws -> Date? { Date(timeIntervalSince1970: 1) }
-        func extendRetention(_ handle: ObjectHandle, until: Date) throws { counts.withLock { $0.extended.append("\(handle)") } }
+        func extendRetention(_ handle: ObjectHandle, until: Date) throws {
+            counts.withLock { $0.extended.append("\(handle)") }
+        }
         var deletesHidden: Int { 7 }
     }
 

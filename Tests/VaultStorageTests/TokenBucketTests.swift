@@ -16,7 +16,9 @@ import VaultCore
         var location: String { "counting" }
         func create() throws {}
         func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try objects.list(kind) }
-        func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try objects.read(handle, range: range) }
+        func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] {
+            try objects.read(handle, range: range)
+        }
         func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws {
             writes.withLock { $0 += 1 }
             try objects.write(handle, bytes)
@@ -37,14 +39,18 @@ import VaultCore
         let done = DispatchSemaphore(value: 0)
         let started = Date()
         Thread {
-            do { try limited.write(handle, [UInt8](repeating: 7, count: 1 << 20)) } catch { outcome.withLock { $0 = error } }
+            do { try limited.write(handle, [UInt8](repeating: 7, count: 1 << 20)) } catch {
+                outcome.withLock { $0 = error }
+            }
             done.signal()
         }.start()
         cancellation.cancel()
         #expect(done.wait(timeout: .now() + 5) == .success, "the cancelled wait did not end within 5 s")
         let seconds = Date().timeIntervalSince(started)
         #expect(seconds < 5, "took \(seconds) s")
-        #expect((outcome.withLock { $0 } as? VaultError)?.code == .interrupted, "\(String(describing: outcome.withLock { $0 }))")
+        #expect(
+            (outcome.withLock { $0 } as? VaultError)?.code == .interrupted,
+            "\(String(describing: outcome.withLock { $0 }))")
         #expect(store.writes.withLock { $0 } == 0, "an upload whose wait was cancelled must not start")
         // Its debt was given back: what runs after the cancellation (the daemon's audit copy) does
         // not wait the cancelled upload's 15 s.

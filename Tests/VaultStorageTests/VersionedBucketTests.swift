@@ -37,7 +37,9 @@ struct VersionedBucketTests {
                 let b = try S3Backend.open(repo, environment: env)
                 try b.write(.config, Array(repeating: UInt8(i + 1), count: 100))
                 result = .success(())
-            } catch let e as VaultError { result = .failure(e) } catch { result = .failure(VaultError(.failure, "\(error)")) }
+            } catch let e as VaultError { result = .failure(e) } catch {
+                result = .failure(VaultError(.failure, "\(error)"))
+            }
             outcomes.withLock { $0[i] = result }
         }
         let all = outcomes.withLock { $0 }
@@ -45,6 +47,7 @@ struct VersionedBucketTests {
         #expect(winners.count == 1, "\(all)")
         for case (_, .failure(let e)) in all { #expect(e.code == .alreadyExists, "\(e)") }
         let winner = try #require(winners.first)
-        #expect(try S3Backend.open(repo, environment: env).read(.config) == Array(repeating: UInt8(winner + 1), count: 100))
+        #expect(
+            try S3Backend.open(repo, environment: env).read(.config) == Array(repeating: UInt8(winner + 1), count: 100))
     }
 }

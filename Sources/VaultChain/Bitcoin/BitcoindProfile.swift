@@ -19,7 +19,8 @@ public struct BitcoindProfile: ChainProfile {
     public func verify(_ source: ChainDataSource, state: inout ChainVerifyState) throws -> ChainReport {
         var report = ChainReport(profile: name)
         guard let layout = BitcoindLayout.find(source) else {
-            report.problems.append(ChainProblem(.gap, file: "blocks", "no blocks/blk*.dat files: not a Bitcoin Core data directory"))
+            report.problems.append(
+                ChainProblem(.gap, file: "blocks", "no blocks/blk*.dat files: not a Bitcoin Core data directory"))
             return report
         }
         let key = try readKey(source, layout, &report)
@@ -32,7 +33,8 @@ public struct BitcoindProfile: ChainProfile {
         let pending = carried.pendingUndo
         let pairs = numbers.map { FilePairChecker(source: source, network: network, key: key, isActive: $0 == active) }
         let plans = try Parallel.map(Array(numbers.indices)) { i in
-            try pairs[i].plan(blk: layout.blk[numbers[i]], rev: layout.rev[numbers[i]], marks: marks, pieceSize: pieceSize)
+            try pairs[i].plan(
+                blk: layout.blk[numbers[i]], rev: layout.rev[numbers[i]], marks: marks, pieceSize: pieceSize)
         }
         let jobs = plans.indices.flatMap { i in plans[i].pieces.indices.map { (pair: i, piece: $0) } }
         let checked = try Parallel.map(jobs) { try pairs[$0.pair].checkPiece(plans[$0.pair], $0.piece) }
@@ -46,7 +48,9 @@ public struct BitcoindProfile: ChainProfile {
         var problemParents: [(Int, Hash32)] = []
         var newPending: [Int: [UndoMatcher.Candidate]] = [:]
         for (n, r) in zip(numbers, results) {
-            for b in r.blocks where b.failure == nil && !b.known { walk.add(b.summary.hash, prev: b.summary.prev, bits: b.summary.bits) }
+            for b in r.blocks where b.failure == nil && !b.known {
+                walk.add(b.summary.hash, prev: b.summary.prev, bits: b.summary.bits)
+            }
             for (i, parent) in r.problemParents { problemParents.append((report.problems.count + i, parent)) }
             report.problems += r.problems
             report.bytesChecked += r.bytesChecked
@@ -55,8 +59,10 @@ public struct BitcoindProfile: ChainProfile {
         }
         let root = carried.tip ?? (hash: network.genesis, height: 0, work: 0)
         if carried.tip == nil && walk.nodes[network.genesis] == nil {
-            report.problems.append(ChainProblem(.gap, file: layout.directory, blockHash: network.genesis.hex,
-                                                "the \(network.name) genesis block is not in the block files"))
+            report.problems.append(
+                ChainProblem(
+                    .gap, file: layout.directory, blockHash: network.genesis.hex,
+                    "the \(network.name) genesis block is not in the block files"))
             return report
         }
         let rootWork = carried.tip == nil ? walk.nodes[network.genesis]!.work : root.work
@@ -70,14 +76,19 @@ public struct BitcoindProfile: ChainProfile {
         report.height = result.height
         report.tipHash = result.tip.hex
         var orphans: [(Hash32, Hash32, UInt32)] = []
-        for (_, run) in result.unconnected { for h in run { orphans.append((h, walk.nodes[h]!.prev, walk.nodes[h]!.bits)) } }
-        CarriedState.store(into: &state, network: network.name, key: key, tip: result, orphans: orphans,
-                           pendingUndo: newPending)
+        for (_, run) in result.unconnected {
+            for h in run { orphans.append((h, walk.nodes[h]!.prev, walk.nodes[h]!.bits)) }
+        }
+        CarriedState.store(
+            into: &state, network: network.name, key: key, tip: result, orphans: orphans,
+            pendingUndo: newPending)
         report.problems.sort { ($0.file, $0.offset ?? 0) < ($1.file, $1.offset ?? 0) }
         return report
     }
 
-    private func readKey(_ source: ChainDataSource, _ layout: BitcoindLayout, _ report: inout ChainReport) throws -> [UInt8] {
+    private func readKey(_ source: ChainDataSource, _ layout: BitcoindLayout, _ report: inout ChainReport) throws
+        -> [UInt8]
+    {
         guard let xor = layout.xor else { return [] }
         var key = [UInt8](repeating: 0, count: 8)
         let n = try key.withUnsafeMutableBytes { try source.read(xor.path, offset: 0, into: $0) }
@@ -89,17 +100,22 @@ public struct BitcoindProfile: ChainProfile {
     }
 
     /// The network is the one whose magic starts the first block file.
-    private func detectNetwork(_ source: ChainDataSource, _ layout: BitcoindLayout, _ key: [UInt8],
-                               _ report: inout ChainReport) throws -> BitcoinNetwork? {
+    private func detectNetwork(
+        _ source: ChainDataSource, _ layout: BitcoindLayout, _ key: [UInt8],
+        _ report: inout ChainReport
+    ) throws -> BitcoinNetwork? {
         let first = layout.blk[layout.blk.keys.min()!]!
         let window = RecordWindow(source: source, path: first.path, size: first.size, key: key)
         guard let magic = try window.bytes(at: 0, count: 4) else {
-            report.problems.append(ChainProblem(.truncated, file: first.path, offset: 0, "the first block file is empty"))
+            report.problems.append(
+                ChainProblem(.truncated, file: first.path, offset: 0, "the first block file is empty"))
             return nil
         }
         guard let network = BitcoinNetwork.byMagic(magic.loadUnaligned(as: UInt32.self)) else {
-            report.problems.append(ChainProblem(.corrupt, file: first.path, offset: 0,
-                                                "the file starts with \(RecordScanner.hex(magic, 4)), no Bitcoin network's magic"))
+            report.problems.append(
+                ChainProblem(
+                    .corrupt, file: first.path, offset: 0,
+                    "the file starts with \(RecordScanner.hex(magic, 4)), no Bitcoin network's magic"))
             return nil
         }
         return network

@@ -21,7 +21,9 @@ final class BlockChecker {
 
     /// nil summary when not even a header is there; a failure names the first check that failed.
     func check(_ block: UnsafeRawBufferPointer) -> (summary: BlockSummary?, failure: String?) {
-        guard block.count >= 80 else { return (nil, "block of \(block.count) bytes is shorter than its 80-byte header") }
+        guard block.count >= 80 else {
+            return (nil, "block of \(block.count) bytes is shorter than its 80-byte header")
+        }
         let header = UnsafeRawBufferPointer(rebasing: block[0..<80])
         let hash = sha.hash(header)
         let bits = UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 72, as: UInt32.self))
@@ -46,21 +48,25 @@ final class BlockChecker {
             return (summary, "a transaction runs past the end of the block")
         }
         let root = merkleRoot(&txids)
-        if root != Hash32(block, at: 36) { return (summary, "merkle root mismatch: the transactions do not match the header") }
+        if root != Hash32(block, at: 36) {
+            return (summary, "merkle root mismatch: the transactions do not match the header")
+        }
         return (summary, nil)
     }
 
     /// Fills `txids`/`wtxids`; returns a failure for a block that parses but breaks a rule.
-    private func parseTransactions(_ block: UnsafeRawBufferPointer, _ txids: inout [Hash32],
-                                   _ wtxids: inout [Hash32]) throws -> String? {
+    private func parseTransactions(
+        _ block: UnsafeRawBufferPointer, _ txids: inout [Hash32],
+        _ wtxids: inout [Hash32]
+    ) throws -> String? {
         var c = ByteCursor(block, at: 80)
         let n = try c.count()
         guard n > 0 else { return "block has no transactions" }
         txids.removeAll(keepingCapacity: true)
         wtxids.removeAll(keepingCapacity: true)
         var hasWitness = false
-        var commitment: Int?          // offset of the 32-byte commitment in the coinbase output
-        var reserved: Int?            // offset of the coinbase's 32-byte witness reserved value
+        var commitment: Int?  // offset of the 32-byte commitment in the coinbase output
+        var reserved: Int?  // offset of the coinbase's 32-byte witness reserved value
         for i in 0..<n {
             let start = c.position
             try c.skip(4)
@@ -92,8 +98,9 @@ final class BlockChecker {
             try c.skip(4)
             let txid: Hash32
             if segwit {
-                txid = sha.hash(c.slice(start, start + 4), c.slice(bodyStart, bodyEnd),
-                                c.slice(c.position - 4, c.position))
+                txid = sha.hash(
+                    c.slice(start, start + 4), c.slice(bodyStart, bodyEnd),
+                    c.slice(c.position - 4, c.position))
                 wtxids.append(i == 0 ? .zero : sha.hash(c.slice(start, c.position)))
             } else {
                 txid = sha.hash(c.slice(start, c.position))
@@ -108,7 +115,9 @@ final class BlockChecker {
         var witnessRoot = merkleRoot(&wtxids)
         let reservedValue = UnsafeRawBufferPointer(rebasing: block[reserved..<reserved + 32])
         let expected = withUnsafeBytes(of: &witnessRoot) { sha.hash($0, reservedValue) }
-        if expected != Hash32(block, at: commitment) { return "witness commitment mismatch: the witness data was altered" }
+        if expected != Hash32(block, at: commitment) {
+            return "witness commitment mismatch: the witness data was altered"
+        }
         return nil
     }
 
@@ -123,7 +132,10 @@ final class BlockChecker {
         var count = leaves.count
         if count == 0 { return .zero }
         while count > 1 {
-            if count % 2 == 1 { if leaves.count == count { leaves.append(leaves[count - 1]) } else { leaves[count] = leaves[count - 1] }; count += 1 }
+            if count % 2 == 1 {
+                if leaves.count == count { leaves.append(leaves[count - 1]) } else { leaves[count] = leaves[count - 1] };
+                count += 1
+            }
             leaves.withUnsafeMutableBytes { sha.merkleLevel($0.baseAddress!, pairs: count / 2) }
             count /= 2
         }

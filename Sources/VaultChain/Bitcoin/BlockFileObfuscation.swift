@@ -17,7 +17,8 @@ public enum BlockFileObfuscation {
         guard let layout = BitcoindLayout.find(source), let xor = layout.xor, xor.size == 8 else { return nil }
         var key = [UInt8](repeating: 0, count: 8)
         guard let n = try? key.withUnsafeMutableBytes({ try source.read(xor.path, offset: 0, into: $0) }), n == 8,
-              key.contains(where: { $0 != 0 }) else { return nil }
+            key.contains(where: { $0 != 0 })
+        else { return nil }
         return (layout.directory, key)
     }
 
@@ -48,7 +49,8 @@ public enum BlockFileObfuscation {
             let length = UInt64(header[4]) | UInt64(header[5]) << 8 | UInt64(header[6]) << 16 | UInt64(header[7]) << 24
             if let magic, found != magic { break }
             guard magic != nil || BitcoinNetwork.byMagic(found) != nil, length > 0, length <= maxPayload,
-                  offset + 8 + length + trailer <= size else { break }
+                offset + 8 + length + trailer <= size
+            else { break }
             magic = found
             offset += 8 + length + trailer
         }

@@ -31,26 +31,32 @@ struct BlockRangeChecker {
         var result = Result()
         let window = RecordWindow(source: source, path: file.path, size: file.size, key: key, readLimit: to)
         let checker = BlockChecker(network: network)
-        let scanner = RecordScanner(window: window, magic: network.magic, isActive: isActive,
-                                    maxPayload: 4_000_000, trailer: 0)
+        let scanner = RecordScanner(
+            window: window, magic: network.magic, isActive: isActive,
+            maxPayload: 4_000_000, trailer: 0)
         let (end, problems) = try scanner.scan(from: from, to: to) { offset, payload, _ in
             result.offsets.append(offset)
             let (summary, failure) = checker.check(payload)
             guard let summary else {
                 result.firstBad = result.firstBad ?? offset
-                result.blockProblems.append(ChainProblem(.corrupt, file: file.path, offset: offset, failure ?? "bad block"))
+                result.blockProblems.append(
+                    ChainProblem(.corrupt, file: file.path, offset: offset, failure ?? "bad block"))
                 return
             }
             // Below the old mark a block was walked and its undo matched by an earlier check:
             // it is checked again (its bytes changed) but not counted twice.
             let isKnown = offset < known
-            result.blocks.append(ScannedBlock(summary: summary, file: file.path, offset: offset,
-                                              failure: failure, known: isKnown))
+            result.blocks.append(
+                ScannedBlock(
+                    summary: summary, file: file.path, offset: offset,
+                    failure: failure, known: isKnown))
             if let failure {
                 result.firstBad = result.firstBad ?? offset
                 result.parents[result.blockProblems.count] = summary.prev
-                result.blockProblems.append(ChainProblem(.corrupt, file: file.path, offset: offset,
-                                                         blockHash: summary.hash.hex, failure))
+                result.blockProblems.append(
+                    ChainProblem(
+                        .corrupt, file: file.path, offset: offset,
+                        blockHash: summary.hash.hex, failure))
             }
             // A block that failed keeps its undo record's owner: only the block is reported.
             if summary.hash != network.genesis && (!isKnown || allUndo) {

@@ -17,26 +17,31 @@ struct CarriedState {
         let extra = state.extra
         if state.files.isEmpty { return }
         guard extra["network"] == network, extra["xorKey"] == Self.hex(key),
-              let tipHex = extra["tip"], let tip = Hash32(displayHex: tipHex),
-              let height = extra["height"].flatMap({ UInt64($0) }),
-              let work = extra["chainWork"].flatMap({ UInt128($0) }) else { valid = false; return }
+            let tipHex = extra["tip"], let tip = Hash32(displayHex: tipHex),
+            let height = extra["height"].flatMap({ UInt64($0) }),
+            let work = extra["chainWork"].flatMap({ UInt128($0) })
+        else { valid = false; return }
         self.tip = (tip, height, work)
         for entry in (extra["orphans"] ?? "").split(separator: ";") {
             let f = entry.split(separator: ":")
             guard f.count == 3, let h = Hash32(displayHex: String(f[0])), let p = Hash32(displayHex: String(f[1])),
-                  let bits = UInt32(f[2], radix: 16) else { valid = false; return }
+                let bits = UInt32(f[2], radix: 16)
+            else { valid = false; return }
             orphans.append((h, p, bits))
         }
         for entry in (extra["pendingUndo"] ?? "").split(separator: ";") {
             let f = entry.split(separator: ":")
             guard f.count == 4, let n = Int(f[0]), let p = Hash32(displayHex: String(f[1])),
-                  let h = Hash32(displayHex: String(f[2])), let count = Int(f[3]) else { valid = false; return }
+                let h = Hash32(displayHex: String(f[2])), let count = Int(f[3])
+            else { valid = false; return }
             pendingUndo[n, default: []].append(.init(prev: p, hash: h, txCount: count))
         }
     }
 
-    static func store(into state: inout ChainVerifyState, network: String, key: [UInt8], tip: ChainWalk.Result,
-                      orphans: [(Hash32, Hash32, UInt32)], pendingUndo: [Int: [UndoMatcher.Candidate]]) {
+    static func store(
+        into state: inout ChainVerifyState, network: String, key: [UInt8], tip: ChainWalk.Result,
+        orphans: [(Hash32, Hash32, UInt32)], pendingUndo: [Int: [UndoMatcher.Candidate]]
+    ) {
         state.extra["network"] = network
         state.extra["xorKey"] = hex(key)
         state.extra["tip"] = tip.tip.hex

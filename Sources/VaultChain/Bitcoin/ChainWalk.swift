@@ -64,7 +64,8 @@ struct ChainWalk {
             for p in path { rootOf[p] = top! }
             unconnected[top!, default: []].append(h)
         }
-        return Result(tip: tip, height: heights[tip]!, chainWork: works[tip]!, heights: heights, best: best,
-                      unconnected: unconnected)
+        return Result(
+            tip: tip, height: heights[tip]!, chainWork: works[tip]!, heights: heights, best: best,
+            unconnected: unconnected)
     }
 }

@@ -12,7 +12,7 @@ struct CompactTarget: Sendable, Equatable {
     init?(bits: UInt32) {
         let exponent = Int(bits >> 24)
         let mantissa = UInt64(bits & 0x007f_ffff)
-        if bits & 0x0080_0000 != 0 && mantissa != 0 { return nil }       // negative
+        if bits & 0x0080_0000 != 0 && mantissa != 0 { return nil }  // negative
         if mantissa == 0 { return nil }
         var w: [UInt64] = [0, 0, 0, 0]
         if exponent <= 3 {
@@ -47,10 +47,10 @@ struct CompactTarget: Sendable, Equatable {
     var work: UInt128 {
         // Bitcoin Core's identity: 2^256 / (t + 1) = (~t / (t + 1)) + 1, by long division in bits.
         let t = array
-        var d = t                                     // divisor = t + 1
+        var d = t  // divisor = t + 1
         var carry = true
         for i in 0..<4 where carry { d[i] &+= 1; carry = d[i] == 0 }
-        if carry { return 1 }                         // t = 2^256 - 1
+        if carry { return 1 }  // t = 2^256 - 1
         let n = t.map { ~$0 }
         var quotient: [UInt64] = [0, 0, 0, 0], remainder: [UInt64] = [0, 0, 0, 0]
         for bit in stride(from: 255, through: 0, by: -1) {

@@ -54,27 +54,33 @@ struct FilePairChecker {
 
     /// `pieceSize`: the block file is split about this far apart when the source's small reads are
     /// cheap (0: one piece).
-    func plan(blk: ChainFile?, rev: ChainFile?, marks: [String: ChainVerifyState.FileMark],
-              pieceSize: UInt64) throws -> Plan {
+    func plan(
+        blk: ChainFile?, rev: ChainFile?, marks: [String: ChainVerifyState.FileMark],
+        pieceSize: UInt64
+    ) throws -> Plan {
         var plan = Plan(blk: blk, rev: rev)
         if let rev {
-            let window = RecordWindow(source: source, path: rev.path, size: rev.size, key: key,
-                                      readSize: Int(Self.checkpointWindow))
+            let window = RecordWindow(
+                source: source, path: rev.path, size: rev.size, key: key,
+                readSize: Int(Self.checkpointWindow))
             let (start, known) = try resume(window, marks[rev.path], into: &plan.problems)
             plan.revStart = start
             plan.revReread = start < known
         }
         if let blk {
-            let window = RecordWindow(source: source, path: blk.path, size: blk.size, key: key,
-                                      readSize: Int(Self.checkpointWindow))
+            let window = RecordWindow(
+                source: source, path: blk.path, size: blk.size, key: key,
+                readSize: Int(Self.checkpointWindow))
             (plan.blkStart, plan.blkKnown) = try resume(window, marks[blk.path], into: &plan.problems)
             if plan.revReread { plan.blkStart = 0 }
             plan.pieces = [plan.blkStart]
             if pieceSize > 0 && source.smallReadsAreCheap {
                 let headers = RecordWindow(source: source, path: blk.path, size: blk.size, key: key, readSize: 8)
-                plan.pieces = try RecordScanner(window: headers, magic: network.magic, isActive: isActive,
-                                                maxPayload: 4_000_000, trailer: 0)
-                    .pieceStarts(from: plan.blkStart, spacing: pieceSize)
+                plan.pieces = try RecordScanner(
+                    window: headers, magic: network.magic, isActive: isActive,
+                    maxPayload: 4_000_000, trailer: 0
+                )
+                .pieceStarts(from: plan.blkStart, spacing: pieceSize)
             }
         }
         return plan
@@ -89,8 +95,10 @@ struct FilePairChecker {
 
     /// Joins the pieces in file order (as one scan of the whole file: a piece that ended before
     /// the next one's start ends the file there), then checks the undo file against the blocks.
-    func finish(_ plan: Plan, pieces: [BlockRangeChecker.Result], marks: [String: ChainVerifyState.FileMark],
-                pending: [UndoMatcher.Candidate]) throws -> FilePairResult {
+    func finish(
+        _ plan: Plan, pieces: [BlockRangeChecker.Result], marks: [String: ChainVerifyState.FileMark],
+        pending: [UndoMatcher.Candidate]
+    ) throws -> FilePairResult {
         var result = FilePairResult()
         result.problems = plan.problems
         var candidates = pending
@@ -109,8 +117,9 @@ struct FilePairChecker {
                 end = piece.end
                 if i + 1 < plan.pieces.count && piece.end != plan.pieces[i + 1] { break }
             }
-            let window = RecordWindow(source: source, path: blk.path, size: blk.size, key: key,
-                                      readSize: Int(Self.checkpointWindow))
+            let window = RecordWindow(
+                source: source, path: blk.path, size: blk.size, key: key,
+                readSize: Int(Self.checkpointWindow))
             result.marks[blk.path] = try mark(window, min(end, firstBad ?? end), starts)
             result.bytesChecked += end - plan.blkStart
         }
@@ -118,8 +127,9 @@ struct FilePairChecker {
         if let rev = plan.rev {
             let revWindow = RecordWindow(source: source, path: rev.path, size: rev.size, key: key)
             let start = plan.revStart
-            let scanner = RecordScanner(window: revWindow, magic: network.magic, isActive: isActive,
-                                        maxPayload: 32 << 20, trailer: 32)
+            let scanner = RecordScanner(
+                window: revWindow, magic: network.magic, isActive: isActive,
+                maxPayload: 32 << 20, trailer: 32)
             var starts = RecordStarts(marks[revWindow.path], below: start)
             var firstBad: UInt64?
             let (end, problems) = try scanner.scan(from: start) { offset, undo, checksum in
@@ -128,10 +138,11 @@ struct FilePairChecker {
                 if block != nil { return }
                 firstBad = firstBad ?? offset
                 if let expected { result.problemParents[result.problems.count] = expected.prev }
-                result.problems.append(ChainProblem(
-                    .corrupt, file: revWindow.path, offset: offset, blockHash: expected?.hash.hex,
-                    "undo checksum matches no block of the same-numbered block file"
-                        + (expected.map { _ in " (expected: this block's)" } ?? "")))
+                result.problems.append(
+                    ChainProblem(
+                        .corrupt, file: revWindow.path, offset: offset, blockHash: expected?.hash.hex,
+                        "undo checksum matches no block of the same-numbered block file"
+                            + (expected.map { _ in " (expected: this block's)" } ?? "")))
             }
             result.problems += problems
             result.marks[revWindow.path] = try mark(revWindow, min(end, firstBad ?? end), starts)
@@ -145,13 +156,17 @@ struct FilePairChecker {
     /// When the source proves how much of the file is unchanged (chunk ids), the check restarts at
     /// the last record start at or below that; otherwise at the mark when the checkpoint bytes
     /// before it are unchanged, else at 0 with the rewrite reported.
-    private func resume(_ window: RecordWindow, _ mark: ChainVerifyState.FileMark?,
-                        into problems: inout [ChainProblem]) throws -> (start: UInt64, known: UInt64) {
+    private func resume(
+        _ window: RecordWindow, _ mark: ChainVerifyState.FileMark?,
+        into problems: inout [ChainProblem]
+    ) throws -> (start: UInt64, known: UInt64) {
         guard let mark, mark.verifiedThrough > 0 else { return (0, 0) }
         guard mark.verifiedThrough <= window.size else {
-            problems.append(ChainProblem(.corrupt, file: window.path, offset: window.size,
-                                         "the file is shorter (\(window.size) bytes) than the "
-                                             + "\(mark.verifiedThrough) bytes verified before: it was cut"))
+            problems.append(
+                ChainProblem(
+                    .corrupt, file: window.path, offset: window.size,
+                    "the file is shorter (\(window.size) bytes) than the "
+                        + "\(mark.verifiedThrough) bytes verified before: it was cut"))
             return (0, 0)
         }
         let known = mark.verifiedThrough
@@ -161,15 +176,19 @@ struct FilePairChecker {
         }
         if try checkpoint(window, known) == mark.checkpoint { return (known, known) }
         let from = known - min(known, Self.checkpointWindow)
-        problems.append(ChainProblem(.corrupt, file: window.path, offset: from,
-                                     "bytes before offset \(known), verified by an earlier "
-                                         + "check, have changed since: the file was rewritten"))
+        problems.append(
+            ChainProblem(
+                .corrupt, file: window.path, offset: from,
+                "bytes before offset \(known), verified by an earlier "
+                    + "check, have changed since: the file was rewritten"))
         return (0, 0)
     }
 
-    private func mark(_ window: RecordWindow, _ end: UInt64, _ starts: RecordStarts) throws -> ChainVerifyState.FileMark {
-        ChainVerifyState.FileMark(verifiedThrough: end, checkpoint: try checkpoint(window, end),
-                                  recordStarts: starts.offsets.filter { $0 <= end })
+    private func mark(_ window: RecordWindow, _ end: UInt64, _ starts: RecordStarts) throws -> ChainVerifyState.FileMark
+    {
+        ChainVerifyState.FileMark(
+            verifiedThrough: end, checkpoint: try checkpoint(window, end),
+            recordStarts: starts.offsets.filter { $0 <= end })
     }
 
     /// SHA-256 of the plain bytes just before `offset`.

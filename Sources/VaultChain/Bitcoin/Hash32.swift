@@ -51,8 +51,10 @@ final class DoubleSHA256 {
     func hash(_ data: UnsafeRawBufferPointer) -> Hash32 { hash(data, .init(start: nil, count: 0)) }
 
     /// SHA256d of the pieces one after the other (a segwit txid skips the marker and witnesses).
-    func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
-              _ c: UnsafeRawBufferPointer = .init(start: nil, count: 0)) -> Hash32 {
+    func hash(
+        _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer,
+        _ c: UnsafeRawBufferPointer = .init(start: nil, count: 0)
+    ) -> Hash32 {
         var h = Hash32()
         withUnsafeMutableBytes(of: &h) { digest(a, b, c, into: $0.baseAddress!) }
         return h
@@ -69,8 +71,10 @@ final class DoubleSHA256 {
     }
 
     /// Writes SHA256d(a ‖ b ‖ c) to `out` (32 bytes), after every input byte was read.
-    private func digest(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer,
-                        into out: UnsafeMutableRawPointer) {
+    private func digest(
+        _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer, _ c: UnsafeRawBufferPointer,
+        into out: UnsafeMutableRawPointer
+    ) {
         guard let f = functions else {
             evp.update(a); evp.update(b); evp.update(c)
             evp.finalize(into: first)

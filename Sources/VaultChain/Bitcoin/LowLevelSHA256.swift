@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// OpenSSL's low-level `SHA256_Init`/`SHA256_Update`/`SHA256_Final`, for the millions of short
@@ -16,7 +16,7 @@ enum LowLevelSHA256 {
     typealias Update = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int32
     typealias Final = @convention(c) (UnsafeMutablePointer<UInt8>?, UnsafeMutableRawPointer?) -> Int32
 
-    struct Functions: @unchecked Sendable { // three C function pointers, immutable, shared by design
+    struct Functions: @unchecked Sendable {  // three C function pointers, immutable, shared by design
         let initialize: Initialize
         let update: Update
         let final: Final
@@ -28,8 +28,10 @@ enum LowLevelSHA256 {
 
     static let functions: Functions? = {
         guard let i = dlsym(nil, "SHA256_Init"), let u = dlsym(nil, "SHA256_Update"),
-              let f = dlsym(nil, "SHA256_Final") else { return nil }
-        return Functions(initialize: unsafeBitCast(i, to: Initialize.self), update: unsafeBitCast(u, to: Update.self),
-                         final: unsafeBitCast(f, to: Final.self))
+            let f = dlsym(nil, "SHA256_Final")
+        else { return nil }
+        return Functions(
+            initialize: unsafeBitCast(i, to: Initialize.self), update: unsafeBitCast(u, to: Update.self),
+            final: unsafeBitCast(f, to: Final.self))
     }()
 }

@@ -16,9 +16,12 @@ struct RecordScanner {
     /// Calls `body(recordOffset, payload, trailer)` per complete record that starts before `limit`
     /// (nil: the end of the file); returns the offset after the last complete record and the
     /// problems that ended the walk early.
-    func scan(from start: UInt64, to limit: UInt64? = nil,
-              _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void)
-        throws -> (end: UInt64, problems: [ChainProblem]) {
+    func scan(
+        from start: UInt64, to limit: UInt64? = nil,
+        _ body: (UInt64, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    )
+        throws -> (end: UInt64, problems: [ChainProblem])
+    {
         var offset = start
         let size = window.size
         let file = window.path
@@ -28,26 +31,45 @@ struct RecordScanner {
             guard let header = try window.bytes(at: offset, count: headerLength) else { break }
             if window.isRawZero(header, at: offset) {
                 if try window.restIsRawZero(from: offset) { return (offset, []) }
-                return (offset, [ChainProblem(.corrupt, file: file, offset: offset,
-                                              "zero bytes where a record should start, then data again")])
+                return (
+                    offset,
+                    [
+                        ChainProblem(
+                            .corrupt, file: file, offset: offset,
+                            "zero bytes where a record should start, then data again")
+                    ]
+                )
             }
             if headerLength < 8 { return (offset, [cutShort(offset, "a record header")]) }
             let found = header.loadUnaligned(as: UInt32.self)
             guard UInt32(littleEndian: found) == magic else {
-                return (offset, [ChainProblem(.corrupt, file: file, offset: offset,
-                                              "bad record magic \(Self.hex(header, 4)) (expected the network's)")])
+                return (
+                    offset,
+                    [
+                        ChainProblem(
+                            .corrupt, file: file, offset: offset,
+                            "bad record magic \(Self.hex(header, 4)) (expected the network's)")
+                    ]
+                )
             }
             let length = Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             guard length > 0, length <= maxPayload else {
-                return (offset, [ChainProblem(.corrupt, file: file, offset: offset,
-                                              "record size \(length) is outside 1...\(maxPayload)")])
+                return (
+                    offset,
+                    [
+                        ChainProblem(
+                            .corrupt, file: file, offset: offset,
+                            "record size \(length) is outside 1...\(maxPayload)")
+                    ]
+                )
             }
             let total = 8 + length + trailer
             guard let record = try window.bytes(at: offset, count: total) else {
                 return (offset, [cutShort(offset, "a record of \(total) bytes")])
             }
-            try body(offset, UnsafeRawBufferPointer(rebasing: record[8..<(8 + length)]),
-                     UnsafeRawBufferPointer(rebasing: record[(8 + length)...]))
+            try body(
+                offset, UnsafeRawBufferPointer(rebasing: record[8..<(8 + length)]),
+                UnsafeRawBufferPointer(rebasing: record[(8 + length)...]))
             offset += UInt64(total)
         }
         return (offset, [])
@@ -62,7 +84,8 @@ struct RecordScanner {
         var offset = start
         while offset + 8 <= window.size {
             guard let header = try window.bytes(at: offset, count: 8), !window.isRawZero(header, at: offset),
-                  UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)) == magic else { break }
+                UInt32(littleEndian: header.loadUnaligned(as: UInt32.self)) == magic
+            else { break }
             let length = Int(UInt32(littleEndian: header.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
             guard length > 0, length <= maxPayload else { break }
             let next = offset + UInt64(8 + length + trailer)
@@ -76,12 +99,14 @@ struct RecordScanner {
     private func cutShort(_ offset: UInt64, _ what: String) -> ChainProblem {
         let left = window.size - offset
         if isActive {
-            return ChainProblem(.truncated, file: window.path, offset: offset,
-                                "\(what) is cut short by the end of the file (\(left) bytes left): "
-                                    + "the node stopped while appending")
+            return ChainProblem(
+                .truncated, file: window.path, offset: offset,
+                "\(what) is cut short by the end of the file (\(left) bytes left): "
+                    + "the node stopped while appending")
         }
-        return ChainProblem(.corrupt, file: window.path, offset: offset,
-                            "\(what) runs past the end of the file (\(left) bytes left), and this is not the active file")
+        return ChainProblem(
+            .corrupt, file: window.path, offset: offset,
+            "\(what) runs past the end of the file (\(left) bytes left), and this is not the active file")
     }
 
     static func hex(_ b: UnsafeRawBufferPointer, _ n: Int) -> String {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A sliding window over one `blk`/`rev` file of a `ChainDataSource`, de-obfuscated with the
@@ -9,9 +9,9 @@ final class RecordWindow {
     let source: ChainDataSource
     let path: String
     let size: UInt64
-    private let key: [UInt8]          // 8 bytes, all zero when the directory has no xor.dat
+    private let key: [UInt8]  // 8 bytes, all zero when the directory has no xor.dat
     private var buffer: UnsafeMutableRawBufferPointer
-    private var start: UInt64 = 0     // file offset of buffer[0]
+    private var start: UInt64 = 0  // file offset of buffer[0]
     private var filled = 0
     private(set) var bytesRead: UInt64 = 0
     private let readSize: Int
@@ -22,8 +22,10 @@ final class RecordWindow {
 
     /// `readSize`: how much one read fetches at least (small for a walk over record headers);
     /// `readLimit`: reads fetch nothing past it unless asked to (the end of a piece of the file).
-    init(source: ChainDataSource, path: String, size: UInt64, key: [UInt8], readSize: Int = RecordWindow.readSize,
-         readLimit: UInt64? = nil) {
+    init(
+        source: ChainDataSource, path: String, size: UInt64, key: [UInt8], readSize: Int = RecordWindow.readSize,
+        readLimit: UInt64? = nil
+    ) {
         self.source = source; self.path = path; self.size = size
         self.key = key.count == 8 ? key : [UInt8](repeating: 0, count: 8)
         self.readSize = readSize
@@ -73,7 +75,7 @@ final class RecordWindow {
             buffer.deallocate()
             buffer = bigger
         } else if kept > 0 {
-            memmove(buffer.baseAddress!, keptFrom, kept)       // the ranges may overlap
+            memmove(buffer.baseAddress!, keptFrom, kept)  // the ranges may overlap
         }
         // Read in steps and XOR each while it is still in the core's cache: one pass over the
         // 8 MiB buffer at memory speed instead of two (perf: the XOR pass was ~5 % of a check).

@@ -32,8 +32,10 @@ struct RegtestBlockBuilder {
 
     /// A block at `height` on `prev` with `transactions` transactions (coinbase included) of about
     /// `payload` script bytes each; `segwit` gives every other one a witness and the coinbase a commitment.
-    mutating func block(height: UInt64, prev: Hash32, time: UInt32, transactions: Int, payload: Int,
-                        segwit: Bool) -> [UInt8] {
+    mutating func block(
+        height: UInt64, prev: Hash32, time: UInt32, transactions: Int, payload: Int,
+        segwit: Bool
+    ) -> [UInt8] {
         var txs: [[UInt8]] = []
         var txids: [Hash32] = [], wtxids: [Hash32] = [.zero]
         for i in 1..<max(transactions, 1) {
@@ -81,27 +83,33 @@ struct RegtestBlockBuilder {
         var outputs: [[UInt8]] = [[0x51]]
         if let commitment { outputs.append([0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed] + commitment.bytes) }
         let witness: [[UInt8]]? = commitment == nil ? nil : [[UInt8](repeating: 0, count: 32)]
-        return serialise(inputs: [([UInt8](repeating: 0, count: 32), 0xffff_ffff, scriptSig)], outputs: outputs,
-                         value: 50_0000_0000, witness: witness)
+        return serialise(
+            inputs: [([UInt8](repeating: 0, count: 32), 0xffff_ffff, scriptSig)], outputs: outputs,
+            value: 50_0000_0000, witness: witness)
     }
 
     private mutating func transaction(payload: Int, witness: Bool) -> (bytes: [UInt8], txid: Hash32, wtxid: Hash32) {
         var prevout = [UInt8](repeating: 0, count: 32)
-        for i in stride(from: 0, to: 32, by: 8) { withUnsafeBytes(of: random.next()) { prevout.replaceSubrange(i..<i + 8, with: $0) } }
+        for i in stride(from: 0, to: 32, by: 8) {
+            withUnsafeBytes(of: random.next()) { prevout.replaceSubrange(i..<i + 8, with: $0) }
+        }
         var script = [UInt8](repeating: 0, count: max(payload, 1))
         for i in stride(from: 0, to: script.count - 7, by: 8) {
             withUnsafeBytes(of: random.next()) { script.replaceSubrange(i..<i + 8, with: $0) }
         }
-        let made = serialise(inputs: [(prevout, 0, witness ? [] : script)], outputs: [[0x00, 0x14] + Array(prevout[0..<20])],
-                             value: 1000, witness: witness ? [Array(script.prefix(72)), Array(prevout)] : nil)
+        let made = serialise(
+            inputs: [(prevout, 0, witness ? [] : script)], outputs: [[0x00, 0x14] + Array(prevout[0..<20])],
+            value: 1000, witness: witness ? [Array(script.prefix(72)), Array(prevout)] : nil)
         let wtxid = witness ? made.bytes.withUnsafeBytes { sha.hash($0) } : made.txid
         return (made.bytes, made.txid, wtxid)
     }
 
     /// Serialises a transaction (BIP 144 when `witness` is given: one stack for the first input,
     /// empty stacks for the others) and its txid over the non-witness serialisation.
-    private func serialise(inputs: [([UInt8], UInt32, [UInt8])], outputs: [[UInt8]], value: UInt64,
-                           witness: [[UInt8]]?) -> (bytes: [UInt8], txid: Hash32) {
+    private func serialise(
+        inputs: [([UInt8], UInt32, [UInt8])], outputs: [[UInt8]], value: UInt64,
+        witness: [[UInt8]]?
+    ) -> (bytes: [UInt8], txid: Hash32) {
         var body: [UInt8] = []
         Self.appendCount(inputs.count, to: &body)
         for (prevout, index, script) in inputs {

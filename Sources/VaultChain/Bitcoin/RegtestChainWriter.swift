@@ -33,8 +33,10 @@ public final class RegtestChainWriter {
     private static let magic: [UInt8] = [0xfa, 0xbf, 0xb5, 0xda]
 
     /// `key` nil: no xor.dat (Bitcoin Core before v28). `existingHeight`: see the property.
-    public init(directory: String, key: [UInt8]?, seed: UInt64 = 1, maxFileSize: Int = 128 << 20,
-                preallocate: Bool = false, existingHeight: UInt64? = nil) throws {
+    public init(
+        directory: String, key: [UInt8]?, seed: UInt64 = 1, maxFileSize: Int = 128 << 20,
+        preallocate: Bool = false, existingHeight: UInt64? = nil
+    ) throws {
         self.directory = directory
         self.existingHeight = existingHeight
         self.key = key ?? [UInt8](repeating: 0, count: 8)
@@ -42,7 +44,9 @@ public final class RegtestChainWriter {
         self.preallocate = preallocate
         builder = RegtestBlockBuilder(seed: seed)
         try Posix.mkdirs(directory)
-        if let key, existingHeight == nil { try key.withUnsafeBytes { try Posix.writeFileAtomically(directory + "/xor.dat", $0) } }
+        if let key, existingHeight == nil {
+            try key.withUnsafeBytes { try Posix.writeFileAtomically(directory + "/xor.dat", $0) }
+        }
         let genesis = builder.genesis()
         tip = genesis.prefix(80).withUnsafeBytes { sha.hash($0) }
         tipHash = tip.hex
@@ -55,11 +59,14 @@ public final class RegtestChainWriter {
         for _ in 0..<count {
             let h = height + 1
             let segwit = segwitEvery > 0 && h % UInt64(segwitEvery) == 0
-            let block = builder.block(height: h, prev: tip, time: 1_296_688_602 + UInt32(h) * 600,
-                                      transactions: transactions, payload: payload, segwit: segwit)
+            let block = builder.block(
+                height: h, prev: tip, time: 1_296_688_602 + UInt32(h) * 600,
+                transactions: transactions, payload: payload, segwit: segwit)
             var undoBytes: [UInt8] = []
             RegtestBlockBuilder.appendCount(transactions - 1, to: &undoBytes)
-            for i in 0..<(transactions - 1) { undoBytes += [1, UInt8(truncatingIfNeeded: h) | 1, UInt8(i & 0x7f), 0x00] }
+            for i in 0..<(transactions - 1) {
+                undoBytes += [1, UInt8(truncatingIfNeeded: h) | 1, UInt8(i & 0x7f), 0x00]
+            }
             let parent = tip
             tip = block.prefix(80).withUnsafeBytes { sha.hash($0) }
             height = h
@@ -87,8 +94,10 @@ public final class RegtestChainWriter {
         }
     }
 
-    private func appendRecord(_ file: String, at offset: Int, _ payload: [UInt8], step: Int,
-                              payloadSize: Int? = nil) throws -> Int {
+    private func appendRecord(
+        _ file: String, at offset: Int, _ payload: [UInt8], step: Int,
+        payloadSize: Int? = nil
+    ) throws -> Int {
         var record = Self.magic
         RegtestBlockBuilder.append32(UInt32(payloadSize ?? payload.count), to: &record)
         record += payload

@@ -21,8 +21,10 @@ final class UndoMatcher {
     init(candidates: [Candidate]) { self.candidates = candidates }
 
     /// The block the record belongs to, or nil (with the block it was expected to belong to).
-    func match(undo: UnsafeRawBufferPointer,
-               checksum: UnsafeRawBufferPointer) -> (block: Candidate?, expected: Candidate?) {
+    func match(
+        undo: UnsafeRawBufferPointer,
+        checksum: UnsafeRawBufferPointer
+    ) -> (block: Candidate?, expected: Candidate?) {
         var cursor = ByteCursor(undo)
         guard let entries = try? cursor.count() else { return (nil, nil) }
         let stored = Hash32(checksum, at: 0)

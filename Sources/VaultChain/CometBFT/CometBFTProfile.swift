@@ -11,7 +11,8 @@ public struct CometBFTProfile: ChainProfile {
 
     public func detect(_ source: ChainDataSource) -> Bool {
         guard let config = try? source.files(in: "config"),
-              config.contains(where: { $0.path == "config/genesis.json" }) else {
+            config.contains(where: { $0.path == "config/genesis.json" })
+        else {
             return false
         }
         return (try? source.files(in: "data")) != nil
@@ -40,8 +41,10 @@ public struct CometBFTProfile: ChainProfile {
         }
         report.height = UInt64(current.height)
         if let seen = state.extra[Self.highestKey].flatMap(Self.parse), current < seen {
-            report.problems.append(ChainProblem(.rollback, file: file.path, height: UInt64(current.height),
-                                                "validator state went down from \(seen) to \(current)"))
+            report.problems.append(
+                ChainProblem(
+                    .rollback, file: file.path, height: UInt64(current.height),
+                    "validator state went down from \(seen) to \(current)"))
         } else {
             state.extra[Self.highestKey] = "\(current.height)/\(current.round)/\(current.step)"
         }

@@ -24,7 +24,8 @@ extension ValidatorSigningState {
     /// The chooser restore calls for each protected file: only the validator state is compared;
     /// any other protected file keeps its live bytes, as `--protect` always did.
     public static func choose(relativePath: String, live: [UInt8], snapshot: [UInt8])
-        -> (choice: ProtectedFileChoice, warning: String?) {
+        -> (choice: ProtectedFileChoice, warning: String?)
+    {
         let path = CometBFTProfile.statePath
         guard relativePath == path || relativePath.hasSuffix("/" + path) else {
             return (.keepLive, nil)

@@ -65,8 +65,9 @@ public struct E2StoreReader {
     mutating func readFully(at offset: UInt64, into buf: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0
         while done < buf.count {
-            let n = try source.read(path, offset: offset + UInt64(done),
-                                    into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]))
+            let n = try source.read(
+                path, offset: offset + UInt64(done),
+                into: UnsafeMutableRawBufferPointer(rebasing: buf[done...]))
             if n <= 0 { break }
             done += n
         }

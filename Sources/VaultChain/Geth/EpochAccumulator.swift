@@ -8,7 +8,7 @@ import VaultCore
 /// length is mixed in as SHA-256(root ‖ length as 32 LE bytes). Pure SHA-256: no keccak needed.
 public enum EpochAccumulator {
     public static let maxRecords = 8192
-    static let depth = 13 // 2^13 = 8192 leaves
+    static let depth = 13  // 2^13 = 8192 leaves
 
     public static func root(hashes: [EthHash], difficulties: [UInt256]) -> EthHash {
         precondition(hashes.count == difficulties.count && hashes.count <= maxRecords)

@@ -38,15 +38,19 @@ public struct Era1ChainCheck {
     mutating func checkLink(_ s: Era1FileSummary, _ next: Era1FileSummary?) {
         guard let next, s.indexed, next.indexed else { return }
         guard next.start == s.start + UInt64(s.parents.count) else {
-            problems.append(ChainProblem(.gap, file: next.path, offset: 0, height: next.start,
-                                         "era1 file starts at block \(next.start), "
-                                            + "the previous one ends at \(s.start + UInt64(s.parents.count) - 1)"))
+            problems.append(
+                ChainProblem(
+                    .gap, file: next.path, offset: 0, height: next.start,
+                    "era1 file starts at block \(next.start), "
+                        + "the previous one ends at \(s.start + UInt64(s.parents.count) - 1)"))
             return
         }
         if s.complete, next.complete, let last = s.lastHash, let parent = next.parents.first, last != parent {
-            problems.append(ChainProblem(.corrupt, file: next.path, offset: 8, height: next.start, blockHash: nil,
-                                         "first header's parent \(parent.hex) is not the previous file's "
-                                            + "last block \(last.hex)"))
+            problems.append(
+                ChainProblem(
+                    .corrupt, file: next.path, offset: 8, height: next.start, blockHash: nil,
+                    "first header's parent \(parent.hex) is not the previous file's "
+                        + "last block \(last.hex)"))
         }
     }
 
@@ -55,9 +59,11 @@ public struct Era1ChainCheck {
         let adjacent = next.map { $0.complete && $0.start == s.start + UInt64(s.parents.count) } ?? false
         let lastNumber = s.start + UInt64(s.parents.count) - 1
         guard let last = s.lastHash ?? (adjacent ? next?.parents.first : nil) ?? anchors[lastNumber] else {
-            problems.append(ChainProblem(.info, file: s.path, height: lastNumber,
-                                         "accumulator not recomputed: the last block's hash needs the next era1 file "
-                                            + "or keccak-256"))
+            problems.append(
+                ChainProblem(
+                    .info, file: s.path, height: lastNumber,
+                    "accumulator not recomputed: the last block's hash needs the next era1 file "
+                        + "or keccak-256"))
             return
         }
         let hashes = Array(s.parents.dropFirst()) + [last]
@@ -65,14 +71,18 @@ public struct Era1ChainCheck {
         if root != stored {
             // A parent hash or a total difficulty changed (or the stored root): without keccak the
             // block cannot be named, only the file.
-            problems.append(ChainProblem(.corrupt, file: s.path, offset: s.accumulatorOffset, height: s.start,
-                                         "accumulator \(stored.hex) does not match the blocks' \(root.hex)"))
+            problems.append(
+                ChainProblem(
+                    .corrupt, file: s.path, offset: s.accumulatorOffset, height: s.start,
+                    "accumulator \(stored.hex) does not match the blocks' \(root.hex)"))
         } else {
             rootVerified.insert(s.path)
         }
         if let prefix = Self.namePrefix(s.path), !stored.hex.hasPrefix(prefix) {
-            problems.append(ChainProblem(.corrupt, file: s.path, height: s.start,
-                                         "file name says accumulator \(prefix)…, the file stores \(stored.hex)"))
+            problems.append(
+                ChainProblem(
+                    .corrupt, file: s.path, height: s.start,
+                    "file name says accumulator \(prefix)…, the file stores \(stored.hex)"))
         }
     }
 

@@ -57,7 +57,9 @@ public struct Era1FileCheck {
         summary.indexed = true
         summary.storedRoot = layout.storedRoot
         summary.accumulatorOffset = layout.accumulatorOffset
-        var previousTD = layout.start == 0 ? UInt256.zero
+        var previousTD =
+            layout.start == 0
+            ? UInt256.zero
             : previous.flatMap { $0.number &+ 1 == layout.start ? $0.totalDifficulty : nil }
         var lastHeader: [UInt8] = []
         var ordered = true
@@ -65,8 +67,9 @@ public struct Era1FileCheck {
             let height = layout.start + UInt64(k)
             let end = k + 1 < layout.count ? layout.offsets[k + 1] : layout.accumulatorOffset
             do {
-                let block = try readBlock(at: layout.offsets[k], end: end, height: height,
-                                          isLast: k + 1 == layout.count)
+                let block = try readBlock(
+                    at: layout.offsets[k], end: end, height: height,
+                    isLast: k + 1 == layout.count)
                 if block.number != height {
                     ordered = false
                     let what = "header says block \(block.number), the index says \(height)"
@@ -74,7 +77,8 @@ public struct Era1FileCheck {
                 }
                 if let prev = previousTD {
                     if prev.adding(block.difficulty) != block.total {
-                        let what = "total difficulty \(block.total) is not the previous \(prev) "
+                        let what =
+                            "total difficulty \(block.total) is not the previous \(prev) "
                             + "plus the header's difficulty \(block.difficulty)"
                         problem(.corrupt, GethFormatError(Int(block.tdOffset), what), height, nil)
                     }
@@ -99,7 +103,8 @@ public struct Era1FileCheck {
         // Block hashes from the parents are known now: name them in the problems where possible.
         for i in summary.problems.indices {
             if let h = summary.problems[i].height, h >= layout.start,
-               let hash = summary.hash(ofBlock: Int(h - layout.start)) {
+                let hash = summary.hash(ofBlock: Int(h - layout.start))
+            {
                 summary.problems[i].blockHash = hash.hex
             }
         }
@@ -144,9 +149,10 @@ public struct Era1FileCheck {
             throw GethFormatError(Int(td.end), "block entries do not end where the index puts the next block")
         }
         guard let f = fields else { throw GethFormatError(Int(offset), "header missing") }
-        return Block(number: f.number, parent: f.parentHash, difficulty: f.difficulty, total: total,
-                     tdOffset: td.offset,
-                     headerRLP: headerRLP)
+        return Block(
+            number: f.number, parent: f.parentHash, difficulty: f.difficulty, total: total,
+            tdOffset: td.offset,
+            headerRLP: headerRLP)
     }
 
     /// Decodes a snappy-framed entry value; format errors get the file offset of the damaged chunk.
@@ -166,7 +172,9 @@ public struct Era1FileCheck {
     }
 
     mutating func problem(_ kind: ChainProblem.Kind, _ e: GethFormatError, _ height: UInt64?, _ hash: EthHash?) {
-        summary.problems.append(ChainProblem(kind, file: summary.path, offset: UInt64(max(0, e.offset)), height: height,
-                                             blockHash: hash?.hex, e.what))
+        summary.problems.append(
+            ChainProblem(
+                kind, file: summary.path, offset: UInt64(max(0, e.offset)), height: height,
+                blockHash: hash?.hex, e.what))
     }
 }

@@ -61,7 +61,8 @@ public struct Era1Layout: Equatable {
                 let rel = Int64(littleEndian: v.loadUnaligned(fromByteOffset: 8 + 8 * i, as: Int64.self))
                 let abs = Int64(indexOffset).addingReportingOverflow(rel)
                 guard !abs.overflow, abs.partialValue > Int64(previous),
-                      abs.partialValue < Int64(accumulatorOffset) else {
+                    abs.partialValue < Int64(accumulatorOffset)
+                else {
                     let what = "era1 block index offset \(i) is out of order or outside the blocks"
                     throw GethFormatError(Int(indexOffset + 16) + 8 * i, what)
                 }

@@ -21,7 +21,12 @@ public struct EthHash: Hashable, Sendable, CustomStringConvertible {
         var bytes: [UInt8] = []
         var it = hex.utf8.makeIterator()
         func nibble(_ c: UInt8) -> UInt8? {
-            switch c { case 48...57: c - 48; case 97...102: c - 87; case 65...70: c - 55; default: nil }
+            switch c {
+            case 48...57: c - 48;
+            case 97...102: c - 87;
+            case 65...70: c - 55;
+            default: nil
+            }
         }
         while let hi = it.next() {
             guard let lo = it.next(), let h = nibble(hi), let l = nibble(lo) else { return nil }

@@ -22,8 +22,10 @@ public struct FreezerCheck {
                 tables[name] = t
                 bytesRead += t.indexSize
             } else {
-                problems.append(ChainProblem(.corrupt, file: dir + "/" + name + ".cidx",
-                                             "freezer table \(name) has no index file"))
+                problems.append(
+                    ChainProblem(
+                        .corrupt, file: dir + "/" + name + ".cidx",
+                        "freezer table \(name) has no index file"))
             }
         }
         guard let headers = tables["headers"], let hashes = tables["hashes"] else { return }
@@ -33,9 +35,11 @@ public struct FreezerCheck {
             // Counts come from files: never let them go negative (a damaged index is reported, not a trap).
             let firstExtra = 6 * max(0, t.index.count - extra + 1)
             let kind: ChainProblem.Kind = t.tolerated(indexOffset: firstExtra) ? .info : .gap
-            problems.append(ChainProblem(kind, file: t.index.indexPath, offset: UInt64(firstExtra), height: head,
-                                         "freezer table \(name) holds \(t.index.head) items, "
-                                            + "the shortest table \(head)"))
+            problems.append(
+                ChainProblem(
+                    kind, file: t.index.indexPath, offset: UInt64(firstExtra), height: head,
+                    "freezer table \(name) holds \(t.index.head) items, "
+                        + "the shortest table \(head)"))
         }
         var items = FreezerItems(source: source, hashes: hashes)
         for name in Self.tableNames {
@@ -49,8 +53,9 @@ public struct FreezerCheck {
             if clean && end >= start {
                 let through = 6 * (end + 1)
                 let checkpoint = t.checkpoint(through: min(through, t.indexBytes.count))
-                state.files[t.index.indexPath] = ChainVerifyState.FileMark(verifiedThrough: UInt64(through),
-                                                                           checkpoint: checkpoint)
+                state.files[t.index.indexPath] = ChainVerifyState.FileMark(
+                    verifiedThrough: UInt64(through),
+                    checkpoint: checkpoint)
             }
         }
         if name(headers: headers) && !Keccak256.isAvailable && head > 0 {
@@ -73,9 +78,11 @@ public struct FreezerCheck {
         if through <= t.indexBytes.count, through % 6 == 0, t.checkpoint(through: through) == mark.checkpoint {
             return max(0, through / 6 - 1)
         }
-        problems.append(ChainProblem(.corrupt, file: t.index.indexPath, offset: 0,
-                                     "index changed before the verified mark (\(mark.verifiedThrough) bytes): "
-                                        + "a verified item was rewritten"))
+        problems.append(
+            ChainProblem(
+                .corrupt, file: t.index.indexPath, offset: 0,
+                "index changed before the verified mark (\(mark.verifiedThrough) bytes): "
+                    + "a verified item was rewritten"))
         state.files[t.index.indexPath] = nil
         return 0
     }

@@ -34,8 +34,10 @@ public struct FreezerIndex {
     /// Decodes the index bytes; `dataSizes` gives each data file's size (missing = absent).
     /// Returns the index and the problems of its structure (the entries up to the first bad one
     /// are kept, so the items before a damage are still checked).
-    public static func parse(name: String, path: String, compressed: Bool, bytes: UnsafeRawBufferPointer,
-                             dataSizes: [UInt16: UInt64]) -> (FreezerIndex, [GethFormatError]) {
+    public static func parse(
+        name: String, path: String, compressed: Bool, bytes: UnsafeRawBufferPointer,
+        dataSizes: [UInt16: UInt64]
+    ) -> (FreezerIndex, [GethFormatError]) {
         var index = FreezerIndex(name: name, indexPath: path, compressed: compressed, entries: [])
         var problems: [GethFormatError] = []
         if bytes.count % 6 != 0 {
@@ -44,8 +46,9 @@ public struct FreezerIndex {
         let n = bytes.count / 6
         index.entries.reserveCapacity(n)
         for j in 0..<n {
-            let e = Entry(file: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 6 * j, as: UInt16.self)),
-                          end: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6 * j + 2, as: UInt32.self)))
+            let e = Entry(
+                file: UInt16(bigEndian: bytes.loadUnaligned(fromByteOffset: 6 * j, as: UInt16.self)),
+                end: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 6 * j + 2, as: UInt32.self)))
             if j > 0 {
                 let p = index.entries[j - 1]
                 let ok = e.file == p.file ? (j == 1 || e.end >= p.end) : e.file == p.file &+ 1

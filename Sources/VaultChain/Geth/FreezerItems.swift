@@ -51,8 +51,10 @@ struct FreezerItems {
             let kind: ChainProblem.Kind = t.tolerated(indexOffset: 6 * (j + 1)) ? .info : .corrupt
             let blockHash = name == "hashes" ? nil : try hash(number)?.hex
             for what in failures {
-                problems.append(ChainProblem(kind, file: path, offset: loc.start, height: number, blockHash: blockHash,
-                                             "\(name): " + what))
+                problems.append(
+                    ChainProblem(
+                        kind, file: path, offset: loc.start, height: number, blockHash: blockHash,
+                        "\(name): " + what))
             }
         }
     }

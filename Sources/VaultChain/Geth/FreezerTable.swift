@@ -9,8 +9,10 @@ struct FreezerTable {
     var indexBytes: [UInt8]
 
     /// Loads table `name` from the listing of `dir`; nil when it has no index file.
-    static func load(_ name: String, dir: String, listing: [ChainFile], source: ChainDataSource,
-                     problems: inout [ChainProblem]) throws -> FreezerTable? {
+    static func load(
+        _ name: String, dir: String, listing: [ChainFile], source: ChainDataSource,
+        problems: inout [ChainProblem]
+    ) throws -> FreezerTable? {
         let prefix = dir + "/" + name + "."
         guard let idx = listing.first(where: { $0.path == prefix + "cidx" || $0.path == prefix + "ridx" }) else {
             return nil
@@ -36,9 +38,11 @@ struct FreezerTable {
         for e in errors {
             let tolerated = table.tolerated(indexOffset: e.offset)
             let what = tolerated ? e.what + " (past the meta's flush offset: geth repairs it)" : e.what
-            problems.append(ChainProblem(tolerated ? .info : .corrupt, file: idx.path, offset: UInt64(e.offset),
-                                         height: table.itemNumber(entry: e.offset / 6),
-                                         what))
+            problems.append(
+                ChainProblem(
+                    tolerated ? .info : .corrupt, file: idx.path, offset: UInt64(e.offset),
+                    height: table.itemNumber(entry: e.offset / 6),
+                    what))
         }
         return table
     }

@@ -44,8 +44,10 @@ public struct GethProfile: ChainProfile {
 
     /// Era1 files are immutable once written: a file whose accumulator was verified is marked with
     /// its size and SHA-256, and later runs only re-hash it (a changed byte is then corruption).
-    func checkEra1(_ source: ChainDataSource, _ files: [ChainFile], state: inout ChainVerifyState,
-                   report: inout ChainReport) throws -> (last: (number: UInt64, hash: EthHash?)?, bytes: UInt64) {
+    func checkEra1(
+        _ source: ChainDataSource, _ files: [ChainFile], state: inout ChainVerifyState,
+        report: inout ChainReport
+    ) throws -> (last: (number: UInt64, hash: EthHash?)?, bytes: UInt64) {
         var fresh: [ChainFile] = []
         var bytes: UInt64 = 0
         var last: (number: UInt64, hash: EthHash?)?
@@ -57,8 +59,10 @@ public struct GethProfile: ChainProfile {
                 if let n = state.extra["geth.era1.last." + f.path].flatMap(UInt64.init) { last = (n, nil) }
                 continue
             }
-            report.problems.append(ChainProblem(.corrupt, file: f.path, offset: 0,
-                                                "era1 file changed after it was verified (size or sha256 differ)"))
+            report.problems.append(
+                ChainProblem(
+                    .corrupt, file: f.path, offset: 0,
+                    "era1 file changed after it was verified (size or sha256 differ)"))
             state.files[f.path] = nil
             fresh.append(f)
         }

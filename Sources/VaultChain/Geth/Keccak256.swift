@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Ethereum's keccak-256 (the original Keccak padding 0x01, not SHA3-256's 0x06), which every
@@ -12,12 +12,16 @@ import Glibc
 /// Looked up through `dlsym` because only VaultCore links OpenSSL's headers (the layering rule);
 /// libcrypto is already loaded by VaultCore, so the symbols resolve in-process.
 public enum Keccak256 {
-    private typealias Fetch = @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafePointer<CChar>?)
+    private typealias Fetch =
+        @convention(c) (OpaquePointer?, UnsafePointer<CChar>, UnsafePointer<CChar>?)
         -> OpaquePointer?
-    private typealias Digest = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?,
-                                               UnsafeMutablePointer<UInt32>?, OpaquePointer?, OpaquePointer?) -> Int32
+    private typealias Digest =
+        @convention(c) (
+            UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?,
+            UnsafeMutablePointer<UInt32>?, OpaquePointer?, OpaquePointer?
+        ) -> Int32
 
-    private struct Handle: @unchecked Sendable { // an immutable OpenSSL EVP_MD, shared read-only by design
+    private struct Handle: @unchecked Sendable {  // an immutable OpenSSL EVP_MD, shared read-only by design
         let md: OpaquePointer
         let digest: Digest
     }

@@ -56,7 +56,8 @@ public enum RLP {
 
     /// An unsigned integer of at most `maxBytes` bytes, big-endian without leading zeros.
     public static func uintBytes(_ buf: UnsafeRawBufferPointer, _ item: RLPItem, maxBytes: Int) throws
-        -> UnsafeRawBufferPointer {
+        -> UnsafeRawBufferPointer
+    {
         guard !item.isList else { throw GethFormatError(item.start, "rlp integer expected, found a list") }
         guard item.length <= maxBytes else {
             throw GethFormatError(item.start, "rlp integer longer than \(maxBytes) bytes")

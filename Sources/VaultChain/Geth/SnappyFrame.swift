@@ -36,12 +36,13 @@ public struct SnappyFrameDecoder {
                 }
                 switch type {
                 case 0x00, 0x01:
-                    try dataChunk(UnsafeRawBufferPointer(rebasing: src[body..<body + length]), compressed: type == 0,
-                                  at: s, limit: limit)
+                    try dataChunk(
+                        UnsafeRawBufferPointer(rebasing: src[body..<body + length]), compressed: type == 0,
+                        at: s, limit: limit)
                 case 0x02...0x7f:
                     throw GethFormatError(s, "snappy chunk type \(type) is reserved and unskippable")
                 default:
-                    break // 0x80...0xfe: padding and skippable chunks
+                    break  // 0x80...0xfe: padding and skippable chunks
                 }
             }
             s = body + length

@@ -52,7 +52,10 @@ public struct UInt256: Hashable, Sendable, CustomStringConvertible {
     /// Decimal when it fits in 64 bits (what operators compare with explorers), hex otherwise.
     public var description: String {
         if limbs.1 == 0, limbs.2 == 0, limbs.3 == 0 { return String(limbs.0) }
-        return "0x" + [limbs.3, limbs.2, limbs.1, limbs.0].map { let s = String($0, radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s }.joined()
+        return "0x"
+            + [limbs.3, limbs.2, limbs.1, limbs.0].map {
+                let s = String($0, radix: 16)
+                return String(repeating: "0", count: 16 - s.count) + s
+            }.joined()
     }
 }

@@ -12,8 +12,10 @@ struct WindowedReader {
     init(source: ChainDataSource) { self.source = source }
 
     /// Calls `body` with bytes [from, to) of `file`; throws when the file is shorter.
-    mutating func with<R>(_ file: String, from: UInt64, to: UInt64,
-                          _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    mutating func with<R>(
+        _ file: String, from: UInt64, to: UInt64,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
         let length = Int(to - from)
         if file != path || from < start || to > start + UInt64(valid) {
             let want = max(Self.window, length)
@@ -24,8 +26,9 @@ struct WindowedReader {
             defer { buffer = b }
             while valid < want {
                 let n = try b.withUnsafeMutableBytes { p in
-                    try source.read(file, offset: from + UInt64(valid),
-                                    into: UnsafeMutableRawBufferPointer(rebasing: p[valid..<want]))
+                    try source.read(
+                        file, offset: from + UInt64(valid),
+                        into: UnsafeMutableRawBufferPointer(rebasing: p[valid..<want]))
                 }
                 if n <= 0 { break }
                 valid += n

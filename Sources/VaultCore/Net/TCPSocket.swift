@@ -32,8 +32,10 @@ final class TCPSocket {
         var next: UnsafeMutablePointer<addrinfo>? = first
         while let ai = next {
             next = ai.pointee.ai_next
-            let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-                                | Int32(SOCK_NONBLOCK.rawValue), 0)
+            let fd = socket(
+                ai.pointee.ai_family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+                    | Int32(SOCK_NONBLOCK.rawValue), 0)
             if fd < 0 { problem = String(cString: strerror(errno)); continue }
             let candidate = TCPSocket(fd: fd, timeoutMilliseconds: milliseconds, peer: "\(host):\(port)")
             if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 || errno == EINPROGRESS {
@@ -43,7 +45,7 @@ final class TCPSocket {
                     var length = socklen_t(MemoryLayout<Int32>.size)
                     getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
                     if error == 0 {
-                        var one: Int32 = 1 // requests are written head then body: do not wait for ACKs
+                        var one: Int32 = 1  // requests are written head then body: do not wait for ACKs
                         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                         return candidate
                     }
@@ -64,7 +66,7 @@ final class TCPSocket {
         while true {
             let n = poll(&p, 1, timeoutMilliseconds)
             if n < 0 && errno == EINTR { continue }
-            return n != 0 // an error or hang-up also counts as ready: the next call reports it
+            return n != 0  // an error or hang-up also counts as ready: the next call reports it
         }
     }
 

@@ -7,7 +7,7 @@ internal import COpenSSL
 final class TLSSession {
     private let socket: TCPSocket
     private let ssl: OpaquePointer
-    private let input: OpaquePointer   // network -> OpenSSL
+    private let input: OpaquePointer  // network -> OpenSSL
     private let output: OpaquePointer  // OpenSSL -> network
     private var scratch = [UInt8](repeating: 0, count: 64 << 10)
     private let host: String
@@ -19,13 +19,15 @@ final class TLSSession {
         self.ssl = ssl; self.socket = socket; self.host = host
         input = BIO_new(BIO_s_mem())
         output = BIO_new(BIO_s_mem())
-        SSL_set_bio(ssl, input, output) // the SSL now owns both BIOs
+        SSL_set_bio(ssl, input, output)  // the SSL now owns both BIOs
         var address = in6_addr()
         let isAddress = inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
         // An IP literal is checked against the certificate's IP SANs; a name against its DNS
         // names (and sent as SNI, which must not carry an address: RFC 6066 section 3).
-        let checked = isAddress ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
-                                : (COpenSSL_SSL_set_sni(ssl, host) == 1 ? SSL_set1_host(ssl, host) : 0)
+        let checked =
+            isAddress
+            ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+            : (COpenSSL_SSL_set_sni(ssl, host) == 1 ? SSL_set1_host(ssl, host) : 0)
         guard checked == 1 else { throw NetError(.tls, "cannot set up TLS for \(host): \(TLSContext.queuedErrors())") }
         SSL_set_connect_state(ssl)
         do {
@@ -69,12 +71,12 @@ final class TLSSession {
             case SSL_ERROR_WANT_READ:
                 let n = try scratch.withUnsafeMutableBytes { try socket.read(into: $0) }
                 if n == 0 {
-                    if what == "reading from" { return 0 } // framing above decides if that was early
+                    if what == "reading from" { return 0 }  // framing above decides if that was early
                     throw NetError(.reset, "connection closed by \(socket.peer) during TLS \(what)")
                 }
                 _ = scratch.withUnsafeBytes { BIO_write(input, $0.baseAddress, Int32(n)) }
             case SSL_ERROR_WANT_WRITE:
-                continue // memory BIOs never refuse a write; flush() above made room anyway
+                continue  // memory BIOs never refuse a write; flush() above made room anyway
             case SSL_ERROR_ZERO_RETURN:
                 return 0
             default:

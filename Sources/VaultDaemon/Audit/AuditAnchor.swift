@@ -27,8 +27,9 @@ public struct AuditAnchor: Codable, Sendable, Equatable {
         let path = Self.path(for: log)
         guard try Posix.lstat(path) != nil else { return nil }
         guard let anchor = try? JSONDecoder().decode(AuditAnchor.self, from: Data(try Posix.readFile(path))) else {
-            throw VaultError(.corrupt, "the audit log's anchor \(path) is damaged",
-                             hint: "compare the log with the repository's copy ('chainvault audit --from-repository')")
+            throw VaultError(
+                .corrupt, "the audit log's anchor \(path) is damaged",
+                hint: "compare the log with the repository's copy ('chainvault audit --from-repository')")
         }
         return anchor
     }

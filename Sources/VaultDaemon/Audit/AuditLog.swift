@@ -46,7 +46,9 @@ public final class AuditLog: Sendable {
     /// Appends one entry durably (write, fsync) under an exclusive flock, so the daemon and a CLI
     /// command can share the file.
     @discardableResult
-    public func append(actor: String, action: String, subject: String, result: String, details: [String: String] = [:]) throws -> Entry {
+    public func append(actor: String, action: String, subject: String, result: String, details: [String: String] = [:])
+        throws -> Entry
+    {
         try appending.withLock { _ in
             let created = try Posix.lstat(path) == nil
             let fd = try Posix.open(path, O_RDWR | O_CREAT | O_APPEND, mode: 0o640)
@@ -55,8 +57,9 @@ public final class AuditLog: Sendable {
             defer { flock(fd, LOCK_UN) }
             let existing = try Posix.readFile(path)
             let (lastSeq, lastHash, torn) = Self.tail(existing)
-            let entry = Entry(seq: lastSeq + 1, time: Timestamp.now(), actor: actor, action: action, subject: subject,
-                              result: result, details: details, prev: lastHash)
+            let entry = Entry(
+                seq: lastSeq + 1, time: Timestamp.now(), actor: actor, action: action, subject: subject,
+                result: result, details: details, prev: lastHash)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             let body = Array(try encoder.encode(entry))
@@ -112,12 +115,24 @@ public final class AuditLog: Sendable {
                 continue
             }
             guard let (hash, entry, valid) = try? parse(Array(line)) else {
-                report.problems.append(isLast ? "line \(number): incomplete (the process stopped while writing it)" : "line \(number): not an audit entry")
+                report.problems.append(
+                    isLast
+                        ? "line \(number): incomplete (the process stopped while writing it)"
+                        : "line \(number): not an audit entry")
                 continue
             }
-            if !valid { report.problems.append("line \(number): entry \(entry.seq) was altered (its hash does not match its content)") }
-            if entry.prev != report.lastHash { report.problems.append("line \(number): entry \(entry.seq) does not follow the entry before it (an entry was removed, inserted or reordered)") }
-            if entry.seq != expectedSeq { report.problems.append("line \(number): sequence number \(entry.seq), expected \(expectedSeq)") }
+            if !valid {
+                report.problems.append(
+                    "line \(number): entry \(entry.seq) was altered (its hash does not match its content)")
+            }
+            if entry.prev != report.lastHash {
+                report.problems.append(
+                    "line \(number): entry \(entry.seq) does not follow the entry before it (an entry was removed, inserted or reordered)"
+                )
+            }
+            if entry.seq != expectedSeq {
+                report.problems.append("line \(number): sequence number \(entry.seq), expected \(expectedSeq)")
+            }
             expectedSeq = entry.seq + 1
             report.lastHash = hash
             report.hashes[entry.seq] = hash

@@ -25,16 +25,21 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     public var extraHeaders: [(String, String)]
 
-    public init(status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8], extraHeaders: [(String, String)] = []) {
+    public init(
+        status: Int, contentType: String = "text/plain; charset=utf-8", body: [UInt8],
+        extraHeaders: [(String, String)] = []
+    ) {
         self.status = status; self.contentType = contentType; self.body = body; self.extraHeaders = extraHeaders
     }
 
     public init(status: Int, text: String) { self.init(status: status, body: Array((text + "\n").utf8)) }
 
-    static let reasons: [Int: String] = [200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                                         405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone", 413: "Content Too Large",
-                                         414: "URI Too Long", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-                                         501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"]
+    static let reasons: [Int: String] = [
+        200: "OK", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+        405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone", 413: "Content Too Large",
+        414: "URI Too Long", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+        501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"
+    ]
 
     /// The bytes on the wire; every response closes the connection (no keep-alive state to exhaust).
     public func serialized(headOnly: Bool = false) -> [UInt8] {
@@ -93,10 +98,15 @@ public enum HTTPParser {
         if methodEnd > 16 || data[0..<methodEnd].contains(where: { !(65...90).contains($0) }) {
             return .error(status: 400, reason: "malformed method")
         }
-        if firstLineEnd == nil && data.count > limits.maxRequestLine { return .error(status: 414, reason: "request line too long") }
-        if let e = firstLineEnd, e > limits.maxRequestLine { return .error(status: 414, reason: "request line too long") }
+        if firstLineEnd == nil && data.count > limits.maxRequestLine {
+            return .error(status: 414, reason: "request line too long")
+        }
+        if let e = firstLineEnd, e > limits.maxRequestLine {
+            return .error(status: 414, reason: "request line too long")
+        }
         guard let end = headEnd else {
-            return data.count > limits.maxHeaderBytes ? .error(status: 431, reason: "request head too large") : .incomplete
+            return data.count > limits.maxHeaderBytes
+                ? .error(status: 431, reason: "request head too large") : .incomplete
         }
         if end > limits.maxHeaderBytes { return .error(status: 431, reason: "request head too large") }
         let head = data[0..<end]
@@ -104,18 +114,26 @@ public enum HTTPParser {
         let requestLine = lines[0].split(separator: " ", omittingEmptySubsequences: false)
         guard requestLine.count == 3 else { return .error(status: 400, reason: "malformed request line") }
         let method = String(requestLine[0]), target = String(requestLine[1]), version = String(requestLine[2])
-        guard !method.isEmpty, method.allSatisfy({ $0.isUppercase && $0.isLetter }) else { return .error(status: 400, reason: "malformed method") }
-        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            return version.hasPrefix("HTTP/") ? .error(status: 505, reason: "only HTTP/1.x") : .error(status: 400, reason: "malformed version")
+        guard !method.isEmpty, method.allSatisfy({ $0.isUppercase && $0.isLetter }) else {
+            return .error(status: 400, reason: "malformed method")
         }
-        guard target.hasPrefix("/"), !target.contains("#") else { return .error(status: 400, reason: "the target must be an absolute path") }
+        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
+            return version.hasPrefix("HTTP/")
+                ? .error(status: 505, reason: "only HTTP/1.x") : .error(status: 400, reason: "malformed version")
+        }
+        guard target.hasPrefix("/"), !target.contains("#") else {
+            return .error(status: 400, reason: "the target must be an absolute path")
+        }
         var headers: [(name: String, value: String)] = []
         for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { return .error(status: 400, reason: "header line without a colon") }
+            guard let colon = line.firstIndex(of: ":") else {
+                return .error(status: 400, reason: "header line without a colon")
+            }
             let name = String(line[..<colon])
             // No obsolete line folding, no space before the colon (request smuggling vectors).
             guard !name.isEmpty, !line.hasPrefix(" "), !line.hasPrefix("\t"),
-                  name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) }) else {
+                name.allSatisfy({ $0.isLetter || $0.isNumber || "-_!#$%&'*+.^`|~".contains($0) })
+            else {
                 return .error(status: 400, reason: "malformed header name")
             }
             headers.append((name, line[line.index(after: colon)...].trimmingCharacters(in: [" ", "\t"])))
@@ -132,13 +150,20 @@ public enum HTTPParser {
             }
             bodyLength = n
         }
-        if bodyLength > limits.maxBody { return .error(status: 413, reason: "body larger than \(limits.maxBody) bytes") }
+        if bodyLength > limits.maxBody {
+            return .error(status: 413, reason: "body larger than \(limits.maxBody) bytes")
+        }
         let bodyStart = end + 4
         guard data.count >= bodyStart + bodyLength else { return .incomplete }
         let path: String, query: String
-        if let q = target.firstIndex(of: "?") { path = String(target[..<q]); query = String(target[target.index(after: q)...]) }
-        else { path = target; query = "" }
-        return .request(HTTPRequest(method: method, path: path, query: query, headers: headers,
-                                    body: Array(data[bodyStart..<(bodyStart + bodyLength)])))
+        if let q = target.firstIndex(of: "?") {
+            path = String(target[..<q]); query = String(target[target.index(after: q)...])
+        } else {
+            path = target; query = ""
+        }
+        return .request(
+            HTTPRequest(
+                method: method, path: path, query: query, headers: headers,
+                body: Array(data[bodyStart..<(bodyStart + bodyLength)])))
     }
 }

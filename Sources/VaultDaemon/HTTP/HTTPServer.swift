@@ -57,7 +57,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds and starts serving; returns the port (useful with port 0).
     @discardableResult
     public func start() throws -> UInt16 {
-        listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        listenFD = socket(
+            AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard listenFD >= 0 else { throw Posix.error("create a socket for", "\(host):\(requestedPort)") }
         var one: Int32 = 1
         setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -66,20 +67,30 @@ public final class HTTPServer: @unchecked Sendable {
         address.sin_port = requestedPort.bigEndian
         guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
             close(listenFD)
-            throw VaultError(.usage, "listen address \(host) is not an IPv4 address", hint: "use for example 127.0.0.1:9797")
+            throw VaultError(
+                .usage, "listen address \(host) is not an IPv4 address", hint: "use for example 127.0.0.1:9797")
         }
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listenFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard bound == 0, listen(listenFD, 512) == 0 else {
             let e = Posix.error("listen on", "\(host):\(requestedPort)")
             close(listenFD)
-            throw VaultError(e.code, e.message, cause: e.cause, hint: "another process may hold the port; change the listen address")
+            throw VaultError(
+                e.code, e.message, cause: e.cause, hint: "another process may hold the port; change the listen address")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) }
+        }
         port = UInt16(bigEndian: actual.sin_port)
         guard pipe(&wakePipe) == 0 else { throw Posix.error("create a pipe for", "the HTTP server") }
-        let t = Thread { [self] in loop(); stopped.signal() }
+        let t = Thread { [self] in
+            loop(); stopped.signal()
+        }
         t.name = "http"
         thread = t
         t.start()
@@ -104,7 +115,9 @@ public final class HTTPServer: @unchecked Sendable {
         /// Accept order: the oldest idle connection is the one a new one displaces at the cap.
         let sequence: Int
         var responding: Bool { !output.isEmpty }
-        init(fd: Int32, deadline: Date, sequence: Int) { self.fd = fd; self.deadline = deadline; self.sequence = sequence }
+        init(fd: Int32, deadline: Date, sequence: Int) {
+            self.fd = fd; self.deadline = deadline; self.sequence = sequence
+        }
     }
 
     private func loop() {
@@ -117,8 +130,13 @@ public final class HTTPServer: @unchecked Sendable {
         while true {
             // poll ignores a negative descriptor: that is how accepting pauses after EMFILE.
             let listening = acceptPausedUntil <= Date() ? listenFD : -1
-            var fds = [pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: listening, events: Int16(POLLIN), revents: 0)]
-            for c in connections.values { fds.append(pollfd(fd: c.fd, events: Int16(c.responding ? POLLOUT : POLLIN), revents: 0)) }
+            var fds = [
+                pollfd(fd: wakePipe[0], events: Int16(POLLIN), revents: 0),
+                pollfd(fd: listening, events: Int16(POLLIN), revents: 0)
+            ]
+            for c in connections.values {
+                fds.append(pollfd(fd: c.fd, events: Int16(c.responding ? POLLOUT : POLLIN), revents: 0))
+            }
             var nearest = connections.values.map(\.deadline).min().map { max(0, $0.timeIntervalSinceNow) } ?? 1
             if listening < 0 { nearest = min(nearest, max(0, acceptPausedUntil.timeIntervalSinceNow)) }
             countLock.withLock { connectionCount = connections.count }
@@ -134,10 +152,14 @@ public final class HTTPServer: @unchecked Sendable {
             for c in connections.values where c.deadline < now {
                 if c.responding {
                     // A client that does not read its response gets a second deadline, then is dropped.
-                    if c.deadline.addingTimeInterval(options.requestDeadline) < now { close(c.fd); connections[c.fd] = nil }
+                    if c.deadline.addingTimeInterval(options.requestDeadline) < now {
+                        close(c.fd); connections[c.fd] = nil
+                    }
                     continue
                 }
-                respond(c, HTTPResponse(status: 408, text: "request not received within \(Int(options.requestDeadline)) s"), headOnly: false)
+                respond(
+                    c, HTTPResponse(status: 408, text: "request not received within \(Int(options.requestDeadline)) s"),
+                    headOnly: false)
                 flush(c, &connections)
             }
         }
@@ -165,7 +187,8 @@ public final class HTTPServer: @unchecked Sendable {
             }
             if connections.count >= options.maxConnections { evictOldestIdle(&connections) }
             nextSequence += 1
-            let c = Connection(fd: fd, deadline: Date().addingTimeInterval(options.requestDeadline), sequence: nextSequence)
+            let c = Connection(
+                fd: fd, deadline: Date().addingTimeInterval(options.requestDeadline), sequence: nextSequence)
             connections[fd] = c
             if connections.count > options.maxConnections {
                 // Every held connection is sending a response: this one waits for none of them.
@@ -181,7 +204,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Closes the connection accepted longest ago that has not sent a whole request.
     private func evictOldestIdle(_ connections: inout [Int32: Connection]) {
-        guard let oldest = connections.values.filter({ !$0.responding }).min(by: { $0.sequence < $1.sequence }) else { return }
+        guard let oldest = connections.values.filter({ !$0.responding }).min(by: { $0.sequence < $1.sequence }) else {
+            return
+        }
         close(oldest.fd)
         connections[oldest.fd] = nil
     }
@@ -214,9 +239,11 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func flush(_ c: Connection, _ connections: inout [Int32: Connection]) {
         while c.written < c.output.count {
-            let n = c.output.withUnsafeBytes { send(c.fd, $0.baseAddress! + c.written, $0.count - c.written, Int32(MSG_NOSIGNAL)) }
+            let n = c.output.withUnsafeBytes {
+                send(c.fd, $0.baseAddress! + c.written, $0.count - c.written, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 {
-                if errno == EAGAIN || errno == EINTR { return }   // wait for POLLOUT
+                if errno == EAGAIN || errno == EINTR { return }  // wait for POLLOUT
                 break
             }
             c.written += n

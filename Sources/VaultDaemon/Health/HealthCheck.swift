@@ -60,8 +60,9 @@ public struct HealthCheck: Sendable {
     }
 
     public static func unknown(_ message: String) -> Result {
-        Result(state: State.unknown.name, exitCode: State.unknown.rawValue, summary: message, ready: nil, policies: [],
-               perfdata: [])
+        Result(
+            state: State.unknown.name, exitCode: State.unknown.rawValue, summary: message, ready: nil, policies: [],
+            perfdata: [])
     }
 
     public func evaluate(_ status: Status) -> Result {
@@ -77,30 +78,40 @@ public struct HealthCheck: Sendable {
             var state = State.ok, problems: [String] = []
             func raise(_ to: State, _ message: String) { state = max(state, to); problems.append(message) }
             if let age = p.ageSeconds {
-                if age > c { raise(.critical, "last backup \(Self.age(age)) ago (critical over \(Self.age(c)))") }
-                else if age > w { raise(.warning, "last backup \(Self.age(age)) ago (late over \(Self.age(w)))") }
+                if age > c {
+                    raise(.critical, "last backup \(Self.age(age)) ago (critical over \(Self.age(c)))")
+                } else if age > w {
+                    raise(.warning, "last backup \(Self.age(age)) ago (late over \(Self.age(w)))")
+                }
             } else {
                 raise(.critical, "never backed up")
             }
             if p.lastVerifyErrors > 0 { raise(.critical, "verify found \(p.lastVerifyErrors) problem(s)") }
-            if p.lastOutcome == JobState.failed.rawValue { raise(.warning, "last run failed: \(p.lastError ?? "no error recorded")") }
+            if p.lastOutcome == JobState.failed.rawValue {
+                raise(.warning, "last run failed: \(p.lastError ?? "no error recorded")")
+            }
             overall = max(overall, state)
             messages += problems.map { "\(p.name) \($0)" }
             // "U" is the plugin guidelines' value for "no data": a never-backed-up policy has no age.
             let value = p.ageSeconds.map { "\(Int($0.rounded()))s" } ?? "U"
             perf.append("\(Self.label("age_" + p.name))=\(value);\(Int(w));\(Int(c));0")
-            results.append(PolicyResult(name: p.name, state: state.name, ageSeconds: p.ageSeconds, warningSeconds: w,
-                                        criticalSeconds: c, lastOutcome: p.lastOutcome,
-                                        lastVerifyErrors: p.lastVerifyErrors, problems: problems))
+            results.append(
+                PolicyResult(
+                    name: p.name, state: state.name, ageSeconds: p.ageSeconds, warningSeconds: w,
+                    criticalSeconds: c, lastOutcome: p.lastOutcome,
+                    lastVerifyErrors: p.lastVerifyErrors, problems: problems))
         }
         if !status.ready {
             overall = max(overall, .warning)
             messages.append("daemon not ready (see /readyz?verbose)")
         }
-        let summary = messages.isEmpty ? "\(policies.count) policies backed up within their RPO"
-                                       : messages.joined(separator: "; ")
-        return Result(state: overall.name, exitCode: overall.rawValue, summary: summary, ready: status.ready,
-                      policies: results, perfdata: perf)
+        let summary =
+            messages.isEmpty
+            ? "\(policies.count) policies backed up within their RPO"
+            : messages.joined(separator: "; ")
+        return Result(
+            state: overall.name, exitCode: overall.rawValue, summary: summary, ready: status.ready,
+            policies: results, perfdata: perf)
     }
 
     /// An age as a person reads it, exact enough at every scale: "45 s", "12 min", "3 h 05 min", "2 d 04 h".

@@ -11,7 +11,8 @@ public enum MonitorToken {
     /// The credential a unit that runs the check loads: `LoadCredential=monitor.token:FILE`.
     public static let credentialName = "monitor.token"
     /// What to do when the daemon asks for a token: every way to give one.
-    public static let ways = "pass --token-file FILE, set \(environmentVariable)=FILE, or load the credential "
+    public static let ways =
+        "pass --token-file FILE, set \(environmentVariable)=FILE, or load the credential "
         + "\(credentialName) (FILE holds a token the daemon's \"tokens\" give the role monitor)"
 
     /// Where the token file is, with how it was named (for messages), or nil when none is given:
@@ -24,7 +25,9 @@ public enum MonitorToken {
         }
         if let directory = env["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
             let path = directory + "/" + credentialName
-            if (try? Posix.lstat(path)) != nil { return (path, "token file \(path) (the credential \(credentialName))") }
+            if (try? Posix.lstat(path)) != nil {
+                return (path, "token file \(path) (the credential \(credentialName))")
+            }
         }
         return nil
     }
@@ -40,23 +43,29 @@ public enum MonitorToken {
         // Checked on the descriptor that is read, so a name swapped meanwhile does not matter.
         let info = try fd.status(path: path)
         if info.st_mode & 0o007 != 0 {
-            throw VaultError(.insecureFile, "\(described) is readable or writable by every local user (mode "
-                             + String(info.st_mode & 0o777, radix: 8) + ")",
-                             hint: "run 'chmod o-rwx \(path)' (the monitoring user may read it through its group)")
+            throw VaultError(
+                .insecureFile,
+                "\(described) is readable or writable by every local user (mode "
+                    + String(info.st_mode & 0o777, radix: 8) + ")",
+                hint: "run 'chmod o-rwx \(path)' (the monitoring user may read it through its group)")
         }
         // A token is tens of bytes; 4 KiB is far beyond any and keeps a wrong path from being read whole.
         guard info.st_size <= 4096 else {
-            throw VaultError(.usage, "\(described) is \(info.st_size) bytes, more than a token can be",
-                             hint: "check the path: it should name a small file holding only the token")
+            throw VaultError(
+                .usage, "\(described) is \(info.st_size) bytes, more than a token can be",
+                hint: "check the path: it should name a small file holding only the token")
         }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage) }
+        let n = try bytes.withUnsafeMutableBytes {
+            try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage)
+        }
         bytes.removeSubrange(n...)
         while let last = bytes.last, last == 10 || last == 13 || last == 32 || last == 9 { bytes.removeLast() }
         // Visible ASCII only: anything else (a line break above all) would end the header early.
         guard !bytes.isEmpty, bytes.allSatisfy({ (33...126).contains($0) }) else {
-            throw VaultError(.usage, "\(described) holds no token (it must be one line of visible ASCII)",
-                             hint: "write the token the daemon's config names for the monitor role into it")
+            throw VaultError(
+                .usage, "\(described) holds no token (it must be one line of visible ASCII)",
+                hint: "write the token the daemon's config names for the monitor role into it")
         }
         return bytes
     }

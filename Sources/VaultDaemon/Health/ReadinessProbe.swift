@@ -44,8 +44,10 @@ public final class ReadinessProbe: Sendable {
     /// Older than three periods and a timeout: the probe thread itself is stuck or gone.
     public var maxAge: Double { 3 * every + timeout }
 
-    public init(every: Double, timeout: Double, reopenEvery: Double = 300, location: @escaping @Sendable () -> String,
-                onChange: @escaping @Sendable (Outcome) -> Void) {
+    public init(
+        every: Double, timeout: Double, reopenEvery: Double = 300, location: @escaping @Sendable () -> String,
+        onChange: @escaping @Sendable (Outcome) -> Void
+    ) {
         self.every = every; self.timeout = timeout; self.reopenEvery = reopenEvery
         self.location = location; self.onChange = onChange
     }
@@ -74,8 +76,10 @@ public final class ReadinessProbe: Sendable {
             return false
         }
         if busy {
-            record(Outcome(at: Date(), ok: false, detail: "the previous probe has not returned after \(Int(timeout)) s",
-                           seconds: timeout, locks: nil))
+            record(
+                Outcome(
+                    at: Date(), ok: false, detail: "the previous probe has not returned after \(Int(timeout)) s",
+                    seconds: timeout, locks: nil))
             return
         }
         let finished = DispatchSemaphore(value: 0)
@@ -91,8 +95,10 @@ public final class ReadinessProbe: Sendable {
         worker.name = "readiness-look"
         worker.start()
         if finished.wait(timeout: .now() + timeout) == .timedOut {
-            record(Outcome(at: Date(), ok: false, detail: "the repository did not answer within \(Int(timeout)) s",
-                           seconds: timeout, locks: nil))
+            record(
+                Outcome(
+                    at: Date(), ok: false, detail: "the repository did not answer within \(Int(timeout)) s",
+                    seconds: timeout, locks: nil))
             return
         }
         if let outcome = result.withLock({ $0 }) { record(outcome) }
@@ -103,13 +109,17 @@ public final class ReadinessProbe: Sendable {
     func look(_ path: String, started: Date) -> Outcome {
         let reuse = state.withLock { s -> Backend? in
             guard let k = s.kept, k.location == path, s.last?.ok == true,
-                  started.timeIntervalSince(k.opened) < reopenEvery else { return nil }
+                started.timeIntervalSince(k.opened) < reopenEvery
+            else { return nil }
             return k.backend
         }
         let outcome = Self.look(path, reuse: reuse, started: started)
         state.withLock { s in
-            if outcome.0.ok, let b = outcome.1 { s.kept = (path, reuse == nil ? started : s.kept?.opened ?? started, b) }
-            else { s.kept = nil }
+            if outcome.0.ok, let b = outcome.1 {
+                s.kept = (path, reuse == nil ? started : s.kept?.opened ?? started, b)
+            } else {
+                s.kept = nil
+            }
         }
         return outcome.0
     }
@@ -121,15 +131,24 @@ public final class ReadinessProbe: Sendable {
             opened = backend
             let seen = try Repository.probe(backend)
             guard seen.configBytes != nil else {
-                return (Outcome(at: Date(), ok: false, detail: "no config object at \(path)",
-                                seconds: Date().timeIntervalSince(started), locks: nil), nil)
+                return (
+                    Outcome(
+                        at: Date(), ok: false, detail: "no config object at \(path)",
+                        seconds: Date().timeIntervalSince(started), locks: nil), nil
+                )
             }
             let locks = seen.locks
-            return (Outcome(at: Date(), ok: true, detail: "config and locks/ readable",
-                            seconds: Date().timeIntervalSince(started), locks: locks), opened)
+            return (
+                Outcome(
+                    at: Date(), ok: true, detail: "config and locks/ readable",
+                    seconds: Date().timeIntervalSince(started), locks: locks), opened
+            )
         } catch {
             let text = (error as? VaultError)?.message ?? "\(error)"
-            return (Outcome(at: Date(), ok: false, detail: text, seconds: Date().timeIntervalSince(started), locks: nil), nil)
+            return (
+                Outcome(at: Date(), ok: false, detail: text, seconds: Date().timeIntervalSince(started), locks: nil),
+                nil
+            )
         }
     }
 

@@ -24,9 +24,11 @@ public enum ConsistentBackup {
 
     /// `chainStateDirectory`: where the policy's incremental chain state lives (`PolicyChainState`);
     /// nil checks the whole chain on every backup.
-    public static func run(_ policy: Policy, repository: Repository, chainStateDirectory: String? = nil,
-                           cancellation: Cancellation = Cancellation(),
-                           progress: JobProgress? = nil, logger: DaemonLogger? = nil) throws -> Result {
+    public static func run(
+        _ policy: Policy, repository: Repository, chainStateDirectory: String? = nil,
+        cancellation: Cancellation = Cancellation(),
+        progress: JobProgress? = nil, logger: DaemonLogger? = nil
+    ) throws -> Result {
         var options = BackupOptions(source: policy.source)
         options.excludes = policy.exclude ?? []
         options.includes = policy.include ?? []
@@ -35,8 +37,9 @@ public enum ConsistentBackup {
         options.chain = policy.chain
         options.chainCheck = policy.chainCheck.flatMap(ChainCheckMode.init(rawValue:)) ?? .recorded
         if let chainStateDirectory, options.chainCheck != .off, policy.chain != nil {
-            options.chainStatePath = PolicyChainState.prepare(policy: policy.name, source: policy.source,
-                                                              stateDirectory: chainStateDirectory)
+            options.chainStatePath = PolicyChainState.prepare(
+                policy: policy.name, source: policy.source,
+                stateDirectory: chainStateDirectory)
         }
         let timeout = Double(policy.consistency.timeoutSeconds ?? defaultHookTimeout)
 
@@ -56,8 +59,12 @@ public enum ConsistentBackup {
                 liveOptions.tags.append("chainvault:live-pass")
                 livePass = try pass(liveOptions)
                 livePassSeconds = Date().timeIntervalSince(t0)
-                logger?.log(6, "backup_phase", [("policy", policy.name), ("phase", "live"), ("snapshot", livePass!.snapshotID.shortHex),
-                                                ("seconds", String(format: "%.1f", livePassSeconds!))])
+                logger?.log(
+                    6, "backup_phase",
+                    [
+                        ("policy", policy.name), ("phase", "live"), ("snapshot", livePass!.snapshotID.shortHex),
+                        ("seconds", String(format: "%.1f", livePassSeconds!))
+                    ])
                 options.parent = livePass!.snapshotID.hex
             }
             defer {
@@ -67,28 +74,44 @@ public enum ConsistentBackup {
             let stopStarted = Date()
             let pre = HookRunner.run(policy.consistency.pre ?? [], timeout: timeout)
             pre.logOutput(logger, policy: policy.name, hook: "pre")
-            logger?.log(pre.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "pre"), ("result", pre.summary),
-                                                        ("seconds", String(format: "%.1f", pre.seconds))])
+            logger?.log(
+                pre.succeeded ? 6 : 3, "hook",
+                [
+                    ("policy", policy.name), ("hook", "pre"), ("result", pre.summary),
+                    ("seconds", String(format: "%.1f", pre.seconds))
+                ])
             var outcome: Swift.Result<BackupResult, Error>
             if pre.succeeded {
                 do { outcome = .success(try pass(options)) } catch { outcome = .failure(error) }
             } else {
-                outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) \(pre.summary); no backup was taken",
-                                              cause: pre.output.isEmpty ? nil : CauseText(pre.output), hint: "run the hook by hand to see why it fails"))
+                outcome = .failure(
+                    VaultError(
+                        .failure,
+                        "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) \(pre.summary); no backup was taken",
+                        cause: pre.output.isEmpty ? nil : CauseText(pre.output),
+                        hint: "run the hook by hand to see why it fails"))
             }
             // Always start the node again.
             let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
             let downtime = Date().timeIntervalSince(stopStarted)
             post.logOutput(logger, policy: policy.name, hook: "post")
-            logger?.log(post.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "post"), ("result", post.summary),
-                                                         ("downtime_seconds", String(format: "%.1f", downtime))])
+            logger?.log(
+                post.succeeded ? 6 : 3, "hook",
+                [
+                    ("policy", policy.name), ("hook", "post"), ("result", post.summary),
+                    ("downtime_seconds", String(format: "%.1f", downtime))
+                ])
             if !post.succeeded {
-                throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) \(post.summary): THE NODE MAY STILL BE STOPPED",
-                                 cause: post.output.isEmpty ? nil : CauseText(post.output), hint: "start the node by hand now, then fix the hook")
+                throw VaultError(
+                    .failure,
+                    "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) \(post.summary): THE NODE MAY STILL BE STOPPED",
+                    cause: post.output.isEmpty ? nil : CauseText(post.output),
+                    hint: "start the node by hand now, then fix the hook")
             }
             return Result(backup: try outcome.get(), downtimeSeconds: downtime, livePassSeconds: livePassSeconds)
         case nil:
-            throw VaultError(.usage, "policy \(policy.name) has an unknown consistency mode '\(policy.consistency.modeName)'")
+            throw VaultError(
+                .usage, "policy \(policy.name) has an unknown consistency mode '\(policy.consistency.modeName)'")
         }
     }
 }

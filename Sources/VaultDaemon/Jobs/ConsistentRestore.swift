@@ -34,8 +34,10 @@ public enum ConsistentRestore {
         return !names(target).isDisjoint(with: names(policy.source))
     }
 
-    public static func run(_ policy: Policy, target: String, report: (Report) -> Void,
-                           logger: DaemonLogger? = nil, restore: () throws -> RestoreResult) throws -> Result {
+    public static func run(
+        _ policy: Policy, target: String, report: (Report) -> Void,
+        logger: DaemonLogger? = nil, restore: () throws -> RestoreResult
+    ) throws -> Result {
         var state = Report()
         func begin(_ name: String) {
             state.phases.append(JobPhase(name: name, started: Date().timeIntervalSince1970))
@@ -43,7 +45,8 @@ public enum ConsistentRestore {
         }
         func end(_ error: String?, outcome: String? = nil) {
             state.phases[state.phases.count - 1].finished = Date().timeIntervalSince1970
-            state.phases[state.phases.count - 1].outcome = outcome ?? (error == nil ? JobState.succeeded : .failed).rawValue
+            state.phases[state.phases.count - 1].outcome =
+                outcome ?? (error == nil ? JobState.succeeded : .failed).rawValue
             state.phases[state.phases.count - 1].error = error
             report(state)
         }
@@ -64,18 +67,25 @@ public enum ConsistentRestore {
         let stopped = Date()
         end(pre.succeeded ? nil : "pre-hook \(pre.summary)")
         pre.logOutput(logger, policy: policy.name, hook: "restore-pre")
-        logger?.log(pre.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "restore-pre"), ("result", pre.summary),
-                                                    ("seconds", String(format: "%.1f", pre.seconds))])
+        logger?.log(
+            pre.succeeded ? 6 : 3, "hook",
+            [
+                ("policy", policy.name), ("hook", "restore-pre"), ("result", pre.summary),
+                ("seconds", String(format: "%.1f", pre.seconds))
+            ])
         var outcome: Swift.Result<RestoreResult, Error>
         if pre.succeeded {
             begin("restoring")
             do { outcome = .success(try restore()); end(nil) } catch { outcome = .failure(error); end(message(error)) }
         } else {
             // The node may still run: its directory is not touched.
-            outcome = .failure(VaultError(.failure, "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) "
-                                          + "\(pre.summary); nothing was restored into \(target)",
-                                          cause: pre.output.isEmpty ? nil : CauseText(pre.output),
-                                          hint: "run the hook by hand to see why it fails"))
+            outcome = .failure(
+                VaultError(
+                    .failure,
+                    "pre-hook \(policy.consistency.pre ?? []) of policy \(policy.name) "
+                        + "\(pre.summary); nothing was restored into \(target)",
+                    cause: pre.output.isEmpty ? nil : CauseText(pre.output),
+                    hint: "run the hook by hand to see why it fails"))
         }
         // A restore that failed with its journal pending (undoing it failed too, or SIGTERM
         // stopped it between steps) left a half-restored tree: the node must not start on it.
@@ -84,26 +94,37 @@ public enum ConsistentRestore {
             begin("starting-node")
             state.downtimeSeconds = Date().timeIntervalSince(stopped)
             end(why, outcome: "skipped")
-            logger?.log(3, "hook", [("policy", policy.name), ("hook", "restore-post"), ("result", "skipped"),
-                                    ("reason", "restore journal pending")])
+            logger?.log(
+                3, "hook",
+                [
+                    ("policy", policy.name), ("hook", "restore-post"), ("result", "skipped"),
+                    ("reason", "restore journal pending")
+                ])
             let failed = error as? VaultError
-            throw VaultError(failed?.code == .interrupted ? .failure : failed?.code ?? .failure,
-                             "\(message(error)); \(why)", cause: failed?.cause,
-                             hint: "run one of those, then start the node by hand")
+            throw VaultError(
+                failed?.code == .interrupted ? .failure : failed?.code ?? .failure,
+                "\(message(error)); \(why)", cause: failed?.cause,
+                hint: "run one of those, then start the node by hand")
         }
         begin("starting-node")
         let post = HookRunner.run(policy.consistency.post ?? [], timeout: timeout)
         state.downtimeSeconds = Date().timeIntervalSince(stopped)
         end(post.succeeded ? nil : "post-hook \(post.summary)")
         post.logOutput(logger, policy: policy.name, hook: "restore-post")
-        logger?.log(post.succeeded ? 6 : 3, "hook", [("policy", policy.name), ("hook", "restore-post"), ("result", post.summary),
-                                                     ("downtime_seconds", String(format: "%.1f", state.downtimeSeconds ?? 0))])
+        logger?.log(
+            post.succeeded ? 6 : 3, "hook",
+            [
+                ("policy", policy.name), ("hook", "restore-post"), ("result", post.summary),
+                ("downtime_seconds", String(format: "%.1f", state.downtimeSeconds ?? 0))
+            ])
         if !post.succeeded {
             let failed = outcome.failureMessage.map { "; the restore failed too: " + $0 } ?? ""
-            throw VaultError(.failure, "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "
-                             + "\(post.summary): THE NODE MAY STILL BE STOPPED\(failed)",
-                             cause: post.output.isEmpty ? nil : CauseText(post.output),
-                             hint: "start the node by hand now, then fix the hook")
+            throw VaultError(
+                .failure,
+                "post-hook \(policy.consistency.post ?? []) of policy \(policy.name) "
+                    + "\(post.summary): THE NODE MAY STILL BE STOPPED\(failed)",
+                cause: post.output.isEmpty ? nil : CauseText(post.output),
+                hint: "start the node by hand now, then fix the hook")
         }
         return Result(restore: try outcome.get(), downtimeSeconds: state.downtimeSeconds)
     }

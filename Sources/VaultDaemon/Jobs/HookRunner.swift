@@ -24,11 +24,17 @@ public enum HookRunner {
 
     static let outputTail = 4096
 
-    public static func run(_ argv: [String], timeout: TimeInterval, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result {
+    public static func run(
+        _ argv: [String], timeout: TimeInterval, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Result {
         let start = Date()
-        guard !argv.isEmpty else { return Result(exitCode: 127, signal: nil, timedOut: false, seconds: 0, output: "empty command") }
+        guard !argv.isEmpty else {
+            return Result(exitCode: 127, signal: nil, timedOut: false, seconds: 0, output: "empty command")
+        }
         var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else { return Result(exitCode: 127, signal: nil, timedOut: false, seconds: 0, output: "pipe failed") }
+        guard pipe(&pipeFDs) == 0 else {
+            return Result(exitCode: 127, signal: nil, timedOut: false, seconds: 0, output: "pipe failed")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -40,7 +46,8 @@ public enum HookRunner {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
         var empty = sigset_t(), all = sigset_t()
         sigemptyset(&empty); sigfillset(&all)
@@ -55,8 +62,9 @@ public enum HookRunner {
         close(pipeFDs[1])
         guard spawned == 0 else {
             close(pipeFDs[0])
-            return Result(exitCode: 127, signal: nil, timedOut: false, seconds: Date().timeIntervalSince(start),
-                          output: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
+            return Result(
+                exitCode: 127, signal: nil, timedOut: false, seconds: Date().timeIntervalSince(start),
+                output: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))")
         }
 
         var output: [UInt8] = []
@@ -74,7 +82,9 @@ public enum HookRunner {
                     if n > 0 {
                         output += buffer[0..<n]
                         if output.count > outputTail * 2 { output.removeFirst(output.count - outputTail) }
-                    } else if n == 0 { pipeOpen = false }
+                    } else if n == 0 {
+                        pipeOpen = false
+                    }
                 }
             } else {
                 usleep(20_000)
@@ -96,8 +106,9 @@ public enum HookRunner {
         let exitCode: Int32? = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : nil
         let signal: Int32? = (status & 0x7F) != 0 ? status & 0x7F : nil
         let tail = Array(output.suffix(outputTail))
-        return Result(exitCode: exitCode, signal: signal, timedOut: timedOut, seconds: Date().timeIntervalSince(start),
-                      output: String(decoding: tail, as: UTF8.self), outputBytes: tail)
+        return Result(
+            exitCode: exitCode, signal: signal, timedOut: timedOut, seconds: Date().timeIntervalSince(start),
+            output: String(decoding: tail, as: UTF8.self), outputBytes: tail)
     }
 }
 
@@ -107,8 +118,9 @@ extension HookRunner.Result {
     public func logOutput(_ logger: DaemonLogger?, policy: String, hook: String) {
         guard let logger else { return }
         for line in outputBytes.split(separator: 0x0A) where !line.isEmpty {
-            logger.log(succeeded ? 6 : 4, "hook_output",
-                       bytes: [("policy", Array(policy.utf8)), ("hook", Array(hook.utf8)), ("line", Array(line))])
+            logger.log(
+                succeeded ? 6 : 4, "hook_output",
+                bytes: [("policy", Array(policy.utf8)), ("hook", Array(hook.utf8)), ("line", Array(line))])
         }
     }
 }

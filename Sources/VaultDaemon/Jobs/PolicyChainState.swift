@@ -14,7 +14,8 @@ enum PolicyChainState {
     }
 
     static func path(policy: String, source: String, stateDirectory: String) -> String {
-        directory(policy: policy, stateDirectory: stateDirectory) + "/" + ChainCheckRunner.directoryKey(source) + ".json"
+        directory(policy: policy, stateDirectory: stateDirectory) + "/" + ChainCheckRunner.directoryKey(source)
+            + ".json"
     }
 
     /// The state path for this backup, after removing the policy's states of other sources (a

@@ -23,24 +23,31 @@ public enum RestoreDrill {
 
     /// `scratch`: the policy's scratch directory (restored there, compared, removed), else none.
     /// `refused`: what a restore into scratch must never overlap (the repository, the state).
-    public static func run(_ repo: Repository, snapshot: SnapshotRecord, scratch: String? = nil, refused: [String] = [],
-                           progress: JobProgress?, cancellation: Cancellation) throws -> Result {
+    public static func run(
+        _ repo: Repository, snapshot: SnapshotRecord, scratch: String? = nil, refused: [String] = [],
+        progress: JobProgress?, cancellation: Cancellation
+    ) throws -> Result {
         let started = Date()
         let drilled: DrillResult
         if let scratch {
-            drilled = try ScratchDrill(repository: repo, scratch: scratch, refused: refused, progress: progress,
-                                       cancellation: cancellation).run(snapshot)
+            drilled = try ScratchDrill(
+                repository: repo, scratch: scratch, refused: refused, progress: progress,
+                cancellation: cancellation
+            ).run(snapshot)
         } else {
             drilled = try SnapshotDrill(repository: repo, progress: progress, cancellation: cancellation).run(snapshot)
         }
         let stored = try storedFiles(repo, snapshot: snapshot)
         guard drilled.files == stored else {
-            throw VaultError(.corrupt, "restore drill of \(snapshot.shortID) checked \(drilled.files) files, "
-                             + "the snapshot has \(stored)",
-                             hint: "run 'chainvault verify --read-data \(snapshot.shortID)' to see what is damaged")
+            throw VaultError(
+                .corrupt,
+                "restore drill of \(snapshot.shortID) checked \(drilled.files) files, "
+                    + "the snapshot has \(stored)",
+                hint: "run 'chainvault verify --read-data \(snapshot.shortID)' to see what is damaged")
         }
-        return Result(started: started, seconds: drilled.seconds, files: drilled.files, bytes: drilled.bytes,
-                      bytesPerSecond: drilled.bytesPerSecond, clearedScratch: drilled.clearedScratch)
+        return Result(
+            started: started, seconds: drilled.seconds, files: drilled.files, bytes: drilled.bytes,
+            bytesPerSecond: drilled.bytesPerSecond, clearedScratch: drilled.clearedScratch)
     }
 
     /// The file entries in a snapshot's trees, each occurrence counted (a directory stored once

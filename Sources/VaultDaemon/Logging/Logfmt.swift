@@ -26,11 +26,14 @@ public enum Logfmt {
     static func appendKey(_ key: String, to out: inout [UInt8]) {
         let bytes = Array(key.utf8)
         if bytes.isEmpty { out.append(UInt8(ascii: "_")); return }
-        for b in bytes { out.append(b > 0x20 && b < 0x7F && b != UInt8(ascii: "=") && b != 0x22 ? b : UInt8(ascii: "_")) }
+        for b in bytes {
+            out.append(b > 0x20 && b < 0x7F && b != UInt8(ascii: "=") && b != 0x22 ? b : UInt8(ascii: "_"))
+        }
     }
 
     static func appendValue(_ value: [UInt8], to out: inout [UInt8]) {
-        let bare = !value.isEmpty && value.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "=") && $0 != 0x22 }
+        let bare =
+            !value.isEmpty && value.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "=") && $0 != 0x22 }
         if bare { out += value; return }
         out.append(0x22)
         var i = 0

@@ -17,21 +17,27 @@ public enum NodeUnitClient {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard connected == 0 else {
             let e = Posix.error("connect to", socketPath)
-            throw VaultError(.failure, "cannot reach the node hook helper at \(socketPath)", cause: e.cause,
-                             hint: "systemctl enable --now chainvault-hook.socket (it runs node start/stop as root)")
+            throw VaultError(
+                .failure, "cannot reach the node hook helper at \(socketPath)", cause: e.cause,
+                hint: "systemctl enable --now chainvault-hook.socket (it runs node start/stop as root)")
         }
         let line = Array((request.line + "\n").utf8)
-        guard line.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == line.count else {
+        guard line.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == line.count
+        else {
             throw Posix.error("send to", socketPath)
         }
         let answer = try NodeUnitHelper.readLine(fd)
         guard answer == "ok" else {
-            throw VaultError(.failure, answer.hasPrefix("error: ") ? String(answer.dropFirst(7)) : "node hook helper answered '\(answer)'",
-                             hint: "see journalctl -u 'chainvault-hook@*'")
+            throw VaultError(
+                .failure,
+                answer.hasPrefix("error: ") ? String(answer.dropFirst(7)) : "node hook helper answered '\(answer)'",
+                hint: "see journalctl -u 'chainvault-hook@*'")
         }
     }
 }

@@ -8,15 +8,20 @@ import VaultCore
 public enum NodeUnitHelper {
     /// Handles the request on `input`/`output` and returns the line it answered.
     @discardableResult
-    public static func serve(input: Int32, output: Int32, configPath: String,
-                             systemctl: String = "/usr/bin/systemctl") -> String {
+    public static func serve(
+        input: Int32, output: Int32, configPath: String,
+        systemctl: String = "/usr/bin/systemctl"
+    ) -> String {
         let answer: String
         do {
             let request = try NodeUnitRequest(line: try readLine(input))
             let (_, policies) = try Daemon.loadConfiguration(configPath)
             guard NodeUnitRequest.permitted(by: Array(policies.values)).contains(request) else {
-                throw VaultError(.usage, "no policy in \(configPath) names '\(request.line)' as a hook",
-                                 hint: "a policy's pre/post hook must be [\"chainvault\", \"node\", \"\(request.verb.rawValue)\", \"\(request.unit)\"]")
+                throw VaultError(
+                    .usage, "no policy in \(configPath) names '\(request.line)' as a hook",
+                    hint:
+                        "a policy's pre/post hook must be [\"chainvault\", \"node\", \"\(request.verb.rawValue)\", \"\(request.unit)\"]"
+                )
             }
             let result = HookRunner.run([systemctl, request.verb.rawValue, "--", request.unit], timeout: 900)
             guard result.succeeded else {
@@ -25,7 +30,8 @@ public enum NodeUnitHelper {
             }
             answer = "ok"
         } catch {
-            answer = "error: " + ((error as? VaultError)?.message ?? "\(error)").replacingOccurrences(of: "\n", with: " ")
+            answer =
+                "error: " + ((error as? VaultError)?.message ?? "\(error)").replacingOccurrences(of: "\n", with: " ")
         }
         let bytes = Array((answer + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(output, $0.baseAddress, $0.count) }

@@ -20,7 +20,8 @@ public struct NodeUnitRequest: Sendable, Hashable {
         // A unit name as systemd spells it: no option, no path, no glob, no whitespace.
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.@\\")
         guard !unit.isEmpty, unit.count <= 200, !unit.hasPrefix("-"), unit.allSatisfy({ allowed.contains($0) }) else {
-            throw VaultError(.usage, "'\(unit)' is not a unit name", hint: "name the node's unit, e.g. bitcoind.service")
+            throw VaultError(
+                .usage, "'\(unit)' is not a unit name", hint: "name the node's unit, e.g. bitcoind.service")
         }
         self.verb = verb
         self.unit = unit.contains(".") ? unit : unit + ".service"
@@ -40,7 +41,8 @@ public struct NodeUnitRequest: Sendable, Hashable {
     /// `["/usr/bin/chainvault", "node", "stop", "bitcoind"]` (any path ending in `chainvault`).
     public static func named(by hook: [String]) -> NodeUnitRequest? {
         guard hook.count == 4, hook[0] == "chainvault" || hook[0].hasSuffix("/chainvault"), hook[1] == "node",
-              let verb = Verb(rawValue: hook[2]) else { return nil }
+            let verb = Verb(rawValue: hook[2])
+        else { return nil }
         return try? NodeUnitRequest(verb: verb, unit: hook[3])
     }
 

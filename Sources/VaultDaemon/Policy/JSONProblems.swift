@@ -9,7 +9,9 @@ enum JSONProblems {
     static func valuePosition(of key: String, in text: String) -> (line: Int, column: Int)? {
         guard let r = text.range(of: "\"\(key)\"") else { return nil }
         var i = r.upperBound
-        while i < text.endIndex, text[i] == " " || text[i] == "\t" || text[i] == "\n" || text[i] == "\r" || text[i] == ":" {
+        while i < text.endIndex,
+            text[i] == " " || text[i] == "\t" || text[i] == "\n" || text[i] == "\r" || text[i] == ":"
+        {
             i = text.index(after: i)
         }
         let before = text[..<i]
@@ -18,14 +20,19 @@ enum JSONProblems {
         return (line, text.distance(from: lineStart, to: i) + 1)
     }
 
-    static func unknownKeys(_ object: [String: Any], path: String, text: String, known knownKeys: [String: Set<String>]) -> [PolicyProblem] {
+    static func unknownKeys(_ object: [String: Any], path: String, text: String, known knownKeys: [String: Set<String>])
+        -> [PolicyProblem]
+    {
         guard let known = knownKeys[path] else { return [] }
         var problems: [PolicyProblem] = []
         for key in object.keys.sorted() {
             let field = path.isEmpty ? key : path + "." + key
             if !known.contains(key) {
-                problems.append(PolicyProblem(field: field, message: "unknown field; expected one of: \(known.sorted().joined(separator: ", "))",
-                                              line: line(of: field, in: text)))
+                problems.append(
+                    PolicyProblem(
+                        field: field,
+                        message: "unknown field; expected one of: \(known.sorted().joined(separator: ", "))",
+                        line: line(of: field, in: text)))
             } else if let nested = object[key] as? [String: Any] {
                 problems += unknownKeys(nested, path: field, text: text, known: knownKeys)
             }
@@ -34,17 +41,21 @@ enum JSONProblems {
     }
 
     static func describe(_ error: DecodingError, text: String) -> PolicyProblem {
-        func path(_ keys: [CodingKey]) -> String { keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") }
+        func path(_ keys: [CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
         switch error {
         case .keyNotFound(let key, let context):
             let field = path(context.codingPath + [key])
-            return PolicyProblem(field: field, message: "missing (required)", line: line(of: path(context.codingPath), in: text))
+            return PolicyProblem(
+                field: field, message: "missing (required)", line: line(of: path(context.codingPath), in: text))
         case .typeMismatch(let type, let context):
             let field = path(context.codingPath)
             return PolicyProblem(field: field, message: "expected \(typeName(type))", line: line(of: field, in: text))
         case .valueNotFound(let type, let context):
             let field = path(context.codingPath)
-            return PolicyProblem(field: field, message: "expected \(typeName(type)), found null", line: line(of: field, in: text))
+            return PolicyProblem(
+                field: field, message: "expected \(typeName(type)), found null", line: line(of: field, in: text))
         case .dataCorrupted(let context):
             return PolicyProblem(field: path(context.codingPath), message: context.debugDescription)
         @unknown default:

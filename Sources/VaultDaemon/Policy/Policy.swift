@@ -99,13 +99,16 @@ public struct Policy: Codable, Sendable, Equatable {
 
     /// The field names each object accepts: anything else is a typo and an error.
     static let knownKeys: [String: Set<String>] = [
-        "": ["name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify", "rpo", "protect", "restoreDrill", "tags", "copyTo", "chain", "chainCheck",
-             "limitUpload", "limitDownload"],
+        "": [
+            "name", "description", "source", "include", "exclude", "consistency", "schedule", "retention", "verify",
+            "rpo", "protect", "restoreDrill", "tags", "copyTo", "chain", "chainCheck",
+            "limitUpload", "limitDownload"
+        ],
         "consistency": ["mode", "pre", "post", "timeoutSeconds"],
         "schedule": ["every", "daily", "weekly", "jitter"],
         "retention": ["keepLast", "keepHourly", "keepDaily", "keepWeekly", "keepMonthly", "keepYearly", "keepWithin"],
         "verify": ["every", "readAllWithinDays"],
-        "restoreDrill": ["every", "scratch"],
+        "restoreDrill": ["every", "scratch"]
     ]
 
     public var retentionPolicy: RetentionPolicy {

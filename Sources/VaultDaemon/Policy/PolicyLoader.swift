@@ -8,13 +8,15 @@ public enum PolicyLoader {
     public static func load(_ path: String) throws -> Policy {
         let bytes: [UInt8]
         do { bytes = try Posix.readFile(path, code: .usage) } catch let e as VaultError {
-            throw VaultError(.usage, "cannot read policy \(path)", cause: e.cause, hint: "check the path and its permissions")
+            throw VaultError(
+                .usage, "cannot read policy \(path)", cause: e.cause, hint: "check the path and its permissions")
         }
         let (policy, problems) = check(bytes)
         if let policy, problems.isEmpty { return policy }
         let list = problems.map { $0.report(in: path) }
-        throw VaultError(.usage, "policy \(path) is not valid:\n  " + list.joined(separator: "\n  "),
-                         hint: "fix the fields named above; the README describes every policy field")
+        throw VaultError(
+            .usage, "policy \(path) is not valid:\n  " + list.joined(separator: "\n  "),
+            hint: "fix the fields named above; the README describes every policy field")
     }
 
     /// Decodes and validates; returns the policy (when it decodes) and every problem.
@@ -49,7 +51,8 @@ public enum PolicyLoader {
 
     static func withValueColumns(_ problems: [PolicyProblem], text: String) -> [PolicyProblem] {
         problems.map { p in
-            guard columnFields.contains(p.field), let position = JSONProblems.valuePosition(of: p.field, in: text) else { return p }
+            guard columnFields.contains(p.field), let position = JSONProblems.valuePosition(of: p.field, in: text)
+            else { return p }
             var p = p
             p.line = position.line
             p.column = position.column
@@ -62,9 +65,13 @@ public enum PolicyLoader {
 public enum PolicyValidator {
     public static func validate(_ p: Policy) -> [PolicyProblem] {
         var problems: [PolicyProblem] = []
-        func problem(_ field: String, _ message: String) { problems.append(PolicyProblem(field: field, message: message)) }
+        func problem(_ field: String, _ message: String) {
+            problems.append(PolicyProblem(field: field, message: message))
+        }
 
-        if p.name.isEmpty || !p.name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }) || !p.name.first!.isLetter {
+        if p.name.isEmpty || !p.name.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" })
+            || !p.name.first!.isLetter
+        {
             problem("name", "'\(p.name)' must start with a letter and hold only a-z, 0-9 and '-'")
         }
         if !p.source.hasPrefix("/") { problem("source", "must be an absolute path, got '\(p.source)'") }
@@ -72,37 +79,66 @@ public enum PolicyValidator {
         case .live:
             break
         case .stop, .twoPhase:
-            if (p.consistency.pre ?? []).isEmpty { problem("consistency.pre", "mode '\(p.consistency.modeName)' needs the command that stops the node, e.g. [\"chainvault\", \"node\", \"stop\", \"bitcoind\"]") }
-            if (p.consistency.post ?? []).isEmpty { problem("consistency.post", "mode '\(p.consistency.modeName)' needs the command that starts the node again") }
+            if (p.consistency.pre ?? []).isEmpty {
+                problem(
+                    "consistency.pre",
+                    "mode '\(p.consistency.modeName)' needs the command that stops the node, e.g. [\"chainvault\", \"node\", \"stop\", \"bitcoind\"]"
+                )
+            }
+            if (p.consistency.post ?? []).isEmpty {
+                problem(
+                    "consistency.post", "mode '\(p.consistency.modeName)' needs the command that starts the node again")
+            }
         case nil:
-            problem("consistency.mode", "'\(p.consistency.modeName)' is not a mode; use \"live\", \"stop\" or \"two-phase\"")
+            problem(
+                "consistency.mode", "'\(p.consistency.modeName)' is not a mode; use \"live\", \"stop\" or \"two-phase\""
+            )
         }
-        if let t = p.consistency.timeoutSeconds, !(1...3600).contains(t) { problem("consistency.timeoutSeconds", "must be 1 to 3600, got \(t)") }
+        if let t = p.consistency.timeoutSeconds, !(1...3600).contains(t) {
+            problem("consistency.timeoutSeconds", "must be 1 to 3600, got \(t)")
+        }
 
         var period: Double?
-        do { period = try Schedule.parse(p.schedule).period } catch let e as PolicyProblem { problems.append(e) } catch {}
+        do { period = try Schedule.parse(p.schedule).period } catch let e as PolicyProblem { problems.append(e) } catch
+        {}
         var jitter = 0.0
         if let j = p.schedule.jitter {
             do { jitter = try j.parsed() } catch { problem("schedule.jitter", "'\(j)' is not a duration (10m, 1h)") }
             if let period, jitter >= period { problem("schedule.jitter", "must be shorter than the schedule's period") }
         }
-        if p.retentionPolicyIsEmpty { problem("retention", "keeps nothing: set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithin…") }
-        for (name, value) in [("keepLast", p.retention.keepLast), ("keepHourly", p.retention.keepHourly), ("keepDaily", p.retention.keepDaily),
-                              ("keepWeekly", p.retention.keepWeekly), ("keepMonthly", p.retention.keepMonthly), ("keepYearly", p.retention.keepYearly)] {
+        if p.retentionPolicyIsEmpty {
+            problem(
+                "retention",
+                "keeps nothing: set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithin…")
+        }
+        for (name, value) in [
+            ("keepLast", p.retention.keepLast), ("keepHourly", p.retention.keepHourly),
+            ("keepDaily", p.retention.keepDaily),
+            ("keepWeekly", p.retention.keepWeekly), ("keepMonthly", p.retention.keepMonthly),
+            ("keepYearly", p.retention.keepYearly)
+        ] {
             if let v = value, v < 0 { problem("retention." + name, "must not be negative") }
         }
-        if let w = p.retention.keepWithin, w.seconds == nil { problem("retention.keepWithin", "'\(w)' is not a duration (7d)") }
+        if let w = p.retention.keepWithin, w.seconds == nil {
+            problem("retention.keepWithin", "'\(w)' is not a duration (7d)")
+        }
         do {
             let rpo = try p.rpo.parsed()
             if let period, rpo < period + jitter {
-                problem("rpo", "\(p.rpo) is shorter than the schedule's period plus jitter: every backup would count as late")
+                problem(
+                    "rpo",
+                    "\(p.rpo) is shorter than the schedule's period plus jitter: every backup would count as late")
             }
         } catch { problem("rpo", "'\(p.rpo)' is not a duration (8h)") }
         if let v = p.verify {
             if v.every.seconds == nil { problem("verify.every", "'\(v.every)' is not a duration (24h)") }
-            if !(1...366).contains(v.readAllWithinDays) { problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)") }
+            if !(1...366).contains(v.readAllWithinDays) {
+                problem("verify.readAllWithinDays", "must be 1 to 366, got \(v.readAllWithinDays)")
+            }
         }
-        if let d = p.restoreDrill, d.every.seconds == nil { problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)") }
+        if let d = p.restoreDrill, d.every.seconds == nil {
+            problem("restoreDrill.every", "'\(d.every)' is not a duration (7d)")
+        }
         if let s = p.restoreDrill?.scratch, !s.hasPrefix("/") {
             problem("restoreDrill.scratch", "'\(s)' is not an absolute path")
         }

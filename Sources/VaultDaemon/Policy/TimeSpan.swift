@@ -29,7 +29,8 @@ public struct TimeSpan: Codable, Sendable, Hashable, ExpressibleByStringLiteral,
     /// The seconds, or the problem a policy reports for a field that holds no duration.
     public func parsed() throws -> Double {
         guard let seconds else {
-            throw PolicyProblem(field: "", message: "'\(text)' is not a duration; write numbers with units: \(DurationText.examples)")
+            throw PolicyProblem(
+                field: "", message: "'\(text)' is not a duration; write numbers with units: \(DurationText.examples)")
         }
         return seconds
     }

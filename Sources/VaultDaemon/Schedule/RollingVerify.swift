@@ -51,8 +51,10 @@ public enum RollingVerify {
     static let maxRuns = 512
 
     /// The packs to read now and the coverage to save once they were read.
-    public static func plan(_ coverage: VerifyCoverage?, packs: [String], now: Double, window: Double,
-                            every: Double) -> (read: [String], coverage: VerifyCoverage) {
+    public static func plan(
+        _ coverage: VerifyCoverage?, packs: [String], now: Double, window: Double,
+        every: Double
+    ) -> (read: [String], coverage: VerifyCoverage) {
         var c = coverage ?? VerifyCoverage(windowStart: now)
         let sorted = packs.sorted()
         var firstUnread = sorted.partitioningIndex { $0 > c.cursor }

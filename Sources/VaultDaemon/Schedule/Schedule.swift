@@ -6,14 +6,16 @@ import VaultCore
 public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     case every(seconds: Double)
     case daily(minuteOfDay: Int)
-    case weekly(weekday: Int, minuteOfDay: Int)   // weekday 0 = Sunday
+    case weekly(weekday: Int, minuteOfDay: Int)  // weekday 0 = Sunday
 
     static let weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
     public static func parse(_ spec: Policy.ScheduleSpec, field: String = "schedule") throws -> Schedule {
         let given = [spec.every != nil, spec.daily != nil, spec.weekly != nil].filter { $0 }
         guard given.count == 1 else {
-            throw PolicyProblem(field: field, message: "give exactly one of \"every\" (\"6h\"), \"daily\" (\"03:30\") or \"weekly\" (\"sun 04:00\")")
+            throw PolicyProblem(
+                field: field,
+                message: "give exactly one of \"every\" (\"6h\"), \"daily\" (\"03:30\") or \"weekly\" (\"sun 04:00\")")
         }
         if let every = spec.every {
             let seconds = try reframe(field + ".every") { try every.parsed() }
@@ -23,7 +25,9 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
         if let daily = spec.daily { return .daily(minuteOfDay: try minuteOfDay(daily, field: field + ".daily")) }
         let parts = spec.weekly!.lowercased().split(separator: " ")
         guard parts.count == 2, let day = weekdays.firstIndex(of: String(parts[0].prefix(3))) else {
-            throw PolicyProblem(field: field + ".weekly", message: "'\(spec.weekly!)' is not a weekly time; write a day and a UTC time: \"sun 04:00\"")
+            throw PolicyProblem(
+                field: field + ".weekly",
+                message: "'\(spec.weekly!)' is not a weekly time; write a day and a UTC time: \"sun 04:00\"")
         }
         return .weekly(weekday: day, minuteOfDay: try minuteOfDay(String(parts[1]), field: field + ".weekly"))
     }
@@ -35,7 +39,8 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
     static func minuteOfDay(_ text: String, field: String) throws -> Int {
         let parts = text.split(separator: ":").map { Int($0) }
         guard parts.count == 2, let h = parts[0], let m = parts[1], (0..<24).contains(h), (0..<60).contains(m) else {
-            throw PolicyProblem(field: field, message: "'\(text)' is not a time of day; write HH:MM in UTC, e.g. \"03:30\"")
+            throw PolicyProblem(
+                field: field, message: "'\(text)' is not a time of day; write HH:MM in UTC, e.g. \"03:30\"")
         }
         return h * 60 + m
     }
@@ -73,7 +78,8 @@ public enum Schedule: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .every(let s): return "every " + DurationText.format(s)
         case .daily(let m): return String(format: "daily %02d:%02d UTC", m / 60, m % 60)
-        case .weekly(let d, let m): return String(format: "weekly %@ %02d:%02d UTC", Schedule.weekdays[d], m / 60, m % 60)
+        case .weekly(let d, let m):
+            return String(format: "weekly %@ %02d:%02d UTC", Schedule.weekdays[d], m / 60, m % 60)
         }
     }
 }

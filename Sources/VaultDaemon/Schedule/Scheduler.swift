@@ -41,8 +41,10 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
 
     /// Adds or replaces a job. `lastRun`, and `failures` consecutive unsuccessful attempts the last
     /// of which started at `lastAttempt`, come from the daemon's saved state.
-    public func add(_ key: Key, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil,
-                    failures: Int = 0, lastAttempt: Date? = nil, retryCap: Double = 3600) {
+    public func add(
+        _ key: Key, schedule: Schedule, jitter: Double = 0, lastRun: Date? = nil,
+        failures: Int = 0, lastAttempt: Date? = nil, retryCap: Double = 3600
+    ) {
         let now = clock.now
         var next: Date
         let cap = min(retryCap, schedule.period)
@@ -55,7 +57,7 @@ public final class Scheduler<Key: Hashable & Sendable & CustomStringConvertible>
             // Missed while down: run now (once).
             if next < now { next = now }
         } else if case .every = schedule {
-            next = now                      // never ran: a first backup now, not in 6 hours
+            next = now  // never ran: a first backup now, not in 6 hours
         } else {
             next = nextAfter(now, schedule: schedule, jitter: jitter)
         }

@@ -70,7 +70,8 @@ public struct APITokens: Sendable {
         var entries: [Entry] = []
         func add(_ name: String, _ role: APIRole, _ path: String) throws {
             guard entries.allSatisfy({ $0.name != name }) else {
-                throw VaultError(.usage, "two API tokens are named \(name)", hint: "give every token in 'tokens' its own name")
+                throw VaultError(
+                    .usage, "two API tokens are named \(name)", hint: "give every token in 'tokens' its own name")
             }
             guard case .keyFile(let secret) = try Credential.keyFile(path) else { return }
             entries.append(Entry(name: name, role: role, digest: digest(secret.copyBytes())))
@@ -83,12 +84,17 @@ public struct APITokens: Sendable {
                 try add(t.name, t.role, file)
             } else if let credential = t.credential {
                 guard let dir = credentials else {
-                    throw VaultError(.usage, "API token \(t.name) names the credential \(credential), but no credentials are loaded",
-                                     hint: "add LoadCredential=\(credential):/etc/chainvault/tokens/\(t.name) to the unit, or give a file")
+                    throw VaultError(
+                        .usage, "API token \(t.name) names the credential \(credential), but no credentials are loaded",
+                        hint:
+                            "add LoadCredential=\(credential):/etc/chainvault/tokens/\(t.name) to the unit, or give a file"
+                    )
                 }
                 try add(t.name, t.role, dir + "/" + credential)
             } else {
-                throw VaultError(.usage, "API token \(t.name) names neither a file nor a credential", hint: "set \"file\" or \"credential\"")
+                throw VaultError(
+                    .usage, "API token \(t.name) names neither a file nor a credential",
+                    hint: "set \"file\" or \"credential\"")
             }
         }
         return APITokens(entries)

@@ -20,7 +20,10 @@ struct APIRoute: Sendable {
     let role: APIRole?
     let handler: @Sendable (Daemon, APIRequest) -> HTTPResponse
 
-    init(_ method: String, _ pattern: String, _ role: APIRole?, _ handler: @escaping @Sendable (Daemon, APIRequest) -> HTTPResponse) {
+    init(
+        _ method: String, _ pattern: String, _ role: APIRole?,
+        _ handler: @escaping @Sendable (Daemon, APIRequest) -> HTTPResponse
+    ) {
         self.method = method
         self.pattern = pattern.split(separator: "/").map(String.init)
         self.role = role
@@ -58,7 +61,7 @@ extension Daemon {
         APIRoute("POST", "/v1/policies/{name}/enable", .admin) { d, r in d.enablePolicy(r) },
         APIRoute("POST", "/v1/keys/{id}/remove", .admin) { d, r in d.requestKeyRemoval(r) },
         APIRoute("GET", "/v1/approvals", .admin) { d, _ in d.listApprovals() },
-        APIRoute("POST", "/v1/approvals/{id}", .admin) { d, r in d.approve(r) },
+        APIRoute("POST", "/v1/approvals/{id}", .admin) { d, r in d.approve(r) }
     ]
 
     /// Every route as "METHOD /pattern role" (role "open" when it needs none): tests check that
@@ -99,23 +102,35 @@ extension Daemon {
         case .notFound:
             return HTTPResponse(status: 404, text: "not found; try /livez, /readyz, /metrics, /v1/status")
         case .methodNotAllowed(let allowed):
-            return HTTPResponse(status: 405, contentType: "text/plain; charset=utf-8", body: Array("use \(allowed[0])\n".utf8),
-                                extraHeaders: [("Allow", allowed.joined(separator: ", "))])
+            return HTTPResponse(
+                status: 405, contentType: "text/plain; charset=utf-8", body: Array("use \(allowed[0])\n".utf8),
+                extraHeaders: [("Allow", allowed.joined(separator: ", "))])
         case .found(let r, let named):
             (route, path) = (r, named)
         }
-        guard let required = route.role else { return route.handler(self, APIRequest(http: request, path: path, caller: nil)) }
+        guard let required = route.role else {
+            return route.handler(self, APIRequest(http: request, path: path, caller: nil))
+        }
         let tokens = apiTokens
         guard !tokens.isEmpty else {
-            return HTTPResponse(status: 401, text: "the API is disabled: no token configured (apiTokenFile, tokens, or the credential api.token)")
+            return HTTPResponse(
+                status: 401,
+                text: "the API is disabled: no token configured (apiTokenFile, tokens, or the credential api.token)")
         }
         guard let header = request.header("Authorization"), header.hasPrefix("Bearer "),
-              let caller = tokens.authenticate(Array(header.dropFirst(7).utf8)) else {
-            return HTTPResponse(status: 401, contentType: "text/plain; charset=utf-8", body: Array("a valid bearer token is required\n".utf8),
-                                extraHeaders: [("WWW-Authenticate", "Bearer")])
+            let caller = tokens.authenticate(Array(header.dropFirst(7).utf8))
+        else {
+            return HTTPResponse(
+                status: 401, contentType: "text/plain; charset=utf-8",
+                body: Array("a valid bearer token is required\n".utf8),
+                extraHeaders: [("WWW-Authenticate", "Bearer")])
         }
         guard caller.role.permits(required) else {
-            return HTTPResponse(status: 403, text: "token \(caller.name) has the role \(caller.role.rawValue); \(method) \(request.path) needs \(required.rawValue)")
+            return HTTPResponse(
+                status: 403,
+                text:
+                    "token \(caller.name) has the role \(caller.role.rawValue); \(method) \(request.path) needs \(required.rawValue)"
+            )
         }
         return route.handler(self, APIRequest(http: request, path: path, caller: caller))
     }

@@ -34,7 +34,9 @@ public struct ApprovalRule: Codable, Sendable {
         if let of {
             if Set(of).count != of.count { out.append("'of' names a token twice") }
             if required > of.count { out.append("required is \(required) but 'of' names only \(of.count) token(s)") }
-            for name in of where !admins.contains(name) { out.append("'of' names \(name), which is not an admin token") }
+            for name in of where !admins.contains(name) {
+                out.append("'of' names \(name), which is not an admin token")
+            }
         } else if required > admins.count {
             out.append("required is \(required) but only \(admins.count) admin token(s) are configured")
         }
@@ -81,7 +83,9 @@ public struct ApprovalStore: Sendable {
 
     public init(path: String) {
         self.path = path
-        if let bytes = try? Posix.readFile(path), let list = try? JSONDecoder().decode([PendingRequest].self, from: Data(bytes)) {
+        if let bytes = try? Posix.readFile(path),
+            let list = try? JSONDecoder().decode([PendingRequest].self, from: Data(bytes))
+        {
             for r in list { requests[r.id] = r }
         }
     }
@@ -111,7 +115,8 @@ struct ApprovalClock: WallClock {
     let offsetFile: String?
     var now: Date {
         guard let offsetFile, let bytes = try? Posix.readFile(offsetFile),
-              let offset = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else { return Date() }
+            let offset = Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return Date() }
         return Date().addingTimeInterval(offset)
     }
 }

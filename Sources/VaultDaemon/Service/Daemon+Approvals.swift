@@ -10,21 +10,30 @@ extension Daemon {
             return execute(action, parameters, actor: caller.actor, approvers: [])
         }
         let now = approvalClock.now.timeIntervalSince1970
-        var request = PendingRequest(id: Hex.encode(SecureRandom.bytes(8)), action: action, parameters: parameters,
-                                     digest: PendingRequest.digest(action, parameters), requester: caller.name, created: now,
-                                     expires: now + rule.windowSeconds, required: rule.required)
+        var request = PendingRequest(
+            id: Hex.encode(SecureRandom.bytes(8)), action: action, parameters: parameters,
+            digest: PendingRequest.digest(action, parameters), requester: caller.name, created: now,
+            expires: now + rule.windowSeconds, required: rule.required)
         request.eligible = rule.of
         let saved: Error? = approvals.withLock { approvals in
             approvals[request.id] = request
             do { try approvals.save(); return nil } catch { approvals[request.id] = nil; return error }
         }
         if let saved {
-            return HTTPResponse(status: 500, text: "cannot record the request: \((saved as? VaultError)?.message ?? "\(saved)")")
+            return HTTPResponse(
+                status: 500, text: "cannot record the request: \((saved as? VaultError)?.message ?? "\(saved)")")
         }
-        _ = try? audit.append(actor: caller.actor, action: "approval-request", subject: "\(action.rawValue) \(request.id)", result: "pending",
-                              details: parameters.merging(["digest": request.digest, "required": "\(rule.required)"]) { a, _ in a })
-        return json(202, ["pending": request.id, "digest": request.digest, "action": action.rawValue, "required": "\(rule.required)",
-                          "expires": Timestamp.format(Date(timeIntervalSince1970: request.expires))])
+        _ = try? audit.append(
+            actor: caller.actor, action: "approval-request", subject: "\(action.rawValue) \(request.id)",
+            result: "pending",
+            details: parameters.merging(["digest": request.digest, "required": "\(rule.required)"]) { a, _ in a })
+        return json(
+            202,
+            [
+                "pending": request.id, "digest": request.digest, "action": action.rawValue,
+                "required": "\(rule.required)",
+                "expires": Timestamp.format(Date(timeIntervalSince1970: request.expires))
+            ])
     }
 
     struct ApprovalBody: Decodable { let digest: String }
@@ -40,7 +49,9 @@ extension Daemon {
         let now = approvalClock.now.timeIntervalSince1970
         // Decided and recorded under the lock: two approvals arriving together cannot both be the M-th.
         let (response, decision, request): (HTTPResponse?, String, PendingRequest?) = approvals.withLock { approvals in
-            guard var p = approvals[id] else { return (HTTPResponse(status: 404, text: "no pending request \(id)"), "unknown", nil) }
+            guard var p = approvals[id] else {
+                return (HTTPResponse(status: 404, text: "no pending request \(id)"), "unknown", nil)
+            }
             func refuse(_ status: Int, _ why: String) -> (HTTPResponse?, String, PendingRequest?) {
                 (HTTPResponse(status: status, text: "request \(id) (\(p.action.rawValue)): \(why)"), why, nil)
             }
@@ -49,13 +60,22 @@ extension Daemon {
                 p.state = "expired"
                 approvals[id] = p
                 try? approvals.save()
-                return refuse(410, "expired at \(Timestamp.format(Date(timeIntervalSince1970: p.expires))); it will never run, request it again")
+                return refuse(
+                    410,
+                    "expired at \(Timestamp.format(Date(timeIntervalSince1970: p.expires))); it will never run, request it again"
+                )
             }
             guard constantTimeEqual(Array(body.digest.utf8), Array(p.digest.utf8)) else {
-                return refuse(409, "the digest does not match the request's parameters; approve only what GET /v1/approvals shows")
+                return refuse(
+                    409, "the digest does not match the request's parameters; approve only what GET /v1/approvals shows"
+                )
             }
-            if caller.name == p.requester { return refuse(403, "\(caller.name) requested it and cannot approve it too") }
-            if p.approvals.contains(where: { $0.name == caller.name }) { return refuse(409, "\(caller.name) approved it already") }
+            if caller.name == p.requester {
+                return refuse(403, "\(caller.name) requested it and cannot approve it too")
+            }
+            if p.approvals.contains(where: { $0.name == caller.name }) {
+                return refuse(409, "\(caller.name) approved it already")
+            }
             if let eligible = p.eligible, !eligible.contains(caller.name) {
                 return refuse(403, "\(caller.name) is not one of its approvers (\(eligible.joined(separator: ", ")))")
             }
@@ -63,13 +83,19 @@ extension Daemon {
             if p.approvals.count >= p.required { p.state = "executed" }
             approvals[id] = p
             do { try approvals.save() } catch {
-                return (HTTPResponse(status: 500, text: "cannot record the approval: \((error as? VaultError)?.message ?? "\(error)")"), "unsaved", nil)
+                return (
+                    HTTPResponse(
+                        status: 500,
+                        text: "cannot record the approval: \((error as? VaultError)?.message ?? "\(error)")"),
+                    "unsaved", nil
+                )
             }
             return (nil, "accepted", p)
         }
-        _ = try? audit.append(actor: caller.actor, action: "approve", subject: "\(request?.action.rawValue ?? "request") \(id)",
-                              result: request == nil ? "refused" : "accepted",
-                              details: ["digest": body.digest, "reason": decision] )
+        _ = try? audit.append(
+            actor: caller.actor, action: "approve", subject: "\(request?.action.rawValue ?? "request") \(id)",
+            result: request == nil ? "refused" : "accepted",
+            details: ["digest": body.digest, "reason": decision])
         if let response { return response }
         guard let p = request else { return HTTPResponse(status: 500, text: "lost request \(id)") }
         guard p.state == "executed" else {
@@ -83,10 +109,13 @@ extension Daemon {
             if !(200..<300).contains(result.status) { approvals[id]?.state = "failed" }
             try? approvals.save()
         }
-        _ = try? audit.append(actor: "api:\(p.requester)", action: "approved-run", subject: "\(p.action.rawValue) \(id)",
-                              result: result.status == 202 ? "started" : (200..<300).contains(result.status) ? "done" : "failed",
-                              details: ["approvedBy": approvers.joined(separator: ","), "job": job ?? "",
-                                        "status": "\(result.status)", "digest": p.digest])
+        _ = try? audit.append(
+            actor: "api:\(p.requester)", action: "approved-run", subject: "\(p.action.rawValue) \(id)",
+            result: result.status == 202 ? "started" : (200..<300).contains(result.status) ? "done" : "failed",
+            details: [
+                "approvedBy": approvers.joined(separator: ","), "job": job ?? "",
+                "status": "\(result.status)", "digest": p.digest
+            ])
         return result
     }
 
@@ -96,7 +125,9 @@ extension Daemon {
 
     /// Runs an action with its recorded parameters: the same code whether it was approved or
     /// needed no approval. Every check is made again (a reload may have removed the policy).
-    func execute(_ action: ApprovalAction, _ parameters: [String: String], actor: String, approvers: [String]) -> HTTPResponse {
+    func execute(_ action: ApprovalAction, _ parameters: [String: String], actor: String, approvers: [String])
+        -> HTTPResponse
+    {
         let detail = approvers.isEmpty ? [:] : ["approvedBy": approvers.joined(separator: ",")]
         let name = parameters["policy"] ?? ""
         switch action {
@@ -119,7 +150,9 @@ extension Daemon {
 
     func appendOnlyRefusal(_ what: String) -> HTTPResponse? {
         config.appendOnly == true
-            ? HTTPResponse(status: 409, text: "this daemon is append-only: it never runs \(what); run it on the pruning host") : nil
+            ? HTTPResponse(
+                status: 409, text: "this daemon is append-only: it never runs \(what); run it on the pruning host")
+            : nil
     }
 
     func requestForget(_ r: APIRequest) -> HTTPResponse {
@@ -137,8 +170,11 @@ extension Daemon {
     func requestKeyRemoval(_ r: APIRequest) -> HTTPResponse {
         guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
         let id = r["id"]
-        guard (4...64).contains(id.utf8.count), id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            return HTTPResponse(status: 400, text: "a key id is 4 to 64 lowercase hex digits (see 'chainvault key list')")
+        guard (4...64).contains(id.utf8.count),
+            id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else {
+            return HTTPResponse(
+                status: 400, text: "a key id is 4 to 64 lowercase hex digits (see 'chainvault key list')")
         }
         return submit(.keyRemove, ["key": id], caller: caller)
     }
@@ -160,9 +196,10 @@ extension Daemon {
         } catch {
             outcome = (500, "\(error)")
         }
-        _ = try? audit.append(actor: actor, action: "key-remove", subject: "key \(id)",
-                              result: outcome.status == 200 ? "succeeded" : "failed",
-                              details: outcome.status == 200 ? detail : detail.merging(["error": outcome.text]) { a, _ in a })
+        _ = try? audit.append(
+            actor: actor, action: "key-remove", subject: "key \(id)",
+            result: outcome.status == 200 ? "succeeded" : "failed",
+            details: outcome.status == 200 ? detail : detail.merging(["error": outcome.text]) { a, _ in a })
         guard outcome.status == 200 else { return HTTPResponse(status: outcome.status, text: outcome.text) }
         return json(200, ["key": id, "state": "removed"])
     }
@@ -188,10 +225,14 @@ extension Daemon {
             state.disabledPolicies = set.isEmpty ? nil : set.sorted()
             do { try state.save(stateDirectory + "/state.json"); return nil } catch { return error }
         }
-        if let saved { return HTTPResponse(status: 500, text: "cannot save the state: \((saved as? VaultError)?.message ?? "\(saved)")") }
+        if let saved {
+            return HTTPResponse(
+                status: 500, text: "cannot save the state: \((saved as? VaultError)?.message ?? "\(saved)")")
+        }
         schedule()
-        _ = try? audit.append(actor: actor, action: disabled ? "policy-disable" : "policy-enable", subject: "policy \(name)",
-                              result: "succeeded", details: detail)
+        _ = try? audit.append(
+            actor: actor, action: disabled ? "policy-disable" : "policy-enable", subject: "policy \(name)",
+            result: "succeeded", details: detail)
         return json(200, ["policy": name, "state": disabled ? "disabled" : "enabled"])
     }
 }

@@ -9,14 +9,17 @@ import VaultRepository
 extension Daemon {
     /// Queues a job once; returns its id (the waiting or running one if already there).
     @discardableResult
-    func enqueue(_ key: JobKind, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
-                 detail: [String: String] = [:]) -> String {
+    func enqueue(
+        _ key: JobKind, actor: String, restore: RestoreOptions? = nil, policy restorePolicy: String? = nil,
+        detail: [String: String] = [:]
+    ) -> String {
         book.withLock { book in
             if let id = book.idForKey[key], let j = book.records[id], j.state.isActive { return id }
             let id = Hex.encode(SecureRandom.bytes(6))
-            book.records[id] = JobRecord(id: id, kind: key.action, policy: restorePolicy ?? key.policy, state: .queued,
-                                         queued: Date().timeIntervalSince1970,
-                                         detail: detail.merging(["requestedBy": actor]) { $1 })
+            book.records[id] = JobRecord(
+                id: id, kind: key.action, policy: restorePolicy ?? key.policy, state: .queued,
+                queued: Date().timeIntervalSince1970,
+                detail: detail.merging(["requestedBy": actor]) { $1 })
             book.order.append(id)
             if book.order.count > 500 { book.records[book.order.removeFirst()] = nil }
             book.idForKey[key] = id
@@ -124,13 +127,19 @@ extension Daemon {
         if let approvers = record?.detail["approvedBy"] { auditDetails["approvedBy"] = approvers }
         if let errorText { auditDetails["error"] = errorText }
         // The subject names the job's policy (a restore's is in its record: its key names the request).
-        _ = try? audit.append(actor: record?.detail["requestedBy"] ?? "daemon", action: key.action,
-                              subject: record?.policy.map { "policy \($0)" } ?? key.description,
-                              result: outcome.rawValue, details: auditDetails)
+        _ = try? audit.append(
+            actor: record?.detail["requestedBy"] ?? "daemon", action: key.action,
+            subject: record?.policy.map { "policy \($0)" } ?? key.description,
+            result: outcome.rawValue, details: auditDetails)
         mirrorAudit()
-        log(outcome == .succeeded ? 6 : 3, "job", [("job", id), ("kind", key.description), ("result", outcome.rawValue),
-                                                   ("seconds", String(format: "%.1f", seconds))]
-            + detail.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + (errorText.map { [("error", $0)] } ?? []))
+        log(
+            outcome == .succeeded ? 6 : 3, "job",
+            [
+                ("job", id), ("kind", key.description), ("result", outcome.rawValue),
+                ("seconds", String(format: "%.1f", seconds))
+            ]
+                + detail.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                + (errorText.map { [("error", $0)] } ?? []))
         jobFinished(key, id: id, outcome: outcome, error: errorText, detail: detail, seconds: seconds)
         notifier.status("\(policies.count) policies, idle; last: \(key) \(outcome.rawValue)")
         // Last: "finished" means the job thread is done, audit mirror (and its key use) included.

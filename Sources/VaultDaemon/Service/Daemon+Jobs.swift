@@ -7,11 +7,14 @@ import VaultStorage
 extension Daemon {
     /// Copies every snapshot of `policy` the secondary lacks (so a copy missed by an outage is
     /// made up by the next run), then applies the policy's retention there too.
-    func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws -> [String: String] {
+    func copyOffSite(_ policy: Policy, target: String, from repo: Repository, cancellation: Cancellation) throws
+        -> [String: String]
+    {
         let credential = credential
         let appendOnly = config.appendOnly == true
-        let backend = try openBackend(target, appendOnly: appendOnly,
-                                      limits: bandwidth.limits(target, policy: policy.name, cancellation: cancellation))
+        let backend = try openBackend(
+            target, appendOnly: appendOnly,
+            limits: bandwidth.limits(target, policy: policy.name, cancellation: cancellation))
         let secondary = try Repository.open(backend, credential: credential)
         let sourceLock = try repo.lock(exclusive: false, command: "daemon copy \(policy.name)")
         defer { sourceLock.release() }
@@ -24,9 +27,16 @@ extension Daemon {
             copied = try Copier(source: repo, destination: secondary, cancellation: cancellation).run(options)
         }
         let removed = appendOnly ? 0 : try applyRetention(policy, in: secondary).removed
-        log(6, "copy", [("policy", policy.name), ("target", secondary.location), ("copied", "\(copied.copied.count)"),
-                        ("bytes", "\(copied.bytesCopied)"), ("forgotten", "\(removed)")])
-        return ["copiedTo": secondary.location, "copiedSnapshots": "\(copied.copied.count)", "copiedBytes": "\(copied.bytesCopied)"]
+        log(
+            6, "copy",
+            [
+                ("policy", policy.name), ("target", secondary.location), ("copied", "\(copied.copied.count)"),
+                ("bytes", "\(copied.bytesCopied)"), ("forgotten", "\(removed)")
+            ])
+        return [
+            "copiedTo": secondary.location, "copiedSnapshots": "\(copied.copied.count)",
+            "copiedBytes": "\(copied.bytesCopied)"
+        ]
     }
 
     /// Forgets this policy's snapshots that its retention no longer keeps (their data goes at
@@ -36,24 +46,31 @@ extension Daemon {
         defer { exclusive.release() }
         let mine = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }
         let remove = policy.retentionPolicy.apply(mine).remove
-        try repo.forget(remove, memory: SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id))
+        try repo.forget(
+            remove, memory: SnapshotMemory.path(stateDirectory: stateDirectory, repositoryID: repo.config.id))
         return (mine.count - remove.count, remove.count)
     }
 
     /// The repository for a job: under its limits and, for a policy's job, the policy's too; a
     /// limit's wait ends when `cancellation` does (SIGTERM).
     func openForJob(_ policy: Policy? = nil, cancellation: Cancellation? = nil) throws -> Repository {
-        let (path, credential, appendOnly) = settings.withLock { ($0.config.repository, $0.credential, $0.config.appendOnly == true) }
+        let (path, credential, appendOnly) = settings.withLock {
+            ($0.config.repository, $0.credential, $0.config.appendOnly == true)
+        }
         let limits = bandwidth.limits(path, policy: policy?.name, cancellation: cancellation)
         let backend = try openBackend(path, appendOnly: appendOnly, limits: limits)
         let repo = try Repository.open(backend, credential: credential)
         for w in repo.openWarnings { log(4, "repository-open", [("warning", w)]) }
-        loop.withLock { $0.repositoryOpenedAt = Date(); $0.repositoryError = nil }
+        loop.withLock {
+            $0.repositoryOpenedAt = Date(); $0.repositoryError = nil
+        }
         return repo
     }
 
     func policyNamed(_ name: String) throws -> Policy {
-        guard let p = settings.withLock({ $0.policies[name] }) else { throw VaultError(.usage, "no policy \(name) (it was removed by a reload)") }
+        guard let p = settings.withLock({ $0.policies[name] }) else {
+            throw VaultError(.usage, "no policy \(name) (it was removed by a reload)")
+        }
         return p
     }
 
@@ -75,9 +92,10 @@ extension Daemon {
             defer { shared.release() }
             let latest = try repo.resolveSnapshot("latest", selecting: policy.snapshotSelection)
             let refused = [config.repository, stateDirectory].filter { !$0.contains("://") }
-            let drill = try RestoreDrill.run(repo, snapshot: latest, scratch: policy.restoreDrill?.scratch,
-                                             refused: refused, progress: book.withLock { $0.progress },
-                                             cancellation: cancellation)
+            let drill = try RestoreDrill.run(
+                repo, snapshot: latest, scratch: policy.restoreDrill?.scratch,
+                refused: refused, progress: book.withLock { $0.progress },
+                cancellation: cancellation)
             state.update { state in
                 var s = state.policies[policy.name, default: PolicyState()]
                 s.lastDrillStart = drill.started.timeIntervalSince1970
@@ -87,11 +105,16 @@ extension Daemon {
                 s.lastDrillBytesPerSecond = drill.bytesPerSecond
                 state.policies[policy.name] = s
             }
-            return ["snapshot": latest.id.hex, "restoreSeconds": String(format: "%.1f", drill.seconds),
-                    "files": "\(drill.files)", "bytes": "\(drill.bytes)",
-                    "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)]
-                .merging(drill.clearedScratch.isEmpty ? [:]
-                    : ["clearedScratch": drill.clearedScratch.joined(separator: ",")]) { $1 }
+            return [
+                "snapshot": latest.id.hex, "restoreSeconds": String(format: "%.1f", drill.seconds),
+                "files": "\(drill.files)", "bytes": "\(drill.bytes)",
+                "bytesPerSecond": String(format: "%.0f", drill.bytesPerSecond)
+            ]
+            .merging(
+                drill.clearedScratch.isEmpty
+                    ? [:]
+                    : ["clearedScratch": drill.clearedScratch.joined(separator: ",")]
+            ) { $1 }
         case .forget(let name):
             // Through the API (and its approvals): the same retention a backup applies.
             let policy = try policyNamed(name)
@@ -122,9 +145,14 @@ extension Daemon {
             pruner.progress = book.withLock { $0.progress }
             let r = try pruner.run()
             state.update { $0.lastPrune = Date().timeIntervalSince1970 }
-            return ["packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)", "bytesFreed": "\(r.bytesFreed)"]
+            return [
+                "packsDeleted": "\(r.packsDeleted)", "packsRepacked": "\(r.packsRepacked)",
+                "bytesFreed": "\(r.bytesFreed)"
+            ]
         case .restore:
-            guard var options = book.withLock({ $0.restoreRequests.removeValue(forKey: key) }) else { throw VaultError(.failure, "restore request lost") }
+            guard var options = book.withLock({ $0.restoreRequests.removeValue(forKey: key) }) else {
+                throw VaultError(.failure, "restore request lost")
+            }
             let (id, policyName) = book.withLock { ($0.idForKey[key], $0.record(key)?.policy) }
             let policy = try policyNamed(policyName ?? "")
             let repo = try openForJob(cancellation: cancellation)
@@ -132,15 +160,20 @@ extension Daemon {
             defer { shared.release() }
             // Chosen before any hook runs: a request for a snapshot that is not there never stops the node.
             options.snapshot = try repo.resolveSnapshot(options.snapshot, selecting: policy.snapshotSelection).id.hex
-            let done = try ConsistentRestore.run(policy, target: options.target, report: { report in
-                book.withLock { book in
-                    guard let id else { return }
-                    book.records[id]?.phases = report.phases
-                    book.records[id]?.downtimeSeconds = report.downtimeSeconds
-                }
-            }, logger: logger) {
-                try Restorer(repository: repo, options: options, progress: book.withLock { $0.progress },
-                             cancellation: cancellation).run()
+            let done = try ConsistentRestore.run(
+                policy, target: options.target,
+                report: { report in
+                    book.withLock { book in
+                        guard let id else { return }
+                        book.records[id]?.phases = report.phases
+                        book.records[id]?.downtimeSeconds = report.downtimeSeconds
+                    }
+                }, logger: logger
+            ) {
+                try Restorer(
+                    repository: repo, options: options, progress: book.withLock { $0.progress },
+                    cancellation: cancellation
+                ).run()
             }
             let r = done.restore
             var detail = ["snapshot": r.snapshotID.hex, "target": r.destination, "files": "\(r.files)"]

@@ -24,10 +24,15 @@ extension Daemon {
         openRepository()
         startMonitoring()
         let names = policies.keys.sorted().joined(separator: ",")
-        _ = try? audit.append(actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded",
-                              details: ["policies": names])
-        log(raised ? 7 : 6, "descriptors", [("limit", "\(budget.limit)"), ("connectionCap", "\(budget.connectionCap)"),
-                                            ("raised", "\(raised)")])
+        _ = try? audit.append(
+            actor: "daemon", action: "start", subject: "config \(configPath)", result: "succeeded",
+            details: ["policies": names])
+        log(
+            raised ? 7 : 6, "descriptors",
+            [
+                ("limit", "\(budget.limit)"), ("connectionCap", "\(budget.connectionCap)"),
+                ("raised", "\(raised)")
+            ])
         log(6, "ready", [("listen", "\(host):\(server.port)"), ("policies", names), ("repository", config.repository)])
         notifier.ready(status: "\(policies.count) policies, idle")
         let watchdog = SystemdNotifier.watchdogInterval(environment: environment).map { $0 / 2 }
@@ -47,7 +52,9 @@ extension Daemon {
             for key in scheduler.due() where running != key {
                 enqueue(key, actor: "schedule")
             }
-            if jobThread == nil, loop.withLock({ $0.repositoryOpenedAt != nil }) || running != nil, let key = queue.start() {
+            if jobThread == nil, loop.withLock({ $0.repositoryOpenedAt != nil }) || running != nil,
+                let key = queue.start()
+            {
                 jobThread = startJob(key)
             }
             if jobThread != nil, jobDone.wait(timeout: .now()) == .success { jobThread = nil }
@@ -75,9 +82,10 @@ extension Daemon {
         notifier.reloading()
         do {
             let (newConfig, newPolicies) = try Self.loadConfiguration(configPath)
-            let newSettings = DaemonSettings(config: newConfig, policies: newPolicies,
-                                             credential: try Self.credential(newConfig, environment),
-                                             apiTokens: try Self.apiTokens(newConfig, environment))
+            let newSettings = DaemonSettings(
+                config: newConfig, policies: newPolicies,
+                credential: try Self.credential(newConfig, environment),
+                apiTokens: try Self.apiTokens(newConfig, environment))
             let newWebhooks = try Self.webhookTargets(newConfig, environment)
             settings.withLock { $0 = newSettings }
             loop.withLock {
@@ -92,13 +100,15 @@ extension Daemon {
             loop.withLock { $0.reloads += 1 }
             openRepository()
             log(6, "reload", [("result", "succeeded"), ("policies", newPolicies.keys.sorted().joined(separator: ","))])
-            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
+            _ = try? audit.append(
+                actor: "signal", action: "reload", subject: "config \(configPath)", result: "succeeded")
         } catch {
             let message = (error as? VaultError)?.description ?? "\(error)"
             loop.withLock { $0.lastReloadSucceeded = false }
             log(3, "reload", [("result", "failed"), ("kept", "previous-config"), ("error", message)])
-            _ = try? audit.append(actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed",
-                                  details: ["error": message])
+            _ = try? audit.append(
+                actor: "signal", action: "reload", subject: "config \(configPath)", result: "failed",
+                details: ["error": message])
         }
         notifier.ready(status: "\(policies.count) policies")
     }
@@ -115,15 +125,17 @@ extension Daemon {
         func add(_ key: JobKind, _ schedule: Schedule, jitter: Double = 0, lastRun: Date?, retryCap: Double = 3600) {
             wanted.insert(key)
             let attempts = state.attempts?[key.description]
-            scheduler.add(key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
-                          lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
+            scheduler.add(
+                key, schedule: schedule, jitter: jitter, lastRun: lastRun, failures: attempts?.failures ?? 0,
+                lastAttempt: date(attempts?.lastStart), retryCap: retryCap)
         }
         for (name, p) in policies where !(state.disabledPolicies ?? []).contains(name) {
             guard let s = try? Schedule.parse(p.schedule) else { continue }
             let jitter = p.schedule.jitter?.seconds ?? 0
             // Retries fit several times within the RPO: at most a quarter of it apart.
             let rpo = p.rpo.seconds ?? 3600
-            add(.backup(policy: name), s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
+            add(
+                .backup(policy: name), s, jitter: jitter, lastRun: date(state.policies[name]?.lastBackupStart),
                 retryCap: max(60, min(3600, rpo / 4)))
             if let v = p.verify, let every = v.every.seconds {
                 let last = date(state.policies[name]?.lastVerifyStart) ?? created
@@ -140,9 +152,12 @@ extension Daemon {
     }
 
     func openRepository() {
-        let (path, credential, names) = settings.withLock { ($0.config.repository, $0.credential, Array($0.policies.keys)) }
+        let (path, credential, names) = settings.withLock {
+            ($0.config.repository, $0.credential, Array($0.policies.keys))
+        }
         do {
-            let repo = try Repository.open(try openBackend(path, limits: bandwidth.limits(path)), credential: credential)
+            let repo = try Repository.open(
+                try openBackend(path, limits: bandwidth.limits(path)), credential: credential)
             try repo.loadIndex()
             let snapshots = try repo.listSnapshots()
             loop.withLock {
@@ -153,7 +168,8 @@ extension Daemon {
             state.update { state in
                 state.repositoryBytes = repo.index.storedBytes
                 for name in names {
-                    state.policies[name, default: PolicyState()].snapshots = snapshots.filter { $0.snapshot.policy == name }.count
+                    state.policies[name, default: PolicyState()].snapshots =
+                        snapshots.filter { $0.snapshot.policy == name }.count
                 }
             }
         } catch {

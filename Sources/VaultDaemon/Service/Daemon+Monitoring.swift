@@ -15,8 +15,12 @@ extension Daemon {
     func stopMonitoring() {
         probe.withLock { $0 }?.stop()
         for (name, left) in webhooks.flush(within: Self.webhookFlushSeconds) {
-            log(left == 0 ? 7 : 4, "webhook_flush", [("webhook", name), ("result", left == 0 ? "flushed" : "timeout"),
-                                                     ("dropped", "\(left)")])
+            log(
+                left == 0 ? 7 : 4, "webhook_flush",
+                [
+                    ("webhook", name), ("result", left == 0 ? "flushed" : "timeout"),
+                    ("dropped", "\(left)")
+                ])
         }
     }
 
@@ -24,17 +28,24 @@ extension Daemon {
 
     /// A new probe with the (re)loaded config's period; the old one stops after its current look.
     func restartProbe() {
-        let (everyText, timeoutText) = settings.withLock { ($0.config.readinessProbeEvery, $0.config.readinessProbeTimeout) }
+        let (everyText, timeoutText) = settings.withLock {
+            ($0.config.readinessProbeEvery, $0.config.readinessProbeTimeout)
+        }
         let every = everyText?.seconds ?? Self.defaultProbeEvery
         let timeout = timeoutText?.seconds ?? Self.defaultProbeTimeout
-        let probe = ReadinessProbe(every: max(every, 0.5), timeout: max(timeout, 0.5),
-                                   location: { [unowned self] in config.repository },
-                                   onChange: { [unowned self] outcome in
-            if outcome.ok { loop.withLock { $0.lastContact = outcome.at } }
-            log(outcome.ok ? 6 : 3, "readiness-probe", [("result", outcome.ok ? "succeeded" : "failed"),
-                                                         ("detail", outcome.detail),
-                                                         ("seconds", String(format: "%.3f", outcome.seconds))])
-        })
+        let probe = ReadinessProbe(
+            every: max(every, 0.5), timeout: max(timeout, 0.5),
+            location: { [unowned self] in config.repository },
+            onChange: { [unowned self] outcome in
+                if outcome.ok { loop.withLock { $0.lastContact = outcome.at } }
+                log(
+                    outcome.ok ? 6 : 3, "readiness-probe",
+                    [
+                        ("result", outcome.ok ? "succeeded" : "failed"),
+                        ("detail", outcome.detail),
+                        ("seconds", String(format: "%.3f", outcome.seconds))
+                    ])
+            })
         let old = self.probe.withLock { current -> ReadinessProbe? in
             let old = current
             current = probe
@@ -53,9 +64,13 @@ extension Daemon {
     }
 
     /// After a job's record is written: outcome metrics of verify, drill and prune, and webhooks.
-    func jobFinished(_ key: JobKind, id: String, outcome: JobState, error: String?, detail: [String: String],
-                     seconds: Double) {
-        if case .backup(let policy) = key, outcome == .succeeded { _ = loop.withLock { $0.lateNotified.remove(policy) } }
+    func jobFinished(
+        _ key: JobKind, id: String, outcome: JobState, error: String?, detail: [String: String],
+        seconds: Double
+    ) {
+        if case .backup(let policy) = key, outcome == .succeeded {
+            _ = loop.withLock { $0.lateNotified.remove(policy) }
+        }
         state.update(save: true) { state in
             let now = Date().timeIntervalSince1970
             switch key {
@@ -69,12 +84,14 @@ extension Daemon {
             }
         }
         let (kind, policy) = (key.action, key.policy)
-        webhooks.post(event: outcome.rawValue, policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
-                      error: error, snapshot: detail["snapshot"], seconds: seconds)
+        webhooks.post(
+            event: outcome.rawValue, policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
+            error: error, snapshot: detail["snapshot"], seconds: seconds)
         // A verify's failure that is about the data (not the store being away) is its own event.
         if case .verify = key, outcome == .failed, error?.hasPrefix("verify found") == true {
-            webhooks.post(event: "verify_errors", policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
-                          error: error)
+            webhooks.post(
+                event: "verify_errors", policy: policy, job: id, kind: kind, outcome: outcome.rawValue,
+                error: error)
         }
     }
 
@@ -95,8 +112,9 @@ extension Daemon {
         }
         for name in late {
             log(4, "late", [("policy", name)])
-            webhooks.post(event: "late", policy: name, job: nil, kind: "backup",
-                          error: "no good backup of \(name) within its RPO")
+            webhooks.post(
+                event: "late", policy: name, job: nil, kind: "backup",
+                error: "no good backup of \(name) within its RPO")
         }
     }
 }

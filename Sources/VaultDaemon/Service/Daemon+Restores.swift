@@ -11,9 +11,16 @@ extension Daemon {
     func requestRestore(_ r: APIRequest) -> HTTPResponse {
         guard let caller = r.caller else { return HTTPResponse(status: 401, text: "a valid bearer token is required") }
         guard let body = try? JSONDecoder().decode(RestoreBody.self, from: Data(r.http.body)) else {
-            return HTTPResponse(status: 400, text: "expected JSON {\"policy\": …, \"target\": …, \"snapshot\": \"latest\", \"mode\": \"force\"|\"delta\"}")
+            return HTTPResponse(
+                status: 400,
+                text:
+                    "expected JSON {\"policy\": …, \"target\": …, \"snapshot\": \"latest\", \"mode\": \"force\"|\"delta\"}"
+            )
         }
-        let parameters = ["policy": body.policy, "snapshot": body.snapshot ?? "latest", "target": body.target, "mode": body.mode ?? "new"]
+        let parameters = [
+            "policy": body.policy, "snapshot": body.snapshot ?? "latest", "target": body.target,
+            "mode": body.mode ?? "new"
+        ]
         if case .failure(let refused) = restorePlan(parameters) { return refused.response }
         if parameters["mode"] != "new" && Self.isNonEmptyDirectory(body.target) {
             return submit(.restoreLive, parameters, caller: caller)
@@ -50,8 +57,9 @@ extension Daemon {
         switch restorePlan(parameters) {
         case .failure(let refused): return refused.response
         case .success(let (options, policy)):
-            let id = enqueue(.restore(request: Hex.encode(SecureRandom.bytes(6))), actor: actor, restore: options,
-                             policy: policy, detail: detail)
+            let id = enqueue(
+                .restore(request: Hex.encode(SecureRandom.bytes(6))), actor: actor, restore: options,
+                policy: policy, detail: detail)
             return json(202, ["job": id])
         }
     }

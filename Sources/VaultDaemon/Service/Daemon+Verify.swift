@@ -13,8 +13,9 @@ extension Daemon {
         let every = v.every.seconds ?? 86_400
         let packs = try repo.listPacks().map(\.name)
         let coverage = state.read { $0.policies[policy.name]?.verifyCoverage }
-        let (chosen, next) = RollingVerify.plan(coverage, packs: packs, now: Date().timeIntervalSince1970,
-                                                window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
+        let (chosen, next) = RollingVerify.plan(
+            coverage, packs: packs, now: Date().timeIntervalSince1970,
+            window: Double(max(v.readAllWithinDays, 1)) * 86_400, every: every)
         var options = VerifyOptions()
         options.snapshots = try repo.listSnapshots().filter { $0.snapshot.policy == policy.name }.map(\.id.hex)
         options.readData = .packs(chosen)
@@ -31,13 +32,17 @@ extension Daemon {
             state.policies[policy.name] = s
         }
         if !report.clean {
-            throw VaultError(.corrupt, "verify found \(report.problems.count) problem(s): "
-                             + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
-                             hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
+            throw VaultError(
+                .corrupt,
+                "verify found \(report.problems.count) problem(s): "
+                    + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
+                hint: "run 'chainvault verify --read-data' by hand for the full list of affected files")
         }
         try checkRollback(repo)
-        return ["packsRead": "\(report.packsRead)", "windowReadShare": String(format: "%.3f", next.share),
-                "windowUnread": "\(next.unreadInWindow)"]
+        return [
+            "packsRead": "\(report.packsRead)", "windowReadShare": String(format: "%.3f", next.share),
+            "windowUnread": "\(next.unreadInWindow)"
+        ]
     }
 
     /// The repository against what this daemon saw of it before (FORMAT.md §8, "Rollback
@@ -50,9 +55,10 @@ extension Daemon {
         let current = try repo.listSnapshotsReportingDamage().0
         let problems = memory.rollbacks(current, listed: listed)
         guard problems.isEmpty else {
-            throw VaultError(.rollback, "the repository went backwards: " + problems.prefix(5).joined(separator: "; "),
-                             hint: "someone who can write the storage may have deleted or replayed snapshots; review, then run "
-                                 + "'CHAINVAULT_STATE_DIRECTORY=\(stateDirectory) chainvault verify --accept-rollback'")
+            throw VaultError(
+                .rollback, "the repository went backwards: " + problems.prefix(5).joined(separator: "; "),
+                hint: "someone who can write the storage may have deleted or replayed snapshots; review, then run "
+                    + "'CHAINVAULT_STATE_DIRECTORY=\(stateDirectory) chainvault verify --accept-rollback'")
         }
         try memory.updated(current, listed: listed).save(path)
     }

@@ -52,8 +52,10 @@ public final class Daemon: Sendable {
     var apiTokens: APITokens { settings.withLock { $0.apiTokens } }
 
     /// Loads everything or throws: a daemon that cannot read its config must not start.
-    public init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
-                stopRequested: Cancellation) throws {
+    public init(
+        configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        stopRequested: Cancellation
+    ) throws {
         self.configPath = configPath
         self.environment = environment
         self.stopRequested = stopRequested
@@ -68,8 +70,10 @@ public final class Daemon: Sendable {
         try Posix.mkdirs(stateDirectory, mode: 0o750)
         state = StateStore(path: stateDirectory + "/state.json")
         audit = AuditLog(path: stateDirectory + "/audit.log")
-        settings = Mutex(DaemonSettings(config: config, policies: policies, credential: try Self.credential(config, environment),
-                                        apiTokens: try Self.apiTokens(config, environment)))
+        settings = Mutex(
+            DaemonSettings(
+                config: config, policies: policies, credential: try Self.credential(config, environment),
+                apiTokens: try Self.apiTokens(config, environment)))
         approvals = Mutex(ApprovalStore(path: stateDirectory + "/approvals.json"))
         approvalClock = ApprovalClock(offsetFile: environment["CHAINVAULT_TEST_CLOCK_FILE"])
         let killed = state.update { state -> String? in
@@ -89,8 +93,9 @@ public final class Daemon: Sendable {
         if let killed {
             // A key this version does not know (an edited or newer state file) is still recorded, as it reads.
             let action = JobKind(killed)?.action ?? String(killed.prefix { $0 != ":" })
-            _ = try? audit.append(actor: "daemon", action: action, subject: killed,
-                                  result: JobState.interrupted.rawValue, details: ["error": Self.killedJobError])
+            _ = try? audit.append(
+                actor: "daemon", action: action, subject: killed,
+                result: JobState.interrupted.rawValue, details: ["error": Self.killedJobError])
         }
         try? state.save()
     }
@@ -101,12 +106,16 @@ public final class Daemon: Sendable {
         let config = try DaemonConfig.load(path)
         let names = try DirectoryListing.names(config.policies).filter { $0.hasSuffix(".json") }.sorted()
         guard !names.isEmpty else {
-            throw VaultError(.usage, "no policies (*.json) in \(config.policies)", hint: "copy one from Policies/ and adapt its source path")
+            throw VaultError(
+                .usage, "no policies (*.json) in \(config.policies)",
+                hint: "copy one from Policies/ and adapt its source path")
         }
         var policies: [String: Policy] = [:]
         for name in names {
             let p = try PolicyLoader.load(config.policies + "/" + name)
-            if policies[p.name] != nil { throw VaultError(.usage, "two policies are named \(p.name)", hint: "names must be unique") }
+            if policies[p.name] != nil {
+                throw VaultError(.usage, "two policies are named \(p.name)", hint: "names must be unique")
+            }
             policies[p.name] = p
         }
         return (config, policies)
@@ -116,7 +125,9 @@ public final class Daemon: Sendable {
         if let k = config.keyFile { return try Credential.keyFile(k) }
         if let p = config.passwordFile { return try Credential.passwordFile(p) }
         if let dir = env["CREDENTIALS_DIRECTORY"] { return try Credential.keyFile(dir + "/chainvault.key") }
-        throw VaultError(.usage, "the config names no key", hint: "set keyFile or passwordFile, or LoadCredential=chainvault.key in the unit")
+        throw VaultError(
+            .usage, "the config names no key",
+            hint: "set keyFile or passwordFile, or LoadCredential=chainvault.key in the unit")
     }
 
     /// The API tokens, and the approval rules checked against the admin tokens they name.
@@ -127,11 +138,14 @@ public final class Daemon: Sendable {
             rule.problems(admins: admins).map { "approvals.\(action): \($0)" }
         }
         guard problems.isEmpty else {
-            throw VaultError(.usage, "the approval rules cannot be met:\n  " + problems.joined(separator: "\n  "),
-                             hint: "name admin tokens in 'tokens' and in each rule's 'of', with 'required' at most their number")
+            throw VaultError(
+                .usage, "the approval rules cannot be met:\n  " + problems.joined(separator: "\n  "),
+                hint: "name admin tokens in 'tokens' and in each rule's 'of', with 'required' at most their number")
         }
         return tokens
     }
 
-    func log(_ priority: Int, _ event: String, _ fields: [(String, String)] = []) { logger.log(priority, event, fields) }
+    func log(_ priority: Int, _ event: String, _ fields: [(String, String)] = []) {
+        logger.log(priority, event, fields)
+    }
 }

@@ -22,7 +22,9 @@ public struct BandwidthConfig: Codable, Sendable, Equatable {
     func problems() -> [String] {
         var found: [String] = []
         func check(_ field: String, _ value: Double?) {
-            if let v = value, !(v.isFinite && v > 0) { found.append("bandwidth.\(field): \(v) is not a positive rate in KiB/s") }
+            if let v = value, !(v.isFinite && v > 0) {
+                found.append("bandwidth.\(field): \(v) is not a positive rate in KiB/s")
+            }
         }
         check("limitUpload", limitUpload)
         check("limitDownload", limitDownload)
@@ -71,8 +73,9 @@ final class DaemonBandwidth: Sendable {
         buckets.withLock { all in
             var next: [Owner: BandwidthLimits] = [:]
             for (owner, (up, down)) in wanted {
-                let limits = BandwidthLimits(upload: bucket(all[owner]?.uploads.first, up),
-                                             download: bucket(all[owner]?.downloads.first, down))
+                let limits = BandwidthLimits(
+                    upload: bucket(all[owner]?.uploads.first, up),
+                    download: bucket(all[owner]?.downloads.first, down))
                 if !limits.isEmpty { next[owner] = limits }
             }
             all = next

@@ -32,12 +32,17 @@ public struct DaemonConfig: Codable, Sendable {
     public var bandwidth: BandwidthConfig?
 
     static let knownKeys: [String: Set<String>] = [
-        "": ["repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory", "pruneEvery",
-             "restoreRoots", "appendOnly", "tokens", "approvals", "readinessProbeEvery", "readinessProbeTimeout", "webhooks",
-             "bandwidth"],
+        "": [
+            "repository", "keyFile", "passwordFile", "policies", "listen", "apiTokenFile", "stateDirectory",
+            "pruneEvery",
+            "restoreRoots", "appendOnly", "tokens", "approvals", "readinessProbeEvery", "readinessProbeTimeout",
+            "webhooks",
+            "bandwidth"
+        ],
         "approvals": Set(ApprovalAction.allCases.map(\.rawValue)),
-        "bandwidth": BandwidthConfig.knownKeys]
-        .merging(ApprovalAction.allCases.map { ("approvals." + $0.rawValue, ApprovalRule.knownKeys) }) { a, _ in a }
+        "bandwidth": BandwidthConfig.knownKeys
+    ]
+    .merging(ApprovalAction.allCases.map { ("approvals." + $0.rawValue, ApprovalRule.knownKeys) }) { a, _ in a }
 
     public static func load(_ path: String) throws -> DaemonConfig {
         let bytes: [UInt8]
@@ -55,23 +60,45 @@ public struct DaemonConfig: Codable, Sendable {
             problems.append(JSONProblems.describe(e, text: text))
         }
         if let c = config {
-            if let l = c.listen, (try? parseListen(l)) == nil { problems.append(PolicyProblem(field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host", line: JSONProblems.line(of: "listen", in: text))) }
-            if let p = c.pruneEvery, p.seconds == nil { problems.append(PolicyProblem(field: "pruneEvery", message: "'\(p)' is not a duration", line: JSONProblems.line(of: "pruneEvery", in: text))) }
-            for (field, value) in [("readinessProbeEvery", c.readinessProbeEvery), ("readinessProbeTimeout", c.readinessProbeTimeout)] {
+            if let l = c.listen, (try? parseListen(l)) == nil {
+                problems.append(
+                    PolicyProblem(
+                        field: "listen", message: "'\(l)' is not HOST:PORT with an IPv4 host",
+                        line: JSONProblems.line(of: "listen", in: text)))
+            }
+            if let p = c.pruneEvery, p.seconds == nil {
+                problems.append(
+                    PolicyProblem(
+                        field: "pruneEvery", message: "'\(p)' is not a duration",
+                        line: JSONProblems.line(of: "pruneEvery", in: text)))
+            }
+            for (field, value) in [
+                ("readinessProbeEvery", c.readinessProbeEvery), ("readinessProbeTimeout", c.readinessProbeTimeout)
+            ] {
                 if let v = value, v.seconds == nil {
-                    problems.append(PolicyProblem(field: field, message: "'\(v)' is not a duration", line: JSONProblems.line(of: field, in: text)))
+                    problems.append(
+                        PolicyProblem(
+                            field: field, message: "'\(v)' is not a duration",
+                            line: JSONProblems.line(of: field, in: text)))
                 }
             }
         }
         for problem in BandwidthConfig.unknownTargetKeys(object) + (config?.bandwidth?.problems() ?? []) {
-            problems.append(PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "bandwidth", in: text)))
+            problems.append(
+                PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "bandwidth", in: text)))
         }
         for problem in WebhookSpec.problems(object) {
-            problems.append(PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "webhooks", in: text)))
+            problems.append(
+                PolicyProblem(field: "", message: problem, line: JSONProblems.line(of: "webhooks", in: text)))
         }
         guard let c = config, problems.isEmpty else {
-            throw VaultError(.usage, "config \(path) is not valid:\n  " + problems.map { "\(path):\($0.line ?? 1): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)" }.joined(separator: "\n  "),
-                             hint: "fix the fields named above")
+            throw VaultError(
+                .usage,
+                "config \(path) is not valid:\n  "
+                    + problems.map {
+                        "\(path):\($0.line ?? 1): \($0.field.isEmpty ? "" : $0.field + ": ")\($0.message)"
+                    }.joined(separator: "\n  "),
+                hint: "fix the fields named above")
         }
         return c
     }
@@ -84,9 +111,12 @@ public struct DaemonConfig: Codable, Sendable {
         return (String(parts[0]), port)
     }
 
-    public var listenAddress: (String, UInt16) { (try? Self.parseListen(listen ?? "127.0.0.1:9797")) ?? ("127.0.0.1", 9797) }
+    public var listenAddress: (String, UInt16) {
+        (try? Self.parseListen(listen ?? "127.0.0.1:9797")) ?? ("127.0.0.1", 9797)
+    }
 
     public func stateDirectoryPath(environment: [String: String]) -> String {
-        stateDirectory ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init) ?? "/var/lib/chainvault"
+        stateDirectory ?? environment["STATE_DIRECTORY"]?.split(separator: ":").first.map(String.init)
+            ?? "/var/lib/chainvault"
     }
 }

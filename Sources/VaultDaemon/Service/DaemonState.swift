@@ -82,7 +82,9 @@ public struct DaemonState: Codable, Sendable {
     public init() {}
 
     public static func load(_ path: String) -> DaemonState {
-        guard let bytes = try? Posix.readFile(path), let state = try? JSONDecoder().decode(DaemonState.self, from: Data(bytes)) else { return DaemonState() }
+        guard let bytes = try? Posix.readFile(path),
+            let state = try? JSONDecoder().decode(DaemonState.self, from: Data(bytes))
+        else { return DaemonState() }
         return state
     }
 

@@ -6,8 +6,10 @@ import Foundation
 /// (snapshot ids, paths, names) stay strings even when they happen to be all digits.
 extension JobRecord {
     /// Detail keys whose values are names or ids, never figures.
-    static let textDetails: Set<String> = ["snapshot", "previous", "target", "copiedTo", "requestedBy", "retention",
-                                           "protectedKept", "error"]
+    static let textDetails: Set<String> = [
+        "snapshot", "previous", "target", "copiedTo", "requestedBy", "retention",
+        "protectedKept", "error"
+    ]
 
     struct Key: CodingKey {
         let stringValue: String

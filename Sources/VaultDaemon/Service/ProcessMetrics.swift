@@ -20,14 +20,16 @@ public struct ProcessMetrics: Sendable {
         // is field 3 (state) of proc(5), so field N is at N - 3.
         let fields = stat[(close + 1)...].split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
         guard fields.count > 21, let utime = Double(fields[11]), let stime = Double(fields[12]),
-              let start = Double(fields[19]), let vsize = Double(fields[20]), let rss = Double(fields[21]) else { return nil }
+            let start = Double(fields[19]), let vsize = Double(fields[20]), let rss = Double(fields[21])
+        else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let page = Double(sysconf(Int32(_SC_PAGESIZE)))
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        return ProcessMetrics(cpuSeconds: (utime + stime) / ticks, startTime: bootTime() + start / ticks,
-                              virtualBytes: vsize, residentBytes: rss * page, openFDs: Double(countOpenFDs()),
-                              maxFDs: Double(limit.rlim_cur))
+        return ProcessMetrics(
+            cpuSeconds: (utime + stime) / ticks, startTime: bootTime() + start / ticks,
+            virtualBytes: vsize, residentBytes: rss * page, openFDs: Double(countOpenFDs()),
+            maxFDs: Double(limit.rlim_cur))
     }
 
     public func write(to m: inout MetricsWriter) {

@@ -8,8 +8,10 @@ import VaultCore
 public struct RestoreTarget {
     /// Directories no restore may replace or contain, and (`systemTrees`) ones it may not enter.
     static let system = ["/", "/root", "/tmp", "/var", "/var/lib", "/var/log", "/home", "/opt", "/srv", "/mnt"]
-    static let systemTrees = ["/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
-                              "/run", "/sbin", "/sys", "/usr"]
+    static let systemTrees = [
+        "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc",
+        "/run", "/sbin", "/sys", "/usr"
+    ]
 
     public var source: String
     public var restoreRoots: [String]
@@ -33,7 +35,8 @@ public struct RestoreTarget {
             return "target \(target) is or holds chainvault's own repository or state directory (\(own))"
         }
         if Self.system.contains(resolved)
-            || Self.systemTrees.contains(where: { resolved == $0 || Self.isBeneath(resolved, $0) }) {
+            || Self.systemTrees.contains(where: { resolved == $0 || Self.isBeneath(resolved, $0) })
+        {
             return "target \(target) is a system directory"
         }
         if resolved == Self.resolve(source) { return nil }
@@ -73,7 +76,8 @@ extension Daemon {
     func restoreTarget(_ policy: Policy) -> RestoreTarget {
         let config = self.config
         let repository = config.repository.hasPrefix("s3:") ? nil : config.repository
-        return RestoreTarget(source: policy.source, restoreRoots: config.restoreRoots ?? [],
-                             repository: repository, stateDirectory: stateDirectory)
+        return RestoreTarget(
+            source: policy.source, restoreRoots: config.restoreRoots ?? [],
+            repository: repository, stateDirectory: stateDirectory)
     }
 }

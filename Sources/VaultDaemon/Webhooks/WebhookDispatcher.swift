@@ -64,10 +64,13 @@ public final class WebhookDispatcher: Sendable {
     }
 
     /// Queues the event for every webhook that wants it. Never blocks on the network.
-    public func post(event: String, policy: String?, job: String?, kind: String?, outcome: String? = nil,
-                     error: String? = nil, snapshot: String? = nil, seconds: Double? = nil) {
-        let e = WebhookEvent(event: event, policy: policy, job: job, kind: kind, outcome: outcome,
-                             time: DaemonLogger.timestamp(Date()), host: host, error: error, snapshot: snapshot, seconds: seconds)
+    public func post(
+        event: String, policy: String?, job: String?, kind: String?, outcome: String? = nil,
+        error: String? = nil, snapshot: String? = nil, seconds: Double? = nil
+    ) {
+        let e = WebhookEvent(
+            event: event, policy: policy, job: job, kind: kind, outcome: outcome,
+            time: DaemonLogger.timestamp(Date()), host: host, error: error, snapshot: snapshot, seconds: seconds)
         for t in targets.withLock({ $0 }) where t.spec.wantedEvents.contains(event) {
             if let only = t.spec.policies, !only.contains(policy ?? "") { continue }
             guard let call = Self.call(for: e, to: t) else { continue }
@@ -79,16 +82,18 @@ public final class WebhookDispatcher: Sendable {
         let timeout = t.spec.timeout?.seconds ?? 10
         let retries = max(0, t.spec.retries ?? 3)
         guard t.spec.kind == "healthchecks" else {
-            return Call(webhook: t.spec.name, url: t.url, body: e.json(), contentType: "application/json",
-                        timeout: timeout, retries: retries)
+            return Call(
+                webhook: t.spec.name, url: t.url, body: e.json(), contentType: "application/json",
+                timeout: timeout, retries: retries)
         }
         guard let suffix = e.healthchecksSuffix() else { return nil }
         let base = t.url.absoluteString.hasSuffix("/") ? String(t.url.absoluteString.dropLast()) : t.url.absoluteString
         guard let url = URL(string: base + suffix) else { return nil }
         // The ping's body is shown in healthchecks' event log: the error, if any.
         let text = (e.error ?? "\(e.kind ?? "job") \(e.event)") + (e.job.map { " (job \($0))" } ?? "")
-        return Call(webhook: t.spec.name, url: url, body: Array(text.utf8.prefix(10_000)),
-                    contentType: "text/plain; charset=utf-8", timeout: timeout, retries: retries)
+        return Call(
+            webhook: t.spec.name, url: url, body: Array(text.utf8.prefix(10_000)),
+            contentType: "text/plain; charset=utf-8", timeout: timeout, retries: retries)
     }
 
     public func stop() { lanes.withLock { $0.values.forEach { $0.stop() } } }
@@ -125,12 +130,18 @@ final class WebhookLane: Sendable {
 
     init(name: String, logger: DaemonLogger) { self.name = name; self.logger = logger }
 
-    var counters: WebhookDispatcher.Counters { state.withLock { s in var c = s.counters; c.queued = s.queue.count; return c } }
+    var counters: WebhookDispatcher.Counters {
+        state.withLock { s in
+            var c = s.counters; c.queued = s.queue.count; return c
+        }
+    }
 
     func append(_ call: WebhookDispatcher.Call) {
         let dropped = state.withLock { s -> Bool in
             var dropped = false
-            if s.queue.count >= WebhookDispatcher.capacity { s.queue.removeFirst(); s.counters.dropped += 1; dropped = true }
+            if s.queue.count >= WebhookDispatcher.capacity {
+                s.queue.removeFirst(); s.counters.dropped += 1; dropped = true
+            }
             s.queue.append(call)
             return dropped
         }
@@ -187,13 +198,21 @@ final class WebhookLane: Sendable {
             var problem: String
             var retryable = true
             do {
-                let r = try transport.send(method: "POST", url: call.url, headers: [("Content-Type", call.contentType),
-                                                                                     ("User-Agent", "chainvault/\(Daemon.version)")],
-                                           body: .bytes(call.body), responseLimit: 64 << 10)
+                let r = try transport.send(
+                    method: "POST", url: call.url,
+                    headers: [
+                        ("Content-Type", call.contentType),
+                        ("User-Agent", "chainvault/\(Daemon.version)")
+                    ],
+                    body: .bytes(call.body), responseLimit: 64 << 10)
                 if (200..<300).contains(r.status) {
                     state.withLock { $0.counters.delivered += 1 }
-                    logger.log(7, "webhook", [("webhook", name), ("result", "delivered"), ("status", "\(r.status)"),
-                                              ("attempts", "\(attempt + 1)")])
+                    logger.log(
+                        7, "webhook",
+                        [
+                            ("webhook", name), ("result", "delivered"), ("status", "\(r.status)"),
+                            ("attempts", "\(attempt + 1)")
+                        ])
                     return
                 }
                 problem = "HTTP \(r.status)"
@@ -203,8 +222,12 @@ final class WebhookLane: Sendable {
             }
             if !retryable || attempt >= call.retries || state.withLock({ $0.stopped }) {
                 state.withLock { $0.counters.failures += 1 }
-                logger.log(4, "webhook", [("webhook", name), ("result", "failed"), ("attempts", "\(attempt + 1)"),
-                                          ("error", problem)])
+                logger.log(
+                    4, "webhook",
+                    [
+                        ("webhook", name), ("result", "failed"), ("attempts", "\(attempt + 1)"),
+                        ("error", problem)
+                    ])
                 return
             }
             state.withLock { $0.counters.retries += 1 }

@@ -37,7 +37,8 @@ extension Archiver {
                 // A restore's own working directories are never recorded: a snapshot holding one
                 // would put a stale journal's directory or an old copy back (FORMAT.md).
                 if top == 0 || WorkingNames.mayBeOursBelowTheRoot(name),
-                   let what = WorkingNames.ours(name, in: try cursor.current(), atRoot: top == 0) {
+                    let what = WorkingNames.ours(name, in: try cursor.current(), atRoot: top == 0)
+                {
                     let path = Path.join(Path.absolute(options.source), cursor.display(name))
                     notices.append("skipped \(path): \(what), chainvault's own (never backed up)")
                     continue
@@ -50,11 +51,13 @@ extension Archiver {
             if let e = saver.error { throw e }
             try cancellation.check()
             for (i, chunks) in frame.pending {
-                frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size; frame.nodes[i].zeroRuns = chunks.zeroRuns
+                frame.nodes[i].chunks = chunks.all; frame.nodes[i].size = chunks.size;
+                frame.nodes[i].zeroRuns = chunks.zeroRuns
                 frame.nodes[i].transform = chunks.transform
             }
             let id = try saveTree(Tree(nodes: frame.nodes)) {
-                "/" + (stack.compactMap(\.node) + [frame.node].compactMap { $0 }).map { FileName.display($0.name) }
+                "/"
+                    + (stack.compactMap(\.node) + [frame.node].compactMap { $0 }).map { FileName.display($0.name) }
                     .joined(separator: "/")
             }
             guard var node = frame.node else { return id }
@@ -80,8 +83,10 @@ extension Archiver {
 
     /// Saves one entry of the current directory into `frame`; returns the frame of a
     /// subdirectory to walk next (already entered by `cursor`).
-    private func saveEntry(_ name: [UInt8], in frame: inout DirectoryFrame,
-                           cursor: DirectoryCursor) throws -> DirectoryFrame? {
+    private func saveEntry(
+        _ name: [UInt8], in frame: inout DirectoryFrame,
+        cursor: DirectoryCursor
+    ) throws -> DirectoryFrame? {
         let fd = try cursor.current()
         // The printable path is built only when something needs it: it costs the depth.
         var relCache: String?
@@ -105,13 +110,16 @@ extension Archiver {
             if let p = previous, p.kind == .directory, let sub = p.subtree {
                 do { previousTree = try repository.loadTree(sub, codec: treeCodec) } catch {
                     let reason = (error as? VaultError)?.message ?? "\(error)"
-                    notices.append("\(rel()): the parent snapshot's tree \(sub.shortHex) for it cannot be read "
-                                   + "(\(reason)), so every file under it was read again")
+                    notices.append(
+                        "\(rel()): the parent snapshot's tree \(sub.shortHex) for it cannot be read "
+                            + "(\(reason)), so every file under it was read again")
                 }
             }
             readXattrs(dirFD: fd, name: name, relativePath: rel(), into: &node)
             do { try cursor.enter(name) } catch {
-                warn("\(rel()): cannot open directory (\((error as? VaultError)?.causeDescription ?? "\(error)")), skipped")
+                warn(
+                    "\(rel()): cannot open directory (\((error as? VaultError)?.causeDescription ?? "\(error)")), skipped"
+                )
                 return nil
             }
             return DirectoryFrame(names: list(cursor), parentTree: previousTree, included: isIncluded, node: node)
@@ -120,14 +128,17 @@ extension Archiver {
             stats.files += 1
             stats.bytesTotal += UInt64(st.st_size)
             if let p = previous, p.kind == .file, p.size == node.size, p.mtimeNanos == node.mtimeNanos,
-               p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains) {
+                p.ctimeNanos == node.ctimeNanos, p.inode == node.inode, p.chunks.allSatisfy(repository.index.contains)
+            {
                 node.chunks = p.chunks
                 node.zeroRuns = p.zeroRuns
-                node.transform = p.transform   // the same disk bytes: the parent's key restores them
+                node.transform = p.transform  // the same disk bytes: the parent's key restores them
                 stats.filesUnchanged += 1
                 progress?.add(files: 1, bytes: node.size)
-            } else if let chunks = try saveFile(dirFD: fd, name: name, relativePath: rel(), node: &node,
-                                                 group: frame.group, previous: previous) {
+            } else if let chunks = try saveFile(
+                dirFD: fd, name: name, relativePath: rel(), node: &node,
+                group: frame.group, previous: previous)
+            {
                 frame.pending.append((frame.nodes.count, chunks))
             } else {
                 return nil

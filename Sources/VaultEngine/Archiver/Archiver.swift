@@ -63,7 +63,10 @@ public final class Archiver {
     /// Block files stored de-obfuscated, found when the backup starts.
     var blockFileKeys: BlockFileKeys?
 
-    public init(repository: Repository, options: BackupOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
+    public init(
+        repository: Repository, options: BackupOptions, progress: JobProgress? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         filter = PathPatterns(options.excludes)
         include = PathPatterns(options.includes)
@@ -76,8 +79,9 @@ public final class Archiver {
         // The source itself may be a symlink (/var/lib/bitcoind -> /data/bitcoind): open follows it.
         let rootFD = Glibc.open(source, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else {
-            throw VaultError(.sourceUnreadable, "backup source \(source) does not exist or is not a readable directory",
-                             cause: Errno.current, hint: "check the path; a chain data directory is backed up as a whole")
+            throw VaultError(
+                .sourceUnreadable, "backup source \(source) does not exist or is not a readable directory",
+                cause: Errno.current, hint: "check the path; a chain data directory is backed up as a whole")
         }
         defer { Posix.close(rootFD) }
         var rootNode = Self.node(name: [46], try Posix.fstat(rootFD, path: source))
@@ -101,8 +105,10 @@ public final class Archiver {
         // when someone shows the total.
         let walked = parent == nil ? progress.flatMap { $0.totalWanted ? $0 : nil } : nil
         let sizeWalk = walked.flatMap { progress in
-            SizeWalk(root: rootFD, display: Path.absolute(options.source), filter: filter, include: include,
-                     rootIncluded: options.includes.isEmpty) { progress.setTotal($0) }
+            SizeWalk(
+                root: rootFD, display: Path.absolute(options.source), filter: filter, include: include,
+                rootIncluded: options.includes.isEmpty
+            ) { progress.setTotal($0) }
         }
         var succeeded = false
         defer { if succeeded { sizeWalk?.finish() } else { sizeWalk?.stop() } }
@@ -120,9 +126,10 @@ public final class Archiver {
         stats.chunksNew = saved.dataBlobs
         stats.bytesStored = saved.storedBytes
         stats.durationSeconds = Date().timeIntervalSince(started)
-        var snapshot = Snapshot(time: started, tree: rootID!, source: source, hostname: options.hostname,
-                                username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
-                                parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
+        var snapshot = Snapshot(
+            time: started, tree: rootID!, source: source, hostname: options.hostname,
+            username: ProcessInfo.processInfo.environment["USER"] ?? String(getuid()), tags: options.tags,
+            parent: parent?.id, policy: options.policy, excludes: options.excludes, stats: stats)
         snapshot.newestSeen = newestSeen?.id
         if !incomplete.isEmpty || incompleteDropped > 0 {
             snapshot.partial = true
@@ -130,11 +137,13 @@ public final class Archiver {
         }
         snapshot.root = .init(rootNode)
         let parentRoot = parentTree.flatMap { tree in parent.map { (tree: tree, id: $0.snapshot.tree.hex) } }
-        snapshot.chainCheck = try BackupChainCheck.run(source: source, options: options, repository: repository,
-                                                       parent: parentRoot, tree: rootID!)
+        snapshot.chainCheck = try BackupChainCheck.run(
+            source: source, options: options, repository: repository,
+            parent: parentRoot, tree: rootID!)
         let id = try repository.saveSnapshot(snapshot)
-        var result = BackupResult(snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
-                                  notices: notices, skippedSockets: skippedSockets)
+        var result = BackupResult(
+            snapshotID: id, snapshot: snapshot, parentID: parent?.id, recoveredPacks: recovered.packs,
+            notices: notices, skippedSockets: skippedSockets)
         if let newestSeen, newestSeen.snapshot.time > started { result.aheadOfClock = newestSeen }
         result.bytesReused = bytesReused
         return result
@@ -151,10 +160,12 @@ public final class Archiver {
         // the other never allocates its buffer; an incremental backup is bound by reading and
         // chunking changed files (FastCDC is sequential within a file), and both readers share it.
         let chunker = repository.config.chunker
-        reader = FileReader(threads: 1, saver: saver, index: repository.index, parameters: chunker,
-                            progress: progress, cancellation: cancellation)
-        changedReader = FileReader(threads: 1, saver: saver, index: repository.index, parameters: chunker,
-                                   progress: progress, cancellation: cancellation)
+        reader = FileReader(
+            threads: 1, saver: saver, index: repository.index, parameters: chunker,
+            progress: progress, cancellation: cancellation)
+        changedReader = FileReader(
+            threads: 1, saver: saver, index: repository.index, parameters: chunker,
+            progress: progress, cancellation: cancellation)
         progress?.setPhase("reading")
         var failure: Error?
         do {
@@ -177,7 +188,9 @@ public final class Archiver {
     /// whose size and mtime may still match, and they must be read again, not reused.
     private func findParent(source: String, known: [SnapshotRecord]) throws -> SnapshotRecord? {
         if let reference = options.parent { return try repository.resolveSnapshot(reference) }
-        return known.last { $0.snapshot.source == source && $0.snapshot.hostname == options.hostname && !$0.snapshot.isPartial }
+        return known.last {
+            $0.snapshot.source == source && $0.snapshot.hostname == options.hostname && !$0.snapshot.isPartial
+        }
     }
 
     /// The parent snapshot's root tree, or nil (every file read) when it cannot be loaded: a
@@ -187,7 +200,9 @@ public final class Archiver {
         let root = parent.snapshot.tree
         do { return try repository.loadTree(root, codec: treeCodec) } catch {
             let reason = (error as? VaultError)?.message ?? "\(error)"
-            notices.append("the tree of parent snapshot \(parent.shortID) cannot be read (\(reason)), so every file was read again")
+            notices.append(
+                "the tree of parent snapshot \(parent.shortID) cannot be read (\(reason)), so every file was read again"
+            )
             return nil
         }
     }
@@ -223,19 +238,22 @@ public final class Archiver {
         case S_IFIFO: kind = .fifo
         default: kind = .file
         }
-        return Node(name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
-                    mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
-                    ctimeNanos: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec),
-                    inode: UInt64(st.st_ino), device: UInt64(st.st_dev), links: UInt32(st.st_nlink),
-                    size: kind == .file ? UInt64(st.st_size) : 0)
+        return Node(
+            name: name, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid, gid: st.st_gid,
+            mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+            ctimeNanos: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec),
+            inode: UInt64(st.st_ino), device: UInt64(st.st_dev), links: UInt32(st.st_nlink),
+            size: kind == .file ? UInt64(st.st_size) : 0)
     }
 
     /// Opens one file and hands it to a reader thread; its chunks and final size arrive in the
     /// returned `FileChunks` before `group` completes. Returns nil when the file could not be
     /// opened (reported, and left out of the snapshot).
     /// `previous`: the parent snapshot's node of this file, whose leading chunks the reader may keep.
-    func saveFile(dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup,
-                  previous: Node?) throws -> FileChunks? {
+    func saveFile(
+        dirFD: Int32, name: [UInt8], relativePath: String, node: inout Node, group: DispatchGroup,
+        previous: Node?
+    ) throws -> FileChunks? {
         let fd = Posix.tryOpenAt(dirFD, name, O_RDONLY | O_NOFOLLOW)
         if fd < 0 {
             warn("\(relativePath): cannot open (\(String(cString: strerror(errno)))), not backed up")
@@ -249,8 +267,9 @@ public final class Archiver {
         node = Self.node(name: name, before)
         let chunks = FileChunks()
         group.enter()
-        var job = ReadJob(fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group,
-                          obfuscation: blockFileKeys?.obfuscation(of: relativePath))
+        var job = ReadJob(
+            fd: fd, relativePath: relativePath, before: before, chunks: chunks, group: group,
+            obfuscation: blockFileKeys?.obfuscation(of: relativePath))
         // Only a parent stored as plain data can lend chunks; the reader checks each one's bytes.
         if let p = previous, p.kind == .file, p.zeroRuns.isEmpty, p.transform == nil, p.size <= node.size {
             job.previous = p.chunks
@@ -271,9 +290,11 @@ public final class Archiver {
         let bytes = tree.encode()
         // Readers refuse a larger tree (FORMAT.md §7): storing one would make the snapshot unreadable.
         guard bytes.count <= Tree.maxEncodedSize else {
-            throw VaultError(.failure, "directory \(directory()) is too large to store: its tree takes \(bytes.count) "
-                             + "bytes, more than the \(Tree.maxEncodedSize >> 20) MiB a tree may hold",
-                             hint: "exclude part of it (--exclude) or split it into subdirectories; nothing was stored")
+            throw VaultError(
+                .failure,
+                "directory \(directory()) is too large to store: its tree takes \(bytes.count) "
+                    + "bytes, more than the \(Tree.maxEncodedSize >> 20) MiB a tree may hold",
+                hint: "exclude part of it (--exclude) or split it into subdirectories; nothing was stored")
         }
         return try bytes.withUnsafeBytes { try saver.save(.tree, $0).id }
     }

@@ -27,8 +27,11 @@ struct BlockFileKeys {
     /// The transform of an open block file: the range Bitcoin Core XORed, or nil when it cannot be
     /// told (the file is then stored as is).
     static func transform(fd: Int32, size: UInt64, _ obfuscation: ReadJob.Obfuscation) -> ContentTransform? {
-        guard let length = BlockFileObfuscation.obfuscatedLength(fd: fd, size: size, key: obfuscation.key,
-                                                                 kind: obfuscation.kind) else { return nil }
+        guard
+            let length = BlockFileObfuscation.obfuscatedLength(
+                fd: fd, size: size, key: obfuscation.key,
+                kind: obfuscation.kind)
+        else { return nil }
         return ContentTransform(xor8: obfuscation.key, length: length)
     }
 
@@ -37,7 +40,9 @@ struct BlockFileKeys {
     static func segments(_ segments: [SparseMap.Segment], below length: UInt64) -> [SparseMap.Segment] {
         var out: [SparseMap.Segment] = []
         func data(_ start: UInt64, _ end: UInt64) {
-            if case .data(let s, let e)? = out.last, e == start { out[out.count - 1] = .data(s, end) } else {
+            if case .data(let s, let e)? = out.last, e == start {
+                out[out.count - 1] = .data(s, end)
+            } else {
                 out.append(.data(start, end))
             }
         }

@@ -25,9 +25,9 @@ enum Fiemap {
         while seen < maximumExtents {
             let (mapped, last, next) = buffer.withUnsafeMutableBytes { b -> (Int, Bool, UInt64) in
                 b.initializeMemory(as: UInt8.self, repeating: 0)
-                b.storeBytes(of: start, toByteOffset: 0, as: UInt64.self)            // fm_start
-                b.storeBytes(of: UInt64.max - start, toByteOffset: 8, as: UInt64.self) // fm_length
-                b.storeBytes(of: UInt32(batch), toByteOffset: 24, as: UInt32.self)   // fm_extent_count
+                b.storeBytes(of: start, toByteOffset: 0, as: UInt64.self)  // fm_start
+                b.storeBytes(of: UInt64.max - start, toByteOffset: 8, as: UInt64.self)  // fm_length
+                b.storeBytes(of: UInt32(batch), toByteOffset: 24, as: UInt32.self)  // fm_extent_count
                 guard ioctl(fd, request, b.baseAddress!) == 0 else { return (-1, true, 0) }
                 let mapped = Int(b.load(fromByteOffset: 20, as: UInt32.self))
                 var last = mapped == 0, next = start

@@ -25,10 +25,16 @@ final class FileChunks: @unchecked Sendable {
     var transform: ContentTransform? { lock.withLock { content } }
 
     func finish(size: UInt64, zeroRuns: [ZeroRun], transform: ContentTransform? = nil) {
-        lock.withLock { bytes = size; runs = zeroRuns; content = transform }
+        lock.withLock {
+            bytes = size; runs = zeroRuns; content = transform
+        }
     }
 
-    func reserve() -> Int { lock.withLock { ids.append(.zero); return ids.count - 1 } }
+    func reserve() -> Int {
+        lock.withLock {
+            ids.append(.zero); return ids.count - 1
+        }
+    }
     func set(_ i: Int, _ id: BlobID) { lock.withLock { ids[i] = id } }
     var all: [BlobID] { lock.withLock { ids } }
 }

@@ -20,8 +20,8 @@ extension FileReader {
             guard let entry = index.lookup(id)?.entry, entry.type == .data else { break }
             let n = Int(entry.rawLength)
             guard n > 0, n <= buffer.count, offset + UInt64(n) <= end,
-                  readFully(job.fd, at: offset, count: n, into: &buffer),
-                  buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) == id
+                readFully(job.fd, at: offset, count: n, into: &buffer),
+                buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) == id
             else { break }
             job.chunks.set(job.chunks.reserve(), id)
             offset += UInt64(n)
@@ -36,7 +36,9 @@ extension FileReader {
     private func readFully(_ fd: Int32, at offset: UInt64, count: Int, into buffer: inout [UInt8]) -> Bool {
         var done = 0
         while done < count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            let n = buffer.withUnsafeMutableBytes {
+                Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return false }
             done += n

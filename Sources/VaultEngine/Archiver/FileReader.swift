@@ -45,8 +45,10 @@ final class FileReader: @unchecked Sendable {
     /// when opened): the snapshot is partial.
     private(set) var incomplete: [String] = []
 
-    init(threads: Int, saver: BlobSaver, index: MasterIndex, parameters: ChunkerParameters, progress: JobProgress?,
-         cancellation: Cancellation) {
+    init(
+        threads: Int, saver: BlobSaver, index: MasterIndex, parameters: ChunkerParameters, progress: JobProgress?,
+        cancellation: Cancellation
+    ) {
         self.saver = saver; self.index = index; self.progress = progress; self.cancellation = cancellation
         chunker = FastCDC(parameters)
         maxSize = parameters.maxSize
@@ -77,8 +79,9 @@ final class FileReader: @unchecked Sendable {
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         // Holes and preallocated space are recorded, never read; the data between them is chunked
         // range by range (a chunk never spans a hole).
-        let map = SparseMap(fd: fd, size: UInt64(max(0, job.before.st_size)),
-                            allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
+        let map = SparseMap(
+            fd: fd, size: UInt64(max(0, job.before.st_size)),
+            allocatedBytes: UInt64(max(0, job.before.st_blocks)) * 512)
         let fileSize = UInt64(max(0, job.before.st_size))
         let transform = job.obfuscation.flatMap { BlockFileKeys.transform(fd: fd, size: fileSize, $0) }
         let segments = transform.map { BlockFileKeys.segments(map.segments, below: $0.length) } ?? map.segments
@@ -105,7 +108,9 @@ final class FileReader: @unchecked Sendable {
                 size = reached
                 if !complete {
                     // Cancelled or failed backups store no snapshot: only a cut-short file counts.
-                    if !cancellation.isCancelled && saver.error == nil { lock.withLock { incomplete.append(job.relativePath) } }
+                    if !cancellation.isCancelled && saver.error == nil {
+                        lock.withLock { incomplete.append(job.relativePath) }
+                    }
                     break segments
                 }
             }
@@ -118,7 +123,9 @@ final class FileReader: @unchecked Sendable {
             job.chunks.finish(size: size, zeroRuns: runs)
             return
         }
-        if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec {
+        if after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec
+            || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec
+        {
             warn("\(job.relativePath): changed while being read; the snapshot holds the bytes as read")
         }
         // The node describes exactly what was stored, so a restore can check the size.
@@ -131,10 +138,12 @@ final class FileReader: @unchecked Sendable {
     /// data (only past a transform's range: inside it, stored bytes are not the disk's).
     /// Returns the offset reached and whether the whole range was read (false on a read error,
     /// an early end of file, cancellation or a failed saver).
-    private func readRange(_ job: ReadJob, from start: UInt64, to end: UInt64, _ readBuffer: inout [UInt8],
-                           _ runs: inout [ZeroRun], _ transform: ContentTransform?) -> (UInt64, Bool) {
+    private func readRange(
+        _ job: ReadJob, from start: UInt64, to end: UInt64, _ readBuffer: inout [UInt8],
+        _ runs: inout [ZeroRun], _ transform: ContentTransform?
+    ) -> (UInt64, Bool) {
         var fill = 0
-        var position = start          // file offset of readBuffer[0]
+        var position = start  // file offset of readBuffer[0]
         var endOfRange = false
         var complete = true
         while !cancellation.isCancelled && saver.error == nil {
@@ -147,12 +156,16 @@ final class FileReader: @unchecked Sendable {
                 if n < 0 {
                     if errno == EINTR { continue }
                     let reason = String(cString: strerror(errno))
-                    warn("\(job.relativePath): read error after \(position + UInt64(fill)) bytes (\(reason)), saved up to there")
+                    warn(
+                        "\(job.relativePath): read error after \(position + UInt64(fill)) bytes (\(reason)), saved up to there"
+                    )
                     endOfRange = true; complete = false
                     break
                 }
                 if n == 0 {
-                    warn("\(job.relativePath): shrank while being read (ended at \(position + UInt64(fill)) of \(job.before.st_size) bytes), incomplete")
+                    warn(
+                        "\(job.relativePath): shrank while being read (ended at \(position + UInt64(fill)) of \(job.before.st_size) bytes), incomplete"
+                    )
                     endOfRange = true; complete = false
                 } else {
                     // De-obfuscated in place as read: the chunker and the hashes see the plain bytes.
@@ -171,7 +184,8 @@ final class FileReader: @unchecked Sendable {
                 let n = readBuffer.withUnsafeBytes { chunker.cut(UnsafeRawBufferPointer(rebasing: $0[cut..<fill])) }
                 let offset = position + UInt64(cut)
                 if offset >= transform?.length ?? 0,
-                   readBuffer.withUnsafeBytes({ isAllZero(UnsafeRawBufferPointer(rebasing: $0[cut..<cut + n])) }) {
+                    readBuffer.withUnsafeBytes({ isAllZero(UnsafeRawBufferPointer(rebasing: $0[cut..<cut + n])) })
+                {
                     appendZeroRun(ZeroRun(offset: offset, length: UInt64(n), allocated: true), to: &runs)
                 } else {
                     saver.budget.acquire(n)
@@ -188,7 +202,9 @@ final class FileReader: @unchecked Sendable {
                 progress?.add(bytes: UInt64(n))
             }
             if cut > 0 && cut < fill {
-                readBuffer.withUnsafeMutableBytes { b in b.baseAddress!.copyMemory(from: b.baseAddress! + cut, byteCount: fill - cut) }
+                readBuffer.withUnsafeMutableBytes { b in
+                    b.baseAddress!.copyMemory(from: b.baseAddress! + cut, byteCount: fill - cut)
+                }
             }
             fill -= cut
             position += UInt64(cut)

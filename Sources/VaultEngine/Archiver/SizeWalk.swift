@@ -24,8 +24,10 @@ final class SizeWalk: @unchecked Sendable {
 
     /// Starts at once; `report` is called with the total when the walk is complete (never if it is
     /// stopped first). Takes a duplicate of `root`.
-    init?(root: Int32, display: String, filter: PathPatterns, include: PathPatterns, rootIncluded: Bool,
-          report: @escaping @Sendable (UInt64) -> Void) {
+    init?(
+        root: Int32, display: String, filter: PathPatterns, include: PathPatterns, rootIncluded: Bool,
+        report: @escaping @Sendable (UInt64) -> Void
+    ) {
         let copy = dup(root)
         guard copy >= 0, let cursor = try? DirectoryCursor(rootFD: copy, display: display, limit: Self.descriptorLimit)
         else { return nil }

@@ -21,13 +21,17 @@ public enum ChainCheckRunner {
     /// `statePath` nil: no state (a full check, nothing saved). `tree` binds the state to snapshots
     /// (backups): a loaded state is used only when it was saved for `tree.parent` (whose chunk ids
     /// the source compares), and the saved one records `tree.current`.
-    public static func run(_ profile: ChainProfile, source: ChainDataSource, statePath: String?,
-                           tree: (parent: String?, current: String)? = nil) throws -> ChainReport {
+    public static func run(
+        _ profile: ChainProfile, source: ChainDataSource, statePath: String?,
+        tree: (parent: String?, current: String)? = nil
+    ) throws -> ChainReport {
         var state = ChainVerifyState(profile: profile.name)
         var incremental = false
         if let statePath, let bytes = try? Posix.readFile(statePath),
-           let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)), loaded.profile == profile.name,
-           tree == nil || (tree?.parent != nil && loaded.tree == tree?.parent) {
+            let loaded = try? JSONDecoder().decode(ChainVerifyState.self, from: Data(bytes)),
+            loaded.profile == profile.name,
+            tree == nil || (tree?.parent != nil && loaded.tree == tree?.parent)
+        {
             state = loaded
             incremental = true
         }
@@ -60,7 +64,9 @@ public enum ChainCheckRunner {
     /// resolved): a file name for state kept per data directory.
     public static func directoryKey(_ directory: String) -> String {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let real = realpath(directory, &resolved) != nil ? resolved.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : Path.absolute(directory)
+        let real =
+            realpath(directory, &resolved) != nil
+            ? resolved.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : Path.absolute(directory)
         return String(SHA256.hash(real).hex.prefix(32))
     }
 

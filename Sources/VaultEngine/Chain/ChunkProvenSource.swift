@@ -19,7 +19,7 @@ final class ChunkProvenSource: ChainDataSource {
 
     func files(in directory: String) throws -> [ChainFile] { try self.directory.files(in: directory) }
 
-    var smallReadsAreCheap: Bool { true }      // reads go to the source directory
+    var smallReadsAreCheap: Bool { true }  // reads go to the source directory
 
     func read(_ path: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try directory.read(path, offset: offset, into: buffer)
@@ -33,12 +33,16 @@ final class ChunkProvenSource: ChainDataSource {
     func unchangedPrefix(_ path: String) -> UInt64? {
         guard let old = try? parent.placements(of: path), let new = try? current.placements(of: path) else { return 0 }
         let sameDisk = Self.sameDiskBytes(old.transform, new.transform)
-        let byIds = min(sameDisk, Self.identicalPrefix(old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
-                                         old.size,
-                                         new.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
-                                         new.size))
+        let byIds = min(
+            sameDisk,
+            Self.identicalPrefix(
+                old.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
+                old.size,
+                new.chunks.map { ($0.offset, $0.id, UInt64($0.location.entry.rawLength)) },
+                new.size))
         let limit = min(old.size, new.size)
-        guard byIds < limit, let chunk = old.chunks.first(where: { $0.offset + UInt64($0.location.entry.rawLength) > byIds })
+        guard byIds < limit,
+            let chunk = old.chunks.first(where: { $0.offset + UInt64($0.location.entry.rawLength) > byIds })
         else { return byIds }
         let end = min(chunk.offset + UInt64(chunk.location.entry.rawLength), limit, byIds + Self.compareLimit)
         return byIds + ((try? equalBytes(path, from: byIds, count: Int(end - byIds))) ?? 0)
@@ -77,8 +81,10 @@ final class ChunkProvenSource: ChainDataSource {
     /// Bytes from the start that two chunk layouts (offset, id, length; sorted; gaps are zero runs)
     /// prove identical: up to the first chunk that differs in offset or id. The parent's last chunk
     /// of a file that grew differs (it was cut at the old end): that is an append, not a change.
-    static func identicalPrefix(_ old: [(UInt64, BlobID, UInt64)], _ oldSize: UInt64,
-                                _ new: [(UInt64, BlobID, UInt64)], _ newSize: UInt64) -> UInt64 {
+    static func identicalPrefix(
+        _ old: [(UInt64, BlobID, UInt64)], _ oldSize: UInt64,
+        _ new: [(UInt64, BlobID, UInt64)], _ newSize: UInt64
+    ) -> UInt64 {
         var i = 0
         var through: UInt64 = 0
         while i < old.count && i < new.count {

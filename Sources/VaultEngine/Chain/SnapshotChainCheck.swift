@@ -30,7 +30,8 @@ public enum SnapshotChainCheck {
         }
         var state = ChainVerifyState(profile: profile.name)
         let report = try profile.verify(source, state: &state)
-        return Outcome(snapshot: record.id, report: report, bytesFetched: source.bytesFetched,
-                       seconds: seconds())
+        return Outcome(
+            snapshot: record.id, report: report, bytesFetched: source.bytesFetched,
+            seconds: seconds())
     }
 }

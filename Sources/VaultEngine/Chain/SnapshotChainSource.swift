@@ -37,7 +37,8 @@ public final class SnapshotChainSource: ChainDataSource {
 
     public func files(in directory: String) throws -> [ChainFile] {
         try entries(of: directory).compactMap { name, node in
-            node.kind == .file ? ChainFile(path: directory.isEmpty ? name : directory + "/" + name, size: node.size) : nil
+            node.kind == .file
+                ? ChainFile(path: directory.isEmpty ? name : directory + "/" + name, size: node.size) : nil
         }.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
     }
 
@@ -59,7 +60,8 @@ public final class SnapshotChainSource: ChainDataSource {
                 let from = max(offset, p.offset), to = min(end, chunkEnd)
                 bytes.withUnsafeBytes { b in
                     let src = UnsafeRawBufferPointer(rebasing: b[Int(from - p.offset)..<Int(to - p.offset)])
-                    UnsafeMutableRawBufferPointer(rebasing: out[Int(from - offset)..<Int(to - offset)]).copyMemory(from: src)
+                    UnsafeMutableRawBufferPointer(rebasing: out[Int(from - offset)..<Int(to - offset)]).copyMemory(
+                        from: src)
                 }
             }
             i += 1
@@ -111,9 +113,13 @@ public final class SnapshotChainSource: ChainDataSource {
     private func entries(of directory: String) throws -> [String: Node] {
         if let known = directories.withLock({ $0[directory] }) { return known }
         let walker = TreeWalker(repository: repository, codec: repository.makeCodec())
-        guard let tree = try walker.directory(at: directory.split(separator: "/"), under: root, find: { tree, part in
-            tree.nodes.first { $0.name == Array(part.utf8) }
-        }) else { return [:] }
+        guard
+            let tree = try walker.directory(
+                at: directory.split(separator: "/"), under: root,
+                find: { tree, part in
+                    tree.nodes.first { $0.name == Array(part.utf8) }
+                })
+        else { return [:] }
         var byName: [String: Node] = [:]
         for node in tree.nodes { byName[node.nameString] = node }
         directories.withLock { $0[directory] = byName }

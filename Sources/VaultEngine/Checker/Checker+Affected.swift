@@ -15,21 +15,23 @@ extension Checker {
             let load = { (id: BlobID) in try repository.loadTree(id, from: table, codec: codec) }
             guard let tree = try? load(root) else { continue }
             var shown = [""]
-            try? TreeWalker(load: load).walk(tree, { bytes, node in
-                let depth = bytes.lazy.filter { $0 == 47 }.count
-                shown.removeSubrange(depth...)
-                shown.append(Self.join(shown[depth - 1], node.name))
-                let path = "/" + shown[depth]
-                if node.kind == .file, node.chunks.contains(where: badBlobs.contains) {
-                    affected.append(AffectedFile(snapshot: s.shortID, path: path))
-                }
-                guard node.kind == .directory, let sub = node.subtree else { return .skipSubtree }
-                if badBlobs.contains(sub) {
-                    affected.append(AffectedFile(snapshot: s.shortID, path: path + "/"))
-                    return .skipSubtree
-                }
-                return seen.insert(sub).inserted ? .descend : .skipSubtree
-            }, damaged: { _, _, _ in })
+            try? TreeWalker(load: load).walk(
+                tree,
+                { bytes, node in
+                    let depth = bytes.lazy.filter { $0 == 47 }.count
+                    shown.removeSubrange(depth...)
+                    shown.append(Self.join(shown[depth - 1], node.name))
+                    let path = "/" + shown[depth]
+                    if node.kind == .file, node.chunks.contains(where: badBlobs.contains) {
+                        affected.append(AffectedFile(snapshot: s.shortID, path: path))
+                    }
+                    guard node.kind == .directory, let sub = node.subtree else { return .skipSubtree }
+                    if badBlobs.contains(sub) {
+                        affected.append(AffectedFile(snapshot: s.shortID, path: path + "/"))
+                        return .skipSubtree
+                    }
+                    return seen.insert(sub).inserted ? .descend : .skipSubtree
+                }, damaged: { _, _, _ in })
         }
         return affected
     }

@@ -79,7 +79,9 @@ public final class Checker {
         self.repository = repository; self.options = options; self.progress = progress
     }
 
-    func problem(_ object: String, _ message: String) { report.problems.append(Problem(object: object, message: message)) }
+    func problem(_ object: String, _ message: String) {
+        report.problems.append(Problem(object: object, message: message))
+    }
 
     /// A failure to read is reported apart from damage: its cure is to read again, never to forget.
     static func isReadFailure(_ error: Error) -> Bool {
@@ -89,8 +91,11 @@ public final class Checker {
 
     /// Files as a problem, or as unreadable when the error is a failure to read.
     private func record(_ error: Error, _ object: String, _ message: String) {
-        if Self.isReadFailure(error) { report.unreadable.append(Problem(object: object, message: message)) }
-        else { problem(object, message) }
+        if Self.isReadFailure(error) {
+            report.unreadable.append(Problem(object: object, message: message))
+        } else {
+            problem(object, message)
+        }
     }
 
     public func run() throws -> VerifyReport {
@@ -101,14 +106,17 @@ public final class Checker {
 
         // Index files a batch at a time (one rule for superseded files: Repository.loadIndex), into
         // `table` only, so that a damaged one is reported instead of stopping everything.
-        let loaded = try repository.loadIndex(reportingDamage: true, intoMemory: false, visit: { file in
-            for p in file.packs { table.add(p) }
-        }, restart: { table.removeAll() })
+        let loaded = try repository.loadIndex(
+            reportingDamage: true, intoMemory: false,
+            visit: { file in
+                for p in file.packs { table.add(p) }
+            }, restart: { table.removeAll() })
         table.seal()
         for damaged in loaded.damaged {
             let (name, e) = (damaged.name, damaged.error)
             if Self.isReadFailure(e) {
-                report.unreadable.append(Problem(object: "index/\(name.prefix(8))", message: "cannot be read: " + e.message))
+                report.unreadable.append(
+                    Problem(object: "index/\(name.prefix(8))", message: "cannot be read: " + e.message))
             } else {
                 problem("index/\(name.prefix(8))", e.message + " (rebuild it with 'chainvault repair index')")
             }
@@ -116,14 +124,18 @@ public final class Checker {
         for k in (0..<table.packCount).sorted(by: { table.packID($0) < table.packID($1) }) {
             let name = table.packID(k).hex, blobs = table.blobRange(k)
             guard let size = packs[name] else {
-                problem("pack \(name.prefix(8))", "pack is missing from storage but the index lists \(blobs.count) blobs in it")
+                problem(
+                    "pack \(name.prefix(8))",
+                    "pack is missing from storage but the index lists \(blobs.count) blobs in it")
                 for i in blobs { badBlobs.insert(table.id(at: i)) }
                 continue
             }
             let ends = blobs.map { (i: $0, end: table.entry(at: $0).offset + UInt64(table.storedLength(at: $0))) }
             let end = ends.map(\.end).max() ?? 0
             if end > UInt64(size) {
-                problem("pack \(name.prefix(8))", "pack is \(size) bytes but the index places blobs up to byte \(end): it was truncated")
+                problem(
+                    "pack \(name.prefix(8))",
+                    "pack is \(size) bytes but the index places blobs up to byte \(end): it was truncated")
                 for e in ends where e.end > UInt64(size) { badBlobs.insert(table.id(at: e.i)) }
             }
         }
@@ -167,12 +179,16 @@ public final class Checker {
     /// Depth-first over a snapshot's trees in canonical order (`TreeWalker`: iterative, the depth
     /// of a snapshot is whatever its source had), each tree once per run; calls `visit` for every
     /// file. A tree that cannot be read is recorded (naming its directory) and the walk goes on.
-    private func walk(_ root: BlobID, path: String, snapshot: String, codec: BlobCodec,
-                      visit: (Node, String) -> Void) throws {
+    private func walk(
+        _ root: BlobID, path: String, snapshot: String, codec: BlobCodec,
+        visit: (Node, String) -> Void
+    ) throws {
         func unreadable(_ id: BlobID, _ path: String, _ error: Error) {
             if !Self.isReadFailure(error) { badBlobs.insert(id) }
-            record(error, "tree \(id.shortHex)",
-                   "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")")
+            record(
+                error, "tree \(id.shortHex)",
+                "directory /\(path) of snapshot \(snapshot) cannot be read: \((error as? VaultError)?.message ?? "\(error)")"
+            )
         }
         guard firstVisit(root) else { return }
         report.trees += 1
@@ -182,23 +198,25 @@ public final class Checker {
         do { tree = try load(root) } catch { unreadable(root, path, error); return }
         // The printable path of each level: names are shown one by one (`join`).
         var shown = [path]
-        try TreeWalker(load: load).walk(tree, { bytes, node in
-            let depth = bytes.lazy.filter { $0 == 47 }.count
-            shown.removeSubrange(depth...)
-            shown.append(Self.join(shown[depth - 1], node.name))
-            switch node.kind {
-            case .file:
-                visit(node, shown[depth])
-                progress?.add(files: 1)
-            case .directory:
-                guard let sub = node.subtree, firstVisit(sub) else { return .skipSubtree }
-                report.trees += 1
-                return .descend
-            case .symlink, .fifo:
-                break
-            }
-            return .skipSubtree
-        }, damaged: { _, node, error in unreadable(node.subtree!, shown[shown.count - 1], error) })
+        try TreeWalker(load: load).walk(
+            tree,
+            { bytes, node in
+                let depth = bytes.lazy.filter { $0 == 47 }.count
+                shown.removeSubrange(depth...)
+                shown.append(Self.join(shown[depth - 1], node.name))
+                switch node.kind {
+                case .file:
+                    visit(node, shown[depth])
+                    progress?.add(files: 1)
+                case .directory:
+                    guard let sub = node.subtree, firstVisit(sub) else { return .skipSubtree }
+                    report.trees += 1
+                    return .descend
+                case .symlink, .fifo:
+                    break
+                }
+                return .skipSubtree
+            }, damaged: { _, node, error in unreadable(node.subtree!, shown[shown.count - 1], error) })
     }
 
     /// True the first time a tree is met in this run (indexed or not).
@@ -232,9 +250,12 @@ public final class Checker {
             break
         }
         progress?.setPhase("reading packs", total: names.reduce(0) { $0 + UInt64(sizes[$1] ?? 0) })
-        let buffers = PackReadBuffers(keepAtMost: repository.config.packSize + 2 * BlobCodec.maxDataBlob,
-                                      make: repository.makeCodec)
-        let results: [PackCheck] = try Parallel.map(names, workers: max(options.workers, repository.preferredConcurrency)) { name in
+        let buffers = PackReadBuffers(
+            keepAtMost: repository.config.packSize + 2 * BlobCodec.maxDataBlob,
+            make: repository.makeCodec)
+        let results: [PackCheck] = try Parallel.map(
+            names, workers: max(options.workers, repository.preferredConcurrency)
+        ) { name in
             buffers.with { state in
                 checkPack(name, indexed: PackID(hex: name).flatMap(table.ordinal(of:)).map(table.pack), state)
             }
@@ -287,8 +308,9 @@ public final class Checker {
             let message = (error as? VaultError)?.message ?? "\(error)"
             if Self.isReadFailure(error) {
                 // Nothing is known about these blobs: they are neither damaged nor checked.
-                return PackCheck(problems: [Problem(object: object, message: "\(Self.unreadableMessage): \(message)")],
-                                 bad: [], bytes: 0)
+                return PackCheck(
+                    problems: [Problem(object: object, message: "\(Self.unreadableMessage): \(message)")],
+                    bad: [], bytes: 0)
             }
             problems.append(Problem(object: object, message: "cannot be read: \(message)"))
             return PackCheck(problems: problems, bad: Set(indexed?.entries.map(\.id) ?? []), bytes: 0)
@@ -317,11 +339,13 @@ public final class Checker {
             do {
                 let location = BlobLocation(pack: indexed.id, salt: indexed.salt, entry: e)
                 _ = try bytes.withUnsafeBytes {
-                    try repository.openBlob(UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
+                    try repository.openBlob(
+                        UnsafeRawBufferPointer(rebasing: $0[start..<end]), at: location, codec: codec)
                 }
             } catch {
                 bad.insert(e.id)
-                problems.append(Problem(object: "blob \(e.id.shortHex)", message: (error as? VaultError)?.message ?? "\(error)"))
+                problems.append(
+                    Problem(object: "blob \(e.id.shortHex)", message: (error as? VaultError)?.message ?? "\(error)"))
             }
         }
         var check = PackCheck(problems: problems, bad: bad, bytes: UInt64(bytes.count))
@@ -329,9 +353,12 @@ public final class Checker {
         // lose nothing yet, and forgetting snapshots for them would destroy intact data.
         if fileDamaged, bad.isEmpty, !indexed.entries.isEmpty {
             check.repairable = true
-            check.problems.append(Problem(object: object, message: "all \(indexed.entries.count) blobs the index lists in it "
-                                          + "are intact (each authenticated and re-hashed): only the pack file around them "
-                                          + "is damaged, so no snapshot uses damaged data"))
+            check.problems.append(
+                Problem(
+                    object: object,
+                    message: "all \(indexed.entries.count) blobs the index lists in it "
+                        + "are intact (each authenticated and re-hashed): only the pack file around them "
+                        + "is damaged, so no snapshot uses damaged data"))
         }
         return check
     }

@@ -32,11 +32,12 @@ final class PackReadBuffers: @unchecked Sendable {
     }
 
     func with<R>(_ body: (PackReadState) throws -> R) rethrows -> R {
-        let state = lock.withLock { () -> PackReadState? in
-            if let s = idle.popLast() { return s }
-            made += 1
-            return nil
-        } ?? PackReadState(codec: make())
+        let state =
+            lock.withLock { () -> PackReadState? in
+                if let s = idle.popLast() { return s }
+                made += 1
+                return nil
+            } ?? PackReadState(codec: make())
         defer {
             if state.buffer.capacity > keepAtMost { state.buffer = [] }
             lock.withLock { idle.append(state) }

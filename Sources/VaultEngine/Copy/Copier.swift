@@ -35,7 +35,10 @@ public final class Copier {
     let progress: JobProgress?
     let cancellation: Cancellation
 
-    public init(source: Repository, destination: Repository, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
+    public init(
+        source: Repository, destination: Repository, progress: JobProgress? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.source = source; self.destination = destination; self.progress = progress; self.cancellation = cancellation
     }
 
@@ -46,7 +49,8 @@ public final class Copier {
         try destination.loadIndex()
         result.recoveredPacks = try destination.recoverUnindexedPacks().packs
 
-        let wanted: [SnapshotRecord] = options.snapshots.isEmpty
+        let wanted: [SnapshotRecord] =
+            options.snapshots.isEmpty
             ? try source.listSnapshots().sorted { $0.snapshot.time < $1.snapshot.time }
             : try options.snapshots.map { try source.resolveSnapshot($0) }
         var present = Set(try destination.listSnapshots().flatMap { [$0.id, $0.snapshot.original].compactMap { $0 } })
@@ -62,7 +66,7 @@ public final class Copier {
             }
             let copied = try copy(record, &result)
             result.copied.append((record.id, copied))
-            present.insert(originalID) // named twice on the command line: copied once
+            present.insert(originalID)  // named twice on the command line: copied once
         }
         // The destination checks what it now holds: every blob of every copied snapshot indexed
         // and in a pack that exists.
@@ -72,9 +76,11 @@ public final class Copier {
             verify.snapshots = result.copied.map(\.destination.hex)
             let report = try Checker(repository: destination, options: verify).run()
             guard report.clean else {
-                throw VaultError(.corrupt, "the destination \(destination.location) failed verification after the copy: "
-                                 + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
-                                 hint: "run 'chainvault verify' on the destination for the full list, then copy again")
+                throw VaultError(
+                    .corrupt,
+                    "the destination \(destination.location) failed verification after the copy: "
+                        + report.problems.prefix(5).map { "\($0.object): \($0.message)" }.joined(separator: "; "),
+                    hint: "run 'chainvault verify' on the destination for the full list, then copy again")
             }
         }
         result.durationSeconds = Date().timeIntervalSince(started)
@@ -84,9 +90,10 @@ public final class Copier {
     private func copy(_ record: SnapshotRecord, _ result: inout CopyResult) throws -> SnapshotID {
         let rootID = record.snapshot.tree
         let saved = try destination.withBlobSaver(.adding(indexEvery: 8), workers: Parallel.cores) { saver in
-            let fetcher = BlobFetcher(source: source, destination: destination.index, saver: saver,
-                                      threads: max(2, source.preferredConcurrency), cancellation: cancellation,
-                                      progress: progress)
+            let fetcher = BlobFetcher(
+                source: source, destination: destination.index, saver: saver,
+                threads: max(2, source.preferredConcurrency), cancellation: cancellation,
+                progress: progress)
             // Drain in order: fetchers feed the saver, which stores the data packs before the tree
             // pack, and both long before the snapshot.
             do { try copyTrees(from: rootID, of: record, fetcher: fetcher, saver: saver) } catch {
@@ -102,14 +109,16 @@ public final class Copier {
 
         var snapshot = record.snapshot
         snapshot.original = record.snapshot.original ?? record.id
-        snapshot.parent = nil // parent ids name source snapshots
+        snapshot.parent = nil  // parent ids name source snapshots
         return try destination.saveSnapshot(snapshot)
     }
 
     /// Every tree is walked (cheap next to data), so a tree already in the destination never hides
     /// a missing descendant left by an interrupted run.
-    private func copyTrees(from rootID: BlobID, of record: SnapshotRecord, fetcher: BlobFetcher,
-                           saver: BlobSaver) throws {
+    private func copyTrees(
+        from rootID: BlobID, of record: SnapshotRecord, fetcher: BlobFetcher,
+        saver: BlobSaver
+    ) throws {
         var seen: Set<BlobID> = [rootID]
         let codec = source.makeCodec()
         // Each tree is stored as read (its bytes, checked against its id by readBlob) as it is loaded.
@@ -145,8 +154,10 @@ final class BlobFetcher: Sendable {
     private let group = DispatchGroup()
     private let progress: JobProgress?
 
-    init(source: Repository, destination: MasterIndex, saver: BlobSaver, threads: Int, cancellation: Cancellation,
-         progress: JobProgress?) {
+    init(
+        source: Repository, destination: MasterIndex, saver: BlobSaver, threads: Int, cancellation: Cancellation,
+        progress: JobProgress?
+    ) {
         self.source = source; self.destination = destination; self.saver = saver; self.cancellation = cancellation
         self.progress = progress
         pool = WorkerPool(capacity: threads * 4)

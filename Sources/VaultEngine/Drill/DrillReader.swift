@@ -36,7 +36,7 @@ final class DrillReader: Sendable {
     private func work() {
         let codec = repository.makeCodec()
         while let job = queue.pop() {
-            guard error == nil else { continue }     // drain the queue so the walker never blocks
+            guard error == nil else { continue }  // drain the queue so the walker never blocks
             do { try read(job, codec) } catch { tally.withLock { if $0.firstError == nil { $0.firstError = error } } }
         }
     }
@@ -59,12 +59,16 @@ final class DrillReader: Sendable {
                 }
             }
             let total = UInt64(sizes.reduce(0, +))
-            tally.withLock { $0.chunks += UInt64(sizes.count); $0.bytesFetched += total }
+            tally.withLock {
+                $0.chunks += UInt64(sizes.count); $0.bytesFetched += total
+            }
             progress?.add(bytes: total)
         } catch let e as VaultError {
             let pack = current.location.pack.hex.prefix(8)
-            throw VaultError(e.code, "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(pack)): "
-                             + e.message, cause: e.cause, hint: e.hint)
+            throw VaultError(
+                e.code,
+                "restore drill: chunk \(current.id.shortHex) of \(job.path) (pack \(pack)): "
+                    + e.message, cause: e.cause, hint: e.hint)
         }
     }
 }

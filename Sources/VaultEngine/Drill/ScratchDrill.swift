@@ -16,8 +16,10 @@ public final class ScratchDrill {
     private let refused: [String]
 
     /// `refused`: directories a restore must never write into (the repository, the state directory).
-    public init(repository: Repository, scratch: String, refused: [String] = [], progress: JobProgress? = nil,
-                cancellation: Cancellation = Cancellation()) {
+    public init(
+        repository: Repository, scratch: String, refused: [String] = [], progress: JobProgress? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.repository = repository; self.scratch = scratch; self.refused = refused
         self.progress = progress; self.cancellation = cancellation
     }
@@ -28,8 +30,9 @@ public final class ScratchDrill {
     public func run(_ record: SnapshotRecord) throws -> DrillResult {
         let started = Date()
         guard let st = try Posix.lstat(scratch), (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw VaultError(.usage, "restore drill scratch directory \(scratch) does not exist or is not a directory",
-                             hint: "create it (on a disk with room for a whole snapshot) or change restoreDrill.scratch")
+            throw VaultError(
+                .usage, "restore drill scratch directory \(scratch) does not exist or is not a directory",
+                hint: "create it (on a disk with room for a whole snapshot) or change restoreDrill.scratch")
         }
         let stats = record.snapshot.stats
         let needed = stats.bytesTotal &+ (stats.files &+ stats.directories) &* Self.entryOverhead
@@ -39,17 +42,20 @@ public final class ScratchDrill {
         if fstatvfs(scratchFD, &fs) == 0 {
             let free = UInt64(fs.f_bavail) &* UInt64(fs.f_frsize)
             if free < needed {
-                throw VaultError(.storageFull, "restore drill of \(record.shortID) needs \(Self.mebibytes(needed)) "
-                                 + "(\(needed) bytes) in scratch directory \(scratch), which has \(Self.mebibytes(free)) free",
-                                 hint: "free at least \(Self.mebibytes(needed - free)) there or name a larger scratch "
-                                     + "directory in restoreDrill.scratch; nothing was written")
+                throw VaultError(
+                    .storageFull,
+                    "restore drill of \(record.shortID) needs \(Self.mebibytes(needed)) "
+                        + "(\(needed) bytes) in scratch directory \(scratch), which has \(Self.mebibytes(free)) free",
+                    hint: "free at least \(Self.mebibytes(needed - free)) there or name a larger scratch "
+                        + "directory in restoreDrill.scratch; nothing was written")
             }
         }
         let cleared = try clearInterrupted(scratchFD)
         // The drill's own directory holds its marker before anything is restored into it (as
         // `tree`), so one left by a killed drill is known as ours: the next drill removes it, and a
         // backup of a source holding it at its root skips it (WorkingNames).
-        let drill = scratch + "/" + WorkingNames.drillPrefix + Restorer.stamp(started) + "-"
+        let drill =
+            scratch + "/" + WorkingNames.drillPrefix + Restorer.stamp(started) + "-"
             + Hex.encode(SecureRandom.bytes(3))
         let target = drill + "/tree"
         try Posix.mkdirAt(scratchFD, Array(Path.base(drill).utf8), mode: 0o700, display: drill)
@@ -59,20 +65,25 @@ public final class ScratchDrill {
         var options = RestoreOptions(snapshot: record.id.hex, target: target)
         options.requireEmpty = true
         options.refusedTargets = refused
-        let restored = try Restorer(repository: repository, options: options, progress: progress,
-                                    cancellation: cancellation).run()
+        let restored = try Restorer(
+            repository: repository, options: options, progress: progress,
+            cancellation: cancellation
+        ).run()
         progress?.setPhase("comparing")
         let compared = try RestoredTreeComparison(repository: repository, root: target, cancellation: cancellation)
             .compare(record)
         if !compared.problems.isEmpty {
-            throw VaultError(.corrupt, "restore drill of \(record.shortID): \(compared.problems.count) entries restored "
-                             + "into \(scratch) differ from the snapshot: "
-                             + compared.problems.prefix(3).joined(separator: "; "),
-                             hint: "run 'chainvault verify --read-data \(record.shortID)' and restore from another snapshot")
+            throw VaultError(
+                .corrupt,
+                "restore drill of \(record.shortID): \(compared.problems.count) entries restored "
+                    + "into \(scratch) differ from the snapshot: "
+                    + compared.problems.prefix(3).joined(separator: "; "),
+                hint: "run 'chainvault verify --read-data \(record.shortID)' and restore from another snapshot")
         }
-        return DrillResult(snapshotID: record.id, files: compared.files, directories: compared.directories,
-                           bytes: compared.bytes, chunks: UInt64(compared.chunks.count), bytesFetched: restored.bytesFetched,
-                           seconds: Date().timeIntervalSince(started), clearedScratch: cleared)
+        return DrillResult(
+            snapshotID: record.id, files: compared.files, directories: compared.directories,
+            bytes: compared.bytes, chunks: UInt64(compared.chunks.count), bytesFetched: restored.bytesFetched,
+            seconds: Date().timeIntervalSince(started), clearedScratch: cleared)
     }
 
     /// Directories of earlier drills that were killed before removing theirs: only those holding

@@ -30,8 +30,10 @@ public final class SnapshotDrill {
     private let cancellation: Cancellation
     private let workers: Int
 
-    public init(repository: Repository, workers: Int = max(2, Parallel.cores), progress: JobProgress? = nil,
-                cancellation: Cancellation = Cancellation()) {
+    public init(
+        repository: Repository, workers: Int = max(2, Parallel.cores), progress: JobProgress? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.repository = repository; self.workers = workers; self.progress = progress; self.cancellation = cancellation
     }
 
@@ -40,18 +42,20 @@ public final class SnapshotDrill {
         try repository.loadIndex()
         let root = record.snapshot.tree
         guard record.snapshot.root?.extendedAttributes() != nil || record.snapshot.root == nil else {
-            throw VaultError(.corrupt,
-                             "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
-                             hint: "the snapshot was crafted or damaged: it cannot be restored")
+            throw VaultError(
+                .corrupt,
+                "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
+                hint: "the snapshot was crafted or damaged: it cannot be restored")
         }
         progress?.setTotal(record.snapshot.stats.bytesTotal)
         let reader = DrillReader(repository: repository, workers: workers, progress: progress)
         let walked: Walked
         do { walked = try walk(root, reader: reader, snapshot: record) } catch { try? reader.finish(); throw error }
         try reader.finish()
-        return DrillResult(snapshotID: record.id, files: walked.files, directories: walked.directories,
-                           bytes: walked.bytes, chunks: reader.chunks, bytesFetched: reader.bytesFetched,
-                           seconds: Date().timeIntervalSince(started))
+        return DrillResult(
+            snapshotID: record.id, files: walked.files, directories: walked.directories,
+            bytes: walked.bytes, chunks: reader.chunks, bytesFetched: reader.bytesFetched,
+            seconds: Date().timeIntervalSince(started))
     }
 
     private struct Walked { var files: UInt64 = 0; var directories: UInt64 = 0; var bytes: UInt64 = 0 }
@@ -64,25 +68,27 @@ public final class SnapshotDrill {
         // Depth-first in canonical order, one tree held per level (`TreeWalker`); paths are
         // relative to the snapshot root, as `incomplete` names them.
         let walker = TreeWalker(repository: repository, codec: codec, cancellation: cancellation)
-        try walker.walk(root: root, relative: true, { path, node in
-            switch node.kind {
-            case .directory:
-                guard node.subtree != nil else {
-                    throw VaultError(.corrupt, "restore drill: directory \(FileName.display(path)) names no tree")
+        try walker.walk(
+            root: root, relative: true,
+            { path, node in
+                switch node.kind {
+                case .directory:
+                    guard node.subtree != nil else {
+                        throw VaultError(.corrupt, "restore drill: directory \(FileName.display(path)) names no tree")
+                    }
+                    if let e = reader.error { throw e }
+                    counts.directories += 1
+                    return .descend
+                case .file:
+                    let relative = FileName.display(path)
+                    counts.files += 1
+                    counts.bytes &+= node.size
+                    try check(node, relative, cut: incomplete.contains(relative), seen: &seen, reader: reader)
+                default:
+                    break
                 }
-                if let e = reader.error { throw e }
-                counts.directories += 1
-                return .descend
-            case .file:
-                let relative = FileName.display(path)
-                counts.files += 1
-                counts.bytes &+= node.size
-                try check(node, relative, cut: incomplete.contains(relative), seen: &seen, reader: reader)
-            default:
-                break
-            }
-            return .skipSubtree
-        })
+                return .skipSubtree
+            })
         return counts
     }
 
@@ -93,9 +99,10 @@ public final class SnapshotDrill {
         lengths.reserveCapacity(node.chunks.count)
         for id in node.chunks {
             guard let location = repository.index.lookup(id) else {
-                throw VaultError(.missing, "restore drill: chunk \(id.shortHex) of \(path) is not in the repository",
-                                 hint: "the repository is damaged; run 'chainvault verify' and restore from another "
-                                     + "snapshot")
+                throw VaultError(
+                    .missing, "restore drill: chunk \(id.shortHex) of \(path) is not in the repository",
+                    hint: "the repository is damaged; run 'chainvault verify' and restore from another "
+                        + "snapshot")
             }
             lengths.append(UInt64(location.entry.rawLength))
             if seen.insert(id).inserted { pieces.append(.init(id: id, location: location)) }
@@ -105,9 +112,11 @@ public final class SnapshotDrill {
         if !cut && node.chunkOffsets(rawLengths: lengths) == nil {
             let zero = node.zeroRuns.reduce(0) { $0 &+ $1.length }
             let total = lengths.reduce(0, &+) &+ zero
-            throw VaultError(.corrupt, "restore drill: \(path): its chunks and zero runs add up to \(total) bytes "
-                             + "but the snapshot records \(node.size)",
-                             hint: "the snapshot is damaged: restore from another one")
+            throw VaultError(
+                .corrupt,
+                "restore drill: \(path): its chunks and zero runs add up to \(total) bytes "
+                    + "but the snapshot records \(node.size)",
+                hint: "the snapshot is damaged: restore from another one")
         }
         progress?.add(files: 1)
         for group in PackRangePlanner.plan(pieces, span: PackRangePlanner.span(for: repository)) {

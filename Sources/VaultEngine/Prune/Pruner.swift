@@ -51,10 +51,13 @@ public final class Pruner {
         let codec = repository.makeCodec()
         progress?.setPhase("listing", total: 0)
         let table = PackTable()
-        let oldIndexNames = try repository.loadIndex(intoMemory: false, visit: { file in
-            progress?.add(files: 1)
-            for p in file.packs { table.add(p) }
-        }, restart: { table.removeAll() }).listed
+        let oldIndexNames = try repository.loadIndex(
+            intoMemory: false,
+            visit: { file in
+                progress?.add(files: 1)
+                for p in file.packs { table.add(p) }
+            }, restart: { table.removeAll() }
+        ).listed
         table.seal()
 
         // Everything the remaining (kept) snapshots use. An unreadable tree of a kept snapshot
@@ -87,10 +90,15 @@ public final class Pruner {
                 total += n
                 if !table.isMarked(i) { unused += n }
             }
-            if unused == 0 { keep.append(k); isKept[k] = true }
-            else if unused == total { delete.append(k); result.bytesFreed += total }
-            else if Double(unused) >= repackThreshold * Double(total) { repack.append(k); result.bytesFreed += unused }
-            else { keep.append(k); isKept[k] = true }
+            if unused == 0 {
+                keep.append(k); isKept[k] = true
+            } else if unused == total {
+                delete.append(k); result.bytesFreed += total
+            } else if Double(unused) >= repackThreshold * Double(total) {
+                repack.append(k); result.bytesFreed += unused
+            } else {
+                keep.append(k); isKept[k] = true
+            }
         }
         // Packs no index knows: left by killed backups, or written by one still running. Only those
         // the store's clock says are old enough go; a pack of unknown age stays.
@@ -104,8 +112,9 @@ public final class Pruner {
             if let written = info.modified, now.timeIntervalSince(written) >= youngPackMargin {
                 orphans.append(id)
                 orphanBytes += UInt64(info.size)
+            } else {
+                result.youngPacksKept += 1
             }
-            else { result.youngPacksKept += 1 }
         }
         result.packsDeleted = delete.count + orphans.count
         result.packsRepacked = repack.count
@@ -116,8 +125,10 @@ public final class Pruner {
         if dryRun { return result }
         try crossCheck(snapshots: Set(snapshots.map(\.id)), indexFiles: Set(oldIndexNames))
         // Before anything is written or deleted: a refusal leaves the repository as it was.
-        if let outcome = try repository.extendRetention(keptSnapshots: Set(snapshots.map(\.id)), keptPacks: keep.map(table.packID),
-                                                        packWritten: packWritten, now: now.addingTimeInterval(clockOffset)) {
+        if let outcome = try repository.extendRetention(
+            keptSnapshots: Set(snapshots.map(\.id)), keptPacks: keep.map(table.packID),
+            packWritten: packWritten, now: now.addingTimeInterval(clockOffset))
+        {
             result.retentionChecked = outcome.checked
             result.retentionExtended = outcome.extended
         }
@@ -139,7 +150,8 @@ public final class Pruner {
         let kept = [AnySequence(keep.lazy.map(table.pack)), AnySequence(newPacks)].joined()
         try repository.replaceIndex(with: kept, superseding: oldIndexNames) { _ in
             if let outcome = try repository.extendRetentionOfCurrentIndexFiles(
-                superseded: Set(oldIndexNames), now: now.addingTimeInterval(clockOffset)) {
+                superseded: Set(oldIndexNames), now: now.addingTimeInterval(clockOffset))
+            {
                 result.retentionChecked += outcome.checked
                 result.retentionExtended += outcome.extended
             }
@@ -149,7 +161,9 @@ public final class Pruner {
         let doomed = delete + repack
         var packBytes: [PackID: UInt64] = [:]
         for k in doomed {
-            packBytes[table.packID(k)] = table.blobRange(k).reduce(UInt64(0)) { $0 + UInt64(table.storedLength(at: $1)) }
+            packBytes[table.packID(k)] = table.blobRange(k).reduce(UInt64(0)) {
+                $0 + UInt64(table.storedLength(at: $1))
+            }
         }
         progress?.setPhase("deleting", total: packBytes.values.reduce(orphanBytes, +))
         try repository.deletePacks(doomed.map(table.packID)) { progress?.add(files: 1, bytes: packBytes[$0] ?? 0) }
@@ -162,11 +176,13 @@ public final class Pruner {
     /// earlier snapshot, or earlier in this one) is not walked again.
     private func mark(root: BlobID, of snapshot: String, in table: PackTable, codec: BlobCodec) throws {
         func unreadable(_ id: BlobID, _ error: Error) -> VaultError {
-            VaultError(.corrupt, "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
-                       + "so what it references is unknown",
-                       cause: error,
-                       hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
-                           + "if it cannot be repaired; nothing was deleted")
+            VaultError(
+                .corrupt,
+                "prune stopped: tree \(id.shortHex) of kept snapshot \(snapshot) cannot be read, "
+                    + "so what it references is unknown",
+                cause: error,
+                hint: "run 'chainvault verify' and fix the repository first, or forget snapshot \(snapshot) "
+                    + "if it cannot be repaired; nothing was deleted")
         }
         guard table.mark(root) != .already else { return }
         func load(_ id: BlobID) throws -> Tree {
@@ -176,14 +192,17 @@ public final class Pruner {
         let rootTree: Tree
         do { rootTree = try load(root) } catch { throw unreadable(root, error) }
         let walker = TreeWalker(load: load)
-        try walker.walk(rootTree, { _, node in
-            for c in node.chunks where table.mark(c) == .absent {
-                throw VaultError(.missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
-                                 hint: "run 'chainvault verify'; nothing was deleted")
-            }
-            guard let sub = node.subtree else { return .skipSubtree }
-            return table.mark(sub) == .already ? .skipSubtree : .descend
-        }, damaged: { _, node, error in throw unreadable(node.subtree!, error) })
+        try walker.walk(
+            rootTree,
+            { _, node in
+                for c in node.chunks where table.mark(c) == .absent {
+                    throw VaultError(
+                        .missing, "prune stopped: chunk \(c.shortHex) is referenced but not indexed",
+                        hint: "run 'chainvault verify'; nothing was deleted")
+                }
+                guard let sub = node.subtree else { return .skipSubtree }
+                return table.mark(sub) == .already ? .skipSubtree : .descend
+            }, damaged: { _, node, error in throw unreadable(node.subtree!, error) })
     }
 
     /// The still-used blobs of the packs to repack (their table positions), each once (a blob may
@@ -210,9 +229,14 @@ public final class Pruner {
         let snapshotsNow = Set(try repository.listSnapshotIDs())
         let indexNow = Set(try repository.listIndexFileNames())
         guard snapshotsNow == snapshots, indexNow == indexFiles else {
-            let differ = snapshotsNow.symmetricDifference(snapshots).count + indexNow.symmetricDifference(indexFiles).count
-            throw VaultError(.storageFailure, "prune stopped: two listings of the repository disagree (\(differ) object(s) listed once only), so what is unused cannot be known",
-                             hint: "the storage answered a listing inconsistently; nothing was deleted; check the storage and run the command again")
+            let differ =
+                snapshotsNow.symmetricDifference(snapshots).count + indexNow.symmetricDifference(indexFiles).count
+            throw VaultError(
+                .storageFailure,
+                "prune stopped: two listings of the repository disagree (\(differ) object(s) listed once only), so what is unused cannot be known",
+                hint:
+                    "the storage answered a listing inconsistently; nothing was deleted; check the storage and run the command again"
+            )
         }
     }
 }

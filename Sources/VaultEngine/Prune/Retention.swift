@@ -32,24 +32,53 @@ public struct RetentionPolicy: Sendable, Codable {
             let ordered = SnapshotOrder.sorted(group)
             let lastComplete = ordered.lastIndex { !$0.snapshot.isPartial } ?? -1
             for (i, s) in ordered.enumerated() where s.snapshot.isPartial {
-                if i > lastComplete { keep.append((s, ["partial, newer than every complete snapshot"])) } else { remove.append(s) }
+                if i > lastComplete {
+                    keep.append((s, ["partial, newer than every complete snapshot"]))
+                } else {
+                    remove.append(s)
+                }
             }
             let newestFirst = Array(ordered.filter { !$0.snapshot.isPartial }.reversed())
             guard let newest = newestFirst.first?.snapshot.time else { continue }
             typealias Bucket = (name: String, count: Int, key: (Date) -> String)
             let buckets: [Bucket] = [
-                ("hourly", keepHourly, { d in let c = calendar.dateComponents([.year, .month, .day, .hour], from: d); return "\(c.year!)-\(c.month!)-\(c.day!)-\(c.hour!)" }),
-                ("daily", keepDaily, { d in let c = calendar.dateComponents([.year, .month, .day], from: d); return "\(c.year!)-\(c.month!)-\(c.day!)" }),
-                ("weekly", keepWeekly, { d in let c = calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: d); return "\(c.yearForWeekOfYear!)-\(c.weekOfYear!)" }),
-                ("monthly", keepMonthly, { d in let c = calendar.dateComponents([.year, .month], from: d); return "\(c.year!)-\(c.month!)" }),
-                ("yearly", keepYearly, { d in "\(calendar.component(.year, from: d))" }),
+                (
+                    "hourly", keepHourly,
+                    { d in
+                        let c = calendar.dateComponents([.year, .month, .day, .hour], from: d);
+                        return "\(c.year!)-\(c.month!)-\(c.day!)-\(c.hour!)"
+                    }
+                ),
+                (
+                    "daily", keepDaily,
+                    { d in
+                        let c = calendar.dateComponents([.year, .month, .day], from: d);
+                        return "\(c.year!)-\(c.month!)-\(c.day!)"
+                    }
+                ),
+                (
+                    "weekly", keepWeekly,
+                    { d in
+                        let c = calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: d);
+                        return "\(c.yearForWeekOfYear!)-\(c.weekOfYear!)"
+                    }
+                ),
+                (
+                    "monthly", keepMonthly,
+                    { d in
+                        let c = calendar.dateComponents([.year, .month], from: d); return "\(c.year!)-\(c.month!)"
+                    }
+                ),
+                ("yearly", keepYearly, { d in "\(calendar.component(.year, from: d))" })
             ]
             var used = [Int](repeating: 0, count: buckets.count)
             var last = [String?](repeating: nil, count: buckets.count)
             for (i, s) in newestFirst.enumerated() {
                 var reasons: [String] = []
                 if i < keepLast { reasons.append("last \(keepLast)") }
-                if keepWithinSeconds > 0, newest.timeIntervalSince(s.snapshot.time) <= keepWithinSeconds { reasons.append("within") }
+                if keepWithinSeconds > 0, newest.timeIntervalSince(s.snapshot.time) <= keepWithinSeconds {
+                    reasons.append("within")
+                }
                 for (b, bucket) in buckets.enumerated() where bucket.count > 0 && used[b] < bucket.count {
                     let key = bucket.key(s.snapshot.time)
                     if key != last[b] {

@@ -21,7 +21,11 @@ final class RestoreFile: @unchecked Sendable {
     }
 
     /// True for the caller that completed the file's last job.
-    func jobDone() -> Bool { lock.withLock { remaining -= 1; return remaining == 0 } }
+    func jobDone() -> Bool {
+        lock.withLock {
+            remaining -= 1; return remaining == 0
+        }
+    }
 
     /// Applies mode, owner and times (after the content, since writing changes mtime) and closes.
     func finish(applyOwner: Bool, metadata: MetadataApplier) throws {
@@ -77,8 +81,10 @@ final class FileRestorer: @unchecked Sendable {
     private(set) var bytesFetched: UInt64 = 0
     private(set) var bytesReused: UInt64 = 0
 
-    init(repository: Repository, workers: Int, applyOwner: Bool, metadata: MetadataApplier, progress: JobProgress?,
-         cancellation: Cancellation) {
+    init(
+        repository: Repository, workers: Int, applyOwner: Bool, metadata: MetadataApplier, progress: JobProgress?,
+        cancellation: Cancellation
+    ) {
         self.repository = repository; self.applyOwner = applyOwner; self.metadata = metadata; self.progress = progress
         self.cancellation = cancellation
         pool = WorkerPool(capacity: workers * 4)
@@ -122,7 +128,9 @@ final class FileRestorer: @unchecked Sendable {
         let length = Int(piece.location.entry.rawLength)
         if local.count < length { local = [UInt8](repeating: 0, count: length) }
         let n = try local.withUnsafeMutableBytes {
-            try Posix.pread(file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
+            try Posix.pread(
+                file.previousFD, UnsafeMutableRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset,
+                path: file.path)
         }
         guard n == length else { return false }
         if piece.live == .unknown {
@@ -133,7 +141,10 @@ final class FileRestorer: @unchecked Sendable {
             file.node.transformChunk(&local, count: length, at: UInt64(piece.offset))
             if !same { return false }
         }
-        try local.withUnsafeBytes { try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path) }
+        try local.withUnsafeBytes {
+            try Posix.pwriteAll(
+                file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
+        }
         lock.withLock { bytesReused += UInt64(length) }
         progress?.add(bytes: UInt64(length))
         return true
@@ -143,8 +154,10 @@ final class FileRestorer: @unchecked Sendable {
     /// decompressed and hash-checked before a byte of it is written. `plain` is the worker's own
     /// buffers, one per piece of a group, and `fetched` the one its ranges are read into, reused
     /// from job to job (no allocation, zero fill or fresh pages per blob or range).
-    private func fetchAndWrite(_ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]],
-                               _ fetched: inout [UInt8]) throws {
+    private func fetchAndWrite(
+        _ pieces: [Piece], to file: RestoreFile, _ codec: BlobCodec, _ plain: inout [[UInt8]],
+        _ fetched: inout [UInt8]
+    ) throws {
         guard let first = pieces.first, let last = pieces.last else { return }
         RestoreFailpoint.stop("restore-fetch", until: cancellation)
         if cancellation.isCancelled { throw Self.interrupted() }
@@ -168,7 +181,8 @@ final class FileRestorer: @unchecked Sendable {
             // Checked as stored; written as the source had it (a block file's key applied again).
             file.node.transformChunk(&plain[i], count: length, at: UInt64(piece.offset))
             try plain[i].withUnsafeBytes {
-                try Posix.pwriteAll(file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
+                try Posix.pwriteAll(
+                    file.fd, UnsafeRawBufferPointer(rebasing: $0[0..<length]), offset: piece.offset, path: file.path)
             }
             written += UInt64(length)
         }

@@ -23,7 +23,8 @@ struct EntryAttributes: Equatable {
     init?(text: Substring) {
         let f = text.split(separator: ":", omittingEmptySubsequences: false)
         guard f.count == 4, let m = UInt32(f[0], radix: 8), m <= 0o7777, let u = UInt32(f[1]), let g = UInt32(f[2]),
-              let t = Int64(f[3]) else { return nil }
+            let t = Int64(f[3])
+        else { return nil }
         self.init(mode: m, uid: u, gid: g, mtimeNanos: t)
     }
 }
@@ -88,7 +89,8 @@ struct InPlaceJournal: Equatable {
             let counts: [InPlaceStep.Kind: Int] = [.install: 4, .remove: 2, .meta: 4, .dir: 4]
             let pathField = kind == .install ? 3 : 1
             guard f.count == counts[kind], f[pathField].hasPrefix("p"),
-                  let path = Hex.decode(String(f[pathField].dropFirst())) else { return nil }
+                let path = Hex.decode(String(f[pathField].dropFirst()))
+            else { return nil }
             var step = InPlaceStep(kind: kind, path: path)
             switch kind {
             case .install:

@@ -25,7 +25,7 @@ struct InPlaceSteps {
             let newDir = try open(work, [Self.newName], create: false)
             defer { Posix.close(newDir) }
             let staged = Array(String(step.index).utf8)
-            guard Posix.lstatAt(newDir, staged) != nil else { return }   // already installed
+            guard Posix.lstatAt(newDir, staged) != nil else { return }  // already installed
             let parent = try open(target, parts.dropLast(), create: false)
             defer { Posix.close(parent) }
             if step.hadOld, Posix.lstatAt(parent, parts[parts.count - 1]) != nil {
@@ -48,7 +48,10 @@ struct InPlaceSteps {
         // A parent that is gone was installed by an earlier step that a power cut undid (its
         // rename never reached the disk): nothing of this step happened either.
         if step.kind == .install || step.kind == .remove,
-           (try? open(target, parts.dropLast(), create: false)).map({ Posix.close($0) }) == nil { return }
+            (try? open(target, parts.dropLast(), create: false)).map({ Posix.close($0) }) == nil
+        {
+            return
+        }
         switch step.kind {
         case .install:
             let newDir = try open(work, [Self.newName], create: false)
@@ -58,7 +61,8 @@ struct InPlaceSteps {
             defer { Posix.close(parent) }
             let last = parts[parts.count - 1]
             if Posix.lstatAt(newDir, staged) == nil, Posix.lstatAt(parent, last) != nil,
-               !Posix.renameAt(parent, last, newDir, staged) {
+                !Posix.renameAt(parent, last, newDir, staged)
+            {
                 throw Posix.error("take back the restored", name(step.path))
             }
             if step.hadOld { try putBack(parent, parts) }

@@ -14,9 +14,10 @@ enum LiveFile {
         if fd < 0 {
             // ENOTDIR: a directory on the path is now a file, so nothing is there to read.
             if errno == ENOENT || errno == ELOOP || errno == ENXIO || errno == ENOTDIR { return -1 }
-            throw VaultError(.storageFailure, "cannot read \(display()) in the restore target",
-                             cause: Errno.current,
-                             hint: "make it readable to this user (or move it away) and run the restore again; nothing was changed")
+            throw VaultError(
+                .storageFailure, "cannot read \(display()) in the restore target",
+                cause: Errno.current,
+                hint: "make it readable to this user (or move it away) and run the restore again; nothing was changed")
         }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -31,15 +32,17 @@ enum LiveFile {
     /// rebuilt from this answer (the chunks that matched are copied, not hashed again), so the
     /// comparison does not stop at the first difference. nil when the size differs. `offsets` come
     /// from the index (`Node.chunkOffsets`).
-    static func compare(_ fd: Int32, _ node: Node, offsets: [UInt64], lengths: [UInt64], path: String,
-                        buffer: inout [UInt8]) throws -> LiveComparison? {
+    static func compare(
+        _ fd: Int32, _ node: Node, offsets: [UInt64], lengths: [UInt64], path: String,
+        buffer: inout [UInt8]
+    ) throws -> LiveComparison? {
         var st = stat()
         guard fstat(fd, &st) == 0, UInt64(st.st_size) == node.size else { return nil }
         var matches = [Bool](repeating: false, count: node.chunks.count)
         for (i, id) in node.chunks.enumerated() {
             let length = Int(lengths[i])
             guard try read(fd, offset: Int(offsets[i]), length: length, path: path, &buffer) else { return nil }
-            node.transformChunk(&buffer, count: length, at: offsets[i])   // ids are of the stored bytes
+            node.transformChunk(&buffer, count: length, at: offsets[i])  // ids are of the stored bytes
             matches[i] = buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }) == id
         }
         var zeros = true
@@ -48,7 +51,8 @@ enum LiveFile {
             while at < run.end {
                 let length = Int(min(run.end - at, 1 << 20))
                 guard try read(fd, offset: Int(at), length: length, path: path, &buffer),
-                      !buffer.withUnsafeBytes({ b in b[0..<length].contains { $0 != 0 } }) else {
+                    !buffer.withUnsafeBytes({ b in b[0..<length].contains { $0 != 0 } })
+                else {
                     zeros = false
                     break runs
                 }
@@ -58,12 +62,15 @@ enum LiveFile {
         return LiveComparison(matches: matches, zerosMatch: zeros, identity: LiveIdentity(st))
     }
 
-    private static func read(_ fd: Int32, offset: Int, length: Int, path: String, _ buffer: inout [UInt8]) throws -> Bool {
+    private static func read(_ fd: Int32, offset: Int, length: Int, path: String, _ buffer: inout [UInt8]) throws
+        -> Bool
+    {
         if buffer.count < length { buffer = [UInt8](repeating: 0, count: length) }
         var done = 0
         while done < length {
             let n = try buffer.withUnsafeMutableBytes {
-                try Posix.pread(fd, UnsafeMutableRawBufferPointer(rebasing: $0[done..<length]), offset: offset + done, path: path)
+                try Posix.pread(
+                    fd, UnsafeMutableRawBufferPointer(rebasing: $0[done..<length]), offset: offset + done, path: path)
             }
             if n == 0 { return false }
             done += n

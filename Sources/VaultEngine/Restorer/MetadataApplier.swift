@@ -62,8 +62,10 @@ final class MetadataApplier: @unchecked Sendable {
 
     private func ownerResult(_ e: Int32, path: String) -> Bool {
         if e == 0 { return true }
-        warn(once: "owner", "cannot set owners (\(String(cString: strerror(e)))), first on \(path); restored owned by "
-             + "the restoring user, without setuid and setgid bits")
+        warn(
+            once: "owner",
+            "cannot set owners (\(String(cString: strerror(e)))), first on \(path); restored owned by "
+                + "the restoring user, without setuid and setgid bits")
         return false
     }
 
@@ -76,7 +78,8 @@ final class MetadataApplier: @unchecked Sendable {
         lock.withLock {
             guard warned.insert(namespace).inserted else { return }
             let reason = String(cString: strerror(e))
-            messages.append("cannot set \(namespace).* extended attributes (\(reason)), first on \(path); restored without them")
+            messages.append(
+                "cannot set \(namespace).* extended attributes (\(reason)), first on \(path); restored without them")
         }
     }
 

@@ -33,10 +33,13 @@ public struct RestoreOptions: Sendable {
     /// Decides between a protected file's live copy and the snapshot's (both at most 1 MiB) when both
     /// exist; nil keeps the live copy. By default the chains' rules: CometBFT's validator state keeps
     /// the higher (height, round, step) of the two; any other protected file keeps its live copy.
-    public var protectedChooser: (@Sendable (_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice)? =
-        RestoreOptions.chainRules
+    public var protectedChooser:
+        (@Sendable (_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice)? =
+            RestoreOptions.chainRules
 
-    @Sendable public static func chainRules(_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8]) -> ProtectedChoice {
+    @Sendable public static func chainRules(_ relativePath: String, _ live: [UInt8], _ snapshot: [UInt8])
+        -> ProtectedChoice
+    {
         ValidatorSigningState.choose(relativePath: relativePath, live: live, snapshot: snapshot).choice == .takeSnapshot
             ? .takeSnapshot : .keepLive
     }

@@ -17,8 +17,10 @@ extension Restorer {
     /// (backed up by an older chainvault) is never written into the target, with a warning.
     func isOwnWorkingName(_ name: [UInt8], atRoot: Bool) -> Bool {
         guard atRoot, name == WorkingNames.restoreWork else { return false }
-        metadata.warn(once: "own-working-name", "skipped \(FileName.display(name)) of the snapshot: it is the working "
-                      + "directory of an interrupted restore that an older chainvault backed up, not the node's data")
+        metadata.warn(
+            once: "own-working-name",
+            "skipped \(FileName.display(name)) of the snapshot: it is the working "
+                + "directory of an interrupted restore that an older chainvault backed up, not the node's data")
         return true
     }
 }

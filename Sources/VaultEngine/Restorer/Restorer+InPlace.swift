@@ -25,12 +25,14 @@ extension Restorer {
         files = plan.files
         directoryCount = plan.directories
         if plan.stepCount == 0 { return InPlaceOutcome(previous: nil, plan: plan) }
-        try checkSpace(targetFD, needed: plan.bytesToWrite + UInt64(plan.stepCount) * 256 + (64 << 10),
-                       for: "to rebuild what differs")
+        try checkSpace(
+            targetFD, needed: plan.bytesToWrite + UInt64(plan.stepCount) * 256 + (64 << 10),
+            for: "to rebuild what differs")
 
         _ = FileName.withCString(Self.workName) { mkdirat(targetFD, $0, 0o700) }
-        let workFD = try Posix.openAt(targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                                      display: display(Self.workName))
+        let workFD = try Posix.openAt(
+            targetFD, Self.workName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+            display: display(Self.workName))
         defer { Posix.close(workFD) }
         let journal = InPlaceJournal(snapshotID: snapshotID, steps: plan.steps + plan.directorySteps)
         do {
@@ -50,10 +52,11 @@ extension Restorer {
         }
         Failpoint.stop("restore-in-place-journal")
         progress?.setPhase("swapping")
-        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
-                                 metadata: metadata)
+        let steps = InPlaceSteps(
+            target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+            metadata: metadata)
         let previous: String?
-        var reached = 0   // the journal step carried out now, for the undo of a failure
+        var reached = 0  // the journal step carried out now, for the undo of a failure
         do {
             for (i, step) in plan.steps.enumerated() {
                 reached = i
@@ -74,7 +77,9 @@ extension Restorer {
             for (i, step) in plan.directorySteps.enumerated() {
                 reached = plan.steps.count + i
                 try checkCancelledAfterJournal()
-                if i == plan.directorySteps.count - 1 { try Failpoint.fail("restore-last-metadata", display(step.path)) }
+                if i == plan.directorySteps.count - 1 {
+                    try Failpoint.fail("restore-last-metadata", display(step.path))
+                }
                 try steps.forward(step)
             }
             reached = journal.steps.count
@@ -92,8 +97,12 @@ extension Restorer {
         guard fstatvfs(fd, &s) == 0 else { return }
         let free = UInt64(s.f_bavail) * UInt64(s.f_frsize)
         if free < needed {
-            throw VaultError(.storageFull, "restore target \(destination) has \(Self.mebibytes(free)) free, the restore needs \(Self.mebibytes(needed)) (\(needed) bytes) \(purpose)",
-                             hint: "free at least \(Self.mebibytes(needed - free)) on its file system and run the restore again; nothing was changed")
+            throw VaultError(
+                .storageFull,
+                "restore target \(destination) has \(Self.mebibytes(free)) free, the restore needs \(Self.mebibytes(needed)) (\(needed) bytes) \(purpose)",
+                hint:
+                    "free at least \(Self.mebibytes(needed - free)) on its file system and run the restore again; nothing was changed"
+            )
         }
     }
 
@@ -101,8 +110,9 @@ extension Restorer {
 
     private func build(_ plan: InPlacePlan, targetFD: Int32, workFD: Int32) throws {
         _ = FileName.withCString(InPlaceSteps.newName) { mkdirat(workFD, $0, 0o700) }
-        let newFD = try Posix.openAt(workFD, InPlaceSteps.newName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                                     display: destination + "/.chainvault-restore/new")
+        let newFD = try Posix.openAt(
+            workFD, InPlaceSteps.newName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+            display: destination + "/.chainvault-restore/new")
         defer { Posix.close(newFD) }
         RestoreFailpoint.stop("restore-in-place-build", until: cancellation)
         let reuseRoot = previousRoot
@@ -114,7 +124,9 @@ extension Restorer {
             named.name = Array(String(b.index).utf8)
             let shown = display(b.path)
             // A leftover of an earlier failed build is this restore's own unfinished work.
-            if Posix.lstatAt(newFD, named.name) != nil { try Posix.removeTree(destination + "/.chainvault-restore/new/\(b.index)") }
+            if Posix.lstatAt(newFD, named.name) != nil {
+                try Posix.removeTree(destination + "/.chainvault-restore/new/\(b.index)")
+            }
             if let link = b.link {
                 try buildLink(link, named.name, in: newFD, targetFD: targetFD, workFD: workFD, shown: shown)
                 continue
@@ -132,16 +144,19 @@ extension Restorer {
 
     /// One more name of an inode this restore rebuilds (`new/<index>`) or keeps live: a full
     /// restore gives hardlinked names one inode, and so does this one.
-    private func buildLink(_ link: InPlacePlan.Link, _ name: [UInt8], in newFD: Int32, targetFD: Int32, workFD: Int32,
-                           shown: String) throws {
+    private func buildLink(
+        _ link: InPlacePlan.Link, _ name: [UInt8], in newFD: Int32, targetFD: Int32, workFD: Int32,
+        shown: String
+    ) throws {
         let linked: Bool
         switch link {
         case .built(let first):
             linked = Posix.linkAt(newFD, Array(String(first).utf8), newFD, name)
         case .live(let path):
             let parts = path.split(separator: 47).map(Array.init)
-            let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
-                                 metadata: metadata)
+            let steps = InPlaceSteps(
+                target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+                metadata: metadata)
             let parent = try steps.open(targetFD, parts.dropLast(), create: false)
             defer { Posix.close(parent) }
             linked = Posix.linkAt(parent, parts[parts.count - 1], newFD, name)
@@ -158,7 +173,9 @@ extension Restorer {
             try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: destination + "/.chainvault-restore/journal") }
             try Posix.fsync(fd, path: destination + "/.chainvault-restore/journal")
         }
-        let r = FileName.withCString(temp) { t in FileName.withCString(Self.journalName) { renameat(workFD, t, workFD, $0) } }
+        let r = FileName.withCString(temp) { t in
+            FileName.withCString(Self.journalName) { renameat(workFD, t, workFD, $0) }
+        }
         if r != 0 { throw Posix.error("write the journal", destination + "/.chainvault-restore/journal") }
         try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
     }
@@ -182,7 +199,9 @@ extension Restorer {
     func finishJournal(targetFD: Int32, workFD: Int32, stamp: String, root: EntryAttributes?) throws -> String? {
         try Posix.syncFileSystem(targetFD, path: destination)
         if Posix.lstatAt(workFD, Self.journalName) != nil {
-            let r = FileName.withCString(Self.journalName) { j in FileName.withCString(Self.doneName) { renameat(workFD, j, workFD, $0) } }
+            let r = FileName.withCString(Self.journalName) { j in
+                FileName.withCString(Self.doneName) { renameat(workFD, j, workFD, $0) }
+            }
             if r != 0 { throw Posix.error("mark done the journal of", destination) }
             try Posix.fsync(workFD, path: destination + "/.chainvault-restore")
         }
@@ -211,8 +230,10 @@ extension Restorer {
         guard Posix.lstatAt(workFD, InPlaceSteps.rollbackName) != nil else { return nil }
         let work = destination + "/.chainvault-restore"
         var own = stat(), parent = stat()
-        if fstat(targetFD, &own) == 0, fstatat(AT_FDCWD, Path.parent(destination), &parent, 0) == 0, own.st_dev == parent.st_dev,
-           destination != "/" {
+        if fstat(targetFD, &own) == 0, fstatat(AT_FDCWD, Path.parent(destination), &parent, 0) == 0,
+            own.st_dev == parent.st_dev,
+            destination != "/"
+        {
             let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
             if let kept = try? keepPrevious(work + "/rollback", as: name) {
                 try Posix.fsyncDirectory(Path.parent(destination))

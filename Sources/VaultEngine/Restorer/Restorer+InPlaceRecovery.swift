@@ -25,16 +25,18 @@ extension Restorer {
         }
         defer { Posix.close(workFD) }
         let work = destination + "/.chainvault-restore"
-        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
-                                 metadata: metadata)
+        let steps = InPlaceSteps(
+            target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+            metadata: metadata)
         if Posix.lstatAt(workFD, Self.journalName) == nil {
             if Posix.lstatAt(workFD, Self.doneName) != nil {
                 // Every step was carried out; only the clean-up (and the root's mtime) is left. It is
                 // finished for `--rollback` too, which then says why it undid nothing: the restore
                 // had completed, and a work directory left would block the next restore.
                 let journal = InPlaceJournal.decode(try Posix.readFile(work + "/done"))
-                let previous = try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
-                                                 root: journal?.rootAttributes)
+                let previous = try finishJournal(
+                    targetFD: targetFD, workFD: workFD, stamp: stamp,
+                    root: journal?.rootAttributes)
                 if rollback {
                     throw completedBeforeRollback(journal?.snapshotID, previous: previous ?? newestKeptBeside())
                 }
@@ -46,14 +48,19 @@ extension Restorer {
                 .contains { Posix.lstatAt(workFD, $0) != nil }
             if rollback && !unfinished { throw nothingToRollBack() }
             discardUnfinished(workFD: workFD, targetFD: targetFD)
-            let previous = rollback ? nil
+            let previous =
+                rollback
+                ? nil
                 : try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp, root: nil)
             return Recovery(previous: previous, clearedUnfinished: unfinished ? work + "/new" : nil)
         }
         let bytes = try Posix.readFile(work + "/journal")
         guard let journal = InPlaceJournal.decode(bytes) else {
-            throw VaultError(.corrupt, "the journal of an interrupted restore, \(work)/journal, is damaged",
-                             hint: "nothing was changed by this run; look at \(work) (new: restored entries, rollback: the previous ones) and move them by hand")
+            throw VaultError(
+                .corrupt, "the journal of an interrupted restore, \(work)/journal, is damaged",
+                hint:
+                    "nothing was changed by this run; look at \(work) (new: restored entries, rollback: the previous ones) and move them by hand"
+            )
         }
         if rollback {
             try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD)
@@ -67,9 +74,11 @@ extension Restorer {
                 try steps.forward(step)
             }
             reached = journal.steps.count
-            return Recovery(snapshotID: journal.snapshotID,
-                            previous: try finishJournal(targetFD: targetFD, workFD: workFD, stamp: stamp,
-                                                        root: journal.rootAttributes))
+            return Recovery(
+                snapshotID: journal.snapshotID,
+                previous: try finishJournal(
+                    targetFD: targetFD, workFD: workFD, stamp: stamp,
+                    root: journal.rootAttributes))
         } catch {
             throw failedAfterJournal(error, journal, at: reached, targetFD: targetFD, workFD: workFD)
         }
@@ -79,19 +88,24 @@ extension Restorer {
     /// and `--rollback` undoes it (before the journal, the caller clears what was built instead).
     func checkCancelledAfterJournal() throws {
         guard cancellation.isCancelled else { return }
-        throw VaultError(.interrupted, "the restore into \(destination) was interrupted after its journal was written",
-                         hint: "run the same restore again to complete it, "
-                             + "or add --rollback to return to the tree before it")
+        throw VaultError(
+            .interrupted, "the restore into \(destination) was interrupted after its journal was written",
+            hint: "run the same restore again to complete it, "
+                + "or add --rollback to return to the tree before it")
     }
 
     /// `--rollback` found a restore that had carried out every step (killed in its clean-up).
     private func completedBeforeRollback(_ snapshot: String?, previous: String?) -> VaultError {
         let which = snapshot.map { "snapshot \($0.prefix(8))" } ?? "a snapshot"
-        return VaultError(.usage, "the restore of \(which) into \(destination) had completed before it was stopped "
-                          + "(every step was carried out), so there is nothing to roll back; its clean-up is now finished",
-                          hint: (previous.map { "the previous content is kept at \($0): move its entries back by hand to "
-                                    + "return to it, or " } ?? "to return to the tree before it, ")
-                              + "restore the snapshot the node had before ('chainvault snapshots' lists them)")
+        return VaultError(
+            .usage,
+            "the restore of \(which) into \(destination) had completed before it was stopped "
+                + "(every step was carried out), so there is nothing to roll back; its clean-up is now finished",
+            hint: (previous.map {
+                "the previous content is kept at \($0): move its entries back by hand to "
+                    + "return to it, or "
+            } ?? "to return to the tree before it, ")
+                + "restore the snapshot the node had before ('chainvault snapshots' lists them)")
     }
 
     /// The newest marked `<target>.pre-restore-*` beside the target: the killed run may have kept
@@ -109,8 +123,10 @@ extension Restorer {
 
     private func nothingToRollBack() -> VaultError {
         let beside = stagingLeftoverNotices()
-        return VaultError(.usage, "\(destination) has no interrupted restore to roll back",
-                          hint: "--rollback undoes a restore that was interrupted; a finished one kept the previous content (reported as 'previous')"
-                              + (beside.isEmpty ? "" : "; " + beside.joined(separator: "; ")))
+        return VaultError(
+            .usage, "\(destination) has no interrupted restore to roll back",
+            hint:
+                "--rollback undoes a restore that was interrupted; a finished one kept the previous content (reported as 'previous')"
+                + (beside.isEmpty ? "" : "; " + beside.joined(separator: "; ")))
     }
 }

@@ -12,8 +12,9 @@ extension Restorer {
     /// Written and synced right after the work directory is made, before anything is built.
     func writeBefore(_ attributes: EntryAttributes, workFD: Int32) throws {
         let shown = destination + "/.chainvault-restore/before"
-        let fd = try Posix.openAt(workFD, Self.beforeName, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600,
-                                  display: shown)
+        let fd = try Posix.openAt(
+            workFD, Self.beforeName, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode: 0o600,
+            display: shown)
         defer { Posix.close(fd) }
         let bytes = Array((attributes.text + "\n").utf8)
         try bytes.withUnsafeBytes { try Posix.writeAll(fd, $0, path: shown) }

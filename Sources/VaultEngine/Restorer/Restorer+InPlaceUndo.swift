@@ -12,11 +12,14 @@ extension Restorer {
     /// `failedAt` (the index of the step that failed, when a run undoes itself): the owner, mode and
     /// mtime steps after it were never carried out, and the one that failed set nothing it could
     /// not set, so they are not set back (as another user, setting them fails as the step did).
-    func rollBackJournal(_ journal: InPlaceJournal, named name: [UInt8], targetFD: Int32, workFD: Int32,
-                         failedAt: Int? = nil) throws {
+    func rollBackJournal(
+        _ journal: InPlaceJournal, named name: [UInt8], targetFD: Int32, workFD: Int32,
+        failedAt: Int? = nil
+    ) throws {
         let work = destination + "/.chainvault-restore"
-        let steps = InPlaceSteps(target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
-                                 metadata: metadata)
+        let steps = InPlaceSteps(
+            target: targetFD, work: workFD, display: destination, applyOwner: applyOwner,
+            metadata: metadata)
         try Failpoint.fail("restore-in-place-undo", destination)
         for (i, step) in journal.steps.enumerated().reversed() {
             let attributes = step.kind == .meta || step.kind == .dir
@@ -40,13 +43,16 @@ extension Restorer {
         try? Posix.removeTree(work + "/new")
         // Removed only if nothing but directories is left: anything else is previous content.
         let left = FileManager.default.enumerator(atPath: work + "/rollback")?.allObjects as? [String] ?? []
-        if left.allSatisfy({ (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }
-            .map { ($0.st_mode & S_IFMT) == S_IFDIR } == true }) {
+        if left.allSatisfy({
+            (try? Posix.lstat(work + "/rollback/" + $0)).flatMap { $0 }
+                .map { ($0.st_mode & S_IFMT) == S_IFDIR } == true
+        }) {
             try? Posix.removeTree(work + "/rollback")
         }
         _ = FileName.withCString(Self.beforeName) { unlinkat(workFD, $0, 0) }
         if FileName.withCString(Self.workName, { unlinkat(targetFD, $0, AT_REMOVEDIR) }) == 0,
-           let root = journal.steps.last(where: { $0.kind == .dir && $0.path.isEmpty })?.old {
+            let root = journal.steps.last(where: { $0.kind == .dir && $0.path.isEmpty })?.old
+        {
             try setRootAttributes(root, targetFD: targetFD)
         }
         try Posix.fsync(targetFD, path: destination)
@@ -58,36 +64,47 @@ extension Restorer {
     /// SIGTERM between steps is undone likewise (a node must never be started on a mix of the two
     /// trees, and undoing is renames: it ends within seconds); only if undoing fails does the
     /// journal stay for the next run or `--rollback`, as the interruption's error says.
-    func failedAfterJournal(_ error: Error, _ journal: InPlaceJournal, at failedAt: Int, targetFD: Int32,
-                            workFD: Int32) -> Error {
+    func failedAfterJournal(
+        _ error: Error, _ journal: InPlaceJournal, at failedAt: Int, targetFD: Int32,
+        workFD: Int32
+    ) -> Error {
         let failure = error as? VaultError ?? VaultError(.storageFailure, "\(error)")
         let interrupted = failure.code == .interrupted
         let work = destination + "/.chainvault-restore"
         if Posix.lstatAt(workFD, Self.doneName) != nil {
             // Past the last step: the tree is the snapshot's, only the clean-up is left.
-            return VaultError(failure.code, "\(failure.message); every step was carried out: \(destination) holds "
-                              + "snapshot \(journal.snapshotID.prefix(8)), but the clean-up of \(work) is unfinished",
-                              cause: failure.cause,
-                              hint: "run the same restore again to finish it (the previous content is kept)")
+            return VaultError(
+                failure.code,
+                "\(failure.message); every step was carried out: \(destination) holds "
+                    + "snapshot \(journal.snapshotID.prefix(8)), but the clean-up of \(work) is unfinished",
+                cause: failure.cause,
+                hint: "run the same restore again to finish it (the previous content is kept)")
         }
         do {
-            try rollBackJournal(journal, named: Self.journalName, targetFD: targetFD, workFD: workFD, failedAt: failedAt)
+            try rollBackJournal(
+                journal, named: Self.journalName, targetFD: targetFD, workFD: workFD, failedAt: failedAt)
         } catch {
             if interrupted { return failure }
             let undo = (error as? VaultError)?.message ?? "\(error)"
-            return VaultError(failure.code, "\(failure.message); undoing the restore failed too (\(undo)): "
-                              + "\(destination) is partly restored, its journal is \(work)/journal",
-                              cause: failure.cause,
-                              hint: "do not start the node on it: fix the cause, then run the same restore again to "
-                                  + "complete it, or add --rollback to return to the tree before it")
+            return VaultError(
+                failure.code,
+                "\(failure.message); undoing the restore failed too (\(undo)): "
+                    + "\(destination) is partly restored, its journal is \(work)/journal",
+                cause: failure.cause,
+                hint: "do not start the node on it: fix the cause, then run the same restore again to "
+                    + "complete it, or add --rollback to return to the tree before it")
         }
         if interrupted {
-            return VaultError(.interrupted, "the restore into \(destination) was interrupted and undone: "
-                              + "\(destination) is as it was before", hint: "run the same restore again")
+            return VaultError(
+                .interrupted,
+                "the restore into \(destination) was interrupted and undone: "
+                    + "\(destination) is as it was before", hint: "run the same restore again")
         }
-        return VaultError(failure.code, "\(failure.message); the restore was undone: \(destination) is as it "
-                          + "was before", cause: failure.cause,
-                          hint: (failure.hint.map { $0 + "; then" } ?? "fix the cause, then") + " run the restore again")
+        return VaultError(
+            failure.code,
+            "\(failure.message); the restore was undone: \(destination) is as it "
+                + "was before", cause: failure.cause,
+            hint: (failure.hint.map { $0 + "; then" } ?? "fix the cause, then") + " run the restore again")
     }
 }
 

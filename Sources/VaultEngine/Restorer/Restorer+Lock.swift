@@ -19,7 +19,8 @@ extension Restorer {
             if fd < 0 { return }
             var st = stat()
             guard fstat(fd, &st) == 0,
-                  !held.contains(where: { $0.device == UInt64(st.st_dev) && $0.inode == UInt64(st.st_ino) }) else {
+                !held.contains(where: { $0.device == UInt64(st.st_dev) && $0.inode == UInt64(st.st_ino) })
+            else {
                 Posix.close(fd)
                 return
             }
@@ -50,7 +51,8 @@ extension Restorer {
                 guard f.count >= 6, f[1] == "FLOCK" else { continue }
                 let id = f[5].split(separator: ":")
                 if id.count == 3, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor,
-                   UInt64(id[2]) == inode {
+                    UInt64(id[2]) == inode
+                {
                     return Int32(f[4])
                 }
             }
@@ -77,8 +79,9 @@ extension Restorer {
     func lockTarget(_ locks: TargetLocks, targetDirectory: String) throws {
         for path in [targetDirectory, destination] {
             try locks.lock(path) { pid in
-                VaultError(.locked, "another restore into \(path) is running\(pid.map { " (pid \($0))" } ?? "")",
-                           hint: "wait until it ends (or stop it), then run this restore again; nothing was changed")
+                VaultError(
+                    .locked, "another restore into \(path) is running\(pid.map { " (pid \($0))" } ?? "")",
+                    hint: "wait until it ends (or stop it), then run this restore again; nothing was changed")
             }
         }
     }
@@ -89,9 +92,11 @@ extension Restorer {
     func lockStagingParent(_ locks: TargetLocks) throws {
         let parent = Path.parent(destination)
         try locks.lock(parent) { pid in
-            VaultError(.locked, "another restore into \(destination) or beside it in \(parent) is running"
-                           + (pid.map { " (pid \($0))" } ?? ""),
-                       hint: "wait until it ends (or stop it), then run this restore again; nothing was changed")
+            VaultError(
+                .locked,
+                "another restore into \(destination) or beside it in \(parent) is running"
+                    + (pid.map { " (pid \($0))" } ?? ""),
+                hint: "wait until it ends (or stop it), then run this restore again; nothing was changed")
         }
     }
 }

@@ -48,7 +48,8 @@ extension Restorer {
         for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
             let kept = Path.join(parent, name)
             guard try Posix.lstat(kept + "/" + WorkingNames.previousMarker) != nil,
-                  try Posix.unlink(kept + "/" + Self.singleMarker) else { continue }
+                try Posix.unlink(kept + "/" + Self.singleMarker)
+            else { continue }
             try Posix.fsyncDirectory(kept)
             out.append(kept + "/" + Path.base(destination))
         }
@@ -85,7 +86,8 @@ extension Restorer {
         guard fstat(fd, &before) == 0 else { throw Posix.error("stat", directory) }
         let marker = try Posix.openAt(fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: shown)
         defer { Posix.close(marker) }
-        let text = "previous content of \(destination), kept by a chainvault restore; remove this directory once "
+        let text =
+            "previous content of \(destination), kept by a chainvault restore; remove this directory once "
             + "the node runs well, or move its entries back (without this file)\n"
         try Array(text.utf8).withUnsafeBytes { try Posix.writeAll(marker, $0, path: shown) }
         try Posix.fsync(marker, path: shown)
@@ -115,8 +117,9 @@ extension Restorer {
         defer { Posix.close(fd) }
         for name in (try? DirectoryListing.entries(of: fd, path: parent)) ?? [] where name.starts(with: prefix) {
             if WorkingNames.ours(name, in: fd) != nil {
-                out.append("kept \(Path.join(parent, FileName.display(name))): the previous content of an earlier "
-                           + "restore of \(destination); remove it once the node runs well")
+                out.append(
+                    "kept \(Path.join(parent, FileName.display(name))): the previous content of an earlier "
+                        + "restore of \(destination); remove it once the node runs well")
             }
         }
         return out.sorted()

@@ -10,14 +10,17 @@ extension Restorer {
     /// as it is, false when the snapshot's is restored; either is reported.
     func keepsLive(_ node: Node, path: [UInt8], in dirFD: Int32, liveIsFile: Bool) throws -> Bool {
         let snapshotPath = [unitPath, FileName.display(path)].filter { !$0.isEmpty }.joined(separator: "/")
-        guard !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) else {
+        guard !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath))
+        else {
             return false
         }
         // A live copy equal to the snapshot's is neither kept nor rolled back: the plan treats it as
         // any file (unchanged), and nothing is reported.
         if liveIsFile, let st = Posix.lstatAt(dirFD, node.name) {
             var hashed: UInt64 = 0
-            if try liveEquals(node, st, in: dirFD, name: node.name, display: display(path), hashed: &hashed) { return false }
+            if try liveEquals(node, st, in: dirFD, name: node.name, display: display(path), hashed: &hashed) {
+                return false
+            }
         }
         if liveIsFile && !options.overwriteProtected {
             let fd = try LiveFile.openRegular(dirFD, node.name, display: display(path))
@@ -36,10 +39,14 @@ extension Restorer {
     /// A staged restore's protected file: true when the live copy at `live` was copied into the
     /// staging directory `dirFD` (and reported). A live copy equal to the snapshot's is neither kept
     /// nor rolled back: the snapshot's is written and nothing is reported.
-    func keepsLiveCopy(_ node: Node, _ live: [UInt8], into dirFD: Int32, relativePath: String,
-                       snapshotPath: String) throws -> Bool {
+    func keepsLiveCopy(
+        _ node: Node, _ live: [UInt8], into dirFD: Int32, relativePath: String,
+        snapshotPath: String
+    ) throws -> Bool {
         if try liveEquals(node, at: live, display: FileName.display(live)) { return false }
-        if !options.overwriteProtected, try copyLive(node, live, into: dirFD, name: node.name, relativePath: relativePath) {
+        if !options.overwriteProtected,
+            try copyLive(node, live, into: dirFD, name: node.name, relativePath: relativePath)
+        {
             protectedKept.append(snapshotPath)
             return true
         }
@@ -49,27 +56,32 @@ extension Restorer {
 
     /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
     /// Returns false when there is no live regular file to keep.
-    func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws -> Bool {
+    func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws
+        -> Bool
+    {
         let live = FileName.display(livePath)
         let opened = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
         if opened < 0 { return false }
         let src = FileDescriptor(adopting: opened)
         let st = try src.status(path: live)
         guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else { return false }
-        let dst = try FileDescriptor.open(at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
-                                          display: relativePath)
+        let dst = try FileDescriptor.open(
+            at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
+            display: relativePath)
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var offset = 0
         while true {
             let n = try buffer.withUnsafeMutableBytes { try Posix.pread(src.rawValue, $0, offset: offset, path: live) }
             if n == 0 { break }
             try buffer.withUnsafeBytes {
-                try Posix.pwriteAll(dst.rawValue, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset,
-                                    path: relativePath)
+                try Posix.pwriteAll(
+                    dst.rawValue, UnsafeRawBufferPointer(rebasing: $0[0..<n]), offset: offset,
+                    path: relativePath)
             }
             offset += n
         }
-        let owned = !applyOwner || metadata.setOwner(fd: dst.rawValue, uid: st.st_uid, gid: st.st_gid, path: relativePath)
+        let owned =
+            !applyOwner || metadata.setOwner(fd: dst.rawValue, uid: st.st_uid, gid: st.st_gid, path: relativePath)
         try dst.setMode(MetadataApplier.mode(st.st_mode & 0o7777, ownerSet: owned), path: relativePath)
         try dst.setTimes(access: st.st_atim, modification: st.st_mtim, path: relativePath)
         try dst.close(path: relativePath)
@@ -82,7 +94,8 @@ extension Restorer {
     func choosesLive(_ node: Node, liveFD: Int32, path: String) throws -> Bool {
         guard let chooser = options.protectedChooser else { return true }
         guard let live = try LiveFile.readSmall(liveFD, limit: Self.protectedReadLimit, path: path),
-              let snapshot = try snapshotBytes(node, limit: Self.protectedReadLimit) else { return true }
+            let snapshot = try snapshotBytes(node, limit: Self.protectedReadLimit)
+        else { return true }
         return chooser(path, live, snapshot) == .keepLive
     }
 
@@ -97,7 +110,9 @@ extension Restorer {
             var bytes = try repository.readBlob(id, codec: codec)
             node.transformChunk(&bytes, count: bytes.count, at: UInt64(at))
             guard at + bytes.count <= out.count else {
-                throw VaultError(.corrupt, "\(path(node)): its chunks add up to more than the \(node.size) bytes the snapshot records")
+                throw VaultError(
+                    .corrupt,
+                    "\(path(node)): its chunks add up to more than the \(node.size) bytes the snapshot records")
             }
             out.replaceSubrange(at..<at + bytes.count, with: bytes)
             at += bytes.count

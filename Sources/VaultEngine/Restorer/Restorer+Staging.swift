@@ -25,18 +25,22 @@ extension Restorer {
         defer { Posix.close(parentFD) }
         let stagingName = Array(Path.base(staging).utf8)
         stagedDirectories = [(parent: 0, name: [])]
-        if unit.kind == .directory && unit.subtree == nil { throw VaultError(.corrupt, "directory \(unitPath) has no tree") }
+        if unit.kind == .directory && unit.subtree == nil {
+            throw VaultError(.corrupt, "directory \(unitPath) has no tree")
+        }
         // Until the marker exists the directory is empty, which a later run also removes.
         try Posix.mkdirAt(parentFD, stagingName, mode: 0o700, display: staging)
         let rootFD = try Posix.openAt(parentFD, stagingName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display: staging)
         let cursor = try DirectoryCursor(rootFD: rootFD, display: staging)
         stagingRoot = cursor.rootFD
-        let marker = try Posix.openAt(cursor.rootFD, Array(Self.incompleteMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
-                                      mode: 0o600, display: Self.incompleteMarker)
+        let marker = try Posix.openAt(
+            cursor.rootFD, Array(Self.incompleteMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
+            mode: 0o600, display: Self.incompleteMarker)
         Posix.close(marker)
         if unit.kind != .directory {
-            let single = try Posix.openAt(cursor.rootFD, Array(Self.singleMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
-                                          mode: 0o600, display: Self.singleMarker)
+            let single = try Posix.openAt(
+                cursor.rootFD, Array(Self.singleMarker.utf8), O_WRONLY | O_CREAT | O_EXCL,
+                mode: 0o600, display: Self.singleMarker)
             Posix.close(single)
             var named = unit
             named.name = Array(Self.entryName.utf8)
@@ -53,40 +57,45 @@ extension Restorer {
         directoryCount = 1
         // The staged directory (index in `stagedDirectories`) of each level being walked.
         var levels = [0]
-        try TreeWalker(repository: repository, codec: codec).walk(tree, relative: true, { relative, child in
-            try cancellation.check()
-            if let e = writer.error { throw e }
-            if isExcluded(relative, name: child.name) || isOwnWorkingName(child.name, atRoot: levels.count == 1) {
-                return .skipSubtree
-            }
-            let fd = try cursor.current()
-            switch child.kind {
-            case .directory:
-                guard child.subtree != nil else {
-                    throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree")
+        try TreeWalker(repository: repository, codec: codec).walk(
+            tree, relative: true,
+            { relative, child in
+                try cancellation.check()
+                if let e = writer.error { throw e }
+                if isExcluded(relative, name: child.name) || isOwnWorkingName(child.name, atRoot: levels.count == 1) {
+                    return .skipSubtree
                 }
-                return .descend
-            case .symlink:
-                try restoreSymlink(child, in: fd) { cursor.display(child.name) }
-            case .file:
-                try restoreFile(child, in: fd, directory: levels[levels.count - 1], relative: relative)
-            case .fifo:
-                try metadata.makeFifo(child, in: fd, relativePath: cursor.display(child.name), applyOwner: applyOwner)
-            }
-            return .skipSubtree
-        }, entered: { _, child, _ in
-            try Posix.mkdirAt(try cursor.current(), child.name, mode: 0o700, display: cursor.display(child.name))
-            try cursor.enter(child.name)
-            stagedDirectories.append((parent: levels[levels.count - 1], name: child.name))
-            directoryCount += 1
-            levels.append(stagedDirectories.count - 1)
-        }, leave: { _, done in
-            levels.removeLast()
-            // Its entries are all created (file content is written through descriptors and
-            // does not touch the directory), so its mode and mtime can be final now.
-            try applyDirectoryMetadata(done, fd: try cursor.current(), path: cursor.display())
-            cursor.leave()
-        })
+                let fd = try cursor.current()
+                switch child.kind {
+                case .directory:
+                    guard child.subtree != nil else {
+                        throw VaultError(.corrupt, "directory \(cursor.display(child.name)) has no tree")
+                    }
+                    return .descend
+                case .symlink:
+                    try restoreSymlink(child, in: fd) { cursor.display(child.name) }
+                case .file:
+                    try restoreFile(child, in: fd, directory: levels[levels.count - 1], relative: relative)
+                case .fifo:
+                    try metadata.makeFifo(
+                        child, in: fd, relativePath: cursor.display(child.name), applyOwner: applyOwner)
+                }
+                return .skipSubtree
+            },
+            entered: { _, child, _ in
+                try Posix.mkdirAt(try cursor.current(), child.name, mode: 0o700, display: cursor.display(child.name))
+                try cursor.enter(child.name)
+                stagedDirectories.append((parent: levels[levels.count - 1], name: child.name))
+                directoryCount += 1
+                levels.append(stagedDirectories.count - 1)
+            },
+            leave: { _, done in
+                levels.removeLast()
+                // Its entries are all created (file content is written through descriptors and
+                // does not touch the directory), so its mode and mtime can be final now.
+                try applyDirectoryMetadata(done, fd: try cursor.current(), path: cursor.display())
+                cursor.leave()
+            })
         return cursor
     }
 

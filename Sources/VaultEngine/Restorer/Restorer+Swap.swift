@@ -26,8 +26,10 @@ extension Restorer {
         var unchangedHashed: UInt64?
     }
 
-    func restoreStaged(_ unit: Node, existing: Bool, replaceable: Bool, delta: Bool, leaveUnchanged: Bool = false,
-                       stamp: String) throws -> Swap {
+    func restoreStaged(
+        _ unit: Node, existing: Bool, replaceable: Bool, delta: Bool, leaveUnchanged: Bool = false,
+        stamp: String
+    ) throws -> Swap {
         let parent = Path.parent(destination)
         try Posix.mkdirs(parent)
         try lockStagingParent(targetLocks)
@@ -72,8 +74,9 @@ extension Restorer {
             if let stagedRoot {
                 // The root's own metadata last: removing the marker changes its mtime. Synced
                 // before the swap, so a power cut cannot leave the marker inside the live tree.
-                try Posix.unlinkAt(stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false,
-                                   display: Self.incompleteMarker)
+                try Posix.unlinkAt(
+                    stagedRoot.rootFD, Array(Self.incompleteMarker.utf8), directory: false,
+                    display: Self.incompleteMarker)
                 try Failpoint.fail("restore-last-metadata", staging)
                 if !single { try applyDirectoryMetadata(unit, fd: stagedRoot.rootFD, path: ".") }
                 try Posix.fsync(stagedRoot.rootFD, path: staging)
@@ -107,14 +110,19 @@ extension Restorer {
                 Failpoint.stop("restore-staged-swapped")
                 let name = DerivedName.sibling(of: destination) + ".pre-restore-" + stamp
                 let oldIsDirectory = (try Posix.lstat(staged)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
-                previous = single ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
-                    : oldIsDirectory ? try keepPrevious(staged, as: name)
-                    : try keepPreviousNonDirectory(staged, base: Path.base(destination), as: name)
+                previous =
+                    single
+                    ? try keepPreviousEntry(staging: staging, base: Path.base(destination), as: name)
+                    : oldIsDirectory
+                        ? try keepPrevious(staged, as: name)
+                        : try keepPreviousNonDirectory(staged, base: Path.base(destination), as: name)
             } catch {
                 // A single entry's old copy is inside its staging directory (as `entry` or its own name).
                 let at = single ? staging : staged
-                throw VaultError(.storageFailure, "restored \(destination), but the previous content could not be renamed and is at \(at)",
-                                 cause: error as? VaultError, hint: "rename \(at) yourself; chainvault will not delete it")
+                throw VaultError(
+                    .storageFailure,
+                    "restored \(destination), but the previous content could not be renamed and is at \(at)",
+                    cause: error as? VaultError, hint: "rename \(at) yourself; chainvault will not delete it")
             }
         } else {
             if existing { _ = rmdir(destination) }

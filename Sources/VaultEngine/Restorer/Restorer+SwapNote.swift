@@ -45,7 +45,8 @@ extension Restorer {
     /// complete and synced before the marker goes, so a torn one belongs to a still-marked copy).
     static func readSwapNote(_ note: String) -> (dev: UInt64, ino: UInt64)? {
         guard let bytes = try? Posix.readFile(note),
-              let text = String(bytes: bytes, encoding: .utf8), text.hasSuffix("\n") else { return nil }
+            let text = String(bytes: bytes, encoding: .utf8), text.hasSuffix("\n")
+        else { return nil }
         let parts = text.dropLast().split(separator: ":")
         guard parts.count == 2, let dev = UInt64(parts[0]), let ino = UInt64(parts[1]) else { return nil }
         return (dev, ino)
@@ -56,11 +57,13 @@ extension Restorer {
     func stagingState(_ path: String, note: String) throws -> StagingState {
         let isDirectory = (try Posix.lstat(path)).map { ($0.st_mode & S_IFMT) == S_IFDIR } ?? false
         if try Posix.lstat(path + "/" + Self.incompleteMarker) != nil
-            || (isDirectory && (try DirectoryListing.names(path)).isEmpty) {
+            || (isDirectory && (try DirectoryListing.names(path)).isEmpty)
+        {
             return .unfinished
         }
         if let noted = Self.readSwapNote(note), let object = try stagedObject(path),
-           let st = try Posix.lstat(object), UInt64(st.st_dev) == noted.dev && UInt64(st.st_ino) == noted.ino {
+            let st = try Posix.lstat(object), UInt64(st.st_dev) == noted.dev && UInt64(st.st_ino) == noted.ino
+        {
             return .unswapped
         }
         return .previous
@@ -104,12 +107,14 @@ extension Restorer {
             let note = swapNote(stagingSuffix: String(name.dropFirst(prefix.count)))
             switch (try? stagingState(path, note: note)) ?? .previous {
             case .unfinished, .unswapped:
-                out.append("left \(path): a copy an interrupted staged restore of \(destination) made and never "
-                           + "swapped in; remove it, or run the restore again with --force, which removes it")
+                out.append(
+                    "left \(path): a copy an interrupted staged restore of \(destination) made and never "
+                        + "swapped in; remove it, or run the restore again with --force, which removes it")
             case .previous:
-                out.append("left \(path): the previous content of \(destination), which an interrupted staged "
-                           + "restore swapped out; check it and keep or remove it, or run the restore again with "
-                           + "--force, which keeps it as \(Path.base(destination)).pre-restore-<time>")
+                out.append(
+                    "left \(path): the previous content of \(destination), which an interrupted staged "
+                        + "restore swapped out; check it and keep or remove it, or run the restore again with "
+                        + "--force, which keeps it as \(Path.base(destination)).pre-restore-<time>")
             }
         }
         return out.sorted()

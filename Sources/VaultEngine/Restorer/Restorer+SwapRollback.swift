@@ -25,14 +25,16 @@ extension Restorer {
             switch try stagingState(path, note: note) {
             case .unfinished, .unswapped:
                 try Posix.removeTree(path)
-                said.append("removed \(path), the copy of an interrupted staged restore that was never swapped in: "
-                            + "\(destination) is as it was before")
+                said.append(
+                    "removed \(path), the copy of an interrupted staged restore that was never swapped in: "
+                        + "\(destination) is as it was before")
             case .previous:
                 guard let done = try swapBack(path, note: note) else {
                     // No note (an older chainvault's leftover) or a destination that is not the
                     // noted copy: nothing tells which is old, so both stay for the operator.
-                    said.append("left \(path): an interrupted staged restore of \(destination) left it and nothing "
-                                + "shows whether it is the previous content; check both and move them by hand")
+                    said.append(
+                        "left \(path): an interrupted staged restore of \(destination) left it and nothing "
+                            + "shows whether it is the previous content; check both and move them by hand")
                     continue
                 }
                 said.append(done)
@@ -55,7 +57,8 @@ extension Restorer {
     /// destination is not the copy the note records (then nothing is changed).
     private func swapBack(_ path: String, note: String) throws -> String? {
         guard let noted = Self.readSwapNote(note), let live = try Posix.lstat(destination),
-              UInt64(live.st_dev) == noted.dev && UInt64(live.st_ino) == noted.ino else { return nil }
+            UInt64(live.st_dev) == noted.dev && UInt64(live.st_ino) == noted.ino
+        else { return nil }
         let parent = Path.parent(destination)
         guard let old = try stagedObject(path) else {
             // A single entry renamed into place where there was none: the old state is no entry.

@@ -22,14 +22,16 @@ extension Restorer {
             throw VaultError(.unsafeInput, "restore target \(target) is the root directory", hint: hint)
         }
         if !source.isEmpty, Self.isInside(real, Self.realPath(source)), real != Self.realPath(source) {
-            throw VaultError(.unsafeInput, "restore target \(target) is inside \(source), the source of the snapshot",
-                             hint: hint)
+            throw VaultError(
+                .unsafeInput, "restore target \(target) is inside \(source), the source of the snapshot",
+                hint: hint)
         }
         for refused in options.refusedTargets where !refused.isEmpty {
             let r = Self.realPath(refused)
             if Self.isInside(real, r) || Self.isInside(r, real) {
-                throw VaultError(.unsafeInput, "restore target \(target) overlaps \(refused), which chainvault itself uses",
-                                 hint: hint)
+                throw VaultError(
+                    .unsafeInput, "restore target \(target) overlaps \(refused), which chainvault itself uses",
+                    hint: hint)
             }
         }
     }
@@ -45,7 +47,8 @@ extension Restorer {
         while head != "/" {
             if let resolved = realpath(head, nil) {
                 defer { free(resolved) }
-                return ([String(cString: resolved)] + tail.reversed()).joined(separator: "/").replacingOccurrences(of: "//", with: "/")
+                return ([String(cString: resolved)] + tail.reversed()).joined(separator: "/").replacingOccurrences(
+                    of: "//", with: "/")
             }
             tail.append(Path.base(head))
             head = Path.parent(head)
@@ -56,7 +59,9 @@ extension Restorer {
     /// A directory on another device than its parent (or `/`) cannot be renamed: it is restored in place.
     static func isMountPoint(_ path: String) -> Bool {
         var own = stat(), parent = stat()
-        guard fstatat(AT_FDCWD, path, &own, 0) == 0, fstatat(AT_FDCWD, Path.parent(path), &parent, 0) == 0 else { return false }
+        guard fstatat(AT_FDCWD, path, &own, 0) == 0, fstatat(AT_FDCWD, Path.parent(path), &parent, 0) == 0 else {
+            return false
+        }
         return own.st_dev != parent.st_dev || own.st_ino == parent.st_ino
     }
 }

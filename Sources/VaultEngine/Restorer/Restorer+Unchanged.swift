@@ -9,8 +9,10 @@ extension Restorer {
     /// Whether the regular file `name` in `dirFD` (its `lstat` is `st`) has the node's content: the
     /// quick check (size and mtime in ns; not with `--verify-all`), else every chunk hashed and
     /// every zero run read (nothing is fetched). `hashed` counts the files read to tell.
-    func liveEquals(_ node: Node, _ st: stat, in dirFD: Int32, name: [UInt8], display: String,
-                    hashed: inout UInt64) throws -> Bool {
+    func liveEquals(
+        _ node: Node, _ st: stat, in dirFD: Int32, name: [UInt8], display: String,
+        hashed: inout UInt64
+    ) throws -> Bool {
         guard (st.st_mode & S_IFMT) == S_IFREG, UInt64(st.st_size) == node.size else { return false }
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         if !options.verifyAll, mtime == node.mtimeNanos { return true }
@@ -45,15 +47,18 @@ extension Restorer {
         let name = Array(Path.base(destination).utf8)
         var hashed: UInt64 = 0
         guard let st = Posix.lstatAt(parent.rawValue, name),
-              try liveEquals(unit, st, in: parent.rawValue, name: name, display: destination, hashed: &hashed) else {
+            try liveEquals(unit, st, in: parent.rawValue, name: name, display: destination, hashed: &hashed)
+        else {
             return nil
         }
         let old = EntryAttributes(st), new = EntryAttributes(unit)
         if old != new {
-            let owned = !applyOwner || (old.uid == new.uid && old.gid == new.gid)
+            let owned =
+                !applyOwner || (old.uid == new.uid && old.gid == new.gid)
                 || metadata.setOwner(at: parent.rawValue, name, uid: new.uid, gid: new.gid, path: destination)
-            try Posix.setMode(at: parent.rawValue, name, MetadataApplier.mode(new.mode, ownerSet: owned),
-                              path: destination)
+            try Posix.setMode(
+                at: parent.rawValue, name, MetadataApplier.mode(new.mode, ownerSet: owned),
+                path: destination)
             let time = RestoreFile.time(new.mtimeNanos)
             try Posix.setTimes(at: parent.rawValue, name, access: time, modification: time, path: destination)
         }

@@ -34,7 +34,10 @@ public final class Restorer {
     /// Held for the whole run (`Restorer+Lock.swift`).
     let targetLocks = TargetLocks()
 
-    public init(repository: Repository, options: RestoreOptions, progress: JobProgress? = nil, cancellation: Cancellation = Cancellation()) {
+    public init(
+        repository: Repository, options: RestoreOptions, progress: JobProgress? = nil,
+        cancellation: Cancellation = Cancellation()
+    ) {
         self.repository = repository; self.options = options; self.progress = progress; self.cancellation = cancellation
         codec = repository.makeCodec()
         protect = PathPatterns(options.protect)
@@ -54,15 +57,21 @@ public final class Restorer {
             unitPath = sub.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
             // The destination is named by a String path: a name that is not UTF-8 cannot be in it.
             guard names.allSatisfy({ String(validating: $0, as: UTF8.self) != nil }) else {
-                throw VaultError(.usage, "path \(sub) of snapshot \(record.shortID) has a name that is not valid UTF-8, which --path cannot restore to",
-                                 hint: "restore the nearest directory above it whose path is UTF-8 (or the whole snapshot): names inside are restored as their exact bytes")
+                throw VaultError(
+                    .usage,
+                    "path \(sub) of snapshot \(record.shortID) has a name that is not valid UTF-8, which --path cannot restore to",
+                    hint:
+                        "restore the nearest directory above it whose path is UTF-8 (or the whole snapshot): names inside are restored as their exact bytes"
+                )
             }
             destination = Path.join(destination, unitPath)
         } else if let root = record.snapshot.root {
             unit.mode = root.mode; unit.uid = root.uid; unit.gid = root.gid; unit.mtimeNanos = root.mtimeNanos
             guard let attributes = root.extendedAttributes() else {
-                throw VaultError(.corrupt, "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
-                                 hint: "the snapshot was crafted or damaged; nothing was written for it")
+                throw VaultError(
+                    .corrupt,
+                    "snapshot \(record.shortID) records extended attributes of its root beyond Linux's limits",
+                    hint: "the snapshot was crafted or damaged; nothing was written for it")
             }
             unit.xattrs = attributes
         }
@@ -79,17 +88,21 @@ public final class Restorer {
         let stamp = Self.stamp(started)
         // A network store answers each blob read after a round trip: keep as many reads in flight as
         // it takes transfers.
-        writer = FileRestorer(repository: repository, workers: max(options.workers, repository.preferredConcurrency),
-                              applyOwner: applyOwner, metadata: metadata, progress: progress,
-                              cancellation: cancellation)
+        writer = FileRestorer(
+            repository: repository, workers: max(options.workers, repository.preferredConcurrency),
+            applyOwner: applyOwner, metadata: metadata, progress: progress,
+            cancellation: cancellation)
         defer { _ = try? writer.finish() }
         // Before the recovery step: another run's live work must not look interrupted to this one.
         defer { targetLocks.unlockAll() }
         try lockTarget(targetLocks, targetDirectory: targetDirectory)
         if options.rollback, let undone = try rollBackStagedSwap() { return swapRollbackResult(record.id, undone) }
         var recovery = Recovery()
-        if destinationIsDirectory { recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback) }
-        else if options.rollback { throw VaultError(.usage, "\(destination) has no interrupted restore to roll back") }
+        if destinationIsDirectory {
+            recovery = try recoverInPlace(stamp: stamp, rollback: options.rollback)
+        } else if options.rollback {
+            throw VaultError(.usage, "\(destination) has no interrupted restore to roll back")
+        }
         var result = RestoreResult(snapshotID: record.id, destination: destination)
         result.completedJournal = recovery.rolledBack ? nil : recovery.snapshotID
         result.rolledBack = recovery.rolledBack ? recovery.snapshotID : nil
@@ -103,10 +116,13 @@ public final class Restorer {
         if destinationIsDirectory { nonEmpty = !(try DirectoryListing.names(destination)).isEmpty }
         let mountPoint = destinationIsDirectory && Self.isMountPoint(destination)
         if options.requireEmpty && nonEmpty {
-            throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
-                             hint: "restore into an empty or new directory, or ask for mode \"delta\" (in place) or \"force\"")
+            throw VaultError(
+                .targetNotEmpty, "restore target \(destination) exists and is not empty",
+                hint: "restore into an empty or new directory, or ask for mode \"delta\" (in place) or \"force\"")
         }
-        if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint) && (!options.force || mountPoint) {
+        if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint)
+            && (!options.force || mountPoint)
+        {
             let outcome = try restoreInPlace(unit, snapshotID: record.id.hex, full: options.force, stamp: stamp)
             try writer.finish()
             result.mode = options.force ? "in-place-full" : "in-place"
@@ -121,12 +137,16 @@ public final class Restorer {
             // matching bytes, the old one kept. Only a change of kind must be asked for.
             let entryOntoEntry = unit.kind != .directory && existing != nil && !destinationIsDirectory
             if nonEmpty && !options.delta && !options.force && !entryOntoEntry {
-                throw VaultError(.targetNotEmpty, "restore target \(destination) exists and is not empty",
-                                 hint: "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>")
+                throw VaultError(
+                    .targetNotEmpty, "restore target \(destination) exists and is not empty",
+                    hint:
+                        "restore into an empty or new directory, or add --delta (reuse what is there) or --force; either way the current content is kept as \(Path.base(destination)).pre-restore-<time>"
+                )
             }
-            let swap = try restoreStaged(unit, existing: existing != nil, replaceable: !(destinationIsDirectory && !nonEmpty),
-                                         delta: options.delta || (entryOntoEntry && !options.force),
-                                         leaveUnchanged: entryOntoEntry, stamp: stamp)
+            let swap = try restoreStaged(
+                unit, existing: existing != nil, replaceable: !(destinationIsDirectory && !nonEmpty),
+                delta: options.delta || (entryOntoEntry && !options.force),
+                leaveUnchanged: entryOntoEntry, stamp: stamp)
             result.previous = swap.previous
             result.removedStaging = swap.removed
             result.keptFromInterruptedSwap = swap.kept
@@ -152,7 +172,8 @@ public final class Restorer {
     }
 
     static func stamp(_ date: Date) -> String {
-        Timestamp.format(date).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "") + "Z"
+        Timestamp.format(date).prefix(19).replacingOccurrences(of: ":", with: "").replacingOccurrences(
+            of: "-", with: "") + "Z"
     }
 
     /// Finds a path inside the snapshot, only through directory entries (never through a symlink).
@@ -161,7 +182,8 @@ public final class Restorer {
         // A name as typed, or else with `\xHH` escapes (as `ls` prints them) decoded.
         let found = try TreeWalker(repository: repository, codec: codec)
             .follow(parts, from: try repository.loadTree(root, codec: codec)) { tree, part in
-                part == ".." ? nil
+                part == ".."
+                    ? nil
                     : tree.node(named: Array(part.utf8)) ?? tree.node(named: FileName.unescape(String(part)))
             }
         if found.count < parts.count {
@@ -169,8 +191,9 @@ public final class Restorer {
                 let above = parts[0..<found.count].joined(separator: "/")
                 throw VaultError(.unknownSnapshot, "\(above) in snapshot \(snapshot) is not a directory")
             }
-            throw VaultError(.unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
-                             hint: "list its content with 'chainvault ls \(snapshot)'")
+            throw VaultError(
+                .unknownSnapshot, "path \(subpath) is not in snapshot \(snapshot)",
+                hint: "list its content with 'chainvault ls \(snapshot)'")
         }
         guard let node = found.last else { throw VaultError(.usage, "empty --path") }
         return (node, found.map(\.name))
@@ -184,22 +207,27 @@ public final class Restorer {
         let snapshotPath = [unitPath, relativePath].filter { !$0.isEmpty }.joined(separator: "/")
         if !options.protect.isEmpty, protect.matches(relativePath: snapshotPath, name: Path.base(snapshotPath)) {
             let live = relative.isEmpty ? Array(destination.utf8) : Array(destination.utf8) + [47] + relative
-            if try keepsLiveCopy(node, live, into: dirFD, relativePath: relativePath, snapshotPath: snapshotPath) { return }
+            if try keepsLiveCopy(node, live, into: dirFD, relativePath: relativePath, snapshotPath: snapshotPath) {
+                return
+            }
         }
         try writeFile(node, in: dirFD, directory: directory, relative: relative)
     }
 
     /// Writes one file's content from the repository (reusing the live file's matching chunks in a
     /// delta restore) and queues its chunks; metadata follows when the last one is written.
-    func writeFile(_ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8],
-                   comparison: LiveComparison? = nil) throws {
+    func writeFile(
+        _ node: Node, in dirFD: Int32, directory: Int, relative: [UInt8],
+        comparison: LiveComparison? = nil
+    ) throws {
         let name = node.name
         let relativePath = FileName.display(relative)
         let linkKey = "\(node.device):\(node.inode)"
         if node.links > 1, node.inode != 0, let first = hardlinks[linkKey] {
             if try link(node, to: first, in: dirFD) { return }
         }
-        let fd = try Posix.openAt(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
+        let fd = try Posix.openAt(
+            dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600, display: relativePath)
         if node.links > 1, node.inode != 0, hardlinks[linkKey] == nil {
             hardlinks[linkKey] = HardlinkSource(directory: directory, name: name, chunks: node.chunks, size: node.size)
         }
@@ -211,8 +239,9 @@ public final class Restorer {
         for id in node.chunks {
             guard let location = repository.index.lookup(id) else {
                 Posix.close(fd)
-                throw VaultError(.missing, "chunk \(id.shortHex) of \(relativePath) is not in the repository",
-                                 hint: "the repository is damaged; run 'chainvault verify' and restore from another snapshot")
+                throw VaultError(
+                    .missing, "chunk \(id.shortHex) of \(relativePath) is not in the repository",
+                    hint: "the repository is damaged; run 'chainvault verify' and restore from another snapshot")
             }
             lengths.append(UInt64(location.entry.rawLength))
             locations.append(location)
@@ -223,11 +252,14 @@ public final class Restorer {
         let zeroBytes = node.zeroRuns.reduce(0) { $0 &+ $1.length }
         let (total, overflow) = lengths.reduce(0, +).addingReportingOverflow(zeroBytes)
         guard !overflow, total == node.size, total <= UInt64(Int64.max),
-              let offsets = node.chunkOffsets(rawLengths: lengths) else {
+            let offsets = node.chunkOffsets(rawLengths: lengths)
+        else {
             Posix.close(fd)
-            throw VaultError(.corrupt, total == node.size
-                ? "\(relativePath): its chunks overlap its zero runs"
-                : "\(relativePath): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
+            throw VaultError(
+                .corrupt,
+                total == node.size
+                    ? "\(relativePath): its chunks overlap its zero runs"
+                    : "\(relativePath): its chunks add up to \(total) bytes but the snapshot records \(node.size)")
         }
         // The file is new: ftruncate makes every byte a hole reading as zeros, chunks fill the data
         // ranges, and only the zero runs the source had allocated get blocks again.
@@ -242,14 +274,17 @@ public final class Restorer {
         if let previous = previousRoot, node.size > 0 {
             // The live file at the same place; a path past PATH_MAX just fails to open (nothing reused).
             // Only a regular file is read: non-blocking (a fifo cannot hang the restore), then fstat.
-            previousFD = try LiveFile.openRegular(AT_FDCWD, Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative),
-                                                  display: Path.join(previous, relativePath))
+            previousFD = try LiveFile.openRegular(
+                AT_FDCWD, Array(previous.utf8) + (relative.isEmpty ? [] : [47] + relative),
+                display: Path.join(previous, relativePath))
         }
         // What the in-place plan found chunk by chunk holds while the live file is as it saw it.
         var known = comparison
         var live = stat()
-        if let c = comparison, previousFD < 0 || fstat(previousFD, &live) != 0 || LiveIdentity(live) != c.identity
-            || c.matches.count != node.chunks.count {
+        if let c = comparison,
+            previousFD < 0 || fstat(previousFD, &live) != 0 || LiveIdentity(live) != c.identity
+                || c.matches.count != node.chunks.count
+        {
             known = nil
         }
         var pieces: [Piece] = []

@@ -6,7 +6,9 @@ public struct IndexedPack: Sendable {
     public let salt: [UInt8]
     public let entries: [PackEntry]
 
-    public init(id: PackID, salt: [UInt8], entries: [PackEntry]) { self.id = id; self.salt = salt; self.entries = entries }
+    public init(id: PackID, salt: [UInt8], entries: [PackEntry]) {
+        self.id = id; self.salt = salt; self.entries = entries
+    }
 }
 
 /// The plaintext of an `index/<id>` file (sealed with `SealedFile`, kind 2):
@@ -46,7 +48,9 @@ public struct IndexFile: Sendable {
         for _ in 0..<packCount {
             let id = PackID(try r.digest()), salt = try r.raw(32)
             let n = Int(try r.u32())
-            guard n <= r.remaining / PackEntry.encodedSize else { throw VaultError(.corrupt, "\(what) claims \(n) blobs in a pack") }
+            guard n <= r.remaining / PackEntry.encodedSize else {
+                throw VaultError(.corrupt, "\(what) claims \(n) blobs in a pack")
+            }
             var entries: [PackEntry] = []
             entries.reserveCapacity(n)
             for _ in 0..<n { entries.append(try PackEntry.decode(&r, what: what)) }

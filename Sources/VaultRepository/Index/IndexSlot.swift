@@ -32,9 +32,10 @@ struct IndexSlot {
     /// The entry back; `wide` supplies offsets above 4 GiB (never written by chainvault's 16 MiB
     /// packs, but an index may claim them and must then fail where the offset is used, not here).
     func entry(wide: UInt64?) -> PackEntry {
-        PackEntry(type: packBits & Self.treeBit != 0 ? .tree : .data,
-                  compression: packBits & Self.zstdBit != 0 ? .zstd : .none, id: id,
-                  offset: wide ?? UInt64(offsetLow), storedLength: storedLength, rawLength: rawLength)
+        PackEntry(
+            type: packBits & Self.treeBit != 0 ? .tree : .data,
+            compression: packBits & Self.zstdBit != 0 ? .zstd : .none, id: id,
+            offset: wide ?? UInt64(offsetLow), storedLength: storedLength, rawLength: rawLength)
     }
 
     /// Sort order: id, then the earliest registered pack, then offset, so that of several copies

@@ -7,7 +7,9 @@ public struct BlobLocation: Sendable {
     public let salt: [UInt8]
     public let entry: PackEntry
 
-    public init(pack: PackID, salt: [UInt8], entry: PackEntry) { self.pack = pack; self.salt = salt; self.entry = entry }
+    public init(pack: PackID, salt: [UInt8], entry: PackEntry) {
+        self.pack = pack; self.salt = salt; self.entry = entry
+    }
 }
 
 /// Every index file merged in memory: blob id → location, in ~49 bytes per blob, because a 10 TB
@@ -77,15 +79,20 @@ public final class MasterIndex: @unchecked Sendable {
         lock.withLock {
             guard let s = findLocked(id) else { return nil }
             let pack = Int(s.pack)
-            return BlobLocation(pack: packIDs[pack], salt: packSalts[pack],
-                                entry: s.entry(wide: s.isWide ? wide[WideOffsetKey(id: id, pack: s.pack)] : nil))
+            return BlobLocation(
+                pack: packIDs[pack], salt: packSalts[pack],
+                entry: s.entry(wide: s.isWide ? wide[WideOffsetKey(id: id, pack: s.pack)] : nil))
         }
     }
 
     public func contains(_ id: BlobID) -> Bool { lock.withLock { findLocked(id) != nil } }
 
     public var packs: Set<PackID> { lock.withLock { Set(packIDs) } }
-    public var blobCount: Int { lock.withLock { table.seal(); return table.count + recent.count } }
+    public var blobCount: Int {
+        lock.withLock {
+            table.seal(); return table.count + recent.count
+        }
+    }
 
     /// Sum of stored bytes of all indexed blobs.
     public var storedBytes: UInt64 {

@@ -44,7 +44,9 @@ public final class PackTable: @unchecked Sendable {
         ordinals[pack.id] = ordinal
         packIDs.append(pack.id)
         packSalts.append(pack.salt)
-        if blobCount + pack.entries.count > capacity { grow(to: max(4096, capacity * 2, blobCount + pack.entries.count)) }
+        if blobCount + pack.entries.count > capacity {
+            grow(to: max(4096, capacity * 2, blobCount + pack.entries.count))
+        }
         for e in pack.entries {
             let slot = IndexSlot(e, pack: ordinal)
             if slot.isWide { wide[blobCount] = e.offset }
@@ -188,7 +190,8 @@ public final class PackTable: @unchecked Sendable {
             if end - start > 1 {
                 let copies = (start..<end).map { Int(byID[$0]) }
                 if let marked = copies.first(where: { isMarked($0) }), !exists(Int(p[marked].pack)),
-                   let present = copies.first(where: { exists(Int(p[$0].pack)) }) {
+                    let present = copies.first(where: { exists(Int(p[$0].pack)) })
+                {
                     marks[marked >> 6] &= ~(1 << UInt64(marked & 63))
                     marks[present >> 6] |= 1 << UInt64(present & 63)
                 }

@@ -42,7 +42,8 @@ public enum Credential: Sendable {
     /// bytes either way.
     public static func keyFile(_ path: String) throws -> Credential {
         var bytes = try readSecretFile(path, what: "key file")
-        return try key(&bytes, what: "key file \(path)", shortHint: "create one with 'chainvault key generate --output \(path)'")
+        return try key(
+            &bytes, what: "key file \(path)", shortHint: "create one with 'chainvault key generate --output \(path)'")
     }
 
     /// A key given as bytes (a file's or stdin's), read as `keyFile` reads them; `bytes` is
@@ -75,11 +76,14 @@ public enum Credential: Sendable {
         let fd = try FileDescriptor.open(path, O_RDONLY, code: .usage)
         try checkPrivate(try fd.status(path: path), path: path, what: what)
         guard info.st_size <= 1 << 20 else {
-            throw VaultError(.usage, "\(what) \(path) is \(info.st_size) bytes, more than a key or passphrase can be",
-                             hint: "check the path: it should name a small file holding only the secret")
+            throw VaultError(
+                .usage, "\(what) \(path) is \(info.st_size) bytes, more than a key or passphrase can be",
+                hint: "check the path: it should name a small file holding only the secret")
         }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let n = try bytes.withUnsafeMutableBytes { try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage) }
+        let n = try bytes.withUnsafeMutableBytes {
+            try Posix.pread(fd.rawValue, $0, offset: 0, path: path, code: .usage)
+        }
         bytes.removeSubrange(n...)
         return bytes
     }
@@ -88,13 +92,19 @@ public enum Credential: Sendable {
     /// is theirs to rewrite (a key they chose) whatever its mode says today.
     static func checkPrivate(_ info: stat, path: String, what: String) throws {
         if info.st_mode & 0o077 != 0 {
-            throw VaultError(.insecureFile, "\(what) \(path) is readable or writable by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
-                             hint: "run 'chmod 600 \(path)'")
+            throw VaultError(
+                .insecureFile,
+                "\(what) \(path) is readable or writable by other users (mode \(String(info.st_mode & 0o777, radix: 8)))",
+                hint: "run 'chmod 600 \(path)'")
         }
         let me = geteuid()
         if info.st_uid != me && info.st_uid != 0 {
-            throw VaultError(.insecureFile, "\(what) \(path) is owned by another user (uid \(info.st_uid)), not by uid \(me) or root",
-                             hint: "a key another user owns is theirs to replace: run 'chown \(me) \(path)' if you trust its contents, else create a new one")
+            throw VaultError(
+                .insecureFile,
+                "\(what) \(path) is owned by another user (uid \(info.st_uid)), not by uid \(me) or root",
+                hint:
+                    "a key another user owns is theirs to replace: run 'chown \(me) \(path)' if you trust its contents, else create a new one"
+            )
         }
     }
 }
@@ -114,22 +124,25 @@ public struct OperatorKey: Sendable {
     /// Names are joined with "," into the slot labels (FORMAT.md §2.1), so they never hold one.
     public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
-        return (1...32).contains(bytes.count) && bytes.allSatisfy {
-            (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
-                || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
-        }
+        return (1...32).contains(bytes.count)
+            && bytes.allSatisfy {
+                (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0)
+                    || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+            }
     }
 
     static func nameError(_ name: String) -> VaultError {
-        VaultError(.usage, "operator name '\(name)' is not 1 to 32 letters, digits, '.', '_' or '-'",
-                   hint: "name each operator like a user name, e.g. alice=/path/to/alice.key")
+        VaultError(
+            .usage, "operator name '\(name)' is not 1 to 32 letters, digits, '.', '_' or '-'",
+            hint: "name each operator like a user name, e.g. alice=/path/to/alice.key")
     }
 
     /// `NAME=FILE` as given on the command line, read as a key file or a password file.
     public static func parse(_ text: String, password: Bool, option: String) throws -> OperatorKey {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex else {
-            throw VaultError(.usage, "\(option) needs NAME=FILE, got '\(text)'",
-                             hint: "e.g. \(option) alice=/media/alice/alice.key")
+            throw VaultError(
+                .usage, "\(option) needs NAME=FILE, got '\(text)'",
+                hint: "e.g. \(option) alice=/media/alice/alice.key")
         }
         let name = String(text[..<eq]), path = String(text[text.index(after: eq)...])
         guard isValidName(name) else { throw nameError(name) }
@@ -140,8 +153,9 @@ public struct OperatorKey: Sendable {
     public static func checkDistinct(_ keys: [OperatorKey]) throws {
         var seen = Set<String>()
         for k in keys where !seen.insert(k.name).inserted {
-            throw VaultError(.usage, "operator \(k.name) is given more than once",
-                             hint: "give each operator's key once; M different operators open a threshold key")
+            throw VaultError(
+                .usage, "operator \(k.name) is given more than once",
+                hint: "give each operator's key once; M different operators open a threshold key")
         }
     }
 }

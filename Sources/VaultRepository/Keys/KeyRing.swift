@@ -6,20 +6,20 @@ import VaultCore
 /// bytes (tampering is visible without any key).
 struct KeyDocument: Codable {
     struct KDF: Codable {
-        var name: String          // "scrypt" or "hkdf-sha256"
+        var name: String  // "scrypt" or "hkdf-sha256"
         var n: UInt64?
         var r: UInt64?
         var p: UInt64?
     }
     var version: Int
-    var kind: String              // "password" or "keyfile"
+    var kind: String  // "password" or "keyfile"
     var created: String
     var hostname: String
     var username: String
     var kdf: KDF
-    var salt: String              // hex, 32 bytes
-    var nonce: String             // hex, 12 bytes
-    var data: String              // hex: AES-256-GCM(kek, nonce, aad, master key) || tag
+    var salt: String  // hex, 32 bytes
+    var nonce: String  // hex, 12 bytes
+    var data: String  // hex: AES-256-GCM(kek, nonce, aad, master key) || tag
 }
 
 public struct KeyInfo: Sendable {
@@ -47,8 +47,10 @@ public enum KeyRing {
 
     /// A passphrase's scrypt or a key file's HKDF, as the key's `kdf` says; shared by ordinary keys
     /// and each operator of a threshold key (which uses its own `keyFileInfo` label).
-    static func deriveKEK(_ credential: Credential, kdf: KeyDocument.KDF, salt: [UInt8],
-                          keyFileInfo: [UInt8]) throws -> SecretBytes {
+    static func deriveKEK(
+        _ credential: Credential, kdf: KeyDocument.KDF, salt: [UInt8],
+        keyFileInfo: [UInt8]
+    ) throws -> SecretBytes {
         switch credential {
         case .password(let secret):
             guard kdf.name == "scrypt", let n = kdf.n, let r = kdf.r, let p = kdf.p else {
@@ -68,16 +70,20 @@ public enum KeyRing {
         }
     }
 
-    static func wrap(_ master: SecretBytes, _ credential: Credential,
-                     scrypt: ScryptParameters = .standard) throws -> [UInt8] {
+    static func wrap(
+        _ master: SecretBytes, _ credential: Credential,
+        scrypt: ScryptParameters = .standard
+    ) throws -> [UInt8] {
         if case .operators = credential {
-            throw VaultError(.usage, "operator keys open a threshold key; they cannot be a new repository's or key's credential",
-                             hint: "give --key-file or --password-file; 'chainvault key add-threshold' makes a threshold key")
+            throw VaultError(
+                .usage, "operator keys open a threshold key; they cannot be a new repository's or key's credential",
+                hint: "give --key-file or --password-file; 'chainvault key add-threshold' makes a threshold key")
         }
-        var doc = KeyDocument(version: 1, kind: credential.kind, created: Timestamp.now(),
-                              hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
-                              kdf: .init(name: credential.kind == "password" ? "scrypt" : "hkdf-sha256"),
-                              salt: Hex.encode(SecureRandom.bytes(32)), nonce: Hex.encode(SecureRandom.bytes(12)), data: "")
+        var doc = KeyDocument(
+            version: 1, kind: credential.kind, created: Timestamp.now(),
+            hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
+            kdf: .init(name: credential.kind == "password" ? "scrypt" : "hkdf-sha256"),
+            salt: Hex.encode(SecureRandom.bytes(32)), nonce: Hex.encode(SecureRandom.bytes(12)), data: "")
         if credential.kind == "password" { doc.kdf.n = scrypt.n; doc.kdf.r = scrypt.r; doc.kdf.p = scrypt.p }
         let key = try kek(credential, doc)
         var sealed: [UInt8] = []
@@ -99,7 +105,9 @@ public enum KeyRing {
         // A threshold key (ThresholdKey.swift) has another layout and opens only with operator keys.
         if ThresholdKey.isThreshold(bytes) { return nil }
         guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
-            throw VaultError(.corrupt, "key file keys/\(id) is not valid JSON", hint: "it was damaged; open the repository with another key, then remove this one")
+            throw VaultError(
+                .corrupt, "key file keys/\(id) is not valid JSON",
+                hint: "it was damaged; open the repository with another key, then remove this one")
         }
         guard doc.kind == credential.kind else { return nil }
         guard let nonce = Hex.decode(doc.nonce), nonce.count == 12, let sealed = Hex.decode(doc.data) else {
@@ -109,7 +117,9 @@ public enum KeyRing {
         var master: [UInt8] = []
         let ok = key.withUnsafeBytes { k in
             Array((aadPrefix + doc.kind).utf8).withUnsafeBytes { aad in
-                sealed.withUnsafeBytes { s in AESGCM().open(key: k, nonce: nonce, aad: aad, sealed: s, appendingTo: &master) }
+                sealed.withUnsafeBytes { s in
+                    AESGCM().open(key: k, nonce: nonce, aad: aad, sealed: s, appendingTo: &master)
+                }
             }
         }
         guard ok, master.count == 32 else { wipe(&master); return nil }
@@ -118,8 +128,10 @@ public enum KeyRing {
 
     /// Stores a new key file for `master`; returns its id.
     @discardableResult
-    public static func add(_ backend: Backend, master: SecretBytes, credential: Credential,
-                           scrypt: ScryptParameters = .standard) throws -> KeyID {
+    public static func add(
+        _ backend: Backend, master: SecretBytes, credential: Credential,
+        scrypt: ScryptParameters = .standard
+    ) throws -> KeyID {
         let bytes = try wrap(master, credential, scrypt: scrypt)
         let id = KeyID(SHA256.hash(bytes))
         try backend.write(ObjectHandle(.key, id.hex), bytes)
@@ -129,12 +141,15 @@ public enum KeyRing {
     /// Tries every key file, cheapest derivation first; returns the master key and the id of the
     /// key that opened it. A key file that is damaged, too large, or asks for a derivation outside
     /// the bounds is skipped with a warning (`warn`): planted ones must not stop the real key.
-    public static func open(_ backend: Backend, credential: Credential,
-                            warn: (String) -> Void = { _ in }) throws -> (SecretBytes, KeyID) {
+    public static func open(
+        _ backend: Backend, credential: Credential,
+        warn: (String) -> Void = { _ in }
+    ) throws -> (SecretBytes, KeyID) {
         let keys = try backend.list(.key)
         guard !keys.isEmpty else {
-            throw VaultError(.notARepository, "\(backend.location) has no key files",
-                             hint: "this is not a chainvault repository, or its keys/ directory was lost")
+            throw VaultError(
+                .notARepository, "\(backend.location) has no key files",
+                hint: "this is not a chainvault repository, or its keys/ directory was lost")
         }
         var damaged: [String] = []
         var candidates: [(name: String, bytes: [UInt8], cost: UInt64)] = []
@@ -143,7 +158,9 @@ public enum KeyRing {
                 try ObjectLimits.check(ObjectHandle(.key, info.name), size: info.size, location: backend.location)
                 // A key file whose bytes do not match its name is read again before it counts as
                 // damaged: one flipped bit on the way must not turn into "wrong key".
-                let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) { SHA256.hash($0).hex == info.name }
+                let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) {
+                    SHA256.hash($0).hex == info.name
+                }
                 guard intact else { throw VaultError(.corrupt, "its bytes do not match its name") }
                 if let why = scryptRejection(bytes) {
                     throw VaultError(.corrupt, "its scrypt parameters are outside what chainvault writes (\(why))")
@@ -155,8 +172,9 @@ public enum KeyRing {
             }
         }
         if case .operators(let given) = credential {
-            return try ThresholdKey.open(candidates.map { ($0.name, $0.bytes) }, given, location: backend.location,
-                                         damaged: damaged)
+            return try ThresholdKey.open(
+                candidates.map { ($0.name, $0.bytes) }, given, location: backend.location,
+                damaged: damaged)
         }
         for key in candidates.sorted(by: { ($0.cost, $0.name) < ($1.cost, $1.name) }) {
             do {
@@ -166,10 +184,17 @@ public enum KeyRing {
                 warn("skipped damaged key file keys/\(key.name.prefix(8)): \(error.message)")
             }
         }
-        var message = "wrong \(credential.kind == "password" ? "passphrase" : "key file"): no key of the repository at \(backend.location) opens with it"
-        if !damaged.isEmpty { message += " (\(damaged.count) key file(s) are damaged: \(damaged.map { String($0.prefix(8)) }.joined(separator: ", ")))" }
-        throw VaultError(.wrongKey, message,
-                         hint: "check --password-file/--key-file (or CHAINVAULT_PASSWORD_FILE, CHAINVAULT_KEY_FILE, $CREDENTIALS_DIRECTORY/chainvault.key); 'chainvault key list' with a working key shows the keys")
+        var message =
+            "wrong \(credential.kind == "password" ? "passphrase" : "key file"): no key of the repository at \(backend.location) opens with it"
+        if !damaged.isEmpty {
+            message +=
+                " (\(damaged.count) key file(s) are damaged: \(damaged.map { String($0.prefix(8)) }.joined(separator: ", ")))"
+        }
+        throw VaultError(
+            .wrongKey, message,
+            hint:
+                "check --password-file/--key-file (or CHAINVAULT_PASSWORD_FILE, CHAINVAULT_KEY_FILE, $CREDENTIALS_DIRECTORY/chainvault.key); 'chainvault key list' with a working key shows the keys"
+        )
     }
 
     /// Why a passphrase key's scrypt parameters are out of bounds, nil when they are not (or it is
@@ -200,25 +225,31 @@ public enum KeyRing {
             let (bytes, intact) = try Reread.read(backend, ObjectHandle(.key, info.name)) {
                 SHA256.hash($0).hex == info.name
             }
-            guard intact else { return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "") }
+            guard intact else {
+                return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
+            }
             if ThresholdKey.isThreshold(bytes) {
                 guard let doc = try? JSONDecoder().decode(ThresholdDocument.self, from: Data(bytes)) else {
                     return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
                 }
-                return KeyInfo(id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname,
-                               username: doc.username, threshold: doc.threshold, operators: doc.operators.map(\.name))
+                return KeyInfo(
+                    id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname,
+                    username: doc.username, threshold: doc.threshold, operators: doc.operators.map(\.name))
             }
             guard let doc = try? JSONDecoder().decode(KeyDocument.self, from: Data(bytes)) else {
                 return KeyInfo(id: info.name, kind: "damaged", created: "", hostname: "", username: "")
             }
-            return KeyInfo(id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname, username: doc.username)
+            return KeyInfo(
+                id: info.name, kind: doc.kind, created: doc.created, hostname: doc.hostname, username: doc.username)
         }.sorted { $0.created < $1.created }
     }
 
     /// Removes a key; refuses to remove the last one (the repository would be lost) or the one in use.
     /// The id of a key file that opened: its bytes matched its name, so the name is an id.
     static func keyID(_ name: String) throws -> KeyID {
-        guard let id = KeyID(hex: name) else { throw VaultError(.corrupt, "key file keys/\(name.prefix(8)) has a name that is not a SHA-256") }
+        guard let id = KeyID(hex: name) else {
+            throw VaultError(.corrupt, "key file keys/\(name.prefix(8)) has a name that is not a SHA-256")
+        }
         return id
     }
 
@@ -227,16 +258,19 @@ public enum KeyRing {
         let keys = try backend.list(.key).map(\.name)
         let matches = keys.filter { $0.hasPrefix(id) }
         guard matches.count == 1, let target = matches.first else {
-            throw VaultError(.usage, matches.isEmpty ? "no key with id \(id)" : "key id prefix \(id) is ambiguous",
-                             hint: "see 'chainvault key list'")
+            throw VaultError(
+                .usage, matches.isEmpty ? "no key with id \(id)" : "key id prefix \(id) is ambiguous",
+                hint: "see 'chainvault key list'")
         }
         guard keys.count > 1 else {
-            throw VaultError(.usage, "refusing to remove the last key: the repository could never be opened again",
-                             hint: "add another key first with 'chainvault key add'")
+            throw VaultError(
+                .usage, "refusing to remove the last key: the repository could never be opened again",
+                hint: "add another key first with 'chainvault key add'")
         }
         guard target != current.hex else {
-            throw VaultError(.usage, "refusing to remove key \(target.prefix(8)), the one this command opened the repository with",
-                             hint: "open the repository with another key to remove this one")
+            throw VaultError(
+                .usage, "refusing to remove key \(target.prefix(8)), the one this command opened the repository with",
+                hint: "open the repository with another key to remove this one")
         }
         try backend.delete(ObjectHandle(.key, target))
     }

@@ -11,24 +11,24 @@ import VaultCore
 struct ThresholdDocument: Codable {
     struct Operator: Codable {
         var name: String
-        var kind: String          // "password" or "keyfile"
+        var kind: String  // "password" or "keyfile"
         var kdf: KeyDocument.KDF
-        var salt: String          // hex, 32 bytes
+        var salt: String  // hex, 32 bytes
     }
     struct Slot: Codable {
-        var operators: [Int]      // ascending indices into `operators`
-        var nonce: String         // hex, 12 bytes
-        var data: String          // hex: AES-256-GCM(slot key, nonce, label, master key) || tag
+        var operators: [Int]  // ascending indices into `operators`
+        var nonce: String  // hex, 12 bytes
+        var data: String  // hex: AES-256-GCM(slot key, nonce, label, master key) || tag
     }
     var version: Int
-    var kind: String              // "threshold"
+    var kind: String  // "threshold"
     var created: String
     var hostname: String
     var username: String
     var threshold: Int
-    var salt: String              // hex, 32 bytes: the slots' HKDF salt
-    var operators: [Operator]     // sorted by name (bytes), names distinct
-    var slots: [Slot]             // every M-combination, in lexicographic order of indices
+    var salt: String  // hex, 32 bytes: the slots' HKDF salt
+    var operators: [Operator]  // sorted by name (bytes), names distinct
+    var slots: [Slot]  // every M-combination, in lexicographic order of indices
 }
 
 public enum ThresholdKey {
@@ -79,22 +79,27 @@ public enum ThresholdKey {
     }
 
     /// The key object for `master`, openable by any `threshold` of `operators`.
-    static func wrap(_ master: SecretBytes, threshold: Int, operators: [OperatorKey],
-                     scrypt: ScryptParameters = .standard) throws -> [UInt8] {
+    static func wrap(
+        _ master: SecretBytes, threshold: Int, operators: [OperatorKey],
+        scrypt: ScryptParameters = .standard
+    ) throws -> [UInt8] {
         try OperatorKey.checkDistinct(operators)
         guard (2...maximumOperators).contains(operators.count) else {
-            throw VaultError(.usage, "a threshold key needs 2 to \(maximumOperators) operators, got \(operators.count)",
-                             hint: "more operators make C(N, M) slots: at most \(maximumOperators) keep the key object small")
+            throw VaultError(
+                .usage, "a threshold key needs 2 to \(maximumOperators) operators, got \(operators.count)",
+                hint: "more operators make C(N, M) slots: at most \(maximumOperators) keep the key object small")
         }
         guard (1...operators.count).contains(threshold) else {
-            throw VaultError(.usage, "--threshold \(threshold) must be from 1 to the number of operators (\(operators.count))")
+            throw VaultError(
+                .usage, "--threshold \(threshold) must be from 1 to the number of operators (\(operators.count))")
         }
         let sorted = operators.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
         let docOps = sorted.map { op in
             ThresholdDocument.Operator(
                 name: op.name, kind: op.credential.kind,
-                kdf: op.credential.kind == "password" ? .init(name: "scrypt", n: scrypt.n, r: scrypt.r, p: scrypt.p)
-                                                      : .init(name: "hkdf-sha256"),
+                kdf: op.credential.kind == "password"
+                    ? .init(name: "scrypt", n: scrypt.n, r: scrypt.r, p: scrypt.p)
+                    : .init(name: "hkdf-sha256"),
                 salt: Hex.encode(SecureRandom.bytes(32)))
         }
         let keks = try zip(docOps, sorted).map { try operatorKEK($0, $1.credential) }
@@ -108,14 +113,17 @@ public enum ThresholdKey {
             var sealed: [UInt8] = []
             key.withUnsafeBytes { k in
                 label.withUnsafeBytes { aad in
-                    master.withUnsafeBytes { AESGCM().seal(key: k, nonce: nonce, aad: aad, plaintext: $0, appendingTo: &sealed) }
+                    master.withUnsafeBytes {
+                        AESGCM().seal(key: k, nonce: nonce, aad: aad, plaintext: $0, appendingTo: &sealed)
+                    }
                 }
             }
             return .init(operators: combo, nonce: Hex.encode(nonce), data: Hex.encode(sealed))
         }
-        let doc = ThresholdDocument(version: 1, kind: "threshold", created: Timestamp.now(),
-                                    hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
-                                    threshold: threshold, salt: Hex.encode(salt), operators: docOps, slots: slots)
+        let doc = ThresholdDocument(
+            version: 1, kind: "threshold", created: Timestamp.now(),
+            hostname: ProcessInfo.processInfo.hostName, username: currentUser(),
+            threshold: threshold, salt: Hex.encode(salt), operators: docOps, slots: slots)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return Array(try encoder.encode(doc))
@@ -134,17 +142,20 @@ public enum ThresholdKey {
                 var a = secret(ops[i].credential), b = secret(ops[j].credential)
                 defer { wipe(&a); wipe(&b) }
                 if constantTimeEqual(a, b) {
-                    throw VaultError(.usage, "operators \(ops[i].name) and \(ops[j].name) were given the same secret",
-                                     hint: "each operator needs their own passphrase or key file "
-                                         + "('chainvault key generate --output FILE')")
+                    throw VaultError(
+                        .usage, "operators \(ops[i].name) and \(ops[j].name) were given the same secret",
+                        hint: "each operator needs their own passphrase or key file "
+                            + "('chainvault key generate --output FILE')")
                 }
             }
         }
     }
 
     /// Stores a new threshold key for `master`; returns its id.
-    public static func add(_ backend: Backend, master: SecretBytes, threshold: Int, operators: [OperatorKey],
-                           scrypt: ScryptParameters = .standard) throws -> KeyID {
+    public static func add(
+        _ backend: Backend, master: SecretBytes, threshold: Int, operators: [OperatorKey],
+        scrypt: ScryptParameters = .standard
+    ) throws -> KeyID {
         let bytes = try wrap(master, threshold: threshold, operators: operators, scrypt: scrypt)
         let id = KeyID(SHA256.hash(bytes))
         try backend.write(ObjectHandle(.key, id.hex), bytes)

@@ -38,8 +38,10 @@ public enum LockStaleness {
     ///   - checker: this process.
     ///   - startTime: the start time of a pid as this process's /proc shows it (nil: no such process).
     ///   - procIsOwn: this process's /proc belongs to its own PID namespace.
-    public static func judge(holder: ProcessIdentity, kernelLocked: Bool, observed: Observation,
-                             checker: ProcessIdentity, startTime: (Int32) -> UInt64?, procIsOwn: Bool) -> Verdict {
+    public static func judge(
+        holder: ProcessIdentity, kernelLocked: Bool, observed: Observation,
+        checker: ProcessIdentity, startTime: (Int32) -> UInt64?, procIsOwn: Bool
+    ) -> Verdict {
         if observed.kernelHeld == true { return .live("a running process holds its lock file") }
         let sameKernel = holder.bootID != nil && holder.bootID == checker.bootID
         // flock is authoritative within one kernel; across machines (NFS with local locks) a free
@@ -48,7 +50,8 @@ public enum LockStaleness {
             return .stale("no process holds its lock file any more")
         }
         if holder.hostname == checker.hostname, sameKernel, procIsOwn, let ns = holder.pidNamespace,
-           ns == checker.pidNamespace, let started = holder.startTime {
+            ns == checker.pidNamespace, let started = holder.startTime
+        {
             if startTime(holder.pid) == started { return .live("its process \(holder.pid) is running") }
             return .stale("its process \(holder.pid) is gone")
         }

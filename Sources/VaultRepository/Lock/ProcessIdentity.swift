@@ -23,8 +23,9 @@ public struct ProcessIdentity: Equatable, Sendable {
 
     public static let current: ProcessIdentity = {
         let pid = getpid()
-        return ProcessIdentity(hostname: ProcessInfo.processInfo.hostName, bootID: readBootID(),
-                               pidNamespace: pidNamespace(of: "self"), pid: pid, startTime: startTime(of: pid))
+        return ProcessIdentity(
+            hostname: ProcessInfo.processInfo.hostName, bootID: readBootID(),
+            pidNamespace: pidNamespace(of: "self"), pid: pid, startTime: startTime(of: pid))
     }()
 
     static func readBootID() -> String? {
@@ -36,7 +37,8 @@ public struct ProcessIdentity: Equatable, Sendable {
     static func pidNamespace(of process: String) -> UInt64? {
         // stat, not lstat: the link itself has its own inode; its target names the namespace.
         guard let fd = try? FileDescriptor.open("/proc/\(process)/ns/pid", O_RDONLY),
-              let st = try? fd.status(path: "/proc/\(process)/ns/pid") else { return nil }
+            let st = try? fd.status(path: "/proc/\(process)/ns/pid")
+        else { return nil }
         return UInt64(st.st_ino)
     }
 
@@ -44,7 +46,8 @@ public struct ProcessIdentity: Equatable, Sendable {
     /// The command name (field 2) may hold spaces and parentheses, so fields count from the last ')'.
     static func startTime(of pid: Int32) -> UInt64? {
         guard pid > 0, let bytes = readProcFile("/proc/\(pid)/stat"),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         // After ')' come field 3 (state) onwards, so field 22 is at index 19.
         guard fields.count > 19 else { return nil }

@@ -32,7 +32,7 @@ extension RepositoryLock {
     public func refresh() {
         lock.withLock {
             guard timer != nil, lostName == nil, !released else { return }
-            guard let ours = try? stillOursLocked() else { return } // unreadable now: try again later
+            guard let ours = try? stillOursLocked() else { return }  // unreadable now: try again later
             guard ours else {
                 lostName = name
                 timer?.cancel()
@@ -59,10 +59,11 @@ extension RepositoryLock {
     }
 
     private func lostError(_ lost: String) -> VaultError {
-        VaultError(.locked,
-                   "the lock of this \(document.command) (locks/\(lost.prefix(8))) was removed by another process: "
-                       + "a prune may have deleted data it wrote or reuses, so nothing was committed",
-                   hint: "run the \(document.command) again (it stores again what is missing); if a prune "
-                       + "took the lock for stale, check that the hosts sharing this repository have distinct names")
+        VaultError(
+            .locked,
+            "the lock of this \(document.command) (locks/\(lost.prefix(8))) was removed by another process: "
+                + "a prune may have deleted data it wrote or reuses, so nothing was committed",
+            hint: "run the \(document.command) again (it stores again what is missing); if a prune "
+                + "took the lock for stale, check that the hosts sharing this repository have distinct names")
     }
 }

@@ -24,8 +24,9 @@ public final class RepositoryLock: @unchecked Sendable {
         var kernelLock: Bool?
 
         var holder: ProcessIdentity {
-            ProcessIdentity(hostname: hostname, bootID: bootID, pidNamespace: pidNamespace, pid: pid,
-                            startTime: startTime)
+            ProcessIdentity(
+                hostname: hostname, bootID: bootID, pidNamespace: pidNamespace, pid: pid,
+                startTime: startTime)
         }
     }
 
@@ -60,16 +61,19 @@ public final class RepositoryLock: @unchecked Sendable {
         try acquire(backend, exclusive: false, command: command, unlockedIfRefused: true)
     }
 
-    private static func acquire(_ backend: Backend, exclusive: Bool, command: String,
-                                unlockedIfRefused: Bool) throws -> RepositoryLock? {
+    private static func acquire(
+        _ backend: Backend, exclusive: Bool, command: String,
+        unlockedIfRefused: Bool
+    ) throws -> RepositoryLock? {
         var stale: [String] = []
         try checkConflicts(backend, exclusive: exclusive, ignoring: nil, stale: &stale)
         let me = ProcessIdentity.current
         let now = Timestamp.now()
-        let doc = Document(exclusive: exclusive, hostname: me.hostname, pid: me.pid, username: currentUser(),
-                           command: command, time: now, refreshed: now, bootID: me.bootID,
-                           pidNamespace: me.pidNamespace, startTime: me.startTime,
-                           kernelLock: backend is KernelLocking ? true : nil)
+        let doc = Document(
+            exclusive: exclusive, hostname: me.hostname, pid: me.pid, username: currentUser(),
+            command: command, time: now, refreshed: now, bootID: me.bootID,
+            pidNamespace: me.pidNamespace, startTime: me.startTime,
+            kernelLock: backend is KernelLocking ? true : nil)
         let written: (name: String, lease: ObjectLease?)
         do { written = try store(doc, in: backend) } catch {
             if unlockedIfRefused, backend.isWriteRefusal(error) { return nil }
@@ -97,8 +101,10 @@ public final class RepositoryLock: @unchecked Sendable {
         return (name, nil)
     }
 
-    private static func checkConflicts(_ backend: Backend, exclusive: Bool, ignoring own: String?,
-                                       stale: inout [String]) throws {
+    private static func checkConflicts(
+        _ backend: Backend, exclusive: Bool, ignoring own: String?,
+        stale: inout [String]
+    ) throws {
         if let first = try conflicts(backend, exclusive: exclusive, own: own, stale: &stale).others.first {
             throw lockedError(first.doc)
         }
@@ -106,18 +112,23 @@ public final class RepositoryLock: @unchecked Sendable {
 
     /// The live locks that conflict with one of ours (`exclusive`), and our own lock's listing entry.
     /// Stale locks met on the way are removed where the store lets us (and only then reported).
-    static func conflicts(_ backend: Backend, exclusive: Bool, own: String?,
-                          stale: inout [String]) throws -> (mine: ObjectInfo?, others: [Conflict]) {
+    static func conflicts(
+        _ backend: Backend, exclusive: Bool, own: String?,
+        stale: inout [String]
+    ) throws -> (mine: ObjectInfo?, others: [Conflict]) {
         var storeNow: Date??
         var mine: ObjectInfo?
         var others: [Conflict] = []
         for info in try backend.list(.lock) {
             if info.name == own { mine = info; continue }
             let handle = ObjectHandle(.lock, info.name)
-            guard let bytes = try? backend.read(handle) else { continue } // released meanwhile
+            guard let bytes = try? backend.read(handle) else { continue }  // released meanwhile
             guard let doc = try? JSONDecoder().decode(Document.self, from: Data(bytes)) else {
-                throw VaultError(.locked, "the repository has an unreadable lock \(handle) (damaged or not written by chainvault)",
-                                 hint: "if no chainvault command is using this repository, remove it with 'chainvault unlock --remove-all'")
+                throw VaultError(
+                    .locked, "the repository has an unreadable lock \(handle) (damaged or not written by chainvault)",
+                    hint:
+                        "if no chainvault command is using this repository, remove it with 'chainvault unlock --remove-all'"
+                )
             }
             if storeNow == nil { storeNow = .some((try? (backend as? StoreClock)?.storeNow()) ?? nil) }
             if case .stale(let why) = judge(doc, info, backend: backend, storeNow: storeNow!) {
@@ -135,11 +146,12 @@ public final class RepositoryLock: @unchecked Sendable {
     typealias Conflict = (info: ObjectInfo, doc: Document)
 
     static func lockedError(_ doc: Document) -> VaultError {
-        VaultError(.locked,
-                   "the repository is locked \(doc.exclusive ? "exclusively" : "(shared)") by '\(doc.command)' (pid \(doc.pid) on \(doc.hostname), user \(doc.username)) since \(doc.time), last refreshed \(doc.refreshed)",
-                   hint: "wait for it to finish; if that process is gone, the lock becomes stale as soon as that "
-                       + "is seen (same host), else 45 minutes after its last refresh by the store's clock; "
-                       + "or remove it now with 'chainvault unlock --remove-all'")
+        VaultError(
+            .locked,
+            "the repository is locked \(doc.exclusive ? "exclusively" : "(shared)") by '\(doc.command)' (pid \(doc.pid) on \(doc.hostname), user \(doc.username)) since \(doc.time), last refreshed \(doc.refreshed)",
+            hint: "wait for it to finish; if that process is gone, the lock becomes stale as soon as that "
+                + "is seen (same host), else 45 minutes after its last refresh by the store's clock; "
+                + "or remove it now with 'chainvault unlock --remove-all'")
     }
 
     static func judge(_ doc: Document, _ info: ObjectInfo, backend: Backend, storeNow: Date?) -> LockStaleness.Verdict {
@@ -148,9 +160,10 @@ public final class RepositoryLock: @unchecked Sendable {
             kernelHeld: (backend as? KernelLocking)?.isHeld(handle),
             storeAge: storeNow.flatMap { now in info.modified.map { now.timeIntervalSince($0) } },
             localAge: Timestamp.parse(doc.refreshed).map { Date().timeIntervalSince($0) })
-        return LockStaleness.judge(holder: doc.holder, kernelLocked: doc.kernelLock == true, observed: observed,
-                                   checker: .current, startTime: ProcessIdentity.startTime(of:),
-                                   procIsOwn: ProcessIdentity.procMatchesNamespace)
+        return LockStaleness.judge(
+            holder: doc.holder, kernelLocked: doc.kernelLock == true, observed: observed,
+            checker: .current, startTime: ProcessIdentity.startTime(of:),
+            procIsOwn: ProcessIdentity.procMatchesNamespace)
     }
 
     func startRefreshing() {
@@ -187,8 +200,9 @@ public final class RepositoryLock: @unchecked Sendable {
             guard all || doc != nil else { result.notLocks.append(handle.relativePath); continue }
             if all || judge(doc!, info, backend: backend, storeNow: storeNow).isStale {
                 try backend.delete(handle)
-                result.removed.append(doc.map { "\(info.name.prefix(8)) \($0.command) pid \($0.pid) on \($0.hostname)" }
-                                      ?? "\(info.name.prefix(8)) (unreadable)")
+                result.removed.append(
+                    doc.map { "\(info.name.prefix(8)) \($0.command) pid \($0.pid) on \($0.hostname)" }
+                        ?? "\(info.name.prefix(8)) (unreadable)")
             }
         }
         return result
@@ -198,9 +212,10 @@ public final class RepositoryLock: @unchecked Sendable {
     /// digits, a size within the lock limit, JSON that decodes as a lock with timestamps that parse.
     static func parse(_ backend: Backend, _ info: ObjectInfo) -> Document? {
         guard info.name.count == 32, Hex.decode(info.name) != nil, info.size <= ObjectLimits.maximum(.lock),
-              let bytes = try? backend.read(ObjectHandle(.lock, info.name)),
-              let doc = try? JSONDecoder().decode(Document.self, from: Data(bytes)),
-              Timestamp.parse(doc.time) != nil, Timestamp.parse(doc.refreshed) != nil else { return nil }
+            let bytes = try? backend.read(ObjectHandle(.lock, info.name)),
+            let doc = try? JSONDecoder().decode(Document.self, from: Data(bytes)),
+            Timestamp.parse(doc.time) != nil, Timestamp.parse(doc.refreshed) != nil
+        else { return nil }
         return doc
     }
 }

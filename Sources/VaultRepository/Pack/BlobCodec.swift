@@ -58,8 +58,10 @@ public final class BlobCodec {
     /// Seals `plaintext` as the blob at `offset` of a pack and hands the sealed bytes to `emit` (in
     /// one or two pieces). `plaintext` is overwritten: a raw blob is encrypted in place, so the hot
     /// path holds no second buffer the size of a chunk.
-    func seal(type: BlobType, id: BlobID, plaintext: UnsafeMutableRawBufferPointer, key: UnsafeRawBufferPointer,
-              offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void) rethrows -> PackEntry {
+    func seal(
+        type: BlobType, id: BlobID, plaintext: UnsafeMutableRawBufferPointer, key: UnsafeRawBufferPointer,
+        offset: UInt64, emit: (UnsafeRawBufferPointer) throws -> Void
+    ) rethrows -> PackEntry {
         var compression = Compression.none
         var payloadCount = plaintext.count
         let choice = chooseLevel(UnsafeRawBufferPointer(plaintext))
@@ -73,8 +75,9 @@ public final class BlobCodec {
             compression = .zstd
             payloadCount = n
         }
-        let entry = PackEntry(type: type, compression: compression, id: id, offset: offset,
-                              storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
+        let entry = PackEntry(
+            type: type, compression: compression, id: id, offset: offset,
+            storedLength: UInt32(payloadCount + AESGCM.tagSize), rawLength: UInt32(plaintext.count))
         let nonce = AESGCM.nonce(counter: offset)
         let tag: [UInt8] = try entry.aad.withUnsafeBytes { a in
             if compression == .zstd {
@@ -95,8 +98,10 @@ public final class BlobCodec {
 
     /// Opens a sealed blob, decompresses it and checks its SHA-256 against its id. Every byte read
     /// back from a repository goes through here.
-    public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
-                     pack: String) throws -> [UInt8] {
+    public func open(
+        _ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
+        pack: String
+    ) throws -> [UInt8] {
         var plain: [UInt8] = []
         _ = try open(sealed, entry: entry, key: key, pack: pack, into: &plain)
         return plain
@@ -105,16 +110,20 @@ public final class BlobCodec {
     /// `open` into `out`, which the caller keeps from blob to blob: its first `rawLength` bytes are
     /// the checked plaintext (the returned count); it only grows, so a worker that restores
     /// thousands of chunks allocates its buffers once. Nothing in `out` may be used on a throw.
-    public func open(_ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
-                     pack: String, into out: inout [UInt8]) throws -> Int {
+    public func open(
+        _ sealed: UnsafeRawBufferPointer, entry: PackEntry, key: UnsafeRawBufferPointer,
+        pack: String, into out: inout [UInt8]
+    ) throws -> Int {
         let raw = Int(entry.rawLength)
         // The lengths are not authenticated (only type, compression and id are): bound them by the
         // type before any buffer is sized from them, so a forged entry cannot cost gigabytes.
         let limit = entry.type == .data ? Self.maxDataBlob : Self.maxTreeBlob
         guard raw <= limit else {
-            throw VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) claims \(raw) "
-                             + "bytes, more than a \(entry.type.name) blob can hold (\(limit))",
-                             hint: "the index entry or pack header is damaged or forged; run 'chainvault verify --read-data'")
+            throw VaultError(
+                .corrupt,
+                "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) claims \(raw) "
+                    + "bytes, more than a \(entry.type.name) blob can hold (\(limit))",
+                hint: "the index entry or pack header is damaged or forged; run 'chainvault verify --read-data'")
         }
         guard sealed.count >= AESGCM.tagSize, sealed.count <= limit + AESGCM.tagSize else {
             throw authenticationFailure(entry, pack)
@@ -129,14 +138,16 @@ public final class BlobCodec {
             if direct {
                 Self.grow(&out, to: raw)
                 return out.withUnsafeMutableBytes { o in
-                    gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
-                             into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                    gcm.open(
+                        key: key, nonce: nonce, aad: a, sealed: sealed,
+                        into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
                 }
             }
             Self.grow(&scratch, to: bodyCount)
             return scratch.withUnsafeMutableBytes { s in
-                gcm.open(key: key, nonce: nonce, aad: a, sealed: sealed,
-                         into: UnsafeMutableRawBufferPointer(rebasing: s[0..<bodyCount]))
+                gcm.open(
+                    key: key, nonce: nonce, aad: a, sealed: sealed,
+                    into: UnsafeMutableRawBufferPointer(rebasing: s[0..<bodyCount]))
             }
         }
         guard ok else { throw authenticationFailure(entry, pack) }
@@ -149,12 +160,14 @@ public final class BlobCodec {
             Self.grow(&out, to: raw)
             let decompressed = scratch.withUnsafeBytes { s in
                 out.withUnsafeMutableBytes { o in
-                    decompressor.decompress(UnsafeRawBufferPointer(rebasing: s[0..<bodyCount]),
-                                            into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
+                    decompressor.decompress(
+                        UnsafeRawBufferPointer(rebasing: s[0..<bodyCount]),
+                        into: UnsafeMutableRawBufferPointer(rebasing: o[0..<raw]))
                 }
             }
             guard decompressed else {
-                throw VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(raw) bytes")
+                throw VaultError(
+                    .corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not decompress to \(raw) bytes")
             }
         }
         guard out.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<raw])) }) == entry.id else {
@@ -164,13 +177,15 @@ public final class BlobCodec {
     }
 
     private func hashMismatch(_ entry: PackEntry, _ pack: String) -> VaultError {
-        VaultError(.corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
-                   hint: "run 'chainvault verify --read-data' to see what is affected")
+        VaultError(
+            .corrupt, "blob \(entry.id.shortHex) in pack \(pack.prefix(8)) does not match its SHA-256",
+            hint: "run 'chainvault verify --read-data' to see what is affected")
     }
 
     private func authenticationFailure(_ entry: PackEntry, _ pack: String) -> VaultError {
-        VaultError(.corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
-                   hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
+        VaultError(
+            .corrupt, "\(entry.type.name) blob \(entry.id.shortHex) in pack \(pack.prefix(8)) failed authentication",
+            hint: "the pack is damaged or was altered; run 'chainvault verify --read-data' to see what is affected")
     }
 
     /// Grows (never shrinks) a reused buffer; what it held is not kept (every caller overwrites it).

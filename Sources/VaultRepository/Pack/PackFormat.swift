@@ -12,7 +12,9 @@ public struct PackEntry: Sendable, Equatable {
     /// Plaintext length.
     public var rawLength: UInt32
 
-    public init(type: BlobType, compression: Compression, id: BlobID, offset: UInt64, storedLength: UInt32, rawLength: UInt32) {
+    public init(
+        type: BlobType, compression: Compression, id: BlobID, offset: UInt64, storedLength: UInt32, rawLength: UInt32
+    ) {
         self.type = type; self.compression = compression; self.id = id
         self.offset = offset; self.storedLength = storedLength; self.rawLength = rawLength
     }
@@ -29,8 +31,9 @@ public struct PackEntry: Sendable, Equatable {
         guard let type = BlobType(rawValue: t), let compression = Compression(rawValue: c) else {
             throw VaultError(.corrupt, "\(what) has a blob entry of unknown type \(t) or compression \(c)")
         }
-        return PackEntry(type: type, compression: compression, id: try r.digest(), offset: try r.u64(),
-                         storedLength: try r.u32(), rawLength: try r.u32())
+        return PackEntry(
+            type: type, compression: compression, id: try r.digest(), offset: try r.u64(),
+            storedLength: try r.u32(), rawLength: try r.u32())
     }
 
     /// The AAD of a blob: its type, compression and id, so a blob cannot be passed off as another.
@@ -82,14 +85,21 @@ public enum PackFormat {
 
     /// Reads and authenticates a whole pack's header. `tail` must be the pack's last bytes (at least
     /// the header and its length field); `salt` is from the preamble.
-    public static func parseHeader(tail: [UInt8], packSize: Int, salt: [UInt8], master: SecretBytes,
-                                   what: String) throws -> [PackEntry] {
+    public static func parseHeader(
+        tail: [UInt8], packSize: Int, salt: [UInt8], master: SecretBytes,
+        what: String
+    ) throws -> [PackEntry] {
         guard tail.count >= 4 else { throw VaultError(.corrupt, "\(what) is too short to hold a header") }
-        let headerLength = Int(tail.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self)) })
+        let headerLength = Int(
+            tail.withUnsafeBytes {
+                UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: tail.count - 4, as: UInt32.self))
+            })
         guard headerLength >= AESGCM.tagSize, headerLength + 4 <= tail.count,
-              headerLength + 4 + preambleSize <= packSize else {
-            throw VaultError(.corrupt, "\(what) has an impossible header length \(headerLength)",
-                             hint: "the pack is truncated or damaged; run 'chainvault verify --read-data'")
+            headerLength + 4 + preambleSize <= packSize
+        else {
+            throw VaultError(
+                .corrupt, "\(what) has an impossible header length \(headerLength)",
+                hint: "the pack is truncated or damaged; run 'chainvault verify --read-data'")
         }
         let sealed = Array(tail[(tail.count - 4 - headerLength)..<(tail.count - 4)])
         var preamble = magic + [0, 0, 0, 0]
@@ -99,30 +109,37 @@ public enum PackFormat {
         let ok = key.withUnsafeBytes { k in
             preamble.withUnsafeBytes { aad in
                 sealed.withUnsafeBytes { s in
-                    AESGCM().open(key: k, nonce: AESGCM.nonce(counter: headerNonce), aad: aad, sealed: s, appendingTo: &plain)
+                    AESGCM().open(
+                        key: k, nonce: AESGCM.nonce(counter: headerNonce), aad: aad, sealed: s, appendingTo: &plain)
                 }
             }
         }
         guard ok else {
-            throw VaultError(.corrupt, "\(what) header failed authentication", hint: "the pack was altered or damaged; run 'chainvault verify --read-data'")
+            throw VaultError(
+                .corrupt, "\(what) header failed authentication",
+                hint: "the pack was altered or damaged; run 'chainvault verify --read-data'")
         }
         let entries = try decodeHeader(plain, what: what)
         let dataEnd = UInt64(packSize - 4 - headerLength)
         var expected = UInt64(preambleSize)
         for e in entries {
-            guard e.offset == expected, e.storedLength >= AESGCM.tagSize, e.offset + UInt64(e.storedLength) <= dataEnd else {
+            guard e.offset == expected, e.storedLength >= AESGCM.tagSize, e.offset + UInt64(e.storedLength) <= dataEnd
+            else {
                 throw VaultError(.corrupt, "\(what) header has an entry for \(e.id.shortHex) outside the pack's data")
             }
             expected += UInt64(e.storedLength)
         }
-        guard expected == dataEnd else { throw VaultError(.corrupt, "\(what) has \(dataEnd - expected) bytes no header entry covers") }
+        guard expected == dataEnd else {
+            throw VaultError(.corrupt, "\(what) has \(dataEnd - expected) bytes no header entry covers")
+        }
         return entries
     }
 
     public static func checkPreamble(_ bytes: [UInt8], what: String) throws -> [UInt8] {
         guard bytes.count >= preambleSize, Array(bytes[0..<4]) == magic else {
-            throw VaultError(.corrupt, "\(what) is not a chainvault pack (bad magic)",
-                             hint: "the pack was damaged or replaced; run 'chainvault verify --read-data'")
+            throw VaultError(
+                .corrupt, "\(what) is not a chainvault pack (bad magic)",
+                hint: "the pack was damaged or replaced; run 'chainvault verify --read-data'")
         }
         return Array(bytes[8..<40])
     }

@@ -37,10 +37,14 @@ public final class PackWriter {
 
     /// Adds a blob; `plaintext` is overwritten (encrypted in place).
     @discardableResult
-    public func add(id: BlobID, consuming plaintext: UnsafeMutableRawBufferPointer, codec: BlobCodec) throws -> PackEntry {
+    public func add(id: BlobID, consuming plaintext: UnsafeMutableRawBufferPointer, codec: BlobCodec) throws
+        -> PackEntry
+    {
         let start = size
         var entry = try key.withUnsafeBytes { k in
-            try codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, offset: UInt64(start)) { try append($0) }
+            try codec.seal(type: blobType, id: id, plaintext: plaintext, key: k, offset: UInt64(start)) {
+                try append($0)
+            }
         }
         entry.storedLength = UInt32(size - start)
         entries.append(entry)
@@ -63,7 +67,9 @@ public final class PackWriter {
         key.withUnsafeBytes { k in
             preamble.withUnsafeBytes { aad in
                 header.withUnsafeBytes { h in
-                    codec.gcm.seal(key: k, nonce: AESGCM.nonce(counter: PackFormat.headerNonce), aad: aad, plaintext: h, appendingTo: &sealed)
+                    codec.gcm.seal(
+                        key: k, nonce: AESGCM.nonce(counter: PackFormat.headerNonce), aad: aad, plaintext: h,
+                        appendingTo: &sealed)
                 }
             }
         }

@@ -14,7 +14,9 @@ struct RetentionRenewal {
     let now: Date
 
     init?(_ backend: Backend, now: Date) {
-        guard let store = backend as? Backend & RetentionExtending, let period = store.retentionPeriod else { return nil }
+        guard let store = backend as? Backend & RetentionExtending, let period = store.retentionPeriod else {
+            return nil
+        }
         self.backend = store; self.period = period; self.now = now
     }
 
@@ -32,10 +34,12 @@ struct RetentionRenewal {
                 try backend.extendRetention(handle, until: now.addingTimeInterval(period))
                 outcome.extended += 1
             } catch let error as VaultError {
-                throw VaultError(error.code, "prune stopped: the Object Lock retention of \(handle), which a kept snapshot "
-                                     + "needs, could not be extended", cause: error,
-                                 hint: "the pruning credential needs s3:GetObjectRetention and s3:PutObjectRetention "
-                                     + "on the bucket; nothing was deleted")
+                throw VaultError(
+                    error.code,
+                    "prune stopped: the Object Lock retention of \(handle), which a kept snapshot "
+                        + "needs, could not be extended", cause: error,
+                    hint: "the pruning credential needs s3:GetObjectRetention and s3:PutObjectRetention "
+                        + "on the bucket; nothing was deleted")
             }
         }
         return outcome
@@ -46,19 +50,24 @@ extension Repository {
     /// Before a prune deletes anything: lengthens the Object Lock retention of what the kept
     /// snapshots need (`RetentionRenewal`). Nil when the store keeps no retention; a refusal
     /// throws, naming the permission. `packWritten`: the store's write time of each pack by name.
-    public func extendRetention(keptSnapshots: Set<SnapshotID>, keptPacks: [PackID], packWritten: [String: Date],
-                                now: Date) throws -> (checked: Int, extended: Int)? {
+    public func extendRetention(
+        keptSnapshots: Set<SnapshotID>, keptPacks: [PackID], packWritten: [String: Date],
+        now: Date
+    ) throws -> (checked: Int, extended: Int)? {
         guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
-        let objects = try RetentionRenewal.keptObjects(backend, snapshots: keptSnapshots, packs: keptPacks,
-                                                       packWritten: packWritten)
+        let objects = try RetentionRenewal.keptObjects(
+            backend, snapshots: keptSnapshots, packs: keptPacks,
+            packWritten: packWritten)
         let outcome = try renewal.run(objects)
         return (outcome.checked, outcome.extended)
     }
 
     /// After a prune's new index is written and before the old ones go: lengthens the retention
     /// of every index file that stays current (all listed but `superseded`). Nil as above.
-    public func extendRetentionOfCurrentIndexFiles(superseded: Set<String>,
-                                                   now: Date) throws -> (checked: Int, extended: Int)? {
+    public func extendRetentionOfCurrentIndexFiles(
+        superseded: Set<String>,
+        now: Date
+    ) throws -> (checked: Int, extended: Int)? {
         guard let renewal = RetentionRenewal(backend, now: now) else { return nil }
         let outcome = try renewal.run(try RetentionRenewal.currentIndexFiles(backend, superseded: superseded))
         return (outcome.checked, outcome.extended)
@@ -68,11 +77,15 @@ extension Repository {
 extension RetentionRenewal {
     /// What the kept snapshots need, with the store's write times: the config (time unknown),
     /// every key, the kept snapshots and the kept packs.
-    static func keptObjects(_ backend: Backend, snapshots: Set<SnapshotID>, packs: [PackID],
-                            packWritten: [String: Date]) throws -> [(ObjectHandle, Date?)] {
+    static func keptObjects(
+        _ backend: Backend, snapshots: Set<SnapshotID>, packs: [PackID],
+        packWritten: [String: Date]
+    ) throws -> [(ObjectHandle, Date?)] {
         var out: [(ObjectHandle, Date?)] = [(.config, nil)]
         out += try backend.list(.key).map { (ObjectHandle(.key, $0.name), $0.modified) }
-        out += try backend.list(.snapshot).filter { SnapshotID(hex: $0.name).map(snapshots.contains) ?? false }.map { (ObjectHandle(.snapshot, $0.name), $0.modified) }
+        out += try backend.list(.snapshot).filter { SnapshotID(hex: $0.name).map(snapshots.contains) ?? false }.map {
+            (ObjectHandle(.snapshot, $0.name), $0.modified)
+        }
         out += packs.map { (ObjectHandle(.pack, $0.hex), packWritten[$0.hex]) }
         return out
     }

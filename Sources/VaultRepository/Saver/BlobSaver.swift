@@ -102,8 +102,10 @@ public final class BlobSaver: @unchecked Sendable {
     /// (already checked against the bytes), told to `done`, deduplicated, sealed, packed. `group`
     /// is entered now and left once the blob is done; a failure shows in `error`. The caller has
     /// acquired `length` bytes of `budget` for it.
-    public func submit(_ buffer: [UInt8], length: Int, type: BlobType = .data, id: BlobID? = nil,
-                       group: DispatchGroup, done: (@Sendable (BlobID) -> Void)? = nil) {
+    public func submit(
+        _ buffer: [UInt8], length: Int, type: BlobType = .data, id: BlobID? = nil,
+        group: DispatchGroup, done: (@Sendable (BlobID) -> Void)? = nil
+    ) {
         precondition(workers > 0, "submit needs a saver with workers")
         group.enter()
         pool.queue.push(Job(type: type, buffer: buffer, length: length, id: id, done: done, group: group))
@@ -113,7 +115,8 @@ public final class BlobSaver: @unchecked Sendable {
     /// stored now (false: the index or this saver already had it).
     @discardableResult
     public func save(_ type: BlobType, _ plaintext: UnsafeRawBufferPointer, id known: BlobID? = nil) throws
-        -> (id: BlobID, stored: Bool) {
+        -> (id: BlobID, stored: Bool)
+    {
         let id = known ?? SHA256.hash(plaintext)
         guard dedup?.claim(id) ?? true else { return (id, false) }
         var copy = Array(plaintext)
@@ -130,16 +133,19 @@ public final class BlobSaver: @unchecked Sendable {
             defer { spares.put(&job.buffer); budget.release(job.length); job.group.leave() }
             if error != nil { continue }
             do {
-                let id = job.id ?? job.buffer.withUnsafeBytes {
-                    SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length]))
-                }
+                let id =
+                    job.id
+                    ?? job.buffer.withUnsafeBytes {
+                        SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<job.length]))
+                    }
                 job.done?(id)
                 guard dedup?.claim(id) ?? true else { continue }
                 // The queue no longer references the buffer, so this is its only owner: sealing in
                 // place does not copy it.
                 try job.buffer.withUnsafeMutableBytes {
-                    try add(job.type, id, UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]),
-                            to: &writers[job.type], codec: codec)
+                    try add(
+                        job.type, id, UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]),
+                        to: &writers[job.type], codec: codec)
                 }
             } catch {
                 fail(error)
@@ -150,12 +156,18 @@ public final class BlobSaver: @unchecked Sendable {
     }
 
     /// Seals `plaintext` into `writer` (opened on first use); a full pack is finished and sent on.
-    private func add(_ type: BlobType, _ id: BlobID, _ plaintext: UnsafeMutableRawBufferPointer,
-                     to writer: inout PackWriter?, codec: BlobCodec) throws {
+    private func add(
+        _ type: BlobType, _ id: BlobID, _ plaintext: UnsafeMutableRawBufferPointer,
+        to writer: inout PackWriter?, codec: BlobCodec
+    ) throws {
         if writer == nil { writer = try repository.newPackWriter(type: type) }
         let length = plaintext.count
         _ = try writer!.add(id: id, consuming: plaintext, codec: codec)
-        if type == .data { lock.withLock { dataBlobs += 1; dataBytes += UInt64(length) } }
+        if type == .data {
+            lock.withLock {
+                dataBlobs += 1; dataBytes += UInt64(length)
+            }
+        }
         if writer!.size >= repository.config.packSize {
             let full = writer!
             writer = nil
@@ -165,8 +177,7 @@ public final class BlobSaver: @unchecked Sendable {
 
     /// Data packs go to the uploader at once; tree packs wait for `finish` (trees last).
     private func send(_ pack: FinishedPack, _ type: BlobType) throws {
-        if type == .tree { lock.withLock { heldTrees.append(pack) } }
-        else { try uploader.submit(pack) }
+        if type == .tree { lock.withLock { heldTrees.append(pack) } } else { try uploader.submit(pack) }
     }
 
     /// Finishes and sends a last partial pack, or drops it (`keep` false, a failure, or empty).
@@ -192,7 +203,9 @@ public final class BlobSaver: @unchecked Sendable {
             for writer in callerWriters.values { close(writer, codec: callerCodec, keep: trees) }
             callerWriters = [:]
         }
-        let held = lock.withLock { let h = heldTrees; heldTrees = []; return h }
+        let held = lock.withLock {
+            let h = heldTrees; heldTrees = []; return h
+        }
         var treeFailure: Error?
         for pack in held {
             guard trees, treeFailure == nil else { _ = try? Posix.unlink(pack.path); continue }
@@ -205,7 +218,8 @@ public final class BlobSaver: @unchecked Sendable {
         let indexed = Result { try collector.flush() }
         if let e = failure ?? treeFailure { throw e }
         try indexed.get()
-        return Summary(dataBlobs: lock.withLock { dataBlobs }, dataBytes: lock.withLock { dataBytes },
-                       storedBytes: collector.storedBytes, packs: collector.packs)
+        return Summary(
+            dataBlobs: lock.withLock { dataBlobs }, dataBytes: lock.withLock { dataBytes },
+            storedBytes: collector.storedBytes, packs: collector.packs)
     }
 }

@@ -15,8 +15,10 @@ public struct ChainCheck: Codable, Sendable, Equatable {
     /// True when the policy requires a valid chain (`chainCheck: required`).
     public var required: Bool
 
-    public init(profile: String, height: UInt64?, tipHash: String?, valid: Bool, problems: Int,
-                firstProblems: [String], bytesChecked: UInt64, required: Bool) {
+    public init(
+        profile: String, height: UInt64?, tipHash: String?, valid: Bool, problems: Int,
+        firstProblems: [String], bytesChecked: UInt64, required: Bool
+    ) {
         self.profile = profile; self.height = height; self.tipHash = tipHash; self.valid = valid
         self.problems = problems; self.firstProblems = firstProblems; self.bytesChecked = bytesChecked
         self.required = required

@@ -57,7 +57,9 @@ public struct Snapshot: Codable, Sendable {
         /// The source directory's own extended attributes (POSIX ACLs included), name and value
         /// as base64 of their bytes; absent in snapshots of older versions and when it has none.
         public var xattrs: [Attribute]?
-        public init(mode: UInt32, uid: UInt32, gid: UInt32, mtimeNanos: Int64) { self.mode = mode; self.uid = uid; self.gid = gid; self.mtimeNanos = mtimeNanos }
+        public init(mode: UInt32, uid: UInt32, gid: UInt32, mtimeNanos: Int64) {
+            self.mode = mode; self.uid = uid; self.gid = gid; self.mtimeNanos = mtimeNanos
+        }
 
         public struct Attribute: Codable, Sendable {
             public var name: Data
@@ -66,7 +68,9 @@ public struct Snapshot: Codable, Sendable {
 
         public init(_ node: Node) {
             self.init(mode: node.mode, uid: node.uid, gid: node.gid, mtimeNanos: node.mtimeNanos)
-            if !node.xattrs.isEmpty { xattrs = node.xattrs.map { Attribute(name: Data($0.name), value: Data($0.value)) } }
+            if !node.xattrs.isEmpty {
+                xattrs = node.xattrs.map { Attribute(name: Data($0.name), value: Data($0.value)) }
+            }
         }
 
         /// The attributes to restore, within the limits a tree entry has (FORMAT.md §7); nil when
@@ -75,16 +79,22 @@ public struct Snapshot: Codable, Sendable {
             let list = (xattrs ?? []).map { ExtendedAttribute(name: Array($0.name), value: Array($0.value)) }
             let namesSize = list.reduce(0) { $0 + $1.name.count + 1 }
             guard namesSize <= ExtendedAttribute.maxList,
-                  list.allSatisfy({ !$0.name.isEmpty && $0.name.count <= ExtendedAttribute.maxName && !$0.name.contains(0)
-                                    && $0.value.count <= ExtendedAttribute.maxValue }) else { return nil }
+                list.allSatisfy({
+                    !$0.name.isEmpty && $0.name.count <= ExtendedAttribute.maxName && !$0.name.contains(0)
+                        && $0.value.count <= ExtendedAttribute.maxValue
+                })
+            else { return nil }
             return list
         }
     }
 
-    public init(time: Date, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
-                parent: SnapshotID?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]) {
+    public init(
+        time: Date, tree: BlobID, source: String, hostname: String, username: String, tags: [String],
+        parent: SnapshotID?, policy: String?, excludes: [String], stats: Stats, chain: [String: String] = [:]
+    ) {
         self.time = time; self.tree = tree; self.source = source; self.hostname = hostname; self.username = username
-        self.tags = tags; self.parent = parent; self.policy = policy; self.excludes = excludes; self.stats = stats; self.chain = chain
+        self.tags = tags; self.parent = parent; self.policy = policy; self.excludes = excludes; self.stats = stats;
+        self.chain = chain
     }
 
     /// A partial snapshot is never `latest` by default and never counts as a kept backup.

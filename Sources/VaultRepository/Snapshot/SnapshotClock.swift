@@ -31,7 +31,8 @@ public enum SnapshotClock {
     public static func judge(_ records: [SnapshotRecord], backend: Backend) -> Judgement {
         let store = (try? (backend as? StoreClock)?.storeNow()) ?? nil
         let now = store ?? Date()
-        return Judgement(now: now, isStoreClock: store != nil,
-                         ahead: records.filter { $0.snapshot.time > now.addingTimeInterval(tolerance) })
+        return Judgement(
+            now: now, isStoreClock: store != nil,
+            ahead: records.filter { $0.snapshot.time > now.addingTimeInterval(tolerance) })
     }
 }

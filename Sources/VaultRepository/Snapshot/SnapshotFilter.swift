@@ -30,8 +30,10 @@ public struct SnapshotFilter: Sendable, Equatable {
 
     /// " (host h, source /x, policy p, tags a,b)", or "" with no condition: for messages.
     public var described: String {
-        let parts = [host.map { "host \($0)" }, source.map { "source \($0)" }, policy.map { "policy \($0)" },
-                     tags.isEmpty ? nil : "tags \(tags.joined(separator: ","))"].compactMap { $0 }
+        let parts = [
+            host.map { "host \($0)" }, source.map { "source \($0)" }, policy.map { "policy \($0)" },
+            tags.isEmpty ? nil : "tags \(tags.joined(separator: ","))"
+        ].compactMap { $0 }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
     }
 }

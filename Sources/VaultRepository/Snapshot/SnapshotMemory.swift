@@ -41,17 +41,21 @@ public struct SnapshotMemory: Codable, Sendable, Equatable {
         var problems: [String] = []
         let ids = listed.union(current.map(\.id))
         var newestNow: [String: SnapshotRecord] = [:]
-        for r in current { newestNow[Self.group(r.snapshot)] = r }     // `current` is oldest first
+        for r in current { newestNow[Self.group(r.snapshot)] = r }  // `current` is oldest first
         for (group, seen) in newest.sorted(by: { $0.key < $1.key }) where !ids.contains(seen.id) {
             if let now = newestNow[group], now.snapshot.time > seen.time { continue }
-            problems.append("snapshot \(seen.id.shortHex) (\(Self.describe(group)), \(Timestamp.format(seen.time))) is gone and "
-                            + "no newer snapshot of that source replaced it"
-                            + (newestNow[group].map { "; the newest there now is \($0.shortID) of \(Timestamp.format($0.snapshot.time))" } ?? ""))
+            problems.append(
+                "snapshot \(seen.id.shortHex) (\(Self.describe(group)), \(Timestamp.format(seen.time))) is gone and "
+                    + "no newer snapshot of that source replaced it"
+                    + (newestNow[group].map {
+                        "; the newest there now is \($0.shortID) of \(Timestamp.format($0.snapshot.time))"
+                    } ?? ""))
         }
         let goneSet = Set(gone)
         for r in current where goneSet.contains(r.id) {
-            problems.append("snapshot \(r.shortID) (\(Self.describe(Self.group(r.snapshot))), \(Timestamp.format(r.snapshot.time))) was removed "
-                            + "and is back: an old snapshot replayed")
+            problems.append(
+                "snapshot \(r.shortID) (\(Self.describe(Self.group(r.snapshot))), \(Timestamp.format(r.snapshot.time))) was removed "
+                    + "and is back: an old snapshot replayed")
         }
         return problems
     }
@@ -67,7 +71,7 @@ public struct SnapshotMemory: Codable, Sendable, Equatable {
         }
         var goneSet = Set(gone)
         for id in seen where !ids.contains(id) { goneSet.insert(id) }
-        for id in ids { goneSet.remove(id) }   // accepted after review: no longer "gone"
+        for id in ids { goneSet.remove(id) }  // accepted after review: no longer "gone"
         next.gone = Array(goneSet.sorted().suffix(Self.maxIDs))
         next.seen = Array(ids.sorted().suffix(Self.maxIDs))
         return next
@@ -80,7 +84,9 @@ public struct SnapshotMemory: Codable, Sendable, Equatable {
         var next = self
         let removedIDs = Set(removed.map(\.id))
         for (group, seen) in newest where removedIDs.contains(seen.id) {
-            next.newest[group] = remaining.last { Self.group($0.snapshot) == group }.map { Newest(id: $0.id, time: $0.snapshot.time) }
+            next.newest[group] = remaining.last { Self.group($0.snapshot) == group }.map {
+                Newest(id: $0.id, time: $0.snapshot.time)
+            }
         }
         next.gone = Array(Set(gone).union(removedIDs).sorted().suffix(Self.maxIDs))
         next.seen = seen.filter { !removedIDs.contains($0) }
@@ -94,8 +100,11 @@ public struct SnapshotMemory: Codable, Sendable, Equatable {
     public static func load(_ path: String) throws -> SnapshotMemory {
         guard let bytes = try? Posix.readFile(path) else { return SnapshotMemory() }
         do { return try JSONDecoder().decode(SnapshotMemory.self, from: Data(bytes)) } catch {
-            throw VaultError(.corrupt, "the snapshot memory \(path) is not valid", cause: error,
-                             hint: "move it aside; the next verify starts remembering again (and cannot detect a rollback before that)")
+            throw VaultError(
+                .corrupt, "the snapshot memory \(path) is not valid", cause: error,
+                hint:
+                    "move it aside; the next verify starts remembering again (and cannot detect a rollback before that)"
+            )
         }
     }
 

@@ -17,8 +17,10 @@ public struct SnapshotSelection: Sendable {
     /// the filtered snapshots, whatever its source.
     public var refuseAmbiguous: Bool
 
-    public init(filter: SnapshotFilter = SnapshotFilter(), preferredSources: [String] = [],
-                preferredHost: String? = nil, refuseAmbiguous: Bool = true) {
+    public init(
+        filter: SnapshotFilter = SnapshotFilter(), preferredSources: [String] = [],
+        preferredHost: String? = nil, refuseAmbiguous: Bool = true
+    ) {
         self.filter = filter; self.preferredSources = preferredSources; self.preferredHost = preferredHost
         self.refuseAmbiguous = refuseAmbiguous
     }
@@ -57,19 +59,22 @@ public struct SnapshotSelection: Sendable {
         // A partial snapshot, or one whose required chain check failed, is never `latest`.
         guard let last = chosen.last(where: { !$0.snapshot.isPartial && !$0.snapshot.chainCheckFailed }) else {
             if let failed = chosen.last(where: { $0.snapshot.chainCheckFailed }), !failed.snapshot.isPartial {
-                throw VaultError(.unknownSnapshot, "the repository has only snapshots\(what) whose required chain check failed",
-                                 hint: "'chainvault snapshots' shows their problems; name one by its id to use it anyway "
-                                     + "(e.g. \(failed.shortID))")
+                throw VaultError(
+                    .unknownSnapshot, "the repository has only snapshots\(what) whose required chain check failed",
+                    hint: "'chainvault snapshots' shows their problems; name one by its id to use it anyway "
+                        + "(e.g. \(failed.shortID))")
             }
             if let partial = chosen.last {
-                throw VaultError(.unknownSnapshot,
-                                 "the repository has only partial snapshots\(what): "
-                                     + "some files could not be read completely",
-                                 hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); "
-                                     + "'chainvault snapshots' lists them")
+                throw VaultError(
+                    .unknownSnapshot,
+                    "the repository has only partial snapshots\(what): "
+                        + "some files could not be read completely",
+                    hint: "name one by its id to use it anyway (e.g. \(partial.shortID)); "
+                        + "'chainvault snapshots' lists them")
             }
-            throw VaultError(.unknownSnapshot, "the repository has no snapshots\(what)",
-                             hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
+            throw VaultError(
+                .unknownSnapshot, "the repository has no snapshots\(what)",
+                hint: "run 'chainvault backup' first; 'chainvault snapshots' lists what there is")
         }
         return last
     }
@@ -80,9 +85,10 @@ public struct SnapshotSelection: Sendable {
             return "  \(r.shortID)  \(Timestamp.format(s.time).prefix(19))  host \(s.hostname)  source \(s.source)  "
                 + "policy \(s.policy ?? "-")"
         }
-        return VaultError(.unknownSnapshot,
-                          "'latest' is ambiguous\(filter.described): the repository holds snapshots of \(newest.count) "
-                          + "sources, the newest of each:\n" + rows.joined(separator: "\n"),
-                          hint: "select one with --host, --source, --policy or --tag, or name a snapshot by its id")
+        return VaultError(
+            .unknownSnapshot,
+            "'latest' is ambiguous\(filter.described): the repository holds snapshots of \(newest.count) "
+                + "sources, the newest of each:\n" + rows.joined(separator: "\n"),
+            hint: "select one with --host, --source, --policy or --tag, or name a snapshot by its id")
     }
 }

@@ -14,7 +14,8 @@ public struct RFC3339Time: Codable, Sendable, Hashable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let date = Timestamp.parse(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an RFC 3339 UTC time: \(text.prefix(40))")
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "not an RFC 3339 UTC time: \(text.prefix(40))")
         }
         wrappedValue = date
     }

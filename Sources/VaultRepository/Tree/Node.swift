@@ -36,10 +36,12 @@ public struct Node: Sendable, Equatable {
     /// Files: how the stored bytes differ from the file's (tree format v3); nil: they are the file's.
     public var transform: ContentTransform?
 
-    public init(name: [UInt8], kind: Kind, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0, mtimeNanos: Int64 = 0,
-                ctimeNanos: Int64 = 0, inode: UInt64 = 0, device: UInt64 = 0, links: UInt32 = 1, size: UInt64 = 0,
-                chunks: [BlobID] = [], subtree: BlobID? = nil, linkTarget: [UInt8] = [], zeroRuns: [ZeroRun] = [],
-                xattrs: [ExtendedAttribute] = []) {
+    public init(
+        name: [UInt8], kind: Kind, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0, mtimeNanos: Int64 = 0,
+        ctimeNanos: Int64 = 0, inode: UInt64 = 0, device: UInt64 = 0, links: UInt32 = 1, size: UInt64 = 0,
+        chunks: [BlobID] = [], subtree: BlobID? = nil, linkTarget: [UInt8] = [], zeroRuns: [ZeroRun] = [],
+        xattrs: [ExtendedAttribute] = []
+    ) {
         self.name = name; self.kind = kind; self.mode = mode; self.uid = uid; self.gid = gid
         self.mtimeNanos = mtimeNanos; self.ctimeNanos = ctimeNanos; self.inode = inode; self.device = device
         self.links = links; self.size = size; self.chunks = chunks; self.subtree = subtree; self.linkTarget = linkTarget
@@ -54,7 +56,8 @@ public struct Node: Sendable, Equatable {
     /// A name a restore may create inside a directory: not empty, not `.` or `..`, no `/` or NUL,
     /// at most 255 bytes (NAME_MAX).
     public static func isSafeName(_ name: [UInt8]) -> Bool {
-        !name.isEmpty && name.count <= 255 && name != [46] && name != [46, 46] && !name.contains(47) && !name.contains(0)
+        !name.isEmpty && name.count <= 255 && name != [46] && name != [46, 46] && !name.contains(47)
+            && !name.contains(0)
     }
 }
 

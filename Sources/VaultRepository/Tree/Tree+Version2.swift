@@ -26,8 +26,9 @@ extension Tree {
             let offset = try r.u64(), length = try r.u64(), flags = try r.u8()
             // Sorted, not overlapping, not empty, inside the file; no flag but bit 0.
             guard length > 0, offset >= end, flags <= 1, length <= size, offset <= size - length else {
-                throw VaultError(.corrupt,
-                                 "\(what) has a zero run \(offset)+\(length) that is empty, unsorted or outside its \(size) bytes")
+                throw VaultError(
+                    .corrupt,
+                    "\(what) has a zero run \(offset)+\(length) that is empty, unsorted or outside its \(size) bytes")
             }
             runs.append(ZeroRun(offset: offset, length: length, allocated: flags == 1))
             end = offset + length

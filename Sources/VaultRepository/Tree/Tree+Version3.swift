@@ -16,12 +16,15 @@ extension Tree {
         guard kind == 1 else { throw VaultError(.corrupt, "\(what) has an unknown content transform \(kind)") }
         let key = try r.raw(8), length = try r.u64()
         guard let transform = ContentTransform(xor8: key, length: length), length <= node.size else {
-            throw VaultError(.corrupt, "\(what) has an xor8 transform with a zero key or a range of \(length) "
-                             + "outside its \(node.size) bytes")
+            throw VaultError(
+                .corrupt,
+                "\(what) has an xor8 transform with a zero key or a range of \(length) "
+                    + "outside its \(node.size) bytes")
         }
         if let run = node.zeroRuns.first, run.offset < length {
-            throw VaultError(.corrupt,
-                             "\(what) has a zero run at \(run.offset) inside its xor8 range of \(length) bytes")
+            throw VaultError(
+                .corrupt,
+                "\(what) has a zero run at \(run.offset) inside its xor8 range of \(length) bytes")
         }
         return transform
     }

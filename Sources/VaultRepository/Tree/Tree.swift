@@ -71,30 +71,41 @@ public struct Tree: Sendable, Equatable {
         guard m == magic || m == magic2 || m == magic3 else { throw VaultError(.corrupt, "\(what) has a bad magic") }
         let v3 = m == magic3, v2 = m == magic2 || v3
         let count = Int(try r.u32())
-        guard count <= maxEntries, count <= r.remaining / 60 else { throw VaultError(.corrupt, "\(what) claims \(count) entries") }
+        guard count <= maxEntries, count <= r.remaining / 60 else {
+            throw VaultError(.corrupt, "\(what) claims \(count) entries")
+        }
         var nodes: [Node] = []
         nodes.reserveCapacity(count)
         for _ in 0..<count {
             let name = try r.shortBytes()
             guard Node.isSafeName(name) else {
-                throw VaultError(.unsafeInput, "\(what) has an entry with an unsafe name \(String(reflecting: String(decoding: name, as: UTF8.self)))",
-                                 hint: "the snapshot was crafted or damaged; nothing was written for it")
+                throw VaultError(
+                    .unsafeInput,
+                    "\(what) has an entry with an unsafe name \(String(reflecting: String(decoding: name, as: UTF8.self)))",
+                    hint: "the snapshot was crafted or damaged; nothing was written for it")
             }
             if let previous = nodes.last, !previous.name.lexicographicallyPrecedes(name) {
                 throw VaultError(.corrupt, "\(what) entries are not in canonical order or repeat a name")
             }
             let k = try r.u8()
             guard let kind = Node.Kind(rawValue: k), v2 || kind != .fifo else {
-                throw VaultError(.unsafeInput, "\(what) has an entry of unsupported type \(k) (device nodes and sockets are never restored)")
+                throw VaultError(
+                    .unsafeInput,
+                    "\(what) has an entry of unsupported type \(k) (device nodes and sockets are never restored)")
             }
-            var n = Node(name: name, kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
-                         mtimeNanos: try r.i64(), ctimeNanos: try r.i64(), inode: try r.u64(), device: try r.u64(),
-                         links: try r.u32(), size: try r.u64())
-            guard n.mode & ~0o7777 == 0 else { throw VaultError(.corrupt, "\(what) entry \(n.nameString) has mode bits outside 07777") }
+            var n = Node(
+                name: name, kind: kind, mode: try r.u32(), uid: try r.u32(), gid: try r.u32(),
+                mtimeNanos: try r.i64(), ctimeNanos: try r.i64(), inode: try r.u64(), device: try r.u64(),
+                links: try r.u32(), size: try r.u64())
+            guard n.mode & ~0o7777 == 0 else {
+                throw VaultError(.corrupt, "\(what) entry \(n.nameString) has mode bits outside 07777")
+            }
             switch kind {
             case .file:
                 let c = Int(try r.u32())
-                guard c <= r.remaining / 32 else { throw VaultError(.corrupt, "\(what) entry \(n.nameString) claims \(c) chunks") }
+                guard c <= r.remaining / 32 else {
+                    throw VaultError(.corrupt, "\(what) entry \(n.nameString) claims \(c) chunks")
+                }
                 n.chunks.reserveCapacity(c)
                 for _ in 0..<c { n.chunks.append(try r.digest()) }
                 if v2 { n.zeroRuns = try decodeZeroRuns(&r, size: n.size, what: "\(what) entry \(n.nameString)") }

@@ -9,9 +9,12 @@ extension TreeWalker {
     /// entries found, one per component in order; fewer when a component is not there, or when
     /// the path goes on below an entry that is not a directory with a tree (the last returned):
     /// which of the two is the caller's to tell, and to word.
-    public func follow<Components: Sequence>(_ components: Components, from root: Tree,
-                                             find: (_ tree: Tree, _ component: Components.Element) throws -> Node?)
-        throws -> [Node] {
+    public func follow<Components: Sequence>(
+        _ components: Components, from root: Tree,
+        find: (_ tree: Tree, _ component: Components.Element) throws -> Node?
+    )
+        throws -> [Node]
+    {
         var tree = root
         var found: [Node] = []
         for component in components {
@@ -28,13 +31,17 @@ extension TreeWalker {
 
     /// The tree of the directory at `components` below `root` (`root` itself for none), nil when
     /// the path is not there or ends at, or passes through, anything but a directory with a tree.
-    public func directory<Components: Collection>(at components: Components, under root: Tree,
-                                                  find: (_ tree: Tree, _ component: Components.Element) throws -> Node?)
-        throws -> Tree? {
+    public func directory<Components: Collection>(
+        at components: Components, under root: Tree,
+        find: (_ tree: Tree, _ component: Components.Element) throws -> Node?
+    )
+        throws -> Tree?
+    {
         if components.isEmpty { return root }
         let found = try follow(components, from: root, find: find)
         guard found.count == components.count, let last = found.last, last.kind == .directory,
-              let sub = last.subtree else { return nil }
+            let sub = last.subtree
+        else { return nil }
         try cancellation?.check()
         return try load(sub)
     }

@@ -35,11 +35,13 @@ public struct TreeWalker {
     /// A node's path is its parent's, `/` and its name (so `/a/b` from the empty `prefix`);
     /// with `relative`, a name right under the empty `prefix` has no `/` before it (`a/b`), as
     /// a restore names what lies below the directory it restores.
-    public func walk(_ root: Tree, prefix: [UInt8] = [], relative: Bool = false,
-                     _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
-                     entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
-                     leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
-                     damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
+    public func walk(
+        _ root: Tree, prefix: [UInt8] = [], relative: Bool = false,
+        _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+        entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
+        leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
+        damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil
+    ) throws {
         var stack: [(tree: Tree, next: Int, path: [UInt8], node: Node?)] = [(root, 0, prefix, nil)]
         while let top = stack.last {
             guard top.next < top.tree.nodes.count else {
@@ -64,13 +66,16 @@ public struct TreeWalker {
     }
 
     /// Loads the tree `root` and walks it; a root that cannot be loaded is thrown.
-    public func walk(root: BlobID, prefix: [UInt8] = [], relative: Bool = false,
-                     _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
-                     entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
-                     leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
-                     damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil) throws {
+    public func walk(
+        root: BlobID, prefix: [UInt8] = [], relative: Bool = false,
+        _ visit: (_ path: [UInt8], _ node: Node) throws -> Step,
+        entered: (_ path: [UInt8], _ node: Node, _ tree: Tree) throws -> Void = { _, _, _ in },
+        leave: (_ path: [UInt8], _ node: Node) throws -> Void = { _, _ in },
+        damaged: ((_ path: [UInt8], _ node: Node, _ error: Error) throws -> Void)? = nil
+    ) throws {
         try cancellation?.check()
-        try walk(try load(root), prefix: prefix, relative: relative, visit, entered: entered, leave: leave,
-                 damaged: damaged)
+        try walk(
+            try load(root), prefix: prefix, relative: relative, visit, entered: entered, leave: leave,
+            damaged: damaged)
     }
 }

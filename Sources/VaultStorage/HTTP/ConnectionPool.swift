@@ -26,7 +26,7 @@ final class ConnectionPool: Sendable {
             all[endpoint, default: []].append(Idle(connection: connection))
             return all[endpoint]!.count > capacity ? all[endpoint]!.removeFirst() : nil
         }
-        _ = extra // the oldest beyond the bound is closed here, outside the lock
+        _ = extra  // the oldest beyond the bound is closed here, outside the lock
     }
 
     var idleCount: Int { idle.withLock { $0.values.reduce(0) { $0 + $1.count } } }

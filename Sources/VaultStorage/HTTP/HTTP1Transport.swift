@@ -26,13 +26,19 @@ public final class HTTP1Transport: HTTPTransport, Sendable {
         try send(method: method, url: url, headers: headers, body: body, responseLimit: Self.defaultResponseLimit)
     }
 
-    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-                     responseLimit: Int) throws -> HTTPResponse {
-        try send(method: method, url: url, headers: headers, body: body, responseLimit: responseLimit, freshConnection: false)
+    public func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int
+    ) throws -> HTTPResponse {
+        try send(
+            method: method, url: url, headers: headers, body: body, responseLimit: responseLimit, freshConnection: false
+        )
     }
 
-    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-                     responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse {
+    public func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int, freshConnection: Bool
+    ) throws -> HTTPResponse {
         let endpoint = try HTTPEndpoint(url)
         let request = try HTTPRequestHead(method: method, endpoint: endpoint, headers: headers, body: body)
         // A pooled connection the server closed a moment ago fails before any response byte:
@@ -42,13 +48,14 @@ public final class HTTP1Transport: HTTPTransport, Sendable {
         if !freshConnection, let pooled = pool.take(endpoint.key) {
             do {
                 return try exchange(on: pooled, endpoint, request, body, responseLimit)
-            } catch let failure as ExchangeFailure where failure.staleConnection {}
-            catch let failure as ExchangeFailure { throw failure.error }
+            } catch let failure as ExchangeFailure where failure.staleConnection {} catch let failure as ExchangeFailure
+            { throw failure.error }
         }
         let fresh: NetConnection
         do {
-            fresh = try NetConnection(host: endpoint.host, port: endpoint.port, tls: endpoint.tls, caFile: caFile,
-                                      timeout: timeout)
+            fresh = try NetConnection(
+                host: endpoint.host, port: endpoint.port, tls: endpoint.tls, caFile: caFile,
+                timeout: timeout)
         } catch let error as NetError {
             throw TransportError(error.description, isPermanent: error.isPermanent)
         }
@@ -62,8 +69,10 @@ public final class HTTP1Transport: HTTPTransport, Sendable {
         let staleConnection: Bool
     }
 
-    private func exchange(on connection: NetConnection, _ endpoint: HTTPEndpoint, _ request: HTTPRequestHead,
-                          _ body: HTTPBody, _ limit: Int) throws -> HTTPResponse {
+    private func exchange(
+        on connection: NetConnection, _ endpoint: HTTPEndpoint, _ request: HTTPRequestHead,
+        _ body: HTTPBody, _ limit: Int
+    ) throws -> HTTPResponse {
         var reader = HTTPResponseReader { try connection.read(into: $0) }
         var sent = false
         do {
@@ -74,13 +83,16 @@ public final class HTTP1Transport: HTTPTransport, Sendable {
             return HTTPResponse(status: response.head.status, headers: response.head.headers, body: response.body)
         } catch let error as NetError {
             let stale = reader.received == 0 && error.kind == .reset && (!sent || request.isRepeatable)
-            throw ExchangeFailure(error: TransportError(error.description, isPermanent: error.isPermanent),
-                                  staleConnection: stale)
+            throw ExchangeFailure(
+                error: TransportError(error.description, isPermanent: error.isPermanent),
+                staleConnection: stale)
         } catch let error as HTTPProtocolError {
-            let stale = reader.received == 0 && error.description == "the connection closed before a response"
+            let stale =
+                reader.received == 0 && error.description == "the connection closed before a response"
                 && (!sent || request.isRepeatable)
-            throw ExchangeFailure(error: TransportError("\(error.description) from \(endpoint.authority)"),
-                                  staleConnection: stale)
+            throw ExchangeFailure(
+                error: TransportError("\(error.description) from \(endpoint.authority)"),
+                staleConnection: stale)
         }
     }
 }
@@ -108,7 +120,7 @@ struct HTTPEndpoint {
         let path = String(rest[slash...])
         target = path.hasPrefix("/") ? path : "/" + path
         var hostPart = Substring(authority), portPart: Substring?
-        if hostPart.hasPrefix("["), let close = hostPart.firstIndex(of: "]") { // [IPv6]:port
+        if hostPart.hasPrefix("["), let close = hostPart.firstIndex(of: "]") {  // [IPv6]:port
             let after = hostPart[hostPart.index(after: close)...]
             portPart = after.hasPrefix(":") ? after.dropFirst() : nil
             hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]

@@ -17,9 +17,11 @@ struct HTTPRequestHead {
         var text = "\(method) \(endpoint.target) HTTP/1.1\r\nHost: \(endpoint.authority)\r\n"
         for (name, value) in headers where name.lowercased() != "content-length" && name.lowercased() != "host" {
             guard !name.isEmpty, name.utf8.allSatisfy(HTTPResponseHead.isTokenByte),
-                  !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else {
-                throw TransportError("refusing to send the header \"\(name)\": it contains a line break",
-                                     isPermanent: true)
+                !value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 })
+            else {
+                throw TransportError(
+                    "refusing to send the header \"\(name)\": it contains a line break",
+                    isPermanent: true)
             }
             text += "\(name): \(value)\r\n"
         }
@@ -67,12 +69,14 @@ struct HTTPRequestHead {
         var offset = 0
         while offset < size {
             let want = min(fileChunk, size - offset)
-            let n = try Posix.pread(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset,
-                                    path: path)
+            let n = try Posix.pread(
+                fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), offset: offset,
+                path: path)
             guard n == want else {
-                throw VaultError(.storageFailure,
-                                 "the spool file \(path) is \(offset + n) bytes, not the \(size) being uploaded",
-                                 hint: "run the command again; if it repeats, check that nothing else writes to it")
+                throw VaultError(
+                    .storageFailure,
+                    "the spool file \(path) is \(offset + n) bytes, not the \(size) being uploaded",
+                    hint: "run the command again; if it repeats, check that nothing else writes to it")
             }
             try connection.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += n

@@ -66,9 +66,10 @@ public struct HTTPResponseHead: Equatable {
         }
         // "HTTP/1.1 200" is 12 bytes; the reason phrase after a space may be empty.
         guard text.count >= 12, text.starts(with: Array("HTTP/1.".utf8)), text[7] == 0x30 || text[7] == 0x31,
-              text[8] == 0x20, text[9...11].allSatisfy({ (0x30...0x39).contains($0) }),
-              text.count == 12 || text[12] == 0x20,
-              text.dropFirst(12).allSatisfy({ $0 == 0x09 || (0x20...0x7e).contains($0) || $0 >= 0x80 }) else {
+            text[8] == 0x20, text[9...11].allSatisfy({ (0x30...0x39).contains($0) }),
+            text.count == 12 || text[12] == 0x20,
+            text.dropFirst(12).allSatisfy({ $0 == 0x09 || (0x20...0x7e).contains($0) || $0 >= 0x80 })
+        else {
             throw bad()
         }
         let status = Int(text[9] - 0x30) * 100 + Int(text[10] - 0x30) * 10 + Int(text[11] - 0x30)
@@ -78,7 +79,8 @@ public struct HTTPResponseHead: Equatable {
 
     static func field(_ line: ArraySlice<UInt8>) throws -> (String, String) {
         guard let colon = line.firstIndex(of: 0x3a), colon > line.startIndex,
-              line[line.startIndex..<colon].allSatisfy(isTokenByte) else {
+            line[line.startIndex..<colon].allSatisfy(isTokenByte)
+        else {
             throw HTTPProtocolError("bad header line \"\(printable(line))\"")
         }
         var value = line[(colon + 1)...]
@@ -87,8 +89,10 @@ public struct HTTPResponseHead: Equatable {
         guard value.allSatisfy({ $0 == 0x09 || (0x20...0x7e).contains($0) || $0 >= 0x80 }) else {
             throw HTTPProtocolError("control character in header \(printable(line[line.startIndex..<colon]))")
         }
-        return (String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased(),
-                String(decoding: value, as: UTF8.self))
+        return (
+            String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased(),
+            String(decoding: value, as: UTF8.self)
+        )
     }
 
     /// RFC 9110 section 5.6.2 `tchar`.
@@ -96,8 +100,9 @@ public struct HTTPResponseHead: Equatable {
         switch b {
         case 0x30...0x39, 0x41...0x5a, 0x61...0x7a: return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): return true
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
         default: return false
         }
     }

@@ -28,7 +28,7 @@ public struct HTTPResponseReader {
     /// `method`: a HEAD response has no body whatever its headers say.
     public mutating func read(method: String, headLimit: Int = defaultHeadLimit, bodyLimit: Int) throws -> Response {
         var head = try readHead(limit: headLimit)
-        while (100...199).contains(head.status) { head = try readHead(limit: headLimit) } // 100 Continue and friends
+        while (100...199).contains(head.status) { head = try readHead(limit: headLimit) }  // 100 Continue and friends
         if method == "HEAD" || head.status == 204 || head.status == 304 {
             return Response(head: head, body: [], reusable: head.keepsAlive)
         }
@@ -42,7 +42,8 @@ public struct HTTPResponseReader {
         }
         if let text = head.headers["content-length"] {
             guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-                  let length = Int(text) else { throw HTTPProtocolError("bad content-length \"\(text)\"") }
+                let length = Int(text)
+            else { throw HTTPProtocolError("bad content-length \"\(text)\"") }
             guard length <= bodyLimit else {
                 throw HTTPProtocolError("the response body of \(length) bytes exceeds the \(bodyLimit) bytes accepted")
             }
@@ -55,7 +56,7 @@ public struct HTTPResponseReader {
     }
 
     mutating func readHead(limit: Int) throws -> HTTPResponseHead {
-        var scanned = 0 // bytes after `position` already searched (fill may move the buffer)
+        var scanned = 0  // bytes after `position` already searched (fill may move the buffer)
         while true {
             // Look for CRLF CRLF from where the last search stopped (minus 3 for a split match).
             var i = position + max(0, scanned - 3)
@@ -75,8 +76,10 @@ public struct HTTPResponseReader {
                 throw HTTPProtocolError("the response head is larger than \(limit) bytes")
             }
             if try !fill() {
-                throw HTTPProtocolError(received == 0 ? "the connection closed before a response"
-                                                      : "the connection closed inside the response head")
+                throw HTTPProtocolError(
+                    received == 0
+                        ? "the connection closed before a response"
+                        : "the connection closed inside the response head")
             }
         }
     }
@@ -87,8 +90,9 @@ public struct HTTPResponseReader {
             let line = try readLine(what: "chunk size")
             let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
             guard !sizeText.isEmpty, sizeText.count <= 15,
-                  let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16),
-                  sizeText.allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") }) else {
+                let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16),
+                sizeText.allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "-") })
+            else {
                 throw HTTPProtocolError("bad chunk size line \"\(HTTPResponseHead.printable(line[...]))\"")
             }
             if size == 0 { break }
@@ -133,7 +137,7 @@ public struct HTTPResponseReader {
 
     mutating func readExactly(_ count: Int, short: (Int) -> HTTPProtocolError) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(min(count, 8 << 20)) // grows with what arrives, not with what was announced
+        out.reserveCapacity(min(count, 8 << 20))  // grows with what arrives, not with what was announced
         while out.count < count {
             if position < buffer.count {
                 let take = min(count - out.count, buffer.count - position)
@@ -168,8 +172,11 @@ public struct HTTPResponseReader {
     /// Appends what the source has; false at its end. Consumed bytes are dropped first.
     private mutating func fill() throws -> Bool {
         if atEnd { return false }
-        if position > 0 && position == buffer.count { buffer.removeAll(keepingCapacity: true); position = 0 }
-        else if position > 64 << 10 { buffer.removeFirst(position); position = 0 }
+        if position > 0 && position == buffer.count {
+            buffer.removeAll(keepingCapacity: true); position = 0
+        } else if position > 64 << 10 {
+            buffer.removeFirst(position); position = 0
+        }
         let old = buffer.count
         let want = 64 << 10
         buffer.append(contentsOf: repeatElement(0, count: want))

@@ -36,24 +36,32 @@ public protocol HTTPTransport: Sendable {
     func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody) throws -> HTTPResponse
     /// `responseLimit`: the most body bytes the caller accepts; a longer response is an error,
     /// whatever its Content-Length says.
-    func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-              responseLimit: Int) throws -> HTTPResponse
+    func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int
+    ) throws -> HTTPResponse
     /// `freshConnection`: on a connection opened for this exchange, never a pooled one (the
     /// second read of bytes that arrived damaged).
-    func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-              responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse
+    func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int, freshConnection: Bool
+    ) throws -> HTTPResponse
 }
 
 extension HTTPTransport {
     /// Fakes in tests answer from memory and need no limit.
-    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-                     responseLimit: Int) throws -> HTTPResponse {
+    public func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int
+    ) throws -> HTTPResponse {
         try send(method: method, url: url, headers: headers, body: body)
     }
 
     /// Fakes keep no connections: every exchange is a fresh one.
-    public func send(method: String, url: URL, headers: [(String, String)], body: HTTPBody,
-                     responseLimit: Int, freshConnection: Bool) throws -> HTTPResponse {
+    public func send(
+        method: String, url: URL, headers: [(String, String)], body: HTTPBody,
+        responseLimit: Int, freshConnection: Bool
+    ) throws -> HTTPResponse {
         try send(method: method, url: url, headers: headers, body: body, responseLimit: responseLimit)
     }
 }

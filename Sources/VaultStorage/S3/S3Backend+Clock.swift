@@ -8,8 +8,9 @@ extension S3Backend: StoreClock, WriteRefusalDetecting {
     public func storeNow() throws -> Date {
         let r = try client.send("HEAD", key: nil, what: "reading the S3 server's clock").response
         guard let header = r.headers["date"], let date = S3Clock.httpDate(header) else {
-            throw VaultError(.storageFailure, "the S3 server at \(location) sent no usable Date header",
-                             hint: "lock ages then fall back to this host's clock; check the server or proxy")
+            throw VaultError(
+                .storageFailure, "the S3 server at \(location) sent no usable Date header",
+                hint: "lock ages then fall back to this host's clock; check the server or proxy")
         }
         return date
     }
@@ -29,7 +30,8 @@ enum S3Clock {
         guard u.count >= 20, u[4] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T") else { return nil }
         func n(_ r: Range<Int>) -> Int32? { Int32(String(decoding: u[r], as: UTF8.self)) }
         guard let y = n(0..<4), let mo = n(5..<7), let d = n(8..<10), let h = n(11..<13), let mi = n(14..<16),
-              let s = n(17..<19) else { return nil }
+            let s = n(17..<19)
+        else { return nil }
         var fraction = 0.0
         if u[19] == UInt8(ascii: "."), let end = u.firstIndex(of: UInt8(ascii: "Z")), end > 20 {
             fraction = Double("0." + String(decoding: u[20..<end], as: UTF8.self)) ?? 0
@@ -42,7 +44,8 @@ enum S3Clock {
         let parts = text.split(separator: " ")
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard parts.count == 6, let d = Int32(parts[1]), let mo = months.firstIndex(of: String(parts[2])),
-              let y = Int32(parts[3]) else { return nil }
+            let y = Int32(parts[3])
+        else { return nil }
         let hms = parts[4].split(separator: ":").compactMap { Int32($0) }
         guard hms.count == 3 else { return nil }
         return date(y, Int32(mo + 1), d, hms[0], hms[1], hms[2])

@@ -21,7 +21,10 @@ extension S3Backend {
     }
 
     private static func incomplete(_ what: String, _ problem: String) -> VaultError {
-        VaultError(.storageFailure, "\(what) cannot be proven complete: \(problem)",
-                   hint: "the S3 server (or a proxy in front of it) answered a listing wrongly; nothing was deleted or chosen on it; check the server and run the command again")
+        VaultError(
+            .storageFailure, "\(what) cannot be proven complete: \(problem)",
+            hint:
+                "the S3 server (or a proxy in front of it) answered a listing wrongly; nothing was deleted or chosen on it; check the server and run the command again"
+        )
     }
 }

@@ -42,8 +42,9 @@ extension S3Backend {
         guard let mine = r.headers["x-amz-version-id"], !mine.isEmpty, mine != "null" else { return }
         let versions = try currentVersions(key, what: "checking \(handle) after writing it")
         guard let first = versions.last, first != mine else { return }
-        _ = try? client.send("DELETE", key: key, query: [("versionId", mine)],
-                             what: "removing the second version of \(handle)")
+        _ = try? client.send(
+            "DELETE", key: key, query: [("versionId", mine)],
+            what: "removing the second version of \(handle)")
         throw exists(handle)
     }
 
@@ -68,7 +69,8 @@ extension S3Backend {
                 if let id = S3XML.value("VersionId", in: entry.body) { ids.append(id) }
             }
             guard S3XML.value("IsTruncated", in: xml) == "true", let k = S3XML.value("NextKeyMarker", in: xml),
-                  let v = S3XML.value("NextVersionIdMarker", in: xml), k == key else { break }
+                let v = S3XML.value("NextVersionIdMarker", in: xml), k == key
+            else { break }
             marker = (k, v)
         }
         return ids

@@ -24,9 +24,11 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// DELETEs answered with a delete marker (S3Backend+Retention.swift).
     let hiddenDeletes = Mutex(0)
 
-    public init(location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
-                connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
-                caFile: String? = nil) {
+    public init(
+        location: S3Location, credentials: S3Credentials, transport: HTTPTransport? = nil,
+        connections: Int = 4, retry: S3Client.RetryPolicy = .init(), timeout: TimeInterval = 60,
+        caFile: String? = nil
+    ) {
         self.connections = max(connections, 1)
         let http = transport ?? HTTP1Transport(connections: self.connections, timeout: timeout, caFile: caFile)
         client = S3Client(location: location, credentials: credentials, transport: http, retry: retry)
@@ -36,7 +38,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
     /// (parallel transfers, default 4), `CHAINVAULT_S3_RETRIES` (attempts per request, default 8),
     /// `CHAINVAULT_S3_TIMEOUT` (seconds without progress, default 60), `CHAINVAULT_S3_CA_FILE`
     /// (PEM certificates trusted besides the system store, for a private CA).
-    public static func open(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Backend {
+    public static func open(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> S3Backend
+    {
         let (spec, objectLock) = try S3ObjectLock.split(spec)
         let location = try S3Location.parse(spec, environment: environment)
         let credentials = try S3Credentials.resolve(environment)
@@ -50,14 +54,16 @@ public final class S3Backend: Backend, @unchecked Sendable {
         let caFile = environment["CHAINVAULT_S3_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         if let caFile {
             do { try NetConnection.checkCAFile(caFile) } catch let error as NetError {
-                throw VaultError(.usage, "CHAINVAULT_S3_CA_FILE=\(caFile) cannot be used", cause: error,
-                                 hint: "point it at a readable PEM file of CA certificates")
+                throw VaultError(
+                    .usage, "CHAINVAULT_S3_CA_FILE=\(caFile) cannot be used", cause: error,
+                    hint: "point it at a readable PEM file of CA certificates")
             }
         }
-        let backend = S3Backend(location: location, credentials: credentials,
-                                connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
-                                retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
-                                timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
+        let backend = S3Backend(
+            location: location, credentials: credentials,
+            connections: try number("CHAINVAULT_S3_CONNECTIONS", 4),
+            retry: .init(attempts: try number("CHAINVAULT_S3_RETRIES", 8)),
+            timeout: TimeInterval(try number("CHAINVAULT_S3_TIMEOUT", 60)), caFile: caFile)
         backend.objectLock = objectLock
         return backend
     }
@@ -73,9 +79,14 @@ public final class S3Backend: Backend, @unchecked Sendable {
         var dir = NSTemporaryDirectory() + "/chainvault-spool-\(getuid())"
         _ = try? Posix.mkdir(dir, mode: 0o700)
         // Someone else's directory (created first in a shared /tmp) is never used.
-        if let st = try? Posix.lstat(dir), (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid(), st.st_mode & 0o077 == 0 {} else {
+        if let st = try? Posix.lstat(dir), (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid(),
+            st.st_mode & 0o077 == 0
+        {
+        } else {
             var template = Array((NSTemporaryDirectory() + "/chainvault-spool-XXXXXX").utf8CString)
-            dir = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) } ?? NSTemporaryDirectory()
+            dir =
+                template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+                ?? NSTemporaryDirectory()
         }
         removeStaleTemporaries(in: [dir], olderThan: 86_400)
         return dir
@@ -84,8 +95,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
     public func create() throws {
         try checkBucket()
         if try stat(.config) != nil {
-            throw VaultError(.alreadyExists, "a repository already exists at \(location)",
-                             hint: "use it as it is, or choose another bucket or prefix for a new one")
+            throw VaultError(
+                .alreadyExists, "a repository already exists at \(location)",
+                hint: "use it as it is, or choose another bucket or prefix for a new one")
         }
     }
 
@@ -94,11 +106,14 @@ public final class S3Backend: Backend, @unchecked Sendable {
     private func checkBucket() throws {
         let r = try client.send("HEAD", key: nil, what: "checking the bucket").response
         if r.status == 404 {
-            throw client.error(HTTPResponse(status: 404, body: Array("<Code>NoSuchBucket</Code>".utf8)), what: "checking the bucket")
+            throw client.error(
+                HTTPResponse(status: 404, body: Array("<Code>NoSuchBucket</Code>".utf8)), what: "checking the bucket")
         }
         if !(200..<300).contains(r.status) {
             // HEAD has no body; ask again with GET to learn the error code.
-            let detail = try client.send("GET", key: nil, query: [("list-type", "2"), ("max-keys", "1")], what: "checking the bucket").response
+            let detail = try client.send(
+                "GET", key: nil, query: [("list-type", "2"), ("max-keys", "1")], what: "checking the bucket"
+            ).response
             throw client.error(detail, what: "checking the bucket")
         }
     }
@@ -116,7 +131,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
             guard r.status == 200 else { throw client.error(r, what: "listing \(kind.rawValue)/") }
             let xml = String(decoding: r.body, as: UTF8.self)
             for entry in S3XML.blocks("Contents", in: xml) {
-                guard let key = S3XML.value("Key", in: entry), let size = S3XML.value("Size", in: entry).flatMap(Int.init) else { continue }
+                guard let key = S3XML.value("Key", in: entry),
+                    let size = S3XML.value("Size", in: entry).flatMap(Int.init)
+                else { continue }
                 let name = String(key.split(separator: "/").last ?? "")
                 if name.isEmpty || name.hasPrefix(".") { continue }
                 let modified = S3Clock.isoDate(S3XML.value("LastModified", in: entry))
@@ -144,14 +161,15 @@ public final class S3Backend: Backend, @unchecked Sendable {
         // A range read accepts the range (or, from a server that ignores Range, the object up to
         // its end); a whole object at most what a reader of this repository ever asks for.
         let limit = range.map { max($0.upperBound, 64 << 10) } ?? ObjectLimits.maximum(handle.kind)
-        let outcome = try client.send("GET", key: key(handle), headers: headers, responseLimit: limit,
-                                      isComplete: { Self.isComplete($0, range: range) },
-                                      freshConnection: freshConnection, what: "reading \(handle)")
+        let outcome = try client.send(
+            "GET", key: key(handle), headers: headers, responseLimit: limit,
+            isComplete: { Self.isComplete($0, range: range) },
+            freshConnection: freshConnection, what: "reading \(handle)")
         let r = outcome.response
         switch r.status {
         case 200, 206:
             if let range, r.body.count != range.count {
-                if r.status == 200 && r.body.count >= range.upperBound { return Array(r.body[range]) } // Range ignored
+                if r.status == 200 && r.body.count >= range.upperBound { return Array(r.body[range]) }  // Range ignored
                 throw shorter(handle, range, size: Self.totalSize(r) ?? r.body.count)
             }
             return r.body
@@ -171,8 +189,10 @@ public final class S3Backend: Backend, @unchecked Sendable {
     static let wholeObjectLimit = 1 << 30
 
     private func shorter(_ handle: ObjectHandle, _ range: Range<Int>, size: Int?) -> VaultError {
-        VaultError(.corrupt, "\(handle) is \(size.map { "\($0) bytes" } ?? "too short"), shorter than the range \(range) the index names",
-                   hint: "the object was truncated; run 'chainvault verify --read-data'")
+        VaultError(
+            .corrupt,
+            "\(handle) is \(size.map { "\($0) bytes" } ?? "too short"), shorter than the range \(range) the index names",
+            hint: "the object was truncated; run 'chainvault verify --read-data'")
     }
 
     /// The object's size from `Content-Range: bytes a-b/SIZE` (206, 416).
@@ -189,7 +209,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
             return r.headers["content-length"].flatMap(Int.init).map { $0 == r.body.count } ?? true
         }
         if r.body.count == range.count { return true }
-        if r.status == 200 { return r.body.count >= range.upperBound || r.headers["content-length"].flatMap(Int.init) == r.body.count }
+        if r.status == 200 {
+            return r.body.count >= range.upperBound || r.headers["content-length"].flatMap(Int.init) == r.body.count
+        }
         if let total = totalSize(r) { return total < range.upperBound && r.body.count == total - range.lowerBound }
         return false
     }
@@ -223,8 +245,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
     private func putRequest(_ handle: ObjectHandle, body: HTTPBody, payloadHash: String) throws -> HTTPResponse {
         var headers = [("if-none-match", "*")]
         if let objectLock, handle.kind != .lock { headers += objectLock.headers(payloadHash: payloadHash) }
-        let outcome = try client.send("PUT", key: key(handle), headers: headers, body: body,
-                                      payloadHash: payloadHash, what: "writing \(handle)")
+        let outcome = try client.send(
+            "PUT", key: key(handle), headers: headers, body: body,
+            payloadHash: payloadHash, what: "writing \(handle)")
         let r = outcome.response
         if (200..<300).contains(r.status) { return r }
         if r.status == 412 || r.status == 409 {
@@ -233,9 +256,13 @@ public final class S3Backend: Backend, @unchecked Sendable {
             if outcome.attempts > 1 { return r }
             throw VaultError(.alreadyExists, "\(handle) already exists at \(location)")
         }
-        if r.status == 400, S3XML.value("Code", in: String(decoding: r.body, as: UTF8.self)) == "XAmzContentSHA256Mismatch" {
-            throw VaultError(.corrupt, "the S3 server received bytes for \(handle) that do not match their SHA-256: the local spool file changed or the transfer was damaged",
-                             hint: "run the backup again; if it repeats, check this host's disk and memory")
+        if r.status == 400,
+            S3XML.value("Code", in: String(decoding: r.body, as: UTF8.self)) == "XAmzContentSHA256Mismatch"
+        {
+            throw VaultError(
+                .corrupt,
+                "the S3 server received bytes for \(handle) that do not match their SHA-256: the local spool file changed or the transfer was damaged",
+                hint: "run the backup again; if it repeats, check this host's disk and memory")
         }
         throw client.error(r, what: "writing \(handle)")
     }
@@ -257,7 +284,9 @@ public final class S3Backend: Backend, @unchecked Sendable {
             return nil
         default:
             // HEAD carries no error document; a GET of the same object does.
-            let detail = try client.send("GET", key: key(handle), headers: [("range", "bytes=0-0")], what: "checking \(handle)").response
+            let detail = try client.send(
+                "GET", key: key(handle), headers: [("range", "bytes=0-0")], what: "checking \(handle)"
+            ).response
             throw client.error(detail.status == r.status ? detail : r, what: "checking \(handle)")
         }
     }

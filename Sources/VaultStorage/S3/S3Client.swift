@@ -42,8 +42,9 @@ public final class S3Client: Sendable {
         var t = time_t(date.timeIntervalSince1970)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+        return String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     /// Sends one request, retrying transient failures. Returns the first non-transient response
@@ -51,11 +52,13 @@ public final class S3Client: Sendable {
     /// `isComplete`: false for a 2xx whose body was cut short, which is retried.
     /// `responseLimit`: the most body bytes accepted (an object's range, or error documents).
     /// `freshConnection`: every attempt on a new connection (a re-read after damage).
-    func send(_ method: String, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [],
-              body: HTTPBody = .none, payloadHash: String = SigV4.emptyPayloadHash,
-              responseLimit: Int = HTTP1Transport.defaultResponseLimit,
-              isComplete: ((HTTPResponse) -> Bool)? = nil, freshConnection: Bool = false,
-              what: String) throws -> Outcome {
+    func send(
+        _ method: String, key: String?, query: [(String, String)] = [], headers extra: [(String, String)] = [],
+        body: HTTPBody = .none, payloadHash: String = SigV4.emptyPayloadHash,
+        responseLimit: Int = HTTP1Transport.defaultResponseLimit,
+        isComplete: ((HTTPResponse) -> Bool)? = nil, freshConnection: Bool = false,
+        what: String
+    ) throws -> Outcome {
         let path = location.path(forKey: key)
         let url = location.url(path: path, query: query)
         var lastProblem = ""
@@ -66,27 +69,34 @@ public final class S3Client: Sendable {
                 Thread.sleep(forTimeInterval: Double.random(in: cap / 2...cap))
             }
             let date = Self.amzDate()
-            var headers: [(String, String)] = [("host", location.hostHeader()), ("x-amz-date", date), ("x-amz-content-sha256", payloadHash)]
+            var headers: [(String, String)] = [
+                ("host", location.hostHeader()), ("x-amz-date", date), ("x-amz-content-sha256", payloadHash)
+            ]
             if let token = credentials.sessionToken { headers.append(("x-amz-security-token", token)) }
             headers += extra
-            let request = SigV4.Request(method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
-            var sent = headers.filter { $0.0 != "host" } // the HTTP client writes Host from the URL
+            let request = SigV4.Request(
+                method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
+            var sent = headers.filter { $0.0 != "host" }  // the HTTP client writes Host from the URL
             sent.append(("Authorization", signer.authorization(request, amzDate: date)))
             let response: HTTPResponse
             do {
-                response = try transport.send(method: method, url: url, headers: sent, body: body,
-                                              responseLimit: responseLimit, freshConnection: freshConnection)
+                response = try transport.send(
+                    method: method, url: url, headers: sent, body: body,
+                    responseLimit: responseLimit, freshConnection: freshConnection)
             } catch let error as TransportError where error.isPermanent {
-                throw VaultError(.storageFailure, "\(what) failed at \(location): \(error.description)",
-                                 hint: location.scheme == "https"
-                                    ? "if the S3 server's certificate comes from a private CA, set CHAINVAULT_S3_CA_FILE to that CA's certificate (PEM); otherwise check the endpoint in --repo"
-                                    : "check the endpoint in --repo")
+                throw VaultError(
+                    .storageFailure, "\(what) failed at \(location): \(error.description)",
+                    hint: location.scheme == "https"
+                        ? "if the S3 server's certificate comes from a private CA, set CHAINVAULT_S3_CA_FILE to that CA's certificate (PEM); otherwise check the endpoint in --repo"
+                        : "check the endpoint in --repo")
             } catch let error as TransportError {
                 lastProblem = error.description
                 continue
             }
             if Self.isTransient(response) {
-                lastProblem = "HTTP \(response.status)" + (S3XML.value("Code", in: String(decoding: response.body, as: UTF8.self)).map { " \($0)" } ?? "")
+                lastProblem =
+                    "HTTP \(response.status)"
+                    + (S3XML.value("Code", in: String(decoding: response.body, as: UTF8.self)).map { " \($0)" } ?? "")
                 continue
             }
             if let isComplete, (200..<300).contains(response.status), !isComplete(response) {
@@ -95,10 +105,12 @@ public final class S3Client: Sendable {
             }
             return Outcome(response: response, attempts: attempt)
         }
-        throw VaultError(.storageFailure, "\(what) failed at \(location) after \(retry.attempts) attempts: \(lastProblem)",
-                         hint: lastProblem.hasPrefix("HTTP")
-                            ? "the S3 server keeps failing; check its health and run the command again (completed work is kept and reused)"
-                            : "check that the endpoint \(location.scheme)://\(location.hostHeader(bucketHost: false)) is reachable from this host; run the command again when it is (completed work is kept and reused)")
+        throw VaultError(
+            .storageFailure, "\(what) failed at \(location) after \(retry.attempts) attempts: \(lastProblem)",
+            hint: lastProblem.hasPrefix("HTTP")
+                ? "the S3 server keeps failing; check its health and run the command again (completed work is kept and reused)"
+                : "check that the endpoint \(location.scheme)://\(location.hostHeader(bucketHost: false)) is reachable from this host; run the command again when it is (completed work is kept and reused)"
+        )
     }
 
     static func isTransient(_ r: HTTPResponse) -> Bool {
@@ -120,39 +132,57 @@ public final class S3Client: Sendable {
         let at = "\(location)"
         switch code {
         case "NoSuchBucket":
-            return VaultError(.notARepository, "the bucket \(location.bucket) does not exist at \(location.scheme)://\(location.hostHeader(bucketHost: false))", cause: cause,
-                              hint: "create the bucket first (chainvault never creates buckets), or check the name in --repo")
+            return VaultError(
+                .notARepository,
+                "the bucket \(location.bucket) does not exist at \(location.scheme)://\(location.hostHeader(bucketHost: false))",
+                cause: cause,
+                hint: "create the bucket first (chainvault never creates buckets), or check the name in --repo")
         case "AccessDenied", "AllAccessDisabled", "AccountProblem":
-            return VaultError(.storageFailure, "\(what): access denied at \(at) for \(credentials)", cause: cause,
-                              hint: what.hasPrefix("deleting")
-                                  ? "this key may not delete (an append-only node's): run forget and prune on the pruning "
-                                      + "host with its credential, and run this node with --append-only"
-                                  : "grant this key s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket")
+            return VaultError(
+                .storageFailure, "\(what): access denied at \(at) for \(credentials)", cause: cause,
+                hint: what.hasPrefix("deleting")
+                    ? "this key may not delete (an append-only node's): run forget and prune on the pruning "
+                        + "host with its credential, and run this node with --append-only"
+                    : "grant this key s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on the bucket")
         case "InvalidAccessKeyId":
-            return VaultError(.storageFailure, "\(what): the S3 server does not know \(credentials)", cause: cause,
-                              hint: "check AWS_ACCESS_KEY_ID or the credentials file and profile")
+            return VaultError(
+                .storageFailure, "\(what): the S3 server does not know \(credentials)", cause: cause,
+                hint: "check AWS_ACCESS_KEY_ID or the credentials file and profile")
         case "SignatureDoesNotMatch":
-            return VaultError(.storageFailure, "\(what): the S3 server rejected the request signature for \(credentials): the secret key is wrong", cause: cause,
-                              hint: "check AWS_SECRET_ACCESS_KEY or the credentials file and profile")
+            return VaultError(
+                .storageFailure,
+                "\(what): the S3 server rejected the request signature for \(credentials): the secret key is wrong",
+                cause: cause,
+                hint: "check AWS_SECRET_ACCESS_KEY or the credentials file and profile")
         case "RequestTimeTooSkewed":
-            return VaultError(.storageFailure, "\(what): this host's clock differs too much from the S3 server's (now \(Self.amzDate()) here)", cause: cause,
-                              hint: "synchronise the clock (timedatectl set-ntp true, or chrony) and run the command again")
+            return VaultError(
+                .storageFailure,
+                "\(what): this host's clock differs too much from the S3 server's (now \(Self.amzDate()) here)",
+                cause: cause,
+                hint: "synchronise the clock (timedatectl set-ntp true, or chrony) and run the command again")
         case "AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException":
             let region = S3XML.value("Region", in: xml) ?? r.headers["x-amz-bucket-region"]
-            return VaultError(.storageFailure, "\(what): the bucket \(location.bucket) is not in region \(location.region)\(region.map { " (it is in \($0))" } ?? "")", cause: cause,
-                              hint: "set AWS_REGION=\(region ?? "<the bucket's region>")")
+            return VaultError(
+                .storageFailure,
+                "\(what): the bucket \(location.bucket) is not in region \(location.region)\(region.map { " (it is in \($0))" } ?? "")",
+                cause: cause,
+                hint: "set AWS_REGION=\(region ?? "<the bucket's region>")")
         default:
             if r.status == 301 || r.headers["x-amz-bucket-region"] != nil && r.status == 400 {
                 let region = r.headers["x-amz-bucket-region"]
-                return VaultError(.storageFailure, "\(what): the bucket \(location.bucket) is not in region \(location.region)\(region.map { " (it is in \($0))" } ?? "")",
-                                  cause: cause, hint: "set AWS_REGION=\(region ?? "<the bucket's region>")")
+                return VaultError(
+                    .storageFailure,
+                    "\(what): the bucket \(location.bucket) is not in region \(location.region)\(region.map { " (it is in \($0))" } ?? "")",
+                    cause: cause, hint: "set AWS_REGION=\(region ?? "<the bucket's region>")")
             }
             if r.status == 403 {
-                return VaultError(.storageFailure, "\(what): forbidden at \(at) for \(credentials)", cause: cause,
-                                  hint: "check the credentials and the bucket policy")
+                return VaultError(
+                    .storageFailure, "\(what): forbidden at \(at) for \(credentials)", cause: cause,
+                    hint: "check the credentials and the bucket policy")
             }
-            return VaultError(.storageFailure, "\(what) failed at \(at): HTTP \(r.status)", cause: cause,
-                              hint: "check the S3 server's logs; run the command again (completed work is kept and reused)")
+            return VaultError(
+                .storageFailure, "\(what) failed at \(at): HTTP \(r.status)", cause: cause,
+                hint: "check the S3 server's logs; run the command again (completed work is kept and reused)")
         }
     }
 }

@@ -19,7 +19,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         "s3:\(scheme)://\(hostHeader(bucketHost: false))/\(bucket)\(prefix.isEmpty ? "" : "/" + prefix)"
     }
 
-    public static func parse(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> S3Location {
+    public static func parse(_ spec: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> S3Location
+    {
         guard spec.hasPrefix("s3:") else { throw usage(spec, "it does not start with s3:") }
         let rest = String(spec.dropFirst(3))
         var scheme = "https", hostPort: String, path: String
@@ -32,7 +34,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         } else {
             let endpoint = environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
             if let endpoint, !endpoint.isEmpty {
-                guard let range = endpoint.range(of: "://") else { throw usage(endpoint, "AWS_ENDPOINT_URL needs a scheme (https://...)") }
+                guard let range = endpoint.range(of: "://") else {
+                    throw usage(endpoint, "AWS_ENDPOINT_URL needs a scheme (https://...)")
+                }
                 scheme = String(endpoint[..<range.lowerBound]).lowercased()
                 hostPort = String(endpoint[range.upperBound...]).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             } else {
@@ -44,7 +48,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         var host = hostPort, port: Int?
         if let colon = hostPort.lastIndex(of: ":"), !hostPort.hasSuffix("]") {
             host = String(hostPort[..<colon])
-            guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else { throw usage(spec, "the port is not a number") }
+            guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else {
+                throw usage(spec, "the port is not a number")
+            }
             port = p
         }
         guard !host.isEmpty else { throw usage(spec, "no host") }
@@ -55,8 +61,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
             throw usage(spec, "the prefix may not contain . or .. components")
         }
         let virtual = ["1", "true", "yes"].contains((environment["CHAINVAULT_S3_VIRTUAL_HOST"] ?? "").lowercased())
-        return S3Location(scheme: scheme, host: host, port: port, bucket: bucket, prefix: parts.dropFirst().joined(separator: "/"),
-                          region: region(environment, host: host), virtualHost: virtual)
+        return S3Location(
+            scheme: scheme, host: host, port: port, bucket: bucket, prefix: parts.dropFirst().joined(separator: "/"),
+            region: region(environment, host: host), virtualHost: virtual)
     }
 
     /// AWS_REGION, AWS_DEFAULT_REGION, the region in an AWS endpoint name, else us-east-1 (what
@@ -75,16 +82,22 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func validateBucket(_ bucket: String, spec: String) throws {
-        let ok = (3...63).contains(bucket.count) && bucket.utf8.allSatisfy {
-            ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
-        }
+        let ok =
+            (3...63).contains(bucket.count)
+            && bucket.utf8.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                    || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
+            }
         if !ok { throw usage(spec, "bucket names are 3 to 63 characters: lower-case letters, digits, '.' and '-'") }
     }
 
     static func usage(_ spec: String, _ why: String) -> VaultError {
-        VaultError(.usage, "'\(spec)' is not a valid S3 repository location: \(why)",
-                   hint: "write s3:https://HOST[:PORT]/BUCKET[/PREFIX], or s3:BUCKET[/PREFIX] with AWS_ENDPOINT_URL and AWS_REGION set")
+        VaultError(
+            .usage, "'\(spec)' is not a valid S3 repository location: \(why)",
+            hint:
+                "write s3:https://HOST[:PORT]/BUCKET[/PREFIX], or s3:BUCKET[/PREFIX] with AWS_ENDPOINT_URL and AWS_REGION set"
+        )
     }
 
     /// The Host header: what the HTTP client sends (the port only when it is not the default).

@@ -17,13 +17,15 @@ public struct S3ObjectLock: Sendable, Equatable {
         guard let q = spec.firstIndex(of: "?") else { return (spec, nil) }
         let location = String(spec[..<q])
         let parameter = spec[spec.index(after: q)...]
-        let bad = VaultError(.usage, "the S3 location parameter '\(parameter)' is not object-lock=MODE:DAYS",
-                             hint: "write s3:ENDPOINT/BUCKET/PREFIX?object-lock=governance:30 (or compliance:DAYS), "
-                                 + "on a bucket created with Object Lock")
+        let bad = VaultError(
+            .usage, "the S3 location parameter '\(parameter)' is not object-lock=MODE:DAYS",
+            hint: "write s3:ENDPOINT/BUCKET/PREFIX?object-lock=governance:30 (or compliance:DAYS), "
+                + "on a bucket created with Object Lock")
         guard parameter.hasPrefix("object-lock=") else { throw bad }
         let value = parameter.dropFirst("object-lock=".count).split(separator: ":", omittingEmptySubsequences: false)
         guard value.count == 2, let mode = Mode(rawValue: value[0].uppercased()), let days = Int(value[1]),
-              (1...36_500).contains(days) else { throw bad }
+            (1...36_500).contains(days)
+        else { throw bad }
         return (location, S3ObjectLock(mode: mode, days: days))
     }
 
@@ -32,8 +34,10 @@ public struct S3ObjectLock: Sendable, Equatable {
     func headers(payloadHash: String, now: Date = Date()) -> [(String, String)] {
         let until = Self.isoString(now.addingTimeInterval(TimeInterval(days) * 86_400))
         let checksum = Data(Hex.decode(payloadHash) ?? []).base64EncodedString()
-        return [("x-amz-object-lock-mode", mode.rawValue), ("x-amz-object-lock-retain-until-date", until),
-                ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", checksum)]
+        return [
+            ("x-amz-object-lock-mode", mode.rawValue), ("x-amz-object-lock-retain-until-date", until),
+            ("x-amz-sdk-checksum-algorithm", "SHA256"), ("x-amz-checksum-sha256", checksum)
+        ]
     }
 
     /// `2026-12-31T10:15:30Z`, what `x-amz-object-lock-retain-until-date` takes.
@@ -41,7 +45,8 @@ public struct S3ObjectLock: Sendable, Equatable {
         var t = time_t(date.timeIntervalSince1970)
         var p = tm()
         gmtime_r(&t, &p)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", p.tm_year + 1900, p.tm_mon + 1, p.tm_mday,
-                      p.tm_hour, p.tm_min, p.tm_sec)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", p.tm_year + 1900, p.tm_mon + 1, p.tm_mday,
+            p.tm_hour, p.tm_min, p.tm_sec)
     }
 }

@@ -54,8 +54,11 @@ enum S3XML {
             case "apos": out += "'"
             default:
                 var scalar: Unicode.Scalar?
-                if entity.hasPrefix("#x") { scalar = UInt32(entity.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init) }
-                else if entity.hasPrefix("#") { scalar = UInt32(entity.dropFirst(), radix: 10).flatMap(Unicode.Scalar.init) }
+                if entity.hasPrefix("#x") {
+                    scalar = UInt32(entity.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
+                } else if entity.hasPrefix("#") {
+                    scalar = UInt32(entity.dropFirst(), radix: 10).flatMap(Unicode.Scalar.init)
+                }
                 if let scalar { out.unicodeScalars.append(scalar) } else { out += "&" + entity + ";" }
             }
             rest = rest[rest.index(after: semi)...]

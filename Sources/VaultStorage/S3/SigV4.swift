@@ -11,7 +11,8 @@ public struct SigV4: Sendable {
     public let service: String
 
     public init(accessKeyID: String, secretAccessKey: String, region: String, service: String = "s3") {
-        self.accessKeyID = accessKeyID; self.secretAccessKey = secretAccessKey; self.region = region; self.service = service
+        self.accessKeyID = accessKeyID; self.secretAccessKey = secretAccessKey; self.region = region;
+        self.service = service
     }
 
     public struct Request: Sendable {
@@ -26,8 +27,12 @@ public struct SigV4: Sendable {
         /// Hex SHA-256 of the body (also sent as `x-amz-content-sha256` to S3).
         public var payloadHash: String
 
-        public init(method: String, path: String, query: [(String, String)] = [], headers: [(String, String)], payloadHash: String) {
-            self.method = method; self.path = path; self.query = query; self.headers = headers; self.payloadHash = payloadHash
+        public init(
+            method: String, path: String, query: [(String, String)] = [], headers: [(String, String)],
+            payloadHash: String
+        ) {
+            self.method = method; self.path = path; self.query = query; self.headers = headers;
+            self.payloadHash = payloadHash
         }
     }
 
@@ -40,8 +45,9 @@ public struct SigV4: Sendable {
         let hexDigits = Array("0123456789ABCDEF")
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             case UInt8(ascii: "/") where !encodeSlash:
                 out.append("/")
@@ -75,7 +81,8 @@ public struct SigV4: Sendable {
 
     public func canonicalRequest(_ r: Request) -> String {
         let headers = Self.canonicalHeaders(r.headers)
-        return [r.method, r.path, Self.canonicalQuery(r.query), headers.block, headers.signed, r.payloadHash].joined(separator: "\n")
+        return [r.method, r.path, Self.canonicalQuery(r.query), headers.block, headers.signed, r.payloadHash].joined(
+            separator: "\n")
     }
 
     public func scope(date: String) -> String { "\(date.prefix(8))/\(region)/\(service)/aws4_request" }
@@ -100,6 +107,7 @@ public struct SigV4: Sendable {
     public func authorization(_ r: Request, amzDate: String) -> String {
         let sts = stringToSign(canonicalRequest: canonicalRequest(r), amzDate: amzDate)
         let signed = Self.canonicalHeaders(r.headers).signed
-        return "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope(date: amzDate)), SignedHeaders=\(signed), Signature=\(signature(stringToSign: sts, amzDate: amzDate))"
+        return
+            "AWS4-HMAC-SHA256 Credential=\(accessKeyID)/\(scope(date: amzDate)), SignedHeaders=\(signed), Signature=\(signature(stringToSign: sts, amzDate: amzDate))"
     }
 }

@@ -7,34 +7,36 @@ enum ChainCommand: Command {
     static let name = "chain"
     static let summary = "check that a node's data directory holds a valid chain"
     static let help = """
-    Usage: chainvault chain verify DIR [--chain NAME|none] [--state FILE] [--full] [--json]
-           chainvault chain generate DIR --blocks N [--transactions T] [--payload BYTES] [--seed S]
-                                     [--key HEX|none] [--preallocate]
+        Usage: chainvault chain verify DIR [--chain NAME|none] [--state FILE] [--full] [--json]
+               chainvault chain generate DIR --blocks N [--transactions T] [--payload BYTES] [--seed S]
+                                         [--key HEX|none] [--preallocate]
 
-    Checks the chain itself, not only the bytes: for Bitcoin Core (profile bitcoind) every block's
-    header hash, proof of work, merkle root and witness commitment, every undo record's checksum,
-    and the best chain from the network's genesis block. The profile is detected from the layout
-    unless --chain names it. Incremental: per file the offset already verified is kept in the state
-    file (default: in the state directory, keyed by DIR's real path), so the next run reads only
-    what was appended; bytes changed before a verified offset are reported as corruption.
-      --chain NAME   the profile (bitcoind), or none
-      --state FILE   where the incremental state is kept
-      --full         ignore the saved state and check everything (the state is then renewed)
-    Exit 0 when the chain is valid, 14 when a problem was found (each printed with its file,
-    offset, height and block hash), 2 when no profile fits DIR.
-    'chain generate' writes a valid regtest chain of N blocks into DIR/blocks (for benchmarks and
-    tests; the same seed writes the same bytes, so a larger N over an existing DIR appends).
-    --key gives xor.dat's 8 bytes (16 hex digits; none: no xor.dat, as before Bitcoin Core 28);
-    --preallocate extends the files with a raw zero tail as a node does (16 MiB blk, 1 MiB rev).
-    """
-    static let spec = ArgumentSpec(valued: ["--chain", "--state", "--blocks", "--transactions", "--payload", "--seed", "--key"],
-                                   flags: ["--full", "--preallocate"], positionalsAllowed: 2...2)
+        Checks the chain itself, not only the bytes: for Bitcoin Core (profile bitcoind) every block's
+        header hash, proof of work, merkle root and witness commitment, every undo record's checksum,
+        and the best chain from the network's genesis block. The profile is detected from the layout
+        unless --chain names it. Incremental: per file the offset already verified is kept in the state
+        file (default: in the state directory, keyed by DIR's real path), so the next run reads only
+        what was appended; bytes changed before a verified offset are reported as corruption.
+          --chain NAME   the profile (bitcoind), or none
+          --state FILE   where the incremental state is kept
+          --full         ignore the saved state and check everything (the state is then renewed)
+        Exit 0 when the chain is valid, 14 when a problem was found (each printed with its file,
+        offset, height and block hash), 2 when no profile fits DIR.
+        'chain generate' writes a valid regtest chain of N blocks into DIR/blocks (for benchmarks and
+        tests; the same seed writes the same bytes, so a larger N over an existing DIR appends).
+        --key gives xor.dat's 8 bytes (16 hex digits; none: no xor.dat, as before Bitcoin Core 28);
+        --preallocate extends the files with a raw zero tail as a node does (16 MiB blk, 1 MiB rev).
+        """
+    static let spec = ArgumentSpec(
+        valued: ["--chain", "--state", "--blocks", "--transactions", "--payload", "--seed", "--key"],
+        flags: ["--full", "--preallocate"], positionalsAllowed: 2...2)
 
     static func run(_ c: Context) throws -> Int32 {
         if c.args.positionals[0] == "generate" { return try generate(c, c.args.positionals[1]) }
         guard c.args.positionals[0] == "verify" else {
-            throw VaultError(.usage, "unknown chain action '\(c.args.positionals[0])'",
-                             hint: "use 'chainvault chain verify DIR' or 'chainvault chain generate DIR --blocks N'")
+            throw VaultError(
+                .usage, "unknown chain action '\(c.args.positionals[0])'",
+                hint: "use 'chainvault chain verify DIR' or 'chainvault chain generate DIR --blocks N'")
         }
         let directory = c.args.positionals[1]
         var isDirectory: ObjCBool = false
@@ -44,12 +46,15 @@ enum ChainCommand: Command {
         let source = DirectoryChainSource(directory)
         guard let profile = try ChainCheckRunner.profile(named: c.args.value("--chain"), for: source) else {
             if c.args.value("--chain") == "none" { c.out.line("no chain check (--chain none)"); return 0 }
-            throw VaultError(.usage, "no chain profile recognises \(directory)",
-                             hint: "pass --chain NAME (bitcoind), or check that DIR is the node's data directory")
+            throw VaultError(
+                .usage, "no chain profile recognises \(directory)",
+                hint: "pass --chain NAME (bitcoind), or check that DIR is the node's data directory")
         }
-        let statePath = c.args.value("--state")
-            ?? ChainCheckRunner.defaultStatePath(for: directory,
-                                                 stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment))
+        let statePath =
+            c.args.value("--state")
+            ?? ChainCheckRunner.defaultStatePath(
+                for: directory,
+                stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment))
         if c.args.has("--full") { _ = try? Posix.unlink(statePath) }
         let started = Date()
         let report = try ChainCheckRunner.run(profile, source: source, statePath: statePath)
@@ -60,9 +65,12 @@ enum ChainCommand: Command {
             for p in report.problems where p.kind != .info { c.out.line(p.line) }
             for p in report.problems where p.kind == .info { c.out.line(p.line) }
             let height = report.height.map(String.init) ?? "unknown"
-            c.out.line("\(profile.name): \(report.valid ? "valid" : "INVALID"), height \(height), tip \(report.tipHash ?? "none")")
-            c.out.line("  checked \(Format.bytes(Int(report.bytesChecked))) in \(Format.duration(seconds)), "
-                       + "\(Format.rate(report.bytesChecked, seconds))")
+            c.out.line(
+                "\(profile.name): \(report.valid ? "valid" : "INVALID"), height \(height), tip \(report.tipHash ?? "none")"
+            )
+            c.out.line(
+                "  checked \(Format.bytes(Int(report.bytesChecked))) in \(Format.duration(seconds)), "
+                    + "\(Format.rate(report.bytesChecked, seconds))")
         }
         return report.valid ? 0 : ErrorCode.corrupt.rawValue
     }
@@ -78,16 +86,19 @@ enum ChainCommand: Command {
                 UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)
             }
             guard hex == "none" || (digits.count == 16 && bytes.count == 8) else {
-                throw VaultError(.usage, "--key \(hex) is not 16 hex digits",
-                                 hint: "give xor.dat's 8 bytes, e.g. --key 5a17c3089e41b26d, or none")
+                throw VaultError(
+                    .usage, "--key \(hex) is not 16 hex digits",
+                    hint: "give xor.dat's 8 bytes, e.g. --key 5a17c3089e41b26d, or none")
             }
             key = hex == "none" ? nil : bytes
         }
-        let writer = try RegtestChainWriter(directory: directory + "/blocks", key: key,
-                                            seed: UInt64(try c.args.int("--seed", default: 1)),
-                                            preallocate: c.args.has("--preallocate"))
-        try writer.append(blocks, transactions: max(2, try c.args.int("--transactions", default: 2500)),
-                          payload: max(1, try c.args.int("--payload", default: 330)))
+        let writer = try RegtestChainWriter(
+            directory: directory + "/blocks", key: key,
+            seed: UInt64(try c.args.int("--seed", default: 1)),
+            preallocate: c.args.has("--preallocate"))
+        try writer.append(
+            blocks, transactions: max(2, try c.args.int("--transactions", default: 2500)),
+            payload: max(1, try c.args.int("--payload", default: 330)))
         c.out.line("height \(writer.height), tip \(writer.tipHash)")
         return 0
     }

@@ -7,7 +7,8 @@ import VaultCore
 enum CommandReference {
     /// A command's options as its parser accepts them (its own, aliases, then the global ones).
     static func options(_ c: Command.Type) -> [String] {
-        let own = c.spec.valued.union(c.spec.flags).union(c.spec.aliases.keys).union(c.spec.optionalValued.keys).sorted()
+        let own = c.spec.valued.union(c.spec.flags).union(c.spec.aliases.keys).union(c.spec.optionalValued.keys)
+            .sorted()
         return own + globalOptions.filter { !own.contains($0) }
     }
 

@@ -9,17 +9,18 @@ enum DiffCommand: Command {
     static let name = "diff"
     static let summary = "show what changed between two snapshots"
     static let help = """
-    Usage: chainvault diff SNAPSHOT1 SNAPSHOT2 [--metadata] [--json]
+        Usage: chainvault diff SNAPSHOT1 SNAPSHOT2 [--metadata] [--json]
 
-    Lists entries added (+), removed (-), whose content changed (M) or whose type changed (T)
-    from SNAPSHOT1 to SNAPSHOT2, with sizes, then a summary. With --metadata, entries whose
-    content is the same but whose mode, owner, mtime, link target or attributes changed (U)
-    are listed too. Snapshots are ids, unique id prefixes, or 'latest' (the newest snapshot of one
-    source, this host's first; refused with the candidates listed when several sources remain):
+        Lists entries added (+), removed (-), whose content changed (M) or whose type changed (T)
+        from SNAPSHOT1 to SNAPSHOT2, with sizes, then a summary. With --metadata, entries whose
+        content is the same but whose mode, owner, mtime, link target or attributes changed (U)
+        are listed too. Snapshots are ids, unique id prefixes, or 'latest' (the newest snapshot of one
+        source, this host's first; refused with the candidates listed when several sources remain):
 
-    \(SnapshotSelectionOptions.help)
-    """
-    static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, flags: ["--metadata"], positionalsAllowed: 2...2)
+        \(SnapshotSelectionOptions.help)
+        """
+    static let spec = ArgumentSpec(
+        valued: SnapshotSelectionOptions.valued, flags: ["--metadata"], positionalsAllowed: 2...2)
 
     struct Change: Encodable {
         let change: String
@@ -59,11 +60,14 @@ enum DiffCommand: Command {
             default: summary.metadataChanged += 1
             }
             if kind == "U" && !showMetadata { return }
-            let change = Change(change: kind, path: FileName.display(path), type: typeName(node),
-                                sizeBefore: before?.size, sizeAfter: after?.size)
+            let change = Change(
+                change: kind, path: FileName.display(path), type: typeName(node),
+                sizeBefore: before?.size, sizeAfter: after?.size)
             if c.out.json { changes.append(change); return }
-            let size = kind == "M" ? "\(Format.bytes(before!.size)) -> \(Format.bytes(after!.size))"
-                                   : Format.bytes(node.size)
+            let size =
+                kind == "M"
+                ? "\(Format.bytes(before!.size)) -> \(Format.bytes(after!.size))"
+                : Format.bytes(node.size)
             c.out.line("\(kind)  \(change.path)\(node.kind == .directory ? "/" : "")  (\(size))")
         }
         // Everything under an added or removed directory is listed too, as restic does.
@@ -81,16 +85,21 @@ enum DiffCommand: Command {
                 guard let x = a else { try whole("+", path, b!); return .skipSubtree }
                 guard let y = b else { try whole("-", path, x); return .skipSubtree }
                 if x.kind != y.kind { record("T", path, y, before: x, after: y); return .skipSubtree }
-                let metadataSame = x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtimeNanos == y.mtimeNanos
+                let metadataSame =
+                    x.mode == y.mode && x.uid == y.uid && x.gid == y.gid && x.mtimeNanos == y.mtimeNanos
                     && x.xattrs == y.xattrs
                 switch x.kind {
                 case .directory:
                     if !metadataSame { record("U", path, y, before: x, after: y) }
                     return .descend
                 case .file:
-                    if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size || x.transform != y.transform {
+                    if x.chunks != y.chunks || x.zeroRuns != y.zeroRuns || x.size != y.size
+                        || x.transform != y.transform
+                    {
                         record("M", path, y, before: x, after: y)
-                    } else if !metadataSame { record("U", path, y, before: x, after: y) }
+                    } else if !metadataSame {
+                        record("U", path, y, before: x, after: y)
+                    }
                 case .symlink where x.linkTarget != y.linkTarget:
                     record("M", path, y, before: x, after: y)
                 default:
@@ -102,7 +111,9 @@ enum DiffCommand: Command {
         if c.out.json {
             c.out.emit(Report(from: a.id.hex, to: b.id.hex, changes: changes, summary: summary))
         } else {
-            c.out.line("\(summary.added) added (\(Format.bytes(summary.bytesAdded))), \(summary.removed) removed (\(Format.bytes(summary.bytesRemoved))), \(summary.modified) modified, \(summary.typeChanged) type changed, \(summary.metadataChanged) metadata changed")
+            c.out.line(
+                "\(summary.added) added (\(Format.bytes(summary.bytesAdded))), \(summary.removed) removed (\(Format.bytes(summary.bytesRemoved))), \(summary.modified) modified, \(summary.typeChanged) type changed, \(summary.metadataChanged) metadata changed"
+            )
         }
         return 0
     }

@@ -9,36 +9,47 @@ enum DumpCommand: Command {
     static let name = "dump"
     static let summary = "write one file of a snapshot to stdout"
     static let help = """
-    Usage: chainvault dump SNAPSHOT PATH [--host NAME] [--source PATH] [--policy NAME] [--tag TAG] [> FILE]
+        Usage: chainvault dump SNAPSHOT PATH [--host NAME] [--source PATH] [--policy NAME] [--tag TAG] [> FILE]
 
-    Writes the content of the file PATH of SNAPSHOT to stdout, checked chunk by chunk.
-    SNAPSHOT is an id, a unique id prefix, or 'latest'; PATH is as 'ls' prints it.
-    Directories are not dumped: use 'restore --path PATH --target DIR'. 'latest' is the newest
-    snapshot of one source (this host's first); when several sources remain it is refused with
-    the candidates listed: choose with
+        Writes the content of the file PATH of SNAPSHOT to stdout, checked chunk by chunk.
+        SNAPSHOT is an id, a unique id prefix, or 'latest'; PATH is as 'ls' prints it.
+        Directories are not dumped: use 'restore --path PATH --target DIR'. 'latest' is the newest
+        snapshot of one source (this host's first); when several sources remain it is refused with
+        the candidates listed: choose with
 
-    \(SnapshotSelectionOptions.help)
-    """
+        \(SnapshotSelectionOptions.help)
+        """
     static let spec = ArgumentSpec(valued: SnapshotSelectionOptions.valued, positionalsAllowed: 2...2)
 
     static func run(_ c: Context) throws -> Int32 {
         let repo = try c.openRepository()
         try repo.loadIndex()
-        let record = try repo.resolveSnapshot(c.args.positionals[0], selecting: SnapshotSelectionOptions.forReading(c.args))
+        let record = try repo.resolveSnapshot(
+            c.args.positionals[0], selecting: SnapshotSelectionOptions.forReading(c.args))
         let codec = repo.makeCodec()
         let rootID = record.snapshot.tree
         let argument = c.args.positionals[1]
-        guard let (node, display) = try SnapshotPath.lookup(argument, in: try repo.loadTree(rootID, codec: codec),
-                                                            walker: { try repo.loadTree($0, codec: codec) }, snapshot: record.shortID) else {
-            throw VaultError(.unknownSnapshot, "path \(argument) is not in snapshot \(record.shortID)",
-                             hint: "'chainvault ls \(record.shortID)' lists its files")
+        guard
+            let (node, display) = try SnapshotPath.lookup(
+                argument, in: try repo.loadTree(rootID, codec: codec),
+                walker: { try repo.loadTree($0, codec: codec) }, snapshot: record.shortID)
+        else {
+            throw VaultError(
+                .unknownSnapshot, "path \(argument) is not in snapshot \(record.shortID)",
+                hint: "'chainvault ls \(record.shortID)' lists its files")
         }
         guard node.kind == .file else {
-            throw VaultError(.usage, "\(display) in snapshot \(record.shortID) is a \(node.kind == .directory ? "directory" : node.kind == .symlink ? "symlink" : "fifo"), not a file",
-                             hint: node.kind == .directory ? "restore it with 'chainvault restore \(record.shortID) --path \(display) --target DIR'" : "'chainvault ls' shows what it is")
+            throw VaultError(
+                .usage,
+                "\(display) in snapshot \(record.shortID) is a \(node.kind == .directory ? "directory" : node.kind == .symlink ? "symlink" : "fifo"), not a file",
+                hint: node.kind == .directory
+                    ? "restore it with 'chainvault restore \(record.shortID) --path \(display) --target DIR'"
+                    : "'chainvault ls' shows what it is")
         }
         if (record.snapshot.incomplete ?? []).contains(where: { "/" + $0 == display }) {
-            c.out.warning("\(display) is marked incomplete in snapshot \(record.shortID): it could not be read completely at backup time")
+            c.out.warning(
+                "\(display) is marked incomplete in snapshot \(record.shortID): it could not be read completely at backup time"
+            )
         }
         var written: UInt64 = 0
         let zeros = [UInt8](repeating: 0, count: 1 << 16)
@@ -60,7 +71,9 @@ enum DumpCommand: Command {
         func zeroFill(to offset: UInt64) throws -> Bool {
             while written < offset {
                 let n = Int(min(UInt64(zeros.count), offset - written))
-                guard try zeros.withUnsafeBytes({ try emit(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else { return false }
+                guard try zeros.withUnsafeBytes({ try emit(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
+                    return false
+                }
             }
             return true
         }

@@ -8,18 +8,22 @@ enum ForgetCommand: Command {
     static let name = "forget"
     static let summary = "remove snapshots by retention policy, then (with --prune) their data"
     static let help = """
-    Usage: chainvault forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N]
-                             [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]
-                             [--prune] [--dry-run]
-           chainvault forget SNAPSHOT... [--prune]
+        Usage: chainvault forget [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N]
+                                 [--keep-monthly N] [--keep-yearly N] [--keep-within DURATION]
+                                 [--prune] [--dry-run]
+               chainvault forget SNAPSHOT... [--prune]
 
-    Applies the policy per host and source (newest N; newest per hour/day/... for the last N
-    periods that have a snapshot; everything within DURATION such as 7d). Refuses an empty
-    policy. --prune then removes data no snapshot uses and repacks partly used packs, under an
-    exclusive lock; the new index is written before anything is deleted.
-    """
-    static let spec = ArgumentSpec(valued: ["--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly", "--keep-monthly", "--keep-yearly", "--keep-within"],
-                                   flags: ["--prune", "--dry-run"])
+        Applies the policy per host and source (newest N; newest per hour/day/... for the last N
+        periods that have a snapshot; everything within DURATION such as 7d). Refuses an empty
+        policy. --prune then removes data no snapshot uses and repacks partly used packs, under an
+        exclusive lock; the new index is written before anything is deleted.
+        """
+    static let spec = ArgumentSpec(
+        valued: [
+            "--keep-last", "--keep-hourly", "--keep-daily", "--keep-weekly", "--keep-monthly", "--keep-yearly",
+            "--keep-within"
+        ],
+        flags: ["--prune", "--dry-run"])
 
     struct Result: Encodable { let kept: [String]; let removed: [String]; let prune: PruneSummary? }
     struct PruneSummary: Encodable {
@@ -34,7 +38,8 @@ enum ForgetCommand: Command {
     /// the retention renewal's clock instead of waiting days.
     static func testClockOffset(_ c: Context) -> TimeInterval {
         guard let file = c.environment["CHAINVAULT_TEST_CLOCK_FILE"], !file.isEmpty,
-              let bytes = try? Posix.readFile(file) else { return 0 }
+            let bytes = try? Posix.readFile(file)
+        else { return 0 }
         return Double(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 
@@ -45,8 +50,9 @@ enum ForgetCommand: Command {
             return Pruner.defaultYoungPackMargin
         }
         guard let seconds = Int(text), seconds >= 0 else {
-            throw VaultError(.usage, "CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS=\(text) is not a number of seconds",
-                             hint: "unset it for the default of 7200 (2 hours)")
+            throw VaultError(
+                .usage, "CHAINVAULT_PRUNE_YOUNG_PACK_SECONDS=\(text) is not a number of seconds",
+                hint: "unset it for the default of 7200 (2 hours)")
         }
         return TimeInterval(seconds)
     }
@@ -62,8 +68,9 @@ enum ForgetCommand: Command {
         if let w = c.args.value("--keep-within") { policy.keepWithinSeconds = try parseDuration(w) }
         let explicit = c.args.positionals
         if policy.isEmpty && explicit.isEmpty && !c.args.has("--prune") {
-            throw VaultError(.usage, "no retention policy given: refusing to forget every snapshot",
-                             hint: "pass at least one --keep-* option, or snapshot ids to forget")
+            throw VaultError(
+                .usage, "no retention policy given: refusing to forget every snapshot",
+                hint: "pass at least one --keep-* option, or snapshot ids to forget")
         }
         let repo = try c.openRepository()
         let lock = try c.lock(repo, exclusive: true)
@@ -78,15 +85,24 @@ enum ForgetCommand: Command {
             let decision = policy.apply(try repo.listSnapshots())
             removed = decision.remove
             kept = decision.keep.map(\.0)
-            for (s, reasons) in decision.keep { c.out.line("keep   \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))") }
+            for (s, reasons) in decision.keep {
+                c.out.line(
+                    "keep   \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)  (\(reasons.joined(separator: ", ")))"
+                )
+            }
         }
         func line(_ s: SnapshotRecord) {
-            c.out.line("\(dry ? "would remove" : "remove")  \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)")
+            c.out.line(
+                "\(dry ? "would remove" : "remove")  \(s.shortID)  \(Timestamp.format(s.snapshot.time).prefix(19))  \(s.snapshot.source)"
+            )
         }
-        if dry { removed.forEach(line) } else {
+        if dry {
+            removed.forEach(line)
+        } else {
             // This client's own forget is no rollback: its memory says so (FORMAT.md §8).
-            let memory = SnapshotMemory.path(stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
-                                             repositoryID: repo.config.id)
+            let memory = SnapshotMemory.path(
+                stateDirectory: ChainCheckRunner.stateDirectory(environment: c.environment),
+                repositoryID: repo.config.id)
             try repo.forget(removed, memory: memory, removing: line)
         }
         var summary: PruneSummary?
@@ -99,26 +115,32 @@ enum ForgetCommand: Command {
                 pruner.progress = progress
                 return try pruner.run(dryRun: dry, forgetting: dry ? Set(removed.map(\.id)) : [])
             }
-            summary = PruneSummary(packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
-                                   bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept,
-                                   blobsRepacked: r.blobsRepacked, retentionExtended: r.retentionExtended)
-            c.out.line("prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed")
+            summary = PruneSummary(
+                packsDeleted: r.packsDeleted, packsRepacked: r.packsRepacked, packsKept: r.packsKept,
+                bytesFreed: r.bytesFreed, youngPacksKept: r.youngPacksKept,
+                blobsRepacked: r.blobsRepacked, retentionExtended: r.retentionExtended)
+            c.out.line(
+                "prune\(dry ? " (dry run)" : ""): \(r.packsDeleted) packs deleted, \(r.packsRepacked) repacked (\(r.blobsRepacked) blobs), \(r.packsKept) kept, \(Format.bytes(r.bytesFreed)) freed"
+            )
             if r.youngPacksKept > 0 {
                 let margin = Format.duration(pruner.youngPackMargin)
-                c.out.line("  kept \(r.youngPacksKept) unindexed pack(s) younger than \(margin): "
-                           + "they may belong to a backup still running")
+                c.out.line(
+                    "  kept \(r.youngPacksKept) unindexed pack(s) younger than \(margin): "
+                        + "they may belong to a backup still running")
             }
             if r.retentionChecked > 0 {
-                c.out.line("  extended the Object Lock retention of \(r.retentionExtended) of \(r.retentionChecked) kept "
-                           + "object(s) whose retention ends within half the period")
+                c.out.line(
+                    "  extended the Object Lock retention of \(r.retentionExtended) of \(r.retentionChecked) kept "
+                        + "object(s) whose retention ends within half the period")
             }
         }
         let hidden = repo.deletesHiddenByMarkers - hiddenAtStart
         if hidden > 0 {
             summary?.hiddenByDeleteMarkers = hidden
-            c.out.line("\(hidden) deleted object(s) are only hidden behind delete markers: the bucket is versioned and "
-                       + "keeps (and bills) their versions; set a lifecycle rule that expires noncurrent versions "
-                       + "(README, \"Versioned buckets: delete markers\")")
+            c.out.line(
+                "\(hidden) deleted object(s) are only hidden behind delete markers: the bucket is versioned and "
+                    + "keeps (and bills) their versions; set a lifecycle rule that expires noncurrent versions "
+                    + "(README, \"Versioned buckets: delete markers\")")
         }
         if c.out.json { c.out.emit(Result(kept: kept.map(\.id.hex), removed: removed.map(\.id.hex), prune: summary)) }
         return 0

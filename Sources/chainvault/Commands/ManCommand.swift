@@ -6,11 +6,11 @@ enum ManCommand: Command {
     static let name = "man"
     static let summary = "print the manual page (troff), generated from the commands' help"
     static let help = """
-    Usage: chainvault man
+        Usage: chainvault man
 
-    Prints chainvault(1) in man(7) format, made from every command's --help text.
-    View it with 'chainvault man | man -l -'. The Debian package installs it.
-    """
+        Prints chainvault(1) in man(7) format, made from every command's --help text.
+        View it with 'chainvault man | man -l -'. The Debian package installs it.
+        """
     static let spec = ArgumentSpec(positionalsAllowed: 0...0)
 
     static func run(_ c: Context) throws -> Int32 {
@@ -31,13 +31,15 @@ enum ManCommand: Command {
         s += ".SH COMMANDS\n"
         for c in commands {
             s += ".SS \(c.name)\n\(escape(c.summary))\n.PP\n.nf\n"
-            s += c.help.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(separator: "\n")
+            s += c.help.split(separator: "\n", omittingEmptySubsequences: false).map { escape(String($0)) }.joined(
+                separator: "\n")
             s += "\n.fi\n"
         }
         s += ".SH GLOBAL OPTIONS\n.nf\n"
         s += globalHelp.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().map { escape(String($0)) }
             .joined(separator: "\n")
-        s += "\n.fi\n.SH EXIT STATUS\nThe exit codes are listed in the README (0 success, 2 usage, 12 locked, 14 corrupt).\n"
+        s +=
+            "\n.fi\n.SH EXIT STATUS\nThe exit codes are listed in the README (0 success, 2 usage, 12 locked, 14 corrupt).\n"
         return s
     }
 }

@@ -18,16 +18,18 @@ extension VerifyCommand {
 
     static func checkChains(_ c: Context, _ repo: Repository, _ references: [String]) throws -> [ChainOutcome] {
         try repo.loadIndex()
-        let records = references.isEmpty
+        let records =
+            references.isEmpty
             ? try repo.listSnapshots()
             : try references.map { try repo.resolveSnapshot($0) }
         let name = c.args.value("--chain")
         return try records.map { record in
             let o = try SnapshotChainCheck.run(repo, record, profileName: name)
             let r = o.report
-            return ChainOutcome(snapshot: record.id.hex, profile: r?.profile, valid: r?.valid ?? true, height: r?.height,
-                                tipHash: r?.tipHash, bytesFetched: o.bytesFetched, seconds: o.seconds,
-                                problems: r?.problems ?? [])
+            return ChainOutcome(
+                snapshot: record.id.hex, profile: r?.profile, valid: r?.valid ?? true, height: r?.height,
+                tipHash: r?.tipHash, bytesFetched: o.bytesFetched, seconds: o.seconds,
+                problems: r?.problems ?? [])
         }
     }
 
@@ -39,9 +41,10 @@ extension VerifyCommand {
                 continue
             }
             let height = o.height.map(String.init) ?? "unknown"
-            c.out.line("snapshot \(id): chain \(profile) \(o.valid ? "valid" : "INVALID"), height \(height), "
-                       + "tip \(o.tipHash ?? "none"); read \(Format.bytes(Int(o.bytesFetched))) in "
-                       + "\(Format.duration(o.seconds))")
+            c.out.line(
+                "snapshot \(id): chain \(profile) \(o.valid ? "valid" : "INVALID"), height \(height), "
+                    + "tip \(o.tipHash ?? "none"); read \(Format.bytes(Int(o.bytesFetched))) in "
+                    + "\(Format.duration(o.seconds))")
             for p in o.problems where p.kind != .info { c.out.line("  \(p.line)") }
         }
     }
@@ -50,13 +53,15 @@ extension VerifyCommand {
         let bad = outcomes.filter { !$0.valid }
         for o in bad {
             let count = o.problems.filter { $0.kind != .info }.count
-            FileHandleStderr.write("error: the chain in snapshot \(o.snapshot.prefix(8)) is not valid: "
-                                   + "\(count) problem(s)\n")
+            FileHandleStderr.write(
+                "error: the chain in snapshot \(o.snapshot.prefix(8)) is not valid: "
+                    + "\(count) problem(s)\n")
             for p in o.problems where p.kind != .info { FileHandleStderr.write("  \(p.line)\n") }
         }
-        FileHandleStderr.write("HINT: the repository holds exactly the bytes that were read, but the node had "
-                               + "written a broken chain; restore a snapshot whose chain is valid, or resync the "
-                               + "named blocks on the node and back up again\n")
+        FileHandleStderr.write(
+            "HINT: the repository holds exactly the bytes that were read, but the node had "
+                + "written a broken chain; restore a snapshot whose chain is valid, or resync the "
+                + "named blocks on the node and back up again\n")
         return ErrorCode.corrupt.rawValue
     }
 }

@@ -6,7 +6,8 @@ import VaultCore
 enum BlockFileCount {
     static func blocks(in directory: String, key: [UInt8]) throws -> Int {
         var count = 0
-        for name in try DirectoryListing.names(directory).sorted() where name.hasPrefix("blk") && name.hasSuffix(".dat") {
+        for name in try DirectoryListing.names(directory).sorted() where name.hasPrefix("blk") && name.hasSuffix(".dat")
+        {
             let bytes = try Posix.readFile(directory + "/" + name)
             var offset = 0
             while offset + 8 <= bytes.count {

@@ -32,7 +32,8 @@ struct ChainDataGenerator {
         try Posix.mkdirs(root + "/geth/chaindata/ancient/chain")
         try Posix.mkdirs(root + "/config")
         try Posix.mkdirs(root + "/data")
-        try chainWriter(existing: nil).append(baseBlocks, transactions: Self.blockTransactions, payload: Self.blockPayload)
+        try chainWriter(existing: nil).append(
+            baseBlocks, transactions: Self.blockTransactions, payload: Self.blockPayload)
         let tables = max(2, Int(Double(size) * Self.chainstateShare) / Self.ldbSize)
         for i in 0..<tables { try writeTable(number: i + 5, rng: &rng) }
         try writeManifest(tables: Array(5..<(5 + tables)), rng: &rng)
@@ -64,11 +65,15 @@ struct ChainDataGenerator {
             try writeTable(number: next, rng: &rng)
             next += 1
         }
-        let live = try DirectoryListing.names(root + "/chainstate").filter { $0.hasSuffix(".ldb") }.compactMap { Int($0.prefix(6)) }
+        let live = try DirectoryListing.names(root + "/chainstate").filter { $0.hasSuffix(".ldb") }.compactMap {
+            Int($0.prefix(6))
+        }
         try writeManifest(tables: live.sorted(), rng: &rng)
         var freezer = Freezer(root: root + "/geth/chaindata/ancient/chain")
         try freezer.append(bytes: Int(Double(size) * 0.005), rng: &rng)
-        try write("/data/priv_validator_state.json", Array("{\"height\":\"\(1000 + day * 14400)\",\"round\":0,\"step\":3}\n".utf8))
+        try write(
+            "/data/priv_validator_state.json",
+            Array("{\"height\":\"\(1000 + day * 14400)\",\"round\":0,\"step\":3}\n".utf8))
         try append("/debug.log", randomText(64 << 10, &rng))
     }
 
@@ -81,8 +86,9 @@ struct ChainDataGenerator {
 
     /// The same seed builds the same blocks, so blocks up to `existing` are rebuilt, not rewritten.
     private func chainWriter(existing: UInt64?) throws -> RegtestChainWriter {
-        try RegtestChainWriter(directory: root + "/blocks", key: Self.xorKey, seed: seed,
-                               maxFileSize: Self.blkFileSize, existingHeight: existing)
+        try RegtestChainWriter(
+            directory: root + "/blocks", key: Self.xorKey, seed: seed,
+            maxFileSize: Self.blkFileSize, existingHeight: existing)
     }
 
     private func writeTable(number: Int, rng: inout DataRandom) throws {
@@ -116,7 +122,10 @@ struct ChainDataGenerator {
 
     /// Log-like text: compressible, as real debug logs are.
     func randomText(_ count: Int, _ rng: inout DataRandom) -> [UInt8] {
-        let words = ["UpdateTip:", "new", "best=", "height=", "version=0x20000000", "log2_work=", "tx=", "date=", "progress=1.000000", "cache="]
+        let words = [
+            "UpdateTip:", "new", "best=", "height=", "version=0x20000000", "log2_work=", "tx=", "date=",
+            "progress=1.000000", "cache="
+        ]
         var out: [UInt8] = []
         out.reserveCapacity(count + 64)
         while out.count < count {
@@ -145,7 +154,7 @@ struct Freezer {
             while data.count < target {
                 let item = 500 + rng.below(3000)
                 rng.fill(&data, count: item * 3 / 4)
-                data += [UInt8](repeating: UInt8(item & 0x7), count: item - item * 3 / 4) // RLP headers and padding
+                data += [UInt8](repeating: UInt8(item & 0x7), count: item - item * 3 / 4)  // RLP headers and padding
                 offset &+= UInt32(item)
                 withUnsafeBytes(of: UInt16(0).littleEndian) { index.append(contentsOf: $0) }
                 withUnsafeBytes(of: offset.bigEndian) { index.append(contentsOf: $0) }

@@ -17,8 +17,10 @@ enum DemoFlippedBit {
 
     static func run(_ directory: String, repository: Repository, cancellation: Cancellation) throws -> Outcome {
         try flip(in: directory)
-        let backup = try Archiver(repository: repository, options: BackupOptions(source: directory),
-                                  cancellation: cancellation).run()
+        let backup = try Archiver(
+            repository: repository, options: BackupOptions(source: directory),
+            cancellation: cancellation
+        ).run()
         var options = VerifyOptions()
         options.readData = .all
         options.snapshots = [backup.snapshotID.hex]
@@ -40,11 +42,15 @@ enum DemoFlippedBit {
         var key = [UInt8](repeating: 0, count: 8)
         if let xor = try? Posix.readFile(directory + "/blocks/xor.dat"), xor.count == 8 { key = xor }
         var bytes = try Posix.readFile(path)
-        guard bytes.count >= 8 else { throw VaultError(.failure, "\(path) holds no block record", hint: "run the demo with a larger --size") }
+        guard bytes.count >= 8 else {
+            throw VaultError(.failure, "\(path) holds no block record", hint: "run the demo with a larger --size")
+        }
         var size = 0
         for i in 0..<4 { size |= Int(bytes[4 + i] ^ key[4 + i]) << (8 * i) }
         let target = 8 + size + 8 + 150
-        guard target < bytes.count else { throw VaultError(.failure, "\(path) holds a single block", hint: "run the demo with a larger --size") }
+        guard target < bytes.count else {
+            throw VaultError(.failure, "\(path) holds a single block", hint: "run the demo with a larger --size")
+        }
         bytes[target] ^= 0x01
         try bytes.withUnsafeBytes { try Posix.writeFileAtomically(path, $0, mode: 0o644) }
     }

@@ -20,8 +20,10 @@ struct Arguments {
     var flags: Set<String> = []
 
     static let global = ArgumentSpec(
-        valued: ["--repo", "--key-file", "--password-file", "--operator-key", "--operator-password", "--retry-lock",
-                 "--progress-interval", "--limit-upload", "--limit-download"],
+        valued: [
+            "--repo", "--key-file", "--password-file", "--operator-key", "--operator-password", "--retry-lock",
+            "--progress-interval", "--limit-upload", "--limit-download"
+        ],
         flags: ["--json", "--quiet", "--help", "-h", "--no-progress", "--no-lock", "--append-only"])
 
     init(_ raw: [String], spec: ArgumentSpec, command: String) throws {
@@ -40,7 +42,9 @@ struct Arguments {
             }
             if let words = spec.optionalValued[arg] {
                 flags.insert(arg)
-                if let inline { values[arg, default: []].append(inline) } else if i < raw.count, words.contains(raw[i]) {
+                if let inline {
+                    values[arg, default: []].append(inline)
+                } else if i < raw.count, words.contains(raw[i]) {
                     values[arg, default: []].append(raw[i])
                     i += 1
                 }
@@ -54,12 +58,15 @@ struct Arguments {
                 guard inline == nil else { throw VaultError(.usage, "\(arg) takes no value") }
                 flags.insert(arg)
             } else {
-                throw VaultError(.usage, "unknown option \(arg) for '\(command)'", hint: "see 'chainvault \(command) --help'")
+                throw VaultError(
+                    .usage, "unknown option \(arg) for '\(command)'", hint: "see 'chainvault \(command) --help'")
             }
         }
         guard spec.positionalsAllowed.contains(positionals.count) else {
-            throw VaultError(.usage, "'\(command)' takes \(Self.describe(spec.positionalsAllowed)) argument(s), got \(positionals.count)",
-                             hint: "see 'chainvault \(command) --help'")
+            throw VaultError(
+                .usage,
+                "'\(command)' takes \(Self.describe(spec.positionalsAllowed)) argument(s), got \(positionals.count)",
+                hint: "see 'chainvault \(command) --help'")
         }
     }
 
@@ -82,12 +89,16 @@ struct Arguments {
 
 /// "512M", "4G", "100k", "2048" → bytes.
 func parseSize(_ text: String) throws -> Int {
-    let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30, "t": 1 << 40, "T": 1 << 40]
+    let units: [Character: Int] = [
+        "k": 1 << 10, "K": 1 << 10, "m": 1 << 20, "M": 1 << 20, "g": 1 << 30, "G": 1 << 30, "t": 1 << 40, "T": 1 << 40
+    ]
     var digits = text
     var multiplier = 1
     if let last = text.last, let m = units[last] { multiplier = m; digits.removeLast() }
     if digits.hasSuffix("i") { digits.removeLast() }
-    guard let n = Double(digits), n > 0 else { throw VaultError(.usage, "'\(text)' is not a size (examples: 512M, 4G)") }
+    guard let n = Double(digits), n > 0 else {
+        throw VaultError(.usage, "'\(text)' is not a size (examples: 512M, 4G)")
+    }
     return Int(n * Double(multiplier))
 }
 

@@ -11,10 +11,13 @@ enum AuditAnchorCheck {
         var problems: [String] = []
         do {
             if let anchor = try AuditAnchor.load(for: file) {
-                if let p = anchor.problem(with: report, source: "its anchor \(AuditAnchor.path(for: file))") { problems.append(p) }
+                if let p = anchor.problem(with: report, source: "its anchor \(AuditAnchor.path(for: file))") {
+                    problems.append(p)
+                }
             } else if report.entries > 0 {
-                problems.append("the anchor \(AuditAnchor.path(for: file)) is missing: every append writes it, "
-                                + "so it was removed (a cut log cannot be told from a whole one without it)")
+                problems.append(
+                    "the anchor \(AuditAnchor.path(for: file)) is missing: every append writes it, "
+                        + "so it was removed (a cut log cannot be told from a whole one without it)")
             }
         } catch {
             problems.append((error as? VaultError)?.message ?? "\(error)")
@@ -29,10 +32,13 @@ enum AuditAnchorCheck {
             }
             let copy = AuditLog.verify(bytes: mirror.log)
             let anchor = AuditAnchor(entries: copy.entries, lastHash: copy.lastHash)
-            if let p = anchor.problem(with: report, source: "the repository's copy (host \(host))") { problems.append(p) }
+            if let p = anchor.problem(with: report, source: "the repository's copy (host \(host))") {
+                problems.append(p)
+            }
         } catch {
-            c.out.warning("the log was not compared with the repository's copy: "
-                          + ((error as? VaultError)?.message ?? "\(error)"))
+            c.out.warning(
+                "the log was not compared with the repository's copy: "
+                    + ((error as? VaultError)?.message ?? "\(error)"))
         }
         return problems
     }

@@ -11,10 +11,13 @@ final class BandwidthOptions: Sendable {
         try parsed.withLock { cached in
             if let cached { return cached }
             func bucket(_ option: String) throws -> TokenBucket? {
-                try args.value(option).map { TokenBucket(bytesPerSecond: try BandwidthLimits.kibPerSecond($0, option: option)) }
+                try args.value(option).map {
+                    TokenBucket(bytesPerSecond: try BandwidthLimits.kibPerSecond($0, option: option))
+                }
             }
-            let limits = BandwidthLimits(upload: try bucket("--limit-upload"), download: try bucket("--limit-download"),
-                                         cancellation: cancellation)
+            let limits = BandwidthLimits(
+                upload: try bucket("--limit-upload"), download: try bucket("--limit-download"),
+                cancellation: cancellation)
             cached = limits
             return limits
         }

@@ -29,6 +29,8 @@ enum CommandAudit {
         if let error { details["error"] = error }
         let user = env["SUDO_USER"].map { "\($0) via sudo" } ?? env["USER"] ?? String(getuid())
         let subject = args.positionals.filter { $0 != "add" && $0 != "remove" }.joined(separator: " ")
-        _ = try? AuditLog(path: path).append(actor: "\(user) (cli)", action: action, subject: subject.isEmpty ? "-" : subject, result: result, details: details)
+        _ = try? AuditLog(path: path).append(
+            actor: "\(user) (cli)", action: action, subject: subject.isEmpty ? "-" : subject, result: result,
+            details: details)
     }
 }

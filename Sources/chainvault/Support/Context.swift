@@ -44,8 +44,11 @@ struct Context {
         if let dir = environment["CREDENTIALS_DIRECTORY"], (try? Posix.lstat(dir + "/chainvault.key")) != nil {
             return try Credential.keyFile(dir + "/chainvault.key")
         }
-        throw VaultError(.usage, "no key given",
-                         hint: "pass --key-file FILE or --password-file FILE (or set CHAINVAULT_KEY_FILE / CHAINVAULT_PASSWORD_FILE, or LoadCredential=chainvault.key under systemd)")
+        throw VaultError(
+            .usage, "no key given",
+            hint:
+                "pass --key-file FILE or --password-file FILE (or set CHAINVAULT_KEY_FILE / CHAINVAULT_PASSWORD_FILE, or LoadCredential=chainvault.key under systemd)"
+        )
     }
 
     /// --operator-key NAME=FILE / --operator-password NAME=FILE, each once per operator, for a
@@ -55,11 +58,13 @@ struct Context {
         let given = args.all("--operator-key").map { ($0, false) } + args.all("--operator-password").map { ($0, true) }
         guard !given.isEmpty else { return nil }
         guard args.value("--key-file") == nil, args.value("--password-file") == nil else {
-            throw VaultError(.usage, "operator keys and --key-file/--password-file cannot be given together",
-                             hint: "open with one key, or with the operators' keys of a threshold key")
+            throw VaultError(
+                .usage, "operator keys and --key-file/--password-file cannot be given together",
+                hint: "open with one key, or with the operators' keys of a threshold key")
         }
-        let keys = try operatorSecrets.parse(given.map { ($0.0, $0.1, $0.1 ? "--operator-password" : "--operator-key") },
-                                             environment: environment)
+        let keys = try operatorSecrets.parse(
+            given.map { ($0.0, $0.1, $0.1 ? "--operator-password" : "--operator-key") },
+            environment: environment)
         try OperatorKey.checkDistinct(keys)
         return keys
     }
@@ -76,23 +81,26 @@ struct Context {
     /// confirms it before each commit.
     func lock(_ repository: Repository, exclusive: Bool) throws -> RepositoryLock {
         if args.has("--no-lock") {
-            throw VaultError(.usage, "--no-lock is only for commands that only read (restore, verify)",
-                             hint: "'\(command)' writes to the repository and must hold a lock; "
-                                 + "run it without --no-lock")
+            throw VaultError(
+                .usage, "--no-lock is only for commands that only read (restore, verify)",
+                hint: "'\(command)' writes to the repository and must hold a lock; "
+                    + "run it without --no-lock")
         }
         let lock: RepositoryLock
         do {
-            lock = try LockRetry(args).attempt(exclusive ? "exclusive" : "shared", out: out, cancellation: cancellation) {
+            lock = try LockRetry(args).attempt(exclusive ? "exclusive" : "shared", out: out, cancellation: cancellation)
+            {
                 try repository.lock(exclusive: exclusive, command: command)
             }
         } catch {
             guard repository.isWriteRefusal(error) else { throw error }
             let e = VaultError.wrap(error, .storageFailure, "cannot write a lock")
-            throw VaultError(e.code,
-                             "\(repository.location) refuses writes (read-only), and \(command) must write to it",
-                             cause: e,
-                             hint: "mount it read-write or use credentials that may write; "
-                                 + "restore, verify, snapshots and ls work on a read-only repository")
+            throw VaultError(
+                e.code,
+                "\(repository.location) refuses writes (read-only), and \(command) must write to it",
+                cause: e,
+                hint: "mount it read-write or use credentials that may write; "
+                    + "restore, verify, snapshots and ls work on a read-only repository")
         }
         for s in lock.removedStale { out.warning("removed a stale lock: \(s)") }
         return lock
@@ -103,16 +111,18 @@ struct Context {
     /// not kept out, which the warning says.
     func readLock(_ repository: Repository) throws -> RepositoryLock? {
         if args.has("--no-lock") {
-            out.warning("running without a lock (--no-lock): a concurrent prune is not excluded "
-                        + "and may delete data this \(command) reads")
+            out.warning(
+                "running without a lock (--no-lock): a concurrent prune is not excluded "
+                    + "and may delete data this \(command) reads")
             return nil
         }
         let taken = try LockRetry(args).attempt("shared", out: out, cancellation: cancellation) {
             try repository.lockForReading(command: command)
         }
         guard let lock = taken else {
-            out.warning("\(repository.location) refuses writes (read-only), so \(command) runs without a lock: "
-                        + "a concurrent prune is not excluded")
+            out.warning(
+                "\(repository.location) refuses writes (read-only), so \(command) runs without a lock: "
+                    + "a concurrent prune is not excluded")
             return nil
         }
         for s in lock.removedStale { out.warning("removed a stale lock: \(s)") }
@@ -144,29 +154,29 @@ protocol Command: SendableMetatype {
 }
 
 let globalHelp = """
-Global options:
-  --repo PATH            repository (or CHAINVAULT_REPOSITORY)
-  --key-file FILE        raw key file, 32+ bytes, mode 0600 (or CHAINVAULT_KEY_FILE,
-                         or $CREDENTIALS_DIRECTORY/chainvault.key)
-  --password-file FILE   passphrase on the first line (or CHAINVAULT_PASSWORD_FILE)
-  --operator-key NAME=FILE, --operator-password NAME=FILE
-                         one operator's key file or passphrase, once for each of the M
-                         operators who open a threshold key (see 'chainvault key');
-                         NAME=- reads it from stdin (one operator only; typed without
-                         echo on a terminal), NAME alone reads $CREDENTIALS_DIRECTORY/NAME
-  --json                 machine-readable output on stdout
-  --quiet                only errors
-  --no-progress          no progress line on a terminal
-  --progress-interval DURATION
-                         progress as plain lines on stderr every DURATION (also
-                         CHAINVAULT_PROGRESS_INTERVAL; default 60s when stderr is not a
-                         terminal), JSON records with --json, and a final line at the end
-  --append-only          never delete anything (a node whose credential may not delete);
-                         forget, prune and unlock then run on another host
-  --no-lock              read without taking a lock (restore, verify): a concurrent
-                         prune is then not excluded
-  --retry-lock DURATION  when the repository is locked, wait and retry (with backoff) for
-                         up to DURATION (30s, 5m) before failing with exit 12
-  --limit-upload KIB     send at most KIB KiB/s to repositories (all threads together)
-  --limit-download KIB   receive at most KIB KiB/s from repositories
-"""
+    Global options:
+      --repo PATH            repository (or CHAINVAULT_REPOSITORY)
+      --key-file FILE        raw key file, 32+ bytes, mode 0600 (or CHAINVAULT_KEY_FILE,
+                             or $CREDENTIALS_DIRECTORY/chainvault.key)
+      --password-file FILE   passphrase on the first line (or CHAINVAULT_PASSWORD_FILE)
+      --operator-key NAME=FILE, --operator-password NAME=FILE
+                             one operator's key file or passphrase, once for each of the M
+                             operators who open a threshold key (see 'chainvault key');
+                             NAME=- reads it from stdin (one operator only; typed without
+                             echo on a terminal), NAME alone reads $CREDENTIALS_DIRECTORY/NAME
+      --json                 machine-readable output on stdout
+      --quiet                only errors
+      --no-progress          no progress line on a terminal
+      --progress-interval DURATION
+                             progress as plain lines on stderr every DURATION (also
+                             CHAINVAULT_PROGRESS_INTERVAL; default 60s when stderr is not a
+                             terminal), JSON records with --json, and a final line at the end
+      --append-only          never delete anything (a node whose credential may not delete);
+                             forget, prune and unlock then run on another host
+      --no-lock              read without taking a lock (restore, verify): a concurrent
+                             prune is then not excluded
+      --retry-lock DURATION  when the repository is locked, wait and retry (with backoff) for
+                             up to DURATION (30s, 5m) before failing with exit 12
+      --limit-upload KIB     send at most KIB KiB/s to repositories (all threads together)
+      --limit-download KIB   receive at most KIB KiB/s from repositories
+    """

@@ -17,8 +17,10 @@ final class OperatorSecrets: Sendable {
 
     /// Each given `(text, password, option)`; stdin is claimed before anything is read, so a
     /// second `NAME=-` is refused before the first one's secret is taken from stdin.
-    func parse(_ given: [(text: String, password: Bool, option: String)],
-               environment: [String: String]) throws -> [OperatorKey] {
+    func parse(
+        _ given: [(text: String, password: Bool, option: String)],
+        environment: [String: String]
+    ) throws -> [OperatorKey] {
         for g in given where g.text.hasSuffix("=-") { try claimStdin(g.text) }
         return try given.map { try parse($0.text, password: $0.password, option: $0.option, environment: environment) }
     }
@@ -26,36 +28,50 @@ final class OperatorSecrets: Sendable {
     private func claimStdin(_ text: String) throws {
         try stdinTakenBy.withLock { taken in
             if let taken {
-                throw VaultError(.usage, "stdin can hold the secret of one operator only: \(taken) and \(text) both ask for it",
-                                 hint: "give the other operators' secrets as NAME=FILE, or as NAME alone for a systemd "
-                                     + "credential in $CREDENTIALS_DIRECTORY")
+                throw VaultError(
+                    .usage, "stdin can hold the secret of one operator only: \(taken) and \(text) both ask for it",
+                    hint: "give the other operators' secrets as NAME=FILE, or as NAME alone for a systemd "
+                        + "credential in $CREDENTIALS_DIRECTORY")
             }
             taken = text
         }
     }
 
-    private func parse(_ text: String, password: Bool, option: String, environment: [String: String]) throws -> OperatorKey {
+    private func parse(_ text: String, password: Bool, option: String, environment: [String: String]) throws
+        -> OperatorKey
+    {
         guard let eq = text.firstIndex(of: "=") else {
             return try fromCredentialDirectory(text, password: password, option: option, environment: environment)
         }
         let name = String(text[..<eq]), source = String(text[text.index(after: eq)...])
-        guard source == "-", OperatorKey.isValidName(name) else { return try OperatorKey.parse(text, password: password, option: option) }
+        guard source == "-", OperatorKey.isValidName(name) else {
+            return try OperatorKey.parse(text, password: password, option: option)
+        }
         let what = password ? "the passphrase of operator \(name) from stdin" : "the key of operator \(name) from stdin"
-        var bytes = try Self.readStdin(prompt: password ? "passphrase of operator \(name): " : "key of operator \(name): ",
-                                       what: what)
-        let credential = password
-            ? try Credential.password(&bytes, what: what, emptyHint: "type the passphrase, or pipe it in: " + "\(option) \(name)=- < FILE")
-            : try Credential.key(&bytes, what: what, shortHint: "pipe the operator's key file in: \(option) \(name)=- < FILE")
+        var bytes = try Self.readStdin(
+            prompt: password ? "passphrase of operator \(name): " : "key of operator \(name): ",
+            what: what)
+        let credential =
+            password
+            ? try Credential.password(
+                &bytes, what: what, emptyHint: "type the passphrase, or pipe it in: " + "\(option) \(name)=- < FILE")
+            : try Credential.key(
+                &bytes, what: what, shortHint: "pipe the operator's key file in: \(option) \(name)=- < FILE")
         return try OperatorKey(name: name, credential: credential)
     }
 
-    private func fromCredentialDirectory(_ name: String, password: Bool, option: String,
-                                         environment: [String: String]) throws -> OperatorKey {
-        guard OperatorKey.isValidName(name) else { return try OperatorKey.parse(name, password: password, option: option) }
+    private func fromCredentialDirectory(
+        _ name: String, password: Bool, option: String,
+        environment: [String: String]
+    ) throws -> OperatorKey {
+        guard OperatorKey.isValidName(name) else {
+            return try OperatorKey.parse(name, password: password, option: option)
+        }
         guard let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty else {
-            throw VaultError(.usage, "\(option) \(name) names no file, and $CREDENTIALS_DIRECTORY is not set",
-                             hint: "give \(option) \(name)=FILE, \(name)=- to read it from stdin, or run under systemd "
-                                 + "with LoadCredential=\(name):PATH")
+            throw VaultError(
+                .usage, "\(option) \(name) names no file, and $CREDENTIALS_DIRECTORY is not set",
+                hint: "give \(option) \(name)=FILE, \(name)=- to read it from stdin, or run under systemd "
+                    + "with LoadCredential=\(name):PATH")
         }
         let path = dir + "/" + name
         return try OperatorKey(name: name, credential: password ? try .passwordFile(path) : try .keyFile(path))
@@ -82,8 +98,9 @@ final class OperatorSecrets: Sendable {
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
                 wipe(&bytes)
-                throw VaultError(.usage, "cannot read \(what)", cause: Errno.current,
-                                 hint: "pipe the secret in, or give it as NAME=FILE")
+                throw VaultError(
+                    .usage, "cannot read \(what)", cause: Errno.current,
+                    hint: "pipe the secret in, or give it as NAME=FILE")
             }
             if n == 0 { break }
             bytes += buffer[0..<n]
@@ -92,8 +109,9 @@ final class OperatorSecrets: Sendable {
         }
         guard bytes.count <= stdinLimit else {
             wipe(&bytes)
-            throw VaultError(.usage, "\(what) is more than \(stdinLimit) bytes, more than a key or passphrase can be",
-                             hint: "pipe only the secret in")
+            throw VaultError(
+                .usage, "\(what) is more than \(stdinLimit) bytes, more than a key or passphrase can be",
+                hint: "pipe only the secret in")
         }
         return bytes
     }

@@ -66,8 +66,11 @@ final class ProgressReporter: @unchecked Sendable {
         timer?.cancel()
         queue.sync {
             stopped = true
-            if terminal { if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) } }
-            else if succeeded && (explicit || printed) { write(progress.snapshot, done: true) }
+            if terminal {
+                if shown { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+            } else if succeeded && (explicit || printed) {
+                write(progress.snapshot, done: true)
+            }
         }
     }
 
@@ -92,9 +95,10 @@ final class ProgressReporter: @unchecked Sendable {
             return
         }
         let rate = p.elapsed > 0 ? Double(p.bytes) / p.elapsed : 0
-        let record = Record(command: verb, phase: p.phase, files: p.files, bytes: p.bytes,
-                            totalBytes: p.total > 0 ? p.total : nil, bytesPerSecond: rate.rounded(),
-                            etaSeconds: Self.eta(p, rate: rate), elapsedSeconds: p.elapsed, done: done)
+        let record = Record(
+            command: verb, phase: p.phase, files: p.files, bytes: p.bytes,
+            totalBytes: p.total > 0 ? p.total : nil, bytesPerSecond: rate.rounded(),
+            etaSeconds: Self.eta(p, rate: rate), elapsedSeconds: p.elapsed, done: done)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         if let data = try? encoder.encode(record) {

@@ -5,8 +5,10 @@ import VaultRepository
 /// `\xHH` escapes that `ls` prints for names that are not UTF-8.
 enum SnapshotPath {
     /// The node at `argument` under `root`, and its path as `ls` displays it.
-    static func lookup(_ argument: String, in root: Tree, walker load: @escaping (BlobID) throws -> Tree,
-                       snapshot: String) throws -> (node: Node, display: String)? {
+    static func lookup(
+        _ argument: String, in root: Tree, walker load: @escaping (BlobID) throws -> Tree,
+        snapshot: String
+    ) throws -> (node: Node, display: String)? {
         let parts = FileName.commandLineBytes(argument).split(separator: 47, omittingEmptySubsequences: true)
             .filter { $0 != [46] }
         // Only the trees along the path are loaded (`TreeWalker.follow`).

@@ -9,19 +9,20 @@ enum SnapshotSelectionOptions {
     static let valued: Set<String> = ["--host", "--source", "--policy", "--tag"]
 
     static let help = """
-      --host NAME     only snapshots taken on this host
-      --source PATH   only snapshots of this source directory
-      --policy NAME   only snapshots made by this policy
-      --tag TAG       only snapshots with this tag (repeatable: all of them)
-    """
+          --host NAME     only snapshots taken on this host
+          --source PATH   only snapshots of this source directory
+          --policy NAME   only snapshots made by this policy
+          --tag TAG       only snapshots with this tag (repeatable: all of them)
+        """
 
     /// A `--policy` that names a policy file (restore: a path with '/' or ending in .json) is not a
     /// filter: its source is the target, and snapshots of that source made without the policy
     /// (a CLI backup) are as much that node's.
     static func filter(_ args: Arguments, policyName: String? = nil) -> SnapshotFilter {
         let named = args.value("--policy").flatMap { $0.contains("/") || $0.hasSuffix(".json") ? nil : $0 }
-        return SnapshotFilter(host: args.value("--host"), source: args.value("--source").map(Path.absolute),
-                              policy: named, tags: args.all("--tag"))
+        return SnapshotFilter(
+            host: args.value("--host"), source: args.value("--source").map(Path.absolute),
+            policy: named, tags: args.all("--tag"))
     }
 
     /// What `latest` means for a command that only reads (`ls`, `dump`, `diff`, `find --snapshot`,
@@ -41,7 +42,8 @@ enum SnapshotSelectionOptions {
             sources.append(String(cString: resolved))
             free(resolved)
         }
-        return SnapshotSelection(filter: filter(args, policyName: policyName), preferredSources: sources,
-                                 preferredHost: ProcessInfo.processInfo.hostName)
+        return SnapshotSelection(
+            filter: filter(args, policyName: policyName), preferredSources: sources,
+            preferredHost: ProcessInfo.processInfo.hostName)
     }
 }

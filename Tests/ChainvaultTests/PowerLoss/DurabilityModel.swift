@@ -192,8 +192,10 @@ final class DurabilityModel {
 
     /// `written`: where each file node was written first. A file reachable under several names
     /// (a hardlink) is one inode on disk, as it was before the cut, not copies of it.
-    private func write(_ node: Node, at path: String, mode: Mode, cut: Int, rng: inout SplitMix64,
-                       sources: [Int: String], written: inout [Int: String]) throws {
+    private func write(
+        _ node: Node, at path: String, mode: Mode, cut: Int, rng: inout SplitMix64,
+        sources: [Int: String], written: inout [Int: String]
+    ) throws {
         if case .file = node.kind, let first = written[node.id] {
             guard link(first, path) == 0 else { throw Posix.error("link", path) }
             return
@@ -206,8 +208,9 @@ final class DurabilityModel {
                 for change in node.unsynced where change.op < cut { entries[change.name] = change.node }
             }
             for (name, child) in entries.sorted(by: { $0.key < $1.key }) {
-                try write(child, at: path + "/" + name, mode: mode, cut: cut, rng: &rng, sources: sources,
-                          written: &written)
+                try write(
+                    child, at: path + "/" + name, mode: mode, cut: cut, rng: &rng, sources: sources,
+                    written: &written)
             }
         case .symlink(let target):
             guard symlink(target, path) == 0 else { throw Posix.error("symlink", path) }

@@ -22,21 +22,25 @@ struct DurabilityModelTests {
     @Test func readsCallsSplitAcrossThreadsAndSkipsFailuresAndOtherPaths() {
         var t = SyscallTrace(root: "/r")
         t.parse(Self.trace)
-        #expect(t.effects == [
-            .create("/r/d/.tmp-1", truncate: false),
-            .sync("/r/d"), // taken when the fsync started, before the write completed
-            .write("/r/d/.tmp-1", offset: nil, length: 9, bytes: nil), // cut at the -s limit
-            .write("/r/d/.tmp-1", offset: nil, length: 5, bytes: Array("x = 1".utf8)),
-            .sync("/r/d/.tmp-1"),
-            .rename("/r/d/.tmp-1", "/r/d/obj", exchange: false),
-        ])
+        #expect(
+            t.effects == [
+                .create("/r/d/.tmp-1", truncate: false),
+                .sync("/r/d"),  // taken when the fsync started, before the write completed
+                .write("/r/d/.tmp-1", offset: nil, length: 9, bytes: nil),  // cut at the -s limit
+                .write("/r/d/.tmp-1", offset: nil, length: 5, bytes: Array("x = 1".utf8)),
+                .sync("/r/d/.tmp-1"),
+                .rename("/r/d/.tmp-1", "/r/d/obj", exchange: false)
+            ])
         #expect(SyscallTrace.string(#""a\0\377\n\"7\1777""#)?.bytes == [97, 0, 255, 10, 34, 55, 127, 55])
     }
 
     /// A model of the empty tree `r` (holding `directory`, if given) after `effects`.
-    func replay(_ w: Workspace, directory: String = "", _ effects: (String) -> [FileEffect]) throws -> (DurabilityModel, String) {
+    func replay(_ w: Workspace, directory: String = "", _ effects: (String) -> [FileEffect]) throws -> (
+        DurabilityModel, String
+    ) {
         for tree in ["r", "copy"] {
-            try FileManager.default.createDirectory(atPath: w.path(tree + "/" + directory), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: w.path(tree + "/" + directory), withIntermediateDirectories: true)
         }
         let model = try DurabilityModel(root: w.path("r"), initialCopy: w.path("copy"))
         effects(w.path("r")).forEach(model.apply)
@@ -48,8 +52,11 @@ struct DurabilityModelTests {
     @Test func aRenameWithoutADirectorySyncMayBeLost() throws {
         let w = try Workspace()
         let (model, r) = try replay(w, directory: "d") { r in
-            [.create(r + "/d/.tmp", truncate: false), .write(r + "/d/.tmp", offset: nil, length: 3, bytes: [1, 2, 3]),
-             .sync(r + "/d/.tmp"), .rename(r + "/d/.tmp", r + "/d/obj", exchange: false)]
+            [
+                .create(r + "/d/.tmp", truncate: false),
+                .write(r + "/d/.tmp", offset: nil, length: 3, bytes: [1, 2, 3]),
+                .sync(r + "/d/.tmp"), .rename(r + "/d/.tmp", r + "/d/obj", exchange: false)
+            ]
         }
         var rng = SplitMix64(seed: 1)
         try model.materialize(at: w.path("strict"), mode: .strict, rng: &rng, sources: [:])
@@ -59,7 +66,9 @@ struct DurabilityModelTests {
             try model.materialize(at: w.path("random-\(i)"), mode: .random, rng: &rng, sources: [:])
             let names = try FileManager.default.contentsOfDirectory(atPath: w.path("random-\(i)/d")).sorted()
             seen.insert(names)
-            for n in names { #expect(FileManager.default.contents(atPath: w.path("random-\(i)/d/\(n)")) == Data([1, 2, 3])) }
+            for n in names {
+                #expect(FileManager.default.contents(atPath: w.path("random-\(i)/d/\(n)")) == Data([1, 2, 3]))
+            }
         }
         #expect(seen == [[], [".tmp"], ["obj"]])
         model.apply(.sync(r + "/d"))
@@ -70,7 +79,9 @@ struct DurabilityModelTests {
     /// Data written but never fsynced is not there in the strict tree, even under a synced name.
     @Test func unsyncedBytesAreLostEvenWhenTheNameSurvives() throws {
         let w = try Workspace()
-        let (model, _) = try replay(w) { r in [.create(r + "/f", truncate: false), .write(r + "/f", offset: nil, length: 2, bytes: [7, 7]), .sync(r)] }
+        let (model, _) = try replay(w) { r in
+            [.create(r + "/f", truncate: false), .write(r + "/f", offset: nil, length: 2, bytes: [7, 7]), .sync(r)]
+        }
         var rng = SplitMix64(seed: 2)
         try model.materialize(at: w.path("strict"), mode: .strict, rng: &rng, sources: [:])
         #expect(FileManager.default.contents(atPath: w.path("strict/f")) == Data())
@@ -84,8 +95,11 @@ struct DurabilityModelTests {
         try w.write("copy/a", [1, 2, 3])
         #expect(link(w.path("copy/a"), w.path("copy/b")) == 0)
         let (model, _) = try replay(w) { r in
-            [.create(r + "/c", truncate: false), .write(r + "/c", offset: nil, length: 2, bytes: [4, 5]), .sync(r + "/c"),
-             .link(r + "/c", r + "/d"), .sync(r)]
+            [
+                .create(r + "/c", truncate: false), .write(r + "/c", offset: nil, length: 2, bytes: [4, 5]),
+                .sync(r + "/c"),
+                .link(r + "/c", r + "/d"), .sync(r)
+            ]
         }
         var rng = SplitMix64(seed: 3)
         for mode in [DurabilityModel.Mode.strict, .random] {
@@ -107,16 +121,22 @@ struct DurabilityModelTests {
     @Test func aRenameAcrossDirectoriesIsNeverHalfThere() throws {
         let w = try Workspace()
         let (model, _) = try replay(w) { r in
-            [.makeDirectory(r + "/a"), .makeDirectory(r + "/b"), .create(r + "/a/x", truncate: false),
-             .write(r + "/a/x", offset: nil, length: 1, bytes: [9]), .sync(r + "/a/x"), .sync(r + "/a"), .sync(r + "/b"),
-             .sync(r), .rename(r + "/a/x", r + "/b/x", exchange: false), .create(r + "/b/later", truncate: false)]
+            [
+                .makeDirectory(r + "/a"), .makeDirectory(r + "/b"), .create(r + "/a/x", truncate: false),
+                .write(r + "/a/x", offset: nil, length: 1, bytes: [9]), .sync(r + "/a/x"), .sync(r + "/a"),
+                .sync(r + "/b"),
+                .sync(r), .rename(r + "/a/x", r + "/b/x", exchange: false), .create(r + "/b/later", truncate: false)
+            ]
         }
         var rng = SplitMix64(seed: 4)
         var seen = Set<[Bool]>()
         for i in 0..<32 {
             let out = w.path("random-\(i)")
             try model.materialize(at: out, mode: .random, rng: &rng, sources: [:])
-            let found = [FileManager.default.fileExists(atPath: out + "/a/x"), FileManager.default.fileExists(atPath: out + "/b/x")]
+            let found = [
+                FileManager.default.fileExists(atPath: out + "/a/x"),
+                FileManager.default.fileExists(atPath: out + "/b/x")
+            ]
             #expect(found == [true, false] || found == [false, true], "tree \(i): in a \(found[0]), in b \(found[1])")
             seen.insert(found)
         }

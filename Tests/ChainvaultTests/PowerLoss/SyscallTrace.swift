@@ -21,9 +21,11 @@ enum FileEffect: Equatable {
 struct SyscallTrace {
     /// The strace arguments that produce what `parse` reads (long strings kept for small writes,
     /// whose bytes lock files need: their content is gone by the end of the run).
-    static let straceArguments = ["-f", "-y", "-qq", "-s", "4096", "-e",
-                                  "trace=open,openat,creat,mkdir,mkdirat,write,pwrite64,writev,pwritev,ftruncate,truncate,"
-                                  + "fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,symlink,symlinkat"]
+    static let straceArguments = [
+        "-f", "-y", "-qq", "-s", "4096", "-e",
+        "trace=open,openat,creat,mkdir,mkdirat,write,pwrite64,writev,pwritev,ftruncate,truncate,"
+            + "fsync,fdatasync,syncfs,sync,rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,symlink,symlinkat"
+    ]
 
     let root: String
     private(set) var effects: [FileEffect] = []
@@ -48,7 +50,9 @@ struct SyscallTrace {
             let start = String(call.dropLast("<unfinished ...>".count)).trimmingCharacters(in: .whitespaces)
             pending[pid] = start
             // A sync covers what was done when it started, not what other threads do meanwhile.
-            if start.hasPrefix("fsync(") || start.hasPrefix("fdatasync(") || start.hasPrefix("syncfs(") || start.hasPrefix("sync(") {
+            if start.hasPrefix("fsync(") || start.hasPrefix("fdatasync(") || start.hasPrefix("syncfs(")
+                || start.hasPrefix("sync(")
+            {
                 decode(start + ") = 0")
             }
             return
@@ -68,7 +72,8 @@ struct SyscallTrace {
         let beforeResult = call[..<equals.lowerBound].trimmingCharacters(in: .whitespaces)
         guard beforeResult.hasSuffix(")"), let open = beforeResult.firstIndex(of: "(") else { return }
         let name = String(beforeResult[..<open])
-        let argsText = String(beforeResult[beforeResult.index(after: open)..<beforeResult.index(before: beforeResult.endIndex)])
+        let argsText = String(
+            beforeResult[beforeResult.index(after: open)..<beforeResult.index(before: beforeResult.endIndex)])
         let tail = String(call[equals.upperBound...])
         let retText = tail.prefix { $0 == "-" || $0.isNumber }
         guard let ret = Int(retText), ret >= 0 else { return }
@@ -102,13 +107,17 @@ struct SyscallTrace {
         case "syncfs", "sync": effect = .syncAll
         case "rename": if let a = at(-1, 0), let b = at(-1, 1) { effect = .rename(a, b, exchange: false) }
         case "renameat", "renameat2":
-            if let a = at(0, 1), let b = at(2, 3) { effect = .rename(a, b, exchange: args[safe: 4]?.contains("RENAME_EXCHANGE") == true) }
+            if let a = at(0, 1), let b = at(2, 3) {
+                effect = .rename(a, b, exchange: args[safe: 4]?.contains("RENAME_EXCHANGE") == true)
+            }
         case "unlink", "rmdir": effect = at(-1, 0).map { .remove($0) }
         case "unlinkat": effect = at(0, 1).map { .remove($0) }
         case "link": if let a = at(-1, 0), let b = at(-1, 1) { effect = .link(a, b) }
         case "linkat": if let a = at(0, 1), let b = at(2, 3) { effect = .link(a, b) }
-        case "symlink": if let t = Self.string(args[safe: 0] ?? "")?.text, let p = at(-1, 1) { effect = .symlink(target: t, at: p) }
-        case "symlinkat": if let t = Self.string(args[safe: 0] ?? "")?.text, let p = at(1, 2) { effect = .symlink(target: t, at: p) }
+        case "symlink":
+            if let t = Self.string(args[safe: 0] ?? "")?.text, let p = at(-1, 1) { effect = .symlink(target: t, at: p) }
+        case "symlinkat":
+            if let t = Self.string(args[safe: 0] ?? "")?.text, let p = at(1, 2) { effect = .symlink(target: t, at: p) }
         default: break
         }
         guard let effect, touchesRoot(effect) else { return }
@@ -125,7 +134,8 @@ struct SyscallTrace {
     private func touchesRoot(_ e: FileEffect) -> Bool {
         switch e {
         case .create(let p, _), .makeDirectory(let p), .write(let p, _, _, _), .truncate(let p, _), .sync(let p),
-             .remove(let p), .symlink(_, let p): return inside(p)
+            .remove(let p), .symlink(_, let p):
+            return inside(p)
         case .syncAll: return true
         case .rename(let a, let b, _), .link(let a, let b):
             return inside(a) || inside(b)
@@ -138,7 +148,13 @@ struct SyscallTrace {
         for ch in text {
             if quoted {
                 current.append(ch)
-                if escaped { escaped = false } else if ch == "\\" { escaped = true } else if ch == "\"" { quoted = false }
+                if escaped {
+                    escaped = false
+                } else if ch == "\\" {
+                    escaped = true
+                } else if ch == "\"" {
+                    quoted = false
+                }
                 continue
             }
             switch ch {
@@ -153,7 +169,9 @@ struct SyscallTrace {
             }
             current.append(ch)
         }
-        if !current.trimmingCharacters(in: .whitespaces).isEmpty { out.append(current.trimmingCharacters(in: .whitespaces)) }
+        if !current.trimmingCharacters(in: .whitespaces).isEmpty {
+            out.append(current.trimmingCharacters(in: .whitespaces))
+        }
         return out
     }
 
