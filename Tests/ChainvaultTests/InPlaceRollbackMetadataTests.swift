@@ -33,7 +33,7 @@ struct InPlaceRollbackMetadataTests {
 
     /// Stopped at `point` and killed (SIGKILL: before the journal in the build, after it between
     /// two steps), then `--rollback`: every directory's mode and mtime (ns) as before.
-    @Test(.timeLimit(.minutes(2)), arguments: ["restore-in-place-build", "restore-in-place-step"])
+    @Test(.timeLimit(.minutes(5)), arguments: ["restore-in-place-build", "restore-in-place-step"])
     func rollbackAfterAKillPutsBackEveryDirectorysMtime(point: String) throws {
         let w = try Workspace()
         _ = try Self.changedNode(w)
@@ -50,7 +50,7 @@ struct InPlaceRollbackMetadataTests {
 
     /// SIGTERM in the rebuild: the restore stops (exit 130) with the old tree, its directories'
     /// mtimes included (its work directory was made and removed inside the target).
-    @Test(.timeLimit(.minutes(2))) func aRebuildStoppedBySigtermLeavesEveryDirectorysMtime() throws {
+    @Test(.timeLimit(.minutes(5))) func aRebuildStoppedBySigtermLeavesEveryDirectorysMtime() throws {
         let w = try Workspace()
         _ = try Self.changedNode(w)
         let node = w.path("node")
