@@ -96,6 +96,34 @@ extension Restorer {
         }
     }
 
+    /// Staging copies beside the destination that were never swapped in (still marked unfinished,
+    /// or complete with the note's inode still theirs): copies of a snapshot, never the node's, so
+    /// an in-place restore removes them, with their notes, before it checks its free space (an
+    /// outside tester found a `--force` killed in its fetch left a whole second tree beside the
+    /// node that the next in-place run only named). The target is locked: no run of ours is
+    /// writing them. A previous tree swapped out is only reported (`stagingLeftoverNotices`).
+    func removeNeverSwappedStaging() throws -> [String] {
+        let prefix = DerivedName.stem(Path.base(destination)) + Self.stagingInfix
+        let parent = Path.parent(destination)
+        var removed: [String] = []
+        for name in try DirectoryListing.names(parent) where name.hasPrefix(prefix) {
+            let path = Path.join(parent, name)
+            let note = swapNote(stagingSuffix: String(name.dropFirst(prefix.count)))
+            switch try stagingState(path, note: note) {
+            case .unfinished, .unswapped:
+                try Posix.removeTree(path)
+                removed.append(path)
+                if try Posix.lstat(note) != nil {
+                    try Posix.fsyncDirectory(parent)
+                    _ = try Posix.unlink(note)
+                }
+            case .previous:
+                continue
+            }
+        }
+        return removed
+    }
+
     /// Staging leftovers beside the destination, for an in-place restore and `--rollback` to
     /// report: they handle only the target itself; a staged restore (`--force`) clears them.
     func stagingLeftoverNotices() -> [String] {

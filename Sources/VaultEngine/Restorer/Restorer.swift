@@ -123,6 +123,7 @@ public final class Restorer {
         if destinationIsDirectory && unit.kind == .directory && (nonEmpty || mountPoint)
             && (!options.force || mountPoint)
         {
+            result.removedStaging = try removeNeverSwappedStaging()
             let outcome = try restoreInPlace(unit, snapshotID: record.id.hex, full: options.force, stamp: stamp)
             try writer.finish()
             result.mode = options.force ? "in-place-full" : "in-place"

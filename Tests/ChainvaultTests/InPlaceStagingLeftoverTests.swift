@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+import VaultCore
+
+/// An outside tester (session 10): a `--force` restore killed in its fetch leaves its staging copy
+/// beside the target, and the next plain (in-place) restore only named it, so a second tree of the
+/// node's size stayed on a disk that rarely has room for one. The in-place restore now removes
+/// copies that were never swapped in (marked unfinished) before it checks its space, and says so;
+/// a previous tree a swap put there is still only reported.
+@Suite struct InPlaceStagingLeftoverTests {
+    @Test(.timeLimit(.minutes(5))) func anInPlaceRestoreRemovesAKilledForceRestoresUnswappedCopy() throws {
+        let w = try Workspace()
+        let src = try w.makeSourceTree()
+        try w.write("src/blocks/blk00001.dat", SecureRandom.bytes(6 << 20))
+        try w.ok(["init"])
+        try w.ok(["backup", src])
+        try w.ok(["restore", "latest", "--target", w.path("node")])
+        try w.write("node/blocks/blk00001.dat", SecureRandom.bytes(6 << 20))
+        try InPlaceFixture.killed(w, ["restore", "latest", "--target", w.path("node"), "--force"], at: "restore-fetch")
+        let staging = {
+            try FileManager.default.contentsOfDirectory(atPath: w.root).filter { $0.contains(".chainvault-staging-") }
+        }
+        let left = try staging()
+        #expect(left.count == 1, "the killed --force left its staging copy: \(left)")
+        let r = try w.ok(["restore", "latest", "--target", w.path("node")])
+        #expect(try staging() == [], "the never-swapped copy is removed")
+        #expect(left.allSatisfy { r.stderr.contains("removed \(w.path($0))") }, "\(r.stderr)")
+        #expect(try treeDifferences(src, w.path("node")) == [])
+    }
+}
