@@ -91,6 +91,9 @@ public struct RestoreResult: Sendable {
     public internal(set) var protectedKept: [String] = []
     /// Protected files restored from the snapshot (no live copy, or --overwrite-protected).
     public internal(set) var protectedFromSnapshot: [String] = []
+    /// Those of `protectedFromSnapshot` whose snapshot copy was taken because its state is higher
+    /// than the live copy's (a validator's signing state moved forward: safe, reported as such).
+    public internal(set) var protectedAdvanced: [String] = []
     /// Metadata that could not be set (an extended attribute namespace this user may not write).
     public internal(set) var warnings: [String] = []
 

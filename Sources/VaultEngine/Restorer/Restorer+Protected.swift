@@ -30,6 +30,9 @@ extension Restorer {
                     protectedKept.append(snapshotPath)
                     return true
                 }
+                protectedFromSnapshot.append(snapshotPath)
+                protectedAdvanced.append(snapshotPath)
+                return false
             }
         }
         protectedFromSnapshot.append(snapshotPath)
@@ -44,27 +47,35 @@ extension Restorer {
         snapshotPath: String
     ) throws -> Bool {
         if try liveEquals(node, at: live, display: FileName.display(live)) { return false }
+        var snapshotHigher = false
         if !options.overwriteProtected,
-            try copyLive(node, live, into: dirFD, name: node.name, relativePath: relativePath)
+            try copyLive(
+                node, live, into: dirFD, name: node.name, relativePath: relativePath, snapshotHigher: &snapshotHigher)
         {
             protectedKept.append(snapshotPath)
             return true
         }
         protectedFromSnapshot.append(snapshotPath)
+        if snapshotHigher { protectedAdvanced.append(snapshotPath) }
         return false
     }
 
     /// Copies a protected file's live copy (content, mode, owner, mtime) into the staged tree.
-    /// Returns false when there is no live regular file to keep.
-    func copyLive(_ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String) throws
-        -> Bool
-    {
+    /// Returns false when there is no live regular file to keep, or when the chooser takes the
+    /// snapshot's (its signing state is higher: `snapshotHigher`).
+    func copyLive(
+        _ node: Node, _ livePath: [UInt8], into dirFD: Int32, name: [UInt8], relativePath: String,
+        snapshotHigher: inout Bool
+    ) throws -> Bool {
         let live = FileName.display(livePath)
         let opened = try LiveFile.openRegular(AT_FDCWD, livePath, display: live)
         if opened < 0 { return false }
         let src = FileDescriptor(adopting: opened)
         let st = try src.status(path: live)
-        guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else { return false }
+        guard try choosesLive(node, liveFD: src.rawValue, path: relativePath) else {
+            snapshotHigher = true
+            return false
+        }
         let dst = try FileDescriptor.open(
             at: dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600,
             display: relativePath)

@@ -26,6 +26,8 @@ public final class Restorer {
     var destination = ""
     var protectedKept: [String] = []
     var protectedFromSnapshot: [String] = []
+    /// Protected files whose snapshot copy the chooser took because its state is higher.
+    var protectedAdvanced: [String] = []
     /// Delta restores: the live tree whose bytes may be reused.
     var previousRoot: String?
     /// The staging root's descriptor while staging (owned by the staging cursor), else -1.
@@ -166,6 +168,7 @@ public final class Restorer {
         result.durationSeconds = Date().timeIntervalSince(started)
         result.protectedKept = protectedKept
         result.protectedFromSnapshot = protectedFromSnapshot
+        result.protectedAdvanced = protectedAdvanced
         result.warnings = metadata.warnings
         // In place, the target's own leftovers are handled; a staged restore's beside it are not.
         if result.mode.hasPrefix("in-place") { result.warnings += stagingLeftoverNotices() }

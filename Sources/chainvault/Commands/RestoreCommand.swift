@@ -98,10 +98,15 @@ enum RestoreCommand: Command {
             c.out.warning("removed \(s), left by an interrupted restore (it was never swapped in)")
         }
         for p in r.protectedKept { c.out.warning("kept the live copy of protected \(p) (the snapshot's may be older)") }
-        for p in r.protectedFromSnapshot {
+        for p in r.protectedFromSnapshot where !r.protectedAdvanced.contains(p) {
             c.out.warning(
                 "protected \(p) was restored from the snapshot: if this validator signed after the snapshot was taken, it can double-sign; check its signing state before starting it"
             )
+        }
+        for p in r.protectedAdvanced {
+            c.out.warning(
+                "protected \(p) was restored from the snapshot: its signing state is higher than the live copy's, "
+                    + "so it moves forward (the live copy is kept with the previous content)")
         }
         for w in r.warnings { c.out.warning(w) }
         if let record = try? repo.loadSnapshot(r.snapshotID), record.snapshot.isPartial {
