@@ -28,3 +28,26 @@ import VaultCore
         #expect(try treeDifferences(src, w.path("node")) == [])
     }
 }
+
+/// An outside tester: a `--force` killed after the old tree got its `.pre-restore-` name and
+/// before its swap note went left the note; `--rollback` said "no interrupted restore" (exit 2)
+/// and left it, and a plain in-place run left it too. Now `--rollback` says the restore had
+/// completed and clears it, and a plain run clears it.
+@Suite struct StagedSwapNoteLeftoverTests {
+    @Test(.timeLimit(.minutes(5)), arguments: [true, false])
+    func aNoteLeftAfterACompletedSwapIsCleared(rollback: Bool) throws {
+        let (w, node) = try SwapKillFixture.node()
+        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-staged-kept")
+        let notes = { SwapKillFixture.names(w.root).filter { $0.contains(".chainvault-swap-") } }
+        #expect(notes().count == 1, "killed before its note went: \(SwapKillFixture.names(w.root))")
+        if rollback {
+            let r = try w.run(["restore", "latest", "--target", node, "--rollback"])
+            #expect(r.code == 2 && r.stderr.contains("had completed before it was stopped"), "\(r.stderr)")
+        } else {
+            try w.ok(["restore", "latest", "--target", node])
+        }
+        #expect(notes() == [], "\(SwapKillFixture.names(w.root))")
+        #expect(SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") }, "the old tree is kept")
+        #expect(try treeDifferences(w.path("src"), node) == [])
+    }
+}

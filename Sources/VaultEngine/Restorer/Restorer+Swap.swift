@@ -128,6 +128,7 @@ extension Restorer {
             if existing { _ = rmdir(destination) }
             try Posix.rename(staged, destination)
         }
+        Failpoint.stop("restore-staged-kept")
         if single && previous == nil {
             _ = try Posix.unlink(staging + "/" + Self.singleMarker)
             _ = rmdir(staging)

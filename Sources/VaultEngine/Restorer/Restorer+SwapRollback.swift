@@ -16,7 +16,20 @@ extension Restorer {
         let prefix = DerivedName.stem(Path.base(destination)) + Self.stagingInfix
         let parent = Path.parent(destination)
         let leftovers = try DirectoryListing.names(parent).filter { $0.hasPrefix(prefix) }.sorted()
-        if leftovers.isEmpty { return nil }
+        if leftovers.isEmpty {
+            // Only a note: killed after the old content got its `.pre-restore-` name, before the
+            // note went (an outside tester: `--rollback` said "no interrupted restore" and left the
+            // note). The swap had completed: say so, as for an in-place restore's `done` state.
+            let notePrefix = DerivedName.stem(Path.base(destination)) + Self.swapNoteInfix
+            guard try DirectoryListing.names(parent).contains(where: { $0.hasPrefix(notePrefix) }) else { return nil }
+            try removeOrphanSwapNotes(for: destination)
+            throw VaultError(
+                .usage,
+                "the staged restore into \(destination) had completed before it was stopped (it was swapped in), "
+                    + "so there is nothing to roll back; its clean-up is now finished",
+                hint: "its previous content is kept beside it as \(Path.base(destination)).pre-restore-<time>: "
+                    + "move that back by hand to return to it")
+        }
         try lockStagingParent(targetLocks)
         var said: [String] = []
         for name in leftovers {

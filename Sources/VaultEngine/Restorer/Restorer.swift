@@ -126,6 +126,7 @@ public final class Restorer {
             && (!options.force || mountPoint)
         {
             result.removedStaging = try removeNeverSwappedStaging()
+            try removeOrphanSwapNotes(for: destination)
             let outcome = try restoreInPlace(unit, snapshotID: record.id.hex, full: options.force, stamp: stamp)
             try writer.finish()
             result.mode = options.force ? "in-place-full" : "in-place"
