@@ -50,4 +50,20 @@ import VaultCore
         #expect(SwapKillFixture.names(w.root).contains { $0.hasPrefix("node.pre-restore-") }, "the old tree is kept")
         #expect(try treeDifferences(w.path("src"), node) == [])
     }
+
+    /// The other way a note outlives its staging: a failed run removed its copy and was stopped
+    /// before the note went (here the copy of a run killed before its exchange is removed by hand).
+    /// The note's inode is not the target's: `--rollback` says it was never swapped in.
+    @Test(.timeLimit(.minutes(5))) func aNoteWhoseCopyWasNeverSwappedInSaysSo() throws {
+        let (w, node) = try SwapKillFixture.node()
+        let before = SwapKillFixture.exact(node)
+        try InPlaceFixture.killed(w, ["restore", "latest", "--target", node, "--force"], at: "restore-staged-swap")
+        for name in SwapKillFixture.names(w.root) where name.contains(".chainvault-staging-") {
+            try FileManager.default.removeItem(atPath: w.path(name))
+        }
+        let r = try w.run(["restore", "latest", "--target", node, "--rollback"])
+        #expect(r.code == 2 && r.stderr.contains("was never swapped in"), "\(r.stderr)")
+        #expect(SwapKillFixture.swapLeftovers(w.root) == [], "\(SwapKillFixture.names(w.root))")
+        #expect(SwapKillFixture.exact(node) == before, "the old tree, untouched")
+    }
 }

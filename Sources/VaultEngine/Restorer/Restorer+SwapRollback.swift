@@ -20,9 +20,24 @@ extension Restorer {
             // Only a note: killed after the old content got its `.pre-restore-` name, before the
             // note went (an outside tester: `--rollback` said "no interrupted restore" and left the
             // note). The swap had completed: say so, as for an in-place restore's `done` state.
+            // The note's inode tells which: the destination is the staged copy (swapped in), or not
+            // (a failed run removed its copy and was stopped before its note went).
             let notePrefix = DerivedName.stem(Path.base(destination)) + Self.swapNoteInfix
-            guard try DirectoryListing.names(parent).contains(where: { $0.hasPrefix(notePrefix) }) else { return nil }
+            let notes = try DirectoryListing.names(parent).filter { $0.hasPrefix(notePrefix) }
+            if notes.isEmpty { return nil }
+            let live = try Posix.lstat(destination)
+            let swapped = notes.contains { name in
+                guard let noted = Self.readSwapNote(Path.join(parent, name)), let live else { return false }
+                return UInt64(live.st_dev) == noted.dev && UInt64(live.st_ino) == noted.ino
+            }
             try removeOrphanSwapNotes(for: destination)
+            if !swapped {
+                throw VaultError(
+                    .usage,
+                    "the staged restore into \(destination) was never swapped in and had removed its copy "
+                        + "before it was stopped: \(destination) is as it was before, there is nothing to roll back",
+                    hint: "its leftover note is now removed; run the restore again to restore it")
+            }
             throw VaultError(
                 .usage,
                 "the staged restore into \(destination) had completed before it was stopped (it was swapped in), "
