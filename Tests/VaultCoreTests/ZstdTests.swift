@@ -1,3 +1,4 @@
+import CZstd
 import Testing
 import VaultCore
 
@@ -26,4 +27,44 @@ func zstdRoundTrips(size: Int) {
     #expect(
         ![UInt8](repeating: 0xAB, count: 64).withUnsafeBytes { d.decompress($0, expectedSize: 10, appendingTo: &out) })
     #expect(out.isEmpty)
+}
+
+/// Level 3 runs with a 2^14-entry chain table (`ZstdCompressor.chainLog(forLevel:)`: the tables
+/// then fit a core's L2 cache beside a 1 MiB chunk), other levels with zstd's own parameters: the
+/// frames are byte for byte what libzstd writes with exactly those settings, and decode as ever.
+@Test func levelThreeUsesTheSmallChainTable() throws {
+    var rng = SplitMix64(seed: 17)
+    // Words of 5-8 bytes from a vocabulary of 20,000: many short matches far apart, which the two
+    // chain tables find differently.
+    let words = (0..<20_000).map { _ in (0..<(5 + Int(rng.next() % 4))).map { _ in UInt8(97 + rng.next() % 26) } }
+    var data = [UInt8]()
+    while data.count < 1 << 20 { data += words[Int(rng.next() % UInt64(words.count))] }
+    func direct(_ level: Int32, chainLog: Int32?) -> [UInt8] {
+        let c = ZSTD_createCCtx()!
+        defer { ZSTD_freeCCtx(c) }
+        ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level)
+        if let chainLog { ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, chainLog) }
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(data.count))
+        let n = out.withUnsafeMutableBytes { o in
+            data.withUnsafeBytes { ZSTD_compress2(c, o.baseAddress, o.count, $0.baseAddress, $0.count) }
+        }
+        return Array(out[..<n])
+    }
+    let compressor = ZstdCompressor(level: 3)
+    #expect(ZstdCompressor.chainLog(forLevel: 3) == 14)
+    for level: Int32 in [1, 3, 3, 1] {  // the same context, parameters set afresh each call
+        var frame: [UInt8] = []
+        let n = data.withUnsafeBytes { compressor.compress($0, into: &frame, level: level) }
+        let expected = direct(level, chainLog: level == 3 ? 14 : nil)
+        let same = Array(frame[..<n]) == expected  // not #expect(a == b): it would print 1 MiB twice
+        #expect(same, "level \(level)")
+        var back: [UInt8] = []
+        #expect(
+            frame[..<n].withUnsafeBytes {
+                ZstdDecompressor().decompress($0, expectedSize: data.count, appendingTo: &back)
+            })
+        #expect(back == data)
+    }
+    let differ = direct(3, chainLog: 14) != direct(3, chainLog: nil)
+    #expect(differ, "the data must tell the two tables apart")
 }
