@@ -1,3 +1,4 @@
+import Glibc
 import VaultCore
 @_spi(Repository) import VaultStorage
 
@@ -20,8 +21,13 @@ extension Repository {
         return try finished.get()
     }
 
-    /// Hands a finished pack to the backend. Its index entry must be written only after this.
+    /// Makes a finished pack durable (an fsync of its spool file, which `PackWriter.finish` leaves
+    /// to this step), then hands it to the backend, which gives it its name. Its index entry must
+    /// be written only after this.
     @_spi(Testing) public func storePack(_ pack: FinishedPack) throws {
+        try FileDescriptor.open(pack.path, O_RDONLY).closeAfter(path: pack.path) {
+            try Posix.fsync($0.rawValue, path: pack.path)
+        }
         try backend.writeFileIfAbsent(ObjectHandle(.pack, pack.id.hex), path: pack.path)
     }
 

@@ -1,5 +1,6 @@
 import VaultTestSupport
 import Foundation
+import Synchronization
 import Testing
 import VaultCore
 @_spi(Testing) import VaultRepository
@@ -8,6 +9,58 @@ import VaultCore
 /// `Repository.withBlobSaver`, the one pack-writing loop (issue 16): what it deduplicates, when
 /// packs and index files reach the store, and what a failed or repacking run leaves.
 @Suite struct BlobSaverTests {
+    /// A memory backend whose `writeFile` (a pack handed over) waits until the test opens the gate.
+    final class GatedBackend: Backend, Sendable {
+        let inner = MemoryBackend()
+        let gate = DispatchSemaphore(value: 0)
+        let handedOver = Mutex(0)
+        var location: String { "gated" }
+        func create() throws { try inner.create() }
+        func write(_ handle: ObjectHandle, _ bytes: [UInt8]) throws { try inner.write(handle, bytes) }
+        func delete(_ handle: ObjectHandle) throws { try inner.delete(handle) }
+        func stat(_ handle: ObjectHandle) throws -> Int? { try inner.stat(handle) }
+        func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try inner.list(kind) }
+        func read(_ handle: ObjectHandle, range: Range<Int>?) throws -> [UInt8] { try inner.read(handle, range: range) }
+        func writeFile(_ handle: ObjectHandle, path: String) throws {
+            handedOver.withLock { $0 += 1 }
+            gate.wait()
+            try inner.writeFile(handle, path: path)
+        }
+    }
+
+    /// A worker that fills a pack hands it to the uploader's thread and goes on sealing: the
+    /// pack's fsync and hand-over (10-75 ms on a virtual disk) no longer stall compression. Before,
+    /// a local repository's worker stored the pack itself, and the next blob waited for it (2.3 s of
+    /// a 1 GiB first backup). The gate stays shut until the next blob was taken up; the wait has a
+    /// bound only so that the old behaviour fails instead of hanging.
+    @Test func aWorkerGoesOnWhileItsFullPackIsStored() throws {
+        let backend = GatedBackend()
+        var config = RepositoryConfig.new()
+        config.packSize = 1 << 20
+        let repo = try Repository.initialize(backend, credential: keyCredential(), config: config)
+        let blob = 300_000, perPack = 4  // four incompressible blobs fill a 1 MiB pack
+        let group = DispatchGroup(), next = DispatchGroup()
+        var tookNext = false
+        _ = try repo.withBlobSaver(.adding(indexEvery: 1), workers: 1) { saver in
+            for _ in 0..<perPack {
+                saver.budget.acquire(blob)
+                saver.submit(SecureRandom.bytes(blob), length: blob, group: group)
+            }
+            next.enter()
+            saver.budget.acquire(blob)
+            saver.submit(SecureRandom.bytes(blob), length: blob, group: group) { _ in next.leave() }
+            tookNext = next.wait(timeout: .now() + 120) == .success
+            #expect(tookNext, "the worker was still storing the full pack")
+            // The uploader's thread reaches the gate with the full pack (after its fsync).
+            while backend.handedOver.withLock({ $0 }) == 0 { usleep(1000) }
+            #expect(backend.handedOver.withLock { $0 } == 1, "only the full pack is being handed over")
+            backend.gate.signal()  // the full pack
+            backend.gate.signal()  // the last one
+        }
+        #expect(try repo.listPacks().count == 2)
+        #expect(try repo.listIndexFileNames().count == 2)
+    }
+
     /// A repository whose packs are full at 1 MiB (the smallest the format allows), so a test
     /// fills one with a few blobs.
     static func smallPackRepository() throws -> (Repository, MemoryBackend) {

@@ -2,8 +2,9 @@ import Glibc
 import VaultCore
 
 /// A pack being written: blobs are sealed and appended to a spool file (so memory stays small
-/// whatever the pack size), hashed as they go; `finish` adds the header and fsyncs. Not
-/// thread-safe: one writer per worker.
+/// whatever the pack size), hashed as they go; `finish` adds the header, and
+/// `Repository.storePack` makes it durable before it gets its name. Not thread-safe: one writer
+/// per worker.
 public final class PackWriter {
     public let salt: [UInt8]
     public let blobType: BlobType
@@ -58,8 +59,10 @@ public final class PackWriter {
         return try copy.withUnsafeMutableBytes { try add(id: id, consuming: $0, codec: codec) }
     }
 
-    /// Seals the header, appends it and its length, fsyncs and closes. The pack's name is the
-    /// SHA-256 of its bytes.
+    /// Seals the header, appends it and its length, and closes. Not yet durable: the fsync is
+    /// `Repository.storePack`'s, on the thread that stores packs, so that a compressing worker
+    /// does not wait for the disk (10-75 ms per pack on a virtual disk: 2.3 s of a 1 GiB first
+    /// backup). The pack's name is the SHA-256 of its bytes.
     public func finish(codec: BlobCodec) throws -> FinishedPack {
         let header = PackFormat.encodeHeader(entries)
         let preamble = PackFormat.magic + [0, 0, 0, 0] + salt
@@ -75,7 +78,6 @@ public final class PackWriter {
         }
         withUnsafeBytes(of: UInt32(sealed.count).littleEndian) { sealed.append(contentsOf: $0) }
         try append(sealed)
-        try Posix.fsync(fd, path: path)
         Posix.close(fd)
         fd = -1
         return FinishedPack(id: PackID(hasher.finalize()), path: path, size: size, salt: salt, entries: entries)

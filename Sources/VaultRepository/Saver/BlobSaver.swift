@@ -121,7 +121,9 @@ public final class BlobSaver: @unchecked Sendable {
         guard dedup?.claim(id) ?? true else { return (id, false) }
         var copy = Array(plaintext)
         try callerLock.withLock {
-            try copy.withUnsafeMutableBytes { try add(type, id, $0, to: &callerWriters[type], codec: callerCodec) }
+            try copy.withUnsafeMutableBytes {
+                try add(type, id, $0, to: &callerWriters[type], codec: callerCodec, onWorker: false)
+            }
         }
         return (id, true)
     }
@@ -145,7 +147,7 @@ public final class BlobSaver: @unchecked Sendable {
                 try job.buffer.withUnsafeMutableBytes {
                     try add(
                         job.type, id, UnsafeMutableRawBufferPointer(rebasing: $0[0..<job.length]),
-                        to: &writers[job.type], codec: codec)
+                        to: &writers[job.type], codec: codec, onWorker: true)
                 }
             } catch {
                 fail(error)
@@ -155,10 +157,11 @@ public final class BlobSaver: @unchecked Sendable {
         for writer in writers.values { close(writer, codec: codec, keep: true) }
     }
 
-    /// Seals `plaintext` into `writer` (opened on first use); a full pack is finished and sent on.
+    /// Seals `plaintext` into `writer` (opened on first use); a full pack is finished and sent on:
+    /// a worker's to the uploader's thread, the caller's stored before `save` returns.
     private func add(
         _ type: BlobType, _ id: BlobID, _ plaintext: UnsafeMutableRawBufferPointer,
-        to writer: inout PackWriter?, codec: BlobCodec
+        to writer: inout PackWriter?, codec: BlobCodec, onWorker: Bool
     ) throws {
         if writer == nil { writer = try repository.newPackWriter(type: type) }
         let length = plaintext.count
@@ -171,19 +174,26 @@ public final class BlobSaver: @unchecked Sendable {
         if writer!.size >= repository.config.packSize {
             let full = writer!
             writer = nil
-            try send(try full.finish(codec: codec), type)
+            try send(try full.finish(codec: codec), type, queued: onWorker)
         }
     }
 
-    /// Data packs go to the uploader at once; tree packs wait for `finish` (trees last).
-    private func send(_ pack: FinishedPack, _ type: BlobType) throws {
-        if type == .tree { lock.withLock { heldTrees.append(pack) } } else { try uploader.submit(pack) }
+    /// Data packs go to the uploader at once (`queued`: to its thread; else stored on this one);
+    /// tree packs wait for `finish` (trees last).
+    private func send(_ pack: FinishedPack, _ type: BlobType, queued: Bool) throws {
+        if type == .tree {
+            lock.withLock { heldTrees.append(pack) }
+        } else if queued {
+            uploader.submit(pack)
+        } else {
+            try uploader.store(pack)
+        }
     }
 
     /// Finishes and sends a last partial pack, or drops it (`keep` false, a failure, or empty).
     private func close(_ writer: PackWriter, codec: BlobCodec, keep: Bool) {
         guard keep, error == nil, !writer.isEmpty else { writer.abandon(); return }
-        do { try send(try writer.finish(codec: codec), writer.blobType) } catch { fail(error) }
+        do { try send(try writer.finish(codec: codec), writer.blobType, queued: true) } catch { fail(error) }
     }
 
     /// Ends the saver: the workers' and callers' last data packs are stored and indexed, then (when
