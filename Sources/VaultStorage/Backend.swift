@@ -103,8 +103,8 @@ public protocol Backend: AnyObject, Sendable {
     /// deleted). Same guarantees as `write`.
     func writeFile(_ handle: ObjectHandle, path: String) throws
 
-    /// How many transfers to keep in flight: 1 for a local disk (writes are a rename, done where
-    /// the pack is finished), more for a network store where each request waits on round trips.
+    /// How many transfers to keep in flight: 1 for a local disk (a pack's fsync and rename, on the
+    /// uploader's one thread), more for a network store where each request waits on round trips.
     var preferredConcurrency: Int { get }
 }
 
