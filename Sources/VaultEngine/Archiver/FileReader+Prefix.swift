@@ -1,4 +1,3 @@
-import Glibc
 import VaultCore
 import VaultRepository
 
@@ -20,7 +19,7 @@ extension FileReader {
             guard let entry = index.lookup(id)?.entry, entry.type == .data else { break }
             let n = Int(entry.rawLength)
             guard n > 0, n <= buffer.count, offset + UInt64(n) <= end,
-                readFully(job.fd, at: offset, count: n, into: &buffer),
+                readFully(job, at: offset, count: n, into: &buffer),
                 buffer.withUnsafeBytes({ SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) == id
             else { break }
             job.chunks.set(job.chunks.reserve(), id)
@@ -33,16 +32,11 @@ extension FileReader {
 
     /// Reads exactly `count` bytes at `offset` into the front of `buffer`; false on an error or an
     /// early end (the chunking that follows reads them again and reports what went wrong).
-    private func readFully(_ fd: Int32, at offset: UInt64, count: Int, into buffer: inout [UInt8]) -> Bool {
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes {
-                Glibc.pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            done += n
+    private func readFully(_ job: ReadJob, at offset: UInt64, count: Int, into buffer: inout [UInt8]) -> Bool {
+        let n = try? buffer.withUnsafeMutableBytes {
+            try Posix.pread(
+                job.fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<count]), offset: Int(offset), path: "")
         }
-        return true
+        return n == count
     }
 }
