@@ -35,12 +35,9 @@ import VaultCore
     /// bound only so that the old behaviour fails instead of hanging.
     @Test func aWorkerGoesOnWhileItsFullPackIsStored() throws {
         let backend = GatedBackend()
-        var config = RepositoryConfig.new()
-        config.packSize = 1 << 20
-        let repo = try Repository.initialize(backend, credential: keyCredential(), config: config)
+        let repo = try Self.smallPackRepository(on: backend)
         let blob = 300_000, perPack = 4  // four incompressible blobs fill a 1 MiB pack
         let group = DispatchGroup(), next = DispatchGroup()
-        var tookNext = false
         _ = try repo.withBlobSaver(.adding(indexEvery: 1), workers: 1) { saver in
             for _ in 0..<perPack {
                 saver.budget.acquire(blob)
@@ -49,7 +46,7 @@ import VaultCore
             next.enter()
             saver.budget.acquire(blob)
             saver.submit(SecureRandom.bytes(blob), length: blob, group: group) { _ in next.leave() }
-            tookNext = next.wait(timeout: .now() + 120) == .success
+            let tookNext = next.wait(timeout: .now() + 120) == .success
             #expect(tookNext, "the worker was still storing the full pack")
             // The uploader's thread reaches the gate with the full pack (after its fsync).
             while backend.handedOver.withLock({ $0 }) == 0 { usleep(1000) }
@@ -65,9 +62,13 @@ import VaultCore
     /// fills one with a few blobs.
     static func smallPackRepository() throws -> (Repository, MemoryBackend) {
         let backend = MemoryBackend()
+        return (try smallPackRepository(on: backend), backend)
+    }
+
+    static func smallPackRepository(on backend: Backend) throws -> Repository {
         var config = RepositoryConfig.new()
         config.packSize = 1 << 20
-        return (try Repository.initialize(backend, credential: keyCredential(), config: config), backend)
+        return try Repository.initialize(backend, credential: keyCredential(), config: config)
     }
 
     @discardableResult
