@@ -103,6 +103,10 @@ public protocol Backend: AnyObject, Sendable {
     /// deleted). Same guarantees as `write`.
     func writeFile(_ handle: ObjectHandle, path: String) throws
 
+    /// True when `writeFile` reads the spooled file (an upload), false when it only moves it (a
+    /// rename): then the file's pages need not stay in memory once it is durable.
+    var readsSpooledFiles: Bool { get }
+
     /// How many transfers to keep in flight: 1 for a local disk (a pack's fsync and rename, on the
     /// uploader's one thread), more for a network store where each request waits on round trips.
     var preferredConcurrency: Int { get }
@@ -111,6 +115,7 @@ public protocol Backend: AnyObject, Sendable {
 extension Backend {
     public var stagingDirectory: String { NSTemporaryDirectory() }
     public var preferredConcurrency: Int { 1 }
+    public var readsSpooledFiles: Bool { true }
 
     public func writeFile(_ handle: ObjectHandle, path: String) throws {
         defer { _ = try? Posix.unlink(path) }

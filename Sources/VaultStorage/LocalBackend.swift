@@ -150,6 +150,7 @@ public final class LocalBackend: Backend, @unchecked Sendable {
     /// Packs are spooled in `data/` itself (as `.tmp-*`, never listed), so handing one over is a
     /// rename within one file system.
     public var stagingDirectory: String { root + "/data" }
+    public var readsSpooledFiles: Bool { false }
 
     public func writeFile(_ handle: ObjectHandle, path source: String) throws {
         guard try directory("data") != nil, let dir = try parentDirectory(handle) else { throw notARepository() }

@@ -26,6 +26,7 @@ public class ThrottledBackend: Backend, StoreClock, WriteRefusalDetecting, @unch
     public var location: String { inner.location }
     public var stagingDirectory: String { inner.stagingDirectory }
     public var preferredConcurrency: Int { inner.preferredConcurrency }
+    public var readsSpooledFiles: Bool { inner.readsSpooledFiles }
     public func create() throws { try inner.create() }
     public func list(_ kind: ObjectKind) throws -> [ObjectInfo] { try inner.list(kind) }
     public func delete(_ handle: ObjectHandle) throws { try inner.delete(handle) }
