@@ -69,3 +69,42 @@ func zstdRoundTrips(size: Int) {
     let differ = direct(3, chainLog: 14) != direct(3, chainLog: nil)
     #expect(differ, "the data must tell the two tables apart")
 }
+
+/// `literals: false` writes exactly libzstd's frame with `ZSTD_c_literalCompressionMode` set to
+/// `ZSTD_ps_disable` (the experimental parameter's number and value are spelled out in Zstd.swift,
+/// so a libzstd that renumbered them would show here), which decodes like any other frame; on text,
+/// whose literals Huffman coding shrinks, it is a different and larger frame, so the switch acts.
+@Test func rawLiteralsAreLibzstdsOwnFrame() throws {
+    var text: [UInt8] = []
+    var line = 0
+    while text.count < 256 << 10 {
+        text += Array("height=\(800_000 + line) peers=\(line * 7 % 97) hash=\(String(line * 7919, radix: 16))\n".utf8)
+        line += 1
+    }
+    func direct(literals: Bool) -> [UInt8] {
+        let c = ZSTD_createCCtx()!
+        defer { ZSTD_freeCCtx(c) }
+        ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3)
+        ZSTD_CCtx_setParameter(c, ZSTD_c_chainLog, 14)
+        if !literals { ZSTD_CCtx_setParameter(c, ZSTD_c_experimentalParam5, 2) }
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(text.count))
+        let n = out.withUnsafeMutableBytes { o in
+            text.withUnsafeBytes { ZSTD_compress2(c, o.baseAddress, o.count, $0.baseAddress, $0.count) }
+        }
+        return Array(out[..<n])
+    }
+    let compressor = ZstdCompressor(level: 3)
+    for literals in [false, true, false] {  // the same context: the switch is set afresh each call
+        var frame: [UInt8] = []
+        let n = text.withUnsafeBytes { compressor.compress($0, into: &frame, literals: literals) }
+        let same = Array(frame[..<n]) == direct(literals: literals)
+        #expect(same, "literals coded: \(literals)")
+        var back: [UInt8] = []
+        #expect(
+            frame[..<n].withUnsafeBytes {
+                ZstdDecompressor().decompress($0, expectedSize: text.count, appendingTo: &back)
+            })
+        #expect(back == text)
+    }
+    #expect(direct(literals: false).count > direct(literals: true).count, "the text's literals must shrink when coded")
+}

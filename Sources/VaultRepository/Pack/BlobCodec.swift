@@ -39,16 +39,26 @@ public final class BlobCodec {
     ///   match that costs more than it saves), and whole chunks went either way by 5-35 % on the
     ///   benchmark data and 3 % on the Sepolia era1 fixture, whose three chunks the sample
     ///   misjudged (bytes-by-type.py "both"); such data compresses fast, so the second pass is cheap.
-    func chooseLevel(_ p: UnsafeRawBufferPointer) -> (level: Int32, alsoTry: Int32?) {
+    ///
+    /// Whichever level, the literals (bytes no match covers) are Huffman-coded only where that
+    /// saves more than 1/128 of the sample at level 1 (`ZstdCompressor.literalsPay`): on block
+    /// files, tables and era1 files they are hashes, signatures and compressed data, which zstd
+    /// tried to code and then stored raw. Measured on 1 MiB pieces (Tests/Benchmarks/literals.py):
+    /// othergen.py 1 GiB -14.5 to -18 % compression CPU for +0.018 % bytes, our generator's 1 GiB -11 %
+    /// with the same bytes, the chain fixtures the same bytes; undo files and logs keep their coding.
+    @_spi(Testing) public func chooseLevel(_ p: UnsafeRawBufferPointer) -> (
+        level: Int32, alsoTry: Int32?, literals: Bool
+    ) {
         let configured = compressor.level
-        if p.count < Self.alwaysTryBelow || configured <= 1 { return (configured, nil) }
+        if p.count < Self.alwaysTryBelow || configured <= 1 { return (configured, nil, true) }
         let start = (p.count / 2) & ~4095
         let piece = UnsafeRawBufferPointer(rebasing: p[start..<min(start + Self.sampleSize, p.count)])
         let fast = compressor.compress(piece, into: &sample, level: 1)
-        if fast >= piece.count - piece.count / 16 { return (configured, nil) }
-        if fast < piece.count / 2 { return (configured, 1) }
+        let literals = compressor.literalsPay(piece, fast: fast, into: &sample)
+        if fast >= piece.count - piece.count / 16 { return (configured, nil, literals) }
+        if fast < piece.count / 2 { return (configured, 1, literals) }
         let strong = compressor.compress(piece, into: &sample, level: configured)
-        return (strong < fast - fast / 1024 ? configured : 1, nil)
+        return (strong < fast - fast / 1024 ? configured : 1, nil, literals)
     }
 
     /// zstd output is kept when it saves at least 1/256 of the chunk: below that the frame would
@@ -65,10 +75,12 @@ public final class BlobCodec {
         var compression = Compression.none
         var payloadCount = plaintext.count
         let choice = chooseLevel(UnsafeRawBufferPointer(plaintext))
-        var n = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &scratch, level: choice.level)
+        var n = compressor.compress(
+            UnsafeRawBufferPointer(plaintext), into: &scratch, level: choice.level, literals: choice.literals)
         if let other = choice.alsoTry {
             // `sample` serves as the second output (it only grows, like `scratch`); the smaller wins.
-            let m = compressor.compress(UnsafeRawBufferPointer(plaintext), into: &sample, level: other)
+            let m = compressor.compress(
+                UnsafeRawBufferPointer(plaintext), into: &sample, level: other, literals: choice.literals)
             if m < n { swap(&scratch, &sample); n = m }
         }
         if n < plaintext.count - plaintext.count / Self.keepSavingAtLeast {
