@@ -10,7 +10,7 @@ Huffman-coded ("always") and once with them coded only where the sample's level 
 literals raw is larger by more than 1/N of the sample ("1/N", chainvault uses 1/128). Prints
 stored bytes per file type and the CPU seconds of libzstd (single thread, through ctypes).
 """
-import ctypes, os, sys, time
+import ctypes, importlib.util, os, sys, time
 from collections import defaultdict
 
 z = ctypes.CDLL("libzstd.so.1")
@@ -50,14 +50,11 @@ def stored(chunk, rule):
     return keep(zsize(chunk, level, literals))
 
 
-def kind(path):
-    name = os.path.basename(path)
-    for prefix, k in (("blk", "block files"), ("rev", "undo files")):
-        if name.startswith(prefix) and name.endswith(".dat"): return k
-    if name.endswith((".ldb", ".sst")): return "tables"
-    if name.endswith(".era1"): return "era1"
-    if name.endswith((".cdat", ".rdat", ".cidx", ".ridx")) or "ancient" in path: return "freezer"
-    return "other"
+# The file types are bytes-by-type.py's, so the two scripts' tables line up.
+_spec = importlib.util.spec_from_file_location("bytes_by_type", os.path.join(os.path.dirname(__file__), "bytes-by-type.py"))
+_bbt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bbt)
+kind = _bbt.kind
 
 
 def main():
